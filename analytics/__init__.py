@@ -1,0 +1,1 @@
+"""Channel Health engine: store, importer, analyses and demo data. Never imports streamlit."""
