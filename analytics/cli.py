@@ -1,0 +1,118 @@
+"""The command line: python -m analytics [--db PATH] COMMAND (demo, ingest, loads, rollback, summary)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from analytics.extract import ExtractInvalid
+from analytics.ingest import list_loads, load_extract, rollback_load
+from analytics.queries import channel_summary
+from analytics.store import Store, StoreError, default_db_path
+
+__all__ = ["main", "build_parser"]
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Give the argument parser of the command line."""
+    parser = argparse.ArgumentParser(prog="python -m analytics", description="Channel Health engine")
+    parser.add_argument("--db", help=f"database file (default: $CHANNEL_DB or {default_db_path()})")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate the demo channel and load it")
+    demo.add_argument("--seed", type=int, default=None, help="random seed (default: the demo's own)")
+    demo.add_argument("--partners", type=int, default=None, help="partners at the start (default 6000)")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the database holds data")
+
+    ingest = commands.add_parser("ingest", help="load sales extracts (CSV or Excel)")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    how = ingest.add_mutually_exclusive_group()
+    how.add_argument("--replace", action="store_true", help="swap the quarters a file covers for its rows")
+    how.add_argument("--append", action="store_true", help="add a file's rows to quarters that hold data")
+    ingest.add_argument("--day-first", action="store_true", help="read dates like 03/04/2025 as day/month")
+
+    commands.add_parser("loads", help="list the loads")
+    rollback = commands.add_parser("rollback", help="undo a load")
+    rollback.add_argument("load_id", type=int, metavar="LOAD_ID")
+
+    summary = commands.add_parser("summary", help="totals over everything stored")
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _demo(store: Store, args: argparse.Namespace) -> int:
+    from analytics.demo import DemoSpec, build_demo_channel
+
+    if args.if_empty and not store.is_empty():
+        print(f"{store.path} already holds data; demo not built.")
+        return 0
+    spec = DemoSpec()
+    if args.seed is not None:
+        spec = DemoSpec(seed=args.seed, partners=spec.partners)
+    if args.partners is not None:
+        spec = DemoSpec(seed=spec.seed, partners=args.partners)
+    started = time.perf_counter()
+    results = build_demo_channel(store, spec, progress=_progress)
+    rows = sum(r.rows_added for r in results)
+    print(f"Demo channel loaded: {rows:,} order lines in {len(results)} quarterly extracts, "
+          f"{time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def _ingest(store: Store, args: argparse.Namespace) -> int:
+    mode = "replace" if args.replace else "append" if args.append else "refuse"
+    failed = 0
+    for path in args.files:
+        try:
+            result = load_extract(store, path, mode=mode, day_first=True if args.day_first else None, progress=_progress)
+        except ExtractInvalid as exc:
+            print(exc.report.describe(limit=200))
+            print(f"{path}: not loaded; nothing was written. Fix the problems above and load it again.")
+            failed += 1
+            continue
+        except (StoreError, OSError) as exc:
+            print(f"{path}: {exc}")
+            failed += 1
+            continue
+        for warning in result.warnings:
+            print(f"{path}: warning: {warning}")
+        print(result.message)
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and give its exit code (0 done, 1 refused or bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        with Store(args.db) as store:
+            if args.command == "demo":
+                return _demo(store, args)
+            if args.command == "ingest":
+                return _ingest(store, args)
+            if args.command == "loads":
+                frame = list_loads(store).drop(columns=["content_hash"])
+                print("No loads yet." if frame.empty else frame.to_string(index=False))
+                return 0
+            if args.command == "rollback":
+                quarters = rollback_load(store, args.load_id)
+                print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
+                return 0
+            summary = channel_summary(store)
+            if args.json:
+                print(json.dumps(summary))
+            else:
+                print(f"{summary['lines']:,} order lines, {summary['partners']:,} partners, "
+                      f"revenue {summary['revenue']:,.2f}, {summary['loads']} loads")
+                for q in summary["quarters"]:
+                    print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners {q['revenue']:>18,.2f}")
+            return 0
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,591 @@
+"""Reading a sales extract as real extracts come, and validating all of it before anything is stored.
+
+The file is read by DuckDB with every column as text, under synthetic column names (c0, c1, ...), so
+the file's own header text never enters SQL. Normalisation (money, dates, quarters, segments) is done
+in SQL over the whole file at once; the decisions that need the whole file (decimal comma or point,
+day/month order) are taken once per file, never row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from analytics.schema import SEGMENTS, TIERS, match_columns
+
+__all__ = [
+    "Problem",
+    "ExtractReport",
+    "PreparedExtract",
+    "ExtractInvalid",
+    "prepare_extract",
+    "EARLIEST_DATE",
+    "LINE_COLUMNS",
+]
+
+EARLIEST_DATE = dt.date(1990, 1, 1)
+DELIMITERS = (",", ";", "\t", "|")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+# The columns of a prepared extract, in the order order_lines stores them (load_id comes on write).
+LINE_COLUMNS = (
+    "row_no", "transaction_id", "partner_id", "partner_name", "tier", "region", "country",
+    "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type",
+    "order_date", "quarter", "revenue",
+)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an extract: where (row as a spreadsheet numbers it, header = 1) and what."""
+
+    row: int | None
+    column: str | None
+    message: str
+    value: str | None = None
+
+
+@dataclass
+class ExtractReport:
+    """What reading an extract found: rows, the column mapping, problems (blocking) and warnings."""
+
+    file: str
+    headers: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+    quarters: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the extract can be loaded (no problems; warnings do not block)."""
+        return not self.problems
+
+    def problems_frame(self) -> pd.DataFrame:
+        """Give every problem as a table with file, row, column, problem and value."""
+        return pd.DataFrame(
+            [(self.file, p.row, p.column, p.message, p.value) for p in self.problems],
+            columns=["file", "row", "column", "problem", "value"],
+        )
+
+    def describe(self, limit: int = 25) -> str:
+        """Give the report as text for a terminal: counts, then the problems (at most `limit`)."""
+        lines = [f"{self.file}: {self.rows:,} data rows, {len(self.problems):,} problem(s)"]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        for p in self.problems[:limit]:
+            where = ", ".join(x for x in (f"row {p.row}" if p.row else "", f"column {p.column!r}" if p.column else "") if x)
+            value = f" (value: {p.value!r})" if p.value is not None else ""
+            lines.append(f"  {self.file}: {where + ': ' if where else ''}{p.message}{value}")
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit:,} more problem(s)")
+        return "\n".join(lines)
+
+
+class ExtractInvalid(ValueError):
+    """An extract with problems; nothing from it was stored. `report` lists every problem."""
+
+    def __init__(self, report: ExtractReport):
+        self.report = report
+        super().__init__(report.describe())
+
+
+@dataclass
+class PreparedExtract:
+    """A validated extract ready to store: its report, content hash and the normalised order lines."""
+
+    file_name: str
+    content_hash: str
+    report: ExtractReport
+    lines: pa.Table | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _read_bytes(source: str | Path | bytes) -> bytes:
+    return source if isinstance(source, bytes) else Path(source).read_bytes()
+
+
+def _decode(data: bytes) -> tuple[str, str | None]:
+    """Give the text and, when it was not UTF-8, a warning naming the encoding used."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Windows exports are cp1252 (a superset of Latin-1 with the euro sign); fall back to Latin-1.
+        return data.decode("cp1252"), "The file is not UTF-8; it was read as Windows-1252 (Latin-1)."
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "The file is not UTF-8; it was read as Latin-1."
+
+
+def _header_and_delimiter(text: str) -> tuple[list[str], str]:
+    """Give the header fields and the separator that splits the header into the most fields."""
+    first = text[:65536]
+    best: tuple[list[str], str] = ([], ",")
+    for delim in DELIMITERS:
+        try:
+            header = next(csv.reader(io.StringIO(first), delimiter=delim, quotechar='"'), [])
+        except csv.Error:
+            continue
+        if len(header) > len(best[0]):
+            best = (header, delim)
+    headers = [h.strip() or f"column {i + 1}" for i, h in enumerate(best[0])]
+    return headers, best[1]
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, n_columns: int, delim: str) -> list[int]:
+    """Read the CSV into table raw (all text) and give the rows DuckDB could not split, as row numbers."""
+    # Synthetic names only: the struct literal holds no file text, so formatting it in is safe.
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
+    con.execute(
+        f"""
+        CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ?, quote = '"',
+            escape = '"', columns = {columns}, auto_detect = false, store_rejects = true,
+            ignore_errors = true, max_line_size = 10000000)
+        """,
+        [str(path), delim],
+    )
+    return [int(r[0]) for r in con.execute("SELECT DISTINCT line FROM reject_errors ORDER BY line").fetchall()]
+
+
+def _reject_problems(con: duckdb.DuckDBPyConnection) -> list[Problem]:
+    rows = con.execute(
+        "SELECT line, min(error_type), min(error_message), min(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
+    ).fetchall()
+    return [
+        Problem(int(line), None, f"cannot be split into the header's columns ({kind.lower()}: {msg})", text)
+        for line, kind, msg, text in rows
+    ]
+
+
+def _load_excel(con: duckdb.DuckDBPyConnection, data: bytes) -> tuple[list[str], list[str]]:
+    """Read the first sheet into table raw (all text) and give its headers and warnings."""
+    sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=str, header=0, keep_default_na=False)
+    warnings = []
+    names = list(sheets)
+    if len(names) > 1:
+        warnings.append(f"The workbook has {len(names)} sheets; only the first ({names[0]!r}) was read.")
+    frame = sheets[names[0]] if names else pd.DataFrame()
+    headers = [str(h).strip() or f"column {i + 1}" for i, h in enumerate(frame.columns)]
+    frame = frame.set_axis([f"c{i}" for i in range(len(headers))], axis=1).astype("object")
+    con.register("excel_frame", frame)
+    con.execute("CREATE TABLE raw AS SELECT * FROM excel_frame")
+    con.unregister("excel_frame")
+    return headers, warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation, as SQL over table raw. Each function gives an expression over a raw column.
+
+
+def _text(col: str | None) -> str:
+    return f"NULLIF(trim({col}), '')" if col else "NULL"
+
+
+# Currency symbols, codes and spaces (including no-break and thin spaces, and the Swiss apostrophe)
+# are dropped; what is left is a sign, digits and separators.
+_MONEY_CLEAN = r"""regexp_replace(trim({c}), '[\s\x{{a0}}\x{{202f}}''$€£¥]|USD|EUR|GBP|CHF', '', 'gi')"""
+_MONEY_BODY = r"""regexp_replace({clean}, '^\(|\)$|^[-+]|-$', '', 'g')"""
+_MONEY_NEG = r"""({clean} LIKE '(%)' OR starts_with({clean}, '-') OR ends_with({clean}, '-'))"""
+_MONEY_VALID = {
+    "point": r"^((\d{1,3}(,\d{3})+|\d+)(\.\d+)?|\.\d+)$",
+    "comma": r"^((\d{1,3}(\.\d{3})+|\d+)(,\d+)?|,\d+)$",
+}
+
+
+def _money_parts(col: str) -> tuple[str, str, str]:
+    clean = _MONEY_CLEAN.format(c=col)
+    return clean, _MONEY_BODY.format(clean=clean), _MONEY_NEG.format(clean=clean)
+
+
+def _money_value(col: str, convention: str) -> str:
+    _, body, neg = _money_parts(col)
+    digits = f"replace({body}, ',', '')" if convention == "point" else f"replace(replace({body}, '.', ''), ',', '.')"
+    pattern = _MONEY_VALID[convention]
+    return (
+        f"CASE WHEN regexp_matches({body}, '{pattern}') "
+        f"THEN TRY_CAST({digits} AS DECIMAL(18, 2)) * CASE WHEN {neg} THEN -1 ELSE 1 END END"
+    )
+
+
+def _decimal_convention(con: duckdb.DuckDBPyConnection, col: str) -> tuple[str, str | None]:
+    """Decide, for the whole file, whether amounts use a decimal point or a decimal comma."""
+    _, body, _ = _money_parts(col)
+    comma, point = con.execute(
+        rf"""
+        SELECT count(*) FILTER (WHERE regexp_matches(b, ',\d{{1,2}}$') OR regexp_matches(b, '\.\d{{3}}.*,')),
+               count(*) FILTER (WHERE regexp_matches(b, '\.\d{{1,2}}$') OR regexp_matches(b, ',\d{{3}}.*\.'))
+        FROM (SELECT {body} AS b FROM raw)
+        """
+    ).fetchone()
+    if comma and not point:
+        return "comma", "Amounts use a decimal comma (like 1.234,50); read that way for the whole file."
+    if comma and point:
+        # Mixed: read the majority style; rows in the other style fail validation and are reported.
+        return ("comma" if comma > point else "point"), None
+    return "point", None
+
+
+_DATE_ISO = r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}.*)?$"
+_DATE_ISO_SLASH = r"^\d{4}/\d{1,2}/\d{1,2}([ T]\d{1,2}:\d{2}.*)?$"
+_DATE_DOTTED = r"^\d{1,2}\.\d{1,2}\.\d{4}([ T]\d{1,2}:\d{2}.*)?$"
+_DATE_AMBIGUOUS = r"^\d{1,2}[/-]\d{1,2}[/-]\d{4}([ T]\d{1,2}:\d{2}.*)?$"
+
+
+def _date_value(col: str, day_first: bool) -> str:
+    d = f"trim({col})"
+    first = "%d/%m/%Y" if day_first else "%m/%d/%Y"
+    part = f"split_part(replace({d}, 'T', ' '), ' ', 1)"
+    return f"""CAST(CASE
+        WHEN regexp_matches({d}, '{_DATE_ISO}') THEN try_strptime({part}, '%Y-%m-%d')
+        WHEN regexp_matches({d}, '{_DATE_ISO_SLASH}') THEN try_strptime({part}, '%Y/%m/%d')
+        WHEN regexp_matches({d}, '{_DATE_DOTTED}') THEN try_strptime({part}, '%d.%m.%Y')
+        WHEN regexp_matches({d}, '{_DATE_AMBIGUOUS}') THEN try_strptime(replace({part}, '-', '/'), '{first}')
+    END AS DATE)"""
+
+
+def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None) -> tuple[bool, list[Problem], list[str]]:
+    """Decide, for the whole file, whether dates like 03/04/2025 are day/month or month/day."""
+    d = f"trim({col})"
+    first_max, second_max, first_row, second_row, n = con.execute(
+        rf"""
+        WITH parts AS (
+            SELECT row_no,
+                   CAST(regexp_extract({d}, '^(\d{{1,2}})[/-]', 1) AS INTEGER) AS a,
+                   CAST(regexp_extract({d}, '^\d{{1,2}}[/-](\d{{1,2}})[/-]', 1) AS INTEGER) AS b
+            FROM raw_numbered WHERE regexp_matches({d}, '{_DATE_AMBIGUOUS}')
+        )
+        SELECT max(a), max(b), min(row_no) FILTER (WHERE a > 12), min(row_no) FILTER (WHERE b > 12), count(*)
+        FROM parts
+        """
+    ).fetchone()
+    if not n:
+        return bool(day_first), [], []
+    day_seen, month_seen = (first_max or 0) > 12, (second_max or 0) > 12
+    if day_seen and month_seen:
+        msg = (
+            f"dates mix day/month orders: row {first_row} has a day first, row {second_row} a month first; "
+            "use one order for the whole file"
+        )
+        return False, [Problem(None, None, msg)], []
+    if day_seen or month_seen:
+        decided = day_seen
+        if day_first is not None and day_first != decided:
+            row = first_row if day_seen else second_row
+            order = "day/month" if decided else "month/day"
+            return decided, [Problem(row, None, f"dates are {order} (see this row), not as requested")], []
+        return decided, [], []
+    if day_first is None:
+        return False, [], [
+            "Dates like 03/04/2025 could be day/month or month/day; nothing in the file tells, so they were "
+            "read as month/day (MM/DD/YYYY) for the whole file. Load with day-first if they are DD/MM/YYYY."
+        ]
+    return day_first, [], []
+
+
+def _quarter_from_text(col: str) -> str:
+    q = f"trim({col})"
+    return rf"""CASE
+        WHEN regexp_matches({q}, '^\d{{4}}\s*[-/ ]?\s*[Qq]\s*[1-4]$')
+            THEN regexp_extract({q}, '^(\d{{4}})', 1) || 'Q' || regexp_extract({q}, '([1-4])$', 1)
+        WHEN regexp_matches({q}, '^[Qq]\s*[1-4]\s*[-/ ]?\s*\d{{4}}$')
+            THEN regexp_extract({q}, '(\d{{4}})$', 1) || 'Q' || regexp_extract({q}, '^[Qq]\s*([1-4])', 1)
+    END"""
+
+
+def _number_value(col: str) -> str:
+    # Quantities: plain numbers, optionally with thousands separators.
+    return rf"TRY_CAST(replace(regexp_replace(trim({col}), '[\s\x{{a0}}'']', '', 'g'), ',', '') AS DOUBLE)"
+
+
+_SEGMENT_WORDS = {
+    "SMB": ("smb", "small", "smallbusiness", "smallmediumbusiness", "sme", "smallandmedium", "small business"),
+    "Mid-market": ("midmarket", "mid", "midsize", "medium", "mm", "midmarketcommercial", "commercial"),
+    "Enterprise": ("enterprise", "ent", "large", "largeenterprise", "corporate", "global"),
+}
+
+
+def _segment_word_cases(col: str) -> list[str]:
+    key = f"regexp_replace(lower(trim({col})), '[^a-z]', '', 'g')"
+    return [
+        f"WHEN {key} IN ({', '.join(repr(w.replace(' ', '')) for w in words)}) THEN '{segment}'"
+        for segment, words in _SEGMENT_WORDS.items()
+    ]
+
+
+def _segment_value(segment_col: str | None, size_col: str | None) -> str:
+    """Give the customer segment: from a segment column's words, else from a size (employees or words)."""
+    cases = _segment_word_cases(segment_col) if segment_col else []
+    if size_col:
+        size = _number_value(size_col)
+        cases += [
+            f"WHEN {size} < 100 THEN 'SMB'",
+            f"WHEN {size} < 1000 THEN 'Mid-market'",
+            f"WHEN {size} >= 1000 THEN 'Enterprise'",
+            *_segment_word_cases(size_col),
+        ]
+    return f"CASE {' '.join(cases)} END" if cases else "NULL"
+
+
+def _tier_value(col: str | None) -> str:
+    if not col:
+        return "NULL"
+    known = " ".join(f"WHEN lower(trim({col})) = '{t.lower()}' THEN '{t}'" for t in TIERS)
+    return f"CASE {known} ELSE NULLIF(trim({col}), '') END"
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole pipeline
+
+
+def prepare_extract(
+    source: str | Path | bytes,
+    file_name: str | None = None,
+    column_overrides: dict[str, str] | None = None,
+    day_first: bool | None = None,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> PreparedExtract:
+    """Give the extract read, normalised and validated; `lines` is None when it has problems.
+
+    `source` is a path or the file's bytes (an upload, with `file_name`). `column_overrides` maps
+    canonical column names to the file's own headers where the automatic matching is not wanted.
+    `day_first` settles dates like 03/04/2025 when the file itself does not tell.
+    """
+    notify = progress or (lambda fraction, message: None)
+    name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
+    notify(0.0, f"Reading {name}")
+    data = _read_bytes(source)
+    report = ExtractReport(file=name)
+    content_hash = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        report.problems.append(Problem(None, None, "the file is empty"))
+        return PreparedExtract(name, content_hash, report, None)
+
+    con = duckdb.connect()
+    try:
+        is_excel = name.lower().endswith(EXCEL_SUFFIXES) or data[:4] == b"PK\x03\x04"
+        rejected: list[int] = []
+        if is_excel:
+            try:
+                headers, warnings = _load_excel(con, data)
+            except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+                report.problems.append(Problem(None, None, f"cannot be read as an Excel workbook: {exc}"))
+                return PreparedExtract(name, content_hash, report, None)
+            report.warnings += warnings
+            con.execute("CREATE TABLE raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
+        else:
+            text, warning = _decode(data)
+            if warning:
+                report.warnings.append(warning)
+            headers, delim = _header_and_delimiter(text)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "extract.csv"
+                if warning is None and not isinstance(source, bytes):
+                    path = Path(source)
+                else:
+                    path.write_text(text, encoding="utf-8")
+                rejected = _load_csv(con, path, len(headers), delim)
+            report.problems += _reject_problems(con)
+            _number_rows(con, rejected)
+        report.headers = headers
+        notify(0.3, f"Validating {name}")
+        lines = _normalise_and_validate(con, report, column_overrides, day_first, today or dt.date.today())
+    finally:
+        con.close()
+    notify(0.6, f"Validated {name}")
+    return PreparedExtract(name, content_hash, report, lines if report.ok else None)
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
+    """Give raw's rows their row numbers in the file (header = row 1), skipping rejected rows."""
+    if not rejected:
+        con.execute("CREATE TABLE raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
+        return
+    n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    # The k-th row DuckDB kept is the k-th data row number that was not rejected.
+    candidates = np.arange(2, n + len(rejected) + 2)
+    kept = np.setdiff1d(candidates, np.array(rejected))[:n]
+    con.register("row_map", pa.table({"rid": np.arange(n), "row_no": kept}))
+    con.execute("CREATE TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r JOIN row_map m USING (rid) ORDER BY m.row_no")
+    con.execute("ALTER TABLE raw_numbered DROP COLUMN rid")
+
+
+def _normalise_and_validate(
+    con: duckdb.DuckDBPyConnection,
+    report: ExtractReport,
+    overrides: dict[str, str] | None,
+    day_first: bool | None,
+    today: dt.date,
+) -> pa.Table | None:
+    headers = report.headers
+    try:
+        positions, notes = match_columns(headers, overrides)
+    except ValueError as exc:
+        report.problems.append(Problem(1, None, str(exc)))
+        return None
+    report.warnings += notes
+    report.mapping = {canonical: headers[i] for canonical, i in positions.items()}
+    # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
+    report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchone()[0] + len(report.problems)
+    col = {canonical: f"c{i}" for canonical, i in positions.items()}
+    header_of = report.mapping
+
+    listed = ", ".join(repr(h) for h in headers)
+    for required in ("partner_id", "revenue"):
+        if required not in col:
+            report.problems.append(
+                Problem(1, None, f"Required column {required} missing: no header matches it (headers: {listed})")
+            )
+    if "order_date" not in col and "quarter" not in col:
+        report.problems.append(
+            Problem(1, None, f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
+        )
+    if report.problems and any(p.row == 1 for p in report.problems):
+        return None
+    if report.rows == 0:
+        report.problems.append(Problem(None, None, "the file has a header but no data rows"))
+        return None
+
+    convention, note = _decimal_convention(con, col["revenue"])
+    if note:
+        report.warnings.append(note)
+    if "order_date" in col:
+        decided, order_problems, order_notes = _day_order(con, col["order_date"], day_first)
+        report.problems += order_problems
+        report.warnings += order_notes
+        date_expr = _date_value(col["order_date"], decided)
+        quarter_expr = "CAST(year(order_date) AS VARCHAR) || 'Q' || CAST(quarter(order_date) AS VARCHAR)"
+    else:
+        date_expr = "CAST(NULL AS DATE)"
+        quarter_expr = "quarter_text"
+        if "quarter" in col and "order_date" not in col:
+            report.warnings.append("The file has quarters but no dates; each row counts in its quarter.")
+
+    select = {
+        "row_no": "row_no",
+        "transaction_id": _text(col.get("transaction_id")),
+        "partner_id": _text(col["partner_id"]),
+        "partner_name": _text(col.get("partner_name")),
+        "tier": _tier_value(col.get("tier")),
+        "region": _text(col.get("region")),
+        "country": _text(col.get("country")),
+        "distributor": _text(col.get("distributor")),
+        "customer_id": _text(col.get("customer_id")),
+        "customer_segment": _segment_value(col.get("customer_segment"), col.get("customer_size")),
+        "product": _text(col.get("product")),
+        "quantity": _number_value(col["quantity"]) if "quantity" in col else "CAST(NULL AS DOUBLE)",
+        "deal_type": _text(col.get("deal_type")),
+        "order_date": date_expr,
+        "revenue": _money_value(col["revenue"], convention),
+        "quarter_text": _quarter_from_text(col["quarter"]) if "quarter" in col else "NULL",
+    }
+    # Raw text kept beside the parsed value where a parse can fail, to show in the report.
+    raw_text = {k: _text(col.get(k)) for k in ("revenue", "order_date", "quarter", "quantity", "customer_segment", "customer_size", "tier")}
+    con.execute(
+        "CREATE TABLE parsed AS SELECT "
+        + ", ".join(f"{expr} AS {name}" for name, expr in select.items())
+        + ", "
+        + ", ".join(f"{expr} AS raw_{name}" for name, expr in raw_text.items())
+        + " FROM raw_numbered"
+    )
+    con.execute(f"CREATE TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM parsed")
+
+    latest = today + dt.timedelta(days=366)
+    checks = [
+        ("partner_id", "partner_id IS NULL", "partner id is empty", "NULL"),
+        ("revenue", "raw_revenue IS NULL", "revenue is empty", "NULL"),
+        ("revenue", "raw_revenue IS NOT NULL AND revenue IS NULL",
+         "revenue is not an amount (expected like 1234.50, $1,234.50, (1,234.50) or 1.234,50)", "raw_revenue"),
+    ]
+    if "order_date" in col:
+        checks += [
+            ("order_date", "raw_order_date IS NULL", "order date is empty", "NULL"),
+            ("order_date", "raw_order_date IS NOT NULL AND order_date IS NULL",
+             "order date is not a date (expected YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY)", "raw_order_date"),
+            ("order_date", f"order_date < DATE '{EARLIEST_DATE}' OR order_date > DATE '{latest}'",
+             f"order date is far outside the expected range ({EARLIEST_DATE} to {latest})", "raw_order_date"),
+        ]
+    else:
+        checks += [
+            ("quarter", "raw_quarter IS NULL", "quarter is empty", "NULL"),
+            ("quarter", "raw_quarter IS NOT NULL AND quarter IS NULL",
+             "quarter is not a quarter (expected like 2025Q3 or Q3 2025)", "raw_quarter"),
+            ("quarter", f"CAST(substr(quarter, 1, 4) AS INTEGER) NOT BETWEEN {EARLIEST_DATE.year} AND {latest.year}",
+             f"quarter is far outside the expected range ({EARLIEST_DATE.year} to {latest.year})", "raw_quarter"),
+        ]
+    if "quantity" in col:
+        checks.append(("quantity", "raw_quantity IS NOT NULL AND quantity IS NULL", "quantity is not a number", "raw_quantity"))
+    # Each check's SQL is one of the constant strings above (dates are formatted from date objects).
+    union = " UNION ALL ".join(
+        f"SELECT row_no, {i} AS check_no, CAST({value} AS VARCHAR) AS value FROM lines WHERE {cond}"
+        for i, (_, cond, _, value) in enumerate(checks)
+    )
+    found = con.execute(f"SELECT * FROM ({union}) ORDER BY row_no, check_no").fetchall()
+    report.problems += [Problem(int(r), header_of[checks[i][0]], checks[i][2], v) for r, i, v in found]
+
+    if "transaction_id" in col:
+        dups = con.execute(
+            """
+            SELECT row_no, transaction_id, first_row FROM (
+                SELECT row_no, transaction_id, min(row_no) OVER (PARTITION BY transaction_id) AS first_row
+                FROM lines WHERE transaction_id IS NOT NULL
+            ) WHERE row_no > first_row ORDER BY row_no
+            """
+        ).fetchall()
+        report.problems += [
+            Problem(int(r), header_of["transaction_id"], f"transaction id appears twice in the file (first at row {first})", tx)
+            for r, tx, first in dups
+        ]
+    report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    _collect_warnings(con, report, col)
+    report.quarters = [r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()]
+    if not report.ok:
+        return None
+    return con.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM lines ORDER BY row_no").to_arrow_table()
+
+
+def _collect_warnings(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:
+    """Note values that were understood only partly: unknown segments and tiers (they do not block)."""
+    if "customer_segment" in col or "customer_size" in col:
+        rows = con.execute(
+            """
+            SELECT coalesce(raw_customer_segment, raw_customer_size) AS v, count(*) FROM lines
+            WHERE customer_segment IS NULL AND coalesce(raw_customer_segment, raw_customer_size) IS NOT NULL
+            GROUP BY v ORDER BY count(*) DESC LIMIT 5
+            """
+        ).fetchall()
+        if rows:
+            seen = ", ".join(f"{v!r} ({n:,} rows)" for v, n in rows)
+            report.warnings.append(
+                f"Customer segments not recognised, counted as unknown segment: {seen}. Expected {', '.join(SEGMENTS)}."
+            )
+    if "tier" in col:
+        rows = con.execute(
+            "SELECT tier, count(*) FROM lines WHERE tier IS NOT NULL AND tier NOT IN ("
+            + ", ".join("?" for _ in TIERS) + ") GROUP BY tier ORDER BY count(*) DESC LIMIT 5",
+            list(TIERS),
+        ).fetchall()
+        if rows:
+            seen = ", ".join(f"{v!r} ({n:,} rows)" for v, n in rows)
+            report.warnings.append(f"Tiers other than {', '.join(TIERS)} kept as written: {seen}.")
+    unused = [h for h in report.headers if h not in report.mapping.values()]
+    if unused:
+        report.warnings.append(f"Columns not used: {', '.join(repr(h) for h in unused)}.")
+

@@ -1,0 +1,216 @@
+"""Loading validated extracts into the store, and rolling loads back: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.extract import LINE_COLUMNS, ExtractInvalid, PreparedExtract, Progress, prepare_extract
+from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, refresh_partner_quarter
+
+__all__ = [
+    "MODES",
+    "LoadRefused",
+    "LoadResult",
+    "load_extract",
+    "store_prepared",
+    "rollback_load",
+    "list_loads",
+]
+
+# refuse: a quarter that already holds rows the file could double is refused (the default);
+# replace: the file's quarters are swapped for the file's rows; append: rows are added.
+MODES = ("refuse", "replace", "append")
+
+
+class LoadRefused(StoreError):
+    """A load that would double rows already stored; `quarters` names the quarters at stake."""
+
+    def __init__(self, message: str, quarters: list[str]):
+        self.quarters = quarters
+        super().__init__(message)
+
+
+@dataclass
+class LoadResult:
+    """What a load did: its id, whether anything changed, and the rows added, skipped and replaced."""
+
+    file_name: str
+    status: str  # "loaded" or "unchanged"
+    load_id: int | None
+    rows_in_file: int
+    rows_added: int = 0
+    rows_skipped: int = 0
+    rows_replaced: int = 0
+    quarters: list[str] = field(default_factory=list)
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_extract(
+    store: Store,
+    source: str | Path | bytes,
+    file_name: str | None = None,
+    mode: str = "refuse",
+    column_overrides: dict[str, str] | None = None,
+    day_first: bool | None = None,
+    loaded_by: str | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Give the result of reading, validating and storing one extract in a single transaction.
+
+    Raises ExtractInvalid (with the full report) when the file has problems, and LoadRefused when
+    the file's quarters already hold rows it could double and `mode` is "refuse".
+    """
+    prepared = prepare_extract(source, file_name, column_overrides, day_first, progress=progress)
+    if not prepared.report.ok:
+        raise ExtractInvalid(prepared.report)
+    return store_prepared(store, prepared, mode, loaded_by, progress)
+
+
+def store_prepared(
+    store: Store,
+    prepared: PreparedExtract,
+    mode: str = "refuse",
+    loaded_by: str | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Give the result of storing an already validated extract (see load_extract)."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown load mode {mode!r}; expected one of {', '.join(MODES)}")
+    if prepared.lines is None:
+        raise ExtractInvalid(prepared.report)
+    notify = progress or (lambda fraction, message: None)
+    name, lines = prepared.file_name, prepared.lines
+    quarters = prepared.report.quarters
+    with store.transaction() as cur:
+        same = cur.execute(
+            "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' ORDER BY load_id LIMIT 1",
+            [prepared.content_hash],
+        ).fetchone()
+        if same:
+            return LoadResult(
+                name, "unchanged", same[0], lines.num_rows, rows_skipped=lines.num_rows, quarters=quarters,
+                message=f"{name} was already loaded as load #{same[0]} on {same[1]:%Y-%m-%d %H:%M}; nothing changed.",
+            )
+        cur.register("incoming", lines)
+        conflicts = _conflicting_quarters(cur, quarters)
+        if conflicts and mode == "refuse":
+            raise LoadRefused(_refusal_message(name, conflicts), sorted(conflicts))
+        load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
+        notify(0.7, f"Writing {lines.num_rows:,} rows of {name}")
+        rows_replaced = 0
+        if mode == "replace":
+            rows_replaced = cur.execute(
+                f"UPDATE order_lines SET replaced_by = ? WHERE {ACTIVE_LINES} AND list_contains(?, quarter)",
+                [load_id, quarters],
+            ).fetchone()[0]
+        # A transaction id already stored (and still counting) means the row is already in: skip it.
+        columns = ", ".join(LINE_COLUMNS)
+        rows_added = cur.execute(
+            f"""
+            INSERT INTO order_lines ({columns}, load_id)
+            SELECT {", ".join(f"i.{c}" for c in LINE_COLUMNS)}, ? FROM incoming i
+            WHERE i.transaction_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM order_lines o WHERE o.transaction_id = i.transaction_id AND o.{ACTIVE_LINES}
+            )
+            """,
+            [load_id],
+        ).fetchone()[0]
+        cur.unregister("incoming")
+        rows_skipped = lines.num_rows - rows_added
+        cur.execute(
+            """
+            INSERT INTO loads (load_id, file_name, content_hash, rows_in_file, rows_added, rows_skipped,
+                               rows_replaced, quarters, mode, loaded_at, loaded_by, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
+            """,
+            [load_id, name, prepared.content_hash, lines.num_rows, rows_added, rows_skipped, rows_replaced,
+             quarters, mode, dt.datetime.now(), loaded_by],
+        )
+        notify(0.9, f"Refreshing the partner x quarter table for {len(quarters)} quarter(s)")
+        refresh_partner_quarter(cur, quarters)
+        bump_data_version(cur)
+    message = f"Loaded {name} as load #{load_id}: {rows_added:,} rows added"
+    if rows_skipped:
+        message += f", {rows_skipped:,} skipped (transaction id already stored)"
+    if rows_replaced:
+        message += f", {rows_replaced:,} stored rows of {', '.join(quarters)} replaced"
+    notify(1.0, message)
+    return LoadResult(
+        name, "loaded", load_id, lines.num_rows, rows_added, rows_skipped, rows_replaced, quarters,
+        message + ".", prepared.report.warnings,
+    )
+
+
+def _conflicting_quarters(cur: duckdb.DuckDBPyConnection, quarters: list[str]) -> dict[str, list[tuple]]:
+    """Give the quarters where stored rows and the file's rows cannot be told apart by transaction id."""
+    rows = cur.execute(
+        f"""
+        WITH stored AS (
+            SELECT quarter, load_id, count(*) AS n, count(*) FILTER (WHERE transaction_id IS NULL) AS n_untracked
+            FROM order_lines WHERE {ACTIVE_LINES} AND list_contains(?, quarter) GROUP BY quarter, load_id
+        ), incoming_untracked AS (
+            SELECT quarter, count(*) FILTER (WHERE transaction_id IS NULL) AS n_untracked FROM incoming GROUP BY quarter
+        )
+        SELECT s.quarter, s.load_id, l.file_name, s.n
+        FROM stored s JOIN loads l USING (load_id) JOIN incoming_untracked i USING (quarter)
+        WHERE s.quarter IN (SELECT quarter FROM stored GROUP BY quarter HAVING sum(n_untracked) > 0)
+           OR i.n_untracked > 0
+        ORDER BY s.quarter, s.load_id
+        """,
+        [quarters],
+    ).fetchall()
+    conflicts: dict[str, list[tuple]] = {}
+    for quarter, load_id, file_name, n in rows:
+        conflicts.setdefault(quarter, []).append((load_id, file_name, n))
+    return conflicts
+
+
+def _refusal_message(name: str, conflicts: dict[str, list[tuple]]) -> str:
+    held = "; ".join(
+        f"{quarter} holds " + ", ".join(f"{n:,} rows from load #{load_id} ({file_name})" for load_id, file_name, n in loads)
+        for quarter, loads in sorted(conflicts.items())
+    )
+    return (
+        f"Not loaded: {name} has rows for quarters that already hold data, and without transaction ids "
+        f"they cannot be told apart ({held}). Choose replace (swap those quarters for this file) or "
+        "append (add this file's rows to them)."
+    )
+
+
+def rollback_load(store: Store, load_id: int, by: str | None = None) -> list[str]:
+    """Give the quarters a load touched, after undoing it: its rows go, rows it replaced come back."""
+    with store.transaction() as cur:
+        row = cur.execute("SELECT status, quarters, file_name FROM loads WHERE load_id = ?", [load_id]).fetchone()
+        if row is None:
+            raise StoreError(f"There is no load #{load_id}.")
+        status, quarters, file_name = row
+        if status != "active":
+            raise StoreError(f"Load #{load_id} ({file_name}) was already rolled back.")
+        cur.execute("DELETE FROM order_lines WHERE load_id = ?", [load_id])
+        cur.execute("UPDATE order_lines SET replaced_by = NULL WHERE replaced_by = ?", [load_id])
+        cur.execute(
+            "UPDATE loads SET status = 'rolled_back', rolled_back_at = ?, rolled_back_by = ? WHERE load_id = ?",
+            [dt.datetime.now(), by, load_id],
+        )
+        refresh_partner_quarter(cur, quarters)
+        bump_data_version(cur)
+    return list(quarters)
+
+
+def list_loads(store: Store) -> pd.DataFrame:
+    """Give every recorded load, newest first, with its counts, quarters and status."""
+    return store.query_df(
+        """
+        SELECT load_id, file_name, status, mode, rows_in_file, rows_added, rows_skipped, rows_replaced,
+               array_to_string(quarters, ', ') AS quarters, loaded_at, loaded_by, rolled_back_at, rolled_back_by,
+               content_hash
+        FROM loads ORDER BY load_id DESC
+        """
+    )
+

@@ -1,0 +1,176 @@
+"""Questions asked of the store: channel totals, the overview figures and what was last loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.quarters import quarter_index, quarter_label
+from analytics.store import ACTIVE_LINES, Store
+
+__all__ = [
+    "ACTIVE_WINDOW",
+    "channel_summary",
+    "latest_quarter",
+    "last_load",
+    "Overview",
+    "overview",
+    "partners_by_tier",
+    "revenue_by_tier",
+    "new_and_lapsed",
+]
+
+# A partner counts as active in a quarter when it has any order in the four quarters ending there:
+# partners who deal once or twice a year are not counted as lost between their deals.
+ACTIVE_WINDOW = 4
+UNKNOWN_TIER = "Unknown"
+
+
+def channel_summary(store: Store) -> dict:
+    """Give totals over everything stored: lines, partners, revenue, active loads and per quarter."""
+    total = store.query_df(
+        f"""
+        SELECT count(*) AS lines, count(DISTINCT partner_id) AS partners, coalesce(sum(revenue), 0) AS revenue
+        FROM order_lines WHERE {ACTIVE_LINES}
+        """
+    ).iloc[0]
+    loads = store.query_df("SELECT count(*) AS n FROM loads WHERE status = 'active'").iloc[0]["n"]
+    per_quarter = store.query_df(
+        f"""
+        SELECT quarter, count(*) AS lines, count(DISTINCT partner_id) AS partners, sum(revenue) AS revenue
+        FROM order_lines WHERE {ACTIVE_LINES} GROUP BY quarter ORDER BY quarter
+        """
+    )
+    return {
+        "lines": int(total["lines"]),
+        "partners": int(total["partners"]),
+        "revenue": round(float(total["revenue"]), 2),
+        "loads": int(loads),
+        "quarters": [
+            {"quarter": r.quarter, "lines": int(r.lines), "partners": int(r.partners), "revenue": round(float(r.revenue), 2)}
+            for r in per_quarter.itertuples()
+        ],
+    }
+
+
+def latest_quarter(store: Store) -> str | None:
+    """Give the latest quarter holding data, or None when the store is empty."""
+    return store.query_df("SELECT max(quarter) AS q FROM partner_quarter").iloc[0]["q"] or None
+
+
+def last_load(store: Store) -> dict | None:
+    """Give the newest load still in effect (file, time, rows added), or None."""
+    frame = store.query_df(
+        "SELECT load_id, file_name, loaded_at, rows_added FROM loads WHERE status = 'active' ORDER BY load_id DESC LIMIT 1"
+    )
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The headline figures of the channel as of a quarter."""
+
+    quarter: str
+    active_partners: int
+    active_partners_before: int
+    revenue_quarter: float
+    revenue_quarter_before: float  # the same quarter a year earlier
+    revenue_trailing: float  # the four quarters to `quarter`
+    revenue_trailing_before: float  # the four quarters before those
+
+
+def _window_sum(frame: pd.DataFrame, last: int, quarters: int) -> float:
+    return float(frame.loc[frame["q_index"].between(last - quarters + 1, last), "revenue"].sum())
+
+
+def overview(store: Store, quarter: str | None = None) -> Overview | None:
+    """Give the headline figures as of `quarter` (default: the latest), or None when there is no data."""
+    quarter = quarter or latest_quarter(store)
+    if quarter is None:
+        return None
+    last = quarter_index(quarter)
+    per_quarter = store.query_df(
+        "SELECT q_index, sum(revenue) AS revenue FROM partner_quarter WHERE q_index <= ? GROUP BY q_index",
+        [last],
+    )
+    active = store.query_df(
+        """
+        SELECT count(DISTINCT partner_id) FILTER (WHERE q_index > ? - ?) AS now,
+               count(DISTINCT partner_id) FILTER (WHERE q_index <= ? - ? AND q_index > ? - 2 * ?) AS before
+        FROM partner_quarter WHERE q_index <= ?
+        """,
+        [last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last],
+    ).iloc[0]
+    return Overview(
+        quarter=quarter,
+        active_partners=int(active["now"]),
+        active_partners_before=int(active["before"]),
+        revenue_quarter=_window_sum(per_quarter, last, 1),
+        revenue_quarter_before=_window_sum(per_quarter, last - 4, 1),
+        revenue_trailing=_window_sum(per_quarter, last, 4),
+        revenue_trailing_before=_window_sum(per_quarter, last - 4, 4),
+    )
+
+
+def partners_by_tier(store: Store, quarter: str) -> pd.DataFrame:
+    """Give the active partners per tier as of `quarter` (each partner in its latest recorded tier)."""
+    last = quarter_index(quarter)
+    return store.query_df(
+        """
+        SELECT coalesce(tier, ?) AS tier, count(*) AS partners, sum(revenue) AS revenue_trailing
+        FROM (
+            SELECT partner_id, arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier, sum(revenue) AS revenue
+            FROM partner_quarter WHERE q_index BETWEEN ? - ? + 1 AND ? GROUP BY partner_id
+        )
+        GROUP BY 1 ORDER BY 1
+        """,
+        [UNKNOWN_TIER, last, ACTIVE_WINDOW, last],
+    )
+
+
+def revenue_by_tier(store: Store) -> pd.DataFrame:
+    """Give revenue and partners with orders per quarter and tier (the tier recorded in that quarter)."""
+    return store.query_df(
+        """
+        SELECT quarter, coalesce(tier, ?) AS tier, sum(revenue) AS revenue, count(*) AS partners
+        FROM partner_quarter GROUP BY ALL ORDER BY quarter, tier
+        """,
+        [UNKNOWN_TIER],
+    )
+
+
+def new_and_lapsed(store: Store) -> pd.DataFrame:
+    """Give per quarter the partners new (first order ever) and lapsed (no order for four quarters).
+
+    A partner lapses in the quarter its last order leaves the four-quarter window, so lapses are
+    only counted from the fifth quarter of data on, and new partners from the second.
+    """
+    frame = store.query_df(
+        """
+        WITH bounds AS (SELECT min(q_index) AS first_q, max(q_index) AS last_q FROM partner_quarter),
+        activity AS (SELECT partner_id, q_index FROM partner_quarter),
+        firsts AS (SELECT partner_id, min(q_index) AS q FROM activity GROUP BY partner_id),
+        -- quarters after which a partner went four quarters without an order (it may come back later)
+        gaps AS (
+            SELECT partner_id, q_index + ? AS q
+            FROM (SELECT partner_id, q_index, lead(q_index) OVER (PARTITION BY partner_id ORDER BY q_index) AS next_q
+                  FROM activity)
+            WHERE coalesce(next_q, 1 << 30) > q_index + ?
+        ),
+        quarters AS (SELECT unnest(range(first_q, last_q + 1)) AS q FROM bounds)
+        SELECT q.q AS q_index,
+               (SELECT count(*) FROM firsts f WHERE f.q = q.q) AS new_partners,
+               (SELECT count(*) FROM gaps g WHERE g.q = q.q) AS lapsed_partners
+        FROM quarters q, bounds b
+        WHERE q.q > b.first_q
+        ORDER BY q.q
+        """,
+        [ACTIVE_WINDOW, ACTIVE_WINDOW],
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["quarter", "new_partners", "lapsed_partners"])
+    bounds = store.query_df("SELECT min(q_index) AS first_q FROM partner_quarter").iloc[0]
+    frame["lapsed_partners"] = frame["lapsed_partners"].where(frame["q_index"] >= bounds["first_q"] + ACTIVE_WINDOW)
+    frame.insert(0, "quarter", frame["q_index"].map(quarter_label))
+    return frame.drop(columns="q_index")

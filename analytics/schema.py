@@ -1,0 +1,205 @@
+"""The canonical extract columns, their synonyms, and the database schema with its migrations."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "REQUIRED",
+    "OPTIONAL",
+    "CANONICAL_COLUMNS",
+    "SYNONYMS",
+    "SEGMENTS",
+    "TIERS",
+    "SCHEMA_VERSION",
+    "MIGRATIONS",
+    "normalise_header",
+    "match_columns",
+]
+
+# partner_id, revenue and one of order_date / quarter are required; see match_columns.
+REQUIRED = ("partner_id", "revenue")
+OPTIONAL = (
+    "transaction_id",
+    "order_date",
+    "quarter",
+    "partner_name",
+    "tier",
+    "region",
+    "country",
+    "distributor",
+    "customer_id",
+    "customer_segment",
+    "customer_size",
+    "product",
+    "quantity",
+    "deal_type",
+)
+CANONICAL_COLUMNS = REQUIRED + OPTIONAL
+
+SEGMENTS = ("SMB", "Mid-market", "Enterprise")
+TIERS = ("Platinum", "Gold", "Silver", "Bronze", "Authorized")  # highest first
+
+# Header spellings seen in real extracts, compared after normalise_header (lower case, letters and
+# digits only), so "Partner ID", "partner_id" and "PARTNER-ID" are all "partnerid".
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "partner_id": (
+        "partnerid", "partner", "partnerno", "partnernumber", "partnercode", "partnerkey",
+        "resellerid", "reseller", "resellerno", "resellernumber", "resellercode",
+        "channelpartnerid", "channelpartner", "dealerid", "dealer", "solutionproviderid",
+    ),
+    "partner_name": (
+        "partnername", "resellername", "dealername", "channelpartnername", "partnercompany",
+        "companyname", "partneraccountname",
+    ),
+    "order_date": (
+        "orderdate", "date", "bookingdate", "bookeddate", "booking", "invoicedate", "transactiondate",
+        "closedate", "closeddate", "saledate", "salesdate", "shipdate", "documentdate",
+        "postingdate", "orderdt", "dateoforder",
+    ),
+    "quarter": (
+        "quarter", "fiscalquarter", "qtr", "fiscalqtr", "salesquarter", "yearquarter", "period",
+        "fiscalperiod", "calendarquarter",
+    ),
+    "revenue": (
+        "revenue", "amount", "amountusd", "amounteur", "amountgbp", "revenueusd", "netrevenue",
+        "sales", "salesamount", "salesusd", "netsales", "netamount", "totalamount", "total",
+        "bookingamount", "bookings", "bookingvalue", "extendedprice", "lineamount",
+        "invoiceamount", "value", "revenueamount", "linerevenue",
+    ),
+    "transaction_id": (
+        "transactionid", "transaction", "txnid", "transactionno", "transactionnumber",
+        "orderlineid", "orderline", "lineid", "invoicelineid", "salesid", "recordid",
+    ),
+    "tier": ("tier", "partnertier", "partnerlevel", "programlevel", "programtier", "level"),
+    "region": ("region", "salesregion", "geo", "geography", "territory", "theater", "theatre"),
+    "country": ("country", "countrycode", "countryname", "partnercountry"),
+    "distributor": ("distributor", "distributorname", "disti", "distiname", "distributorid"),
+    "customer_id": (
+        "customerid", "customer", "customerno", "customernumber", "endcustomer", "endcustomerid",
+        "enduser", "enduserid", "clientid", "client", "customername", "endcustomername",
+    ),
+    "customer_segment": (
+        "customersegment", "segment", "marketsegment", "endcustomersegment", "customertype",
+    ),
+    "customer_size": (
+        "customersize", "companysize", "employees", "employeecount", "numberofemployees",
+        "endcustomersize", "customeremployees",
+    ),
+    "product": (
+        "product", "productname", "sku", "productsku", "item", "itemname", "productline",
+        "productfamily", "productcode",
+    ),
+    "quantity": ("quantity", "qty", "units", "seats", "licenses", "licences", "unitcount"),
+    "deal_type": ("dealtype", "ordertype", "transactiontype", "salestype", "type", "saletype"),
+}
+
+
+def normalise_header(name: str) -> str:
+    """Give a header reduced to lower-case letters and digits ("Amount (USD)" -> "amountusd")."""
+    return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
+
+
+def match_columns(headers: list[str], overrides: dict[str, str] | None = None) -> tuple[dict[str, int], list[str]]:
+    """Give the canonical column -> header position mapping and notes about ambiguous headers.
+
+    `overrides` maps canonical names to the file's own header text and wins over synonyms; a person
+    uses it when a required column was not recognised.
+    """
+    mapping: dict[str, int] = {}
+    notes: list[str] = []
+    overrides = overrides or {}
+    for canonical, header in overrides.items():
+        if canonical not in CANONICAL_COLUMNS:
+            raise ValueError(f"Unknown column {canonical!r}; expected one of {', '.join(CANONICAL_COLUMNS)}")
+        if header not in headers:
+            raise ValueError(f"Column mapping names {header!r}, which is not a header of this file")
+        mapping[canonical] = headers.index(header)
+    taken = set(mapping.values())
+    normalised = [normalise_header(h) for h in headers]
+    for canonical in CANONICAL_COLUMNS:
+        if canonical in mapping:
+            continue
+        # Exact canonical spelling first, then synonyms in the order listed (most specific first).
+        for synonym in (normalise_header(canonical), *SYNONYMS[canonical]):
+            positions = [i for i, h in enumerate(normalised) if h == synonym and i not in taken]
+            if positions:
+                mapping[canonical] = positions[0]
+                taken.add(positions[0])
+                if len(positions) > 1:
+                    others = ", ".join(repr(headers[i]) for i in positions[1:])
+                    notes.append(f"Several columns could be {canonical}: used {headers[positions[0]]!r}, ignored {others}")
+                break
+    return mapping, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Database schema. Each migration takes the database from the version before it to its own; a file
+# written by an older version of the product is upgraded in place when it is opened.
+
+_V1 = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE loads (
+    load_id INTEGER PRIMARY KEY,
+    file_name VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    rows_in_file BIGINT NOT NULL,
+    rows_added BIGINT NOT NULL,
+    rows_skipped BIGINT NOT NULL,
+    quarters VARCHAR[] NOT NULL,
+    mode VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    rolled_back_at TIMESTAMP
+);
+CREATE TABLE order_lines (
+    load_id INTEGER NOT NULL,
+    row_no BIGINT NOT NULL,
+    transaction_id VARCHAR,
+    partner_id VARCHAR NOT NULL,
+    partner_name VARCHAR,
+    tier VARCHAR,
+    region VARCHAR,
+    country VARCHAR,
+    distributor VARCHAR,
+    customer_id VARCHAR,
+    customer_segment VARCHAR,
+    product VARCHAR,
+    quantity DOUBLE,
+    deal_type VARCHAR,
+    order_date DATE,
+    quarter VARCHAR NOT NULL,
+    revenue DECIMAL(18, 2) NOT NULL,
+    replaced_by INTEGER
+);
+CREATE TABLE partner_quarter (
+    partner_id VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    q_index INTEGER NOT NULL,
+    revenue DOUBLE NOT NULL,
+    order_lines BIGINT NOT NULL,
+    customers BIGINT NOT NULL,
+    products BIGINT NOT NULL,
+    revenue_smb DOUBLE NOT NULL,
+    revenue_mid_market DOUBLE NOT NULL,
+    revenue_enterprise DOUBLE NOT NULL,
+    partner_name VARCHAR,
+    tier VARCHAR,
+    region VARCHAR,
+    PRIMARY KEY (partner_id, quarter)
+);
+"""
+
+# Version 2: who did each load and rollback, how many stored rows a replace load set aside, deals
+# (orders: one customer, one day) per partner and quarter, and the partner's country and distributor.
+_V2 = """
+ALTER TABLE loads ADD COLUMN loaded_by VARCHAR;
+ALTER TABLE loads ADD COLUMN rolled_back_by VARCHAR;
+ALTER TABLE loads ADD COLUMN rows_replaced BIGINT DEFAULT 0;
+ALTER TABLE partner_quarter ADD COLUMN deals BIGINT DEFAULT 0;
+ALTER TABLE partner_quarter ADD COLUMN country VARCHAR;
+ALTER TABLE partner_quarter ADD COLUMN distributor VARCHAR;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,181 @@
+"""The channel database: one DuckDB file holding loads, raw order lines and the partner x quarter table."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = [
+    "PROJECT_ROOT",
+    "Store",
+    "StoreError",
+    "default_db_path",
+    "ACTIVE_LINES",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Rows that count: set-aside rows of a replaced quarter stay stored (so a replace can be rolled back)
+# but are excluded everywhere through this predicate.
+ACTIVE_LINES = "replaced_by IS NULL"
+
+
+class StoreError(RuntimeError):
+    """A database operation that cannot be done, with a message meant for the person who asked."""
+
+
+def default_db_path() -> Path:
+    """Give the database path: $CHANNEL_DB if set, else data/channel.duckdb in the project."""
+    env = os.environ.get("CHANNEL_DB")
+    return Path(env) if env else PROJECT_ROOT / "data" / "channel.duckdb"
+
+
+class Store:
+    """An open channel database; upgrades an older file to the current schema on open."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"The database {self.path} is in use by another process; try again when it has finished."
+                ) from exc
+            raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+        self._migrate()
+
+    # -- connection ---------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Give a cursor of its own, so threads (Streamlit sessions) never share one."""
+        return self._con.cursor()
+
+    def close(self) -> None:
+        """Close the database file."""
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Give a cursor inside one transaction: committed at the end, rolled back on any error."""
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            cur.close()
+            raise
+        cur.execute("COMMIT")
+        cur.close()
+
+    def query_df(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
+        """Give the result of a parameterised query as a DataFrame."""
+        with contextlib.closing(self.cursor()) as cur:
+            return cur.execute(sql, params or []).df()
+
+    # -- schema -------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """Give the schema version stored in the file (0 for a new file)."""
+        with contextlib.closing(self.cursor()) as cur:
+            has_meta = cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            ).fetchone()[0]
+            if not has_meta:
+                return 0
+            row = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer version of Channel Health (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); update the product to open it."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction() as cur:
+            for step in MIGRATIONS[version:]:
+                for statement in filter(str.strip, step.split(";")):
+                    cur.execute(statement)
+            cur.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            if version > 0:
+                # New derived columns are only right once recomputed from the raw lines.
+                refresh_partner_quarter(cur, None)
+            bump_data_version(cur)
+
+    # -- what changed -------------------------------------------------------------------------
+    def data_version(self) -> int:
+        """Give a number that changes with every load and rollback (a cache key for the pages)."""
+        with contextlib.closing(self.cursor()) as cur:
+            row = cur.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+            return int(row[0]) if row else 0
+
+    def is_empty(self) -> bool:
+        """Tell whether no order line is stored."""
+        with contextlib.closing(self.cursor()) as cur:
+            return cur.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 0
+
+
+def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
+    """Increase the data version inside the caller's transaction."""
+    cur.execute(
+        """
+        INSERT OR REPLACE INTO meta
+        SELECT 'data_version', CAST(coalesce(max(CAST(value AS BIGINT)), 0) + 1 AS VARCHAR)
+        FROM meta WHERE key = 'data_version'
+        """
+    )
+
+
+def refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[str] | None) -> None:
+    """Recompute the partner x quarter rows of the given quarters (all quarters if None) from raw lines."""
+    if quarters is None:
+        cur.execute("DELETE FROM partner_quarter")
+        where, params = ACTIVE_LINES, []
+    else:
+        cur.execute("DELETE FROM partner_quarter WHERE list_contains(?, quarter)", [list(quarters)])
+        where, params = f"{ACTIVE_LINES} AND list_contains(?, quarter)", [list(quarters)]
+    # "Latest" attributes are those of the last line in the quarter: by date, then load, then row.
+    cur.execute(
+        f"""
+        INSERT INTO partner_quarter BY NAME
+        SELECT
+            partner_id,
+            quarter,
+            CAST(substr(quarter, 1, 4) AS INTEGER) * 4 + CAST(substr(quarter, 6, 1) AS INTEGER) - 1 AS q_index,
+            CAST(sum(revenue) AS DOUBLE) AS revenue,
+            count(*) AS order_lines,
+            count(DISTINCT (customer_id, coalesce(order_date, DATE '1900-01-01'), row_no * (order_date IS NULL)::INT)) AS deals,
+            count(DISTINCT customer_id) AS customers,
+            count(DISTINCT product) AS products,
+            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'SMB') AS DOUBLE), 0) AS revenue_smb,
+            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Mid-market') AS DOUBLE), 0) AS revenue_mid_market,
+            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Enterprise') AS DOUBLE), 0) AS revenue_enterprise,
+            arg_max(partner_name, (order_date, load_id, row_no)) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
+            arg_max(tier, (order_date, load_id, row_no)) FILTER (WHERE tier IS NOT NULL) AS tier,
+            arg_max(region, (order_date, load_id, row_no)) FILTER (WHERE region IS NOT NULL) AS region,
+            arg_max(country, (order_date, load_id, row_no)) FILTER (WHERE country IS NOT NULL) AS country,
+            arg_max(distributor, (order_date, load_id, row_no)) FILTER (WHERE distributor IS NOT NULL) AS distributor
+        FROM order_lines
+        WHERE {where}
+        GROUP BY partner_id, quarter
+        """,
+        params,
+    )
