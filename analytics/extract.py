@@ -233,7 +233,7 @@ def _decimal_convention(con: duckdb.DuckDBPyConnection, col: str) -> tuple[str, 
                count(*) FILTER (WHERE regexp_matches(b, '\.\d{{1,2}}$') OR regexp_matches(b, ',\d{{3}}.*\.'))
         FROM (SELECT {body} AS b FROM raw)
         """
-    ).fetchone()
+    ).fetchall()[0]
     if comma and not point:
         return "comma", "Amounts use a decimal comma (like 1.234,50); read that way for the whole file."
     if comma and point:
@@ -274,7 +274,7 @@ def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None)
         SELECT max(a), max(b), min(row_no) FILTER (WHERE a > 12), min(row_no) FILTER (WHERE b > 12), count(*)
         FROM parts
         """
-    ).fetchone()
+    ).fetchall()[0]
     if not n:
         return bool(day_first), [], []
     day_seen, month_seen = (first_max or 0) > 12, (second_max or 0) > 12
@@ -418,7 +418,7 @@ def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
     if not rejected:
         con.execute("CREATE TABLE raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
         return
-    n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     # The k-th row DuckDB kept is the k-th data row number that was not rejected.
     candidates = np.arange(2, n + len(rejected) + 2)
     kept = np.setdiff1d(candidates, np.array(rejected))[:n]
@@ -443,7 +443,7 @@ def _normalise_and_validate(
     report.warnings += notes
     report.mapping = {canonical: headers[i] for canonical, i in positions.items()}
     # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
-    report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchone()[0] + len(report.problems)
+    report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchall()[0][0] + len(report.problems)
     col = {canonical: f"c{i}" for canonical, i in positions.items()}
     header_of = report.mapping
 

@@ -91,7 +91,8 @@ def store_prepared(
         same = cur.execute(
             "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' ORDER BY load_id LIMIT 1",
             [prepared.content_hash],
-        ).fetchone()
+        ).fetchall()
+        same = same[0] if same else None
         if same:
             return LoadResult(
                 name, "unchanged", same[0], lines.num_rows, rows_skipped=lines.num_rows, quarters=quarters,
@@ -101,14 +102,14 @@ def store_prepared(
         conflicts = _conflicting_quarters(cur, quarters)
         if conflicts and mode == "refuse":
             raise LoadRefused(_refusal_message(name, conflicts), sorted(conflicts))
-        load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
+        load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
         notify(0.7, f"Writing {lines.num_rows:,} rows of {name}")
         rows_replaced = 0
         if mode == "replace":
             rows_replaced = cur.execute(
                 f"UPDATE order_lines SET replaced_by = ? WHERE {ACTIVE_LINES} AND list_contains(?, quarter)",
                 [load_id, quarters],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         # A transaction id already stored (and still counting) means the row is already in: skip it.
         columns = ", ".join(LINE_COLUMNS)
         rows_added = cur.execute(
@@ -120,7 +121,7 @@ def store_prepared(
             )
             """,
             [load_id],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         cur.unregister("incoming")
         rows_skipped = lines.num_rows - rows_added
         cur.execute(
@@ -186,7 +187,8 @@ def _refusal_message(name: str, conflicts: dict[str, list[tuple]]) -> str:
 def rollback_load(store: Store, load_id: int, by: str | None = None) -> list[str]:
     """Give the quarters a load touched, after undoing it: its rows go, rows it replaced come back."""
     with store.transaction() as cur:
-        row = cur.execute("SELECT status, quarters, file_name FROM loads WHERE load_id = ?", [load_id]).fetchone()
+        rows = cur.execute("SELECT status, quarters, file_name FROM loads WHERE load_id = ?", [load_id]).fetchall()
+        row = rows[0] if rows else None
         if row is None:
             raise StoreError(f"There is no load #{load_id}.")
         status, quarters, file_name = row

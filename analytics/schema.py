@@ -84,7 +84,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "customer_size": (
         "customersize", "companysize", "employees", "employeecount", "numberofemployees",
-        "endcustomersize", "customeremployees",
+        "endcustomersize", "customeremployees", "noofemployees", "employeesize",
     ),
     "product": (
         "product", "productname", "sku", "productsku", "item", "itemname", "productline",

@@ -93,11 +93,11 @@ class Store:
         with contextlib.closing(self.cursor()) as cur:
             has_meta = cur.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if not has_meta:
                 return 0
-            row = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            return int(row[0]) if row else 0
+            rows = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+            return int(rows[0][0]) if rows else 0
 
     def _migrate(self) -> None:
         version = self.schema_version()
@@ -124,13 +124,13 @@ class Store:
     def data_version(self) -> int:
         """Give a number that changes with every load and rollback (a cache key for the pages)."""
         with contextlib.closing(self.cursor()) as cur:
-            row = cur.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-            return int(row[0]) if row else 0
+            rows = cur.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
+            return int(rows[0][0]) if rows else 0
 
     def is_empty(self) -> bool:
         """Tell whether no order line is stored."""
         with contextlib.closing(self.cursor()) as cur:
-            return cur.execute("SELECT count(*) FROM order_lines").fetchone()[0] == 0
+            return cur.execute("SELECT count(*) FROM order_lines").fetchall()[0][0] == 0
 
 
 def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
@@ -153,6 +153,7 @@ def refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[s
         cur.execute("DELETE FROM partner_quarter WHERE list_contains(?, quarter)", [list(quarters)])
         where, params = f"{ACTIVE_LINES} AND list_contains(?, quarter)", [list(quarters)]
     # "Latest" attributes are those of the last line in the quarter: by date, then load, then row.
+    # `where` is one of the two constant strings above; the quarters travel as a parameter.
     cur.execute(
         f"""
         INSERT INTO partner_quarter BY NAME
@@ -162,7 +163,9 @@ def refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[s
             CAST(substr(quarter, 1, 4) AS INTEGER) * 4 + CAST(substr(quarter, 6, 1) AS INTEGER) - 1 AS q_index,
             CAST(sum(revenue) AS DOUBLE) AS revenue,
             count(*) AS order_lines,
-            count(DISTINCT (customer_id, coalesce(order_date, DATE '1900-01-01'), row_no * (order_date IS NULL)::INT)) AS deals,
+            -- A deal is an order: one customer on one day. Undated (quarterly) rows count one each.
+            count(DISTINCT (customer_id, order_date)) FILTER (WHERE order_date IS NOT NULL)
+                + count(*) FILTER (WHERE order_date IS NULL) AS deals,
             count(DISTINCT customer_id) AS customers,
             count(DISTINCT product) AS products,
             coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'SMB') AS DOUBLE), 0) AS revenue_smb,

@@ -1,0 +1,82 @@
+"""Overview: the channel's headline figures, or, on an empty database, the way to get data in."""
+
+import streamlit as st
+
+from analytics import charts
+from analytics.demo import DemoSpec, build_demo_channel
+from analytics.extract import ExtractInvalid
+from analytics.formatting import money, pct_change, signed_pct
+from analytics.ingest import load_extract
+from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
+from analytics.store import StoreError
+from pages.shared import get_store, load
+
+st.title("Channel overview")
+summary = load(overview)
+
+if summary is None:
+    st.info("The database is empty. Build the demo channel to explore the product, or load a sales extract.")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Demo channel")
+        spec = DemoSpec()
+        st.caption(f"A generated channel: about {spec.partners:,} partners over {spec.quarters} quarters to "
+                   f"{spec.last_quarter}, about a million order lines. Takes under a minute.")
+        if st.button("Build the demo channel", key="build_demo", type="primary"):
+            bar = st.progress(0.0, text="Starting")
+            build_demo_channel(get_store(), spec, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            st.rerun()
+    with right:
+        st.subheader("Your own extract")
+        upload = st.file_uploader("Sales extract (CSV or Excel)", type=["csv", "txt", "xlsx"], key="first_upload")
+        if upload is not None:
+            try:
+                result = load_extract(get_store(), upload.getvalue(), file_name=upload.name)
+            except ExtractInvalid as exc:
+                st.error(f"{upload.name} was not loaded; nothing was written. Fix these problems and upload it again.")
+                st.dataframe(exc.report.problems_frame(), hide_index=True)
+            except StoreError as exc:
+                st.error(str(exc))
+            else:
+                st.success(result.message)
+                st.rerun()
+    st.stop()
+
+q = summary.quarter
+year_before = f"{int(q[:4]) - 1}{q[4:]}"
+flows = load(new_and_lapsed)
+latest_flow = flows[flows["quarter"] == q]
+
+st.caption(f"As of {q}, the latest quarter with data. Revenue in USD, net of credits and returns.")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(
+    f"Active partners (ordered in the 4 quarters to {q})",
+    f"{summary.active_partners:,}",
+    delta=f"{summary.active_partners - summary.active_partners_before:+,} vs a year before",
+)
+c2.metric(
+    f"Revenue in {q}",
+    money(summary.revenue_quarter),
+    delta=signed_pct(pct_change(summary.revenue_quarter, summary.revenue_quarter_before)),
+    help=f"Against {year_before}: {money(summary.revenue_quarter_before)}",
+)
+c3.metric(
+    f"Revenue, 4 quarters to {q}",
+    money(summary.revenue_trailing),
+    delta=signed_pct(pct_change(summary.revenue_trailing, summary.revenue_trailing_before)),
+    help=f"Against the four quarters before: {money(summary.revenue_trailing_before)}",
+)
+if not latest_flow.empty:
+    row = latest_flow.iloc[0]
+    lapsed = row["lapsed_partners"]
+    c4.metric(
+        f"New partners in {q}",
+        f"{int(row['new_partners']):,}",
+        delta=None if lapsed != lapsed else f"{int(lapsed):,} lapsed",
+        delta_color="off",
+    )
+
+left, right = st.columns([2, 3])
+left.plotly_chart(charts.partners_by_tier_bar(load(partners_by_tier, q), q), width="stretch")
+right.plotly_chart(charts.revenue_by_tier_bars(load(revenue_by_tier)), width="stretch")
+st.plotly_chart(charts.new_and_lapsed_bars(flows), width="stretch")

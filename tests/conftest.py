@@ -1,0 +1,33 @@
+"""Shared fixtures: a real DuckDB file per test and real CSV files written to a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """Give a fresh channel database in a temporary file."""
+    with Store(tmp_path / "channel.duckdb") as opened:
+        yield opened
+
+
+@pytest.fixture
+def write_file(tmp_path: Path):
+    """Give a function that writes text (or bytes) to a named file in the test's folder."""
+
+    def write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode(encoding))
+        return path
+
+    return write

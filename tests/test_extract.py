@@ -1,0 +1,269 @@
+"""The importer's reading and validation: column mapping, every parse rule, every kind of bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from analytics.extract import prepare_extract
+from analytics.schema import match_columns, normalise_header
+
+
+def lines_of(prepared) -> pd.DataFrame:
+    assert prepared.report.ok, prepared.report.describe()
+    return prepared.lines.to_pandas()
+
+
+# -- column mapping ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        ("Partner ID", "partner_id"),
+        ("Reseller", "partner_id"),
+        ("RESELLER-NO", "partner_id"),
+        ("Amount (USD)", "revenue"),
+        ("Net Revenue", "revenue"),
+        ("Booking Date", "order_date"),
+        ("Invoice date", "order_date"),
+        ("Fiscal Quarter", "quarter"),
+        ("Reseller Name", "partner_name"),
+        ("Partner Tier", "tier"),
+        ("End Customer", "customer_id"),
+        ("Customer Segment", "customer_segment"),
+        ("No. of employees", "customer_size"),
+        ("Qty", "quantity"),
+        ("Deal Type", "deal_type"),
+        ("Transaction ID", "transaction_id"),
+        ("Disti", "distributor"),
+    ],
+    ids=lambda v: v,
+)
+def test_headers_match_their_canonical_column(header, canonical):
+    mapping, _ = match_columns(["x", header])
+    assert mapping.get(canonical) == 1
+
+
+def test_header_normalisation_ignores_case_space_and_punctuation():
+    assert normalise_header("\ufeff Amount (USD) ") == "amountusd"
+    assert normalise_header("partner_id") == normalise_header("Partner-ID") == "partnerid"
+
+
+def test_override_wins_and_unknown_header_in_override_is_refused():
+    mapping, _ = match_columns(["Acct", "Amount", "Date"], {"partner_id": "Acct"})
+    assert mapping == {"partner_id": 0, "revenue": 1, "order_date": 2}
+    with pytest.raises(ValueError, match="not a header of this file"):
+        match_columns(["Acct"], {"partner_id": "Account"})
+
+
+def test_two_candidate_columns_use_the_first_and_say_so():
+    mapping, notes = match_columns(["Partner", "Revenue", "Amount", "Date"])
+    assert mapping["revenue"] == 1
+    assert notes == []  # different synonyms: "revenue" is the canonical spelling and is preferred
+    mapping, notes = match_columns(["Partner", "Amount", "amount", "Date"])
+    assert mapping["revenue"] == 1 and "ignored 'amount'" in notes[0]
+
+
+# -- parse rules ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"], ids=["comma", "semicolon", "tab", "pipe"])
+def test_separators(write_file, sep):
+    text = sep.join(["Partner ID", "Revenue", "Order Date"]) + "\n" + sep.join(["P1", "10.5", "2025-07-01"]) + "\n"
+    frame = lines_of(prepare_extract(write_file("x.csv", text)))
+    assert frame.loc[0, "partner_id"] == "P1" and frame.loc[0, "revenue"] == Decimal("10.50")
+
+
+def test_utf8_bom_and_latin1(write_file):
+    bom = "\ufeffpartner_id,partner_name,revenue,order_date\nP1,Müller GmbH,1,2025-07-01\n"
+    assert lines_of(prepare_extract(write_file("bom.csv", bom)))["partner_name"][0] == "Müller GmbH"
+    prepared = prepare_extract(write_file("latin.csv", bom.lstrip("\ufeff"), encoding="latin-1"))
+    assert lines_of(prepared)["partner_name"][0] == "Müller GmbH"
+    assert any("not UTF-8" in w for w in prepared.report.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1234.5", "1234.50"),
+        ('"$1,234.50"', "1234.50"),
+        ('"(1,234.50)"', "-1234.50"),
+        ("-12", "-12.00"),
+        ("USD 99.99", "99.99"),
+        ('"1,000,000"', "1000000.00"),
+    ],
+    ids=["plain", "dollar-thousands", "parentheses-negative", "minus", "currency-code", "thousands-only"],
+)
+def test_money_with_decimal_point(write_file, text, expected):
+    frame = lines_of(prepare_extract(write_file("m.csv", f"partner_id,revenue,order_date\nP1,{text},2025-07-01\n")))
+    assert frame.loc[0, "revenue"] == Decimal(expected)
+
+
+def test_money_with_decimal_comma_is_decided_for_the_file(write_file):
+    text = "partner_id;revenue;order_date\nP1;1.234,50;2025-07-01\nP2;€ 12,00;2025-07-01\nP3;(3,5);2025-07-01\n"
+    prepared = prepare_extract(write_file("eu.csv", text))
+    assert list(lines_of(prepared)["revenue"]) == [Decimal("1234.50"), Decimal("12.00"), Decimal("-3.50")]
+    assert any("decimal comma" in w for w in prepared.report.warnings)
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["2025-07-01", "2025-08-15"], [dt.date(2025, 7, 1), dt.date(2025, 8, 15)]),
+        (["2025-07-01 13:45:00", "2025-08-15T08:00"], [dt.date(2025, 7, 1), dt.date(2025, 8, 15)]),
+        (["07/01/2025", "08/15/2025"], [dt.date(2025, 7, 1), dt.date(2025, 8, 15)]),
+        (["01/07/2025", "15/08/2025"], [dt.date(2025, 7, 1), dt.date(2025, 8, 15)]),
+        (["01.07.2025", "15.08.2025"], [dt.date(2025, 7, 1), dt.date(2025, 8, 15)]),
+    ],
+    ids=["iso", "iso-with-time", "month-first-decided-by-15", "day-first-decided-by-15", "dotted"],
+)
+def test_dates(write_file, dates, expected):
+    text = "partner_id,revenue,order_date\n" + "".join(f"P1,1,{d}\n" for d in dates)
+    frame = lines_of(prepare_extract(write_file("d.csv", text)))
+    assert list(frame["order_date"]) == expected
+
+
+def test_ambiguous_day_month_is_decided_once_and_reported(write_file):
+    path = write_file("amb.csv", "partner_id,revenue,order_date\nP1,1,03/04/2025\nP1,1,05/06/2025\n")
+    prepared = prepare_extract(path)
+    assert list(lines_of(prepared)["order_date"]) == [dt.date(2025, 3, 4), dt.date(2025, 5, 6)]
+    assert any("could be day/month or month/day" in w for w in prepared.report.warnings)
+    day_first = prepare_extract(path, day_first=True)
+    assert list(lines_of(day_first)["order_date"]) == [dt.date(2025, 4, 3), dt.date(2025, 6, 5)]
+
+
+def test_mixed_day_month_orders_are_reported_not_guessed(write_file):
+    text = "partner_id,revenue,order_date\nP1,1,13/04/2025\nP1,1,04/13/2025\n"
+    report = prepare_extract(write_file("mixed.csv", text)).report
+    assert not report.ok
+    assert "row 2 has a day first, row 3 a month first" in report.problems[0].message
+
+
+@pytest.mark.parametrize("quarter", ["2025Q3", "Q3 2025", "2025-Q3", "q3/2025", "2025 Q3"])
+def test_quarter_column_instead_of_dates(write_file, quarter):
+    frame = lines_of(prepare_extract(write_file("q.csv", f"Reseller,Quarter,Amount\nP1,{quarter},100\n")))
+    assert frame.loc[0, "quarter"] == "2025Q3" and pd.isna(frame.loc[0, "order_date"])
+
+
+def test_segments_from_words_and_from_customer_size(write_file):
+    text = "partner_id,revenue,order_date,segment\nP1,1,2025-07-01,small business\nP1,1,2025-07-01,Large\n"
+    assert list(lines_of(prepare_extract(write_file("s.csv", text)))["customer_segment"]) == ["SMB", "Enterprise"]
+    text = "partner_id,revenue,order_date,employees\nP1,1,2025-07-01,40\nP1,1,2025-07-01,400\nP1,1,2025-07-01,4000\n"
+    segments = list(lines_of(prepare_extract(write_file("size.csv", text)))["customer_segment"])
+    assert segments == ["SMB", "Mid-market", "Enterprise"]
+
+
+def test_excel_workbook(tmp_path):
+    frame = pd.DataFrame(
+        {"Reseller": ["P1", "P2"], "Amount (USD)": [1234.5, -10], "Booking Date": pd.to_datetime(["2025-07-01", "2025-09-30"])}
+    )
+    path = tmp_path / "extract.xlsx"
+    frame.to_excel(path, index=False)
+    lines = lines_of(prepare_extract(path))
+    assert list(lines["revenue"]) == [Decimal("1234.50"), Decimal("-10.00")]
+    assert list(lines["order_date"]) == [dt.date(2025, 7, 1), dt.date(2025, 9, 30)]
+    assert list(lines["row_no"]) == [2, 3]
+
+
+def test_upload_bytes_read_like_a_file():
+    data = "partner_id,revenue,order_date\nP1,1,2025-07-01\n".encode()
+    prepared = prepare_extract(data, file_name="upload.csv")
+    assert prepared.file_name == "upload.csv" and prepared.lines.num_rows == 1
+
+
+# -- validation: one test per kind of bad input, each naming file, row and column -----------------
+
+
+def only_problem(report):
+    assert not report.ok
+    return report.problems[0]
+
+
+def test_missing_required_column(write_file):
+    report = prepare_extract(write_file("nocol.csv", "partner_id,order_date\nP1,2025-07-01\n")).report
+    problem = only_problem(report)
+    assert "Required column revenue missing" in problem.message and problem.row == 1
+    assert "nocol.csv" in report.describe()
+
+
+def test_missing_date_and_quarter(write_file):
+    problem = only_problem(prepare_extract(write_file("nodate.csv", "partner_id,revenue\nP1,1\n")).report)
+    assert "order_date (or quarter) missing" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        ("P1,abc,2025-07-01", "revenue", "revenue is not an amount"),
+        ("P1,,2025-07-01", "revenue", "revenue is empty"),
+        ("P1,1,2025-13-45", "order_date", "order date is not a date"),
+        ("P1,1,", "order_date", "order date is empty"),
+        ("P1,1,1925-07-01", "order_date", "far outside the expected range"),
+        (",1,2025-07-01", "partner_id", "partner id is empty"),
+    ],
+    ids=["bad-amount", "empty-amount", "bad-date", "empty-date", "date-out-of-range", "empty-partner"],
+)
+def test_bad_values_name_row_and_column(write_file, row, column, message):
+    text = f"partner_id,revenue,order_date\nP0,1,2025-07-01\n{row}\n"
+    report = prepare_extract(write_file("bad.csv", text)).report
+    problem = only_problem(report)
+    assert (problem.row, problem.column) == (3, column)
+    assert message in problem.message
+    assert f"bad.csv: row 3, column '{column}'" in report.describe()
+
+
+def test_bad_quarter_and_bad_quantity(write_file):
+    report = prepare_extract(write_file("q.csv", "partner_id,revenue,quarter,qty\nP1,1,2025Q5,1\nP1,1,2025Q1,many\n")).report
+    assert [(p.row, p.column) for p in report.problems] == [(2, "quarter"), (3, "qty")]
+
+
+def test_duplicate_transaction_id_in_file(write_file):
+    text = "partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\nP1,2,2025-07-02,T2\nP1,3,2025-07-03,T1\n"
+    problem = only_problem(prepare_extract(write_file("dup.csv", text)).report)
+    assert (problem.row, problem.column) == (4, "transaction_id")
+    assert "first at row 2" in problem.message
+
+
+def test_empty_file_and_header_only(write_file):
+    assert "the file is empty" in only_problem(prepare_extract(write_file("empty.csv", "")).report).message
+    header_only = prepare_extract(write_file("header.csv", "partner_id,revenue,order_date\n")).report
+    assert "no data rows" in only_problem(header_only).message
+
+
+def test_row_with_too_many_columns_is_reported_and_later_rows_keep_their_numbers(write_file):
+    text = "partner_id,revenue,order_date\nP1,1,2025-07-01\nP2,1,2025-07-01,extra\nP3,x,2025-07-01\n"
+    report = prepare_extract(write_file("ragged.csv", text)).report
+    assert [(p.row, p.column) for p in report.problems] == [(3, None), (4, "revenue")]
+    assert "cannot be split" in report.problems[0].message
+    assert report.rows == 3
+
+
+def test_every_problem_is_listed_and_downloadable(write_file):
+    rows = "".join(f"P{i},bad,2025-07-01\n" for i in range(300))
+    report = prepare_extract(write_file("many.csv", "partner_id,revenue,order_date\n" + rows)).report
+    frame = report.problems_frame()
+    assert len(frame) == 300 and list(frame.columns) == ["file", "row", "column", "problem", "value"]
+    assert frame["row"].tolist() == list(range(2, 302))
+    assert "and 275 more problem(s)" in report.describe(limit=25)
+
+
+def test_damaged_excel_is_reported(write_file):
+    problem = only_problem(prepare_extract(write_file("broken.xlsx", b"PK\x03\x04 not really a zip")).report)
+    assert "cannot be read as an Excel workbook" in problem.message
+
+
+def test_file_with_problems_gives_no_lines(write_file):
+    prepared = prepare_extract(write_file("bad.csv", "partner_id,revenue,order_date\nP1,x,2025-07-01\n"))
+    assert prepared.lines is None
+
+
+def test_excel_via_bytes_buffer():
+    buffer = io.BytesIO()
+    pd.DataFrame({"Partner": ["P1"], "Revenue": ["1.234,50"], "Quarter": ["Q1 2026"]}).to_excel(buffer, index=False)
+    lines = lines_of(prepare_extract(buffer.getvalue(), file_name="q1.xlsx"))
+    assert lines.loc[0, "revenue"] == Decimal("1234.50") and lines.loc[0, "quarter"] == "2026Q1"

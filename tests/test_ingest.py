@@ -1,0 +1,198 @@
+"""Loading into the real DuckDB file: idempotence, transaction ids, replace/append/refuse, rollback, faults."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from analytics import ingest
+from analytics.extract import ExtractInvalid
+from analytics.ingest import LoadRefused, list_loads, load_extract, rollback_load
+from analytics.queries import channel_summary
+from analytics.store import Store, StoreError
+from tests.conftest import ROOT
+
+WITH_IDS = "partner_id,order_date,revenue,transaction_id,customer_id,customer_segment,tier\n"
+WITHOUT_IDS = "partner_id,order_date,revenue,customer_id,tier\n"
+
+
+def snapshot(store: Store) -> dict[str, pd.DataFrame]:
+    """Give every table's content in a fixed order, to compare a database before and after."""
+    return {
+        "order_lines": store.query_df("SELECT * FROM order_lines ORDER BY load_id, row_no"),
+        "loads": store.query_df("SELECT * FROM loads ORDER BY load_id"),
+        "partner_quarter": store.query_df("SELECT * FROM partner_quarter ORDER BY partner_id, quarter"),
+        "meta": store.query_df("SELECT * FROM meta ORDER BY key"),
+    }
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for table in a:
+        pd.testing.assert_frame_equal(a[table], b[table], obj=table)
+
+
+def derived_matches_raw(store: Store) -> None:
+    """The partner x quarter table equals a fresh aggregation of the rows that count."""
+    derived = store.query_df("SELECT partner_id, quarter, revenue, order_lines FROM partner_quarter ORDER BY 1, 2")
+    raw = store.query_df(
+        """
+        SELECT partner_id, quarter, CAST(sum(revenue) AS DOUBLE) AS revenue, count(*) AS order_lines
+        FROM order_lines WHERE replaced_by IS NULL GROUP BY 1, 2 ORDER BY 1, 2
+        """
+    )
+    pd.testing.assert_frame_equal(derived, raw)
+
+
+def test_load_writes_lines_load_record_and_derived_table(store, write_file):
+    path = write_file(
+        "q3.csv",
+        WITH_IDS
+        + "P1,2025-07-01,100,T1,C1,SMB,Gold\nP1,2025-08-01,50,T2,C2,Enterprise,Gold\nP2,2025-09-30,-5,T3,C3,SMB,Silver\n",
+    )
+    result = load_extract(store, path)
+    assert (result.status, result.load_id, result.rows_added, result.quarters) == ("loaded", 1, 3, ["2025Q3"])
+    pq = store.query_df("SELECT * FROM partner_quarter WHERE partner_id = 'P1'").iloc[0]
+    assert (pq["revenue"], pq["order_lines"], pq["customers"], pq["revenue_smb"], pq["tier"]) == (150, 2, 2, 100, "Gold")
+    loads = list_loads(store)
+    assert loads.loc[0, "file_name"] == "q3.csv" and loads.loc[0, "quarters"] == "2025Q3"
+    assert len(loads.loc[0, "content_hash"]) == 64
+    derived_matches_raw(store)
+
+
+def test_same_file_twice_changes_nothing(store, write_file):
+    path = write_file("q3.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n")
+    load_extract(store, path)
+    before = snapshot(store)
+    again = load_extract(store, path)
+    assert again.status == "unchanged" and "already loaded as load #1" in again.message
+    assert_same(before, snapshot(store))
+
+
+def test_rows_with_stored_transaction_ids_are_skipped_and_counted(store, write_file):
+    load_extract(store, write_file("a.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\n"))
+    result = load_extract(
+        store, write_file("b.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\nP1,2025-07-02,30,T2,C1,SMB,Gold\n")
+    )
+    assert (result.rows_added, result.rows_skipped) == (1, 1)
+    assert "1 skipped" in result.message
+    assert channel_summary(store)["revenue"] == 130.0
+
+
+def test_quarter_without_transaction_ids_is_refused_by_default(store, write_file):
+    load_extract(store, write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n"))
+    before = snapshot(store)
+    with pytest.raises(LoadRefused, match=r"2025Q3 holds 1 rows from load #1 \(a.csv\).*replace.*append") as refused:
+        load_extract(store, write_file("b.csv", WITHOUT_IDS + "P1,2025-07-05,40,C1,Gold\nP2,2025-10-01,1,C2,Gold\n"))
+    assert refused.value.quarters == ["2025Q3"]
+    assert_same(before, snapshot(store))
+
+
+def test_append_adds_and_replace_swaps_the_quarter(store, write_file):
+    load_extract(store, write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\nP1,2025-04-01,7,C1,Gold\n"))
+    appended = load_extract(store, write_file("b.csv", WITHOUT_IDS + "P1,2025-07-05,40,C1,Gold\n"), mode="append")
+    assert appended.rows_added == 1
+    assert channel_summary(store)["revenue"] == 147.0
+    replaced = load_extract(store, write_file("c.csv", WITHOUT_IDS + "P1,2025-07-09,60,C1,Gold\n"), mode="replace")
+    assert replaced.rows_replaced == 2 and replaced.rows_added == 1
+    quarters = {q["quarter"]: q["revenue"] for q in channel_summary(store)["quarters"]}
+    assert quarters == {"2025Q2": 7.0, "2025Q3": 60.0}
+    derived_matches_raw(store)
+
+
+def test_rollback_removes_a_load_and_the_derived_table_follows(store, write_file):
+    load_extract(store, write_file("a.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\n"))
+    before = channel_summary(store)
+    load_extract(store, write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\nP1,2025-10-01,9,T3,C1,SMB,Gold\n"))
+    assert rollback_load(store, 2) == ["2025Q3", "2025Q4"]
+    assert channel_summary(store) == {**before, "loads": 1}
+    assert list_loads(store).set_index("load_id").loc[2, "status"] == "rolled_back"
+    derived_matches_raw(store)
+    with pytest.raises(StoreError, match="already rolled back"):
+        rollback_load(store, 2)
+    with pytest.raises(StoreError, match="no load #9"):
+        rollback_load(store, 9)
+
+
+def test_rolling_back_a_replace_brings_the_replaced_rows_back(store, write_file):
+    load_extract(store, write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n"))
+    before = channel_summary(store)
+    load_extract(store, write_file("c.csv", WITHOUT_IDS + "P1,2025-07-09,60,C1,Gold\n"), mode="replace")
+    rollback_load(store, 2)
+    assert channel_summary(store) == before
+    derived_matches_raw(store)
+
+
+def test_a_rolled_back_file_can_be_loaded_again(store, write_file):
+    path = write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n")
+    load_extract(store, path)
+    rollback_load(store, 1)
+    assert load_extract(store, path).status == "loaded"
+
+
+def test_invalid_file_writes_nothing(store, write_file):
+    load_extract(store, write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n"))
+    before = snapshot(store)
+    with pytest.raises(ExtractInvalid) as invalid:
+        load_extract(store, write_file("bad.csv", WITHOUT_IDS + "P1,2025-10-01,100,C1,Gold\nP2,2025-10-01,x,C1,Gold\n"))
+    assert invalid.value.report.problems[0].row == 3
+    assert_same(before, snapshot(store))
+
+
+def test_failure_half_way_leaves_the_database_unchanged(store, write_file, monkeypatch):
+    load_extract(store, write_file("a.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\n"))
+    before = snapshot(store)
+
+    def explode(cur, quarters):
+        raise RuntimeError("disk full")
+
+    # The lines are inserted and the load recorded by the time the derived table is refreshed.
+    monkeypatch.setattr(ingest, "refresh_partner_quarter", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_extract(store, write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\n"), mode="replace")
+    assert_same(before, snapshot(store))
+
+
+@pytest.mark.parametrize("stage", ["after_insert", "after_refresh"])
+def test_killed_process_leaves_the_database_as_before(tmp_path, write_file, stage):
+    db = tmp_path / "channel.duckdb"
+    first = write_file("a.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\n")
+    second = write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\nP3,2025-10-01,5,T3,C1,SMB,Gold\n")
+    with Store(db) as store:
+        load_extract(store, first)
+        before = snapshot(store)
+    # The child process stops dead (os._exit: no cleanup, no rollback) inside the load's transaction.
+    script = textwrap.dedent(
+        f"""
+        import os
+        from analytics import ingest
+        from analytics.store import Store
+        real_refresh = ingest.refresh_partner_quarter
+        def die(cur, quarters):
+            if {stage!r} == "after_refresh":
+                real_refresh(cur, quarters)
+            os._exit(9)
+        ingest.refresh_partner_quarter = die
+        ingest.load_extract(Store({str(db)!r}), {str(second)!r})
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 9, child.stderr
+    with Store(db) as reopened:
+        assert_same(before, snapshot(reopened))
+        assert load_extract(reopened, second).rows_added == 2
+
+
+def test_unknown_mode_is_refused(store, write_file):
+    with pytest.raises(ValueError, match="Unknown load mode"):
+        load_extract(store, write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,1,C1,Gold\n"), mode="merge")
+
+
+def test_quarter_only_extract_loads(store, write_file):
+    load_extract(store, write_file("coarse.csv", "Reseller;Quarter;Amount (USD)\nP1;Q3 2025;1.234,50\nP1;Q4 2025;10\n"))
+    quarters = {q["quarter"]: q["revenue"] for q in channel_summary(store)["quarters"]}
+    assert quarters == {"2025Q3": 1234.5, "2025Q4": 10.0}
+    assert store.query_df("SELECT sum(deals) AS d FROM partner_quarter").iloc[0]["d"] == 2

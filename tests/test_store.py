@@ -1,0 +1,99 @@
+"""The database file: created on first open, upgraded in place from an older schema, versioned."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from analytics.ingest import load_extract
+from analytics.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.store import Store, StoreError
+
+
+def make_v1_file(path) -> None:
+    """Write a database as version 1 of the product left it, with one load of two lines."""
+    con = duckdb.connect(str(path))
+    for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+        con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
+    con.execute(
+        "INSERT INTO loads VALUES (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
+    )
+    con.execute(
+        """
+        INSERT INTO order_lines (load_id, row_no, partner_id, customer_id, order_date, quarter, revenue, tier)
+        VALUES (1, 2, 'P1', 'C1', DATE '2025-07-01', '2025Q3', 100, 'Gold'),
+               (1, 3, 'P1', 'C1', DATE '2025-08-01', '2025Q3', 20, 'Gold')
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO partner_quarter VALUES ('P1', '2025Q3', 8102, 120, 2, 1, 0, 0, 0, 0, NULL, 'Gold', NULL)
+        """
+    )
+    con.close()
+
+
+def test_new_file_gets_the_current_schema(tmp_path):
+    with Store(tmp_path / "new.duckdb") as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.is_empty()
+
+
+def test_older_file_is_upgraded_in_place_and_keeps_its_data(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    make_v1_file(path)
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.data_version() == 4
+        row = store.query_df("SELECT revenue, deals, order_lines FROM partner_quarter").iloc[0]
+        # deals did not exist in version 1; the upgrade derives it from the raw lines (two orders).
+        assert (row["revenue"], row["deals"], row["order_lines"]) == (120, 2, 2)
+        loads = store.query_df("SELECT load_id, rows_replaced, loaded_by FROM loads")
+        assert loads.iloc[0].tolist()[:2] == [1, 0]
+    with Store(path) as again:  # a second open has nothing to upgrade
+        assert again.data_version() == 4
+
+
+def test_upgraded_file_takes_new_loads(tmp_path, write_file):
+    path = tmp_path / "v1.duckdb"
+    make_v1_file(path)
+    with Store(path) as store:
+        result = load_extract(store, write_file("q4.csv", "partner_id,order_date,revenue\nP1,2025-10-01,5\n"))
+        assert result.load_id == 2
+
+
+def test_file_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "future.duckdb"
+    with Store(path) as store:
+        store.cursor().execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer version of Channel Health"):
+        Store(path)
+
+
+def test_data_version_moves_with_every_write(store, write_file):
+    start = store.data_version()
+    load_extract(store, write_file("a.csv", "partner_id,order_date,revenue\nP1,2025-07-01,1\n"))
+    assert store.data_version() == start + 1
+
+
+def test_database_in_use_by_another_process_says_so(tmp_path):
+    path = tmp_path / "busy.duckdb"
+    Store(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        time.sleep(0.2)
+        with pytest.raises(StoreError, match="in use by another process"):
+            Store(path)
+    finally:
+        holder.kill()
+        holder.wait()
