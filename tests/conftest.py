@@ -31,3 +31,24 @@ def write_file(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """Give a database file holding the full demo channel, built once per test session."""
+    from analytics.demo import build_demo_channel
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store(path) as store:
+        build_demo_channel(store)
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
+    """Give a copy of the demo database that a test may change."""
+    import shutil
+
+    copy = tmp_path / "demo_copy.duckdb"
+    shutil.copy(demo_db, copy)
+    return copy

@@ -1,0 +1,77 @@
+"""The sidebar's selection (period, tier, region, distributor, segment) as SQL every query shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ChannelFilter", "SEGMENT_REVENUE_COLUMNS"]
+
+# partner_quarter keeps revenue per customer segment; a segment filter sums only the chosen ones.
+SEGMENT_REVENUE_COLUMNS = {
+    "SMB": "revenue_smb",
+    "Mid-market": "revenue_mid_market",
+    "Enterprise": "revenue_enterprise",
+}
+
+
+@dataclass(frozen=True)
+class ChannelFilter:
+    """A selection of the channel. Empty tuples mean "all"; `quarter` None means the latest quarter.
+
+    tiers, regions and distributors select partners by the attribute recorded for them in each
+    quarter (partner_quarter's own columns); segments count only revenue from customers in those
+    segments.
+    """
+
+    quarter: str | None = None
+    tiers: tuple[str, ...] = field(default_factory=tuple)
+    regions: tuple[str, ...] = field(default_factory=tuple)
+    distributors: tuple[str, ...] = field(default_factory=tuple)
+    segments: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.segments if s not in SEGMENT_REVENUE_COLUMNS]
+        if unknown:
+            raise ValueError(f"Unknown segment(s) {unknown}; expected {', '.join(SEGMENT_REVENUE_COLUMNS)}")
+
+    @property
+    def is_everything(self) -> bool:
+        """Tell whether no tier, region, distributor or segment is selected."""
+        return not (self.tiers or self.regions or self.distributors or self.segments)
+
+    def partner_quarter_where(self, alias: str = "") -> tuple[str, list]:
+        """Give a WHERE condition over partner_quarter rows and its parameters (values never in SQL)."""
+        prefix = f"{alias}." if alias else ""
+        parts, params = ["TRUE"], []
+        for column, values in (("tier", self.tiers), ("region", self.regions), ("distributor", self.distributors)):
+            if values:
+                parts.append(f"list_contains(?, {prefix}{column})")
+                params.append(list(values))
+        return " AND ".join(parts), params
+
+    def revenue_expr(self, alias: str = "") -> str:
+        """Give the partner_quarter revenue expression for the chosen segments (all revenue if none)."""
+        prefix = f"{alias}." if alias else ""
+        if not self.segments:
+            return f"{prefix}revenue"
+        return " + ".join(f"{prefix}{SEGMENT_REVENUE_COLUMNS[s]}" for s in self.segments)
+
+    def order_lines_where(self, alias: str = "") -> tuple[str, list]:
+        """Give a WHERE condition over order_lines rows (segments; partner attributes as recorded per line)."""
+        prefix = f"{alias}." if alias else ""
+        parts, params = [f"{prefix}replaced_by IS NULL"], []
+        for column, values in (
+            ("tier", self.tiers),
+            ("region", self.regions),
+            ("distributor", self.distributors),
+            ("customer_segment", self.segments),
+        ):
+            if values:
+                parts.append(f"list_contains(?, {prefix}{column})")
+                params.append(list(values))
+        return " AND ".join(parts), params
+
+    def describe(self) -> str:
+        """Give the selection in words for a caption ("Gold, Silver · EMEA")."""
+        chosen = [", ".join(v) for v in (self.tiers, self.regions, self.distributors, self.segments) if v]
+        return " · ".join(chosen) if chosen else "whole channel"

@@ -1,0 +1,41 @@
+"""What only a browser shows: the real app served on localhost, opened in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def chromium():
+    require_chromium()
+
+
+def test_overview_on_the_demo_channel_renders_numbers_and_charts(demo_db):
+    with app_server(demo_db) as url, browser_page() as page:
+        page.goto(url)
+        wait_for_app(page)
+        page.get_by_text("Channel overview").first.wait_for(timeout=60000)
+        page.wait_for_selector(".js-plotly-plot", timeout=60000)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60000)
+        metrics = page.locator('[data-testid="stMetric"]')
+        assert metrics.count() == 4
+        assert "Active partners" in metrics.first.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # Plotly drew bars: the tier chart has one bar per tier of the pyramid.
+        assert page.locator(".js-plotly-plot").first.locator("g.point").count() >= 5
+        screenshot(page, "overview_demo")
+
+
+def test_empty_database_shows_the_way_in(tmp_path):
+    with app_server(tmp_path / "empty.duckdb") as url, browser_page() as page:
+        page.goto(url)
+        wait_for_app(page)
+        page.get_by_text("The database is empty").wait_for(timeout=60000)
+        assert page.get_by_role("button", name="Build the demo channel").is_visible()
+        assert page.locator('[data-testid="stFileUploader"]').count() == 1
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "overview_empty")
