@@ -195,7 +195,10 @@ def _load_excel(con: duckdb.DuckDBPyConnection, data: bytes) -> tuple[list[str],
 
 
 def _text(col: str | None) -> str:
-    return f"NULLIF(trim({col}), '')" if col else "NULL"
+    if not col:
+        return "NULL"
+    # trim() costs more than the rest of the parse; most values have no padding to trim.
+    return f"CASE WHEN {col} LIKE ' %' OR {col} LIKE '% ' THEN NULLIF(trim({col}), '') ELSE NULLIF({col}, '') END"
 
 
 # Currency symbols, codes and spaces (including no-break and thin spaces, and the Swiss apostrophe)
@@ -218,10 +221,13 @@ def _money_value(col: str, convention: str) -> str:
     _, body, neg = _money_parts(col)
     digits = f"replace({body}, ',', '')" if convention == "point" else f"replace(replace({body}, '.', ''), ',', '.')"
     pattern = _MONEY_VALID[convention]
-    return (
+    slow = (
         f"CASE WHEN regexp_matches({body}, '{pattern}') "
         f"THEN TRY_CAST({digits} AS DECIMAL(18, 2)) * CASE WHEN {neg} THEN -1 ELSE 1 END END"
     )
+    # Most amounts are plain numbers: a cast reads them without the regular expressions (not so with a
+    # decimal comma, where "1.234" means a thousand and more).
+    return f"coalesce(TRY_CAST(trim({col}) AS DECIMAL(18, 2)), {slow})" if convention == "point" else slow
 
 
 def _decimal_convention(con: duckdb.DuckDBPyConnection, col: str) -> tuple[str, str | None]:
@@ -252,12 +258,13 @@ def _date_value(col: str, day_first: bool) -> str:
     d = f"trim({col})"
     first = "%d/%m/%Y" if day_first else "%m/%d/%Y"
     part = f"split_part(replace({d}, 'T', ' '), ' ', 1)"
-    return f"""CAST(CASE
-        WHEN regexp_matches({d}, '{_DATE_ISO}') THEN try_strptime({part}, '%Y-%m-%d')
-        WHEN regexp_matches({d}, '{_DATE_ISO_SLASH}') THEN try_strptime({part}, '%Y/%m/%d')
-        WHEN regexp_matches({d}, '{_DATE_DOTTED}') THEN try_strptime({part}, '%d.%m.%Y')
-        WHEN regexp_matches({d}, '{_DATE_AMBIGUOUS}') THEN try_strptime(replace({part}, '-', '/'), '{first}')
-    END AS DATE)"""
+    # ISO dates (the usual case) are read by a plain cast; the patterns are for the other formats.
+    return f"""coalesce(TRY_CAST({d} AS DATE), CASE
+        WHEN regexp_matches({d}, '{_DATE_ISO}') THEN CAST(try_strptime({part}, '%Y-%m-%d') AS DATE)
+        WHEN regexp_matches({d}, '{_DATE_ISO_SLASH}') THEN CAST(try_strptime({part}, '%Y/%m/%d') AS DATE)
+        WHEN regexp_matches({d}, '{_DATE_DOTTED}') THEN CAST(try_strptime({part}, '%d.%m.%Y') AS DATE)
+        WHEN regexp_matches({d}, '{_DATE_AMBIGUOUS}') THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
+    END)"""
 
 
 def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None) -> tuple[bool, list[Problem], list[str]]:
@@ -340,7 +347,11 @@ def _segment_value(segment_col: str | None, size_col: str | None) -> str:
             f"WHEN {size} >= 1000 THEN 'Enterprise'",
             *_segment_word_cases(size_col),
         ]
-    return f"CASE {' '.join(cases)} END" if cases else "NULL"
+    if not cases:
+        return "NULL"
+    # Values already spelled as the product spells them skip the word matching.
+    exact = f"WHEN {segment_col} IN ({', '.join(repr(x) for x in SEGMENTS)}) THEN {segment_col}" if segment_col else ""
+    return f"CASE {exact} {' '.join(cases)} END"
 
 
 def _tier_value(col: str | None) -> str:
@@ -389,7 +400,7 @@ def prepare_extract(
                 report.problems.append(Problem(None, None, f"cannot be read as an Excel workbook: {exc}"))
                 return PreparedExtract(name, content_hash, report, None)
             report.warnings += warnings
-            con.execute("CREATE TABLE raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
+            con.execute("CREATE VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
         else:
             text, warning = _decode(data)
             if warning:
@@ -416,7 +427,7 @@ def prepare_extract(
 def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
     """Give raw's rows their row numbers in the file (header = row 1), skipping rejected rows."""
     if not rejected:
-        con.execute("CREATE TABLE raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
+        con.execute("CREATE VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
         return
     n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     # The k-th row DuckDB kept is the k-th data row number that was not rejected.
@@ -498,14 +509,14 @@ def _normalise_and_validate(
     }
     # Raw text kept beside the parsed value where a parse can fail, to show in the report.
     raw_text = {k: _text(col.get(k)) for k in ("revenue", "order_date", "quarter", "quantity", "customer_segment", "customer_size", "tier")}
-    con.execute(
-        "CREATE TABLE parsed AS SELECT "
+    parsed = (
+        "SELECT "
         + ", ".join(f"{expr} AS {name}" for name, expr in select.items())
         + ", "
         + ", ".join(f"{expr} AS raw_{name}" for name, expr in raw_text.items())
         + " FROM raw_numbered"
     )
-    con.execute(f"CREATE TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM parsed")
+    con.execute(f"CREATE TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
 
     latest = today + dt.timedelta(days=366)
     checks = [

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analytics.filters import ChannelFilter
 from analytics.quarters import quarter_index, quarter_label
+from analytics.schema import ordered_tiers
 from analytics.store import ACTIVE_LINES, Store
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "partners_by_tier",
     "revenue_by_tier",
     "new_and_lapsed",
+    "filter_options",
+    "FilterOptions",
 ]
 
 # A partner counts as active in a quarter when it has any order in the four quarters ending there:
@@ -84,23 +88,25 @@ def _window_sum(frame: pd.DataFrame, last: int, quarters: int) -> float:
     return float(frame.loc[frame["q_index"].between(last - quarters + 1, last), "revenue"].sum())
 
 
-def overview(store: Store, quarter: str | None = None) -> Overview | None:
-    """Give the headline figures as of `quarter` (default: the latest), or None when there is no data."""
-    quarter = quarter or latest_quarter(store)
+def overview(store: Store, flt: ChannelFilter = ChannelFilter()) -> Overview | None:
+    """Give the headline figures as of the filter's quarter (default: the latest), or None without data."""
+    quarter = flt.quarter or latest_quarter(store)
     if quarter is None:
         return None
     last = quarter_index(quarter)
+    where, params = flt.partner_quarter_where()
     per_quarter = store.query_df(
-        "SELECT q_index, sum(revenue) AS revenue FROM partner_quarter WHERE q_index <= ? GROUP BY q_index",
-        [last],
+        f"SELECT q_index, sum({flt.revenue_expr()}) AS revenue FROM partner_quarter "
+        f"WHERE q_index <= ? AND {where} GROUP BY q_index",
+        [last, *params],
     )
     active = store.query_df(
-        """
+        f"""
         SELECT count(DISTINCT partner_id) FILTER (WHERE q_index > ? - ?) AS now,
                count(DISTINCT partner_id) FILTER (WHERE q_index <= ? - ? AND q_index > ? - 2 * ?) AS before
-        FROM partner_quarter WHERE q_index <= ?
+        FROM partner_quarter WHERE q_index <= ? AND {where}
         """,
-        [last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last],
+        [last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last, *params],
     ).iloc[0]
     return Overview(
         quarter=quarter,
@@ -113,43 +119,48 @@ def overview(store: Store, quarter: str | None = None) -> Overview | None:
     )
 
 
-def partners_by_tier(store: Store, quarter: str) -> pd.DataFrame:
+def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataFrame:
     """Give the active partners per tier as of `quarter` (each partner in its latest recorded tier)."""
     last = quarter_index(quarter)
+    where, params = flt.partner_quarter_where()
     return store.query_df(
-        """
+        f"""
         SELECT coalesce(tier, ?) AS tier, count(*) AS partners, sum(revenue) AS revenue_trailing
         FROM (
-            SELECT partner_id, arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier, sum(revenue) AS revenue
-            FROM partner_quarter WHERE q_index BETWEEN ? - ? + 1 AND ? GROUP BY partner_id
+            SELECT partner_id, arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier,
+                   sum({flt.revenue_expr()}) AS revenue
+            FROM partner_quarter WHERE q_index BETWEEN ? - ? + 1 AND ? AND {where} GROUP BY partner_id
         )
         GROUP BY 1 ORDER BY 1
         """,
-        [UNKNOWN_TIER, last, ACTIVE_WINDOW, last],
+        [UNKNOWN_TIER, last, ACTIVE_WINDOW, last, *params],
     )
 
 
-def revenue_by_tier(store: Store) -> pd.DataFrame:
+def revenue_by_tier(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.DataFrame:
     """Give revenue and partners with orders per quarter and tier (the tier recorded in that quarter)."""
+    where, params = flt.partner_quarter_where()
     return store.query_df(
-        """
-        SELECT quarter, coalesce(tier, ?) AS tier, sum(revenue) AS revenue, count(*) AS partners
-        FROM partner_quarter GROUP BY ALL ORDER BY quarter, tier
+        f"""
+        SELECT quarter, coalesce(tier, ?) AS tier, sum({flt.revenue_expr()}) AS revenue, count(*) AS partners
+        FROM partner_quarter WHERE {where} GROUP BY ALL ORDER BY quarter, tier
         """,
-        [UNKNOWN_TIER],
+        [UNKNOWN_TIER, *params],
     )
 
 
-def new_and_lapsed(store: Store) -> pd.DataFrame:
+def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.DataFrame:
     """Give per quarter the partners new (first order ever) and lapsed (no order for four quarters).
 
-    A partner lapses in the quarter its last order leaves the four-quarter window, so lapses are
-    only counted from the fifth quarter of data on, and new partners from the second.
+    A partner lapses in the quarter its last order leaves the four-quarter window. Both are only
+    known from the fifth quarter of data on (NaN before): until then a partner's first order in the
+    data may be its first of the year rather than its first ever.
     """
+    where, params = flt.partner_quarter_where()
     frame = store.query_df(
-        """
+        f"""
         WITH bounds AS (SELECT min(q_index) AS first_q, max(q_index) AS last_q FROM partner_quarter),
-        activity AS (SELECT partner_id, q_index FROM partner_quarter),
+        activity AS (SELECT partner_id, q_index FROM partner_quarter WHERE {where}),
         firsts AS (SELECT partner_id, min(q_index) AS q FROM activity GROUP BY partner_id),
         -- quarters after which a partner went four quarters without an order (it may come back later)
         gaps AS (
@@ -166,11 +177,34 @@ def new_and_lapsed(store: Store) -> pd.DataFrame:
         WHERE q.q > b.first_q
         ORDER BY q.q
         """,
-        [ACTIVE_WINDOW, ACTIVE_WINDOW],
+        [*params, ACTIVE_WINDOW, ACTIVE_WINDOW],
     )
     if frame.empty:
         return pd.DataFrame(columns=["quarter", "new_partners", "lapsed_partners"])
     bounds = store.query_df("SELECT min(q_index) AS first_q FROM partner_quarter").iloc[0]
-    frame["lapsed_partners"] = frame["lapsed_partners"].where(frame["q_index"] >= bounds["first_q"] + ACTIVE_WINDOW)
+    known = frame["q_index"] >= bounds["first_q"] + ACTIVE_WINDOW
+    frame["lapsed_partners"] = frame["lapsed_partners"].where(known)
+    frame["new_partners"] = frame["new_partners"].where(known)
     frame.insert(0, "quarter", frame["q_index"].map(quarter_label))
     return frame.drop(columns="q_index")
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values the sidebar offers: quarters (oldest first), tiers, regions, distributors."""
+
+    quarters: tuple[str, ...]
+    tiers: tuple[str, ...]
+    regions: tuple[str, ...]
+    distributors: tuple[str, ...]
+
+
+def filter_options(store: Store) -> FilterOptions:
+    """Give the quarters, tiers, regions and distributors present in the partner x quarter table."""
+
+    def values(column: str) -> tuple[str, ...]:
+        # column is one of the constant names below, never user input.
+        frame = store.query_df(f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL ORDER BY 1")
+        return tuple(frame["v"])
+
+    return FilterOptions(values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor"))

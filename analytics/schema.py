@@ -15,6 +15,7 @@ __all__ = [
     "MIGRATIONS",
     "normalise_header",
     "match_columns",
+    "ordered_tiers",
 ]
 
 # partner_id, revenue and one of order_date / quarter are required; see match_columns.
@@ -93,6 +94,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "units", "seats", "licenses", "licences", "unitcount"),
     "deal_type": ("dealtype", "ordertype", "transactiontype", "salestype", "type", "saletype"),
 }
+
+
+def ordered_tiers(tiers) -> list[str]:
+    """Give the distinct tiers given, highest first; tiers outside the program after, alphabetically."""
+    present = list(dict.fromkeys(tiers))
+    return [t for t in TIERS if t in present] + sorted(t for t in present if t not in TIERS)
 
 
 def normalise_header(name: str) -> str:

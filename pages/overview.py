@@ -9,10 +9,11 @@ from analytics.formatting import money, pct_change, signed_pct
 from analytics.ingest import load_extract
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
-from pages.shared import get_store, load
+from pages.shared import filters_in_effect, get_store, load
 
 st.title("Channel overview")
-summary = load(overview)
+flt = filters_in_effect()
+summary = load(overview, flt)
 
 if summary is None:
     st.info("The database is empty. Build the demo channel to explore the product, or load a sales extract.")
@@ -44,15 +45,16 @@ if summary is None:
 
 q = summary.quarter
 year_before = f"{int(q[:4]) - 1}{q[4:]}"
-flows = load(new_and_lapsed)
+flows = load(new_and_lapsed, flt)
 latest_flow = flows[flows["quarter"] == q]
 
-st.caption(f"As of {q}, the latest quarter with data. Revenue in USD, net of credits and returns.")
+st.caption(f"As of {q} · {flt.describe()}. Revenue in USD, net of credits and returns.")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
-    f"Active partners (ordered in the 4 quarters to {q})",
+    f"Active partners, 4 quarters to {q}",
     f"{summary.active_partners:,}",
     delta=f"{summary.active_partners - summary.active_partners_before:+,} vs a year before",
+    help="Partners with at least one order in the four quarters to the selected quarter.",
 )
 c2.metric(
     f"Revenue in {q}",
@@ -68,15 +70,18 @@ c3.metric(
 )
 if not latest_flow.empty:
     row = latest_flow.iloc[0]
-    lapsed = row["lapsed_partners"]
+    new, lapsed = row["new_partners"], row["lapsed_partners"]
     c4.metric(
-        f"New partners in {q}",
-        f"{int(row['new_partners']):,}",
-        delta=None if lapsed != lapsed else f"{int(lapsed):,} lapsed",
-        delta_color="off",
+        f"New / lapsed partners in {q}",
+        " / ".join("n/a" if v != v else f"{int(v):,}" for v in (new, lapsed)),
+        help="New: first order ever in this quarter. Lapsed: last order four quarters ago, none since.",
     )
 
 left, right = st.columns([2, 3])
-left.plotly_chart(charts.partners_by_tier_bar(load(partners_by_tier, q), q), width="stretch")
-right.plotly_chart(charts.revenue_by_tier_bars(load(revenue_by_tier)), width="stretch")
+left.plotly_chart(charts.partners_by_tier_bar(load(partners_by_tier, flt, q), q), width="stretch")
+right.plotly_chart(charts.revenue_by_tier_bars(load(revenue_by_tier, flt)), width="stretch")
 st.plotly_chart(charts.new_and_lapsed_bars(flows), width="stretch")
+st.caption(
+    "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "
+    "order in the data may just be its first order of the year."
+)

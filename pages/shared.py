@@ -13,7 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from analytics.queries import last_load, latest_quarter
+import pandas as pd
+
+from analytics.export import to_safe_csv
+from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
+from analytics.queries import filter_options, last_load, latest_quarter
 from analytics.store import Store, default_db_path
 
 
@@ -46,17 +50,99 @@ def clear_caches() -> None:
 
 
 def data_sidebar() -> None:
-    """Show which data the pages are showing: quarters covered and the last load."""
+    """Show which data the pages are showing: the latest quarter and the last load."""
     quarter = load(latest_quarter)
     with st.sidebar:
-        st.caption("Data")
         if quarter is None:
             st.info("No data loaded yet.")
             return
         newest = load(last_load)
-        st.markdown(f"Latest quarter: **{quarter}**")
+        st.caption(f"Data to **{quarter}**")
         if newest:
             st.caption(
                 f"Last load #{newest['load_id']}: {newest['file_name']} "
                 f"({newest['rows_added']:,} rows) on {newest['loaded_at']:%Y-%m-%d %H:%M}"
             )
+
+
+# Widget key -> URL parameter. Values in the URL let a person share exactly the view they see.
+_FILTER_PARAMS = {
+    "f_quarter": "quarter",
+    "f_tiers": "tier",
+    "f_regions": "region",
+    "f_distributors": "distributor",
+    "f_segments": "segment",
+}
+
+
+def _seed_filters_from_url(options) -> None:
+    """Set the filter widgets from the URL once per session (a shared link opens the same view)."""
+    if st.session_state.get("_filters_seeded"):
+        return
+    allowed = {
+        "f_quarter": options.quarters,
+        "f_tiers": options.tiers,
+        "f_regions": options.regions,
+        "f_distributors": options.distributors,
+        "f_segments": tuple(SEGMENT_REVENUE_COLUMNS),
+    }
+    for key, param in _FILTER_PARAMS.items():
+        values = [v for v in st.query_params.get_all(param) if v in allowed[key]]
+        if key == "f_quarter":
+            if values:
+                st.session_state[key] = values[0]
+        elif values:
+            st.session_state[key] = values
+    st.session_state["_filters_seeded"] = True
+
+
+def sidebar_filters() -> ChannelFilter:
+    """Show the filters in the sidebar, keep them in the URL, and give the selection they make."""
+    options = load(filter_options)
+    if not options.quarters:
+        return ChannelFilter()
+    _seed_filters_from_url(options)
+    with st.sidebar:
+        st.subheader("Filters")
+        quarter = st.selectbox(
+            "As of quarter", options.quarters[::-1], key="f_quarter",
+            help="The period's last quarter: figures cover this quarter or the four quarters to it.",
+        )
+        tiers = st.multiselect("Tier", options.tiers, key="f_tiers", placeholder="All tiers")
+        regions = st.multiselect("Region", options.regions, key="f_regions", placeholder="All regions")
+        distributors = st.multiselect(
+            "Distributor", options.distributors, key="f_distributors", placeholder="All distributors"
+        )
+        segments = st.multiselect(
+            "Customer segment", tuple(SEGMENT_REVENUE_COLUMNS), key="f_segments", placeholder="All segments",
+            help="Counts only revenue from customers in these segments.",
+        )
+    flt = ChannelFilter(quarter, tuple(tiers), tuple(regions), tuple(distributors), tuple(segments))
+    st.session_state["_channel_filter"] = flt
+    params = {"quarter": quarter, "tier": tiers, "region": regions, "distributor": distributors, "segment": segments}
+    partner = st.query_params.get("partner_id")  # the Partner page's own parameter survives
+    st.query_params.from_dict({k: v for k, v in {**params, "partner_id": partner}.items() if v})
+    return flt
+
+
+def filters_in_effect() -> ChannelFilter:
+    """Give the current selection (the sidebar sets it on every run before the page)."""
+    return st.session_state.get("_channel_filter", ChannelFilter())
+
+
+def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
+    """Offer a table as a CSV download that is safe to open in a spreadsheet."""
+    st.download_button(
+        f"Download {name} (CSV)", to_safe_csv(frame), file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv",
+        key=key, icon=":material/download:",
+    )
+
+
+def partner_links(frame: pd.DataFrame, column: str = "partner_id") -> pd.DataFrame:
+    """Give the frame with a `partner` column of links to the Partner page (shown by LinkColumn)."""
+    linked = frame.copy()
+    linked.insert(0, "partner", "partner?partner_id=" + linked[column].astype(str))
+    return linked
+
+
+PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=(.*)", help="Open the partner page")

@@ -1,0 +1,689 @@
+"""A generated but realistic reseller channel: order lines per quarter, deterministic for a seed.
+
+The channel is simulated partner by partner, one quarter at a time, and every quarter's order lines
+are drawn in one vectorised pass. What later analyses and the churn / turnaround model rely on:
+
+* a tier pyramid with lognormal revenue per tier, re-tiered each Q1 from trailing-year revenue with
+  hysteresis (so a few percent move up and down each year);
+* every year about a tenth of the partners decline over one to three quarters and then stop
+  ordering, while roughly three in ten of those who start declining turn around and come back to
+  at least their old level; the risk of starting to decline rises with low vendor focus, occasional
+  dealing, youth and a downward drift, so churn is partly but not perfectly predictable;
+* about 500 recruits a year (per 6,000 partners) who start small and ramp up;
+* a tenth of the partners deal only once or twice a year; a few oversell enterprise products into
+  small businesses;
+* customers that belong to one partner and have one fixed segment, Q4 seasonality, credits.
+
+A short burn-in before the first quarter puts the channel in a steady state (some partners already
+declining, recruits still ramping) and gives the first Q1 re-tiering a trailing year.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.quarters import quarter_end, quarter_index, quarter_label, quarter_start
+from analytics.schema import SEGMENTS, TIERS
+
+__all__ = [
+    "DEFAULT_LAST_QUARTER",
+    "DEFAULT_QUARTERS",
+    "DEFAULT_PARTNERS",
+    "DEFAULT_SEED",
+    "TIERS",
+    "SEGMENTS",
+    "REGIONS",
+    "PRODUCTS",
+    "ENTERPRISE_PRODUCTS",
+    "DEAL_TYPES",
+    "ORDER_LINE_COLUMNS",
+    "DemoSpec",
+    "generate_quarters",
+    "write_demo_extracts",
+    "build_demo_channel",
+]
+
+DEFAULT_LAST_QUARTER = "2026Q3"
+DEFAULT_QUARTERS = 12
+DEFAULT_PARTNERS = 6000
+DEFAULT_SEED = 7
+
+DEAL_TYPES = ("New", "Renewal", "Upsell")
+ORDER_LINE_COLUMNS = (
+    "transaction_id",
+    "order_date",
+    "partner_id",
+    "partner_name",
+    "tier",
+    "region",
+    "country",
+    "distributor",
+    "customer_id",
+    "customer_segment",
+    "product",
+    "quantity",
+    "deal_type",
+    "revenue",
+)
+
+# --- Geography -------------------------------------------------------------------------------------
+# region -> (share of partners, countries with their shares within the region)
+_GEOGRAPHY: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {
+    "NA": (0.40, (("US", 0.85), ("CA", 0.15))),
+    "EMEA": (0.32, (("DE", 0.28), ("GB", 0.27), ("FR", 0.20), ("NL", 0.13), ("SE", 0.12))),
+    "APAC": (0.18, (("AU", 0.30), ("JP", 0.30), ("SG", 0.15), ("IN", 0.25))),
+    "LATAM": (0.10, (("BR", 0.60), ("MX", 0.40))),
+}
+REGIONS = tuple(_GEOGRAPHY)
+_COUNTRIES = tuple(c for _, countries in _GEOGRAPHY.values() for c, _ in countries)
+_LEGAL_FORMS = {
+    "US": ("Inc.", "LLC"), "CA": ("Inc.", "Ltd."), "DE": ("GmbH", "AG"), "GB": ("Ltd", "PLC"),
+    "FR": ("SAS", "SARL"), "NL": ("B.V.",), "SE": ("AB",), "AU": ("Pty Ltd",), "JP": ("K.K.",),
+    "SG": ("Pte Ltd",), "IN": ("Pvt Ltd",), "BR": ("Ltda.",), "MX": ("S.A. de C.V.",),
+}
+
+# Distributors serving each region; partners buy through one of them (or direct from the vendor).
+_DISTRIBUTORS = (
+    "Direct",
+    "Northbridge Distribution",
+    "Crestline Tech Supply",
+    "Eurovia Distribution",
+    "Pacifica Channel Services",
+    "Southern Cross Distribution",
+    "Andina Tech Distribution",
+)
+_REGION_DISTRIBUTORS = {
+    "NA": ((1, 0.6), (2, 0.4)),
+    "EMEA": ((3, 0.6), (1, 0.4)),
+    "APAC": ((4, 0.55), (5, 0.45)),
+    "LATAM": ((6, 0.7), (1, 0.3)),
+}
+# The biggest partners buy direct from the vendor far more often.
+_DIRECT_BY_TIER = np.array([0.60, 0.30, 0.10, 0.04, 0.02])
+
+# --- Partner names -----------------------------------------------------------------------------------
+_NAME_HEADS = (
+    "Blue", "North", "Silver", "Iron", "Red", "Cedar", "Summit", "Bright", "Clear", "Stone", "Oak",
+    "Falcon", "Harbor", "Maple", "River", "Sky", "Star", "Sun", "West", "East", "Golden", "Green",
+    "Crystal", "Granite", "Pine", "Polar", "Rapid", "Swift", "True", "Vista", "Apex", "Nova",
+    "Terra", "Alder", "Birch", "Copper", "Delta", "Echo", "Fern", "Glen", "High", "Lake", "Moss",
+    "Orbit", "Quartz", "Ridge", "Sage", "Tide",
+)
+_NAME_TAILS = (
+    "peak", "bridge", "stone", "field", "wave", "line", "point", "gate", "view", "path", "crest",
+    "brook", "wood", "ford", "haven", "light", "mark", "port", "shore", "vale", "wind", "works",
+    "spring", "forge", "core", "sphere", "scape", "loop", "rock", "hill", "stream", "dale",
+    "bay", "cliff", "land", "mount", "side", "way", "star", "ware",
+)
+_NAME_TRADES = (
+    "Systems", "Solutions", "Technologies", "IT", "Networks", "Consulting", "Digital", "Data",
+    "Computing", "Integration", "Software", "Infotech", "Cloud", "Services", "Technik", "Labs",
+)
+_NAME_VARIANTS = ("", " Group", " Partners", " International")
+
+# --- Products ----------------------------------------------------------------------------------------
+# name -> (list price per unit, popularity among partners, enterprise-grade)
+_CATALOGUE: dict[str, tuple[float, float, bool]] = {
+    "Business Suite": (1_200.0, 3.0, False),
+    "Starter Edition": (400.0, 2.0, False),
+    "Cloud Backup": (900.0, 2.0, False),
+    "Endpoint Protection": (60.0, 2.5, False),
+    "Collaboration Hub": (180.0, 2.0, False),
+    "Workflow Automation": (2_500.0, 1.2, False),
+    "Analytics Pro": (4_800.0, 1.0, False),
+    "Identity Manager": (1_500.0, 1.0, False),
+    "Premium Support": (6_000.0, 1.2, False),
+    "Enterprise Platform": (48_000.0, 0.8, True),
+    "Enterprise Data Hub": (32_000.0, 0.6, True),
+    "Enterprise Security Suite": (22_000.0, 0.6, True),
+}
+PRODUCTS: tuple[str, ...] = tuple(_CATALOGUE)
+ENTERPRISE_PRODUCTS: frozenset[str] = frozenset(p for p, (_, _, ent) in _CATALOGUE.items() if ent)
+_PRICE = np.array([v[0] for v in _CATALOGUE.values()])
+_POPULARITY = np.array([v[1] for v in _CATALOGUE.values()])
+_IS_ENTERPRISE = np.array([v[2] for v in _CATALOGUE.values()])
+# How much of an order's value a line of each product carries, before noise.
+_LINE_WEIGHT = _PRICE**0.5
+# Affinity of customer segment (rows: SMB, Mid-market, Enterprise) for each product.
+_AFFINITY = np.ones((3, len(PRODUCTS)))
+_AFFINITY[:, _IS_ENTERPRISE] = np.array([[0.02], [0.5], [2.0]])
+_AFFINITY[:, PRODUCTS.index("Starter Edition")] = (1.6, 0.5, 0.1)
+_AFFINITY[:, PRODUCTS.index("Premium Support")] = (0.4, 1.0, 1.6)
+# Overselling partners push enterprise products into small businesses.
+_AFFINITY_OVERSELL = _AFFINITY.copy()
+_AFFINITY_OVERSELL[0, _IS_ENTERPRISE] = 6.0
+_SEGMENT_ORDER_SIZE = np.array([0.6, 1.2, 2.5])
+
+# --- Tiers and revenue -------------------------------------------------------------------------------
+_TIER_SHARE = np.array([0.02, 0.08, 0.20, 0.30, 0.40])
+_TIER_MEDIAN = np.array([1_000_000.0, 300_000.0, 100_000.0, 30_000.0, 8_000.0])  # per quarter
+_LEVEL_SIGMA = 0.45
+# Annual revenue that earns each tier above Authorized: geometric midpoints between tier medians.
+_TIER_ENTRY = 4 * np.sqrt(_TIER_MEDIAN[:-1] * _TIER_MEDIAN[1:])
+_HYSTERESIS = 1.25  # promoted above entry * this; demoted below entry / this
+_SEASON = np.array([0.94, 0.99, 0.97, 1.10])  # Q1..Q4
+_SEGMENT_MIX_BY_TIER = np.array(
+    [[0.35, 0.35, 0.30], [0.45, 0.33, 0.22], [0.55, 0.30, 0.15], [0.65, 0.25, 0.10], [0.75, 0.20, 0.05]]
+)
+_POOL_BY_TIER = np.array([220.0, 90.0, 40.0, 16.0, 7.0])  # customers a partner already has
+_ENTERPRISE_PORTFOLIO_BY_TIER = np.array([0.95, 0.8, 0.45, 0.2, 0.08])
+_OVERSELL_BY_TIER = np.array([0.03, 0.05, 0.07, 0.06, 0.035])
+_LOW_ENGAGEMENT_BY_TIER = np.array([0.0, 0.02, 0.05, 0.10, 0.16])
+_RECRUIT_TIER_SHARE = np.array([0.0, 0.0, 0.05, 0.25, 0.70])
+_RECRUITS_PER_YEAR = 500 / 6000  # per partner active at the start
+
+# --- Decline, churn and turnaround -------------------------------------------------------------------
+_ACTIVE, _DECLINING, _BOTTOM, _RECOVERING, _CHURNED = range(5)
+_BURN_IN = 4
+_CREDIT_SHARE = 0.02
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """What demo channel to generate: seed, size and the quarters it covers."""
+
+    seed: int = DEFAULT_SEED
+    partners: int = DEFAULT_PARTNERS  # partners active at the start; 60_000 is ten times the default
+    quarters: int = DEFAULT_QUARTERS
+    last_quarter: str = DEFAULT_LAST_QUARTER
+
+    def __post_init__(self) -> None:
+        if self.partners < 1:
+            raise ValueError(f"partners must be at least 1, got {self.partners}")
+        if self.quarters < 1:
+            raise ValueError(f"quarters must be at least 1, got {self.quarters}")
+        quarter_index(self.last_quarter)  # raises ValueError for a bad label
+
+    @property
+    def quarter_labels(self) -> list[str]:
+        """Give the labels of the quarters covered, oldest first."""
+        last = quarter_index(self.last_quarter)
+        return [quarter_label(i) for i in range(last - self.quarters + 1, last + 1)]
+
+
+def _choice(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """Give one category index per row of `probs` (rows need not sum to one)."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(len(probs)) * cum[:, -1]
+    return np.minimum((cum < u[:, None]).sum(axis=1), probs.shape[1] - 1)
+
+
+def _labelled(labels: Sequence[str] | np.ndarray, codes: np.ndarray) -> pd.Series:
+    """Give a string column holding labels[code] for each code."""
+    # Taking from a short string array stays in Arrow; building Python strings per line is slow.
+    return pd.Series(pd.array(np.asarray(labels, dtype=object), dtype="str")).take(codes).reset_index(drop=True)
+
+
+def _numbered(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
+    """Give a string column of numbers zero-padded to `width` digits after a prefix ("C0001234")."""
+    return prefix + pd.Series(numbers).astype("str").str.zfill(width)
+
+
+class _Channel:
+    """The simulated partner population: one array per partner attribute, grown by recruiting."""
+
+    def __init__(self, spec: DemoSpec) -> None:
+        self.rng = np.random.default_rng(spec.seed)
+        self.partners = spec.partners
+        self.name_order = self.rng.permutation(
+            len(_NAME_HEADS) * len(_NAME_TAILS) * len(_NAME_TRADES) * len(_NAME_VARIANTS)
+        )
+        self.p: dict[str, np.ndarray] = {}
+        self.n = 0
+        self.cust_seg = np.zeros(0, dtype=np.int8)
+        self.revenue: list[np.ndarray] = []  # realised revenue per partner, one array per quarter
+        self.next_order = 1
+        self._names = np.empty(0, dtype=object)
+        # The burn-in recruits a few more partners than it loses: start a little below the target.
+        self._add_partners(round(spec.partners * 0.97), joined=-_BURN_IN, recruits=False)
+
+    # -- population -----------------------------------------------------------------------------
+    def _add_partners(self, k: int, joined: int, recruits: bool) -> None:
+        """Add k partners who join in quarter `joined`, as recruits or as the starting channel."""
+        rng = self.rng
+        if k == 0:
+            return
+        shares = _RECRUIT_TIER_SHARE if recruits else _TIER_SHARE
+        if recruits:
+            tier = rng.choice(5, size=k, p=shares)
+        else:
+            # The starting channel has its pyramid exactly; chance shows in what follows.
+            counts = np.floor(shares * k).astype(np.int64)
+            counts[-1] += k - counts.sum()
+            tier = rng.permutation(np.repeat(np.arange(5), counts))
+        focus = rng.beta(2.2, 1.8, size=k)
+        level = (
+            np.log(_TIER_MEDIAN[tier])
+            + rng.normal(0.0, _LEVEL_SIGMA + 0.1 * recruits, size=k)
+            + 0.5 * (focus - 0.55)
+        )
+        region = rng.choice(len(REGIONS), size=k, p=[s for s, _ in _GEOGRAPHY.values()])
+        country = np.empty(k, dtype=np.int64)
+        distributor = np.empty(k, dtype=np.int64)
+        alt_distributor = np.empty(k, dtype=np.int64)
+        offset = 0
+        for r, (name, (_, countries)) in enumerate(_GEOGRAPHY.items()):
+            mask = region == r
+            m = int(mask.sum())
+            shares = np.array([s for _, s in countries])
+            country[mask] = offset + rng.choice(len(countries), size=m, p=shares)
+            offset += len(countries)
+            distis = np.array([d for d, _ in _REGION_DISTRIBUTORS[name]])
+            dshares = np.array([s for _, s in _REGION_DISTRIBUTORS[name]])
+            main = distis[rng.choice(len(distis), size=m, p=dshares)]
+            alt = distis[rng.choice(len(distis), size=m, p=dshares)]
+            alt = np.where(alt == main, 0, alt)  # the other way in is often buying direct
+            distributor[mask] = main
+            alt_distributor[mask] = alt
+        direct = rng.random(k) < _DIRECT_BY_TIER[tier]
+        distributor = np.where(direct, 0, distributor)
+
+        low_engagement = rng.random(k) < _LOW_ENGAGEMENT_BY_TIER[tier] * (1.6 - 1.2 * focus) / 0.94
+        seg_gamma = rng.gamma(8.0 * _SEGMENT_MIX_BY_TIER[tier])
+        seg_probs = seg_gamma / seg_gamma.sum(axis=1, keepdims=True)
+        oversell = rng.random(k) < _OVERSELL_BY_TIER[tier]
+
+        # Product portfolio: focused and bigger partners carry more of the range.
+        ent_incl = np.clip(_ENTERPRISE_PORTFOLIO_BY_TIER[tier] * (0.6 + 0.8 * focus), 0, 0.97)
+        std_incl = np.clip(0.25 + 0.6 * focus + 0.08 * (4 - tier), 0.1, 0.95)
+        incl_p = np.where(_IS_ENTERPRISE[None, :], ent_incl[:, None], std_incl[:, None])
+        included = rng.random((k, len(PRODUCTS))) < incl_p
+        included[:, PRODUCTS.index("Enterprise Platform")] |= oversell
+        no_standard = ~included[:, ~_IS_ENTERPRISE].any(axis=1)
+        included[no_standard, PRODUCTS.index("Business Suite")] = True
+        portfolio = included * _POPULARITY[None, :] * rng.lognormal(0.0, 0.5, size=(k, len(PRODUCTS)))
+
+        # Customer pool: a block of ids per partner with room to win new customers.
+        pool = np.where(
+            recruits, 0, np.maximum(1, np.round(_POOL_BY_TIER[tier] * rng.lognormal(0, 0.35, k) * (0.7 + 0.6 * focus)))
+        ).astype(np.int64)
+        capacity = np.maximum(2 * pool, 12) + np.round(_POOL_BY_TIER[tier] * 2).astype(np.int64)
+        cust_start = len(self.cust_seg) + np.concatenate([[0], np.cumsum(capacity)[:-1]])
+        new_segs = _choice(rng, np.repeat(seg_probs, capacity, axis=0)).astype(np.int8)
+        self.cust_seg = np.concatenate([self.cust_seg, new_segs])
+
+        attrs = {
+            "tier": tier,
+            "focus": focus,
+            "level": level,
+            "drift": rng.normal(0.008, 0.015, size=k),
+            "region": region,
+            "country": country,
+            "legal": rng.integers(0, 2, size=k),
+            "distributor": distributor,
+            "alt_distributor": alt_distributor,
+            "low_engagement": low_engagement,
+            "phase": rng.integers(0, 4, size=k),
+            "seg_probs": seg_probs,
+            "oversell": oversell,
+            "portfolio": portfolio,
+            "cust_start": cust_start,
+            "cust_n": pool,
+            "cust_cap": capacity,
+            "joined": np.full(k, joined),
+            "recruit": np.full(k, recruits),
+            "state": np.full(k, _ACTIVE),
+            "step": np.zeros(k, dtype=np.int64),
+            "fall": np.ones(k, dtype=np.int64),
+            "bottom": np.zeros(k, dtype=np.int64),
+            "rise": np.ones(k, dtype=np.int64),
+            "m_min": np.ones(k),
+            "m_final": np.ones(k),
+            "turner": np.zeros(k, dtype=bool),
+            "cooldown": np.zeros(k, dtype=np.int64),
+            # Counted only to inspect the simulation; nothing reads them.
+            "declines": np.zeros(k, dtype=np.int64),
+            "turnarounds": np.zeros(k, dtype=np.int64),
+        }
+        for key, value in attrs.items():
+            self.p[key] = value if key not in self.p else np.concatenate([self.p[key], value])
+        self.n += k
+
+    def recruit(self, t: int) -> None:
+        """Add this quarter's recruits."""
+        k = int(self.rng.poisson(_RECRUITS_PER_YEAR / 4 * self.partners))
+        self._add_partners(k, joined=t, recruits=True)
+
+    # -- dynamics -------------------------------------------------------------------------------
+    def advance_states(self, t: int) -> None:
+        """Move partners along decline, recovery and churn, and start this quarter's declines."""
+        p, rng = self.p, self.rng
+        state, step = p["state"], p["step"]
+        was = state.copy()
+        p["cooldown"] = np.maximum(p["cooldown"] - 1, 0)
+
+        dec = was == _DECLINING
+        cont = dec & (step < p["fall"])
+        step[cont] += 1
+        done = dec & ~cont
+        state[done & ~p["turner"]] = _CHURNED
+        to_bottom = done & p["turner"] & (p["bottom"] > 0)
+        state[to_bottom] = _BOTTOM
+        step[to_bottom] = 1
+        to_rise = done & p["turner"] & (p["bottom"] == 0)
+
+        bot = was == _BOTTOM
+        cont = bot & (step < p["bottom"])
+        step[cont] += 1
+        to_rise |= bot & ~cont
+        state[to_rise] = _RECOVERING
+        step[to_rise] = 1
+
+        rec = (was == _RECOVERING) & ~to_rise
+        cont = rec & (step < p["rise"])
+        step[cont] += 1
+        back = rec & ~cont
+        state[back] = _ACTIVE
+        p["level"][back] += np.log(p["m_final"][back])
+        p["cooldown"][back] = 4
+        p["turnarounds"][back] += 1
+
+        # Who starts to decline now: partly explained by what history shows, partly chance.
+        at_risk = (was == _ACTIVE) & (p["cooldown"] == 0) & (p["joined"] < t)
+        young = p["recruit"] & (t - p["joined"] < 8)
+        logit = (
+            -3.35
+            + 2.2 * (0.55 - p["focus"])
+            + 0.9 * p["low_engagement"]
+            + 0.6 * young
+            - 0.5 * (p["tier"] <= 1)
+            - 18.0 * (p["drift"] - 0.008)
+        )
+        start = at_risk & (rng.random(self.n) < 1 / (1 + np.exp(-logit)))
+        k = int(start.sum())
+        turn_logit = -0.7 + 2.5 * (p["focus"][start] - 0.55) + 0.5 * (p["tier"][start] <= 2)
+        turn_logit -= 0.7 * young[start]
+        turner = rng.random(k) < 1 / (1 + np.exp(-(turn_logit + rng.normal(0, 0.5, k))))
+        p["turner"][start] = turner
+        p["state"][start] = _DECLINING
+        p["step"][start] = 1
+        p["fall"][start] = rng.choice([1, 2, 3], size=k, p=[0.3, 0.4, 0.3])
+        p["bottom"][start] = rng.choice([0, 1, 2], size=k, p=[0.4, 0.4, 0.2])
+        p["rise"][start] = rng.choice([1, 2, 3], size=k, p=[0.45, 0.4, 0.15])
+        # Those who will turn around fall less deep, on average; the ranges overlap on purpose. Some
+        # leavers give little warning: one quarter a bit below normal, then nothing.
+        quiet = ~turner & (rng.random(k) < 0.15)
+        p["fall"][start] = np.where(quiet, 1, p["fall"][start])
+        m_min = np.where(turner, rng.uniform(0.2, 0.6, k), rng.uniform(0.08, 0.45, k))
+        p["m_min"][start] = np.where(quiet, rng.uniform(0.5, 0.9, k), m_min)
+        p["m_final"][start] = rng.uniform(1.0, 1.4, k)
+        p["declines"][start] += 1
+
+    def retier(self, t: int) -> None:
+        """Re-set tiers from trailing-year revenue, one step at a time and with hysteresis."""
+        p = self.p
+        trailing = np.zeros(self.n)
+        for rev in self.revenue[-4:]:
+            trailing[: len(rev)] += rev
+        tier = p["tier"]
+        # Recruits keep their entry tier until they have a full year behind them.
+        eligible = (p["state"] != _CHURNED) & (p["joined"] <= t - 4)
+        up_entry = _TIER_ENTRY[np.maximum(tier - 1, 0)]
+        promote = eligible & (tier > 0) & (trailing >= up_entry * _HYSTERESIS)
+        down_entry = _TIER_ENTRY[np.minimum(tier, 3)]
+        demote = eligible & (tier < 4) & (trailing < down_entry / _HYSTERESIS)
+        p["tier"] = tier - promote + demote
+
+    def multiplier(self) -> np.ndarray:
+        """Give each partner's revenue multiplier for its decline / recovery state."""
+        p = self.p
+        state, step = p["state"], p["step"]
+        m = np.ones(self.n)
+        dec = state == _DECLINING
+        m[dec] = p["m_min"][dec] ** (step[dec] / p["fall"][dec])
+        bot = state == _BOTTOM
+        m[bot] = p["m_min"][bot]
+        rec = state == _RECOVERING
+        m[rec] = p["m_min"][rec] * (p["m_final"][rec] / p["m_min"][rec]) ** (step[rec] / p["rise"][rec])
+        m[state == _CHURNED] = 0.0
+        return m
+
+    def drift_levels(self) -> None:
+        """Let active partners' underlying revenue drift for the next quarter."""
+        p = self.p
+        active = p["state"] == _ACTIVE
+        p["level"][active] += p["drift"][active] + self.rng.normal(0, 0.06, int(active.sum()))
+
+    def quarter_plan(self, t: int, q_of_year: int) -> tuple[np.ndarray, np.ndarray]:
+        """Give each partner's revenue this quarter and its number of orders."""
+        p, rng = self.p, self.rng
+        age = t - p["joined"]
+        ramp = np.where(p["recruit"], 1 - 0.75 * np.exp(-age / 2.5), 1.0)
+        m = self.multiplier()
+        nominal = np.exp(p["level"]) * ramp
+        lam = 3.7 * np.sqrt(nominal / _TIER_MEDIAN[-1]) * (0.75 + 0.5 * p["focus"])
+        lam_rev = lam.copy()
+        # A decline shows mostly as fewer deals, and a little as smaller ones.
+        lam *= m**0.7
+        orders = rng.poisson(lam)
+        # Occasional dealers buy in one quarter of the year, sometimes once more.
+        low = p["low_engagement"]
+        chance = np.where(p["phase"] == q_of_year, 0.92, 0.12) * np.sqrt(m)
+        orders[low] = (rng.random(int(low.sum())) < chance[low]).astype(orders.dtype)
+        lam_rev[low] = 0.32
+        sigma = 0.12 + 0.3 * (1 - p["focus"])
+        noise = rng.lognormal(-(sigma**2) / 2, sigma)
+        revenue = nominal * _SEASON[q_of_year] * m * noise * orders / np.maximum(lam_rev, 1e-9)
+        return revenue, orders
+
+    # -- order lines ----------------------------------------------------------------------------
+    def order_lines(self, label: str, revenue: np.ndarray, orders: np.ndarray, t: int) -> pd.DataFrame:
+        """Give the quarter's order lines, spreading each partner's revenue over its orders."""
+        p, rng = self.p, self.rng
+        owner = np.repeat(np.arange(self.n), orders)
+        n_orders = len(owner)
+
+        # Customer of each order: an existing one (the older, bigger ones more often) or a new one.
+        declining = p["state"] == _DECLINING
+        p_new = np.where(declining, 0.03, 0.12)
+        p_new = np.where(p["recruit"] & (t - p["joined"] < 4), 0.5, p_new)
+        cust_n = p["cust_n"]
+        is_new = (rng.random(n_orders) < p_new[owner]) | (cust_n[owner] == 0)
+        first = np.concatenate([[0], np.cumsum(orders)[:-1]])
+        csum = np.cumsum(is_new)
+        rank = csum - (csum - is_new)[first[owner]] - 1  # rank among this partner's new customers
+        local_new = cust_n[owner] + rank
+        is_new &= local_new < p["cust_cap"][owner]
+        gamma = np.where(declining & ~p["turner"], 2.2, np.where(declining, 1.7, 1.3))
+        local_old = np.floor(cust_n[owner] * rng.random(n_orders) ** gamma[owner]).astype(np.int64)
+        customer = p["cust_start"][owner] + np.where(is_new, local_new, local_old)
+        p["cust_n"] = cust_n + np.bincount(owner[is_new], minlength=self.n)
+        segment = self.cust_seg[customer]
+
+        deal = np.where(is_new, 0, np.where(rng.random(n_orders) < 0.62, 1, 2))
+        via_alt = rng.random(n_orders) < 0.05
+        distributor = np.where(via_alt, p["alt_distributor"][owner], p["distributor"][owner])
+        start, end = quarter_start(label), quarter_end(label)
+        days = (end - start).days + 1
+        # Deals bunch up towards the end of the quarter.
+        day = np.floor(days * rng.random(n_orders) ** 0.8).astype(np.int64)
+
+        # Lines per order: bigger partners write bigger baskets.
+        mu = np.clip(0.35 + 0.3 * np.log10(np.maximum(np.exp(p["level"]) / _TIER_MEDIAN[-1], 1.0)), 0.2, 1.4)
+        lines_per_order = 1 + rng.poisson(mu[owner])
+        order_of_line = np.repeat(np.arange(n_orders), lines_per_order)
+        n_lines = len(order_of_line)
+        line_owner = owner[order_of_line]
+        line_seg = segment[order_of_line]
+
+        affinity = np.where(
+            p["oversell"][line_owner, None], _AFFINITY_OVERSELL[line_seg], _AFFINITY[line_seg]
+        )
+        product = _choice(rng, p["portfolio"][line_owner] * affinity)
+        size = _SEGMENT_ORDER_SIZE[line_seg]
+        # An oversold enterprise product is a big deal for the small customer who buys it.
+        oversold = p["oversell"][line_owner] & _IS_ENTERPRISE[product] & (line_seg == 0)
+        size = np.where(oversold, _SEGMENT_ORDER_SIZE[1], size)
+        weight = _LINE_WEIGHT[product] * size * rng.lognormal(0, 0.7, n_lines)
+        total = np.bincount(line_owner, weights=weight, minlength=self.n)
+        amount = revenue[line_owner] * weight / total[line_owner]
+        credit = rng.random(n_lines) < _CREDIT_SHARE
+        amount = np.where(credit, -amount * rng.uniform(0.2, 1.0, n_lines), amount)
+        amount = np.round(amount, 2)
+        discount = rng.uniform(0.65, 0.98, n_lines)
+        quantity = np.maximum(1, np.round(np.abs(amount) / (_PRICE[product] * discount))).astype(np.int64)
+
+        # Transaction numbers follow the calendar, like a real order system.
+        order_rank = np.empty(n_orders, dtype=np.int64)
+        order_rank[np.lexsort((owner, day))] = np.arange(n_orders)
+        order_no = self.next_order + order_rank
+        self.next_order += n_orders
+        line_no = np.arange(n_lines) - np.repeat(np.cumsum(lines_per_order) - lines_per_order, lines_per_order) + 1
+        by_time = np.lexsort((line_no, order_rank[order_of_line]))
+
+        self.revenue.append(np.bincount(line_owner, weights=amount, minlength=self.n))
+
+        o = order_of_line[by_time]
+        lo = line_owner[by_time]
+        partner_ids = np.char.add("P", np.char.zfill(np.arange(1, self.n + 1).astype(str), 6))
+        frame = pd.DataFrame(
+            {
+                "transaction_id": _numbered("T", order_no[o], 8) + "-" + _numbered("", line_no[by_time], 1),
+                "order_date": np.datetime64(start, "D") + day[o],
+                "partner_id": _labelled(partner_ids, lo),
+                "partner_name": _labelled(self.partner_names(), lo),
+                "tier": _labelled(TIERS, p["tier"][lo]),
+                "region": _labelled(REGIONS, p["region"][lo]),
+                "country": _labelled(_COUNTRIES, p["country"][lo]),
+                "distributor": _labelled(_DISTRIBUTORS, distributor[o]),
+                "customer_id": _numbered("C", customer[o] + 1, 7),
+                "customer_segment": _labelled(SEGMENTS, line_seg[by_time]),
+                "product": _labelled(PRODUCTS, product[by_time]),
+                "quantity": quantity[by_time],
+                "deal_type": _labelled(DEAL_TYPES, deal[o]),
+                "revenue": amount[by_time],
+            },
+            columns=list(ORDER_LINE_COLUMNS),
+        )
+        return frame
+
+    def partner_names(self) -> np.ndarray:
+        """Give every partner's company name (unique, fixed for a partner)."""
+        cached = self._names
+        if len(cached) == self.n:
+            return cached
+        p = self.p
+        space = len(self.name_order)
+        names = np.empty(self.n, dtype=object)
+        for i in range(len(cached), self.n):
+            code = int(self.name_order[i % space])
+            code, variant = divmod(code, len(_NAME_VARIANTS))
+            code, trade = divmod(code, len(_NAME_TRADES))
+            head, tail = divmod(code, len(_NAME_TAILS))
+            country = _COUNTRIES[p["country"][i]]
+            forms = _LEGAL_FORMS[country]
+            repeat = f" {i // space + 1}" if i >= space else ""
+            names[i] = (
+                f"{_NAME_HEADS[head]}{_NAME_TAILS[tail]} {_NAME_TRADES[trade]}{_NAME_VARIANTS[variant]}{repeat} "
+                f"{forms[p['legal'][i] % len(forms)]}"
+            )
+        names[: len(cached)] = cached
+        self._names = names
+        return names
+
+
+def generate_quarters(
+    spec: DemoSpec = DemoSpec(), progress: Callable[[float, str], None] | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Yield (quarter_label, order_lines_frame) for each quarter, oldest first.
+
+    The same spec always gives the same frames. `progress(fraction_done, message)` is called once
+    per quarter, after the quarter is generated.
+    """
+    channel = _Channel(spec)
+    labels = spec.quarter_labels
+    first = quarter_index(labels[0])
+    for t in range(-_BURN_IN, len(labels)):
+        label = quarter_label(first + t)
+        q_of_year = (first + t) % 4
+        if t > -_BURN_IN:
+            channel.recruit(t)
+        if t >= 0 and q_of_year == 0:
+            channel.retier(t)
+        channel.advance_states(t)
+        revenue, orders = channel.quarter_plan(t, q_of_year)
+        if t < 0:
+            # Burn-in: only the partner revenue history matters, no order lines.
+            channel.revenue.append(revenue)
+        else:
+            frame = channel.order_lines(label, revenue, orders, t)
+            if progress is not None:
+                progress((t + 1) / len(labels), f"Generated {label}: {len(frame):,} order lines")
+            yield label, frame
+        channel.drift_levels()
+
+
+def write_demo_extracts(
+    out_dir: Path, spec: DemoSpec = DemoSpec(), progress: Callable[[float, str], None] | None = None
+) -> list[Path]:
+    """Write one CSV per quarter (like real extracts) into out_dir and give their paths, oldest first.
+
+    Files are named like `sales_2025Q3.csv`: a header, comma separated, ISO dates, revenue with two
+    decimals and a '.' decimal point. Each file is written under a temporary name and renamed, so a
+    reader never sees half a file.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    n = spec.quarters
+    con = duckdb.connect()
+    try:
+        for i, (label, frame) in enumerate(generate_quarters(spec)):
+            path = out_dir / f"sales_{label}.csv"
+            tmp = path.with_name(path.name + ".tmp")
+            con.register("order_lines", frame)
+            # COPY takes no parameters; the path is ours and quoted as an SQL string literal.
+            target = str(tmp).replace("'", "''")
+            con.execute(
+                "COPY (SELECT transaction_id, CAST(order_date AS DATE) AS order_date, partner_id, partner_name, "
+                "tier, region, country, distributor, customer_id, customer_segment, product, quantity, "
+                "deal_type, CAST(revenue AS DECIMAL(18, 2)) AS revenue FROM order_lines) "
+                f"TO '{target}' (FORMAT csv, HEADER, DELIMITER ',')"
+            )
+            con.unregister("order_lines")
+            os.replace(tmp, path)
+            paths.append(path)
+            if progress is not None:
+                progress((i + 1) / n, f"Wrote {path.name} ({len(frame):,} order lines)")
+    finally:
+        con.close()
+    return paths
+
+
+def build_demo_channel(
+    store,
+    spec: DemoSpec = DemoSpec(),
+    progress: Callable[[float, str], None] | None = None,
+    extracts_dir: Path | None = None,
+    hold_back: tuple[str, ...] = (),
+) -> list:
+    """Give the load results of writing the demo's quarterly extracts and loading each through the importer.
+
+    The extracts go to a temporary folder unless `extracts_dir` is given (then they are kept there).
+    Quarters in `hold_back` are written but not loaded, to be uploaded later as a real extract would be.
+    """
+    # Imported here: the generator itself needs no database, and ingest must not import the demo.
+    from analytics.ingest import load_extract
+
+    notify = progress or (lambda fraction, message: None)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(extracts_dir) if extracts_dir is not None else Path(tmp)
+        # Writing is the quicker part; loading (validation, insert, derived table) takes most of the time.
+        paths = write_demo_extracts(folder, spec, progress=lambda f, m: notify(0.3 * f, m))
+        to_load = [p for p in paths if p.stem.removeprefix("sales_") not in hold_back]
+        results = []
+        for i, path in enumerate(to_load):
+            def step(fraction: float, message: str, i: int = i) -> None:
+                notify(0.3 + 0.7 * (i + fraction) / len(to_load), message)
+
+            results.append(load_extract(store, path, progress=step))
+    notify(1.0, f"Demo channel ready: {sum(r.rows_added for r in results):,} order lines")
+    return results
