@@ -35,7 +35,7 @@ def test_empty_database_shows_the_way_in(tmp_path):
         page.goto(url)
         wait_for_app(page)
         page.get_by_text("The database is empty").wait_for(timeout=60000)
-        assert page.get_by_role("button", name="Build the demo channel").is_visible()
-        assert page.locator('[data-testid="stFileUploader"]').count() == 1
+        page.get_by_role("button", name="Build the demo channel").wait_for(state="visible", timeout=30000)
+        page.locator('[data-testid="stFileUploader"]').wait_for(state="visible", timeout=30000)
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, "overview_empty")
