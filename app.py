@@ -1,12 +1,10 @@
-"""Channel Health: page navigation and the shared sidebar (data freshness and filters)."""
+"""Channel Health: page navigation only. The shared sidebar is drawn by each page (pages/shared.py)."""
 
 import streamlit as st
 
-from pages.shared import data_sidebar, sidebar_filters
-
 st.set_page_config(page_title="Channel Health", page_icon=":material/hub:", layout="wide")
 
-page = st.navigation(
+st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
@@ -14,7 +12,4 @@ page = st.navigation(
         st.Page("pages/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
         st.Page("pages/partner.py", title="Partner", icon=":material/storefront:", url_path="partner"),
     ]
-)
-data_sidebar()
-sidebar_filters()
-page.run()
+).run()

@@ -52,7 +52,7 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
             hovertemplate="%{x}: %{y:,} partners<extra></extra>",
         )
     )
-    return _layout(fig, f"Active partners per tier (ordered in the 4 quarters to {quarter})", "Partners")
+    return _layout(fig, f"Active partners per tier, 4 quarters to {quarter}", "Partners")
 
 
 def revenue_by_tier_bars(frame: pd.DataFrame) -> go.Figure:
@@ -88,3 +88,365 @@ def new_and_lapsed_bars(frame: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(barmode="group")
     return _layout(fig, "New and lapsed partners per quarter", "Partners")
+
+
+# ---------------------------------------------------------------------------------------------
+# Executive pages: tiers (analytics.tiers), drop-offs (analytics.dropoffs), engagement
+# (analytics.engagement) and the partner profile (analytics.partner_profile).
+
+# Extended here rather than above, so the executive figures stay in one block.
+__all__ += [
+    "tier_share_over_time",
+    "tier_flow_sankey",
+    "concentration_bars",
+    "dropoffs_bar",
+    "revenue_bridge_waterfall",
+    "change_distribution_box",
+    "deals_histogram",
+    "breadth_scatter",
+    "oversell_bar",
+    "segment_focus_box",
+    "partner_history_bars",
+]
+
+_HIGHLIGHT = "#d62728"
+_GROWTH = "#2ca02c"
+_NEUTRAL = "#6baed6"
+_SEGMENT_COLOURS = {"SMB": "#fd8d3c", "Enterprise": "#08306b"}
+
+
+def _tier_colour(tier: str) -> str:
+    return TIER_COLOURS.get(tier, TIER_COLOURS["Unknown"])
+
+
+def _partner_labels(frame: pd.DataFrame) -> pd.Series:
+    # Names repeat across partners (and can be missing); the id keeps each bar its own category.
+    names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"])
+    return names.astype("str") + " (" + frame["partner_id"].astype("str") + ")"
+
+
+def _quarter_span(quarters: pd.Series) -> str:
+    if quarters.empty:
+        return "no quarters"
+    first, last = quarters.min(), quarters.max()
+    return first if first == last else f"{first}–{last}"
+
+
+def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Figure:
+    """Give each tier's share of the quarter's revenue (or partners) as stacked areas (tiers.tier_distribution)."""
+    if measure not in ("revenue", "partners"):
+        raise ValueError(f"measure must be 'revenue' or 'partners', not {measure!r}")
+    column = f"{'revenue' if measure == 'revenue' else 'partner'}_share"
+    what = "revenue" if measure == "revenue" else "partners with orders"
+    fig = go.Figure()
+    for tier in tier_order(frame["tier"]):
+        part = frame[frame["tier"] == tier].sort_values("quarter")
+        fig.add_trace(
+            go.Scatter(
+                x=part["quarter"],
+                y=part[column] * 100,
+                name=tier,
+                mode="lines",
+                stackgroup="tiers",
+                line={"color": _tier_colour(tier)},
+                hovertemplate=f"{tier}: %{{y:.1f}} %<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        f"Share of {what} by tier, per quarter, {_quarter_span(frame['quarter'])} (%)",
+        f"Share of {what} (%)",
+        "Quarter",
+    )
+
+
+def tier_flow_sankey(flow: pd.DataFrame, from_quarter: str, to_quarter: str) -> go.Figure:
+    """Give a Sankey of partners moving between tiers from one quarter to another (flow: tiers.tier_flow)."""
+    sources = list(dict.fromkeys(flow["source"]))
+    targets = list(dict.fromkeys(flow["target"]))
+    # Left and right nodes are distinct even when they share a tier name ("Gold" -> "Gold").
+    left = {name: i for i, name in enumerate(sources)}
+    right = {name: len(sources) + i for i, name in enumerate(targets)}
+    colours = {"New": _GROWTH, "Lapsed": _HIGHLIGHT}
+    labels = [f"{s} ({from_quarter})" if s != "New" else "New" for s in sources] + [
+        f"{t} ({to_quarter})" if t != "Lapsed" else "Lapsed" for t in targets
+    ]
+    fig = go.Figure(
+        go.Sankey(
+            node={
+                "label": labels,
+                "color": [colours.get(n, _tier_colour(n)) for n in sources + targets],
+                "pad": 15,
+            },
+            link={
+                "source": [left[s] for s in flow["source"]],
+                "target": [right[t] for t in flow["target"]],
+                "value": flow["partners"].tolist(),
+                "hovertemplate": "%{source.label} → %{target.label}: %{value:,} partners<extra></extra>",
+            },
+        )
+    )
+    fig.update_layout(
+        title=f"Partners' tier moves from {from_quarter} to {to_quarter} (tier in the 4 quarters to each)",
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+def concentration_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give per tier the revenue share of its largest 1 %, 10 %, 20 % of partners (tiers.revenue_concentration)."""
+    levels = [c for c in frame.columns if c.startswith("top_") and c.endswith("pct_share")]
+    fig = go.Figure()
+    blues = ["#08519c", "#4292c6", "#9ecae1"]
+    for column, colour in zip(levels, blues, strict=False):
+        k = column.removeprefix("top_").removesuffix("pct_share")
+        fig.add_trace(
+            go.Bar(
+                x=frame["tier"],
+                y=frame[column] * 100,
+                name=f"Top {k} % of partners",
+                marker_color=colour,
+                hovertemplate=f"Top {k} %: %{{y:.1f}} % of revenue<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    return _layout(
+        fig,
+        f"Share of each tier's revenue held by its largest partners, 4 quarters to {quarter} (%)",
+        "Share of the tier's revenue (%)",
+    )
+
+
+def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15) -> go.Figure:
+    """Give the `top` partners by revenue lost, largest at the top (frame: dropoffs.significant_dropoffs)."""
+    if top < 1:
+        raise ValueError(f"top must be 1 or more, not {top}")
+    shown = frame.sort_values("revenue_lost", ascending=False).head(top)
+    fig = go.Figure(
+        go.Bar(
+            x=shown["revenue_lost"],
+            y=_partner_labels(shown),
+            orientation="h",
+            marker_color=_HIGHLIGHT,
+            text=[f"{c:+.0%}" if pd.notna(c) else "" for c in shown["change_t4"]],
+            textposition="outside",
+            hovertemplate="%{y}: $%{x:,.0f} lost (%{text})<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(
+        fig,
+        f"Top {len(shown)} partners by revenue lost: 4 quarters to {quarter} against the 4 before (USD)",
+        "",
+        "Revenue lost (USD)",
+    ).update_layout(hovermode="closest")
+
+
+def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give the revenue bridge from the previous 4 quarters to the last 4 (frame: dropoffs.revenue_bridge)."""
+    last = len(frame) - 1
+    measure = ["absolute" if i in (0, last) else "relative" for i in range(len(frame))]
+    fig = go.Figure(
+        go.Waterfall(
+            x=frame["component"],
+            y=frame["amount"],
+            measure=measure,
+            increasing={"marker": {"color": _GROWTH}},
+            decreasing={"marker": {"color": _HIGHLIGHT}},
+            totals={"marker": {"color": _NEUTRAL}},
+            connector={"line": {"color": "#969696"}},
+            hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        f"Revenue bridge: the 4 quarters to {quarter} against the 4 before, by kind of partner (USD)",
+        "Revenue (USD)",
+    ).update_layout(hovermode="closest")
+
+
+def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier") -> go.Figure:
+    """Give a box per tier (or region) of partners' revenue change, 4 quarters to `quarter` against the 4 before.
+
+    frame: dropoffs.change_distribution. The axis stops at the 95th percentile (at least +100 %) so a
+    few partners that grew from very little do not flatten every box; the boxes use all partners.
+    """
+    fig = go.Figure()
+    groups = tier_order(frame["group"]) if by == "tier" else sorted(frame["group"].unique())
+    for group in groups:
+        part = frame[frame["group"] == group]
+        fig.add_trace(
+            go.Box(
+                y=part["change_t4"] * 100,
+                name=group,
+                marker_color=_tier_colour(group) if by == "tier" else _NEUTRAL,
+                boxpoints="outliers",
+                hovertemplate=f"{group}: %{{y:+.0f}} %<extra></extra>",
+            )
+        )
+    if not frame.empty:
+        upper = max(100.0, float(frame["change_t4"].quantile(0.95)) * 100)
+        fig.update_yaxes(range=[-105, upper * 1.05])
+    fig.update_layout(showlegend=False)
+    return _layout(
+        fig,
+        f"Change in each partner's revenue by {by}: 4 quarters to {quarter} against the 4 before (%)",
+        "Revenue change (%)",
+    ).update_layout(hovermode="closest")
+
+
+def deals_histogram(frame: pd.DataFrame, quarter: str, cap: int = 50, highlight: int = 2) -> go.Figure:
+    """Give the partners per number of deals in the 4 quarters to `quarter`, 1 to `highlight` deals in red.
+
+    frame: engagement.engagement_table. Partners with `cap` deals or more share the last bar.
+    """
+    if cap < 2:
+        raise ValueError(f"cap must be 2 or more, not {cap}")
+    deals = frame["deals_t4"].astype("int64")
+    counts = deals.clip(upper=cap).value_counts()
+    start = int(min(1, deals.min())) if not deals.empty else 1
+    end = int(min(cap, deals.max())) if not deals.empty else highlight
+    bins = list(range(start, end + 1))
+    labels = [f"{b}+" if b == cap else str(b) for b in bins]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[int(counts.get(b, 0)) for b in bins],
+            marker_color=[_HIGHLIGHT if 1 <= b <= highlight else _NEUTRAL for b in bins],
+            hovertemplate="%{x} deals: %{y:,} partners<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    return _layout(
+        fig,
+        f"Partners by number of deals in the 4 quarters to {quarter} (1–{highlight} deals in red)",
+        "Partners",
+        "Deals in the 4 quarters (one customer on one day)",
+    )
+
+
+def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give each partner's distinct customers against distinct products, sized by revenue (frame: engagement_table)."""
+    fig = go.Figure()
+    revenue = frame["revenue_t4"].clip(lower=0)
+    # Area proportional to revenue; the largest partner is about 40 px across.
+    sizeref = 2.0 * float(revenue.max()) / 40**2 if len(revenue) and revenue.max() > 0 else 1.0
+    for tier in tier_order(frame["tier"].fillna("Unknown")):
+        mask = frame["tier"].fillna("Unknown") == tier
+        part = frame[mask]
+        fig.add_trace(
+            go.Scatter(
+                x=part["products_t4"],
+                y=part["customers_t4"],
+                mode="markers",
+                name=tier,
+                marker={
+                    "size": revenue[mask],
+                    "sizemode": "area",
+                    "sizeref": sizeref,
+                    "sizemin": 3,
+                    "color": _tier_colour(tier),
+                    "opacity": 0.6,
+                    "line": {"width": 0.5, "color": "#ffffff"},
+                },
+                text=_partner_labels(part),
+                customdata=part["revenue_t4"],
+                hovertemplate="%{text}<br>%{x} products, %{y} customers, $%{customdata:,.0f}<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        f"Distinct customers and products per partner, 4 quarters to {quarter} (size: revenue)",
+        "Distinct customers",
+        "Distinct products",
+    ).update_layout(hovermode="closest")
+
+
+def oversell_bar(frame: pd.DataFrame, quarter: str, top: int = 20) -> go.Figure:
+    """Give the `top` partners by enterprise-grade revenue from SMB customers (frame: engagement.oversellers)."""
+    if top < 1:
+        raise ValueError(f"top must be 1 or more, not {top}")
+    shown = frame.sort_values("enterprise_into_smb_revenue", ascending=False).head(top)
+    fig = go.Figure(
+        go.Bar(
+            x=shown["enterprise_into_smb_revenue"],
+            y=_partner_labels(shown),
+            orientation="h",
+            marker_color=_SEGMENT_COLOURS["SMB"],
+            text=[f"{s:.0%} of revenue" if pd.notna(s) else "" for s in shown["enterprise_into_smb_share"]],
+            textposition="outside",
+            hovertemplate="%{y}: $%{x:,.0f} (%{text})<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(
+        fig,
+        f"Enterprise-grade products sold to SMB customers: top {len(shown)} partners, 4 quarters to {quarter} (USD)",
+        "",
+        "Enterprise-grade revenue from SMB customers (USD)",
+    ).update_layout(hovermode="closest")
+
+
+def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give per tier boxes of partners' SMB and Enterprise shares of revenue (frame: engagement.segment_focus)."""
+    fig = go.Figure()
+    order = tier_order(frame["tier"])
+    for segment in ("SMB", "Enterprise"):
+        part = frame[frame["segment"] == segment]
+        fig.add_trace(
+            go.Box(
+                x=part["tier"],
+                y=part["share"] * 100,
+                name=f"{segment} customers",
+                marker_color=_SEGMENT_COLOURS[segment],
+                boxpoints=False,
+            )
+        )
+    fig.update_layout(boxmode="group")
+    fig.update_xaxes(categoryorder="array", categoryarray=order)
+    return _layout(
+        fig,
+        f"Share of each partner's revenue from SMB and Enterprise customers, by tier, 4 quarters to {quarter} (%)",
+        "Share of the partner's revenue (%)",
+    ).update_layout(hovermode="closest")
+
+
+def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
+    """Give a partner's revenue per quarter coloured by its tier then (partner_profile.partner_history)."""
+    quarters = frame["quarter"].tolist()
+    tiers = frame["tier"].where(frame["tier"].notna(), "Unknown")
+    ordered = frame["tier"].notna() | (frame["revenue"] != 0) | (frame["deals"] > 0)
+    fig = go.Figure()
+    for tier in tier_order(tiers[ordered]):
+        part = frame[ordered & (tiers == tier)]
+        fig.add_trace(
+            go.Bar(
+                x=part["quarter"],
+                y=part["revenue"],
+                name=tier,
+                marker_color=_tier_colour(tier),
+                hovertemplate=f"%{{x}} ({tier}): $%{{y:,.0f}}<extra></extra>",
+            )
+        )
+    # Plotly leaves out categories without a bar: zero bars keep every quarter on the axis, so a gap
+    # without orders shows as a gap.
+    quiet = frame[~ordered]
+    if not quiet.empty:
+        fig.add_trace(
+            go.Bar(
+                x=quiet["quarter"],
+                y=[0] * len(quiet),
+                name="No orders",
+                marker_color=TIER_COLOURS["Unknown"],
+                showlegend=False,
+                hovertemplate="%{x}: no orders<extra></extra>",
+            )
+        )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=quarters)
+    fig.update_layout(barmode="relative")
+    return _layout(
+        fig,
+        f"{partner_name}: revenue per quarter, {_quarter_span(frame['quarter'])} (USD, coloured by tier)",
+        "Revenue (USD)",
+        "Quarter",
+    )

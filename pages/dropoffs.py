@@ -1,6 +1,66 @@
-"""Placeholder until the page is built."""
+"""Revenue drop-offs: who fell off, how much of the channel's change they explain, where it happens."""
 
 import streamlit as st
 
-st.title("dropoffs")
-st.info("Coming next.")
+from analytics import charts
+from analytics.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
+from analytics.formatting import money
+from analytics.quarters import shift_quarter
+from pages.shared import PARTNER_LINK, download_table, load, page_chrome, partner_links
+
+st.title("Revenue drop-offs")
+flt = page_chrome()
+changes = load(partner_changes, flt, flt.quarter) if flt.quarter else None
+if changes is None or changes.empty:
+    st.info("No partner matches the filters. Widen the selection in the sidebar.")
+    st.stop()
+q = flt.quarter
+t4 = f"{shift_quarter(q, -3)}–{q}"
+prev_t4 = f"{shift_quarter(q, -7)}–{shift_quarter(q, -4)}"
+st.caption(
+    f"Last 4 quarters: {t4}; the 4 before: {prev_t4} · {flt.describe()}. Revenue in USD, net of credits and returns."
+)
+
+threshold = st.slider(
+    "A significant fall is a drop of at least (%)", min_value=10, max_value=100, value=50, step=5,
+    key="dropoff_threshold", help="Revenue in the last 4 quarters against the 4 before.",
+)
+fallen = significant_dropoffs(changes, threshold / 100)
+bridge = revenue_bridge(changes)
+total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].sum())
+lost = float(fallen["revenue_lost"].sum())
+
+c1, c2, c3 = st.columns(3)
+c1.metric(f"Partners down {threshold} % or more, {t4} vs {prev_t4}", f"{len(fallen):,}")
+c2.metric(f"Revenue they lost, {t4} vs {prev_t4}", money(lost))
+c3.metric(f"Channel revenue change, {t4} vs {prev_t4}", money(total_change))
+
+left, right = st.columns(2)
+left.plotly_chart(charts.revenue_bridge_waterfall(bridge, q), width="stretch")
+if fallen.empty:
+    right.info(f"No partner fell by {threshold} % or more.")
+else:
+    right.plotly_chart(charts.dropoffs_bar(fallen, q, top=20), width="stretch")
+
+st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
+st.dataframe(
+    partner_links(fallen), hide_index=True, width="stretch",
+    column_config={
+        "partner": PARTNER_LINK,
+        **{c: st.column_config.NumberColumn(c, format="dollar") for c in fallen.columns if c.startswith("revenue")},
+        **{
+            c: st.column_config.NumberColumn(c, format="percent")
+            for c in fallen.columns
+            if "change" in c or "share" in c
+        },
+    },
+)
+download_table(fallen, f"revenue_dropoffs_{q}", key="dl_dropoffs")
+
+st.subheader("How changes spread")
+by = st.segmented_control("Group by", ["tier", "region"], default="tier", key="dropoff_group") or "tier"
+st.plotly_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by), width="stretch")
+
+with st.expander(f"Every partner's change (quarter, year and trailing year to {q})"):
+    st.dataframe(partner_links(changes), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
+    download_table(changes, f"partner_changes_{q}", key="dl_changes")

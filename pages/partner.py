@@ -1,6 +1,63 @@
-"""Placeholder until the page is built."""
+"""Partner: everything about one partner, found by name or id (other pages link here)."""
 
 import streamlit as st
 
-st.title("partner")
-st.info("Coming next.")
+from analytics import charts
+from analytics.formatting import money
+from analytics.partner_profile import (
+    find_partners,
+    partner_history,
+    partner_products,
+    partner_rank,
+    partner_segments,
+    partner_top_customers,
+)
+from analytics.quarters import shift_quarter
+from pages.shared import download_table, load, page_chrome
+
+st.title("Partner")
+flt = page_chrome()
+linked = st.query_params.get("partner_id", "")
+text = st.text_input("Find a partner by name or id", value=linked, key="partner_search")
+if not text.strip():
+    st.info("Type part of a partner's name or id; tables on the other pages link here too.")
+    st.stop()
+found = load(find_partners, text.strip(), 50)
+if found.empty:
+    st.warning(f"No partner's name or id contains {text.strip()!r}.")
+    st.stop()
+labels = {r.partner_id: f"{r.partner_name or r.partner_id} ({r.partner_id}) · {r.tier or 'no tier'} · {r.region or ''}"
+          for r in found.itertuples()}
+partner_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="partner_pick")
+st.query_params["partner_id"] = partner_id
+
+q = flt.quarter
+period = f"{shift_quarter(q, -3)}–{q}" if q else "the latest 4 quarters"
+history = load(partner_history, partner_id)
+name = labels[partner_id].split(" (")[0]
+rank = load(partner_rank, partner_id, q)
+
+st.subheader(name)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(f"Revenue, {period}", money(rank.get("revenue_t4")))
+c2.metric(f"Rank in tier ({rank.get('tier') or 'no tier'}), {period}",
+          f"{rank['rank_in_tier']:,} of {rank['partners_in_tier']:,}" if rank.get("rank_in_tier") else "n/a")
+c3.metric(f"Rank in region ({rank.get('region') or 'none'}), {period}",
+          f"{rank['rank_in_region']:,} of {rank['partners_in_region']:,}" if rank.get("rank_in_region") else "n/a")
+deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"].sum() if q else None
+c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
+
+st.plotly_chart(charts.partner_history_bars(history, name), width="stretch")
+with st.expander("Quarter by quarter (table)"):
+    st.dataframe(history, hide_index=True, width="stretch")
+    download_table(history, f"partner_{partner_id}_history", key="dl_partner_history")
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**Products, {period}**")
+    st.dataframe(load(partner_products, partner_id, q), hide_index=True, width="stretch")
+with right:
+    st.markdown(f"**Customer segments, {period}**")
+    st.dataframe(load(partner_segments, partner_id, q), hide_index=True, width="stretch")
+st.markdown(f"**Largest customers, {period}**")
+st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")

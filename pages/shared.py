@@ -11,9 +11,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-import streamlit as st
-
 import pandas as pd
+import streamlit as st
 
 from analytics.export import to_safe_csv
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
@@ -75,25 +74,34 @@ _FILTER_PARAMS = {
 }
 
 
-def _seed_filters_from_url(options) -> None:
-    """Set the filter widgets from the URL once per session (a shared link opens the same view)."""
-    if st.session_state.get("_filters_seeded"):
-        return
-    allowed = {
-        "f_quarter": options.quarters,
-        "f_tiers": options.tiers,
-        "f_regions": options.regions,
-        "f_distributors": options.distributors,
-        "f_segments": tuple(SEGMENT_REVENUE_COLUMNS),
-    }
-    for key, param in _FILTER_PARAMS.items():
-        values = [v for v in st.query_params.get_all(param) if v in allowed[key]]
-        if key == "f_quarter":
+def _keep(key: str) -> None:
+    st.session_state[f"_kept{key}"] = st.session_state[key]
+
+
+def _restore_filters(options) -> None:
+    """Set the filter widgets from the choice kept so far or, on a session's first run, from the URL.
+
+    A widget's value does not follow a person to another page (each page makes its own widget), so
+    every change is also kept under a key of our own (on_change) and put back here before the
+    widgets are drawn. A shared link carries the choice in its URL.
+    """
+    if not st.session_state.get("_filters_seeded"):
+        allowed = {
+            "f_quarter": options.quarters,
+            "f_tiers": options.tiers,
+            "f_regions": options.regions,
+            "f_distributors": options.distributors,
+            "f_segments": tuple(SEGMENT_REVENUE_COLUMNS),
+        }
+        for key, param in _FILTER_PARAMS.items():
+            values = [v for v in st.query_params.get_all(param) if v in allowed[key]]
             if values:
-                st.session_state[key] = values[0]
-        elif values:
-            st.session_state[key] = values
-    st.session_state["_filters_seeded"] = True
+                st.session_state[f"_kept{key}"] = values[0] if key == "f_quarter" else values
+        st.session_state["_filters_seeded"] = True
+    for key in _FILTER_PARAMS:
+        kept = st.session_state.get(f"_kept{key}")
+        if kept is not None and (key != "f_quarter" or kept in options.quarters):
+            st.session_state[key] = kept
 
 
 def sidebar_filters() -> ChannelFilter:
@@ -101,33 +109,42 @@ def sidebar_filters() -> ChannelFilter:
     options = load(filter_options)
     if not options.quarters:
         return ChannelFilter()
-    _seed_filters_from_url(options)
+    _restore_filters(options)
     with st.sidebar:
         st.subheader("Filters")
         quarter = st.selectbox(
-            "As of quarter", options.quarters[::-1], key="f_quarter",
+            "As of quarter", options.quarters[::-1], key="f_quarter", on_change=_keep, args=("f_quarter",),
             help="The period's last quarter: figures cover this quarter or the four quarters to it.",
         )
-        tiers = st.multiselect("Tier", options.tiers, key="f_tiers", placeholder="All tiers")
-        regions = st.multiselect("Region", options.regions, key="f_regions", placeholder="All regions")
+        tiers = st.multiselect(
+            "Tier", options.tiers, key="f_tiers", placeholder="All tiers", on_change=_keep, args=("f_tiers",)
+        )
+        regions = st.multiselect(
+            "Region", options.regions, key="f_regions", placeholder="All regions", on_change=_keep, args=("f_regions",)
+        )
         distributors = st.multiselect(
-            "Distributor", options.distributors, key="f_distributors", placeholder="All distributors"
+            "Distributor", options.distributors, key="f_distributors", placeholder="All distributors",
+            on_change=_keep, args=("f_distributors",),
         )
         segments = st.multiselect(
             "Customer segment", tuple(SEGMENT_REVENUE_COLUMNS), key="f_segments", placeholder="All segments",
-            help="Counts only revenue from customers in these segments.",
+            help="Counts only revenue from customers in these segments.", on_change=_keep, args=("f_segments",),
         )
     flt = ChannelFilter(quarter, tuple(tiers), tuple(regions), tuple(distributors), tuple(segments))
-    st.session_state["_channel_filter"] = flt
     params = {"quarter": quarter, "tier": tiers, "region": regions, "distributor": distributors, "segment": segments}
     partner = st.query_params.get("partner_id")  # the Partner page's own parameter survives
     st.query_params.from_dict({k: v for k, v in {**params, "partner_id": partner}.items() if v})
     return flt
 
 
-def filters_in_effect() -> ChannelFilter:
-    """Give the current selection (the sidebar sets it on every run before the page)."""
-    return st.session_state.get("_channel_filter", ChannelFilter())
+def page_chrome() -> ChannelFilter:
+    """Show the shared sidebar (data freshness, filters) and give the selection; every page starts with it.
+
+    The pages call it rather than app.py: AppTest runs a page it switches to without the entry
+    script, and each page must be testable with its filters.
+    """
+    data_sidebar()
+    return sidebar_filters()
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:

@@ -1,6 +1,76 @@
-"""Placeholder until the page is built."""
+"""Tiers: how partners and revenue spread across tiers, how partners moved, how concentrated revenue is."""
 
 import streamlit as st
 
-st.title("tiers")
-st.info("Coming next.")
+from analytics import charts
+from analytics.formatting import money
+from analytics.quarters import shift_quarter
+from analytics.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
+from pages.shared import PARTNER_LINK, download_table, load, page_chrome, partner_links
+
+st.title("Tiers")
+flt = page_chrome()
+distribution = load(tier_distribution, flt)
+if flt.quarter is None or distribution.empty:
+    st.info("No partner matches the filters. Widen the selection in the sidebar.")
+    st.stop()
+q = flt.quarter
+st.caption(f"As of {q} · {flt.describe()}. Revenue in USD, net of credits and returns.")
+
+st.subheader(f"Partners and revenue per tier in {q}")
+current = distribution[distribution["quarter"] == q].copy()
+if current.empty:
+    st.info(f"No partner in the selection ordered in {q}.")
+else:
+    cols = st.columns(len(current))
+    for col, row in zip(cols, current.itertuples(), strict=True):
+        col.metric(
+            f"{row.tier} partners ordering in {q}",
+            f"{row.partners:,}",
+            help=f"{row.partner_share:.1%} of partners; revenue {money(row.revenue)} ({row.revenue_share:.1%})",
+        )
+measure = st.segmented_control(
+    "Share of", ["revenue", "partners"], default="revenue", key="tier_measure",
+    format_func=lambda m: "Revenue" if m == "revenue" else "Partners",
+)
+st.plotly_chart(charts.tier_share_over_time(distribution, measure or "revenue"), width="stretch")
+with st.expander("Partners and revenue per tier and quarter (table)"):
+    table = distribution.rename(columns={"partner_share": "share of partners", "revenue_share": "share of revenue"})
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"revenue": st.column_config.NumberColumn("revenue (USD)", format="dollar")})
+    download_table(distribution, "tier_distribution", key="dl_tier_distribution")
+
+st.subheader("Tier moves")
+quarters = sorted(distribution["quarter"].unique())
+earlier = [x for x in quarters if x < q]
+if not earlier:
+    st.info(f"No quarter before {q} to compare with.")
+else:
+    default = shift_quarter(q, -4) if shift_quarter(q, -4) in earlier else earlier[0]
+    from_q = st.selectbox("Compare with", earlier[::-1], index=earlier[::-1].index(default), key="tier_from")
+    moves = load(tier_moves, flt, from_q, q)
+    st.caption(
+        f"A partner's tier at a quarter is its latest recorded tier in the four quarters to it; lapsed partners "
+        f"had orders in the four quarters to {from_q} but none in the four to {q}, new ones the other way round."
+    )
+    counts = moves["move"].value_counts()
+    for col, move in zip(st.columns(5), ["promoted", "kept", "demoted", "lapsed", "new"], strict=True):
+        col.metric(f"{move.capitalize()}, {from_q} → {q}", f"{int(counts.get(move, 0)):,}")
+    st.plotly_chart(charts.tier_flow_sankey(tier_flow(moves), from_q, q), width="stretch")
+    show = st.multiselect(
+        "Show partners who were", ["promoted", "demoted", "lapsed", "new", "kept"],
+        default=["promoted", "demoted"], key="tier_moves_shown",
+    )
+    shown = moves[moves["move"].isin(show)].sort_values(["move", "revenue_from"], ascending=[True, False])
+    st.dataframe(partner_links(shown), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
+    download_table(shown, f"tier_moves_{from_q}_{q}", key="dl_tier_moves")
+
+st.subheader("Revenue concentration")
+concentration = load(revenue_concentration, flt, q)
+st.plotly_chart(charts.concentration_bars(concentration, q), width="stretch")
+st.dataframe(
+    concentration, hide_index=True, width="stretch",
+    column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
+                   for c in concentration.columns if c.endswith("share")},
+)
+download_table(concentration, f"revenue_concentration_{q}", key="dl_concentration")

@@ -1,0 +1,176 @@
+"""Engagement and fit over the trailing year: deals, customers, product breadth, segment focus, enterprise into SMB.
+
+Computed from the raw order lines, because distinct customers and products across quarters cannot be
+added up from partner_quarter. A partner is selected by its latest recorded tier, region and
+distributor in the 4 quarters; a segment selection counts only lines to customers in those segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import pandas as pd
+
+from analytics.catalogue import enterprise_products as catalogue_enterprise_products
+from analytics.filters import ChannelFilter
+from analytics.quarters import quarter_index, quarter_label
+from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
+from analytics.schema import TIERS
+from analytics.store import Store
+
+__all__ = [
+    "ENGAGEMENT_COLUMNS",
+    "AGGREGATE_COLUMNS",
+    "engagement_table",
+    "compute_engagement",
+    "low_deal_partners",
+    "oversellers",
+    "segment_focus",
+]
+
+# What the query gives per partner; compute_engagement turns it into ENGAGEMENT_COLUMNS.
+AGGREGATE_COLUMNS = [
+    "partner_id", "partner_name", "tier", "region",
+    "revenue_t4", "deals_t4", "customers_t4", "products_t4",
+    "revenue_smb", "revenue_enterprise", "enterprise_into_smb_revenue",
+]
+ENGAGEMENT_COLUMNS = [
+    "partner_id", "partner_name", "tier", "region",
+    "revenue_t4", "deals_t4", "customers_t4", "products_t4",
+    "smb_share", "enterprise_share",
+    "enterprise_into_smb_revenue", "enterprise_into_smb_share",
+]
+_COUNTS = ["deals_t4", "customers_t4", "products_t4"]
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"Required column(s) {', '.join(missing)} missing from {what}")
+
+
+def engagement_table(
+    store: Store,
+    flt: ChannelFilter,
+    quarter: str | None = None,
+    enterprise_products: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Give one row per partner with any order in the 4 quarters to `quarter`: revenue, deals, breadth, shares.
+
+    `quarter` defaults to the filter's quarter, then to the latest; `enterprise_products` to
+    analytics.catalogue.enterprise_products(store). A deal is one customer on one day (distinct
+    customer_id, order_date); each undated line is a deal of its own, as in partner_quarter.
+    """
+    quarter = quarter or flt.quarter or latest_quarter(store)
+    if quarter is None:
+        numeric = {c: "int64" for c in _COUNTS} | {c: "float64" for c in AGGREGATE_COLUMNS if "revenue" in c}
+        empty = {c: pd.Series(dtype=numeric.get(c, "str")) for c in AGGREGATE_COLUMNS}
+        return compute_engagement(pd.DataFrame(empty))
+    if enterprise_products is None:
+        enterprise_products = catalogue_enterprise_products(store)
+    if isinstance(enterprise_products, str):
+        raise ValueError("enterprise_products must be a collection of product names, not one string")
+    last = quarter_index(quarter)
+    window = [quarter_label(i) for i in range(last - ACTIVE_WINDOW + 1, last + 1)]
+    where, params = flt.partner_quarter_where("p")
+    # Lines are selected by segment only; tier, region and distributor select whole partners (above).
+    lines_where, lines_params = ChannelFilter(segments=flt.segments).order_lines_where("ol")
+    frame = store.query_df(
+        f"""
+        WITH p AS (
+            SELECT pq.partner_id,
+                   arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
+                   arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
+                   arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+                   arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor
+            FROM partner_quarter pq
+            WHERE pq.q_index BETWEEN ? AND ?
+            GROUP BY pq.partner_id
+        )
+        SELECT p.partner_id, any_value(p.partner_name) AS partner_name, any_value(p.tier) AS tier,
+               any_value(p.region) AS region,
+               CAST(sum(ol.revenue) AS DOUBLE) AS revenue_t4,
+               count(DISTINCT (ol.customer_id, ol.order_date)) FILTER (WHERE ol.order_date IS NOT NULL)
+                   + count(*) FILTER (WHERE ol.order_date IS NULL) AS deals_t4,
+               count(DISTINCT ol.customer_id) AS customers_t4,
+               count(DISTINCT ol.product) AS products_t4,
+               coalesce(CAST(sum(ol.revenue) FILTER (WHERE ol.customer_segment = 'SMB') AS DOUBLE), 0) AS revenue_smb,
+               coalesce(CAST(sum(ol.revenue) FILTER (WHERE ol.customer_segment = 'Enterprise') AS DOUBLE), 0)
+                   AS revenue_enterprise,
+               coalesce(CAST(sum(ol.revenue) FILTER (
+                   WHERE ol.customer_segment = 'SMB' AND list_contains(?, ol.product)) AS DOUBLE), 0)
+                   AS enterprise_into_smb_revenue
+        FROM p JOIN order_lines ol ON ol.partner_id = p.partner_id
+        WHERE {where} AND list_contains(?, ol.quarter) AND {lines_where}
+        GROUP BY p.partner_id
+        """,
+        [last - ACTIVE_WINDOW + 1, last, sorted(enterprise_products), *params, window, *lines_params],
+    )
+    return compute_engagement(frame)
+
+
+def compute_engagement(aggregates: pd.DataFrame) -> pd.DataFrame:
+    """Give the engagement table from per-partner trailing-year sums (AGGREGATE_COLUMNS).
+
+    smb_share, enterprise_share and enterprise_into_smb_share are shares of the partner's revenue
+    (revenue_t4), NaN when that is zero or negative. Ordered by revenue_t4, largest first.
+    """
+    _require(aggregates, AGGREGATE_COLUMNS, "the partner aggregates")
+    out = aggregates[AGGREGATE_COLUMNS].copy()
+    for column in _COUNTS:
+        out[column] = out[column].astype("int64")
+    revenue = out["revenue_t4"].astype("float64")
+    base = revenue.where(revenue > 0)
+    out["smb_share"] = out["revenue_smb"] / base
+    out["enterprise_share"] = out["revenue_enterprise"] / base
+    out["enterprise_into_smb_share"] = out["enterprise_into_smb_revenue"] / base
+    out = out.sort_values(["revenue_t4", "partner_id"], ascending=[False, True]).reset_index(drop=True)
+    return out[ENGAGEMENT_COLUMNS]
+
+
+def low_deal_partners(table: pd.DataFrame, max_deals: int = 2) -> pd.DataFrame:
+    """Give the partners with at most `max_deals` deals in the trailing year, fewest deals first, then by revenue."""
+    _require(table, ["partner_id", "deals_t4", "revenue_t4"], "the engagement table")
+    if isinstance(max_deals, bool) or not isinstance(max_deals, (int, np.integer)) or max_deals < 1:
+        raise ValueError(f"max_deals must be a whole number of deals, 1 or more, not {max_deals!r}")
+    out = table[table["deals_t4"] <= max_deals]
+    return out.sort_values(["deals_t4", "revenue_t4", "partner_id"], ascending=[True, False, True]).reset_index(
+        drop=True
+    )
+
+
+def oversellers(table: pd.DataFrame, min_share: float = 0.2) -> pd.DataFrame:
+    """Give the partners whose enterprise-grade sales into SMB are at least `min_share` of their revenue, largest first.
+
+    Ranked by enterprise_into_smb_revenue (the money at stake), not by share.
+    """
+    _require(table, ["partner_id", "enterprise_into_smb_revenue", "enterprise_into_smb_share"], "the engagement table")
+    if not 0 < min_share <= 1:
+        raise ValueError(f"min_share must be a share between 0 and 1 (0.2 = 20 %), not {min_share}")
+    out = table[table["enterprise_into_smb_share"] >= min_share]
+    return out.sort_values(["enterprise_into_smb_revenue", "partner_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def segment_focus(table: pd.DataFrame) -> pd.DataFrame:
+    """Give [tier, partner_id, segment, share]: each partner's SMB and Enterprise shares of revenue, for box plots.
+
+    segment is "SMB" or "Enterprise"; partners without a defined share (no positive revenue) are left
+    out; a missing tier is "Unknown". Ordered by tier (highest first), segment, partner_id.
+    """
+    _require(table, ["partner_id", "tier", "smb_share", "enterprise_share"], "the engagement table")
+    long = table.melt(
+        id_vars=["tier", "partner_id"],
+        value_vars=["smb_share", "enterprise_share"],
+        var_name="segment",
+        value_name="share",
+    )
+    long = long[long["share"].notna()].copy()
+    long["segment"] = long["segment"].map({"smb_share": "SMB", "enterprise_share": "Enterprise"})
+    long["tier"] = long["tier"].where(long["tier"].notna(), UNKNOWN_TIER).astype("str")
+    long["_rank"] = long["tier"].map(lambda t: TIERS.index(t) if t in TIERS else len(TIERS))
+    long["_segment"] = long["segment"].map({"SMB": 0, "Enterprise": 1})
+    long = long.sort_values(["_rank", "tier", "_segment", "partner_id"]).reset_index(drop=True)
+    return long[["tier", "partner_id", "segment", "share"]]

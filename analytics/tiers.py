@@ -1,0 +1,291 @@
+"""Tier distribution: partners and revenue by tier and quarter, tier moves between periods, concentration.
+
+How the sidebar's selection applies:
+
+* per-quarter figures (tier_distribution) select partner x quarter rows by the tier, region and
+  distributor recorded in that quarter;
+* partner-level figures over a window (tier_moves, revenue_concentration) select a partner by its
+  latest recorded tier, region and distributor in the window, so a partner promoted from Gold to
+  Platinum is one whole partner, not two halves; tier_moves keeps a partner selected at either end;
+* a segment selection counts only revenue from customers in those segments, and a partner (or a
+  partner x quarter) only when that revenue is not zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from analytics.filters import ChannelFilter
+from analytics.quarters import quarter_index
+from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
+from analytics.schema import TIERS
+from analytics.store import Store
+
+__all__ = [
+    "MOVES",
+    "ALL_TIERS",
+    "CONCENTRATION_LEVELS",
+    "tier_rank",
+    "tier_distribution",
+    "tier_shares",
+    "tier_moves",
+    "classify_tier_moves",
+    "tier_flow",
+    "revenue_concentration",
+    "concentration",
+]
+
+MOVES = ("promoted", "kept", "demoted", "lapsed", "new")
+ALL_TIERS = "All tiers"
+# Shares of revenue held by the largest 1 %, 10 % and 20 % of partners (integers, so ceil is exact).
+CONCENTRATION_LEVELS = (1, 10, 20)
+
+DISTRIBUTION_COLUMNS = ["quarter", "tier", "partners", "revenue", "partner_share", "revenue_share"]
+MOVE_COLUMNS = ["partner_id", "partner_name", "from_tier", "to_tier", "move", "revenue_from", "revenue_to"]
+FLOW_COLUMNS = ["source", "target", "partners"]
+CONCENTRATION_COLUMNS = ["tier", "partners"] + [f"top_{k}pct_share" for k in CONCENTRATION_LEVELS]
+
+
+def tier_rank(tier: str) -> int:
+    """Give a tier's rank, 0 for the highest; every tier the program does not know ranks below Authorized."""
+    return TIERS.index(tier) if tier in TIERS else len(TIERS)
+
+
+def _tier_sort_key(values: pd.Series) -> pd.Series:
+    # Known tiers in program order, then unknown ones alphabetically, then the flow's New / Lapsed.
+    def key(tier: str) -> tuple[int, str]:
+        return (len(TIERS) + 1, tier) if tier in ("New", "Lapsed") else (tier_rank(tier), tier)
+
+    position = {tier: i for i, tier in enumerate(sorted(set(values), key=key))}
+    return values.map(position)
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    # Typed, so a page's sorting and charts work on "no data" as on data.
+    def dtype(column: str) -> str:
+        return "int64" if column == "partners" else "float64" if "revenue" in column or "share" in column else "str"
+
+    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"Required column(s) {', '.join(missing)} missing from {what}")
+
+
+def _in_segments(flt: ChannelFilter, alias: str) -> str:
+    # partner_quarter has no per-segment line counts: with a segment selection a row counts when it
+    # has revenue in those segments. The expression is built from constant column names only.
+    return f"({flt.revenue_expr(alias)}) <> 0" if flt.segments else "TRUE"
+
+
+# -- distribution -------------------------------------------------------------------------------
+
+
+def tier_distribution(store: Store, flt: ChannelFilter) -> pd.DataFrame:
+    """Give per quarter and tier the partners with any order in that quarter, their revenue, and shares.
+
+    Quarters run from the first stored to the filter's quarter (all when it is None). A partner
+    counts in the tier recorded for it in that quarter; "Unknown" when none was recorded.
+    """
+    where, params = flt.partner_quarter_where("pq")
+    last = quarter_index(flt.quarter) if flt.quarter else None
+    frame = store.query_df(
+        f"""
+        SELECT pq.quarter, coalesce(pq.tier, ?) AS tier, count(*) AS partners,
+               CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
+        FROM partner_quarter pq
+        WHERE {where} AND {_in_segments(flt, "pq")} AND (CAST(? AS INTEGER) IS NULL OR pq.q_index <= ?)
+        GROUP BY ALL
+        """,
+        [UNKNOWN_TIER, *params, last, last],
+    )
+    return tier_shares(frame)
+
+
+def tier_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give the frame [quarter, tier, partners, revenue] with each tier's share of the quarter's partners and revenue.
+
+    A share is NaN when the quarter's total is zero or negative (credits only), where it means nothing.
+    """
+    _require(frame, ["quarter", "tier", "partners", "revenue"], "the tier distribution")
+    if frame.empty:
+        return _empty(DISTRIBUTION_COLUMNS)
+    out = frame[["quarter", "tier", "partners", "revenue"]].copy()
+    out["partners"] = out["partners"].astype("int64")
+    out["revenue"] = out["revenue"].astype("float64")
+    totals = out.groupby("quarter")[["partners", "revenue"]].transform("sum")
+    out["partner_share"] = out["partners"] / totals["partners"]
+    out["revenue_share"] = (out["revenue"] / totals["revenue"]).where(totals["revenue"] > 0)
+    out = out.sort_values(["quarter", "tier"], key=lambda s: _tier_sort_key(s) if s.name == "tier" else s)
+    return out.reset_index(drop=True)[DISTRIBUTION_COLUMNS]
+
+
+# -- moves --------------------------------------------------------------------------------------
+
+
+def tier_moves(store: Store, flt: ChannelFilter, from_quarter: str, to_quarter: str) -> pd.DataFrame:
+    """Give each partner's tier at two quarters and its move: promoted, kept, demoted, lapsed or new.
+
+    A partner's tier at a quarter is its latest recorded tier in the 4 quarters ending there (None
+    when it had no order in that window; "Unknown" when it ordered but no tier was ever recorded).
+    revenue_from and revenue_to are its revenue over those two 4-quarter windows. A partner is in the
+    result when the selection matches it at either end. Ordered by move (as in MOVES), then revenue.
+    """
+    first, last = quarter_index(from_quarter), quarter_index(to_quarter)
+    if first >= last:
+        raise ValueError(f"from_quarter ({from_quarter}) must be before to_quarter ({to_quarter})")
+    where_from, params_from = flt.partner_quarter_where("f")
+    where_to, params_to = flt.partner_quarter_where("t")
+    window = f"""
+        SELECT pq.partner_id,
+               arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
+               arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
+               arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+               arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
+               CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
+        FROM partner_quarter pq
+        WHERE pq.q_index BETWEEN ? AND ? AND {_in_segments(flt, "pq")}
+        GROUP BY pq.partner_id
+    """
+    frame = store.query_df(
+        f"""
+        WITH f AS ({window}), t AS ({window})
+        SELECT coalesce(f.partner_id, t.partner_id) AS partner_id,
+               coalesce(t.partner_name, f.partner_name) AS partner_name,
+               CASE WHEN f.partner_id IS NOT NULL THEN coalesce(f.tier, ?) END AS from_tier,
+               CASE WHEN t.partner_id IS NOT NULL THEN coalesce(t.tier, ?) END AS to_tier,
+               coalesce(f.revenue, 0) AS revenue_from,
+               coalesce(t.revenue, 0) AS revenue_to
+        FROM f FULL JOIN t ON f.partner_id = t.partner_id
+        -- a side without the partner has NULL attributes, so its condition is NULL, never TRUE
+        WHERE (f.partner_id IS NOT NULL AND {where_from}) OR (t.partner_id IS NOT NULL AND {where_to})
+        """,
+        [
+            first - ACTIVE_WINDOW + 1, first,
+            last - ACTIVE_WINDOW + 1, last,
+            UNKNOWN_TIER, UNKNOWN_TIER,
+            *params_from, *params_to,
+        ],
+    )
+    if frame.empty:
+        return _empty(MOVE_COLUMNS)
+    moves = classify_tier_moves(
+        frame[["partner_id", "from_tier"]].rename(columns={"from_tier": "tier"}),
+        frame[["partner_id", "to_tier"]].rename(columns={"to_tier": "tier"}),
+    )
+    out = moves.merge(frame[["partner_id", "partner_name", "revenue_from", "revenue_to"]], on="partner_id")
+    out["_order"] = out["move"].map(MOVES.index)
+    out["_revenue"] = out[["revenue_from", "revenue_to"]].max(axis=1)
+    out = out.sort_values(["_order", "_revenue", "partner_id"], ascending=[True, False, True])
+    return out.reset_index(drop=True)[MOVE_COLUMNS]
+
+
+def classify_tier_moves(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Give [partner_id, from_tier, to_tier, move] from each partner's tier before and after.
+
+    `before` and `after` hold [partner_id, tier], one row per partner; a partner missing from a frame,
+    or with a null tier there, had no tier then. move is "promoted" / "demoted" when the tier's rank
+    rose / fell (tier_rank), "kept" when it is equal, "lapsed" when it had a tier only before, "new"
+    when only after. Partners with no tier on either side are left out. Ordered by partner_id.
+    """
+    for frame, what in ((before, "before"), (after, "after")):
+        _require(frame, ["partner_id", "tier"], f"the tiers {what}")
+        if frame["partner_id"].duplicated().any():
+            raise ValueError(f"The tiers {what} hold a partner more than once; give one tier per partner")
+    merged = pd.merge(
+        before.loc[before["tier"].notna(), ["partner_id", "tier"]].rename(columns={"tier": "from_tier"}),
+        after.loc[after["tier"].notna(), ["partner_id", "tier"]].rename(columns={"tier": "to_tier"}),
+        on="partner_id",
+        how="outer",
+    )
+    has_from, has_to = merged["from_tier"].notna(), merged["to_tier"].notna()
+    rank_from = merged["from_tier"].map(tier_rank, na_action="ignore")
+    rank_to = merged["to_tier"].map(tier_rank, na_action="ignore")
+    merged["move"] = np.select(
+        [has_from & ~has_to, ~has_from & has_to, rank_to < rank_from, rank_to > rank_from],
+        ["lapsed", "new", "promoted", "demoted"],
+        default="kept",
+    )
+    return merged.sort_values("partner_id").reset_index(drop=True)[["partner_id", "from_tier", "to_tier", "move"]]
+
+
+def tier_flow(moves: pd.DataFrame) -> pd.DataFrame:
+    """Give [source, target, partners] for a Sankey of tier moves: new partners come from "New", lapsed go to "Lapsed".
+
+    Ordered by source tier (highest first, "New" last), then target tier ("Lapsed" last).
+    """
+    _require(moves, ["from_tier", "to_tier"], "the tier moves")
+    if moves.empty:
+        return _empty(FLOW_COLUMNS)
+    flow = pd.DataFrame({
+        "source": moves["from_tier"].where(moves["from_tier"].notna(), "New").astype("str"),
+        "target": moves["to_tier"].where(moves["to_tier"].notna(), "Lapsed").astype("str"),
+    })
+    out = flow.groupby(["source", "target"]).size().rename("partners").reset_index()
+    # "New" and "Lapsed" share the sort key; they never meet on the same side.
+    out = out.sort_values(["source", "target"], key=_tier_sort_key).reset_index(drop=True)
+    out["partners"] = out["partners"].astype("int64")
+    return out[FLOW_COLUMNS]
+
+
+# -- concentration ------------------------------------------------------------------------------
+
+
+def revenue_concentration(store: Store, flt: ChannelFilter, quarter: str | None = None) -> pd.DataFrame:
+    """Give per tier (first "All tiers") the share of trailing-year revenue held by its top 1 %, 10 %, 20 % of partners.
+
+    `quarter` defaults to the filter's quarter, then to the latest. Each partner is in its latest
+    recorded tier in the 4 quarters to `quarter`. See concentration for the shares.
+    """
+    quarter = quarter or flt.quarter or latest_quarter(store)
+    if quarter is None:
+        return concentration(_empty(["partner_id", "tier", "revenue"]))
+    last = quarter_index(quarter)
+    where, params = flt.partner_quarter_where("w")
+    frame = store.query_df(
+        f"""
+        WITH w AS (
+            SELECT pq.partner_id,
+                   arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
+                   arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+                   arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
+                   CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
+            FROM partner_quarter pq
+            WHERE pq.q_index BETWEEN ? AND ? AND {_in_segments(flt, "pq")}
+            GROUP BY pq.partner_id
+        )
+        SELECT w.partner_id, coalesce(w.tier, ?) AS tier, w.revenue FROM w WHERE {where}
+        """,
+        [last - ACTIVE_WINDOW + 1, last, UNKNOWN_TIER, *params],
+    )
+    return concentration(frame)
+
+
+def concentration(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give [tier, partners, top_1pct_share, top_10pct_share, top_20pct_share] from [partner_id, tier, revenue].
+
+    top k % is the revenue of the ceil(k % of the tier's partners) largest partners divided by the
+    tier's revenue, so a tier of 5 partners has its top 1 % = its largest partner. Shares are NaN when
+    the tier's revenue is zero or negative. The first row is "All tiers", then tiers highest first.
+    """
+    _require(frame, ["partner_id", "tier", "revenue"], "the partner revenue")
+    rows = []
+    groups = [(ALL_TIERS, frame)] + [
+        (tier, frame[frame["tier"] == tier]) for tier in sorted(frame["tier"].unique(), key=lambda t: (tier_rank(t), t))
+    ]
+    for tier, part in groups:
+        revenue = np.sort(part["revenue"].to_numpy(dtype="float64"))[::-1]
+        total = math.fsum(revenue)
+        row = {"tier": tier, "partners": len(revenue)}
+        for k in CONCENTRATION_LEVELS:
+            top = -(-k * len(revenue) // 100)  # ceil(k / 100 * n) in integers: 0.1 * 30 is not 3.0 in floats
+            row[f"top_{k}pct_share"] = math.fsum(revenue[:top]) / total if total > 0 else np.nan
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=CONCENTRATION_COLUMNS)
+    out["partners"] = out["partners"].astype("int64")
+    return out

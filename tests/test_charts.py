@@ -1,0 +1,181 @@
+"""The executive figures: each gives a go.Figure with the expected traces, points and a title naming its period."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from analytics import charts
+from analytics.dropoffs import change_distribution, compute_changes, revenue_bridge, significant_dropoffs
+from analytics.engagement import AGGREGATE_COLUMNS, compute_engagement, oversellers, segment_focus
+from analytics.tiers import classify_tier_moves, concentration, tier_flow, tier_shares
+
+DISTRIBUTION = tier_shares(pd.DataFrame({
+    "quarter": ["2025Q1", "2025Q1", "2025Q2", "2025Q2", "2025Q2"],
+    "tier": ["Gold", "Silver", "Gold", "Silver", "Unknown"],
+    "partners": [1, 3, 2, 2, 1],
+    "revenue": [300.0, 100.0, 50.0, 40.0, 10.0],
+}))
+
+MOVES = classify_tier_moves(
+    pd.DataFrame({"partner_id": ["A", "B", "C", "D"], "tier": ["Gold", "Silver", "Gold", "Bronze"]}),
+    pd.DataFrame({"partner_id": ["A", "B", "C", "E"], "tier": ["Gold", "Gold", "Bronze", "Authorized"]}),
+)
+
+CHANGES = compute_changes(
+    pd.DataFrame({
+        "partner_id": ["F", "F", "L", "N", "G", "G"],
+        "q_index": [8096, 8100, 8096, 8100, 8096, 8100],  # 2024Q1 and 2025Q1
+        "revenue": [100.0, 40.0, 30.0, 50.0, 10.0, 20.0],
+        "partner_name": ["Falling", "Falling", "Lapsing", "Newcomer", "Growing", "Growing"],
+        "tier": ["Gold", "Gold", "Silver", "Silver", "Gold", "Gold"],
+        "region": ["NA", "NA", "EMEA", "EMEA", "NA", "NA"],
+    }),
+    8100,
+)
+
+ENGAGEMENT = compute_engagement(pd.DataFrame(
+    [
+        ("A", "A Ltd", "Gold", "NA", 1000.0, 40, 12, 6, 200.0, 700.0, 50.0),
+        ("B", "B Ltd", "Silver", "NA", 500.0, 2, 1, 1, 500.0, 0.0, 300.0),
+        ("C", "C Ltd", "Silver", "EMEA", 800.0, 1, 1, 2, 400.0, 0.0, 160.0),
+        ("D", "D Ltd", None, "EMEA", 0.0, 1, 1, 1, 0.0, 0.0, 0.0),
+        ("E", "E Ltd", "Bronze", "EMEA", 90.0, 5, 2, 1, 90.0, 0.0, 90.0),
+    ],
+    columns=AGGREGATE_COLUMNS,
+))
+
+HISTORY = pd.DataFrame({
+    "quarter": ["2024Q3", "2024Q4", "2025Q1", "2025Q2"],
+    "revenue": [100.0, 0.0, 800.0, 250.0],
+    "tier": pd.Series(["Silver", None, "Gold", "Gold"], dtype="object"),
+    "deals": [1, 0, 2, 2],
+    "customers": [1, 0, 2, 2],
+    "products": [1, 0, 2, 2],
+})
+
+
+def points(fig: go.Figure, axis: str = "x") -> list[int]:
+    """Give the number of points of each trace."""
+    return [len(getattr(trace, axis)) for trace in fig.data]
+
+
+@pytest.mark.parametrize(
+    ("build", "trace_type", "points_per_trace", "axis", "in_title"),
+    [
+        (lambda: charts.tier_share_over_time(DISTRIBUTION), go.Scatter, [2, 2, 1], "x", "2025Q1–2025Q2"),
+        (lambda: charts.tier_share_over_time(DISTRIBUTION, "partners"), go.Scatter, [2, 2, 1], "x", "partners"),
+        (lambda: charts.concentration_bars(concentration(pd.DataFrame({
+            "partner_id": ["A", "B", "C"], "tier": ["Gold", "Gold", "Silver"], "revenue": [5.0, 3.0, 1.0]})),
+            "2025Q2"), go.Bar, [3, 3, 3], "x", "4 quarters to 2025Q2"),
+        (lambda: charts.dropoffs_bar(significant_dropoffs(CHANGES), "2025Q1", top=1), go.Bar, [1], "y", "2025Q1"),
+        (lambda: charts.revenue_bridge_waterfall(revenue_bridge(CHANGES), "2025Q1"), go.Waterfall, [6], "x",
+         "4 quarters to 2025Q1"),
+        (lambda: charts.change_distribution_box(change_distribution(CHANGES, "tier"), "2025Q1"), go.Box, [2, 1], "y",
+         "by tier"),
+        (lambda: charts.change_distribution_box(change_distribution(CHANGES, "region"), "2025Q1", by="region"),
+         go.Box, [1, 2], "y", "by region"),
+        (lambda: charts.deals_histogram(ENGAGEMENT, "2025Q2", cap=30), go.Bar, [30], "x", "4 quarters to 2025Q2"),
+        (lambda: charts.breadth_scatter(ENGAGEMENT, "2025Q2"), go.Scatter, [1, 2, 1, 1], "x", "2025Q2"),
+        (lambda: charts.oversell_bar(oversellers(ENGAGEMENT), "2025Q2"), go.Bar, [3], "y", "2025Q2"),
+        (lambda: charts.segment_focus_box(segment_focus(ENGAGEMENT), "2025Q2"), go.Box, [4, 4], "y", "2025Q2"),
+        # Gold, Silver, and a zero bar for the quarter without orders.
+        (lambda: charts.partner_history_bars(HISTORY, "Bluepeak"), go.Bar, [2, 1, 1], "x", "2024Q3–2025Q2"),
+    ],
+    ids=[
+        "tier-share-revenue", "tier-share-partners", "concentration", "dropoffs", "bridge", "change-by-tier",
+        "change-by-region", "deals", "breadth", "oversell", "segment-focus", "partner-history",
+    ],
+)
+def test_figure_traces_and_points(build, trace_type, points_per_trace, axis, in_title):
+    fig = build()
+    assert isinstance(fig, go.Figure)
+    assert all(isinstance(trace, trace_type) for trace in fig.data)
+    assert points(fig, axis) == points_per_trace
+    assert in_title in fig.layout.title.text
+
+
+def test_tier_flow_sankey_has_a_node_per_side_and_a_link_per_flow():
+    flow = tier_flow(MOVES)
+    fig = charts.tier_flow_sankey(flow, "2024Q4", "2025Q4")
+    (sankey,) = fig.data
+    assert isinstance(sankey, go.Sankey)
+    assert len(sankey.link.value) == len(flow) == 5
+    # Sources Gold, Silver, Bronze, New; targets Gold, Bronze, Lapsed, Authorized.
+    assert len(sankey.node.label) == 8
+    assert "Lapsed" in sankey.node.label and "New" in sankey.node.label
+    assert "2024Q4" in fig.layout.title.text and "2025Q4" in fig.layout.title.text
+
+
+def test_deals_histogram_highlights_one_and_two_deals_and_caps_the_tail():
+    table = pd.DataFrame({"deals_t4": [1, 2, 2, 5, 40]})
+    (bar,) = charts.deals_histogram(table, "2025Q2", cap=30).data
+    assert list(bar.x[:2]) == ["1", "2"] and bar.x[-1] == "30+"
+    assert list(bar.y[:3]) == [1, 2, 0] and bar.y[-1] == 1 and sum(bar.y) == 5
+    assert bar.marker.color[0] == bar.marker.color[1] != bar.marker.color[2]
+
+
+def test_revenue_bridge_waterfall_starts_and_ends_absolute():
+    (waterfall,) = charts.revenue_bridge_waterfall(revenue_bridge(CHANGES), "2025Q1").data
+    assert list(waterfall.measure) == ["absolute", "relative", "relative", "relative", "relative", "absolute"]
+
+
+def test_partner_history_bars_keep_quarters_without_orders_on_the_axis():
+    fig = charts.partner_history_bars(HISTORY, "Bluepeak")
+    assert sorted(x for trace in fig.data for x in trace.x) == HISTORY["quarter"].tolist()
+    assert fig.data[-1].y == (0,) and not fig.data[-1].showlegend
+
+
+def test_dropoffs_bar_names_partners_on_the_axis():
+    (bar,) = charts.dropoffs_bar(significant_dropoffs(CHANGES), "2025Q1").data
+    assert list(bar.y) == ["Falling (F)", "Lapsing (L)"]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: charts.tier_share_over_time(DISTRIBUTION, "deals"), "measure must be"),
+        (lambda: charts.dropoffs_bar(significant_dropoffs(CHANGES), "2025Q1", top=0), "top must be"),
+        (lambda: charts.deals_histogram(ENGAGEMENT, "2025Q2", cap=1), "cap must be"),
+    ],
+    ids=["measure", "top", "cap"],
+)
+def test_figures_refuse_bad_arguments(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_figures_take_empty_frames():
+    empty_changes = CHANGES.iloc[0:0]
+    for fig in (
+        charts.tier_share_over_time(DISTRIBUTION.iloc[0:0]),
+        charts.dropoffs_bar(significant_dropoffs(empty_changes), "2025Q1"),
+        charts.change_distribution_box(change_distribution(empty_changes), "2025Q1"),
+        charts.deals_histogram(ENGAGEMENT.iloc[0:0], "2025Q2"),
+        charts.breadth_scatter(ENGAGEMENT.iloc[0:0], "2025Q2"),
+        charts.segment_focus_box(segment_focus(ENGAGEMENT.iloc[0:0]), "2025Q2"),
+        charts.tier_flow_sankey(tier_flow(MOVES.iloc[0:0]), "2024Q4", "2025Q4"),
+    ):
+        assert isinstance(fig, go.Figure)
+
+
+def test_figures_on_an_empty_store(store):
+    from analytics.dropoffs import partner_changes
+    from analytics.engagement import engagement_table
+    from analytics.filters import ChannelFilter
+    from analytics.tiers import revenue_concentration, tier_distribution, tier_moves
+
+    flt = ChannelFilter()
+    changes, table = partner_changes(store, flt), engagement_table(store, flt)
+    assert changes.empty and table.empty
+    figures = [
+        charts.tier_share_over_time(tier_distribution(store, flt)),
+        charts.tier_flow_sankey(tier_flow(tier_moves(store, flt, "2025Q1", "2025Q2")), "2025Q1", "2025Q2"),
+        charts.concentration_bars(revenue_concentration(store, flt), "2025Q2"),
+        charts.dropoffs_bar(significant_dropoffs(changes), "2025Q2"),
+        charts.revenue_bridge_waterfall(revenue_bridge(changes), "2025Q2"),
+        charts.deals_histogram(table, "2025Q2"),
+        charts.oversell_bar(oversellers(table), "2025Q2"),
+    ]
+    assert all(isinstance(fig, go.Figure) for fig in figures)

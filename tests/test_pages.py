@@ -1,0 +1,191 @@
+"""Every executive page under AppTest: on the demo channel and a tiny database, with filters changed,
+and the numbers on the page checked against direct queries of the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analytics.formatting import money
+from analytics.ingest import load_extract
+from analytics.quarters import shift_quarter
+from analytics.store import Store
+
+APP = Path(__file__).parents[1] / "app.py"
+PAGES = ["pages/overview.py", "pages/tiers.py", "pages/dropoffs.py", "pages/engagement.py", "pages/partner.py"]
+
+# Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
+# P4 lapses after 2024Q4.
+TINY = "partner_id,partner_name,order_date,revenue,tier,region,customer_id,customer_segment,product\n" + "".join(
+    f"{pid},{name},{day},{rev},{tier},{region},{cust},{seg},{product}\n"
+    for pid, name, day, rev, tier, region, cust, seg, product in [
+        *[("P1", "Steady Ltd", f"{y}-{m:02d}-10", 100, "Gold", "EMEA", "C1", "SMB", "Core")
+          for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1), (2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4)]],
+        *[("P2", "Falling Inc", f"{y}-{m:02d}-10", 250, "Gold", "NA", "C2", "Enterprise", "Enterprise Platform")
+          for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1)]],
+        *[("P2", "Falling Inc", f"{y}-{m:02d}-10", 100, "Silver", "NA", "C3", "SMB", "Enterprise Platform")
+          for y, m in [(2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4)]],
+        ("P3", "Newcomer SA", "2025-08-01", 40, "Authorized", "EMEA", "C4", "SMB", "Core"),
+        ("P4", "Gone GmbH", "2024-11-01", 70, "Bronze", "NA", "C5", "Mid-market", "Core"),
+    ]
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.duckdb"
+    csv = tmp_path / "tiny.csv"
+    csv.write_text(TINY)
+    with Store(path) as store:
+        load_extract(store, csv)
+    return path
+
+
+def open_page(db: Path, page: str, monkeypatch, query: dict | None = None) -> AppTest:
+    monkeypatch.setenv("CHANNEL_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label_start: str):
+    found = [m for m in at.metric if m.label.startswith(label_start)]
+    assert found, [m.label for m in at.metric]
+    return found[0]
+
+
+def url_values(at: AppTest, key: str) -> list[str]:
+    """Give a URL parameter's values as a list (AppTest gives a lone value as a string)."""
+    value = at.query_params[key]
+    return value if isinstance(value, list) else [value]
+
+
+def direct(db: Path, sql: str, params: list) -> tuple:
+    st.cache_resource.clear()  # the app's cached connection must not hold the file for this one
+    with Store(db) as store:
+        return store.cursor().execute(sql, params).fetchall()[0]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
+def test_every_page_runs_on_the_demo_channel(demo_db, monkeypatch, page):
+    at = open_page(demo_db, page, monkeypatch, {"partner_id": "P000001"})
+    assert at.title[0].value
+    assert not at.error
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
+def test_every_page_runs_on_a_tiny_database_and_with_a_filter_that_matches_nothing(tiny_db, monkeypatch, page):
+    at = open_page(tiny_db, page, monkeypatch, {"partner_id": "P2"})
+    assert not at.error
+    at.multiselect(key="f_tiers").set_value(["Platinum"]).run()  # nobody is Platinum
+    assert not at.exception, at.exception
+    assert not at.error
+
+
+def test_tiers_page_counts_match_a_direct_query(demo_db, monkeypatch):
+    at = open_page(demo_db, "pages/tiers.py", monkeypatch)
+    (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
+    (gold,) = direct(demo_db, "SELECT count(*) FROM partner_quarter WHERE quarter = ? AND tier = 'Gold'", [quarter])
+    assert metric(at, f"Gold partners ordering in {quarter}").value == f"{gold:,}"
+    assert at.get("plotly_chart")
+
+
+def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db, monkeypatch):
+    at = open_page(tiny_db, "pages/tiers.py", monkeypatch)
+    labels = {m.label.split(" partners")[0] for m in at.metric if "partners ordering" in m.label}
+    assert labels == {"Gold", "Silver"}  # 2026Q2: P1 Gold, P2 Silver
+    at.multiselect(key="f_regions").set_value(["EMEA"]).run()
+    labels = {m.label.split(" partners")[0] for m in at.metric if "partners ordering" in m.label}
+    assert labels == {"Gold"}
+    assert url_values(at, "region") == ["EMEA"]
+
+
+def test_tier_moves_on_the_tiny_channel(tiny_db, monkeypatch):
+    at = open_page(tiny_db, "pages/tiers.py", monkeypatch)
+    # Four quarters to 2025Q2 P2 already sold as Silver (its latest tier there): kept, not demoted.
+    assert metric(at, "Kept, 2025Q2 → 2026Q2").value == "2"
+    at.selectbox(key="tier_from").set_value("2025Q1").run()
+    # 2025Q1 -> 2026Q2: P2 Gold -> Silver (demoted), P1 kept, P3 new, P4 lapsed.
+    assert metric(at, "Demoted, 2025Q1 → 2026Q2").value == "1"
+    assert metric(at, "Kept, 2025Q1 → 2026Q2").value == "1"
+    assert metric(at, "New, 2025Q1 → 2026Q2").value == "1"
+    assert metric(at, "Lapsed, 2025Q1 → 2026Q2").value == "1"
+
+
+def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db, monkeypatch):
+    at = open_page(tiny_db, "pages/dropoffs.py", monkeypatch)
+    assert metric(at, "Partners down 50 % or more").value == "2"  # P2 (-60 %) and P4 (lapsed)
+    fallen = at.dataframe[0].value
+    assert fallen["partner_id"].tolist()[0] == "P2"
+    at.slider(key="dropoff_threshold").set_value(70).run()
+    assert metric(at, "Partners down 70 % or more").value == "1"  # only the lapsed P4
+
+
+def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db, monkeypatch):
+    at = open_page(demo_db, "pages/dropoffs.py", monkeypatch)
+    (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
+    (fallen,) = direct(
+        demo_db,
+        """
+        SELECT count(*) FROM (
+            SELECT partner_id,
+                   sum(revenue) FILTER (WHERE quarter BETWEEN ? AND ?) AS t4,
+                   sum(revenue) FILTER (WHERE quarter BETWEEN ? AND ?) AS prev
+            FROM partner_quarter GROUP BY partner_id
+        ) WHERE prev > 0 AND coalesce(t4, 0) <= 0.5 * prev
+        """,
+        [shift_quarter(quarter, -3), quarter, shift_quarter(quarter, -7), shift_quarter(quarter, -4)],
+    )
+    assert metric(at, "Partners down 50 % or more").value == f"{fallen:,}"
+
+
+def test_engagement_low_deal_count_matches_a_direct_query(demo_db, monkeypatch):
+    at = open_page(demo_db, "pages/engagement.py", monkeypatch)
+    (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
+    (few,) = direct(
+        demo_db,
+        """
+        SELECT count(*) FROM (
+            SELECT partner_id, count(DISTINCT (customer_id, order_date)) AS deals FROM order_lines
+            WHERE replaced_by IS NULL AND quarter BETWEEN ? AND ? GROUP BY partner_id
+        ) WHERE deals <= 2
+        """,
+        [shift_quarter(quarter, -3), quarter],
+    )
+    assert metric(at, "Partners with at most 2 deals").value == f"{few:,}"
+
+
+def test_partner_page_from_a_link_shows_that_partner(tiny_db, monkeypatch):
+    at = open_page(tiny_db, "pages/partner.py", monkeypatch, {"partner_id": "P2"})
+    assert at.selectbox(key="partner_pick").value == "P2"
+    assert at.subheader[0].value == "Falling Inc"
+    assert metric(at, "Revenue, 2025Q3–2026Q2").value == money(400)
+    at.text_input(key="partner_search").set_value("steady").run()
+    assert at.selectbox(key="partner_pick").value == "P1"
+    assert url_values(at, "partner_id") == ["P1"]
+
+
+def test_filters_survive_a_page_change_and_come_from_a_shared_url(tiny_db, monkeypatch):
+    at = open_page(tiny_db, "pages/overview.py", monkeypatch, {"tier": "Gold", "quarter": "2025Q4"})
+    assert at.multiselect(key="f_tiers").value == ["Gold"]
+    assert at.selectbox(key="f_quarter").value == "2025Q4"
+    at.switch_page("pages/tiers.py").run()
+    assert not at.exception
+    assert at.multiselect(key="f_tiers").value == ["Gold"]
+    assert url_values(at, "tier") == ["Gold"]
