@@ -1,9 +1,11 @@
-"""Channel Health: page navigation only. The shared sidebar is drawn by each page (pages/shared.py)."""
+"""Channel Health: page navigation and the page setup every page shares."""
 
 import streamlit as st
 
 st.set_page_config(page_title="Channel Health", page_icon=":material/hub:", layout="wide")
 
+# The shared sidebar (data freshness, filters) is drawn by pages.shared.page_chrome(), which every
+# page calls first, so that each page also runs whole when AppTest opens it on its own.
 st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

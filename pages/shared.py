@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from analytics.export import to_safe_csv
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
@@ -137,12 +138,22 @@ def sidebar_filters() -> ChannelFilter:
     return flt
 
 
-def page_chrome() -> ChannelFilter:
-    """Show the shared sidebar (data freshness, filters) and give the selection; every page starts with it.
+def _leave_legacy_multipage_mode() -> None:
+    """Make sure app.py's navigation runs, even when the first visit after a start is a deep link.
 
-    The pages call it rather than app.py: AppTest runs a page it switches to without the entry
-    script, and each page must be testable with its filters.
+    While a folder named pages/ sits beside app.py, Streamlit 1.67 starts in its legacy multipage
+    mode: a deep link (/tiers, a shared URL) runs the page file alone, without app.py, and lists
+    every file of pages/ as a page, until st.navigation has run once in the process. Switching the
+    legacy mode off and rerunning gives the page through app.py's navigation instead.
     """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def page_chrome() -> ChannelFilter:
+    """Show the shared sidebar (data freshness, filters) and give the selection; every page starts with it."""
+    _leave_legacy_multipage_mode()
     data_sidebar()
     return sidebar_filters()
 

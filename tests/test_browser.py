@@ -39,3 +39,42 @@ def test_empty_database_shows_the_way_in(tmp_path):
         page.locator('[data-testid="stFileUploader"]').wait_for(state="visible", timeout=30000)
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, "overview_empty")
+
+
+PAGES = {
+    "tiers": ("tiers", "Tiers"),
+    "dropoffs": ("dropoffs", "Revenue drop-offs"),
+    "engagement": ("engagement", "Engagement and fit"),
+    "partner": ("partner?partner_id=P000002", "Partner"),
+}
+
+
+def test_every_page_opens_without_an_error_and_keeps_the_filters(demo_db):
+    with app_server(demo_db) as url, browser_page() as page:
+        for name, (path, title) in PAGES.items():
+            page.goto(f"{url}/{path}")
+            wait_for_app(page)
+            page.get_by_role("heading", name=title).first.wait_for(timeout=60000)
+            if name != "partner":
+                page.wait_for_selector(".js-plotly-plot", timeout=60000)
+            else:
+                page.wait_for_selector('[data-testid="stMetric"]', timeout=60000)
+            page.wait_for_timeout(500)
+            assert page.locator('[data-testid="stException"]').count() == 0, name
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            assert sidebar.get_by_text("Filters").count() == 1, name
+            # A deep link still goes through app.py's navigation: page titles, not file names.
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "Revenue drop-offs" in nav and "shared" not in nav, nav
+            screenshot(page, f"page_{name}")
+
+
+def test_a_shared_url_opens_the_same_filtered_view(demo_db):
+    with app_server(demo_db) as url, browser_page() as page:
+        page.goto(f"{url}/tiers?tier=Gold&region=EMEA&quarter=2026Q1")
+        wait_for_app(page)
+        page.get_by_role("heading", name="Tiers").first.wait_for(timeout=60000)
+        page.wait_for_selector(".js-plotly-plot", timeout=60000)
+        page.get_by_text("As of 2026Q1 · Gold · EMEA").wait_for(timeout=30000)
+        assert "tier=Gold" in page.url and "region=EMEA" in page.url
+        screenshot(page, "page_tiers_filtered")
