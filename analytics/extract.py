@@ -30,6 +30,7 @@ __all__ = [
     "PreparedExtract",
     "ExtractInvalid",
     "prepare_extract",
+    "extract_headers",
     "EARLIEST_DATE",
     "LINE_COLUMNS",
 ]
@@ -365,6 +366,27 @@ def _tier_value(col: str | None) -> str:
 # The whole pipeline
 
 
+def _is_excel(name: str, data: bytes) -> bool:
+    return name.lower().endswith(EXCEL_SUFFIXES) or data[:4] == b"PK\x03\x04"
+
+
+def extract_headers(source: str | Path | bytes, file_name: str | None = None) -> list[str]:
+    """Give the file's own column headers (empty for an empty or unreadable file), without reading the rows."""
+    name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
+    data = _read_bytes(source)
+    if not data.strip():
+        return []
+    if _is_excel(name, data):
+        try:
+            frame = pd.read_excel(io.BytesIO(data), nrows=0, dtype=str)
+        except Exception:  # a damaged workbook: prepare_extract reports it
+            return []
+        return [str(h).strip() or f"column {i + 1}" for i, h in enumerate(frame.columns)]
+    # The header is in the first few kilobytes; decoding all of a large file is not needed here.
+    text, _ = _decode(data[:65536])
+    return _header_and_delimiter(text)[0]
+
+
 def prepare_extract(
     source: str | Path | bytes,
     file_name: str | None = None,
@@ -391,7 +413,7 @@ def prepare_extract(
 
     con = duckdb.connect()
     try:
-        is_excel = name.lower().endswith(EXCEL_SUFFIXES) or data[:4] == b"PK\x03\x04"
+        is_excel = _is_excel(name, data)
         rejected: list[int] = []
         if is_excel:
             try:

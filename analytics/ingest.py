@@ -9,7 +9,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics.extract import LINE_COLUMNS, ExtractInvalid, PreparedExtract, Progress, prepare_extract
+from analytics.extract import (
+    LINE_COLUMNS,
+    ExtractInvalid,
+    PreparedExtract,
+    Progress,
+    extract_headers,
+    prepare_extract,
+)
+from analytics.mappings import remembered_mapping
+from analytics.quarters import shift_quarter
 from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, refresh_partner_quarter
 
 __all__ = [
@@ -20,6 +29,9 @@ __all__ = [
     "store_prepared",
     "rollback_load",
     "list_loads",
+    "loaded_as",
+    "quarters_holding_data",
+    "load_summary",
 ]
 
 # refuse: a quarter that already holds rows the file could double is refused (the default);
@@ -66,6 +78,9 @@ def load_extract(
     Raises ExtractInvalid (with the full report) when the file has problems, and LoadRefused when
     the file's quarters already hold rows it could double and `mode` is "refuse".
     """
+    if column_overrides is None:
+        # A layout whose mapping a person confirmed before is read the same way again.
+        column_overrides = remembered_mapping(store, extract_headers(source, file_name))
     prepared = prepare_extract(source, file_name, column_overrides, day_first, progress=progress)
     if not prepared.report.ok:
         raise ExtractInvalid(prepared.report)
@@ -216,3 +231,69 @@ def list_loads(store: Store) -> pd.DataFrame:
         """
     )
 
+
+
+def loaded_as(store: Store, content_hash: str) -> dict | None:
+    """Give the load in effect that stored a file with this content (id, file, time), or None."""
+    frame = store.query_df(
+        "SELECT load_id, file_name, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' "
+        "ORDER BY load_id LIMIT 1",
+        [content_hash],
+    )
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def quarters_holding_data(store: Store, quarters: list[str]) -> pd.DataFrame:
+    """Give, for those of `quarters` that already hold rows, the rows, the untracked rows and the loads."""
+    return store.query_df(
+        f"""
+        SELECT o.quarter, count(*) AS rows, count(*) FILTER (WHERE o.transaction_id IS NULL) AS rows_without_id,
+               string_agg(DISTINCT '#' || o.load_id || ' ' || l.file_name, ', ') AS loads
+        FROM order_lines o JOIN loads l USING (load_id)
+        WHERE o.{ACTIVE_LINES} AND list_contains(?, o.quarter)
+        GROUP BY o.quarter ORDER BY o.quarter
+        """,
+        [list(quarters)],
+    )
+
+
+def load_summary(store: Store, load_id: int) -> tuple[dict, pd.DataFrame]:
+    """Give what a load changed (rows, quarters, new partners) and the partners gone since the quarter before.
+
+    New partners: partners in this load that no earlier load had. Gone: partners with orders in the
+    quarter before the load's latest quarter and none in that latest quarter.
+    """
+    load = store.query_df(
+        "SELECT load_id, file_name, rows_in_file, rows_added, rows_skipped, rows_replaced, quarters "
+        "FROM loads WHERE load_id = ?",
+        [load_id],
+    )
+    if load.empty:
+        raise StoreError(f"There is no load #{load_id}.")
+    summary = load.iloc[0].to_dict()
+    summary["quarters"] = list(summary["quarters"])
+    summary["new_partners"] = int(
+        store.query_df(
+            """
+            SELECT count(DISTINCT partner_id) AS n FROM order_lines
+            WHERE load_id = ? AND partner_id NOT IN (SELECT partner_id FROM order_lines WHERE load_id < ?)
+            """,
+            [load_id, load_id],
+        ).iloc[0]["n"]
+    )
+    latest = max(summary["quarters"])
+    before = shift_quarter(latest, -1)
+    gone = store.query_df(
+        """
+        SELECT b.partner_id, b.partner_name, b.tier, b.region, b.revenue AS revenue_quarter_before
+        FROM partner_quarter b
+        WHERE b.quarter = ? AND NOT EXISTS (
+            SELECT 1 FROM partner_quarter n WHERE n.partner_id = b.partner_id AND n.quarter = ?
+        )
+        ORDER BY b.revenue DESC
+        """,
+        [before, latest],
+    )
+    summary["latest_quarter"], summary["quarter_before"] = latest, before
+    summary["partners_gone"] = len(gone)
+    return summary, gone

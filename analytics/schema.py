@@ -13,6 +13,7 @@ __all__ = [
     "TIERS",
     "SCHEMA_VERSION",
     "MIGRATIONS",
+    "REDERIVE_AT",
     "normalise_header",
     "match_columns",
     "ordered_tiers",
@@ -208,5 +209,19 @@ ALTER TABLE partner_quarter ADD COLUMN country VARCHAR;
 ALTER TABLE partner_quarter ADD COLUMN distributor VARCHAR;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Version 3: column mappings a person confirmed for a file layout, reused for the next file with the
+# same headers.
+_V3 = """
+CREATE TABLE column_mappings (
+    headers_key VARCHAR PRIMARY KEY,
+    headers VARCHAR[] NOT NULL,
+    mapping VARCHAR NOT NULL,
+    confirmed_at TIMESTAMP NOT NULL,
+    confirmed_by VARCHAR
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
+# Versions whose migration changes what partner_quarter holds: upgrading past one re-derives it.
+REDERIVE_AT = (2,)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
 
 __all__ = [
     "PROJECT_ROOT",
@@ -115,7 +115,7 @@ class Store:
             cur.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
-            if version > 0:
+            if version > 0 and any(version < v <= SCHEMA_VERSION for v in REDERIVE_AT):
                 # New derived columns are only right once recomputed from the raw lines.
                 refresh_partner_quarter(cur, None)
             bump_data_version(cur)

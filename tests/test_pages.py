@@ -15,7 +15,7 @@ from analytics.quarters import shift_quarter
 from analytics.store import Store
 
 APP = Path(__file__).parents[1] / "app.py"
-PAGES = ["pages/overview.py", "pages/tiers.py", "pages/dropoffs.py", "pages/engagement.py", "pages/partner.py"]
+PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/partner.py"]
 
 # Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
 # P4 lapses after 2024Q4.
@@ -99,7 +99,7 @@ def test_every_page_runs_on_a_tiny_database_and_with_a_filter_that_matches_nothi
 
 
 def test_tiers_page_counts_match_a_direct_query(demo_db, monkeypatch):
-    at = open_page(demo_db, "pages/tiers.py", monkeypatch)
+    at = open_page(demo_db, "views/tiers.py", monkeypatch)
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (gold,) = direct(demo_db, "SELECT count(*) FROM partner_quarter WHERE quarter = ? AND tier = 'Gold'", [quarter])
     assert metric(at, f"Gold partners ordering in {quarter}").value == f"{gold:,}"
@@ -107,7 +107,7 @@ def test_tiers_page_counts_match_a_direct_query(demo_db, monkeypatch):
 
 
 def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "pages/tiers.py", monkeypatch)
+    at = open_page(tiny_db, "views/tiers.py", monkeypatch)
     labels = {m.label.split(" partners")[0] for m in at.metric if "partners ordering" in m.label}
     assert labels == {"Gold", "Silver"}  # 2026Q2: P1 Gold, P2 Silver
     at.multiselect(key="f_regions").set_value(["EMEA"]).run()
@@ -117,7 +117,7 @@ def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db, monkeypatc
 
 
 def test_tier_moves_on_the_tiny_channel(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "pages/tiers.py", monkeypatch)
+    at = open_page(tiny_db, "views/tiers.py", monkeypatch)
     # Four quarters to 2025Q2 P2 already sold as Silver (its latest tier there): kept, not demoted.
     assert metric(at, "Kept, 2025Q2 → 2026Q2").value == "2"
     at.selectbox(key="tier_from").set_value("2025Q1").run()
@@ -129,7 +129,7 @@ def test_tier_moves_on_the_tiny_channel(tiny_db, monkeypatch):
 
 
 def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "pages/dropoffs.py", monkeypatch)
+    at = open_page(tiny_db, "views/dropoffs.py", monkeypatch)
     assert metric(at, "Partners down 50 % or more").value == "2"  # P2 (-60 %) and P4 (lapsed)
     fallen = at.dataframe[0].value
     assert fallen["partner_id"].tolist()[0] == "P2"
@@ -138,7 +138,7 @@ def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db, monkeypat
 
 
 def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db, monkeypatch):
-    at = open_page(demo_db, "pages/dropoffs.py", monkeypatch)
+    at = open_page(demo_db, "views/dropoffs.py", monkeypatch)
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (fallen,) = direct(
         demo_db,
@@ -156,7 +156,7 @@ def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db, monkeypatch)
 
 
 def test_engagement_low_deal_count_matches_a_direct_query(demo_db, monkeypatch):
-    at = open_page(demo_db, "pages/engagement.py", monkeypatch)
+    at = open_page(demo_db, "views/engagement.py", monkeypatch)
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (few,) = direct(
         demo_db,
@@ -172,7 +172,7 @@ def test_engagement_low_deal_count_matches_a_direct_query(demo_db, monkeypatch):
 
 
 def test_partner_page_from_a_link_shows_that_partner(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "pages/partner.py", monkeypatch, {"partner_id": "P2"})
+    at = open_page(tiny_db, "views/partner.py", monkeypatch, {"partner_id": "P2"})
     assert at.selectbox(key="partner_pick").value == "P2"
     assert at.subheader[0].value == "Falling Inc"
     assert metric(at, "Revenue, 2025Q3–2026Q2").value == money(400)
@@ -182,10 +182,10 @@ def test_partner_page_from_a_link_shows_that_partner(tiny_db, monkeypatch):
 
 
 def test_filters_survive_a_page_change_and_come_from_a_shared_url(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "pages/overview.py", monkeypatch, {"tier": "Gold", "quarter": "2025Q4"})
+    at = open_page(tiny_db, "views/overview.py", monkeypatch, {"tier": "Gold", "quarter": "2025Q4"})
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     assert at.selectbox(key="f_quarter").value == "2025Q4"
-    at.switch_page("pages/tiers.py").run()
+    at.switch_page("views/tiers.py").run()
     assert not at.exception
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     assert url_values(at, "tier") == ["Gold"]

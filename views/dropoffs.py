@@ -6,10 +6,10 @@ from analytics import charts
 from analytics.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
-from pages.shared import PARTNER_LINK, download_table, load, page_chrome, partner_links
+from views.shared import PARTNER_LINK, current_filter, download_table, load, partner_links
 
 st.title("Revenue drop-offs")
-flt = page_chrome()
+flt = current_filter()
 changes = load(partner_changes, flt, flt.quarter) if flt.quarter else None
 if changes is None or changes.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")

@@ -13,10 +13,10 @@ from analytics.partner_profile import (
     partner_top_customers,
 )
 from analytics.quarters import shift_quarter
-from pages.shared import download_table, load, page_chrome
+from views.shared import current_filter, download_table, load
 
 st.title("Partner")
-flt = page_chrome()
+flt = current_filter()
 linked = st.query_params.get("partner_id", "")
 text = st.text_input("Find a partner by name or id", value=linked, key="partner_search")
 if not text.strip():

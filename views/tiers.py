@@ -6,10 +6,10 @@ from analytics import charts
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
 from analytics.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
-from pages.shared import PARTNER_LINK, download_table, load, page_chrome, partner_links
+from views.shared import PARTNER_LINK, current_filter, download_table, load, partner_links
 
 st.title("Tiers")
-flt = page_chrome()
+flt = current_filter()
 distribution = load(tier_distribution, flt)
 if flt.quarter is None or distribution.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")

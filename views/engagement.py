@@ -7,10 +7,10 @@ from analytics.catalogue import enterprise_products
 from analytics.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
-from pages.shared import PARTNER_LINK, download_table, load, page_chrome, partner_links
+from views.shared import PARTNER_LINK, current_filter, download_table, load, partner_links
 
 st.title("Engagement and fit")
-flt = page_chrome()
+flt = current_filter()
 products = load(enterprise_products)
 table = load(engagement_table, flt, flt.quarter, tuple(products)) if flt.quarter else None
 if table is None or table.empty:

@@ -9,10 +9,10 @@ from analytics.formatting import money, pct_change, signed_pct
 from analytics.ingest import load_extract
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
-from pages.shared import get_store, load, page_chrome
+from views.shared import current_filter, get_store, load
 
 st.title("Channel overview")
-flt = page_chrome()
+flt = current_filter()
 summary = load(overview, flt)
 
 if summary is None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from analytics.export import to_safe_csv
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
@@ -109,6 +108,7 @@ def sidebar_filters() -> ChannelFilter:
     """Show the filters in the sidebar, keep them in the URL, and give the selection they make."""
     options = load(filter_options)
     if not options.quarters:
+        st.session_state["_channel_filter"] = ChannelFilter()
         return ChannelFilter()
     _restore_filters(options)
     with st.sidebar:
@@ -132,30 +132,16 @@ def sidebar_filters() -> ChannelFilter:
             help="Counts only revenue from customers in these segments.", on_change=_keep, args=("f_segments",),
         )
     flt = ChannelFilter(quarter, tuple(tiers), tuple(regions), tuple(distributors), tuple(segments))
+    st.session_state["_channel_filter"] = flt
     params = {"quarter": quarter, "tier": tiers, "region": regions, "distributor": distributors, "segment": segments}
     partner = st.query_params.get("partner_id")  # the Partner page's own parameter survives
     st.query_params.from_dict({k: v for k, v in {**params, "partner_id": partner}.items() if v})
     return flt
 
 
-def _leave_legacy_multipage_mode() -> None:
-    """Make sure app.py's navigation runs, even when the first visit after a start is a deep link.
-
-    While a folder named pages/ sits beside app.py, Streamlit 1.67 starts in its legacy multipage
-    mode: a deep link (/tiers, a shared URL) runs the page file alone, without app.py, and lists
-    every file of pages/ as a page, until st.navigation has run once in the process. Switching the
-    legacy mode off and rerunning gives the page through app.py's navigation instead.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-def page_chrome() -> ChannelFilter:
-    """Show the shared sidebar (data freshness, filters) and give the selection; every page starts with it."""
-    _leave_legacy_multipage_mode()
-    data_sidebar()
-    return sidebar_filters()
+def current_filter() -> ChannelFilter:
+    """Give the sidebar's selection; app.py draws the sidebar before it runs the page."""
+    return st.session_state.get("_channel_filter", ChannelFilter())
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:

@@ -1,0 +1,181 @@
+"""Upload: quarterly sales extracts from the browser: preview, mapping and report first, then load or roll back."""
+
+import json
+
+import streamlit as st
+
+from analytics.extract import PreparedExtract, extract_headers, prepare_extract
+from analytics.ingest import list_loads, load_summary, loaded_as, quarters_holding_data, rollback_load, store_prepared
+from analytics.mappings import remember_mapping, remembered_mapping
+from analytics.store import StoreError
+from views.shared import PARTNER_LINK, download_table, get_store, partner_links
+
+st.title("Upload extracts")
+store = get_store()
+limit_mb = st.get_option("server.maxUploadSize")
+st.caption(
+    f"CSV (`,` `;` tab or `|` separated) or Excel .xlsx, up to {limit_mb} MB per file. Each file is read and "
+    "checked first; nothing is written until you press Load, and a file with problems writes nothing."
+)
+files = st.file_uploader(
+    "Sales extracts", type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="uploads",
+    help="One row per order line (or per partner and quarter): partner id, date or quarter, revenue.",
+)
+
+MODES = {
+    "replace": "Replace those quarters with this file's rows",
+    "append": "Append this file's rows to them",
+    "cancel": "Cancel: do not load this file",
+}
+
+
+def prepared_for(file_id: str, data: bytes, name: str, overrides: dict | None) -> PreparedExtract:
+    """Give the file read and validated, kept for this session so reruns do not read it again."""
+    cache = st.session_state.setdefault("_prepared", {})
+    key = (file_id, json.dumps(overrides, sort_keys=True))
+    if key not in cache:
+        with st.spinner(f"Reading and checking {name}…"):
+            cache[key] = prepare_extract(data, file_name=name, column_overrides=overrides)
+    return cache[key]
+
+
+def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, str]) -> None:
+    """Let a person map the columns the importer did not recognise; the choice is remembered."""
+    st.warning("Some required columns were not recognised. Choose which of the file's columns hold them.")
+    choices = {}
+    needed = ["partner_id", "revenue"] + ([] if "order_date" in mapping or "quarter" in mapping else ["order_date"])
+    cols = st.columns(len(needed))
+    for col, canonical in zip(cols, needed, strict=True):
+        label = "order_date (or a quarter column)" if canonical == "order_date" else canonical
+        choices[canonical] = col.selectbox(
+            label, headers, index=headers.index(mapping[canonical]) if canonical in mapping else None,
+            key=f"map_{i}_{canonical}", placeholder="Choose a column",
+        )
+    if "order_date" in needed:
+        is_quarter = st.checkbox("That column holds quarters (like 2025Q3), not dates", key=f"map_{i}_is_quarter")
+        if is_quarter and choices.get("order_date"):
+            choices["quarter"] = choices.pop("order_date")
+    if st.button("Use this mapping", key=f"map_{i}_apply", disabled=not all(choices.values())):
+        confirmed = {**mapping, **choices}
+        remember_mapping(store, headers, confirmed)
+        st.session_state.setdefault("_overrides", {})[file_id] = confirmed
+        st.rerun()
+
+
+def load_file(prepared: PreparedExtract, mode: str) -> None:
+    """Store the file with progress, then rerun so every figure shows the new data."""
+    bar = st.progress(0.0, text="Starting")
+    try:
+        result = store_prepared(store, prepared, mode, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+    except StoreError as exc:
+        st.error(str(exc))
+        return
+    st.session_state.setdefault("_loaded", {})[prepared.content_hash] = result.load_id
+    st.rerun()
+
+
+def show_summary(load_id: int) -> None:
+    """Show what a load added, and the partners gone since the quarter before."""
+    summary, gone = load_summary(store, load_id)
+    st.success(f"Loaded as load #{load_id}. The other pages show the new data now.")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows added", f"{summary['rows_added']:,}")
+    c2.metric("Rows skipped (transaction id already stored)", f"{summary['rows_skipped']:,}")
+    c3.metric("New partners (in no earlier load)", f"{summary['new_partners']:,}")
+    c4.metric(f"Partners with orders in {summary['quarter_before']}, none in {summary['latest_quarter']}",
+              f"{summary['partners_gone']:,}")
+    st.caption(f"Quarters covered: {', '.join(summary['quarters'])}. Rows replaced: {summary['rows_replaced']:,}.")
+    if not gone.empty:
+        with st.expander(f"The {len(gone):,} partners with no order in {summary['latest_quarter']}"):
+            st.dataframe(partner_links(gone), hide_index=True, column_config={"partner": PARTNER_LINK})
+
+
+for i, upload in enumerate(files or []):
+    data = upload.getvalue()
+    headers = extract_headers(data, upload.name)
+    overrides = st.session_state.get("_overrides", {}).get(upload.file_id) or remembered_mapping(store, headers)
+    prepared = prepared_for(upload.file_id, data, upload.name, overrides)
+    report = prepared.report
+    with st.container(border=True):
+        st.subheader(upload.name)
+        st.caption(
+            f"{report.rows:,} data rows · quarters {', '.join(report.quarters) or 'none'} · "
+            f"{len(report.problems):,} problem(s)"
+        )
+        for warning in report.warnings:
+            st.info(warning)
+        with st.expander("Column mapping", expanded=False):
+            st.table({"column": list(report.mapping), "from the file's header": list(report.mapping.values())})
+            if overrides:
+                st.caption("A mapping confirmed before for files with these headers was used.")
+        missing_required = any(p.row == 1 and p.message.startswith("Required column") for p in report.problems)
+        if missing_required:
+            mapping_form(i, upload.file_id, headers, report.mapping)
+            continue
+        if not report.ok:
+            st.error(f"{upload.name} cannot be loaded: fix the problems below in the file and upload it again.")
+            problems = report.problems_frame()
+            st.dataframe(problems, hide_index=True, width="stretch")
+            download_table(problems, f"problems_{upload.name}", key=f"dl_problems_{i}")
+            continue
+
+        st.markdown("**Preview: the first rows as they were understood**")
+        st.dataframe(prepared.lines.slice(0, 10).to_pandas(), hide_index=True, width="stretch")
+
+        loaded_id = st.session_state.get("_loaded", {}).get(prepared.content_hash)
+        if loaded_id is not None:
+            show_summary(loaded_id)
+            continue
+        earlier = loaded_as(store, prepared.content_hash)
+        if earlier:
+            st.info(f"This file was already loaded as load #{earlier['load_id']} ({earlier['file_name']}) on "
+                    f"{earlier['loaded_at']:%Y-%m-%d %H:%M}. Loading it again changes nothing.")
+            continue
+        holding = quarters_holding_data(store, report.quarters)
+        mode = "refuse"
+        if not holding.empty:
+            untracked = int(holding["rows_without_id"].sum())
+            st.warning(
+                "These quarters already hold data: "
+                + "; ".join(f"{r.quarter}: {r.rows:,} rows from {r.loads}" for r in holding.itertuples())
+            )
+            if untracked == 0 and prepared.lines.column("transaction_id").null_count == 0:
+                st.caption("Every row has a transaction id: rows already stored are skipped, the rest appended.")
+            else:
+                mode = st.radio("What should happen?", list(MODES), format_func=MODES.get, index=None,
+                                key=f"mode_{i}")
+        if st.button(f"Load {upload.name}", key=f"load_{i}", type="primary",
+                     disabled=mode in (None, "cancel")):
+            load_file(prepared, mode)
+
+st.divider()
+st.subheader("Loads")
+loads = list_loads(store)
+if loads.empty:
+    st.info("Nothing loaded yet.")
+else:
+    st.dataframe(loads.drop(columns=["content_hash"]), hide_index=True, width="stretch")
+    active = loads[loads["status"] == "active"]
+    if not active.empty:
+        labels = {r.load_id: f"#{r.load_id} {r.file_name} ({r.quarters}, {r.rows_added:,} rows)"
+                  for r in active.itertuples()}
+        chosen = st.selectbox("Roll back a load", list(labels), format_func=labels.get, index=None,
+                              key="rollback_pick", placeholder="Choose a load")
+        if chosen is not None and st.button("Roll back…", key="rollback_ask"):
+            st.session_state["_rollback_pending"] = int(chosen)
+        pending = st.session_state.get("_rollback_pending")
+        if pending is not None and pending in labels:
+            st.warning(f"Roll back {labels[pending]}? Its rows are removed from every page; rows it replaced "
+                       "come back.")
+            yes, no = st.columns(2)
+            if yes.button("Yes, roll it back", key="rollback_confirm", type="primary"):
+                quarters = rollback_load(store, pending)
+                st.session_state.pop("_rollback_pending")
+                # A summary of the undone load must not be shown again as if it stood.
+                loaded = st.session_state.get("_loaded", {})
+                st.session_state["_loaded"] = {h: n for h, n in loaded.items() if n != pending}
+                st.toast(f"Rolled back load #{pending}; quarters {', '.join(quarters)} refreshed.")
+                st.rerun()
+            if no.button("Cancel", key="rollback_cancel"):
+                st.session_state.pop("_rollback_pending")
+                st.rerun()
