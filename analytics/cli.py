@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from analytics.extract import ExtractInvalid
 from analytics.ingest import list_loads, load_extract, rollback_load
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the demo's own)")
     demo.add_argument("--partners", type=int, default=None, help="partners at the start (default 6000)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database holds data")
+    demo.add_argument("--extracts-dir", type=Path, help="keep the quarterly CSV extracts in this folder")
+    demo.add_argument("--hold-back", nargs="*", default=[], metavar="QUARTER",
+                      help="write these quarters' extracts but do not load them (to upload them later)")
 
     ingest = commands.add_parser("ingest", help="load sales extracts (CSV or Excel)")
     ingest.add_argument("files", nargs="+", metavar="FILE")
@@ -59,7 +63,9 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
     if args.partners is not None:
         spec = DemoSpec(seed=spec.seed, partners=args.partners)
     started = time.perf_counter()
-    results = build_demo_channel(store, spec, progress=_progress)
+    results = build_demo_channel(
+        store, spec, progress=_progress, extracts_dir=args.extracts_dir, hold_back=tuple(args.hold_back)
+    )
     rows = sum(r.rows_added for r in results)
     print(f"Demo channel loaded: {rows:,} order lines in {len(results)} quarterly extracts, "
           f"{time.perf_counter() - started:.1f} s.")

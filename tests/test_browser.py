@@ -78,3 +78,29 @@ def test_a_shared_url_opens_the_same_filtered_view(demo_db):
         page.get_by_text("As of 2026Q1 · Gold · EMEA").wait_for(timeout=30000)
         assert "tier=Gold" in page.url and "region=EMEA" in page.url
         screenshot(page, "page_tiers_filtered")
+
+
+def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp_path):
+    from analytics.demo import DemoSpec, build_demo_channel
+    from analytics.store import Store
+
+    db, extracts = tmp_path / "held_back.duckdb", tmp_path / "extracts"
+    with Store(db) as store:
+        build_demo_channel(store, DemoSpec(partners=300), extracts_dir=extracts, hold_back=("2026Q3",))
+    with app_server(db) as url, browser_page() as page:
+        page.goto(f"{url}/")
+        wait_for_app(page)
+        page.get_by_text("Revenue in 2026Q2").first.wait_for(timeout=60000)
+        page.goto(f"{url}/upload")
+        wait_for_app(page)
+        page.locator('input[type="file"]').set_input_files(str(extracts / "sales_2026Q3.csv"))
+        page.get_by_text("Preview: the first rows as they were understood").wait_for(timeout=60000)
+        page.get_by_role("button", name="Load sales_2026Q3.csv").click()
+        page.get_by_text("Loaded as load #12").wait_for(timeout=120000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "upload_summary")
+        page.goto(f"{url}/")
+        wait_for_app(page)
+        page.get_by_text("Revenue in 2026Q3").first.wait_for(timeout=60000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "overview_after_upload")

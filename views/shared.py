@@ -98,6 +98,9 @@ def _restore_filters(options) -> None:
             if values:
                 st.session_state[f"_kept{key}"] = values[0] if key == "f_quarter" else values
         st.session_state["_filters_seeded"] = True
+    if st.session_state.get("_keptf_quarter") is None:
+        # Nobody chose a quarter: follow the latest one, also after an upload adds a newer quarter.
+        st.session_state["f_quarter"] = options.quarters[-1]
     for key in _FILTER_PARAMS:
         kept = st.session_state.get(f"_kept{key}")
         if kept is not None and (key != "f_quarter" or kept in options.quarters):
