@@ -1,0 +1,356 @@
+"""Per-partner features and churn / turnaround labels as of a cutoff quarter, from history up to it only.
+
+Everything starts from a *panel*: one row per partner, one column per quarter from the first stored
+quarter to the last, read once from the store. Features at cutoff c read only columns up to c, so
+adding later quarters never changes them (no look-ahead); labels at c read the H quarters after it.
+
+A partner is in the population at a cutoff when it has any order in the H quarters to the cutoff. A
+cutoff needs H quarters of data up to it (its trailing window) and, to be labelled, H quarters after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.catalogue import enterprise_products
+from analytics.quarters import quarter_index, quarter_label
+from analytics.schema import TIERS
+from analytics.store import ACTIVE_LINES, Store
+
+__all__ = [
+    "DEFAULT_HORIZON",
+    "DEFAULT_CHURN_SHARE",
+    "YEAR",
+    "NUMERIC_FEATURES",
+    "CATEGORICAL_FEATURES",
+    "FEATURES",
+    "Panel",
+    "load_panel",
+    "panel_from_frame",
+    "features_at",
+    "labels_at",
+    "build_examples",
+    "cutoffs",
+    "NotEnoughHistory",
+]
+
+DEFAULT_HORIZON = 4
+DEFAULT_CHURN_SHARE = 0.20
+YEAR = 4  # quarters in the "trailing year" that deals, customers and tier minimums are counted over
+UNKNOWN = "Unknown"
+
+NUMERIC_FEATURES = [
+    "revenue_trailing_log",   # signed log of revenue over the last 4 quarters
+    "latest_quarter_ratio",   # latest quarter against the year's quarterly average
+    "half_year_trend",        # last 2 quarters against the 2 before
+    "yoy_change",             # last 2 quarters against the same 2 a year earlier (NaN without that history)
+    "quarters_since_deal",
+    "active_quarters",        # quarters with orders among the last 4
+    "deals_trailing",
+    "customers_trailing",
+    "products_trailing",
+    "smb_share",
+    "enterprise_share",
+    "enterprise_into_smb_share",
+    "tenure_quarters",        # capped at 4: "recruited within the year" is what generalises across cutoffs
+    "tier_rank",              # 0 = the highest tier; NaN when the extract has no tier
+    "tier_minimum_ratio",     # trailing-year revenue over the tier's minimum (log2); NaN without one
+]
+CATEGORICAL_FEATURES = ["region"]
+FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+
+class NotEnoughHistory(ValueError):
+    """The stored history is too short for what was asked (the message says how much is needed)."""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Partner × quarter arrays; column j is quarter index `first + j`."""
+
+    partners: np.ndarray        # (P,) partner ids
+    first: int                  # quarter index of column 0
+    revenue: np.ndarray         # (P, Q) net revenue
+    deals: np.ndarray           # (P, Q)
+    present: np.ndarray         # (P, Q) bool: any order line in the quarter
+    revenue_smb: np.ndarray
+    revenue_enterprise: np.ndarray
+    enterprise_into_smb: np.ndarray
+    customers_year: np.ndarray  # (P, Q) distinct customers in the 4 quarters ending at the column
+    products_year: np.ndarray   # (P, Q) distinct products in the 4 quarters ending at the column
+    tier: np.ndarray            # (P, Q) object: latest recorded tier up to the column, None before any
+    region: np.ndarray
+    name: np.ndarray
+
+    @property
+    def quarters(self) -> int:
+        return self.revenue.shape[1]
+
+    @property
+    def last(self) -> int:
+        return self.first + self.quarters - 1
+
+    def column(self, quarter: str | int) -> int:
+        index = quarter_index(quarter) if isinstance(quarter, str) else quarter
+        if not self.first <= index <= self.last:
+            raise NotEnoughHistory(
+                f"No data for {quarter_label(index)}: the store holds {quarter_label(self.first)}–{quarter_label(self.last)}"
+            )
+        return index - self.first
+
+    def window(self, array: np.ndarray, end: int, length: int) -> np.ndarray:
+        """Sum `array` over the `length` columns ending at column `end`; NaN where the window starts before the data."""
+        start = end - length + 1
+        if start < 0:
+            return np.full(array.shape[0], np.nan)
+        return array[:, start:end + 1].sum(axis=1)
+
+
+def _forward_fill(values: np.ndarray) -> np.ndarray:
+    """Give each cell the latest non-missing value at or before it in its row (None before any)."""
+    valid = pd.notna(values)
+    last_valid = np.maximum.accumulate(np.where(valid, np.arange(values.shape[1]), 0), axis=1)
+    rows = np.arange(values.shape[0])[:, None]
+    filled = values[rows, last_valid]
+    filled[~valid[rows, last_valid]] = None
+    return filled
+
+
+def panel_from_frame(quarters: pd.DataFrame, windows: pd.DataFrame | None = None) -> Panel:
+    """Give the panel of partner-quarter rows (columns as in partner_quarter plus enterprise_into_smb).
+
+    `windows` holds distinct customers and products per partner over the 4 quarters ending at each
+    q_index (columns partner_id, q_index, customers_year, products_year); without it they are zero.
+    """
+    if quarters.empty:
+        raise NotEnoughHistory("No partner revenue is stored yet")
+    frame = quarters.copy()
+    for column in ("deals", "revenue_smb", "revenue_enterprise", "enterprise_into_smb"):
+        if column not in frame:
+            frame[column] = 0.0
+    for column in ("tier", "region", "partner_name"):
+        if column not in frame:
+            frame[column] = None
+    partners = np.sort(frame["partner_id"].unique())
+    first, last = int(frame["q_index"].min()), int(frame["q_index"].max())
+    shape = (len(partners), last - first + 1)
+    rows = np.searchsorted(partners, frame["partner_id"].to_numpy())
+    cols = frame["q_index"].to_numpy().astype(int) - first
+
+    def dense(column: str, fill=0.0, dtype=float) -> np.ndarray:
+        out = np.full(shape, fill, dtype=dtype)
+        out[rows, cols] = frame[column].to_numpy()
+        return out
+
+    present = np.zeros(shape, dtype=bool)
+    present[rows, cols] = True
+    customers = np.zeros(shape)
+    products = np.zeros(shape)
+    if windows is not None and not windows.empty:
+        w = windows[windows["q_index"].between(first, last)]
+        w_rows = np.searchsorted(partners, w["partner_id"].to_numpy())
+        ok = (w_rows < len(partners)) & (partners[np.minimum(w_rows, len(partners) - 1)] == w["partner_id"].to_numpy())
+        w_cols = w["q_index"].to_numpy().astype(int) - first
+        customers[w_rows[ok], w_cols[ok]] = w["customers_year"].to_numpy()[ok]
+        products[w_rows[ok], w_cols[ok]] = w["products_year"].to_numpy()[ok]
+    return Panel(
+        partners=partners,
+        first=first,
+        revenue=dense("revenue"),
+        deals=dense("deals"),
+        present=present,
+        revenue_smb=dense("revenue_smb"),
+        revenue_enterprise=dense("revenue_enterprise"),
+        enterprise_into_smb=dense("enterprise_into_smb"),
+        customers_year=customers,
+        products_year=products,
+        tier=_forward_fill(dense("tier", None, object)),
+        region=_forward_fill(dense("region", None, object)),
+        name=_forward_fill(dense("partner_name", None, object)),
+    )
+
+
+def load_panel(store: Store) -> Panel:
+    """Give the panel of everything stored (one pass over partner_quarter, one over the order lines)."""
+    quarters = store.query_df(
+        """
+        SELECT partner_id, q_index, revenue, deals, revenue_smb, revenue_enterprise, tier, region, partner_name
+        FROM partner_quarter
+        """
+    )
+    if quarters.empty:
+        raise NotEnoughHistory("No partner revenue is stored yet: load an extract first")
+    # Enterprise-grade products sold to SMB customers, per partner and quarter; and distinct customers
+    # and products over each trailing year, which cannot be added up from quarterly counts.
+    lines = store.query_df(
+        f"""
+        WITH l AS (
+            -- stored quarter labels are always like 2025Q3; their index is year * 4 + quarter - 1
+            SELECT partner_id, substr(quarter, 1, 4)::INTEGER * 4 + substr(quarter, 6, 1)::INTEGER - 1 AS q_index,
+                   customer_id, product, customer_segment, revenue
+            FROM order_lines WHERE {ACTIVE_LINES}
+        ), ent AS (
+            SELECT partner_id, q_index, sum(revenue)::DOUBLE AS enterprise_into_smb
+            FROM l WHERE customer_segment = 'SMB' AND list_contains(?, product)
+            GROUP BY ALL
+        ), customers AS (
+            SELECT partner_id, q_index + k AS q_index, count(DISTINCT customer_id) AS customers_year
+            FROM (SELECT DISTINCT partner_id, q_index, customer_id FROM l), range({YEAR}) r(k)
+            GROUP BY ALL
+        ), products AS (
+            SELECT partner_id, q_index + k AS q_index, count(DISTINCT product) AS products_year
+            FROM (SELECT DISTINCT partner_id, q_index, product FROM l), range({YEAR}) r(k)
+            GROUP BY ALL
+        )
+        SELECT partner_id, q_index, customers_year, products_year,
+               coalesce(ent.enterprise_into_smb, 0) AS enterprise_into_smb
+        FROM customers JOIN products USING (partner_id, q_index) LEFT JOIN ent USING (partner_id, q_index)
+        """,
+        [enterprise_products(store)],
+    )
+    quarters = quarters.merge(lines[["partner_id", "q_index", "enterprise_into_smb"]], how="left",
+                              on=["partner_id", "q_index"])
+    quarters["enterprise_into_smb"] = quarters["enterprise_into_smb"].fillna(0.0)
+    return panel_from_frame(quarters, lines)
+
+
+def _ratio(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Give now / before - 1 where before is positive (NaN elsewhere), clipped to [-1, 5]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(before > 0, now / np.where(before > 0, before, 1.0) - 1.0, np.nan)
+    return np.clip(change, -1.0, 5.0)
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole > 0, np.clip(part / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
+
+
+def features_at(
+    panel: Panel, cutoff: str | int, horizon: int = DEFAULT_HORIZON, tier_minimums: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Give one row per partner with any order in the `horizon` quarters to `cutoff`: features and context.
+
+    Context columns (not model inputs): partner_id, partner_name, tier, quarter, revenue_at_stake
+    (revenue over the horizon to the cutoff), revenue_trailing (the last 4 quarters), prior_level
+    (quarterly revenue in the same half-year a year earlier), tier_minimum, underperforming.
+    """
+    c = panel.column(cutoff)
+    tier_minimums = tier_minimums or {}
+    window_start = max(c - horizon + 1, 0)
+    population = panel.present[:, window_start:c + 1].any(axis=1)
+    idx = np.flatnonzero(population)
+    rev = panel.revenue[idx, :c + 1]
+    present = panel.present[idx, :c + 1]
+
+    def trailing(array: np.ndarray, length: int) -> np.ndarray:
+        start = max(c - length + 1, 0)
+        return array[idx, start:c + 1].sum(axis=1)
+
+    revenue_year = trailing(panel.revenue, YEAR)
+    revenue_at_stake = trailing(panel.revenue, horizon)
+    last_two = rev[:, -2:].sum(axis=1) if c >= 1 else np.full(len(idx), np.nan)
+    two_before = rev[:, -4:-2].sum(axis=1) if c >= 3 else np.full(len(idx), np.nan)
+    year_before = rev[:, c - 5:c - 3].sum(axis=1) if c >= 5 else np.full(len(idx), np.nan)
+    ever = present.any(axis=1)
+    since_order = np.where(ever, np.argmax(present[:, ::-1], axis=1), 0)
+    first_seen = np.argmax(present, axis=1)
+    tier = np.array([t if t is not None else UNKNOWN for t in panel.tier[idx, c]], dtype=object)
+    region = np.array([r if r is not None else UNKNOWN for r in panel.region[idx, c]], dtype=object)
+    tier_rank = np.array([TIERS.index(t) if t in TIERS else np.nan for t in tier], dtype=float)
+    minimum = np.array([tier_minimums.get(t, np.nan) for t in tier], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        minimum_ratio = np.where(minimum > 0, np.log2(np.maximum(revenue_year, 1.0) / minimum), np.nan)
+        latest_ratio = np.where(revenue_year > 0, rev[:, -1] / (revenue_year / YEAR), np.nan)
+    yoy = _ratio(last_two, year_before)
+    underperforming = (yoy <= -0.5) | (revenue_year < minimum)
+
+    frame = pd.DataFrame({
+        "partner_id": panel.partners[idx],
+        "partner_name": panel.name[idx, c],
+        "quarter": quarter_label(panel.first + c),
+        "tier": tier,
+        "region": region,
+        "revenue_at_stake": revenue_at_stake,
+        "revenue_trailing": revenue_year,
+        "prior_level": year_before / 2,
+        "tier_minimum": minimum,
+        "underperforming": underperforming,
+        "revenue_trailing_log": np.sign(revenue_year) * np.log1p(np.abs(revenue_year)),
+        "latest_quarter_ratio": np.clip(latest_ratio, -2.0, 4.0),
+        "half_year_trend": _ratio(last_two, two_before),
+        "yoy_change": yoy,
+        "quarters_since_deal": since_order.astype(float),
+        "active_quarters": present[:, -YEAR:].sum(axis=1).astype(float),
+        "deals_trailing": trailing(panel.deals, YEAR),
+        "customers_trailing": panel.customers_year[idx, c],
+        "products_trailing": panel.products_year[idx, c],
+        "smb_share": _share(trailing(panel.revenue_smb, YEAR), revenue_year),
+        "enterprise_share": _share(trailing(panel.revenue_enterprise, YEAR), revenue_year),
+        "enterprise_into_smb_share": _share(trailing(panel.enterprise_into_smb, YEAR), revenue_year),
+        "tenure_quarters": np.minimum(c - first_seen + 1, YEAR).astype(float),
+        "tier_rank": tier_rank,
+        "tier_minimum_ratio": minimum_ratio,
+    })
+    return frame.reset_index(drop=True)
+
+
+def labels_at(
+    panel: Panel, features: pd.DataFrame, horizon: int = DEFAULT_HORIZON, churn_share: float = DEFAULT_CHURN_SHARE
+) -> pd.DataFrame:
+    """Give churn and turnaround labels for the partners of `features` (one cutoff), from the H quarters after it.
+
+    churn: revenue over the next H quarters is nothing, or below `churn_share` of the H quarters to
+    the cutoff. turnaround (only for partners underperforming at the cutoff, else NaN): revenue over
+    the next H quarters reaches the level before the fall (the same half-year a year earlier, per
+    quarter) or, for a partner that did not fall, its tier's minimum (per quarter).
+    """
+    quarters = features["quarter"].unique()
+    if len(quarters) != 1:
+        raise ValueError("labels_at takes the features of one cutoff")
+    c = panel.column(quarters[0])
+    if c + horizon > panel.quarters - 1:
+        raise NotEnoughHistory(
+            f"{quarters[0]} has no observed {horizon}-quarter future: the data end at {quarter_label(panel.last)}"
+        )
+    rows = np.searchsorted(panel.partners, features["partner_id"].to_numpy())
+    future = panel.revenue[rows, c + 1:c + 1 + horizon].sum(axis=1)
+    stake = features["revenue_at_stake"].to_numpy()
+    churn = (future <= 0) | (future < churn_share * stake)
+    fell = features["yoy_change"].to_numpy() <= -0.5
+    per_quarter_target = np.where(fell, features["prior_level"].to_numpy(), features["tier_minimum"].to_numpy() / YEAR)
+    under = features["underperforming"].to_numpy()
+    turnaround = np.where(under, (future >= horizon * per_quarter_target).astype(float), np.nan)
+    return pd.DataFrame({"future_revenue": future, "churn": churn.astype(int), "turnaround": turnaround},
+                        index=features.index)
+
+
+def cutoffs(panel: Panel, horizon: int = DEFAULT_HORIZON, labelled: bool = True, up_to: int | None = None) -> list[int]:
+    """Give the quarter indexes usable as cutoffs: H quarters of data up to them, and H after when `labelled`."""
+    first = panel.first + horizon - 1
+    last = panel.last - horizon if labelled else panel.last
+    if up_to is not None:
+        last = min(last, up_to)
+    return list(range(first, last + 1))
+
+
+def build_examples(
+    panel: Panel,
+    at: list[int],
+    horizon: int = DEFAULT_HORIZON,
+    churn_share: float = DEFAULT_CHURN_SHARE,
+    tier_minimums: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Give features and labels for every partner at each cutoff in `at` (quarter indexes), one frame."""
+    frames = []
+    for cutoff in at:
+        features = features_at(panel, cutoff, horizon, tier_minimums)
+        frames.append(pd.concat([features, labels_at(panel, features, horizon, churn_share)], axis=1))
+    if not frames:
+        return pd.DataFrame()
+    examples = pd.concat(frames, ignore_index=True)
+    examples["cutoff"] = examples["quarter"].map(quarter_index)
+    return examples

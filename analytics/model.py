@@ -1,0 +1,547 @@
+"""The churn and turnaround model: time-ordered backtest against baselines, calibrated fit, scores and reasons.
+
+Two targets (analytics.features.labels_at): churn for every active partner, turnaround for the
+partners underperforming at the cutoff. For each, a gradient-boosted classifier with calibrated
+probabilities competes with two one-feature baselines (quarters since the last deal; the
+year-over-year fall), each mapped to a probability by isotonic regression on the same training data.
+
+The backtest only uses what was known at the as-of quarter: cutoffs whose H-quarter future ended by
+then. The latest such cutoff is the test set, the earlier ones train; nothing is shuffled across
+time. The candidate with the best test ROC AUC is kept (a baseline if it wins; the report says so),
+then refitted on every labelled cutoff to score the partners at the as-of quarter.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+from analytics.features import (
+    CATEGORICAL_FEATURES,
+    DEFAULT_CHURN_SHARE,
+    DEFAULT_HORIZON,
+    FEATURES,
+    NUMERIC_FEATURES,
+    NotEnoughHistory,
+    Panel,
+    build_examples,
+    cutoffs,
+    features_at,
+    load_panel,
+)
+from analytics.formatting import money
+from analytics.program import ProgramRules, load_program
+from analytics.quarters import quarter_index, quarter_label
+from analytics.store import Store
+
+__all__ = [
+    "TARGETS",
+    "MODEL",
+    "BASELINES",
+    "REASON_GROUPS",
+    "Scorer",
+    "Evaluation",
+    "FittedModels",
+    "evaluate",
+    "fit_models",
+    "score_partners",
+    "fitted_for",
+    "partner_scores",
+    "model_report",
+    "NotEnoughHistory",
+]
+
+TARGETS = ("churn", "turnaround")
+MODEL = "gradient boosting (calibrated)"
+# Baseline name -> the one feature it ranks by. Isotonic regression picks the direction itself.
+BASELINES = {
+    "baseline: quarters since last deal": "quarters_since_deal",
+    "baseline: year-over-year fall": "yoy_change",
+}
+# Too few examples of a class and a classifier learns nothing worth showing.
+MIN_CLASS_EXAMPLES = 10
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    return None
+
+
+class Scorer:
+    """A fitted candidate: predict() gives a probability per row of a feature frame."""
+
+    def __init__(self, name: str, target: str):
+        self.name = name
+        self.target = target
+        self.inputs = FEATURES if name == MODEL else [BASELINES[name]]
+        self._fitted = None
+        self._missing_rate = 0.0
+
+    def fit(self, examples: pd.DataFrame) -> Scorer:
+        y = examples[self.target].to_numpy().astype(int)
+        if self.name == MODEL:
+            encode = ColumnTransformer(
+                [("region", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                           encoded_missing_value=np.nan), CATEGORICAL_FEATURES)],
+                remainder="passthrough",
+            )
+            boosted = HistGradientBoostingClassifier(
+                learning_rate=0.08, max_iter=150, max_leaf_nodes=15, min_samples_leaf=40,
+                l2_regularization=1.0, categorical_features=[0], random_state=0,
+            )
+            # Calibrated on held-out folds of the training cutoffs, never on the test cutoff.
+            folds = max(2, min(3, int(min(np.bincount(y, minlength=2)))))
+            self._fitted = CalibratedClassifierCV(make_pipeline(encode, boosted), method="isotonic", cv=folds)
+            self._fitted.fit(examples[FEATURES], y)
+        else:
+            score = examples[self.inputs[0]].to_numpy(dtype=float)
+            known = ~np.isnan(score)
+            self._fitted = IsotonicRegression(increasing="auto", out_of_bounds="clip", y_min=0, y_max=1)
+            self._fitted.fit(score[known], y[known])
+            # A partner without the baseline's figure (no year-earlier revenue) gets the rate of such partners.
+            self._missing_rate = float(y[~known].mean()) if (~known).any() else float(y.mean())
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.name == MODEL:
+            return self._fitted.predict_proba(frame[FEATURES])[:, 1]
+        score = frame[self.inputs[0]].to_numpy(dtype=float)
+        known = ~np.isnan(score)
+        out = np.full(len(frame), self._missing_rate)
+        if known.any():
+            out[known] = self._fitted.predict(score[known])
+        return out
+
+
+def _trainable(examples: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Give the examples that carry a label for `target` (turnaround: underperformers only)."""
+    return examples[examples[target].notna()] if target == "turnaround" else examples
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    top = max(1, math.ceil(0.10 * len(y)))
+    order = np.argsort(-p, kind="stable")[:top]
+    base = float(y.mean())
+    top_share = float(y[order].mean())
+    return {
+        "ROC AUC": roc_auc_score(y, p),
+        "PR AUC": average_precision_score(y, p),
+        "Brier": brier_score_loss(y, p),
+        "top-10 % share": top_share,
+        "top-10 % lift": top_share / base if base else float("nan"),
+    }
+
+
+def _reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Give the reliability curve: partners in equal-sized bins of predicted probability, predicted vs observed."""
+    frame = pd.DataFrame({"p": p, "y": y})
+    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
+    curve = frame.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), partners=("y", "size"))
+    return curve.reset_index(drop=True)[["predicted", "observed", "partners"]]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A backtest of one target: metrics per candidate on the test cutoff, reliability, the choice."""
+
+    target: str
+    train_quarters: tuple[str, ...]
+    test_quarters: tuple[str, ...]
+    train_examples: int
+    test_examples: int
+    test_positive_rate: float
+    metrics: pd.DataFrame      # index: candidate; columns: ROC AUC, PR AUC, Brier, top-10 % share, top-10 % lift
+    reliability: pd.DataFrame  # candidate, predicted, observed, partners
+    chosen: str
+    seconds: float
+
+
+def evaluate(examples: pd.DataFrame, target: str, test_cutoffs: list[int]) -> Evaluation:
+    """Give the backtest of `target`: train on cutoffs before the first test cutoff, test on `test_cutoffs`."""
+    started = time.perf_counter()
+    data = _trainable(examples, target)
+    first_test = min(test_cutoffs)
+    train = data[data["cutoff"] < first_test]
+    test = data[data["cutoff"].isin(test_cutoffs)]
+    _check_classes(train, target, "training")
+    _check_classes(test, target, "test")
+    y = test[target].to_numpy().astype(int)
+    rows, curves = {}, []
+    for name in (MODEL, *BASELINES):
+        p = Scorer(name, target).fit(train).predict(test)
+        rows[name] = _metrics(y, p)
+        curves.append(_reliability(y, p).assign(candidate=name))
+    metrics = pd.DataFrame(rows).T
+    metrics.index.name = "candidate"
+    return Evaluation(
+        target=target,
+        train_quarters=tuple(quarter_label(int(c)) for c in sorted(train["cutoff"].unique())),
+        test_quarters=tuple(quarter_label(int(c)) for c in sorted(test_cutoffs)),
+        train_examples=len(train),
+        test_examples=len(test),
+        test_positive_rate=float(y.mean()),
+        metrics=metrics,
+        reliability=pd.concat(curves, ignore_index=True),
+        chosen=str(metrics["ROC AUC"].idxmax()),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _check_classes(frame: pd.DataFrame, target: str, what: str) -> None:
+    counts = np.bincount(frame[target].to_numpy().astype(int), minlength=2) if len(frame) else np.zeros(2, int)
+    if counts.min() < MIN_CLASS_EXAMPLES:
+        who = "underperforming partners" if target == "turnaround" else "partners"
+        raise NotEnoughHistory(
+            f"Too few {target} examples in the {what} data ({counts[1]} {target}, {counts[0]} not, among {who}); "
+            f"at least {MIN_CLASS_EXAMPLES} of each are needed"
+        )
+
+
+# -- explanations -------------------------------------------------------------------------------
+# Groups of features explained together, each with the sentence that says where a partner stands.
+REASON_GROUPS: dict[str, list[str]] = {
+    "revenue level": ["revenue_trailing_log"],
+    "latest quarter": ["latest_quarter_ratio"],
+    "half-year trend": ["half_year_trend"],
+    "year over year": ["yoy_change"],
+    "recency of orders": ["quarters_since_deal", "active_quarters"],
+    "deals": ["deals_trailing"],
+    "customers": ["customers_trailing"],
+    "product breadth": ["products_trailing"],
+    "segment mix": ["smb_share", "enterprise_share"],
+    "enterprise into SMB": ["enterprise_into_smb_share"],
+    "tenure": ["tenure_quarters"],
+    "tier": ["tier_rank", "tier_minimum_ratio"],
+    "region": ["region"],
+}
+
+
+def _plural(n: float, word: str) -> str:
+    n = int(round(n))
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _pct(share: float) -> str:
+    return f"{abs(share) * 100:.0f} %"
+
+
+def _change(value: float, what: str, before: str) -> str:
+    if value != value:  # NaN: nothing (or only credits) to compare with
+        return f"no revenue {before} to compare with"
+    if value <= -1:
+        return f"no revenue {what}"
+    if value >= 5:
+        return f"revenue up 500 % or more {what.removeprefix('in ')}"
+    direction = "down" if value < 0 else "up"
+    return f"revenue {direction} {_pct(value)} {what.removeprefix('in ')}"
+
+
+def describe(group: str, row: dict) -> str:
+    """Give where a partner stands on one reason group, in plain words ("revenue down 64 % year over year")."""
+    if group == "revenue level":
+        return f"revenue {money(row['revenue_trailing'])} in the last 4 quarters"
+    if group == "latest quarter":
+        ratio = row["latest_quarter_ratio"]
+        if ratio != ratio:
+            return "no positive revenue in the last 4 quarters"
+        if ratio <= 0:
+            return "no revenue in the latest quarter"
+        if ratio < 1:
+            return f"latest quarter {_pct(1 - ratio)} below its 4-quarter average"
+        return f"latest quarter {_pct(ratio - 1)} above its 4-quarter average"
+    if group == "half-year trend":
+        return _change(row["half_year_trend"], "in the last 2 quarters against the 2 before", "in the 2 quarters before")
+    if group == "year over year":
+        return _change(row["yoy_change"], "year over year", "a year earlier")
+    if group == "recency of orders":
+        since = int(row["quarters_since_deal"])
+        if since == 0:
+            return f"orders in the latest quarter, in {int(row['active_quarters'])} of the last 4"
+        return f"no deal for {_plural(since, 'quarter')}"
+    if group == "deals":
+        return f"{_plural(row['deals_trailing'], 'deal')} in the last 4 quarters"
+    if group == "customers":
+        return f"{_plural(row['customers_trailing'], 'customer')} in the last 4 quarters"
+    if group == "product breadth":
+        return f"sells {_plural(row['products_trailing'], 'product')}"
+    if group == "segment mix":
+        return f"{_pct(row['smb_share'])} of revenue from SMB, {_pct(row['enterprise_share'])} from enterprise customers"
+    if group == "enterprise into SMB":
+        return f"{_pct(row['enterprise_into_smb_share'])} of revenue is enterprise products sold to SMB customers"
+    if group == "tenure":
+        tenure = int(row["tenure_quarters"])
+        return "a partner for a year or more" if tenure >= 4 else f"a partner for only {_plural(tenure, 'quarter')}"
+    if group == "tier":
+        ratio = row["tier_minimum_ratio"]
+        if ratio != ratio:
+            return f"tier {row['tier']}"
+        if ratio < 0:
+            return f"tier {row['tier']}, revenue {_pct(2 ** ratio)} of the tier's minimum"
+        return f"tier {row['tier']}, revenue {2 ** ratio:.1f}x the tier's minimum"
+    if group == "region":
+        return f"region {row['region']}"
+    raise ValueError(f"Unknown reason group {group!r}")
+
+
+def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict) -> pd.DataFrame:
+    """Give, per partner and reason group, how much the group moves the probability from the typical value.
+
+    effect = p(partner) - p(partner with that group set to the training data's typical value):
+    positive means the partner's own value raises the probability.
+    """
+    groups = [g for g, columns in REASON_GROUPS.items() if set(columns) & set(scorer.inputs)]
+    variants = [frame]
+    for group in groups:
+        typical = frame.copy()
+        for column in REASON_GROUPS[group]:
+            typical[column] = reference[column]
+        variants.append(typical)
+    # One prediction over every variant at once: far fewer round trips through the pipeline.
+    predicted = scorer.predict(pd.concat(variants, ignore_index=True)).reshape(len(variants), len(frame))
+    effects = {g: np.zeros(len(frame)) for g in REASON_GROUPS}
+    for i, group in enumerate(groups, start=1):
+        effects[group] = predicted[0] - predicted[i]
+    return pd.DataFrame(effects, index=frame.index)
+
+
+def _reasons(effects: pd.DataFrame, frame: pd.DataFrame, sign: int, top: int = 3, floor: float = 0.01) -> list[str]:
+    signed = effects.to_numpy() * sign
+    groups = np.array(effects.columns)
+    order = np.argsort(-signed, axis=1)[:, :top]
+    out = []
+    for i, row in enumerate(frame.to_dict("records")):
+        out.append("; ".join(describe(groups[j], row) for j in order[i] if signed[i, j] >= floor))
+    return out
+
+
+def _reference(train: pd.DataFrame) -> dict:
+    ref = {c: float(train[c].median()) for c in NUMERIC_FEATURES}
+    for c in CATEGORICAL_FEATURES:
+        ref[c] = train[c].mode().iloc[0] if len(train) else "Unknown"
+    return ref
+
+
+# -- fitting for the as-of quarter --------------------------------------------------------------
+@dataclass
+class FittedModels:
+    """The scorers for one as-of quarter and horizon, what they were trained on, and their backtests."""
+
+    as_of: str
+    horizon: int
+    churn_share: float
+    scorers: dict[str, Scorer | None]
+    references: dict[str, dict]
+    evaluations: dict[str, Evaluation | None]
+    train_quarters: tuple[str, ...]
+    train_examples: dict[str, int]
+    notes: list[str]
+    trained_at: datetime
+    fit_seconds: float
+    data_version: int | None = None
+    data_quarters: tuple[str, str] = ("", "")
+    rules: ProgramRules | None = field(default=None, repr=False)
+
+
+def fit_models(
+    panel: Panel,
+    as_of: str | None = None,
+    horizon: int = DEFAULT_HORIZON,
+    churn_share: float = DEFAULT_CHURN_SHARE,
+    rules: ProgramRules | None = None,
+    progress: Progress = _no_progress,
+    data_version: int | None = None,
+) -> FittedModels:
+    """Give the models for scoring partners as of `as_of` (default: the latest quarter), from data up to it only.
+
+    Raises NotEnoughHistory when fewer than 2H quarters lead up to `as_of` (one earlier cutoff with
+    H quarters of history and an observed H-quarter future is the least to learn from).
+    """
+    if horizon < 1:
+        raise ValueError("The horizon is at least 1 quarter")
+    started = time.perf_counter()
+    rules = rules or load_program()
+    as_of = as_of or quarter_label(panel.last)
+    end = quarter_index(as_of)
+    panel.column(end)
+    labelled = cutoffs(panel, horizon, labelled=True, up_to=end - horizon)
+    have = end - panel.first + 1
+    if not labelled:
+        raise NotEnoughHistory(
+            f"Not enough history to learn from: {have} quarter(s) of data up to {as_of} "
+            f"({quarter_label(panel.first)}–{as_of}); a {horizon}-quarter horizon needs at least {2 * horizon} "
+            f"(one earlier cutoff with {horizon} quarters of history and {horizon} observed after it)"
+        )
+    progress(0.05, f"Building examples at {len(labelled)} cutoff(s), {quarter_label(labelled[0])}–{quarter_label(labelled[-1])}")
+    examples = build_examples(panel, labelled, horizon, churn_share, rules.minimum_revenue())
+    notes, scorers, references, evaluations, counts = [], {}, {}, {}, {}
+    for step, target in enumerate(TARGETS):
+        data = _trainable(examples, target)
+        counts[target] = len(data)
+        evaluation = None
+        if len(labelled) >= 2:
+            progress(0.15 + 0.4 * step, f"Backtesting the {target} model: train to {quarter_label(labelled[-2])}, "
+                                        f"test on {quarter_label(labelled[-1])}")
+            try:
+                evaluation = evaluate(examples, target, [labelled[-1]])
+            except NotEnoughHistory as exc:
+                notes.append(f"{target.capitalize()} not backtested: {exc}.")
+        else:
+            notes.append(
+                f"{target.capitalize()} not backtested: only one cutoff ({quarter_label(labelled[0])}) has an observed "
+                f"future; {2 * horizon + 1} quarters of data are needed to test on a later one."
+            )
+        chosen = evaluation.chosen if evaluation else MODEL
+        if evaluation and chosen != MODEL:
+            notes.append(f"{target.capitalize()}: {chosen} ranked partners better than the model in the backtest, "
+                         f"so its probabilities are the ones shown.")
+        progress(0.35 + 0.4 * step, f"Fitting the {target} model on {len(data):,} examples")
+        try:
+            _check_classes(data, target, "training")
+            scorers[target] = Scorer(chosen, target).fit(data)
+            references[target] = _reference(data)
+        except NotEnoughHistory as exc:
+            scorers[target] = None
+            notes.append(f"No {target} probabilities: {exc}.")
+        evaluations[target] = evaluation
+    progress(1.0, "Models ready")
+    return FittedModels(
+        as_of=as_of, horizon=horizon, churn_share=churn_share, scorers=scorers, references=references,
+        evaluations=evaluations, train_quarters=tuple(quarter_label(c) for c in labelled), train_examples=counts,
+        notes=notes, trained_at=datetime.now(), fit_seconds=time.perf_counter() - started,
+        data_version=data_version, data_quarters=(quarter_label(panel.first), as_of), rules=rules,
+    )
+
+
+SCORE_COLUMNS = [
+    "partner_id", "partner_name", "tier", "region", "revenue_at_stake", "revenue_trailing",
+    "churn_probability", "churn_reasons", "churn_reasons_against",
+    "underperforming", "turnaround_probability", "turnaround_reasons",
+]
+
+
+def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = False) -> pd.DataFrame:
+    """Give one row per partner with orders in the H quarters to the as-of quarter: probabilities and reasons.
+
+    revenue_at_stake is the partner's revenue over those H quarters. turnaround_probability is NaN for
+    partners that are not underperforming. With `with_effects`, the per-group churn effects are added
+    as columns named "effect: <group>".
+    """
+    rules = fitted.rules or load_program()
+    frame = features_at(panel, fitted.as_of, fitted.horizon, rules.minimum_revenue())
+    out = frame.copy()
+    churn = fitted.scorers.get("churn")
+    if churn is not None:
+        out["churn_probability"] = churn.predict(frame)
+        effects = _effects(churn, frame, fitted.references["churn"])
+        out["churn_reasons"] = _reasons(effects, frame, +1)
+        out["churn_reasons_against"] = _reasons(effects, frame, -1, top=2)
+        if with_effects:
+            for group in effects.columns:
+                out[f"effect: {group}"] = effects[group].to_numpy()
+    else:
+        out["churn_probability"], out["churn_reasons"], out["churn_reasons_against"] = np.nan, "", ""
+    turnaround = fitted.scorers.get("turnaround")
+    out["turnaround_probability"] = np.nan
+    out["turnaround_reasons"] = ""
+    under = frame["underperforming"].to_numpy()
+    if turnaround is not None and under.any():
+        subset = frame[under]
+        out.loc[under, "turnaround_probability"] = turnaround.predict(subset)
+        effects = _effects(turnaround, subset, fitted.references["turnaround"])
+        out.loc[under, "turnaround_reasons"] = _reasons(effects, subset, +1)
+    columns = SCORE_COLUMNS + ([c for c in out.columns if c.startswith("effect: ")] if with_effects else [])
+    return out[columns].sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# -- cached for the app and the command line ----------------------------------------------------
+_CACHE: dict[tuple, tuple[Panel, FittedModels]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+
+
+def fitted_for(
+    store: Store,
+    as_of: str | None = None,
+    horizon: int = DEFAULT_HORIZON,
+    rules: ProgramRules | None = None,
+    progress: Progress = _no_progress,
+) -> tuple[Panel, FittedModels]:
+    """Give the panel and the fitted models for the store, kept in memory until the data change.
+
+    Keyed by database file, data version (bumped by every load and rollback), as-of quarter, horizon
+    and program rules, so sessions share one fit and an upload retrains on the next request.
+    """
+    rules = rules or load_program()
+    version = store.data_version()
+    key = (str(store.path), version, as_of, horizon, rules)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        panel = load_panel(store)
+        fitted = fit_models(panel, as_of, horizon, rules=rules, progress=progress, data_version=version)
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (panel, fitted)
+        return panel, fitted
+
+
+def partner_scores(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
+    """Give every partner's churn and turnaround probability and reasons as of a quarter (see score_partners)."""
+    panel, fitted = fitted_for(store, as_of, horizon)
+    return score_partners(panel, fitted)
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """What the Model page shows: the fit's facts, the backtests, and what drives risk overall."""
+
+    as_of: str
+    horizon: int
+    churn_share: float
+    evaluations: dict[str, Evaluation | None]
+    chosen: dict[str, str | None]
+    drivers: pd.DataFrame          # reason group, mean absolute effect on churn probability, partners where it is a top reason
+    train_quarters: tuple[str, ...]
+    train_examples: dict[str, int]
+    notes: tuple[str, ...]
+    trained_at: datetime
+    fit_seconds: float
+    data_version: int | None
+    data_quarters: tuple[str, str]
+    partners_scored: int
+
+
+def model_report(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON) -> ModelReport:
+    """Give the model's report for the Model page (fits the models unless they are cached)."""
+    panel, fitted = fitted_for(store, as_of, horizon)
+    scores = score_partners(panel, fitted, with_effects=True)
+    effect_columns = [c for c in scores.columns if c.startswith("effect: ")]
+    effects = scores[effect_columns].abs()
+    top = scores[effect_columns].to_numpy().argmax(axis=1) if effect_columns else np.array([], int)
+    drivers = pd.DataFrame({
+        "reason": [c.removeprefix("effect: ") for c in effect_columns],
+        "mean_effect": effects.mean().to_numpy() if effect_columns else [],
+        "partners_top_reason": np.bincount(top, minlength=len(effect_columns)) if effect_columns else [],
+    }).sort_values("mean_effect", ascending=False, ignore_index=True)
+    return ModelReport(
+        as_of=fitted.as_of, horizon=fitted.horizon, churn_share=fitted.churn_share,
+        evaluations=fitted.evaluations,
+        chosen={t: (s.name if s else None) for t, s in fitted.scorers.items()},
+        drivers=drivers, train_quarters=fitted.train_quarters, train_examples=fitted.train_examples,
+        notes=tuple(fitted.notes), trained_at=fitted.trained_at, fit_seconds=fitted.fit_seconds,
+        data_version=fitted.data_version, data_quarters=fitted.data_quarters, partners_scored=len(scores),
+    )

@@ -1,0 +1,106 @@
+"""The partner program's terms (data/program.toml): tier minimums, the nursery, the review-out share."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from analytics.store import PROJECT_ROOT
+
+__all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program"]
+
+PROGRAM_PATH = PROJECT_ROOT / "data" / "program.toml"
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """What a partner needs over the trailing four quarters to hold a tier."""
+
+    name: str
+    min_revenue: float
+    min_deals: int
+    min_customers: int
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """The program's terms; `tiers` run from the highest tier down."""
+
+    tiers: tuple[TierRule, ...]
+    nursery_quarters: int = 4
+    review_out_share: float = 0.10
+    provisional_threshold: float = 0.35
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.tiers:
+            raise ValueError("The program names no tiers")
+        revenues = [t.min_revenue for t in self.tiers]
+        if revenues != sorted(revenues, reverse=True):
+            raise ValueError("Tier minimum revenues must fall from the highest tier to the lowest")
+        if not 0 <= self.review_out_share <= 1 or not 0 <= self.provisional_threshold <= 1:
+            raise ValueError("review_out_share and provisional_threshold are shares between 0 and 1")
+        if self.nursery_quarters < 0:
+            raise ValueError("nursery_quarters cannot be negative")
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tiers)
+
+    def minimum_revenue(self) -> dict[str, float]:
+        """Give each tier's minimum trailing-year revenue by tier name."""
+        return {t.name: t.min_revenue for t in self.tiers}
+
+    def with_minimums(self, revenue: dict[str, float]) -> ProgramRules:
+        """Give these rules with some tiers' minimum revenue changed (for what-if questions)."""
+        tiers = tuple(replace(t, min_revenue=float(revenue.get(t.name, t.min_revenue))) for t in self.tiers)
+        return replace(self, tiers=tiers)
+
+
+def _number(value: object, where: str, whole: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{where} must be a number of at least 0, not {value!r}")
+    if whole and value != int(value):
+        raise ValueError(f"{where} must be a whole number, not {value!r}")
+    return int(value) if whole else float(value)
+
+
+def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
+    """Give the program rules read from a TOML file, or a ValueError that names the file and the key at fault."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ValueError(f"Program rules file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+    tiers_raw = raw.get("tiers")
+    if not isinstance(tiers_raw, dict) or not tiers_raw:
+        raise ValueError(f"{path}: needs a [tiers.NAME] table per tier, highest first")
+    tiers = []
+    for name, terms in tiers_raw.items():
+        if not isinstance(terms, dict):
+            raise ValueError(f"{path}: [tiers.{name}] must be a table of minimums")
+        missing = [k for k in ("min_revenue", "min_deals", "min_customers") if k not in terms]
+        if missing:
+            raise ValueError(f"{path}: [tiers.{name}] lacks {', '.join(missing)}")
+        tiers.append(TierRule(
+            name=name,
+            min_revenue=_number(terms["min_revenue"], f"{path}: tiers.{name}.min_revenue"),
+            min_deals=_number(terms["min_deals"], f"{path}: tiers.{name}.min_deals", whole=True),
+            min_customers=_number(terms["min_customers"], f"{path}: tiers.{name}.min_customers", whole=True),
+        ))
+    try:
+        return ProgramRules(
+            tiers=tuple(tiers),
+            nursery_quarters=_number(raw.get("nursery_quarters", 4), f"{path}: nursery_quarters", whole=True),
+            review_out_share=_number(raw.get("review_out_share", 0.10), f"{path}: review_out_share"),
+            provisional_threshold=_number(raw.get("provisional_threshold", 0.35), f"{path}: provisional_threshold"),
+            source=str(path),
+        )
+    except ValueError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ValueError(f"{path}: {exc}") from exc
