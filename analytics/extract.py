@@ -8,6 +8,7 @@ day/month order) are taken once per file, never row by row.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -30,6 +31,7 @@ __all__ = [
     "PreparedExtract",
     "ExtractInvalid",
     "prepare_extract",
+    "prepare_extract_in",
     "extract_headers",
     "EARLIEST_DATE",
     "LINE_COLUMNS",
@@ -156,7 +158,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, n_columns: int, delim:
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
     con.execute(
         f"""
-        CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ?, quote = '"',
+        CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ?, quote = '"',
             escape = '"', columns = {columns}, auto_detect = false, store_rejects = true,
             ignore_errors = true, max_line_size = 10000000)
         """,
@@ -186,7 +188,7 @@ def _load_excel(con: duckdb.DuckDBPyConnection, data: bytes) -> tuple[list[str],
     headers = [str(h).strip() or f"column {i + 1}" for i, h in enumerate(frame.columns)]
     frame = frame.set_axis([f"c{i}" for i in range(len(headers))], axis=1).astype("object")
     con.register("excel_frame", frame)
-    con.execute("CREATE TABLE raw AS SELECT * FROM excel_frame")
+    con.execute("CREATE TEMP TABLE raw AS SELECT * FROM excel_frame")
     con.unregister("excel_frame")
     return headers, warnings
 
@@ -218,21 +220,35 @@ def _money_parts(col: str) -> tuple[str, str, str]:
     return clean, _MONEY_BODY.format(clean=clean), _MONEY_NEG.format(clean=clean)
 
 
+def _bound(value: str, name: str, body: str) -> str:
+    """Give `body` evaluated with `name` bound to `value`, computing `value` once per row.
+
+    DuckDB lifts an expression used more than once out of a CASE or coalesce and computes it for
+    every row, even where the branch is never taken; inside a lambda it stays in the branch.
+    """
+    return f"list_transform([{value}], lambda {name}: {body})[1]"
+
+
 def _money_value(col: str, convention: str) -> str:
-    _, body, neg = _money_parts(col)
+    body, neg = _MONEY_BODY.format(clean="m"), _MONEY_NEG.format(clean="m")
     digits = f"replace({body}, ',', '')" if convention == "point" else f"replace(replace({body}, '.', ''), ',', '.')"
     pattern = _MONEY_VALID[convention]
-    slow = (
+    slow = _bound(
+        _MONEY_CLEAN.format(c=col),
+        "m",
         f"CASE WHEN regexp_matches({body}, '{pattern}') "
-        f"THEN TRY_CAST({digits} AS DECIMAL(18, 2)) * CASE WHEN {neg} THEN -1 ELSE 1 END END"
+        f"THEN TRY_CAST({digits} AS DECIMAL(18, 2)) * CASE WHEN {neg} THEN -1 ELSE 1 END END",
     )
     # Most amounts are plain numbers: a cast reads them without the regular expressions (not so with a
     # decimal comma, where "1.234" means a thousand and more).
-    return f"coalesce(TRY_CAST(trim({col}) AS DECIMAL(18, 2)), {slow})" if convention == "point" else slow
+    return f"coalesce(TRY_CAST({col} AS DECIMAL(18, 2)), {slow})" if convention == "point" else slow
 
 
 def _decimal_convention(con: duckdb.DuckDBPyConnection, col: str) -> tuple[str, str | None]:
     """Decide, for the whole file, whether amounts use a decimal point or a decimal comma."""
+    # Both signs of a decimal comma need a comma somewhere: most files have none and need no patterns.
+    if not con.execute(f"SELECT count(*) FROM raw WHERE contains({col}, ',')").fetchall()[0][0]:
+        return "point", None
     _, body, _ = _money_parts(col)
     comma, point = con.execute(
         rf"""
@@ -256,16 +272,16 @@ _DATE_AMBIGUOUS = r"^\d{1,2}[/-]\d{1,2}[/-]\d{4}([ T]\d{1,2}:\d{2}.*)?$"
 
 
 def _date_value(col: str, day_first: bool) -> str:
-    d = f"trim({col})"
     first = "%d/%m/%Y" if day_first else "%m/%d/%Y"
-    part = f"split_part(replace({d}, 'T', ' '), ' ', 1)"
+    part = "split_part(replace(d, 'T', ' '), ' ', 1)"
     # ISO dates (the usual case) are read by a plain cast; the patterns are for the other formats.
-    return f"""coalesce(TRY_CAST({d} AS DATE), CASE
-        WHEN regexp_matches({d}, '{_DATE_ISO}') THEN CAST(try_strptime({part}, '%Y-%m-%d') AS DATE)
-        WHEN regexp_matches({d}, '{_DATE_ISO_SLASH}') THEN CAST(try_strptime({part}, '%Y/%m/%d') AS DATE)
-        WHEN regexp_matches({d}, '{_DATE_DOTTED}') THEN CAST(try_strptime({part}, '%d.%m.%Y') AS DATE)
-        WHEN regexp_matches({d}, '{_DATE_AMBIGUOUS}') THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
-    END)"""
+    slow = _bound(f"trim({col})", "d", f"""CASE
+        WHEN regexp_matches(d, '{_DATE_ISO}') THEN CAST(try_strptime({part}, '%Y-%m-%d') AS DATE)
+        WHEN regexp_matches(d, '{_DATE_ISO_SLASH}') THEN CAST(try_strptime({part}, '%Y/%m/%d') AS DATE)
+        WHEN regexp_matches(d, '{_DATE_DOTTED}') THEN CAST(try_strptime({part}, '%d.%m.%Y') AS DATE)
+        WHEN regexp_matches(d, '{_DATE_AMBIGUOUS}') THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
+    END""")
+    return f"coalesce(TRY_CAST({col} AS DATE), {slow})"
 
 
 def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None) -> tuple[bool, list[Problem], list[str]]:
@@ -277,7 +293,10 @@ def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None)
             SELECT row_no,
                    CAST(regexp_extract({d}, '^(\d{{1,2}})[/-]', 1) AS INTEGER) AS a,
                    CAST(regexp_extract({d}, '^\d{{1,2}}[/-](\d{{1,2}})[/-]', 1) AS INTEGER) AS b
-            FROM raw_numbered WHERE regexp_matches({d}, '{_DATE_AMBIGUOUS}')
+            FROM raw_numbered
+            -- A cheap test for the separator first, so ISO dates skip the pattern.
+            WHERE (substr({d}, 2, 1) IN ('/', '-') OR substr({d}, 3, 1) IN ('/', '-'))
+              AND regexp_matches({d}, '{_DATE_AMBIGUOUS}')
         )
         SELECT max(a), max(b), min(row_no) FILTER (WHERE a > 12), min(row_no) FILTER (WHERE b > 12), count(*)
         FROM parts
@@ -318,8 +337,10 @@ def _quarter_from_text(col: str) -> str:
 
 
 def _number_value(col: str) -> str:
-    # Quantities: plain numbers, optionally with thousands separators.
-    return rf"TRY_CAST(replace(regexp_replace(trim({col}), '[\s\x{{a0}}'']', '', 'g'), ',', '') AS DOUBLE)"
+    # Quantities: plain numbers, optionally with thousands separators. Most are plain: a cast reads them
+    # without the regular expression.
+    slow = rf"TRY_CAST(replace(regexp_replace(trim({col}), '[\s\x{{a0}}'']', '', 'g'), ',', '') AS DOUBLE)"
+    return f"coalesce(TRY_CAST({col} AS DOUBLE), {slow})"
 
 
 _SEGMENT_WORDS = {
@@ -329,37 +350,35 @@ _SEGMENT_WORDS = {
 }
 
 
-def _segment_word_cases(col: str) -> list[str]:
+def _segment_words(col: str) -> str:
+    """Give the segment a word means ("small business" -> SMB), looked up in one list, else NULL."""
+    words = [(w.replace(" ", ""), segment) for segment, ws in _SEGMENT_WORDS.items() for w in ws]
     key = f"regexp_replace(lower(trim({col})), '[^a-z]', '', 'g')"
-    return [
-        f"WHEN {key} IN ({', '.join(repr(w.replace(' ', '')) for w in words)}) THEN '{segment}'"
-        for segment, words in _SEGMENT_WORDS.items()
-    ]
+    return f"{[s for _, s in words]!r}[list_position({[w for w, _ in words]!r}, {key})]"
 
 
 def _segment_value(segment_col: str | None, size_col: str | None) -> str:
     """Give the customer segment: from a segment column's words, else from a size (employees or words)."""
-    cases = _segment_word_cases(segment_col) if segment_col else []
+    found = [_segment_words(segment_col)] if segment_col else []
     if size_col:
-        size = _number_value(size_col)
-        cases += [
-            f"WHEN {size} < 100 THEN 'SMB'",
-            f"WHEN {size} < 1000 THEN 'Mid-market'",
-            f"WHEN {size} >= 1000 THEN 'Enterprise'",
-            *_segment_word_cases(size_col),
-        ]
-    if not cases:
+        by_size = "CASE WHEN n < 100 THEN 'SMB' WHEN n < 1000 THEN 'Mid-market' WHEN n >= 1000 THEN 'Enterprise' END"
+        found += [_bound(_number_value(size_col), "n", by_size), _segment_words(size_col)]
+    if not found:
         return "NULL"
+    understood = f"coalesce({', '.join(found)})" if len(found) > 1 else found[0]
+    if not segment_col:
+        return understood
     # Values already spelled as the product spells them skip the word matching.
-    exact = f"WHEN {segment_col} IN ({', '.join(repr(x) for x in SEGMENTS)}) THEN {segment_col}" if segment_col else ""
-    return f"CASE {exact} {' '.join(cases)} END"
+    return f"CASE WHEN {segment_col} IN ({', '.join(repr(x) for x in SEGMENTS)}) THEN {segment_col} ELSE {understood} END"
 
 
 def _tier_value(col: str | None) -> str:
     if not col:
         return "NULL"
-    known = " ".join(f"WHEN lower(trim({col})) = '{t.lower()}' THEN '{t}'" for t in TIERS)
-    return f"CASE {known} ELSE NULLIF(trim({col}), '') END"
+    # Tiers already spelled as the program spells them skip the case-folding; others keep their spelling.
+    known = f"{list(TIERS)!r}[list_position({[t.lower() for t in TIERS]!r}, lower(t))]"
+    other = _bound(f"trim({col})", "t", f"coalesce({known}, NULLIF(t, ''))")
+    return f"CASE WHEN {col} IN ({', '.join(repr(t) for t in TIERS)}) THEN {col} ELSE {other} END"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,63 +420,116 @@ def prepare_extract(
     canonical column names to the file's own headers where the automatic matching is not wanted.
     `day_first` settles dates like 03/04/2025 when the file itself does not tell.
     """
+    con = duckdb.connect()
+    try:
+        prepared = prepare_extract_in(con, source, file_name, column_overrides, day_first, today, progress)
+        if prepared.report.ok:
+            prepared.lines = con.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM lines ORDER BY row_no").to_arrow_table()
+    finally:
+        con.close()
+    return prepared
+
+
+def prepare_extract_in(
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path | bytes,
+    file_name: str | None = None,
+    column_overrides: dict[str, str] | None = None,
+    day_first: bool | None = None,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> PreparedExtract:
+    """Give the extract's report and hash, leaving its normalised lines in the temporary table `lines` of `con`.
+
+    Everything it creates is temporary (seen only by `con`), so `con` may be a cursor on the channel
+    database: the lines then go into order_lines without a round trip through Python. The returned
+    `lines` is None; the rows are in `con`, in LINE_COLUMNS, ordered by row_no, when the report is ok.
+    """
     notify = progress or (lambda fraction, message: None)
     name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
     notify(0.0, f"Reading {name}")
     data = _read_bytes(source)
     report = ExtractReport(file=name)
     content_hash = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():
         report.problems.append(Problem(None, None, "the file is empty"))
         return PreparedExtract(name, content_hash, report, None)
 
-    con = duckdb.connect()
-    try:
-        is_excel = _is_excel(name, data)
-        rejected: list[int] = []
-        if is_excel:
-            try:
-                headers, warnings = _load_excel(con, data)
-            except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-                report.problems.append(Problem(None, None, f"cannot be read as an Excel workbook: {exc}"))
-                return PreparedExtract(name, content_hash, report, None)
-            report.warnings += warnings
-            con.execute("CREATE VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
-        else:
-            text, warning = _decode(data)
-            if warning:
-                report.warnings.append(warning)
-            headers, delim = _header_and_delimiter(text)
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "extract.csv"
-                if warning is None and not isinstance(source, bytes):
-                    path = Path(source)
-                else:
-                    path.write_text(text, encoding="utf-8")
-                rejected = _load_csv(con, path, len(headers), delim)
-            report.problems += _reject_problems(con)
-            _number_rows(con, rejected)
-        report.headers = headers
-        notify(0.3, f"Validating {name}")
-        lines = _normalise_and_validate(con, report, column_overrides, day_first, today or dt.date.today())
-    finally:
-        con.close()
+    if _is_excel(name, data):
+        try:
+            headers, warnings = _load_excel(con, data)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+            report.problems.append(Problem(None, None, f"cannot be read as an Excel workbook: {exc}"))
+            return PreparedExtract(name, content_hash, report, None)
+        report.warnings += warnings
+        con.execute("CREATE TEMP VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
+    else:
+        headers, delim, warning = _read_csv_text(con, source, data)
+        if warning:
+            report.warnings.append(warning)
+        report.problems += _reject_problems(con)
+        _number_rows(con, sorted({p.row for p in report.problems}))
+    report.headers = headers
+    notify(0.3, f"Validating {name}")
+    _normalise_and_validate(con, report, column_overrides, day_first, today or dt.date.today())
     notify(0.6, f"Validated {name}")
-    return PreparedExtract(name, content_hash, report, lines if report.ok else None)
+    return PreparedExtract(name, content_hash, report, None)
+
+
+def _utf8_head(data: bytes) -> str | None:
+    """Give the first 64 KB as text when they are UTF-8 (a character cut at the end is fine), else None."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        return decoder.decode(data[:65536], final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_csv_text(
+    con: duckdb.DuckDBPyConnection, source: str | Path | bytes, data: bytes
+) -> tuple[list[str], str, str | None]:
+    """Read a CSV into table raw and give its headers, separator and an encoding warning (or None).
+
+    A UTF-8 file (the usual case) goes to DuckDB as it is, without being decoded in Python; a file
+    that turns out not to be UTF-8, at its start or anywhere later, is decoded here and read again.
+    """
+    head = _utf8_head(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        if head is not None:
+            headers, delim = _header_and_delimiter(head)
+            path = Path(tmp) / "extract.csv"
+            if isinstance(source, bytes):
+                path.write_bytes(data)
+            else:
+                path = Path(source)
+            _load_csv(con, path, len(headers), delim)
+            bad_encoding = con.execute(
+                "SELECT count(*) FROM reject_errors WHERE error_type = 'INVALID ENCODING'"
+            ).fetchall()[0][0]
+            if not bad_encoding:
+                return headers, delim, None
+            con.execute("DROP TABLE raw")
+        text, warning = _decode(data)
+        headers, delim = _header_and_delimiter(text)
+        path = Path(tmp) / "decoded.csv"
+        path.write_text(text, encoding="utf-8")
+        _load_csv(con, path, len(headers), delim)
+    return headers, delim, warning
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
     """Give raw's rows their row numbers in the file (header = row 1), skipping rejected rows."""
     if not rejected:
-        con.execute("CREATE VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
+        con.execute("CREATE TEMP VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
         return
     n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     # The k-th row DuckDB kept is the k-th data row number that was not rejected.
     candidates = np.arange(2, n + len(rejected) + 2)
     kept = np.setdiff1d(candidates, np.array(rejected))[:n]
     con.register("row_map", pa.table({"rid": np.arange(n), "row_no": kept}))
-    con.execute("CREATE TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r JOIN row_map m USING (rid) ORDER BY m.row_no")
+    con.execute("CREATE TEMP TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r JOIN row_map m USING (rid) ORDER BY m.row_no")
     con.execute("ALTER TABLE raw_numbered DROP COLUMN rid")
+    con.unregister("row_map")
 
 
 def _normalise_and_validate(
@@ -466,13 +538,14 @@ def _normalise_and_validate(
     overrides: dict[str, str] | None,
     day_first: bool | None,
     today: dt.date,
-) -> pa.Table | None:
+) -> None:
+    """Parse table raw_numbered into temporary table lines, adding every problem found to `report`."""
     headers = report.headers
     try:
         positions, notes = match_columns(headers, overrides)
     except ValueError as exc:
         report.problems.append(Problem(1, None, str(exc)))
-        return None
+        return
     report.warnings += notes
     report.mapping = {canonical: headers[i] for canonical, i in positions.items()}
     # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
@@ -491,10 +564,10 @@ def _normalise_and_validate(
             Problem(1, None, f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
         )
     if report.problems and any(p.row == 1 for p in report.problems):
-        return None
+        return
     if report.rows == 0:
         report.problems.append(Problem(None, None, "the file has a header but no data rows"))
-        return None
+        return
 
     convention, note = _decimal_convention(con, col["revenue"])
     if note:
@@ -538,7 +611,7 @@ def _normalise_and_validate(
         + ", ".join(f"{expr} AS raw_{name}" for name, expr in raw_text.items())
         + " FROM raw_numbered"
     )
-    con.execute(f"CREATE TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
+    con.execute(f"CREATE TEMP TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
 
     latest = today + dt.timedelta(days=366)
     checks = [
@@ -573,7 +646,12 @@ def _normalise_and_validate(
     found = con.execute(f"SELECT * FROM ({union}) ORDER BY row_no, check_no").fetchall()
     report.problems += [Problem(int(r), header_of[checks[i][0]], checks[i][2], v) for r, i, v in found]
 
-    if "transaction_id" in col:
+    # Grouping finds whether any id repeats far quicker than the window that says where each repeat is.
+    repeats = "transaction_id" in col and con.execute(
+        "SELECT count(*) FROM (SELECT transaction_id FROM lines WHERE transaction_id IS NOT NULL "
+        "GROUP BY transaction_id HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    if repeats:
         dups = con.execute(
             """
             SELECT row_no, transaction_id, first_row FROM (
@@ -589,9 +667,6 @@ def _normalise_and_validate(
     report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     _collect_warnings(con, report, col)
     report.quarters = [r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()]
-    if not report.ok:
-        return None
-    return con.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM lines ORDER BY row_no").to_arrow_table()
 
 
 def _collect_warnings(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:

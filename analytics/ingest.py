@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from analytics.extract import (
     PreparedExtract,
     Progress,
     extract_headers,
-    prepare_extract,
+    prepare_extract_in,
 )
 from analytics.mappings import remembered_mapping
 from analytics.quarters import shift_quarter
@@ -78,13 +79,20 @@ def load_extract(
     Raises ExtractInvalid (with the full report) when the file has problems, and LoadRefused when
     the file's quarters already hold rows it could double and `mode` is "refuse".
     """
+    if mode not in MODES:
+        raise ValueError(f"Unknown load mode {mode!r}; expected one of {', '.join(MODES)}")
     if column_overrides is None:
         # A layout whose mapping a person confirmed before is read the same way again.
         column_overrides = remembered_mapping(store, extract_headers(source, file_name))
-    prepared = prepare_extract(source, file_name, column_overrides, day_first, progress=progress)
-    if not prepared.report.ok:
-        raise ExtractInvalid(prepared.report)
-    return store_prepared(store, prepared, mode, loaded_by, progress)
+    # The file is read and checked in temporary tables of the store's own connection, so its rows
+    # reach order_lines in one INSERT ... SELECT, never leaving DuckDB.
+    with contextlib.closing(store.cursor()) as cur:
+        prepared = prepare_extract_in(cur, source, file_name, column_overrides, day_first, progress=progress)
+        if not prepared.report.ok:
+            raise ExtractInvalid(prepared.report)
+        cur.execute(f"CREATE TEMP VIEW incoming AS SELECT {', '.join(LINE_COLUMNS)} FROM lines")
+        rows = cur.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+        return _store_incoming(store, cur, prepared, rows, mode, loaded_by, progress)
 
 
 def store_prepared(
@@ -99,26 +107,40 @@ def store_prepared(
         raise ValueError(f"Unknown load mode {mode!r}; expected one of {', '.join(MODES)}")
     if prepared.lines is None:
         raise ExtractInvalid(prepared.report)
+    with contextlib.closing(store.cursor()) as cur:
+        cur.register("incoming", prepared.lines)
+        return _store_incoming(store, cur, prepared, prepared.lines.num_rows, mode, loaded_by, progress)
+
+
+def _store_incoming(
+    store: Store,
+    cur: duckdb.DuckDBPyConnection,
+    prepared: PreparedExtract,
+    n_rows: int,
+    mode: str,
+    loaded_by: str | None,
+    progress: Progress | None,
+) -> LoadResult:
+    """Give the result of storing the rows of relation `incoming` (visible to `cur`) as one load."""
     notify = progress or (lambda fraction, message: None)
-    name, lines = prepared.file_name, prepared.lines
-    quarters = prepared.report.quarters
-    with store.transaction() as cur:
+    name, quarters = prepared.file_name, prepared.report.quarters
+    with store.transaction(cur):
         same = cur.execute(
-            "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' ORDER BY load_id LIMIT 1",
+            "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' "
+            "ORDER BY load_id LIMIT 1",
             [prepared.content_hash],
         ).fetchall()
         same = same[0] if same else None
         if same:
             return LoadResult(
-                name, "unchanged", same[0], lines.num_rows, rows_skipped=lines.num_rows, quarters=quarters,
+                name, "unchanged", same[0], n_rows, rows_skipped=n_rows, quarters=quarters,
                 message=f"{name} was already loaded as load #{same[0]} on {same[1]:%Y-%m-%d %H:%M}; nothing changed.",
             )
-        cur.register("incoming", lines)
         conflicts = _conflicting_quarters(cur, quarters)
         if conflicts and mode == "refuse":
             raise LoadRefused(_refusal_message(name, conflicts), sorted(conflicts))
         load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
-        notify(0.7, f"Writing {lines.num_rows:,} rows of {name}")
+        notify(0.7, f"Writing {n_rows:,} rows of {name}")
         rows_replaced = 0
         if mode == "replace":
             rows_replaced = cur.execute(
@@ -137,15 +159,14 @@ def store_prepared(
             """,
             [load_id],
         ).fetchall()[0][0]
-        cur.unregister("incoming")
-        rows_skipped = lines.num_rows - rows_added
+        rows_skipped = n_rows - rows_added
         cur.execute(
             """
             INSERT INTO loads (load_id, file_name, content_hash, rows_in_file, rows_added, rows_skipped,
                                rows_replaced, quarters, mode, loaded_at, loaded_by, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
             """,
-            [load_id, name, prepared.content_hash, lines.num_rows, rows_added, rows_skipped, rows_replaced,
+            [load_id, name, prepared.content_hash, n_rows, rows_added, rows_skipped, rows_replaced,
              quarters, mode, dt.datetime.now(), loaded_by],
         )
         notify(0.9, f"Refreshing the partner x quarter table for {len(quarters)} quarter(s)")
@@ -158,7 +179,7 @@ def store_prepared(
         message += f", {rows_replaced:,} stored rows of {', '.join(quarters)} replaced"
     notify(1.0, message)
     return LoadResult(
-        name, "loaded", load_id, lines.num_rows, rows_added, rows_skipped, rows_replaced, quarters,
+        name, "loaded", load_id, n_rows, rows_added, rows_skipped, rows_replaced, quarters,
         message + ".", prepared.report.warnings,
     )
 

@@ -69,18 +69,24 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Give a cursor inside one transaction: committed at the end, rolled back on any error."""
-        cur = self.cursor()
+    def transaction(self, cur: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Give a cursor inside one transaction: committed at the end, rolled back on any error.
+
+        `cur` is a cursor of this store to use (its temporary tables stay visible); it is left open.
+        """
+        own = cur is None
+        cur = self.cursor() if own else cur
         cur.execute("BEGIN TRANSACTION")
         try:
             yield cur
         except BaseException:
             cur.execute("ROLLBACK")
-            cur.close()
+            if own:
+                cur.close()
             raise
         cur.execute("COMMIT")
-        cur.close()
+        if own:
+            cur.close()
 
     def query_df(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
         """Give the result of a parameterised query as a DataFrame."""
@@ -152,7 +158,9 @@ def refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[s
     else:
         cur.execute("DELETE FROM partner_quarter WHERE list_contains(?, quarter)", [list(quarters)])
         where, params = f"{ACTIVE_LINES} AND list_contains(?, quarter)", [list(quarters)]
-    # "Latest" attributes are those of the last line in the quarter: by date, then load, then row.
+    # "Latest" attributes are those of the last line in the quarter: by date (undated lines last), then
+    # load, then row. The three are packed into one number because arg_max compares a number far
+    # quicker than a (date, load, row) struct; row numbers stay below 2^32, dates below 2^31 days.
     # `where` is one of the two constant strings above; the quarters travel as a parameter.
     cur.execute(
         f"""
@@ -171,13 +179,18 @@ def refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[s
             coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'SMB') AS DOUBLE), 0) AS revenue_smb,
             coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Mid-market') AS DOUBLE), 0) AS revenue_mid_market,
             coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Enterprise') AS DOUBLE), 0) AS revenue_enterprise,
-            arg_max(partner_name, (order_date, load_id, row_no)) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
-            arg_max(tier, (order_date, load_id, row_no)) FILTER (WHERE tier IS NOT NULL) AS tier,
-            arg_max(region, (order_date, load_id, row_no)) FILTER (WHERE region IS NOT NULL) AS region,
-            arg_max(country, (order_date, load_id, row_no)) FILTER (WHERE country IS NOT NULL) AS country,
-            arg_max(distributor, (order_date, load_id, row_no)) FILTER (WHERE distributor IS NOT NULL) AS distributor
-        FROM order_lines
-        WHERE {where}
+            arg_max(partner_name, latest) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
+            arg_max(tier, latest) FILTER (WHERE tier IS NOT NULL) AS tier,
+            arg_max(region, latest) FILTER (WHERE region IS NOT NULL) AS region,
+            arg_max(country, latest) FILTER (WHERE country IS NOT NULL) AS country,
+            arg_max(distributor, latest) FILTER (WHERE distributor IS NOT NULL) AS distributor
+        FROM (
+            SELECT *,
+                coalesce(date_diff('day', DATE '1970-01-01', order_date), 2147483647)::HUGEINT * 18446744073709551616
+                    + load_id::HUGEINT * 4294967296 + row_no AS latest
+            FROM order_lines
+            WHERE {where}
+        )
         GROUP BY partner_id, quarter
         """,
         params,
