@@ -369,7 +369,8 @@ def _segment_value(segment_col: str | None, size_col: str | None) -> str:
     if not segment_col:
         return understood
     # Values already spelled as the product spells them skip the word matching.
-    return f"CASE WHEN {segment_col} IN ({', '.join(repr(x) for x in SEGMENTS)}) THEN {segment_col} ELSE {understood} END"
+    exact = ", ".join(repr(x) for x in SEGMENTS)
+    return f"CASE WHEN {segment_col} IN ({exact}) THEN {segment_col} ELSE {understood} END"
 
 
 def _tier_value(col: str | None) -> str:
@@ -602,18 +603,30 @@ def _normalise_and_validate(
         "revenue": _money_value(col["revenue"], convention),
         "quarter_text": _quarter_from_text(col["quarter"]) if "quarter" in col else "NULL",
     }
-    # Raw text kept beside the parsed value where a parse can fail, to show in the report.
-    raw_text = {k: _text(col.get(k)) for k in ("revenue", "order_date", "quarter", "quantity", "customer_segment", "customer_size", "tier")}
-    parsed = (
-        "SELECT "
-        + ", ".join(f"{expr} AS {name}" for name, expr in select.items())
-        + ", "
-        + ", ".join(f"{expr} AS raw_{name}" for name, expr in raw_text.items())
-        + " FROM raw_numbered"
-    )
+    parsed = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in select.items()) + " FROM raw_numbered"
     con.execute(f"CREATE TEMP TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
 
     latest = today + dt.timedelta(days=366)
+    # Rows whose parsed values could be wrong get their raw text back from raw_numbered, to tell an
+    # empty value from an unreadable one and to show it in the report; the rest never carry it.
+    suspect = ["partner_id IS NULL", "revenue IS NULL"]
+    if "order_date" in col:
+        suspect.append(f"order_date IS NULL OR order_date < DATE '{EARLIEST_DATE}' OR order_date > DATE '{latest}'")
+    else:
+        suspect.append(f"quarter IS NULL OR CAST(substr(quarter, 1, 4) AS INTEGER) NOT BETWEEN {EARLIEST_DATE.year} "
+                       f"AND {latest.year}")
+    if "quantity" in col:
+        suspect.append("quantity IS NULL")
+    if "customer_segment" in col or "customer_size" in col:
+        suspect.append("customer_segment IS NULL")
+    raw_text = {k: _text(col.get(k)) for k in ("revenue", "order_date", "quarter", "quantity", "customer_segment",
+                                                "customer_size")}
+    con.execute(
+        "CREATE TEMP TABLE suspects AS SELECT l.*, "
+        + ", ".join(f"{expr} AS raw_{name}" for name, expr in raw_text.items())
+        + f" FROM (SELECT * FROM lines WHERE {' OR '.join(f'({c})' for c in suspect)}) l"
+        + " JOIN raw_numbered USING (row_no)"
+    )
     checks = [
         ("partner_id", "partner_id IS NULL", "partner id is empty", "NULL"),
         ("revenue", "raw_revenue IS NULL", "revenue is empty", "NULL"),
@@ -640,7 +653,7 @@ def _normalise_and_validate(
         checks.append(("quantity", "raw_quantity IS NOT NULL AND quantity IS NULL", "quantity is not a number", "raw_quantity"))
     # Each check's SQL is one of the constant strings above (dates are formatted from date objects).
     union = " UNION ALL ".join(
-        f"SELECT row_no, {i} AS check_no, CAST({value} AS VARCHAR) AS value FROM lines WHERE {cond}"
+        f"SELECT row_no, {i} AS check_no, CAST({value} AS VARCHAR) AS value FROM suspects WHERE {cond}"
         for i, (_, cond, _, value) in enumerate(checks)
     )
     found = con.execute(f"SELECT * FROM ({union}) ORDER BY row_no, check_no").fetchall()
@@ -674,7 +687,7 @@ def _collect_warnings(con: duckdb.DuckDBPyConnection, report: ExtractReport, col
     if "customer_segment" in col or "customer_size" in col:
         rows = con.execute(
             """
-            SELECT coalesce(raw_customer_segment, raw_customer_size) AS v, count(*) FROM lines
+            SELECT coalesce(raw_customer_segment, raw_customer_size) AS v, count(*) FROM suspects
             WHERE customer_segment IS NULL AND coalesce(raw_customer_segment, raw_customer_size) IS NOT NULL
             GROUP BY v ORDER BY count(*) DESC LIMIT 5
             """
