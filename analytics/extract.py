@@ -294,9 +294,8 @@ def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None)
                    CAST(regexp_extract({d}, '^(\d{{1,2}})[/-]', 1) AS INTEGER) AS a,
                    CAST(regexp_extract({d}, '^\d{{1,2}}[/-](\d{{1,2}})[/-]', 1) AS INTEGER) AS b
             FROM raw_numbered
-            -- A cheap test for the separator first, so ISO dates skip the pattern.
-            WHERE (substr({d}, 2, 1) IN ('/', '-') OR substr({d}, 3, 1) IN ('/', '-'))
-              AND regexp_matches({d}, '{_DATE_AMBIGUOUS}')
+            -- Values a cast reads are read that way (see _date_value), so only the others are looked at.
+            WHERE TRY_CAST({col} AS DATE) IS NULL AND regexp_matches({d}, '{_DATE_AMBIGUOUS}')
         )
         SELECT max(a), max(b), min(row_no) FILTER (WHERE a > 12), min(row_no) FILTER (WHERE b > 12), count(*)
         FROM parts
