@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/foundation.py [--partners N] [--out bench/results/foundation.md]
 Prints a table and writes it to the results file. Timings are wall-clock on this machine.
+The fuller benchmark (references, 10x, memory, model) is bench/run.py; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -22,35 +22,7 @@ from analytics.demo import DemoSpec, write_demo_extracts  # noqa: E402
 from analytics.ingest import load_extract  # noqa: E402
 from analytics.queries import channel_summary  # noqa: E402
 from analytics.store import Store  # noqa: E402
-
-PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/partner.py"]
-
-
-def page_times(db: Path, warm_runs: int = 3) -> list[tuple[str, float, float]]:
-    """Give (page, cold seconds, median warm seconds) for each page under AppTest on `db`."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    os.environ["CHANNEL_DB"] = str(db)
-    rows = []
-    for page in PAGES:
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-        at.query_params["partner_id"] = "P000001"
-        at.run()  # opens the database and draws the default page; not counted
-        st.cache_data.clear()  # cold: results not cached, the database already open
-        started = time.perf_counter()
-        at.switch_page(page).run()
-        cold = time.perf_counter() - started
-        assert not at.exception, at.exception
-        warm = []
-        for _ in range(warm_runs):
-            started = time.perf_counter()
-            at.run()
-            warm.append(time.perf_counter() - started)
-        rows.append((page, cold, statistics.median(warm)))
-    return rows
+from bench.pages import page_times  # noqa: E402
 
 
 def main() -> None:
@@ -89,7 +61,8 @@ def main() -> None:
         "",
         "| page | cold (s) | warm (s) |",
         "|---|---|---|",
-        *[f"| {Path(p).stem} | {cold:.2f} | {warm:.2f} |" for p, cold, warm in pages],
+        *[f"| {Path(p.page).stem} | {p.cold:.2f} | {p.warm:.2f} |" if not p.error
+          else f"| {Path(p.page).stem} | error | |" for p in pages.pages],
         "",
         "Cold: query results not cached (database already open). Warm: median of 3 reruns with results cached.",
     ]
