@@ -450,3 +450,67 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
         "Revenue (USD)",
         "Quarter",
     )
+
+
+def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
+    """Give churn probability against revenue at stake per partner, by tier (frame: analytics.model scores).
+
+    Revenue on a log axis: the channel spans five orders of magnitude and the big partners at risk
+    (top right) are the ones to see.
+    """
+    fig = go.Figure()
+    frame = frame[frame["revenue_at_stake"] > 0]  # a log axis has no place for zero or net credits
+    tiers = frame["tier"].fillna("Unknown")
+    for tier in tier_order(tiers):
+        part = frame[tiers == tier]
+        fig.add_trace(
+            go.Scattergl(
+                x=part["revenue_at_stake"],
+                y=part["churn_probability"],
+                mode="markers",
+                name=tier,
+                marker={"color": _tier_colour(tier), "size": 6, "opacity": 0.7, "line": {"width": 0.4, "color": "#555"}},
+                text=_partner_labels(part),
+                customdata=part["revenue_at_stake"],
+                hovertemplate="%{text}<br>revenue $%{customdata:,.0f}<br>churn probability %{y:.0%}<extra></extra>",
+            )
+        )
+    first = f"{horizon} quarters to {quarter}"
+    fig = _layout(fig, f"Churn probability over the next {horizon} quarters against revenue in the {first}",
+                  "Churn probability", f"Revenue, {first} (USD, log scale)")
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig.update_layout(hovermode="closest")
+
+
+def reliability_chart(frame: pd.DataFrame, target: str, test_quarters: str) -> go.Figure:
+    """Give predicted against observed rates per probability bin for each candidate (frame: Evaluation.reliability)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+                             line={"dash": "dot", "color": "#999"}, hoverinfo="skip"))
+    for candidate, part in frame.groupby("candidate", sort=False):
+        fig.add_trace(go.Scatter(
+            x=part["predicted"], y=part["observed"], mode="lines+markers", name=str(candidate),
+            customdata=part["partners"],
+            hovertemplate="predicted %{x:.1%}, observed %{y:.1%} (%{customdata:,} partners)<extra></extra>",
+        ))
+    fig = _layout(fig, f"Reliability of the {target} probabilities, test cutoff {test_quarters}",
+                  f"Observed {target} rate", f"Predicted {target} probability (bins of equal size)")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig.update_layout(hovermode="closest")
+
+
+def drivers_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give how much each reason moves partners' churn probability on average (frame: ModelReport.drivers)."""
+    ordered = frame.sort_values("mean_effect")
+    fig = go.Figure(go.Bar(
+        x=ordered["mean_effect"], y=ordered["reason"], orientation="h", marker_color="#2171b5",
+        customdata=ordered["partners_top_reason"],
+        hovertemplate="%{y}: moves churn probability by %{x:.1%} on average; "
+                      "the strongest reason for %{customdata:,} partners<extra></extra>",
+    ))
+    fig = _layout(fig, f"What drives churn risk, partners scored as of {quarter}",
+                  "", "Average change in churn probability from a typical partner's value (points)")
+    fig.update_xaxes(tickformat=".1%")
+    return fig.update_layout(hovermode="closest")

@@ -1,4 +1,7 @@
-"""The command line: python -m analytics [--db PATH] COMMAND (demo, ingest, loads, rollback, summary)."""
+"""The command line: python -m analytics [--db PATH] COMMAND.
+
+Commands: demo, ingest, loads, rollback, score, backtest, summary.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from analytics.export import to_safe_csv
 from analytics.extract import ExtractInvalid
+from analytics.features import DEFAULT_HORIZON
 from analytics.ingest import list_loads, load_extract, rollback_load
+from analytics.quarters import parse_quarter_text
 from analytics.queries import channel_summary
 from analytics.store import Store, StoreError, default_db_path
 
@@ -45,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("loads", help="list the loads")
     rollback = commands.add_parser("rollback", help="undo a load")
     rollback.add_argument("load_id", type=int, metavar="LOAD_ID")
+
+    score = commands.add_parser("score", help="write each partner's churn and turnaround probability to a CSV")
+    score.add_argument("--as-of", metavar="QUARTER", help="cutoff quarter like 2026Q3 (default: the latest)")
+    score.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, metavar="H",
+                       help=f"quarters ahead the model looks (default {DEFAULT_HORIZON})")
+    score.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+
+    backtest = commands.add_parser("backtest", help="print the model's backtest against the baselines")
+    backtest.add_argument("--as-of", metavar="QUARTER", help="use data up to this quarter only (default: all)")
+    backtest.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, metavar="H",
+                          help=f"quarters ahead the model looks (default {DEFAULT_HORIZON})")
 
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
@@ -93,6 +110,38 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _score(store: Store, args: argparse.Namespace) -> int:
+    from analytics.model import fitted_for, score_partners
+
+    panel, fitted = fitted_for(store, _quarter(args.as_of), args.horizon, progress=_progress)
+    scores = score_partners(panel, fitted)
+    scores.insert(1, "as_of", fitted.as_of)
+    scores = scores.rename(columns={"revenue_at_stake": f"revenue_last_{fitted.horizon}q"})
+    args.out.write_bytes(to_safe_csv(scores))
+    for note in fitted.notes:
+        print(f"note: {note}")
+    print(f"{len(scores):,} partners with orders in the {fitted.horizon} quarters to {fitted.as_of} scored; "
+          f"written to {args.out}.")
+    return 0
+
+
+def _backtest(store: Store, args: argparse.Namespace) -> int:
+    from analytics.model import backtest_text, fitted_for
+
+    _, fitted = fitted_for(store, _quarter(args.as_of), args.horizon, progress=_progress)
+    print(backtest_text(fitted))
+    return 0
+
+
+def _quarter(text: str | None) -> str | None:
+    if text is None:
+        return None
+    quarter = parse_quarter_text(text)
+    if quarter is None:
+        raise ValueError(f"--as-of {text!r} is not a quarter; write it like 2026Q3")
+    return quarter
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and give its exit code (0 done, 1 refused or bad input)."""
     args = build_parser().parse_args(argv)
@@ -106,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 frame = list_loads(store).drop(columns=["content_hash"])
                 print("No loads yet." if frame.empty else frame.to_string(index=False))
                 return 0
+            if args.command == "score":
+                return _score(store, args)
+            if args.command == "backtest":
+                return _backtest(store, args)
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id)
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
@@ -119,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for q in summary["quarters"]:
                     print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners {q['revenue']:>18,.2f}")
             return 0
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:
+        # NotEnoughHistory and a malformed --as-of are ValueErrors whose message says what to do.
         print(f"error: {exc}", file=sys.stderr)
         return 1

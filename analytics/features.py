@@ -97,7 +97,8 @@ class Panel:
         index = quarter_index(quarter) if isinstance(quarter, str) else quarter
         if not self.first <= index <= self.last:
             raise NotEnoughHistory(
-                f"No data for {quarter_label(index)}: the store holds {quarter_label(self.first)}–{quarter_label(self.last)}"
+                f"No data for {quarter_label(index)}: the store holds "
+                f"{quarter_label(self.first)}–{quarter_label(self.last)}"
             )
         return index - self.first
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["money", "pct_change", "signed_pct"]
+__all__ = ["money", "pct_change", "signed_pct", "markdown_literal"]
 
 
 def money(value: float | None) -> str:
@@ -27,3 +27,12 @@ def pct_change(now: float, before: float) -> float | None:
 def signed_pct(change: float | None) -> str | None:
     """Give a change as "+12.3 %" / "-4.0 %", or None when there is no change to show."""
     return None if change is None else f"{change:+.1%}"
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|>~$:"
+
+
+def markdown_literal(text: str) -> str:
+    """Give text that Markdown shows exactly as written (names from files may hold `**`, `<script>`, `$`)."""
+    escaped = "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+    return escaped.replace("<", "&lt;")

@@ -27,8 +27,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
+from threadpoolctl import threadpool_limits
 
 from analytics.features import (
     CATEGORICAL_FEATURES,
@@ -60,6 +62,8 @@ __all__ = [
     "fit_models",
     "score_partners",
     "fitted_for",
+    "is_fitted",
+    "backtest_text",
     "partner_scores",
     "model_report",
     "NotEnoughHistory",
@@ -81,6 +85,11 @@ def _no_progress(fraction: float, message: str) -> None:
     return None
 
 
+# The frames are small: one OpenMP thread is as fast, and it does not spin against DuckDB, other
+# sessions of the app or a busy machine (several times slower with two threads on two busy cores).
+_ONE_THREAD = {"limits": 1, "user_api": "openmp"}
+
+
 class Scorer:
     """A fitted candidate: predict() gives a probability per row of a feature frame."""
 
@@ -90,6 +99,11 @@ class Scorer:
         self.inputs = FEATURES if name == MODEL else [BASELINES[name]]
         self._fitted = None
         self._missing_rate = 0.0
+        self._blank: list[str] = []
+
+    def _inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        inputs = frame[FEATURES]
+        return inputs.assign(**{c: 0.0 for c in self._blank}) if self._blank else inputs
 
     def fit(self, examples: pd.DataFrame) -> Scorer:
         y = examples[self.target].to_numpy().astype(int)
@@ -103,26 +117,34 @@ class Scorer:
                 learning_rate=0.08, max_iter=150, max_leaf_nodes=15, min_samples_leaf=40,
                 l2_regularization=1.0, categorical_features=[0], random_state=0,
             )
-            # Calibrated on held-out folds of the training cutoffs, never on the test cutoff.
-            folds = max(2, min(3, int(min(np.bincount(y, minlength=2)))))
+            # Calibrated on held-out folds of the training cutoffs, never on the test cutoff. The folds
+            # are shuffled within the training data so that each one sees every training cutoff.
+            folds = StratifiedKFold(max(2, min(3, int(min(np.bincount(y, minlength=2))))), shuffle=True, random_state=0)
             self._fitted = CalibratedClassifierCV(make_pipeline(encode, boosted), method="isotonic", cv=folds)
-            self._fitted.fit(examples[FEATURES], y)
+            # A figure nobody has in the training data (year-over-year change with under a year and a half
+            # of history) carries nothing to learn; a constant stands in for it.
+            self._blank = [c for c in NUMERIC_FEATURES if examples[c].isna().all()]
+            with threadpool_limits(**_ONE_THREAD):
+                self._fitted.fit(self._inputs(examples), y)
         else:
             score = examples[self.inputs[0]].to_numpy(dtype=float)
             known = ~np.isnan(score)
-            self._fitted = IsotonicRegression(increasing="auto", out_of_bounds="clip", y_min=0, y_max=1)
-            self._fitted.fit(score[known], y[known])
+            if known.sum() >= 2:
+                self._fitted = IsotonicRegression(increasing="auto", out_of_bounds="clip", y_min=0, y_max=1)
+                self._fitted.fit(score[known], y[known])
             # A partner without the baseline's figure (no year-earlier revenue) gets the rate of such partners.
+            # Without any training value the baseline knows only the overall rate.
             self._missing_rate = float(y[~known].mean()) if (~known).any() else float(y.mean())
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.name == MODEL:
-            return self._fitted.predict_proba(frame[FEATURES])[:, 1]
+            with threadpool_limits(**_ONE_THREAD):
+                return self._fitted.predict_proba(self._inputs(frame))[:, 1]
         score = frame[self.inputs[0]].to_numpy(dtype=float)
         known = ~np.isnan(score)
         out = np.full(len(frame), self._missing_rate)
-        if known.any():
+        if known.any() and self._fitted is not None:
             out[known] = self._fitted.predict(score[known])
         return out
 
@@ -264,7 +286,8 @@ def describe(group: str, row: dict) -> str:
             return f"latest quarter {_pct(1 - ratio)} below its 4-quarter average"
         return f"latest quarter {_pct(ratio - 1)} above its 4-quarter average"
     if group == "half-year trend":
-        return _change(row["half_year_trend"], "in the last 2 quarters against the 2 before", "in the 2 quarters before")
+        return _change(row["half_year_trend"], "in the last 2 quarters against the 2 before",
+                       "in the 2 quarters before")
     if group == "year over year":
         return _change(row["yoy_change"], "year over year", "a year earlier")
     if group == "recency of orders":
@@ -279,7 +302,8 @@ def describe(group: str, row: dict) -> str:
     if group == "product breadth":
         return f"sells {_plural(row['products_trailing'], 'product')}"
     if group == "segment mix":
-        return f"{_pct(row['smb_share'])} of revenue from SMB, {_pct(row['enterprise_share'])} from enterprise customers"
+        return (f"{_pct(row['smb_share'])} of revenue from SMB, "
+                f"{_pct(row['enterprise_share'])} from enterprise customers")
     if group == "enterprise into SMB":
         return f"{_pct(row['enterprise_into_smb_share'])} of revenue is enterprise products sold to SMB customers"
     if group == "tenure":
@@ -385,7 +409,8 @@ def fit_models(
             f"({quarter_label(panel.first)}–{as_of}); a {horizon}-quarter horizon needs at least {2 * horizon} "
             f"(one earlier cutoff with {horizon} quarters of history and {horizon} observed after it)"
         )
-    progress(0.05, f"Building examples at {len(labelled)} cutoff(s), {quarter_label(labelled[0])}–{quarter_label(labelled[-1])}")
+    span = f"{quarter_label(labelled[0])}–{quarter_label(labelled[-1])}"
+    progress(0.05, f"Building examples at {len(labelled)} cutoff(s), {span}")
     examples = build_examples(panel, labelled, horizon, churn_share, rules.minimum_revenue())
     notes, scorers, references, evaluations, counts = [], {}, {}, {}, {}
     for step, target in enumerate(TARGETS):
@@ -473,6 +498,16 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 4
 
 
+def _cache_key(store: Store, as_of: str | None, horizon: int, rules: ProgramRules) -> tuple:
+    return (str(store.path), store.data_version(), as_of, horizon, rules)
+
+
+def is_fitted(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON,
+              rules: ProgramRules | None = None) -> bool:
+    """Tell whether fitted_for would answer from memory (no training)."""
+    return _cache_key(store, as_of, horizon, rules or load_program()) in _CACHE
+
+
 def fitted_for(
     store: Store,
     as_of: str | None = None,
@@ -486,8 +521,8 @@ def fitted_for(
     and program rules, so sessions share one fit and an upload retrains on the next request.
     """
     rules = rules or load_program()
-    version = store.data_version()
-    key = (str(store.path), version, as_of, horizon, rules)
+    key = _cache_key(store, as_of, horizon, rules)
+    version = key[1]
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -514,7 +549,7 @@ class ModelReport:
     churn_share: float
     evaluations: dict[str, Evaluation | None]
     chosen: dict[str, str | None]
-    drivers: pd.DataFrame          # reason group, mean absolute effect on churn probability, partners where it is a top reason
+    drivers: pd.DataFrame          # reason, mean absolute effect on churn probability, partners it tops
     train_quarters: tuple[str, ...]
     train_examples: dict[str, int]
     notes: tuple[str, ...]
@@ -545,3 +580,28 @@ def model_report(store: Store, as_of: str | None = None, horizon: int = DEFAULT_
         notes=tuple(fitted.notes), trained_at=fitted.trained_at, fit_seconds=fitted.fit_seconds,
         data_version=fitted.data_version, data_quarters=fitted.data_quarters, partners_scored=len(scores),
     )
+
+
+def backtest_text(fitted: FittedModels) -> str:
+    """Give the backtest of both targets as a plain-text table (what `python -m analytics backtest` prints)."""
+    lines = [
+        f"Backtest as of {fitted.as_of}, horizon {fitted.horizon} quarters "
+        f"(churn: revenue over the next {fitted.horizon} quarters below {fitted.churn_share:.0%} of the "
+        f"{fitted.horizon} before, or nothing).",
+    ]
+    for target in TARGETS:
+        evaluation = fitted.evaluations.get(target)
+        if evaluation is None:
+            continue
+        lines += [
+            "",
+            f"{target.capitalize()}: trained on cutoffs {', '.join(evaluation.train_quarters)} "
+            f"({evaluation.train_examples:,} examples), tested on {', '.join(evaluation.test_quarters)} "
+            f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} {target}).",
+            evaluation.metrics.to_string(float_format=lambda v: f"{v:.3f}"),
+            f"Kept: {evaluation.chosen}.",
+        ]
+    if fitted.notes:
+        lines += ["", *fitted.notes]
+    lines += ["", f"Examples, backtest and final fit took {fitted.fit_seconds:.1f} s."]
+    return "\n".join(lines)

@@ -45,6 +45,8 @@ PAGES = {
     "tiers": ("tiers", "Tiers"),
     "dropoffs": ("dropoffs", "Revenue drop-offs"),
     "engagement": ("engagement", "Engagement and fit"),
+    "risk": ("risk", "Partners at risk"),
+    "model": ("model", "Model"),
     "partner": ("partner?partner_id=P000002", "Partner"),
 }
 
@@ -59,6 +61,7 @@ def test_every_page_opens_without_an_error_and_keeps_the_filters(demo_db):
                 page.wait_for_selector(".js-plotly-plot", timeout=60000)
             else:
                 page.wait_for_selector('[data-testid="stMetric"]', timeout=60000)
+                page.get_by_text("What raises the risk").wait_for(timeout=60000)
             page.wait_for_timeout(500)
             assert page.locator('[data-testid="stException"]').count() == 0, name
             sidebar = page.locator('[data-testid="stSidebar"]')

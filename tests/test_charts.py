@@ -179,3 +179,33 @@ def test_figures_on_an_empty_store(store):
         charts.oversell_bar(oversellers(table), "2025Q2"),
     ]
     assert all(isinstance(fig, go.Figure) for fig in figures)
+
+
+def test_risk_scatter_draws_each_tier_and_leaves_out_revenue_a_log_axis_cannot_show():
+    frame = pd.DataFrame({
+        "partner_id": ["P1", "P2", "P3", "P4"], "partner_name": ["A", None, "C", "D"],
+        "tier": ["Gold", "Gold", None, "Silver"], "revenue_at_stake": [1000.0, 50.0, 200.0, -10.0],
+        "churn_probability": [0.9, 0.1, 0.5, 0.7],
+    })
+    fig = charts.risk_scatter(frame, "2026Q3", 4)
+    drawn = {trace.name: list(trace.x) for trace in fig.data}
+    assert drawn == {"Gold": [1000.0, 50.0], "Unknown": [200.0]}
+    assert fig.layout.xaxis.type == "log"
+    assert "next 4 quarters" in fig.layout.title.text and "2026Q3" in fig.layout.title.text
+
+
+def test_reliability_chart_has_the_diagonal_and_one_line_per_candidate():
+    curve = pd.DataFrame({
+        "candidate": ["model", "model", "baseline", "baseline"],
+        "predicted": [0.1, 0.8, 0.2, 0.6], "observed": [0.12, 0.75, 0.1, 0.7], "partners": [50, 50, 50, 50],
+    })
+    fig = charts.reliability_chart(curve, "churn", "2025Q3")
+    assert [t.name for t in fig.data] == ["perfectly calibrated", "model", "baseline"]
+    assert list(fig.data[1].y) == [0.12, 0.75]
+
+
+def test_drivers_bar_puts_the_strongest_reason_on_top():
+    drivers = pd.DataFrame({"reason": ["tier", "recency of orders"], "mean_effect": [0.01, 0.08],
+                            "partners_top_reason": [10, 300]})
+    fig = charts.drivers_bar(drivers, "2026Q3")
+    assert list(fig.data[0].y) == ["tier", "recency of orders"]  # plotly draws the last bar at the top

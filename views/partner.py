@@ -3,7 +3,8 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
+from analytics.model import partner_scores
 from analytics.partner_profile import (
     find_partners,
     partner_history,
@@ -13,7 +14,7 @@ from analytics.partner_profile import (
     partner_top_customers,
 )
 from analytics.quarters import shift_quarter
-from views.shared import current_filter, download_table, load
+from views.shared import current_filter, download_table, load, model_ready
 
 st.title("Partner")
 flt = current_filter()
@@ -61,3 +62,22 @@ with right:
     st.dataframe(load(partner_segments, partner_id, q), hide_index=True, width="stretch")
 st.markdown(f"**Largest customers, {period}**")
 st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
+
+st.subheader(f"Risk over the next 4 quarters, as of {q}")
+if q and model_ready(q, 4):
+    scores = load(partner_scores, q, 4)
+    mine = scores[scores["partner_id"] == partner_id]
+    if mine.empty:
+        st.info(f"No orders in {shift_quarter(q, -3)}–{q}, so no risk score as of {q}.")
+    else:
+        row = mine.iloc[0]
+        r1, r2 = st.columns(2)
+        r1.metric(f"Churn probability, {shift_quarter(q, 1)}–{shift_quarter(q, 4)}", f"{row.churn_probability:.0%}",
+                  help="Revenue over the next 4 quarters below 20 % of the last 4, or none. See the Model page.")
+        r2.metric("Turnaround probability (underperformers only)",
+                  "n/a" if row.turnaround_probability != row.turnaround_probability
+                  else f"{row.turnaround_probability:.0%}")
+        st.markdown(f"**What raises the risk:** {markdown_literal(row.churn_reasons) or 'nothing stands out'}")
+        st.markdown(f"**What lowers it:** {markdown_literal(row.churn_reasons_against) or 'nothing stands out'}")
+        if row.turnaround_reasons:
+            st.markdown(f"**What favours a turnaround:** {markdown_literal(row.turnaround_reasons)}")

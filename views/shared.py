@@ -163,3 +163,24 @@ def partner_links(frame: pd.DataFrame, column: str = "partner_id") -> pd.DataFra
 
 
 PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=(.*)", help="Open the partner page")
+
+
+def model_ready(as_of: str, horizon: int) -> bool:
+    """Make sure the churn model for this data, quarter and horizon is trained, showing progress; False if it cannot be.
+
+    The engine keeps the fitted model until the data change, so this trains once per upload or
+    rollback; when the history is too short it says how much is needed and gives False.
+    """
+    from analytics.model import NotEnoughHistory, fitted_for, is_fitted
+
+    store = get_store()
+    if not is_fitted(store, as_of, horizon):
+        bar = st.progress(0.0, text="Training the churn and turnaround models on this data…")
+        try:
+            fitted_for(store, as_of, horizon, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        except NotEnoughHistory as exc:
+            bar.empty()
+            st.warning(str(exc))
+            return False
+        bar.empty()
+    return True

@@ -1,0 +1,79 @@
+"""The Partners at risk and Model pages, and the Partner page's risk, under AppTest on real databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics.model import MODEL, partner_scores
+from analytics.store import Store
+from tests.apptest_helpers import metric, open_page
+from tests.test_model import minimal_extract
+
+
+@pytest.fixture(scope="module")
+def demo_scores(demo_db: Path):
+    with Store(demo_db) as store:
+        return partner_scores(store, "2026Q3", 4)
+
+
+def test_risk_page_counts_match_the_scores(demo_db, demo_scores):
+    at = open_page(demo_db, "views/risk.py")
+    likely = int((demo_scores["churn_probability"] >= 0.5).sum())
+    assert metric(at, "Likely to churn").value == f"{likely:,} of {len(demo_scores):,}"
+    table = at.dataframe[0].value
+    assert len(table) == likely
+    assert table["churn_probability"].is_monotonic_decreasing
+    assert (table["churn_reasons"] != "").all()
+    assert len(at.get("plotly_chart")) == 1
+
+    at.slider(key="risk_threshold").set_value(80).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == int((demo_scores["churn_probability"] >= 0.8).sum())
+
+
+def test_risk_page_follows_the_sidebar_filters(demo_db, demo_scores):
+    at = open_page(demo_db, "views/risk.py", tier=["Gold"], region=["EMEA"])
+    table = at.dataframe[1].value  # every scored partner in the selection
+    assert len(table) > 0 and set(table["tier"]) == {"Gold"} and set(table["region"]) == {"EMEA"}
+    expected = demo_scores[(demo_scores["tier"] == "Gold") & (demo_scores["region"] == "EMEA")]
+    assert metric(at, "Likely to churn").value.endswith(f" of {len(expected):,}")
+
+
+def test_risk_page_with_another_horizon(demo_db):
+    at = open_page(demo_db, "views/risk.py")
+    at.segmented_control(key="risk_horizon").set_value(2).run()
+    assert not at.exception
+    assert metric(at, "Their revenue").label == "Their revenue, 2026Q2–2026Q3"
+    assert metric(at, "Likely to churn").label.startswith("Likely to churn by 2027Q1")
+
+
+def test_model_page_shows_backtests_and_drivers(demo_db):
+    at = open_page(demo_db, "views/model.py")
+    tables = [d.value for d in at.dataframe]
+    assert len(tables) == 2  # churn and turnaround backtests
+    for table in tables:
+        assert set(table["candidate"]) >= {MODEL}
+        assert table["ROC AUC"].between(0.5, 1).all()
+    assert len(at.get("plotly_chart")) == 3  # two reliability curves, the drivers
+    text = " ".join(m.value for m in at.markdown)
+    assert "2026Q3" in text and "cutoffs 2024Q3, 2024Q4, 2025Q1, 2025Q2, 2025Q3" in text
+
+
+def test_partner_page_shows_risk_and_reasons(demo_db, demo_scores):
+    riskiest = demo_scores.iloc[0]
+    at = open_page(demo_db, "views/partner.py", partner_id=riskiest["partner_id"])
+    assert metric(at, "Churn probability").value == f"{riskiest['churn_probability']:.0%}"
+    assert any("What raises the risk" in m.value for m in at.markdown)
+
+
+def test_pages_say_plainly_when_history_is_too_short(tmp_path, write_file):
+    db = tmp_path / "short.duckdb"
+    with Store(db) as store:
+        from analytics.ingest import load_extract
+
+        load_extract(store, write_file("short.csv", minimal_extract("2025Q1", 6)))
+    for page in ("views/risk.py", "views/model.py", "views/partner.py"):
+        at = open_page(db, page, partner_id="R0001")
+        assert any("needs at least 8" in w.value for w in at.warning), page

@@ -1,0 +1,70 @@
+"""Model: what the churn and turnaround model predicts, how well it did in the backtest, and what drives it."""
+
+import streamlit as st
+
+from analytics import charts
+from analytics.model import MODEL, model_report
+from analytics.quarters import shift_quarter
+from views.shared import current_filter, download_table, load, model_ready
+
+st.title("Model")
+flt = current_filter()
+if not flt.quarter:
+    st.info("No data loaded yet. Load an extract on the Upload page.")
+    st.stop()
+horizon = st.segmented_control("Horizon (quarters ahead)", [2, 4, 6, 8], default=4, key="model_horizon") or 4
+q = flt.quarter
+if not model_ready(q, horizon):
+    st.stop()
+report = load(model_report, q, horizon)
+
+st.markdown(
+    f"""
+**What it predicts.** For every partner with orders in the {horizon} quarters to **{q}**:
+- **churn**: the probability that its revenue over the next {horizon} quarters
+  ({shift_quarter(q, 1)}–{shift_quarter(q, horizon)}) falls below {report.churn_share:.0%} of the {horizon} quarters
+  before, or stops;
+- **turnaround**, for partners underperforming at {q} (revenue down by half or more year over year, or below
+  their tier's minimum): the probability that revenue over the next {horizon} quarters gets back to the level
+  before the fall (or to the tier's minimum).
+
+**How it was trained.** On the data {report.data_quarters[0]}–{report.data_quarters[1]} only (data version
+{report.data_version}), with examples at cutoffs {", ".join(report.train_quarters)}: each partner's history up to
+a cutoff, labelled by the {horizon} quarters after it ({report.train_examples.get("churn", 0):,} churn and
+{report.train_examples.get("turnaround", 0):,} turnaround examples). Trained {report.trained_at:%Y-%m-%d %H:%M}
+in {report.fit_seconds:.1f} s; {report.partners_scored:,} partners scored. The model is kept until the data change.
+"""
+)
+for note in report.notes:
+    st.warning(note)
+
+for target in ("churn", "turnaround"):
+    evaluation = report.evaluations.get(target)
+    st.subheader(f"Backtest: {target}")
+    if evaluation is None:
+        st.info(f"No backtest of {target} on this data (see the note above).")
+        continue
+    st.caption(
+        f"Trained on cutoffs {', '.join(evaluation.train_quarters)} ({evaluation.train_examples:,} examples), "
+        f"tested on {', '.join(evaluation.test_quarters)} ({evaluation.test_examples:,} partners, "
+        f"{evaluation.test_positive_rate:.1%} of them {target}): never trained on the test cutoff or later. "
+        "ROC AUC: how well it ranks (0.5 is chance); PR AUC: precision over recall; Brier: mean squared error of "
+        f"the probabilities (lower is better); top-10 %: share of actual {target} among the 10 % ranked highest, "
+        "and that share over the base rate (lift)."
+    )
+    chosen = report.chosen.get(target)
+    if chosen and chosen != MODEL:
+        st.warning(f"A baseline ranked better than the model here, so the {target} probabilities come from {chosen}.")
+    metrics = evaluation.metrics.reset_index()
+    st.dataframe(metrics, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in metrics.columns[1:]})
+    download_table(metrics, f"backtest_{target}_{q}_{horizon}q", key=f"dl_backtest_{target}")
+    st.plotly_chart(charts.reliability_chart(evaluation.reliability, target, ", ".join(evaluation.test_quarters)),
+                    width="stretch")
+
+st.subheader("What drives churn risk overall")
+st.caption(
+    f"For each reason, how far the partners' own values move their churn probability from a typical partner's "
+    f"value, averaged over the {report.partners_scored:,} partners scored as of {q}."
+)
+st.plotly_chart(charts.drivers_bar(report.drivers, q), width="stretch")

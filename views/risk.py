@@ -1,0 +1,72 @@
+"""Partners at risk: who is likely to fall away, how much revenue is at stake, and why."""
+
+import streamlit as st
+
+from analytics import charts
+from analytics.formatting import money
+from analytics.quarters import shift_quarter
+from analytics.risk import risk_summary, risk_table
+from views.shared import PARTNER_LINK, current_filter, download_table, load, model_ready, partner_links
+
+st.title("Partners at risk")
+flt = current_filter()
+if not flt.quarter:
+    st.info("No data loaded yet. Load an extract on the Upload page.")
+    st.stop()
+horizon = st.segmented_control(
+    "Horizon (quarters ahead)", [2, 4, 6, 8], default=4, key="risk_horizon",
+    help="The model predicts what happens over this many quarters after the as-of quarter.",
+) or 4
+q = flt.quarter
+if not model_ready(q, horizon):
+    st.stop()
+scores = load(risk_table, flt, horizon)
+if scores.empty:
+    st.info("No partner matches the filters. Widen the selection in the sidebar.")
+    st.stop()
+window = f"{shift_quarter(q, -horizon + 1)}–{q}"
+ahead = f"{shift_quarter(q, 1)}–{shift_quarter(q, horizon)}"
+st.caption(
+    f"{len(scores):,} partners with orders in {window} · {flt.describe()}. Churn: revenue in the {horizon} quarters after "
+    f"{q} ({ahead}) falls below 20 % of the {horizon} to {q}, or stops. Revenue at stake: revenue in {window}, "
+    f"USD net of credits. Probabilities come from data up to {q} only."
+    + (" The segment filter does not narrow this list: a probability is for a whole partner." if flt.segments else "")
+)
+
+threshold = st.slider("Count a partner as likely to churn from a probability of (%)", 10, 90, 50, 5,
+                      key="risk_threshold") / 100
+summary = risk_summary(scores, threshold)
+c1, c2, c3 = st.columns(3)
+c1.metric(f"Likely to churn by {shift_quarter(q, horizon)} (≥ {threshold:.0%})",
+          f"{summary.likely_churners:,} of {summary.partners:,}",
+          help=f"Expected number of churners (sum of probabilities): {summary.expected_churners:,.0f}")
+c2.metric(f"Their revenue, {window}", money(summary.revenue_likely_churners))
+c3.metric(f"Expected revenue at risk, {window}", money(summary.expected_revenue_lost),
+          help="Each partner's revenue in the window times its churn probability, summed.")
+
+st.plotly_chart(charts.risk_scatter(scores, q, horizon), width="stretch")
+not_drawn = int((scores["revenue_at_stake"] <= 0).sum())
+if not_drawn:
+    st.caption(f"{not_drawn:,} partners with no positive net revenue in {window} are not on the chart (log scale).")
+
+shown = scores[scores["churn_probability"] >= threshold]
+st.subheader(f"Partners with a churn probability of {threshold:.0%} or more, riskiest first ({len(shown):,})")
+st.dataframe(
+    partner_links(shown), hide_index=True, width="stretch",
+    column_config={
+        "partner": PARTNER_LINK,
+        "revenue_at_stake": st.column_config.NumberColumn(f"Revenue {window}", format="dollar"),
+        "revenue_trailing": st.column_config.NumberColumn(f"Revenue {shift_quarter(q, -3)}–{q}", format="dollar"),
+        "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent", min_value=0,
+                                                             max_value=1),
+        "turnaround_probability": st.column_config.NumberColumn(
+            "Turnaround probability", format="percent", help="Only for partners underperforming now"),
+        "churn_reasons": st.column_config.TextColumn("What raises the risk", width="large"),
+        "churn_reasons_against": st.column_config.TextColumn("What lowers it"),
+        "turnaround_reasons": st.column_config.TextColumn("What favours a turnaround"),
+    },
+)
+download_table(shown, f"partners_at_risk_{q}_{horizon}q", key="dl_risk")
+with st.expander(f"Every scored partner ({len(scores):,})"):
+    st.dataframe(partner_links(scores), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
+    download_table(scores, f"partner_scores_{q}_{horizon}q", key="dl_scores")
