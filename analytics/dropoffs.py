@@ -15,7 +15,8 @@ import pandas as pd
 
 from analytics import quarters
 from analytics.filters import ChannelFilter
-from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
+from analytics.frames import empty_frame, require_columns
+from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
 from analytics.schema import TIERS
 from analytics.store import Store
 
@@ -40,20 +41,8 @@ BRIDGE_COMPONENTS = (
     "Previous 4 quarters", "New partners", "Growing", "Declining", "Lapsed", "Last 4 quarters",
 )
 _PQ_COLUMNS = ["partner_id", "q_index", "revenue", "partner_name", "tier", "region"]
-
-
-def _empty(columns: list[str]) -> pd.DataFrame:
-    # Typed, so a page's sorting and charts work on "no data" as on data.
-    def dtype(column: str) -> str:
-        return "float64" if column.startswith(("revenue", "change")) else "int64" if column == "q_index" else "str"
-
-    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
-
-
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"Required column(s) {', '.join(missing)} missing from {what}")
+# The types of the columns of an empty result; every other column is text.
+_DTYPES = {c: "float64" for c in CHANGE_COLUMNS if c.startswith(("revenue", "change"))}
 
 
 def _relative_change(new: pd.Series, base: pd.Series) -> pd.Series:
@@ -68,28 +57,20 @@ def partner_changes(store: Store, flt: ChannelFilter, quarter: str | None = None
     """
     quarter = quarter or flt.quarter or latest_quarter(store)
     if quarter is None:
-        return _empty(CHANGE_COLUMNS)
+        return empty_frame(CHANGE_COLUMNS, _DTYPES)
     last = quarters.quarter_index(quarter)
     first = last - 2 * ACTIVE_WINDOW + 1
+    window, window_params = partner_window(flt, first, last)
     where, params = flt.partner_quarter_where("l")
-    in_segments = f"({flt.revenue_expr('pq')}) <> 0" if flt.segments else "TRUE"
     frame = store.query_df(
         f"""
-        WITH l AS (
-            SELECT pq.partner_id,
-                   arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
-                   arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
-                   arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor
-            FROM partner_quarter pq
-            WHERE pq.q_index BETWEEN ? AND ? AND {in_segments}
-            GROUP BY pq.partner_id
-        )
+        WITH l AS ({window})
         SELECT pq.partner_id, pq.q_index, CAST({flt.revenue_expr("pq")} AS DOUBLE) AS revenue,
                pq.partner_name, pq.tier, pq.region
         FROM partner_quarter pq JOIN l ON l.partner_id = pq.partner_id
-        WHERE pq.q_index BETWEEN ? AND ? AND {in_segments} AND {where}
+        WHERE pq.q_index BETWEEN ? AND ? AND {in_selected_segments(flt, "pq")} AND {where}
         """,
-        [first, last, first, last, *params],
+        [*window_params, first, last, *params],
     )
     return compute_changes(frame, last)
 
@@ -104,11 +85,11 @@ def compute_changes(pq: pd.DataFrame, quarter_index: int) -> pd.DataFrame:
     revenue_lost = max(revenue_prev_t4 - revenue_t4, 0). partner_name, tier and region are the latest
     recorded in the 8 quarters. Ordered by partner_id.
     """
-    _require(pq, _PQ_COLUMNS, "the partner x quarter rows")
+    require_columns(pq, _PQ_COLUMNS, "the partner x quarter rows")
     last = int(quarter_index)
     window = pq[pq["q_index"].between(last - 2 * ACTIVE_WINDOW + 1, last)]
     if window.empty:
-        return _empty(CHANGE_COLUMNS)
+        return empty_frame(CHANGE_COLUMNS, _DTYPES)
     q, revenue = window["q_index"], window["revenue"].astype("float64")
     sums = pd.DataFrame({
         "partner_id": window["partner_id"],
@@ -138,7 +119,9 @@ def significant_dropoffs(changes: pd.DataFrame, threshold: float = 0.5) -> pd.Da
     share_of_revenue_lost = revenue_lost / all partners' revenue_lost, and its cumulative_share_of_revenue_lost,
     are positive either way ("these 40 partners are 55 % of all revenue lost").
     """
-    _require(changes, ["partner_id", "revenue_t4", "revenue_prev_t4", "change_t4", "revenue_lost"], "the changes")
+    require_columns(
+        changes, ["partner_id", "revenue_t4", "revenue_prev_t4", "change_t4", "revenue_lost"], "the changes"
+    )
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a fall between 0 and 1 (0.5 = 50 %), not {threshold}")
     channel_change = math.fsum(changes["revenue_t4"]) - math.fsum(changes["revenue_prev_t4"])
@@ -168,7 +151,7 @@ def revenue_bridge(changes: pd.DataFrame) -> pd.DataFrame:
     So the four middle amounts add up to last minus previous, credits included (up to float
     rounding: each amount is an exactly rounded sum).
     """
-    _require(changes, ["revenue_t4", "revenue_prev_t4"], "the changes")
+    require_columns(changes, ["revenue_t4", "revenue_prev_t4"], "the changes")
     now = changes["revenue_t4"].astype("float64").to_numpy()
     before = changes["revenue_prev_t4"].astype("float64").to_numpy()
     new = (before == 0) & (now > 0)
@@ -193,7 +176,7 @@ def change_distribution(changes: pd.DataFrame, by: str = "tier") -> pd.DataFrame
     """
     if by not in ("tier", "region"):
         raise ValueError(f"by must be 'tier' or 'region', not {by!r}")
-    _require(changes, ["partner_id", by, "change_t4"], "the changes")
+    require_columns(changes, ["partner_id", by, "change_t4"], "the changes")
     out = changes.loc[changes["change_t4"].notna(), [by, "partner_id", "change_t4"]]
     out = out.rename(columns={by: "group"})
     out["group"] = out["group"].where(out["group"].notna(), UNKNOWN_TIER).astype("str")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from analytics.catalogue import enterprise_products as catalogue_enterprise_products
 from analytics.filters import ChannelFilter
+from analytics.frames import empty_frame, require_columns
 from analytics.quarters import quarter_index, quarter_label
 from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
 from analytics.schema import TIERS
@@ -44,12 +45,6 @@ ENGAGEMENT_COLUMNS = [
 _COUNTS = ["deals_t4", "customers_t4", "products_t4"]
 
 
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"Required column(s) {', '.join(missing)} missing from {what}")
-
-
 def engagement_table(
     store: Store,
     flt: ChannelFilter,
@@ -65,8 +60,7 @@ def engagement_table(
     quarter = quarter or flt.quarter or latest_quarter(store)
     if quarter is None:
         numeric = {c: "int64" for c in _COUNTS} | {c: "float64" for c in AGGREGATE_COLUMNS if "revenue" in c}
-        empty = {c: pd.Series(dtype=numeric.get(c, "str")) for c in AGGREGATE_COLUMNS}
-        return compute_engagement(pd.DataFrame(empty))
+        return compute_engagement(empty_frame(AGGREGATE_COLUMNS, numeric))
     if enterprise_products is None:
         enterprise_products = catalogue_enterprise_products(store)
     if isinstance(enterprise_products, str):
@@ -75,6 +69,8 @@ def engagement_table(
     window = [quarter_label(i) for i in range(last - ACTIVE_WINDOW + 1, last + 1)]
     where, params = flt.partner_quarter_where("p")
     # Lines are selected by segment only; tier, region and distributor select whole partners (above).
+    # Not queries.partner_window: p takes a partner's latest attributes from all its quarters, not
+    # only those with revenue in the selected segments, so with a segment selection they can differ.
     lines_where, lines_params = ChannelFilter(segments=flt.segments).order_lines_where("ol")
     frame = store.query_df(
         f"""
@@ -116,7 +112,7 @@ def compute_engagement(aggregates: pd.DataFrame) -> pd.DataFrame:
     smb_share, enterprise_share and enterprise_into_smb_share are shares of the partner's revenue
     (revenue_t4), NaN when that is zero or negative. Ordered by revenue_t4, largest first.
     """
-    _require(aggregates, AGGREGATE_COLUMNS, "the partner aggregates")
+    require_columns(aggregates, AGGREGATE_COLUMNS, "the partner aggregates")
     out = aggregates[AGGREGATE_COLUMNS].copy()
     for column in _COUNTS:
         out[column] = out[column].astype("int64")
@@ -131,7 +127,7 @@ def compute_engagement(aggregates: pd.DataFrame) -> pd.DataFrame:
 
 def low_deal_partners(table: pd.DataFrame, max_deals: int = 2) -> pd.DataFrame:
     """Give the partners with at most `max_deals` deals in the trailing year, fewest deals first, then by revenue."""
-    _require(table, ["partner_id", "deals_t4", "revenue_t4"], "the engagement table")
+    require_columns(table, ["partner_id", "deals_t4", "revenue_t4"], "the engagement table")
     if isinstance(max_deals, bool) or not isinstance(max_deals, (int, np.integer)) or max_deals < 1:
         raise ValueError(f"max_deals must be a whole number of deals, 1 or more, not {max_deals!r}")
     out = table[table["deals_t4"] <= max_deals]
@@ -145,7 +141,9 @@ def oversellers(table: pd.DataFrame, min_share: float = 0.2) -> pd.DataFrame:
 
     Ranked by enterprise_into_smb_revenue (the money at stake), not by share.
     """
-    _require(table, ["partner_id", "enterprise_into_smb_revenue", "enterprise_into_smb_share"], "the engagement table")
+    require_columns(
+        table, ["partner_id", "enterprise_into_smb_revenue", "enterprise_into_smb_share"], "the engagement table"
+    )
     if not 0 < min_share <= 1:
         raise ValueError(f"min_share must be a share between 0 and 1 (0.2 = 20 %), not {min_share}")
     out = table[table["enterprise_into_smb_share"] >= min_share]
@@ -160,7 +158,7 @@ def segment_focus(table: pd.DataFrame) -> pd.DataFrame:
     segment is "SMB" or "Enterprise"; partners without a defined share (no positive revenue) are left
     out; a missing tier is "Unknown". Ordered by tier (highest first), segment, partner_id.
     """
-    _require(table, ["partner_id", "tier", "smb_share", "enterprise_share"], "the engagement table")
+    require_columns(table, ["partner_id", "tier", "smb_share", "enterprise_share"], "the engagement table")
     long = table.melt(
         id_vars=["tier", "partner_id"],
         value_vars=["smb_share", "enterprise_share"],

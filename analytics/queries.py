@@ -16,6 +16,8 @@ __all__ = [
     "channel_summary",
     "latest_quarter",
     "last_load",
+    "in_selected_segments",
+    "partner_window",
     "Overview",
     "overview",
     "partners_by_tier",
@@ -69,6 +71,38 @@ def last_load(store: Store) -> dict | None:
         "SELECT load_id, file_name, loaded_at, rows_added FROM loads WHERE status = 'active' ORDER BY load_id DESC LIMIT 1"
     )
     return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def in_selected_segments(flt: ChannelFilter, alias: str) -> str:
+    """Give a condition on partner_quarter rows: TRUE, or with a segment selection, revenue in those segments.
+
+    partner_quarter has no per-segment line counts, so a row counts when its revenue there is not
+    zero. Built from constant column names only: no values, no parameters.
+    """
+    return f"({flt.revenue_expr(alias)}) <> 0" if flt.segments else "TRUE"
+
+
+def partner_window(flt: ChannelFilter, first: int, last: int) -> tuple[str, list]:
+    """Give a SELECT of the partners with rows in quarters `first` to `last` (q_index), and its parameters.
+
+    One row per partner: partner_id; its latest recorded partner_name, tier, region and distributor
+    in the window; its revenue there (DOUBLE). With a segment selection only partner x quarter rows
+    with revenue in those segments count, for the attributes as for being in the window, and revenue
+    is the revenue in those segments. Select partners from it with flt.partner_quarter_where(alias):
+    a partner promoted within the window is then one partner, in its latest tier.
+    """
+    sql = f"""
+        SELECT pq.partner_id,
+               arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
+               arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
+               arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+               arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
+               CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
+        FROM partner_quarter pq
+        WHERE pq.q_index BETWEEN ? AND ? AND {in_selected_segments(flt, "pq")}
+        GROUP BY pq.partner_id
+    """
+    return sql, [first, last]
 
 
 @dataclass(frozen=True)

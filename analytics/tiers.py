@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.filters import ChannelFilter
+from analytics.frames import empty_frame, require_columns
 from analytics.quarters import quarter_index
-from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
+from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
 from analytics.schema import TIERS
 from analytics.store import Store
 
@@ -47,6 +48,11 @@ DISTRIBUTION_COLUMNS = ["quarter", "tier", "partners", "revenue", "partner_share
 MOVE_COLUMNS = ["partner_id", "partner_name", "from_tier", "to_tier", "move", "revenue_from", "revenue_to"]
 FLOW_COLUMNS = ["source", "target", "partners"]
 CONCENTRATION_COLUMNS = ["tier", "partners"] + [f"top_{k}pct_share" for k in CONCENTRATION_LEVELS]
+# The types of the columns of an empty result; every other column is text.
+_DTYPES = {
+    "partners": "int64",
+    **{c: "float64" for c in ["revenue", "revenue_from", "revenue_to", "partner_share", "revenue_share"]},
+}
 
 
 def tier_rank(tier: str) -> int:
@@ -61,26 +67,6 @@ def _tier_sort_key(values: pd.Series) -> pd.Series:
 
     position = {tier: i for i, tier in enumerate(sorted(set(values), key=key))}
     return values.map(position)
-
-
-def _empty(columns: list[str]) -> pd.DataFrame:
-    # Typed, so a page's sorting and charts work on "no data" as on data.
-    def dtype(column: str) -> str:
-        return "int64" if column == "partners" else "float64" if "revenue" in column or "share" in column else "str"
-
-    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
-
-
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"Required column(s) {', '.join(missing)} missing from {what}")
-
-
-def _in_segments(flt: ChannelFilter, alias: str) -> str:
-    # partner_quarter has no per-segment line counts: with a segment selection a row counts when it
-    # has revenue in those segments. The expression is built from constant column names only.
-    return f"({flt.revenue_expr(alias)}) <> 0" if flt.segments else "TRUE"
 
 
 # -- distribution -------------------------------------------------------------------------------
@@ -99,7 +85,7 @@ def tier_distribution(store: Store, flt: ChannelFilter) -> pd.DataFrame:
         SELECT pq.quarter, coalesce(pq.tier, ?) AS tier, count(*) AS partners,
                CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
         FROM partner_quarter pq
-        WHERE {where} AND {_in_segments(flt, "pq")} AND (CAST(? AS INTEGER) IS NULL OR pq.q_index <= ?)
+        WHERE {where} AND {in_selected_segments(flt, "pq")} AND (CAST(? AS INTEGER) IS NULL OR pq.q_index <= ?)
         GROUP BY ALL
         """,
         [UNKNOWN_TIER, *params, last, last],
@@ -112,9 +98,9 @@ def tier_shares(frame: pd.DataFrame) -> pd.DataFrame:
 
     A share is NaN when the quarter's total is zero or negative (credits only), where it means nothing.
     """
-    _require(frame, ["quarter", "tier", "partners", "revenue"], "the tier distribution")
+    require_columns(frame, ["quarter", "tier", "partners", "revenue"], "the tier distribution")
     if frame.empty:
-        return _empty(DISTRIBUTION_COLUMNS)
+        return empty_frame(DISTRIBUTION_COLUMNS, _DTYPES)
     out = frame[["quarter", "tier", "partners", "revenue"]].copy()
     out["partners"] = out["partners"].astype("int64")
     out["revenue"] = out["revenue"].astype("float64")
@@ -141,20 +127,11 @@ def tier_moves(store: Store, flt: ChannelFilter, from_quarter: str, to_quarter: 
         raise ValueError(f"from_quarter ({from_quarter}) must be before to_quarter ({to_quarter})")
     where_from, params_from = flt.partner_quarter_where("f")
     where_to, params_to = flt.partner_quarter_where("t")
-    window = f"""
-        SELECT pq.partner_id,
-               arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
-               arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
-               arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
-               arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
-               CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
-        FROM partner_quarter pq
-        WHERE pq.q_index BETWEEN ? AND ? AND {_in_segments(flt, "pq")}
-        GROUP BY pq.partner_id
-    """
+    window_from, params_window_from = partner_window(flt, first - ACTIVE_WINDOW + 1, first)
+    window_to, params_window_to = partner_window(flt, last - ACTIVE_WINDOW + 1, last)
     frame = store.query_df(
         f"""
-        WITH f AS ({window}), t AS ({window})
+        WITH f AS ({window_from}), t AS ({window_to})
         SELECT coalesce(f.partner_id, t.partner_id) AS partner_id,
                coalesce(t.partner_name, f.partner_name) AS partner_name,
                CASE WHEN f.partner_id IS NOT NULL THEN coalesce(f.tier, ?) END AS from_tier,
@@ -165,15 +142,10 @@ def tier_moves(store: Store, flt: ChannelFilter, from_quarter: str, to_quarter: 
         -- a side without the partner has NULL attributes, so its condition is NULL, never TRUE
         WHERE (f.partner_id IS NOT NULL AND {where_from}) OR (t.partner_id IS NOT NULL AND {where_to})
         """,
-        [
-            first - ACTIVE_WINDOW + 1, first,
-            last - ACTIVE_WINDOW + 1, last,
-            UNKNOWN_TIER, UNKNOWN_TIER,
-            *params_from, *params_to,
-        ],
+        [*params_window_from, *params_window_to, UNKNOWN_TIER, UNKNOWN_TIER, *params_from, *params_to],
     )
     if frame.empty:
-        return _empty(MOVE_COLUMNS)
+        return empty_frame(MOVE_COLUMNS, _DTYPES)
     moves = classify_tier_moves(
         frame[["partner_id", "from_tier"]].rename(columns={"from_tier": "tier"}),
         frame[["partner_id", "to_tier"]].rename(columns={"to_tier": "tier"}),
@@ -194,7 +166,7 @@ def classify_tier_moves(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFra
     when only after. Partners with no tier on either side are left out. Ordered by partner_id.
     """
     for frame, what in ((before, "before"), (after, "after")):
-        _require(frame, ["partner_id", "tier"], f"the tiers {what}")
+        require_columns(frame, ["partner_id", "tier"], f"the tiers {what}")
         if frame["partner_id"].duplicated().any():
             raise ValueError(f"The tiers {what} hold a partner more than once; give one tier per partner")
     merged = pd.merge(
@@ -219,9 +191,9 @@ def tier_flow(moves: pd.DataFrame) -> pd.DataFrame:
 
     Ordered by source tier (highest first, "New" last), then target tier ("Lapsed" last).
     """
-    _require(moves, ["from_tier", "to_tier"], "the tier moves")
+    require_columns(moves, ["from_tier", "to_tier"], "the tier moves")
     if moves.empty:
-        return _empty(FLOW_COLUMNS)
+        return empty_frame(FLOW_COLUMNS, _DTYPES)
     flow = pd.DataFrame({
         "source": moves["from_tier"].where(moves["from_tier"].notna(), "New").astype("str"),
         "target": moves["to_tier"].where(moves["to_tier"].notna(), "Lapsed").astype("str"),
@@ -244,24 +216,16 @@ def revenue_concentration(store: Store, flt: ChannelFilter, quarter: str | None 
     """
     quarter = quarter or flt.quarter or latest_quarter(store)
     if quarter is None:
-        return concentration(_empty(["partner_id", "tier", "revenue"]))
+        return concentration(empty_frame(["partner_id", "tier", "revenue"], _DTYPES))
     last = quarter_index(quarter)
+    window, window_params = partner_window(flt, last - ACTIVE_WINDOW + 1, last)
     where, params = flt.partner_quarter_where("w")
     frame = store.query_df(
         f"""
-        WITH w AS (
-            SELECT pq.partner_id,
-                   arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
-                   arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
-                   arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
-                   CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
-            FROM partner_quarter pq
-            WHERE pq.q_index BETWEEN ? AND ? AND {_in_segments(flt, "pq")}
-            GROUP BY pq.partner_id
-        )
+        WITH w AS ({window})
         SELECT w.partner_id, coalesce(w.tier, ?) AS tier, w.revenue FROM w WHERE {where}
         """,
-        [last - ACTIVE_WINDOW + 1, last, UNKNOWN_TIER, *params],
+        [*window_params, UNKNOWN_TIER, *params],
     )
     return concentration(frame)
 
@@ -273,7 +237,7 @@ def concentration(frame: pd.DataFrame) -> pd.DataFrame:
     tier's revenue, so a tier of 5 partners has its top 1 % = its largest partner. Shares are NaN when
     the tier's revenue is zero or negative. The first row is "All tiers", then tiers highest first.
     """
-    _require(frame, ["partner_id", "tier", "revenue"], "the partner revenue")
+    require_columns(frame, ["partner_id", "tier", "revenue"], "the partner revenue")
     rows = []
     groups = [(ALL_TIERS, frame)] + [
         (tier, frame[frame["tier"] == tier]) for tier in sorted(frame["tier"].unique(), key=lambda t: (tier_rank(t), t))

@@ -1,14 +1,44 @@
-"""Shared fixtures: a real DuckDB file per test and real CSV files written to a temporary folder."""
+"""Shared fixtures: a real DuckDB file per test and real CSV files written to a temporary folder.
+
+Every test also starts and ends with Streamlit's caches cleared and $CHANNEL_DB as it found it, so
+an AppTest (see apptest_helpers.py) never sees another test's database or cached frames.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import streamlit as st
 
 from analytics.store import Store
 
+# Plain asserts in the helper module report their values, as in a test.
+pytest.register_assert_rewrite("tests.apptest_helpers")
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Clear Streamlit's caches before and after each test: they outlive an AppTest inside one process."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def channel_db_restored():
+    """Put $CHANNEL_DB back after each test: apptest_helpers.open_page points the app at a test's file with it."""
+    before = os.environ.get("CHANNEL_DB")
+    yield
+    if before is None:
+        os.environ.pop("CHANNEL_DB", None)
+    else:
+        os.environ["CHANNEL_DB"] = before
 
 
 @pytest.fixture

@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
 from analytics.store import Store
-
-APP = Path(__file__).parents[1] / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """Caches outlive an AppTest inside one process; each test starts without them."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+from tests.apptest_helpers import metric, open_page
 
 
-def start(db: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHANNEL_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metric(at: AppTest, label_start: str):
-    found = [m for m in at.metric if m.label.startswith(label_start)]
-    assert found, [m.label for m in at.metric]
-    return found[0]
-
-
-def test_empty_database_offers_demo_and_upload(tmp_path, monkeypatch):
-    at = start(tmp_path / "empty.duckdb", monkeypatch)
+def test_empty_database_offers_demo_and_upload(tmp_path):
+    at = open_page(tmp_path / "empty.duckdb")
     assert any("database is empty" in i.value for i in at.info)
     assert at.button(key="build_demo").label == "Build the demo channel"
     assert at.file_uploader(key="first_upload") is not None
 
 
-def test_first_upload_on_an_empty_database_shows_its_numbers(tmp_path, monkeypatch):
-    at = start(tmp_path / "empty.duckdb", monkeypatch)
+def test_first_upload_on_an_empty_database_shows_its_numbers(tmp_path):
+    at = open_page(tmp_path / "empty.duckdb")
     csv = b"Partner ID,Booking Date,Amount (USD),Tier\nP1,2025-07-01,\"$1,500.00\",Gold\nP2,2025-08-01,500,Silver\n"
     at.file_uploader(key="first_upload").upload("q3.csv", csv, "text/csv").run()
     assert not at.exception, at.exception
@@ -55,10 +26,11 @@ def test_first_upload_on_an_empty_database_shows_its_numbers(tmp_path, monkeypat
     assert metric(at, "Active partners").value == "2"
 
 
-def test_bad_upload_is_reported_and_nothing_is_written(tmp_path, monkeypatch):
+def test_bad_upload_is_reported_and_nothing_is_written(tmp_path):
     db = tmp_path / "empty.duckdb"
-    at = start(db, monkeypatch)
-    at.file_uploader(key="first_upload").upload("bad.csv", b"partner_id,order_date,revenue\nP1,2025-07-01,x\n", "text/csv")
+    at = open_page(db)
+    bad = b"partner_id,order_date,revenue\nP1,2025-07-01,x\n"
+    at.file_uploader(key="first_upload").upload("bad.csv", bad, "text/csv")
     at.run()
     assert not at.exception
     assert "bad.csv was not loaded" in at.error[0].value
@@ -69,8 +41,8 @@ def test_bad_upload_is_reported_and_nothing_is_written(tmp_path, monkeypatch):
         assert store.is_empty()
 
 
-def test_demo_channel_overview_matches_a_direct_query(demo_db, monkeypatch):
-    at = start(demo_db, monkeypatch)
+def test_demo_channel_overview_matches_a_direct_query(demo_db):
+    at = open_page(demo_db)
     with Store(demo_db) as store:
         cur = store.cursor()
         (last,) = cur.execute("SELECT max(quarter) FROM order_lines").fetchall()[0]

@@ -13,8 +13,8 @@ from analytics.formatting import money
 from analytics.ingest import load_extract
 from analytics.quarters import shift_quarter
 from analytics.store import Store
+from tests.apptest_helpers import metric, open_page
 
-APP = Path(__file__).parents[1] / "app.py"
 PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/partner.py"]
 
 # Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
@@ -34,15 +34,6 @@ TINY = "partner_id,partner_name,order_date,revenue,tier,region,customer_id,custo
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 @pytest.fixture
 def tiny_db(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.duckdb"
@@ -51,23 +42,6 @@ def tiny_db(tmp_path: Path) -> Path:
     with Store(path) as store:
         load_extract(store, csv)
     return path
-
-
-def open_page(db: Path, page: str, monkeypatch, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("CHANNEL_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metric(at: AppTest, label_start: str):
-    found = [m for m in at.metric if m.label.startswith(label_start)]
-    assert found, [m.label for m in at.metric]
-    return found[0]
 
 
 def url_values(at: AppTest, key: str) -> list[str]:
@@ -83,31 +57,31 @@ def direct(db: Path, sql: str, params: list) -> tuple:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
-def test_every_page_runs_on_the_demo_channel(demo_db, monkeypatch, page):
-    at = open_page(demo_db, page, monkeypatch, {"partner_id": "P000001"})
+def test_every_page_runs_on_the_demo_channel(demo_db, page):
+    at = open_page(demo_db, page, partner_id="P000001")
     assert at.title[0].value
     assert not at.error
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
-def test_every_page_runs_on_a_tiny_database_and_with_a_filter_that_matches_nothing(tiny_db, monkeypatch, page):
-    at = open_page(tiny_db, page, monkeypatch, {"partner_id": "P2"})
+def test_every_page_runs_on_a_tiny_database_and_with_a_filter_that_matches_nothing(tiny_db, page):
+    at = open_page(tiny_db, page, partner_id="P2")
     assert not at.error
     at.multiselect(key="f_tiers").set_value(["Platinum"]).run()  # nobody is Platinum
     assert not at.exception, at.exception
     assert not at.error
 
 
-def test_tiers_page_counts_match_a_direct_query(demo_db, monkeypatch):
-    at = open_page(demo_db, "views/tiers.py", monkeypatch)
+def test_tiers_page_counts_match_a_direct_query(demo_db):
+    at = open_page(demo_db, "views/tiers.py")
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (gold,) = direct(demo_db, "SELECT count(*) FROM partner_quarter WHERE quarter = ? AND tier = 'Gold'", [quarter])
     assert metric(at, f"Gold partners ordering in {quarter}").value == f"{gold:,}"
     assert at.get("plotly_chart")
 
 
-def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "views/tiers.py", monkeypatch)
+def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db):
+    at = open_page(tiny_db, "views/tiers.py")
     labels = {m.label.split(" partners")[0] for m in at.metric if "partners ordering" in m.label}
     assert labels == {"Gold", "Silver"}  # 2026Q2: P1 Gold, P2 Silver
     at.multiselect(key="f_regions").set_value(["EMEA"]).run()
@@ -116,8 +90,8 @@ def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db, monkeypatc
     assert url_values(at, "region") == ["EMEA"]
 
 
-def test_tier_moves_on_the_tiny_channel(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "views/tiers.py", monkeypatch)
+def test_tier_moves_on_the_tiny_channel(tiny_db):
+    at = open_page(tiny_db, "views/tiers.py")
     # Four quarters to 2025Q2 P2 already sold as Silver (its latest tier there): kept, not demoted.
     assert metric(at, "Kept, 2025Q2 → 2026Q2").value == "2"
     at.selectbox(key="tier_from").set_value("2025Q1").run()
@@ -128,8 +102,8 @@ def test_tier_moves_on_the_tiny_channel(tiny_db, monkeypatch):
     assert metric(at, "Lapsed, 2025Q1 → 2026Q2").value == "1"
 
 
-def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "views/dropoffs.py", monkeypatch)
+def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db):
+    at = open_page(tiny_db, "views/dropoffs.py")
     assert metric(at, "Partners down 50 % or more").value == "2"  # P2 (-60 %) and P4 (lapsed)
     fallen = at.dataframe[0].value
     assert fallen["partner_id"].tolist()[0] == "P2"
@@ -137,8 +111,8 @@ def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db, monkeypat
     assert metric(at, "Partners down 70 % or more").value == "1"  # only the lapsed P4
 
 
-def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db, monkeypatch):
-    at = open_page(demo_db, "views/dropoffs.py", monkeypatch)
+def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db):
+    at = open_page(demo_db, "views/dropoffs.py")
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (fallen,) = direct(
         demo_db,
@@ -155,8 +129,8 @@ def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db, monkeypatch)
     assert metric(at, "Partners down 50 % or more").value == f"{fallen:,}"
 
 
-def test_engagement_low_deal_count_matches_a_direct_query(demo_db, monkeypatch):
-    at = open_page(demo_db, "views/engagement.py", monkeypatch)
+def test_engagement_low_deal_count_matches_a_direct_query(demo_db):
+    at = open_page(demo_db, "views/engagement.py")
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (few,) = direct(
         demo_db,
@@ -171,8 +145,8 @@ def test_engagement_low_deal_count_matches_a_direct_query(demo_db, monkeypatch):
     assert metric(at, "Partners with at most 2 deals").value == f"{few:,}"
 
 
-def test_partner_page_from_a_link_shows_that_partner(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "views/partner.py", monkeypatch, {"partner_id": "P2"})
+def test_partner_page_from_a_link_shows_that_partner(tiny_db):
+    at = open_page(tiny_db, "views/partner.py", partner_id="P2")
     assert at.selectbox(key="partner_pick").value == "P2"
     assert at.subheader[0].value == "Falling Inc"
     assert metric(at, "Revenue, 2025Q3–2026Q2").value == money(400)
@@ -181,8 +155,8 @@ def test_partner_page_from_a_link_shows_that_partner(tiny_db, monkeypatch):
     assert url_values(at, "partner_id") == ["P1"]
 
 
-def test_filters_survive_a_page_change_and_come_from_a_shared_url(tiny_db, monkeypatch):
-    at = open_page(tiny_db, "views/overview.py", monkeypatch, {"tier": "Gold", "quarter": "2025Q4"})
+def test_filters_survive_a_page_change_and_come_from_a_shared_url(tiny_db):
+    at = open_page(tiny_db, "views/overview.py", tier="Gold", quarter="2025Q4")
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     assert at.selectbox(key="f_quarter").value == "2025Q4"
     at.switch_page("views/tiers.py").run()

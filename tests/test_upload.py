@@ -4,37 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics.queries import channel_summary
 from analytics.store import Store
+from tests.apptest_helpers import open_page
 
-APP = Path(__file__).parents[1] / "app.py"
 PAGE = "views/upload.py"
 
 GOOD = b"Partner ID,Booking Date,Amount (USD),Tier\nP1,2025-07-01,\"$1,500.00\",Gold\nP2,2025-08-01,500,Silver\n"
 BAD = b"partner_id,order_date,revenue\nP1,2025-07-01,ten\nP2,2025-13-01,5\n"
 ODD_HEADERS = b"Acct;When;Amt\nP9;2025-10-01;100\nP8;2025-11-01;50\n"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def open_upload(db: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("CHANNEL_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -49,9 +30,9 @@ def summary_of(db: Path) -> dict:
         return channel_summary(store)
 
 
-def test_page_states_its_limit_and_loads_a_good_file(tmp_path, monkeypatch):
+def test_page_states_its_limit_and_loads_a_good_file(tmp_path):
     db = tmp_path / "up.duckdb"
-    at = open_upload(db, monkeypatch)
+    at = open_page(db, PAGE)
     assert any("up to 400 MB per file" in c.value for c in at.caption)
     upload(at, "q3.csv", GOOD)
     preview = at.dataframe[0].value
@@ -63,9 +44,9 @@ def test_page_states_its_limit_and_loads_a_good_file(tmp_path, monkeypatch):
     assert summary_of(db)["revenue"] == 2000.0
 
 
-def test_file_with_errors_lists_them_and_writes_nothing(tmp_path, monkeypatch):
+def test_file_with_errors_lists_them_and_writes_nothing(tmp_path):
     db = tmp_path / "up.duckdb"
-    at = upload(open_upload(db, monkeypatch), "bad.csv", BAD)
+    at = upload(open_page(db, PAGE), "bad.csv", BAD)
     assert "bad.csv cannot be loaded" in at.error[0].value
     problems = at.dataframe[0].value
     assert problems[["row", "column"]].values.tolist() == [[2, "revenue"], [3, "order_date"]]
@@ -74,9 +55,9 @@ def test_file_with_errors_lists_them_and_writes_nothing(tmp_path, monkeypatch):
     assert summary_of(db)["lines"] == 0
 
 
-def test_unrecognised_columns_are_mapped_by_hand_and_remembered(tmp_path, monkeypatch):
+def test_unrecognised_columns_are_mapped_by_hand_and_remembered(tmp_path):
     db = tmp_path / "up.duckdb"
-    at = upload(open_upload(db, monkeypatch), "odd.csv", ODD_HEADERS)
+    at = upload(open_page(db, PAGE), "odd.csv", ODD_HEADERS)
     at.selectbox(key="map_0_partner_id").set_value("Acct")
     at.selectbox(key="map_0_revenue").set_value("Amt")
     at.selectbox(key="map_0_order_date").set_value("When").run()
@@ -86,28 +67,28 @@ def test_unrecognised_columns_are_mapped_by_hand_and_remembered(tmp_path, monkey
     assert summary_of(db)["revenue"] == 150.0
 
     # The next file with the same headers is read with the confirmed mapping, no questions asked.
-    at = open_upload(db, monkeypatch)
+    at = open_page(db, PAGE)
     upload(at, "odd_q1.csv", b"Acct;When;Amt\nP9;2026-01-05;70\n")
     assert not [s for s in at.selectbox if s.key and s.key.startswith("map_")]
     at.button(key="load_0").click().run()
     assert summary_of(db)["revenue"] == 220.0
 
 
-def test_the_same_file_again_is_recognised(tmp_path, monkeypatch):
+def test_the_same_file_again_is_recognised(tmp_path):
     db = tmp_path / "up.duckdb"
-    at = upload(open_upload(db, monkeypatch), "q3.csv", GOOD)
+    at = upload(open_page(db, PAGE), "q3.csv", GOOD)
     at.button(key="load_0").click().run()
-    at = upload(open_upload(db, monkeypatch), "q3_again.csv", GOOD)
+    at = upload(open_page(db, PAGE), "q3_again.csv", GOOD)
     assert any("already loaded as load #1" in i.value for i in at.info)
     assert not [b for b in at.button if b.key == "load_0"]
     assert summary_of(db)["lines"] == 2
 
 
-def test_quarter_holding_data_asks_and_replace_swaps_it(tmp_path, monkeypatch):
+def test_quarter_holding_data_asks_and_replace_swaps_it(tmp_path):
     db = tmp_path / "up.duckdb"
-    at = upload(open_upload(db, monkeypatch), "q3.csv", GOOD)
+    at = upload(open_page(db, PAGE), "q3.csv", GOOD)
     at.button(key="load_0").click().run()
-    at = upload(open_upload(db, monkeypatch), "q3_fixed.csv", GOOD.replace(b"500,Silver", b"700,Silver"))
+    at = upload(open_page(db, PAGE), "q3_fixed.csv", GOOD.replace(b"500,Silver", b"700,Silver"))
     assert any("2025Q3: 2 rows from #1 q3.csv" in w.value for w in at.warning)
     assert at.button(key="load_0").disabled  # nothing chosen yet
     at.radio(key="mode_0").set_value("cancel").run()
@@ -118,17 +99,17 @@ def test_quarter_holding_data_asks_and_replace_swaps_it(tmp_path, monkeypatch):
     assert summary_of(db)["revenue"] == 2200.0
 
 
-def test_rollback_asks_for_confirmation(tmp_path, monkeypatch):
+def test_rollback_asks_for_confirmation(tmp_path):
     db = tmp_path / "up.duckdb"
-    at = upload(open_upload(db, monkeypatch), "q3.csv", GOOD)
+    at = upload(open_page(db, PAGE), "q3.csv", GOOD)
     at.button(key="load_0").click().run()
-    at = open_upload(db, monkeypatch)
+    at = open_page(db, PAGE)
     at.selectbox(key="rollback_pick").set_value(1).run()
     at.button(key="rollback_ask").click().run()
     assert "Roll back #1 q3.csv" in at.warning[0].value
     at.button(key="rollback_cancel").click().run()
     assert summary_of(db)["lines"] == 2
-    at = open_upload(db, monkeypatch)
+    at = open_page(db, PAGE)
     at.selectbox(key="rollback_pick").set_value(1).run()
     at.button(key="rollback_ask").click().run()
     at.button(key="rollback_confirm").click().run()

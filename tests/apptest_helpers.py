@@ -1,0 +1,41 @@
+"""Helpers for AppTests of the real app: open it on a database file at a page, find a metric.
+
+The autouse fixtures in conftest.py clear Streamlit's caches around every test and put
+$CHANNEL_DB back afterwards, so a test file needs nothing more than these imports.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Metric
+
+__all__ = ["APP", "open_page", "metric"]
+
+# Since Streamlit 1.61 a relative AppTest.from_file path resolves against the test file.
+APP = Path(__file__).parents[1] / "app.py"
+
+
+def open_page(db_path: Path, page: str | None = None, **query_params: str | list[str]) -> AppTest:
+    """Give the app run on the database `db_path`, switched to `page` (e.g. "views/tiers.py"; None: the first).
+
+    `query_params` are the URL's (partner_id="P2", tier="Gold"). Asserts that no page raised.
+    """
+    os.environ["CHANNEL_DB"] = str(db_path)  # conftest.py's channel_db_restored puts it back
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label_start: str) -> Metric:
+    """Give the first metric whose label starts with `label_start`; fail listing the labels when none does."""
+    found = [m for m in at.metric if m.label.startswith(label_start)]
+    assert found, [m.label for m in at.metric]
+    return found[0]
