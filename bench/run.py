@@ -42,7 +42,7 @@ INGEST_LINES = 1_000_000
 PAGE_WARM_TARGET = {1: 0.5, 10: 1.5}
 MEMORY_TARGET_MB = 1500
 BUILD_TARGET_S = 300
-MODEL_TARGETS = {1: {"fit": 10.0, "scoring": 3.0}}
+MODEL_TARGETS = {1: {"backtest": 10.0, "fit": 10.0, "score": 3.0}}
 MARK_START, MARK_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -230,6 +230,7 @@ def _machine() -> str:
 
 
 def _model_rows(size: SizeResult) -> list[str]:
+    """Give a row per number measure() returned (seconds checked against their targets); text is left out."""
     label = f"{size.scale}x"
     if size.model is None:
         if size.model_error:
@@ -238,10 +239,9 @@ def _model_rows(size: SizeResult) -> list[str]:
     rows = []
     targets = MODEL_TARGETS.get(size.scale, {})
     for key, value in size.model.items():
-        if isinstance(value, float | int) and not isinstance(value, bool):
-            text = f"{value:.2f}" if isinstance(value, float) else f"{value:,}"
-        else:
-            text = str(value)
+        if isinstance(value, bool) or not isinstance(value, float | int | str) or "\n" in str(value):
+            continue  # tables and reports: model_eval's own output, too long for this table
+        text = f"{value:.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
         timed = "second" in key or key.endswith("_s")
         target = next((t for word, t in targets.items() if word in key and timed), None)
         verdict = f"< {target:g} s: {_verdict(float(value) < target)}" if target is not None else ""
