@@ -16,6 +16,7 @@ page = st.navigation(
         st.Page("views/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
         st.Page("views/risk.py", title="Partners at risk", icon=":material/warning:"),
         st.Page("views/model.py", title="Model", icon=":material/model_training:"),
+        st.Page("views/review.py", title="Annual review", icon=":material/fact_check:"),
         st.Page("views/partner.py", title="Partner", icon=":material/storefront:", url_path="partner"),
         st.Page("views/upload.py", title="Upload extracts", icon=":material/upload_file:"),
     ]

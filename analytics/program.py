@@ -30,7 +30,7 @@ class ProgramRules:
     tiers: tuple[TierRule, ...]
     nursery_quarters: int = 4
     review_out_share: float = 0.10
-    provisional_threshold: float = 0.35
+    provisional_threshold: float = 0.30
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -97,7 +97,7 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             tiers=tuple(tiers),
             nursery_quarters=_number(raw.get("nursery_quarters", 4), f"{path}: nursery_quarters", whole=True),
             review_out_share=_number(raw.get("review_out_share", 0.10), f"{path}: review_out_share"),
-            provisional_threshold=_number(raw.get("provisional_threshold", 0.35), f"{path}: provisional_threshold"),
+            provisional_threshold=_number(raw.get("provisional_threshold", 0.30), f"{path}: provisional_threshold"),
             source=str(path),
         )
     except ValueError as exc:

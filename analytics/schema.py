@@ -221,7 +221,42 @@ CREATE TABLE column_mappings (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Version 4: the annual review. A review is named ("FY2026") and holds one decision per partner with
+# the recommendation it overrode, the note, revised goals for provisional continuation, who and when.
+_V4 = """
+CREATE TABLE reviews (
+    review_id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL UNIQUE,
+    as_of VARCHAR NOT NULL,
+    rules VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    created_by VARCHAR,
+    saved_at TIMESTAMP NOT NULL,
+    saved_by VARCHAR
+);
+CREATE TABLE review_decisions (
+    review_id INTEGER NOT NULL,
+    partner_id VARCHAR NOT NULL,
+    partner_name VARCHAR,
+    tier VARCHAR,
+    region VARCHAR,
+    revenue_trailing DOUBLE,
+    churn_probability DOUBLE,
+    turnaround_probability DOUBLE,
+    recommendation VARCHAR NOT NULL,
+    reasons VARCHAR,
+    decision VARCHAR NOT NULL,
+    note VARCHAR,
+    revenue_goal DOUBLE,
+    deals_goal INTEGER,
+    goal_quarters VARCHAR,
+    decided_by VARCHAR,
+    decided_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (review_id, partner_id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what partner_quarter holds: upgrading past one re-derives it.
 REDERIVE_AT = (2,)

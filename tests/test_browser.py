@@ -47,6 +47,7 @@ PAGES = {
     "engagement": ("engagement", "Engagement and fit"),
     "risk": ("risk", "Partners at risk"),
     "model": ("model", "Model"),
+    "review": ("review", "Annual review"),
     "partner": ("partner?partner_id=P000002", "Partner"),
 }
 

@@ -184,3 +184,15 @@ def model_ready(as_of: str, horizon: int) -> bool:
             return False
         bar.empty()
     return True
+
+
+def current_user() -> str:
+    """Give who is using the app, for the record of who decided: the signed-in e-mail, or the local user."""
+    import getpass
+
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.email)
+    except (AttributeError, KeyError):  # no sign-in configured: local single-user mode
+        pass
+    return f"local user ({getpass.getuser()})"
