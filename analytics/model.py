@@ -120,7 +120,10 @@ class Scorer:
             # Calibrated on held-out folds of the training cutoffs, never on the test cutoff. The folds
             # are shuffled within the training data so that each one sees every training cutoff.
             folds = StratifiedKFold(max(2, min(3, int(min(np.bincount(y, minlength=2))))), shuffle=True, random_state=0)
-            self._fitted = CalibratedClassifierCV(make_pipeline(encode, boosted), method="isotonic", cv=folds)
+            # ensemble=False: one model on all the training data, calibrated by the folds' held-out
+            # predictions; scoring then runs one model, not one per fold.
+            self._fitted = CalibratedClassifierCV(make_pipeline(encode, boosted), method="isotonic", cv=folds,
+                                                  ensemble=False)
             # A figure nobody has in the training data (year-over-year change with under a year and a half
             # of history) carries nothing to learn; a constant stands in for it.
             self._blank = [c for c in NUMERIC_FEATURES if examples[c].isna().all()]

@@ -27,6 +27,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ACTIVE_LINES = "replaced_by IS NULL"
 
 
+# DuckDB's memory cap for one open database; $CHANNEL_DB_MEMORY overrides it (e.g. "4GB").
+MEMORY_LIMIT = os.environ.get("CHANNEL_DB_MEMORY", "1GB")
+
+
 class StoreError(RuntimeError):
     """A database operation that cannot be done, with a message meant for the person who asked."""
 
@@ -44,7 +48,9 @@ class Store:
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(self.path))
+            # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
+            # machine with its sessions, so it is capped (and spills to disk beyond the cap).
+            self._con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreError(
