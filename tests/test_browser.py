@@ -59,7 +59,8 @@ def test_every_page_opens_without_an_error_and_keeps_the_filters(demo_db):
             wait_for_app(page)
             page.get_by_role("heading", name=title).first.wait_for(timeout=60000)
             if name != "partner":
-                page.wait_for_selector(".js-plotly-plot", timeout=60000)
+                # Attached, not visible: the review page draws its only chart in the What-if tab.
+                page.locator(".js-plotly-plot").first.wait_for(state="attached", timeout=60000)
             else:
                 page.wait_for_selector('[data-testid="stMetric"]', timeout=60000)
                 page.get_by_text("What raises the risk").wait_for(timeout=60000)
