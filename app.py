@@ -1,26 +1,34 @@
-"""Channel Health: page navigation and the shared sidebar (data freshness and filters)."""
+"""Channel Health: page navigation by role, and the shared sidebar (who is signed in, data freshness, filters)."""
 
 import streamlit as st
 
-from views.shared import data_sidebar, sidebar_filters
+from views.shared import current_actor, data_sidebar, database, identity_sidebar, sidebar_filters, sign_in_page
 
 st.set_page_config(page_title="Channel Health", page_icon=":material/hub:", layout="wide")
 
+actor = current_actor()
+if actor is None:  # sign-in is set up and nobody is signed in: nothing but the way in
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+    st.stop()
+
 # The page scripts live in views/, not pages/: with a folder named pages/ beside it, Streamlit 1.67
 # runs a deep link (a shared URL) as a legacy multipage app, skipping this file and its navigation.
-page = st.navigation(
-    [
-        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("views/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
-        st.Page("views/dropoffs.py", title="Revenue drop-offs", icon=":material/trending_down:"),
-        st.Page("views/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
-        st.Page("views/risk.py", title="Partners at risk", icon=":material/warning:"),
-        st.Page("views/model.py", title="Model", icon=":material/model_training:"),
-        st.Page("views/review.py", title="Annual review", icon=":material/fact_check:"),
-        st.Page("views/partner.py", title="Partner", icon=":material/storefront:", url_path="partner"),
-        st.Page("views/upload.py", title="Upload extracts", icon=":material/upload_file:"),
-    ]
-)
-data_sidebar()
-sidebar_filters()
-page.run()
+# Pages that only change data are listed for the roles that may use them (the engine checks too).
+pages = [
+    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("views/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
+    st.Page("views/dropoffs.py", title="Revenue drop-offs", icon=":material/trending_down:"),
+    st.Page("views/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
+    st.Page("views/risk.py", title="Partners at risk", icon=":material/warning:"),
+    st.Page("views/model.py", title="Model", icon=":material/model_training:"),
+    st.Page("views/review.py", title="Annual review", icon=":material/fact_check:"),
+    st.Page("views/partner.py", title="Partner", icon=":material/storefront:", url_path="partner"),
+]
+if actor.may("load") or actor.may("roll back"):
+    pages.append(st.Page("views/upload.py", title="Upload extracts", icon=":material/upload_file:"))
+page = st.navigation(pages)
+identity_sidebar(actor)
+with database():
+    data_sidebar()
+    sidebar_filters()
+    page.run()

@@ -6,6 +6,7 @@ Commands: demo, ingest, loads, rollback, score, backtest, summary.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import time
@@ -20,7 +21,16 @@ from analytics.quarters import parse_quarter_text
 from analytics.queries import channel_summary
 from analytics.store import Store, StoreError, default_db_path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "DEFAULT_WAIT"]
+
+DEFAULT_WAIT = 300.0
+# Commands that write: while they wait and work, a note beside the file asks the app to let go of it.
+WRITING = {"demo", "ingest", "rollback"}
+
+
+def _who() -> str:
+    """Give who a write from the command line is recorded as: the operating-system user."""
+    return f"command line ({getpass.getuser()})"
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -31,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     """Give the argument parser of the command line."""
     parser = argparse.ArgumentParser(prog="python -m analytics", description="Channel Health engine")
     parser.add_argument("--db", help=f"database file (default: $CHANNEL_DB or {default_db_path()})")
+    parser.add_argument(
+        "--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS",
+        help=f"while another process (the running app) holds the database, wait this long for it "
+             f"(default {DEFAULT_WAIT:.0f}); the app lets go as soon as a load is waiting",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="generate the demo channel and load it")
@@ -94,7 +109,8 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            result = load_extract(store, path, mode=mode, day_first=True if args.day_first else None, progress=_progress)
+            result = load_extract(store, path, mode=mode, day_first=True if args.day_first else None,
+                                  loaded_by=_who(), progress=_progress)
         except ExtractInvalid as exc:
             print(exc.report.describe(limit=200))
             print(f"{path}: not loaded; nothing was written. Fix the problems above and load it again.")
@@ -146,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and give its exit code (0 done, 1 refused or bad input)."""
     args = build_parser().parse_args(argv)
     try:
-        with Store(args.db) as store:
+        with Store(args.db, wait=args.wait, on_wait=lambda why: print(why, file=sys.stderr, flush=True),
+                   announce=args.command in WRITING) as store:
             if args.command == "demo":
                 return _demo(store, args)
             if args.command == "ingest":
@@ -160,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "backtest":
                 return _backtest(store, args)
             if args.command == "rollback":
-                quarters = rollback_load(store, args.load_id)
+                quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
                 return 0
             summary = channel_summary(store)

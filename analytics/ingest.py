@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics.access import Actor, check
 from analytics.extract import (
     LINE_COLUMNS,
     ExtractInvalid,
@@ -18,9 +19,10 @@ from analytics.extract import (
     extract_headers,
     prepare_extract_in,
 )
+from analytics.limits import check_extract
 from analytics.mappings import remembered_mapping
 from analytics.quarters import shift_quarter
-from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, refresh_partner_quarter
+from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_partner_quarter
 
 __all__ = [
     "MODES",
@@ -73,14 +75,17 @@ def load_extract(
     day_first: bool | None = None,
     loaded_by: str | None = None,
     progress: Progress | None = None,
+    actor: Actor | None = None,
 ) -> LoadResult:
     """Give the result of reading, validating and storing one extract in a single transaction.
 
-    Raises ExtractInvalid (with the full report) when the file has problems, and LoadRefused when
-    the file's quarters already hold rows it could double and `mode` is "refuse".
+    Raises AccessDenied when `actor` may not load (or replace), ExtractTooLarge when the file breaks
+    a stated limit (analytics.limits), ExtractInvalid (with the full report) when the file has
+    problems, and LoadRefused when the file's quarters already hold rows it could double and `mode`
+    is "refuse". The load records `loaded_by`, else the actor's name.
     """
-    if mode not in MODES:
-        raise ValueError(f"Unknown load mode {mode!r}; expected one of {', '.join(MODES)}")
+    loaded_by = _allowed(actor, mode, loaded_by)
+    check_extract(source, file_name)
     if column_overrides is None:
         # A layout whose mapping a person confirmed before is read the same way again.
         column_overrides = remembered_mapping(store, extract_headers(source, file_name))
@@ -101,15 +106,23 @@ def store_prepared(
     mode: str = "refuse",
     loaded_by: str | None = None,
     progress: Progress | None = None,
+    actor: Actor | None = None,
 ) -> LoadResult:
     """Give the result of storing an already validated extract (see load_extract)."""
-    if mode not in MODES:
-        raise ValueError(f"Unknown load mode {mode!r}; expected one of {', '.join(MODES)}")
+    loaded_by = _allowed(actor, mode, loaded_by)
     if prepared.lines is None:
         raise ExtractInvalid(prepared.report)
     with contextlib.closing(store.cursor()) as cur:
         cur.register("incoming", prepared.lines)
         return _store_incoming(store, cur, prepared, prepared.lines.num_rows, mode, loaded_by, progress)
+
+
+def _allowed(actor: Actor | None, mode: str, loaded_by: str | None) -> str | None:
+    """Give who the load is recorded as, after checking the mode and that the actor may load this way."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown load mode {mode!r}; expected one of {', '.join(MODES)}")
+    check(actor, "replace" if mode == "replace" else "load")
+    return loaded_by if loaded_by is not None else actor.who if actor is not None else None
 
 
 def _store_incoming(
@@ -124,6 +137,7 @@ def _store_incoming(
     """Give the result of storing the rows of relation `incoming` (visible to `cur`) as one load."""
     notify = progress or (lambda fraction, message: None)
     name, quarters = prepared.file_name, prepared.report.quarters
+    checkpoint("load:read")
     with store.transaction(cur):
         same = cur.execute(
             "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' "
@@ -147,6 +161,7 @@ def _store_incoming(
                 f"UPDATE order_lines SET replaced_by = ? WHERE {ACTIVE_LINES} AND list_contains(?, quarter)",
                 [load_id, quarters],
             ).fetchall()[0][0]
+            checkpoint("load:replaced")
         # A transaction id already stored (and still counting) means the row is already in: skip it.
         # Only stored ids within the file's range can match; saying so lets DuckDB skip the row groups
         # of other periods (ids mostly follow time) instead of hashing every stored id.
@@ -165,6 +180,7 @@ def _store_incoming(
             [load_id],
         ).fetchall()[0][0]
         rows_skipped = n_rows - rows_added
+        checkpoint("load:inserted")
         cur.execute(
             """
             INSERT INTO loads (load_id, file_name, content_hash, rows_in_file, rows_added, rows_skipped,
@@ -174,9 +190,12 @@ def _store_incoming(
             [load_id, name, prepared.content_hash, n_rows, rows_added, rows_skipped, rows_replaced,
              quarters, mode, dt.datetime.now(), loaded_by],
         )
+        checkpoint("load:recorded")
         notify(0.9, f"Refreshing the partner x quarter table for {len(quarters)} quarter(s)")
         refresh_partner_quarter(cur, quarters)
         bump_data_version(cur)
+        checkpoint("load:refreshed")
+    checkpoint("load:committed")
     message = f"Loaded {name} as load #{load_id}: {rows_added:,} rows added"
     if rows_skipped:
         message += f", {rows_skipped:,} skipped (transaction id already stored)"
@@ -225,8 +244,13 @@ def _refusal_message(name: str, conflicts: dict[str, list[tuple]]) -> str:
     )
 
 
-def rollback_load(store: Store, load_id: int, by: str | None = None) -> list[str]:
-    """Give the quarters a load touched, after undoing it: its rows go, rows it replaced come back."""
+def rollback_load(store: Store, load_id: int, by: str | None = None, actor: Actor | None = None) -> list[str]:
+    """Give the quarters a load touched, after undoing it: its rows go, rows it replaced come back.
+
+    Raises AccessDenied when `actor` may not roll back; records `by`, else the actor's name.
+    """
+    check(actor, "roll back")
+    by = by if by is not None else actor.who if actor is not None else None
     with store.transaction() as cur:
         rows = cur.execute("SELECT status, quarters, file_name FROM loads WHERE load_id = ?", [load_id]).fetchall()
         row = rows[0] if rows else None
@@ -237,6 +261,7 @@ def rollback_load(store: Store, load_id: int, by: str | None = None) -> list[str
             raise StoreError(f"Load #{load_id} ({file_name}) was already rolled back.")
         cur.execute("DELETE FROM order_lines WHERE load_id = ?", [load_id])
         cur.execute("UPDATE order_lines SET replaced_by = NULL WHERE replaced_by = ?", [load_id])
+        checkpoint("rollback:deleted")
         cur.execute(
             "UPDATE loads SET status = 'rolled_back', rolled_back_at = ?, rolled_back_by = ? WHERE load_id = ?",
             [dt.datetime.now(), by, load_id],

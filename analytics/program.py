@@ -8,7 +8,7 @@ from pathlib import Path
 
 from analytics.store import PROJECT_ROOT
 
-__all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program"]
+__all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program", "save_program"]
 
 PROGRAM_PATH = PROJECT_ROOT / "data" / "program.toml"
 
@@ -104,3 +104,34 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
         if str(path) in str(exc):
             raise
         raise ValueError(f"{path}: {exc}") from exc
+
+
+def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=None) -> Path:
+    """Write the rules to a TOML file (replacing it in one step) and give its path; admins only.
+
+    Raises analytics.access.AccessDenied when `actor` may not change the program rules (None: the
+    local operator, who may). The file's first line says who changed it and when.
+    """
+    import datetime as dt
+    import os
+
+    from analytics.access import check
+
+    check(actor, "change program rules")
+    path = Path(path)
+    who = actor.who if actor is not None else "the local operator"
+    lines = [
+        f"# Program rules, last changed by {who} on {dt.datetime.now():%Y-%m-%d %H:%M}.",
+        "# See the copy in git (data/program.toml) for what each setting means.",
+        f"nursery_quarters = {rules.nursery_quarters}",
+        f"review_out_share = {rules.review_out_share!r}",
+        f"provisional_threshold = {rules.provisional_threshold!r}",
+    ]
+    for tier in rules.tiers:
+        lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",
+                  f"min_deals = {tier.min_deals}", f"min_customers = {tier.min_customers}"]
+    load_check = path.with_name(path.name + ".new")
+    load_check.write_text("\n".join(lines) + "\n")
+    load_program(load_check)  # what was written reads back, or the old file stays
+    os.replace(load_check, path)
+    return path

@@ -21,12 +21,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from analytics.access import Actor, check
 from analytics.features import YEAR, features_at
 from analytics.formatting import money
 from analytics.model import fitted_for, score_partners
 from analytics.program import ProgramRules
 from analytics.quarters import quarter_index, shift_quarter
-from analytics.store import Store
+from analytics.store import Store, checkpoint
 
 __all__ = [
     "ACTIONS",
@@ -169,13 +170,17 @@ DECISION_COLUMNS = [
 
 
 def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisions: pd.DataFrame,
-                user: str | None = None) -> dict:
+                user: str | None = None, actor: Actor | None = None) -> dict:
     """Save a named review's decisions (one per partner) and give counts of rows added, changed and unchanged.
+
+    Raises AccessDenied when `actor` may not save review decisions; records `user`, else the actor's name.
 
     Saving the same decisions again changes nothing; a changed decision or note is updated in
     place with who changed it and when. Partners not in `decisions` keep what was saved before.
     `decisions` needs DECISION_COLUMNS; `decision` must be one of ACTIONS.
     """
+    check(actor, "save review")
+    user = user if user is not None else actor.who if actor is not None else None
     name = name.strip()
     if not name:
         raise ValueError("A review needs a name, like FY2026")
@@ -242,6 +247,7 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
             """,
             [review_id, user, now],
         )
+        checkpoint("review:written")
         cur.unregister("incoming")
     added, changed = int(counts[0]), int(counts[1])
     return {"review": name, "added": added, "changed": changed, "unchanged": len(frame) - added - changed}

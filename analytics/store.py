@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -18,6 +21,8 @@ __all__ = [
     "StoreError",
     "default_db_path",
     "ACTIVE_LINES",
+    "checkpoint",
+    "writer_waiting",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -42,22 +47,61 @@ def default_db_path() -> Path:
 
 
 class Store:
-    """An open channel database; upgrades an older file to the current schema on open."""
+    """An open channel database; upgrades an older file to the current schema on open.
 
-    def __init__(self, path: str | Path | None = None):
+    Only one process at a time can have the file open (DuckDB locks it), so the app opens it per
+    page run and lets go in between (views/shared.py), and the command line waits for its turn:
+    `wait` is how many seconds to keep trying while another process holds the file, `on_wait` is
+    told why, and `announce` (the command line) leaves a note beside the file while waiting and
+    working, so that the app lets go and does not open it again until the note is gone.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
+        announce: bool = False,
+    ):
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._note: Path | None = None
+        if announce:
+            self._note = _note_path(self.path)
+            self._note.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
         try:
-            # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
-            # machine with its sessions, so it is capped (and spills to disk beyond the cap).
-            self._con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreError(
-                    f"The database {self.path} is in use by another process; try again when it has finished."
-                ) from exc
-            raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
-        self._migrate()
+            self._con = self._connect(wait, on_wait)
+            self._migrate()
+        except BaseException:
+            if getattr(self, "_con", None) is not None:
+                self._con.close()
+            self._drop_note()
+            raise
+
+    def _connect(self, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+        """Give a connection to the file, trying again for `wait` seconds while another process holds it."""
+        started = time.monotonic()
+        told_at = None
+        while True:
+            waiting_for = None if self._note else writer_waiting(self.path)
+            if waiting_for is None:
+                try:
+                    # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares
+                    # the machine with its sessions, so it is capped (and spills to disk beyond the cap).
+                    return duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower():
+                        raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+                    holder = re.search(r"PID (\d+)", str(exc))
+                    waiting_for = f"process {holder.group(1)}" if holder else "another process"
+            waited = time.monotonic() - started
+            why = f"The database {self.path} is in use by another process ({waiting_for})"
+            if waited >= wait:
+                raise StoreError(f"{why}; try again when it has finished.")
+            if on_wait is not None and (told_at is None or time.monotonic() - told_at >= 5):
+                told_at = time.monotonic()
+                on_wait(f"{why}; waiting for it to finish ({waited:.0f} s of at most {wait:.0f} s).")
+            time.sleep(0.1)
 
     # -- connection ---------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -65,8 +109,14 @@ class Store:
         return self._con.cursor()
 
     def close(self) -> None:
-        """Close the database file."""
+        """Close the database file (and take away the command line's note, if this store left one)."""
         self._con.close()
+        self._drop_note()
+
+    def _drop_note(self) -> None:
+        if self._note is not None:
+            self._note.unlink(missing_ok=True)
+            self._note = None
 
     def __enter__(self) -> Store:
         return self
@@ -90,6 +140,7 @@ class Store:
             if own:
                 cur.close()
             raise
+        checkpoint("commit")
         cur.execute("COMMIT")
         if own:
             cur.close()
@@ -143,6 +194,44 @@ class Store:
         """Tell whether no order line is stored."""
         with contextlib.closing(self.cursor()) as cur:
             return cur.execute("SELECT count(*) FROM order_lines").fetchall()[0][0] == 0
+
+
+def _note_path(path: Path) -> Path:
+    return path.with_name(path.name + ".writer")
+
+
+def writer_waiting(path: Path) -> str | None:
+    """Give who is waiting for or holding the file to write from another process (the command line), or None.
+
+    The note beside the file names a process id; a note whose process is gone (killed) is stale and
+    taken away.
+    """
+    note = _note_path(path)
+    try:
+        pid_text, _, command = note.read_text().partition("\n")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        note.unlink(missing_ok=True)
+        return None
+    except PermissionError:
+        pass  # alive, run by another user
+    return f"a load from the command line (process {pid}: {command.strip() or 'python -m analytics'})"
+
+
+def checkpoint(name: str) -> None:
+    """Stop here for ten minutes when $CHANNEL_PAUSE_AT names this point: the fault tests kill the process there.
+
+    Points: "commit" (every transaction, just before COMMIT) and those named in ingest.py and review.py.
+    """
+    if os.environ.get("CHANNEL_PAUSE_AT") == name:
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(600)
 
 
 def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:

@@ -97,3 +97,33 @@ def test_database_in_use_by_another_process_says_so(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_file_kept_from_the_first_release_opens_upgraded_with_its_history(tmp_path):
+    """tests/fixtures/channel_schema2.duckdb.gz was written by the first release (see the README there)."""
+    import gzip
+    import shutil
+    from pathlib import Path
+
+    from analytics.ingest import list_loads, rollback_load
+    from analytics.queries import channel_summary
+
+    path = tmp_path / "old.duckdb"
+    with gzip.open(Path(__file__).parent / "fixtures" / "channel_schema2.duckdb.gz") as packed, path.open("wb") as out:
+        shutil.copyfileobj(packed, out)
+    assert duckdb.connect(str(path)).execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("2",)]
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        summary = channel_summary(store)
+        assert (summary["lines"], summary["partners"], summary["revenue"], summary["loads"]) == (5, 3, 2515.5, 2)
+        loads = list_loads(store).set_index("load_id")
+        assert loads["status"].to_dict() == {3: "active", 2: "rolled_back", 1: "active"}
+        # Columns added since are derived from the kept raw lines: P1 had two orders in 2025Q3.
+        pq = store.query_df("SELECT partner_id, quarter, revenue, deals FROM partner_quarter ORDER BY 1, 2")
+        assert pq.to_dict("records")[0] == {"partner_id": "P1", "quarter": "2025Q3", "revenue": 1500.5, "deals": 2}
+        assert store.query_df("SELECT count(*) AS n FROM reviews")["n"].iloc[0] == 0
+        rollback_load(store, 3)
+        assert channel_summary(store)["revenue"] == 1575.5
+    with Store(path) as again:  # opens at once the next time, nothing left to upgrade
+        assert again.schema_version() == SCHEMA_VERSION

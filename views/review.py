@@ -1,14 +1,16 @@
 """Annual review: a recommended action for every active partner, the chief's decisions, what-if, saved reviews."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from analytics import charts
+from analytics.access import AccessDenied
 from analytics.export import to_safe_csv, to_safe_excel
 from analytics.formatting import money
-from analytics.program import PROGRAM_PATH, load_program
+from analytics.program import PROGRAM_PATH, load_program, save_program
 from analytics.quarters import shift_quarter
 from analytics.review import (
     ACTIONS,
@@ -22,9 +24,12 @@ from analytics.review import (
     review_inputs,
     save_review,
 )
-from views.shared import PARTNER_LINK, current_filter, current_user, get_store, load, model_ready, partner_links
+from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, model_ready, partner_links
 
 st.title("Annual review")
+actor = current_actor()
+may_decide = actor is not None and actor.may("save review")
+may_change_rules = actor is not None and actor.may("change program rules")
 flt = current_filter()
 q = flt.quarter
 if not q:
@@ -87,16 +92,20 @@ def decisions_table() -> pd.DataFrame:
 
 
 with decisions_tab:
-    with st.form("override_form", border=True):
-        st.markdown("**Change one partner's decision**")
-        f1, f2, f3 = st.columns([2, 1, 2])
-        labels = dict(zip(recs["partner_id"], recs["partner_name"].fillna("") + " (" + recs["partner_id"] + ")",
-                          strict=True))
-        who = f1.selectbox("Partner", list(labels), format_func=labels.get, key="review_override_partner")
-        what = f2.selectbox("Decision", ACTIONS, key="review_override_decision")
-        why = f3.text_input("Note", key="review_override_note")
-        if st.form_submit_button("Apply", key="review_override_apply"):
-            overrides[who] = {"decision": what, "note": why}
+    if not may_decide:
+        st.info(f"Recording decisions takes the reviewer or admin role; {actor.who} is {actor.role}. "
+                "The recommendations are shown as they stand.")
+    with st.form("override_form", border=True) if may_decide else st.container():
+        if may_decide:
+            st.markdown("**Change one partner's decision**")
+            f1, f2, f3 = st.columns([2, 1, 2])
+            labels = dict(zip(recs["partner_id"], recs["partner_name"].fillna("") + " (" + recs["partner_id"] + ")",
+                              strict=True))
+            who = f1.selectbox("Partner", list(labels), format_func=labels.get, key="review_override_partner")
+            what = f2.selectbox("Decision", ACTIONS, key="review_override_decision")
+            why = f3.text_input("Note", key="review_override_note")
+            if st.form_submit_button("Apply", key="review_override_apply"):
+                overrides[who] = {"decision": what, "note": why}
     table = decisions_table()
     # Edits made in the table since the last run: fold them into the overrides before drawing it again.
     pending = (st.session_state.get("review_editor") or {}).get("edited_rows", {})
@@ -111,7 +120,7 @@ with decisions_tab:
              "churn_probability", "turnaround_probability"]
     edited = st.data_editor(
         partner_links(table)[shown + ["partner_id"]], hide_index=True, width="stretch", key="review_editor",
-        disabled=[c for c in shown if c not in ("decision", "note")] + ["partner_id"],
+        disabled=[c for c in shown if c not in ("decision", "note") or not may_decide] + ["partner_id"],
         column_config={
             "partner": PARTNER_LINK,
             "partner_id": None,
@@ -140,8 +149,8 @@ with provisional_tab:
             ["partner", "grant", "partner_name", "tier", "turnaround_probability", "revenue_trailing", "otherwise",
              "revenue_goal", "deals_goal", "reasons", "partner_id"]],
         hide_index=True, width="stretch", key="provisional_editor",
-        disabled=["partner", "partner_name", "tier", "turnaround_probability", "revenue_trailing", "otherwise",
-                  "reasons", "partner_id"],
+        disabled=True if not may_decide else ["partner", "partner_name", "tier", "turnaround_probability",
+                                              "revenue_trailing", "otherwise", "reasons", "partner_id"],
         column_config={
             "partner": PARTNER_LINK,
             "partner_id": None,
@@ -181,6 +190,18 @@ with whatif_tab:
             "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
             "revenue_trailing_what_if": st.column_config.NumberColumn(f"Revenue {year}, what if", format="dollar"),
         })
+        if may_change_rules:
+            # Admins only (the engine checks too): these minimums and threshold become the program's terms.
+            if st.button(f"Save these minimums and threshold to {Path(rules_file).name}", key="save_program",
+                         icon=":material/gavel:", help="Every later review reads the program rules from this file."):
+                try:
+                    save_program(replace(whatif_rules, provisional_threshold=threshold), rules_file, actor=actor)
+                except (AccessDenied, ValueError, OSError) as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Program rules in {Path(rules_file).name} changed by {actor.who}.")
+        else:
+            st.caption("Changing the program rules themselves takes the admin role.")
 
 # The decisions to save: the table's, with unticked provisional candidates given what the rules say otherwise.
 decisions = recs.merge(edited[["partner_id", "decision", "note"]], on="partner_id", how="left")
@@ -199,10 +220,11 @@ name = left.text_input("Review name", value=default_review_name(q), key="review_
 changed = int((decisions["decision"] != decisions["recommendation"]).sum())
 right.metric("Decisions that differ from the recommendation", f"{changed:,}")
 c1, c2, c3 = st.columns(3)
-if c1.button(f"Save {len(decisions):,} decisions", type="primary", key="save_review", icon=":material/save:"):
+if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary", key="save_review",
+                            icon=":material/save:"):
     try:
-        result = save_review(get_store(), name, q, rules, decisions, user=current_user())
-    except ValueError as exc:
+        result = save_review(get_store(), name, q, rules, decisions, actor=actor)
+    except (ValueError, AccessDenied) as exc:
         st.error(str(exc))
     else:
         st.success(f"Saved review {result['review']}: {result['added']:,} decisions added, {result['changed']:,} "

@@ -1,39 +1,178 @@
-"""What every page shares: the open database, cached query results and the data-freshness sidebar.
+"""What every page shares: the database for this run, cached query results, who is signed in, the sidebar.
 
-This is the one place where the UI caches. The database is a cache_resource per file; query results
-are cache_data keyed by the database's data version, which every load and rollback bumps, so a new
-upload shows on the next rerun without a restart.
+This is the one place where the UI caches. Query results are cache_data keyed by the database's
+data version, which every load and rollback bumps, so a new upload shows on the next rerun without
+a restart.
+
+The database file is opened per page run, not once per process. DuckDB lets one process at a time
+open a file, so an app that kept it open for its whole life would shut out the command line (a
+nightly `python -m analytics ingest`) for as long as it runs. Instead every run opens the file
+(a connection to the already open database when another run or the keep-alive holds it: well under
+a millisecond), and the file is let go of LINGER seconds after the last run, or at once when the
+command line leaves its note beside the file (analytics.store.writer_waiting). While the command
+line holds the file, a run waits for it (up to APP_WAIT seconds) and says why. Sessions of this
+process share one DuckDB database, so a load made in one session is committed or invisible to the
+others, never half there (DuckDB's transactions).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from analytics.access import Actor, load_roles, local_actor
 from analytics.export import to_safe_csv
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.queries import filter_options, last_load, latest_quarter
-from analytics.store import Store, default_db_path
+from analytics.store import Store, StoreError, default_db_path, writer_waiting
+
+LINGER = 10.0     # seconds the file stays open after the last page run (unless the command line waits)
+APP_WAIT = 120.0  # seconds a page run waits for the command line to finish a load
+
+_run = threading.local()  # the store of the page run on this thread (Streamlit runs a session's script in a thread)
 
 
-@st.cache_resource(show_spinner=False)
-def _open_store(path: str) -> Store:
-    return Store(path)
+class _KeepAlive:
+    """Hold the database open for LINGER seconds after the last run, so runs in quick succession do not reopen it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._last_use = 0.0
+
+    def touch(self, store: Store) -> None:
+        with self._lock:
+            self._last_use = time.monotonic()
+            if self._store is not None and self._store.path == store.path:
+                return
+            old, self._store = self._store, None
+            if old is not None:
+                old.close()
+            try:
+                self._store = Store(store.path)  # a second connection to the open database: instant
+            except StoreError:
+                return
+            threading.Thread(target=self._watch, args=(self._store,), daemon=True, name="db-keepalive").start()
+
+    def _watch(self, held: Store) -> None:
+        while True:
+            time.sleep(0.2)
+            with self._lock:
+                if self._store is not held:
+                    return
+                if time.monotonic() - self._last_use > LINGER or writer_waiting(held.path):
+                    self._store = None
+                    held.close()
+                    return
+
+
+_keep_alive = _KeepAlive()
+
+
+@contextlib.contextmanager
+def database() -> Iterator[None]:
+    """Let this page run use the database (opened at its first use) and let go of it when the run ends."""
+    _run.active, _run.store = True, None
+    try:
+        yield
+    finally:
+        store, _run.store, _run.active = _run.store, None, False
+        if store is not None:
+            _keep_alive.touch(store)
+            store.close()
+
+
+def _open_for_run() -> Store:
+    """Open the database, waiting (and saying why on the page) while the command line holds it."""
+    notice = st.empty()
+    try:
+        store = Store(default_db_path(), wait=APP_WAIT,
+                      on_wait=lambda why: notice.info(why, icon=":material/hourglass_top:"))
+    except StoreError as exc:
+        notice.empty()
+        st.warning(f"{exc} The page shows as soon as it is free: reload it in a minute.")
+        st.stop()
+    notice.empty()
+    return store
 
 
 def get_store() -> Store:
-    """Give the open database named by $CHANNEL_DB (or the default file); opened once per process."""
-    return _open_store(str(default_db_path()))
+    """Give this page run's database ($CHANNEL_DB or the default file), opened at the first use in the run.
+
+    app.py wraps every run in database(), which lets go of the file at the end of the run. Outside
+    one (a script run on its own) the store stays with the thread until the thread ends.
+    """
+    store = getattr(_run, "store", None)
+    if store is None or store.path != default_db_path():
+        store = _open_for_run()
+        _run.store = store
+    return store
+
+
+# -- who is using the app ---------------------------------------------------------------------
+def auth_configured() -> bool:
+    """Tell whether sign-in is set up: an [auth] section in .streamlit/secrets.toml (st.login / st.user)."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all
+        return False
+
+
+def current_actor() -> Actor | None:
+    """Give who is using the app with their role, or None when sign-in is set up and nobody is signed in.
+
+    Without sign-in the app runs in local single-user mode: the person at the machine, as admin.
+    Signed in, the role comes from the roles file (data/roles.toml) by e-mail address or domain.
+    AppTest fakes a signed-in person through `at.user` (read here as st.user) and sign-in through
+    `at.secrets["auth"]`, so no test-only path is needed.
+    """
+    if not auth_configured():
+        return local_actor()
+    user = st.user.to_dict()
+    if not user.get("is_logged_in"):
+        return None
+    email = str(user.get("email") or "")
+    who = email or str(user.get("name") or "a signed-in user")
+    return Actor(who, load_roles().role_of(email))
+
+
+def current_user() -> str:
+    """Give who is using the app, for the record of who decided: the signed-in e-mail, or the local user."""
+    actor = current_actor()
+    return actor.who if actor is not None else "nobody signed in"
+
+
+def sign_in_page() -> None:
+    """The only page offered when sign-in is set up and nobody is signed in."""
+    st.title("Channel Health")
+    st.write("Sign in to see the channel's figures.")
+    if st.button("Sign in", key="sign_in", type="primary", icon=":material/login:"):
+        st.login()
+
+
+def identity_sidebar(actor: Actor | None) -> None:
+    """Say in the sidebar who is signed in with which role, or that the app runs in local single-user mode."""
+    with st.sidebar:
+        if not auth_configured():
+            st.caption(f"Local single-user mode: no sign-in is configured, so {actor.who} may do everything "
+                       "(admin). Set up sign-in in .streamlit/secrets.toml to give people roles.")
+        elif actor is not None:
+            st.caption(f"Signed in as {actor.who} · role: **{actor.role}**")
+            if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+                st.logout()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(module: str, name: str, db_path: str, data_version: int, args: tuple, kwargs: tuple) -> Any:
     function = getattr(importlib.import_module(module), name)
-    return function(_open_store(db_path), *args, **dict(kwargs))
+    return function(get_store(), *args, **dict(kwargs))
 
 
 def load(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -186,13 +325,3 @@ def model_ready(as_of: str, horizon: int) -> bool:
     return True
 
 
-def current_user() -> str:
-    """Give who is using the app, for the record of who decided: the signed-in e-mail, or the local user."""
-    import getpass
-
-    try:
-        if st.user.is_logged_in:
-            return str(st.user.email)
-    except (AttributeError, KeyError):  # no sign-in configured: local single-user mode
-        pass
-    return f"local user ({getpass.getuser()})"

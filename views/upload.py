@@ -4,23 +4,34 @@ import json
 
 import streamlit as st
 
+from analytics.access import AccessDenied
 from analytics.extract import PreparedExtract, extract_headers, prepare_extract
+from analytics.formatting import markdown_literal
 from analytics.ingest import list_loads, load_summary, loaded_as, quarters_holding_data, rollback_load, store_prepared
+from analytics.limits import ExtractTooLarge, check_extract, limits_text
 from analytics.mappings import remember_mapping, remembered_mapping
 from analytics.store import StoreError
-from views.shared import PARTNER_LINK, download_table, get_store, partner_links
+from views.shared import PARTNER_LINK, current_actor, download_table, get_store, partner_links
 
 st.title("Upload extracts")
 store = get_store()
-limit_mb = st.get_option("server.maxUploadSize")
+actor = current_actor()
+may_load = actor is not None and actor.may("load")
+may_replace = actor is not None and actor.may("replace")
+may_roll_back = actor is not None and actor.may("roll back")
 st.caption(
-    f"CSV (`,` `;` tab or `|` separated) or Excel .xlsx, up to {limit_mb} MB per file. Each file is read and "
+    f"CSV (`,` `;` tab or `|` separated) or Excel .xlsx, {limits_text()}. Each file is read and "
     "checked first; nothing is written until you press Load, and a file with problems writes nothing."
 )
-files = st.file_uploader(
-    "Sales extracts", type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="uploads",
-    help="One row per order line (or per partner and quarter): partner id, date or quarter, revenue.",
-)
+if may_load:
+    files = st.file_uploader(
+        "Sales extracts", type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="uploads",
+        help="One row per order line (or per partner and quarter): partner id, date or quarter, revenue.",
+    )
+else:
+    files = []
+    st.info(f"Loading extracts takes the operator or admin role; {actor.who if actor else 'you'} "
+            f"{'is ' + actor.role if actor else 'are not signed in'}.")
 
 MODES = {
     "replace": "Replace those quarters with this file's rows",
@@ -66,8 +77,10 @@ def load_file(prepared: PreparedExtract, mode: str) -> None:
     """Store the file with progress, then rerun so every figure shows the new data."""
     bar = st.progress(0.0, text="Starting")
     try:
-        result = store_prepared(store, prepared, mode, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-    except StoreError as exc:
+        result = store_prepared(store, prepared, mode, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+                                actor=actor)
+    except (StoreError, AccessDenied) as exc:
+        bar.empty()
         st.error(str(exc))
         return
     st.session_state.setdefault("_loaded", {})[prepared.content_hash] = result.load_id
@@ -92,12 +105,19 @@ def show_summary(load_id: int) -> None:
 
 for i, upload in enumerate(files or []):
     data = upload.getvalue()
+    try:
+        check_extract(data, upload.name)
+    except ExtractTooLarge as exc:
+        with st.container(border=True):
+            st.subheader(upload.name, anchor=False)
+            st.error(f"{exc} Nothing was read or written.")
+        continue
     headers = extract_headers(data, upload.name)
     overrides = st.session_state.get("_overrides", {}).get(upload.file_id) or remembered_mapping(store, headers)
     prepared = prepared_for(upload.file_id, data, upload.name, overrides)
     report = prepared.report
     with st.container(border=True):
-        st.subheader(upload.name)
+        st.subheader(upload.name, anchor=False)
         st.caption(
             f"{report.rows:,} data rows · quarters {', '.join(report.quarters) or 'none'} · "
             f"{len(report.problems):,} problem(s)"
@@ -128,7 +148,8 @@ for i, upload in enumerate(files or []):
             continue
         earlier = loaded_as(store, prepared.content_hash)
         if earlier:
-            st.info(f"This file was already loaded as load #{earlier['load_id']} ({earlier['file_name']}) on "
+            st.info(f"This file was already loaded as load #{earlier['load_id']} "
+                    f"({markdown_literal(earlier['file_name'])}) on "
                     f"{earlier['loaded_at']:%Y-%m-%d %H:%M}. Loading it again changes nothing.")
             continue
         holding = quarters_holding_data(store, report.quarters)
@@ -137,15 +158,18 @@ for i, upload in enumerate(files or []):
             untracked = int(holding["rows_without_id"].sum())
             st.warning(
                 "These quarters already hold data: "
-                + "; ".join(f"{r.quarter}: {r.rows:,} rows from {r.loads}" for r in holding.itertuples())
+                + "; ".join(f"{r.quarter}: {r.rows:,} rows from {markdown_literal(r.loads)}"
+                            for r in holding.itertuples())
             )
             if untracked == 0 and prepared.lines.column("transaction_id").null_count == 0:
                 st.caption("Every row has a transaction id: rows already stored are skipped, the rest appended.")
             else:
                 mode = st.radio("What should happen?", list(MODES), format_func=MODES.get, index=None,
                                 key=f"mode_{i}")
+        if mode == "replace" and not may_replace:
+            st.caption("Replacing quarters takes the operator or admin role.")
         if st.button(f"Load {upload.name}", key=f"load_{i}", type="primary",
-                     disabled=mode in (None, "cancel")):
+                     disabled=mode in (None, "cancel") or (mode == "replace" and not may_replace)):
             load_file(prepared, mode)
 
 st.divider()
@@ -156,7 +180,9 @@ if loads.empty:
 else:
     st.dataframe(loads.drop(columns=["content_hash"]), hide_index=True, width="stretch")
     active = loads[loads["status"] == "active"]
-    if not active.empty:
+    if not may_roll_back:
+        st.caption("Rolling back a load takes the operator or admin role.")
+    elif not active.empty:
         labels = {r.load_id: f"#{r.load_id} {r.file_name} ({r.quarters}, {r.rows_added:,} rows)"
                   for r in active.itertuples()}
         chosen = st.selectbox("Roll back a load", list(labels), format_func=labels.get, index=None,
@@ -169,7 +195,11 @@ else:
                        "come back.")
             yes, no = st.columns(2)
             if yes.button("Yes, roll it back", key="rollback_confirm", type="primary"):
-                quarters = rollback_load(store, pending)
+                try:
+                    quarters = rollback_load(store, pending, actor=actor)
+                except (StoreError, AccessDenied) as exc:
+                    st.error(str(exc))
+                    st.stop()
                 st.session_state.pop("_rollback_pending")
                 # A summary of the undone load must not be shown again as if it stood.
                 loaded = st.session_state.get("_loaded", {})

@@ -1,0 +1,148 @@
+"""Who may do what: roles, the roles file that maps signed-in people to them, and the engine's check.
+
+Roles: viewer (every chart and table, no changes), operator (load, replace, roll back), reviewer
+(record and change review decisions), admin (all of that plus the program rules). The engine's
+write functions (ingest.load_extract, store_prepared, rollback_load, review.save_review,
+program.save_program) take an `actor` and call `check` before they write; `actor=None` means the
+local operator of this machine (the command line, a notebook, the app without sign-in), who may do
+everything. The pages hide what a role may not use, but the engine refuses it too.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analytics.store import PROJECT_ROOT
+
+__all__ = [
+    "ROLES",
+    "ACTIONS",
+    "ROLES_PATH",
+    "Actor",
+    "AccessDenied",
+    "RoleMap",
+    "permitted",
+    "check",
+    "load_roles",
+    "local_actor",
+]
+
+ROLES = ("viewer", "operator", "reviewer", "admin")
+ACTIONS = ("load", "replace", "roll back", "save review", "change program rules")
+
+# What each role may change; reading is open to every role.
+_ALLOWED: dict[str, frozenset[str]] = {
+    "viewer": frozenset(),
+    "operator": frozenset({"load", "replace", "roll back"}),
+    "reviewer": frozenset({"save review"}),
+    "admin": frozenset(ACTIONS),
+}
+
+ROLES_PATH = PROJECT_ROOT / "data" / "roles.toml"
+
+
+def roles_path() -> Path:
+    """Give the roles file: $CHANNEL_ROLES if set, else data/roles.toml in the project."""
+    env = os.environ.get("CHANNEL_ROLES")
+    return Path(env) if env else ROLES_PATH
+
+
+class AccessDenied(PermissionError):
+    """An action the person's role does not allow; the message says who, what and which role may."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone acting on the data: `who` is recorded with every write, `role` decides what they may do."""
+
+    who: str
+    role: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"Unknown role {self.role!r}; expected one of {', '.join(ROLES)}")
+
+    def may(self, action: str) -> bool:
+        """Tell whether this actor's role allows `action`."""
+        return permitted(self.role, action)
+
+
+def permitted(role: str | None, action: str) -> bool:
+    """Tell whether `role` may do `action` (one of ACTIONS); an unknown role may do nothing."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+    return action in _ALLOWED.get(role or "", frozenset())
+
+
+def _who_may(action: str) -> str:
+    return " or ".join(r for r in ROLES if action in _ALLOWED[r])
+
+
+def check(actor: Actor | None, action: str) -> None:
+    """Raise AccessDenied unless `actor` may do `action`; None (the local operator) may do everything."""
+    if actor is None:
+        permitted("admin", action)  # still refuses an unknown action name
+        return
+    if not actor.may(action):
+        raise AccessDenied(
+            f"{actor.who} signed in as {actor.role} may not {action}; that takes the {_who_may(action)} role. "
+            "Nothing was changed."
+        )
+
+
+def local_actor() -> Actor:
+    """Give the person at this machine when no sign-in is configured: local single-user mode, admin."""
+    return Actor(f"local user ({getpass.getuser()})", "admin")
+
+
+@dataclass(frozen=True)
+class RoleMap:
+    """Roles by e-mail address and by domain, and the role of a signed-in person listed in neither."""
+
+    people: dict[str, str] = field(default_factory=dict)
+    domains: dict[str, str] = field(default_factory=dict)
+    default: str = "viewer"
+
+    def role_of(self, email: str | None) -> str:
+        """Give the role of a signed-in e-mail address: by address, else by its domain or a parent, else the default."""
+        address = (email or "").strip().lower()
+        if address in self.people:
+            return self.people[address]
+        domain = address.rpartition("@")[2]
+        while domain:
+            if domain in self.domains:
+                return self.domains[domain]
+            domain = domain.partition(".")[2]
+        return self.default
+
+
+def _role(value: object, where: str) -> str:
+    if value not in ROLES:
+        raise ValueError(f"{where} must be one of {', '.join(ROLES)}, not {value!r}")
+    return str(value)
+
+
+def load_roles(path: str | Path | None = None) -> RoleMap:
+    """Give the roles read from the roles file, or a ValueError naming the file and the entry at fault.
+
+    A missing file gives every signed-in person the viewer role.
+    """
+    path = Path(path) if path is not None else roles_path()
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        return RoleMap()
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+    for table in ("people", "domains"):
+        if not isinstance(raw.get(table, {}), dict):
+            raise ValueError(f"{path}: [{table}] must be a table of \"name\" = \"role\"")
+    people = {k.strip().lower(): _role(v, f"{path}: people.{k}") for k, v in raw.get("people", {}).items()}
+    domains = {k.strip().lower().lstrip("@"): _role(v, f"{path}: domains.{k}")
+               for k, v in raw.get("domains", {}).items()}
+    return RoleMap(people, domains, _role(raw.get("default_role", "viewer"), f"{path}: default_role"))

@@ -1,0 +1,233 @@
+"""Who may do what: the roles file, the engine's checks on every write, and the pages each role is offered."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.access import ACTIONS, ROLES, AccessDenied, Actor, check, load_roles, permitted
+from analytics.ingest import list_loads, load_extract, rollback_load
+from analytics.program import load_program, save_program
+from analytics.review import DECISION_COLUMNS, list_reviews, load_review, save_review
+from tests.apptest_helpers import APP
+
+VIEWER = Actor("exec@example.com", "viewer")
+OPERATOR = Actor("ops@example.com", "operator")
+REVIEWER = Actor("chief@example.com", "reviewer")
+ADMIN = Actor("admin@example.com", "admin")
+
+# The whole matrix, written out rather than derived from the code under test.
+EXPECTED = {
+    "viewer": set(),
+    "operator": {"load", "replace", "roll back"},
+    "reviewer": {"save review"},
+    "admin": set(ACTIONS),
+}
+
+LINES = "partner_id,partner_name,order_date,revenue\nP1,Acme,2025-07-01,100\nP2,Bolt,2025-08-01,50\n"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_may_do_exactly_its_actions(role):
+    for action in ACTIONS:
+        assert permitted(role, action) == (action in EXPECTED[role]), (role, action)
+        if action in EXPECTED[role]:
+            check(Actor("someone", role), action)
+        else:
+            with pytest.raises(AccessDenied, match=f"someone signed in as {role} may not {action}"):
+                check(Actor("someone", role), action)
+
+
+def test_the_local_operator_may_do_everything_but_unknown_actions_are_refused():
+    for action in ACTIONS:
+        check(None, action)
+    with pytest.raises(ValueError, match="Unknown action"):
+        check(None, "drop the database")
+    with pytest.raises(ValueError, match="Unknown role"):
+        Actor("x", "superuser")
+
+
+def test_roles_file_maps_addresses_then_domains_then_the_default(tmp_path):
+    path = tmp_path / "roles.toml"
+    path.write_text(
+        'default_role = "viewer"\n[people]\n"Chief@Example.com" = "reviewer"\n'
+        '[domains]\n"ops.example.com" = "operator"\n"example.com" = "viewer"\n"@admins.org" = "admin"\n'
+    )
+    roles = load_roles(path)
+    assert roles.role_of("chief@example.com") == "reviewer"  # the address wins over its domain, any case
+    assert roles.role_of("ann@ops.example.com") == "operator"
+    assert roles.role_of("bob@night.ops.example.com") == "operator"  # a domain covers its subdomains
+    assert roles.role_of("eve@example.com") == "viewer"
+    assert roles.role_of("root@admins.org") == "admin"
+    assert roles.role_of("stranger@elsewhere.net") == "viewer"
+    assert roles.role_of(None) == "viewer"
+    assert load_roles(tmp_path / "missing.toml").role_of("anyone@x.com") == "viewer"
+
+
+def test_a_bad_roles_file_names_the_file_and_the_entry(tmp_path):
+    path = tmp_path / "roles.toml"
+    path.write_text('[people]\n"a@b.com" = "boss"\n')
+    with pytest.raises(ValueError, match=r"roles.toml: people.a@b.com must be one of viewer, operator"):
+        load_roles(path)
+    path.write_text("[people\n")
+    with pytest.raises(ValueError, match="roles.toml is not valid TOML"):
+        load_roles(path)
+
+
+def test_the_shipped_roles_file_reads():
+    roles = load_roles()
+    assert roles.role_of("channel.chief@example.com") == "reviewer"
+
+
+@pytest.mark.parametrize("actor", [VIEWER, REVIEWER])
+def test_loading_is_refused_to_viewers_and_reviewers_and_writes_nothing(store, write_file, actor):
+    path = write_file("q3.csv", LINES)
+    with pytest.raises(AccessDenied, match="takes the operator or admin role"):
+        load_extract(store, path, actor=actor)
+    assert list_loads(store).empty
+    assert store.query_df("SELECT count(*) AS n FROM order_lines")["n"].iloc[0] == 0
+
+
+def test_an_operator_loads_replaces_and_rolls_back_and_is_recorded(store, write_file):
+    first = load_extract(store, write_file("q3.csv", LINES), actor=OPERATOR)
+    again = write_file("q3b.csv", LINES.replace("100", "120"))
+    with pytest.raises(AccessDenied, match="may not replace"):
+        load_extract(store, again, mode="replace", actor=REVIEWER)
+    second = load_extract(store, again, mode="replace", actor=OPERATOR)
+    with pytest.raises(AccessDenied, match="may not roll back"):
+        rollback_load(store, second.load_id, actor=VIEWER)
+    rollback_load(store, second.load_id, actor=ADMIN)
+    loads = list_loads(store).set_index("load_id")
+    assert loads.loc[first.load_id, "loaded_by"] == "ops@example.com"
+    assert loads.loc[second.load_id, "loaded_by"] == "ops@example.com"
+    assert loads.loc[second.load_id, "status"] == "rolled_back"
+    assert loads.loc[second.load_id, "rolled_back_by"] == "admin@example.com"
+    # The refused rollback changed nothing: the admin's was the one that counted.
+    assert store.query_df("SELECT sum(revenue) AS r FROM partner_quarter")["r"].iloc[0] == 150
+
+
+def _decisions() -> pd.DataFrame:
+    row = {column: None for column in DECISION_COLUMNS}
+    row.update(partner_id="P1", recommendation="retain", decision="terminate", note="no deals")
+    return pd.DataFrame([row])[DECISION_COLUMNS]
+
+
+def test_only_reviewers_and_admins_save_decisions_and_the_decider_is_recorded(store, write_file):
+    load_extract(store, write_file("q3.csv", LINES))
+    rules = load_program()
+    for actor in (VIEWER, OPERATOR):
+        with pytest.raises(AccessDenied, match="may not save review"):
+            save_review(store, "FY2026", "2025Q3", rules, _decisions(), actor=actor)
+    assert list_reviews(store).empty
+    save_review(store, "FY2026", "2025Q3", rules, _decisions(), actor=REVIEWER)
+    saved = load_review(store, "FY2026")
+    assert saved["decision"].tolist() == ["terminate"]
+    assert saved["decided_by"].tolist() == ["chief@example.com"]
+
+
+def test_only_admins_change_the_program_rules(tmp_path):
+    rules = load_program()
+    path = tmp_path / "program.toml"
+    for actor in (VIEWER, OPERATOR, REVIEWER):
+        with pytest.raises(AccessDenied, match="may not change program rules"):
+            save_program(rules, path, actor=actor)
+    assert not path.exists()
+    changed = rules.with_minimums({rules.tiers[0].name: rules.tiers[0].min_revenue + 1})
+    save_program(changed, path, actor=ADMIN)
+    assert load_program(path) == changed
+    assert "admin@example.com" in path.read_text().splitlines()[0]
+
+
+# -- the pages each role is offered --------------------------------------------------------------
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+        "client_id": "id", "client_secret": "secret",
+        "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
+
+
+def run_as(db, email: str | None, page: str | None = None, roles_file=None, monkeypatch=None) -> AppTest:
+    """Give the app run with sign-in configured and `email` signed in (None: nobody signed in)."""
+    import os
+
+    os.environ["CHANNEL_DB"] = str(db)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": email} if email else {"is_logged_in": False}
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def roles_file(tmp_path, monkeypatch):
+    path = tmp_path / "roles.toml"
+    path.write_text('[people]\n"exec@example.com" = "viewer"\n"ops@example.com" = "operator"\n'
+                    '"chief@example.com" = "reviewer"\n"admin@example.com" = "admin"\n')
+    monkeypatch.setenv("CHANNEL_ROLES", str(path))
+    return path
+
+
+@pytest.fixture
+def small_db(tmp_path, write_file):
+    from analytics.store import Store
+
+    path = tmp_path / "small.duckdb"
+    with Store(path) as store:
+        load_extract(store, write_file("q3.csv", LINES))
+    return path
+
+
+def test_without_sign_in_the_app_says_it_runs_in_local_single_user_mode(small_db):
+    os_env = __import__("os").environ
+    os_env["CHANNEL_DB"] = str(small_db)
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    assert not at.exception
+    assert any("Local single-user mode" in c.value for c in at.sidebar.caption)
+    at.switch_page("views/upload.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Upload extracts"
+    assert at.file_uploader(key="uploads") is not None
+
+
+def test_with_sign_in_configured_nobody_signed_in_sees_only_the_way_in(small_db, roles_file):
+    at = run_as(small_db, None)
+    assert [t.value for t in at.title] == ["Channel Health"]
+    assert at.button(key="sign_in").label == "Sign in"
+    assert not at.metric
+
+
+@pytest.mark.parametrize("email, role", [("exec@example.com", "viewer"), ("ops@example.com", "operator"),
+                                         ("chief@example.com", "reviewer"), ("admin@example.com", "admin")])
+def test_each_signed_in_role_sees_its_role_and_every_chart(small_db, roles_file, email, role):
+    at = run_as(small_db, email)
+    assert any(f"Signed in as {email}" in c.value and role in c.value for c in at.sidebar.caption)
+    assert at.metric, "the overview shows its figures to every role"
+
+
+@pytest.mark.parametrize("email, may_load", [("exec@example.com", False), ("ops@example.com", True),
+                                             ("chief@example.com", False), ("admin@example.com", True)])
+def test_the_upload_page_is_offered_only_to_operators_and_admins(small_db, roles_file, email, may_load):
+    if not may_load:
+        # Not in the navigation at all: no link to it, and no way to switch to it.
+        with pytest.raises(ValueError, match="Could not find a navigation page for '.*upload.py'"):
+            run_as(small_db, email, "views/upload.py")
+        return
+    at = run_as(small_db, email, "views/upload.py")
+    assert at.title[0].value == "Upload extracts"
+    assert at.file_uploader(key="uploads") is not None
+    assert at.selectbox(key="rollback_pick") is not None
+
+
+@pytest.mark.parametrize("email, may_save", [("exec@example.com", False), ("ops@example.com", False),
+                                             ("chief@example.com", True), ("admin@example.com", True)])
+def test_review_decisions_can_be_changed_only_by_reviewers_and_admins(demo_db, roles_file, email, may_save):
+    at = run_as(demo_db, email, "views/review.py")
+    assert at.title[0].value == "Annual review"
+    assert at.metric, "every role sees the recommendations"
+    keys = {b.key for b in at.button}
+    assert ("save_review" in keys) == may_save
+    assert (len(at.get("form")) > 0) == may_save  # the override form
+    # Only an admin may write the what-if minimums into the program rules.
+    assert ("save_program" in keys) == (email == "admin@example.com")

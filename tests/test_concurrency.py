@@ -1,0 +1,167 @@
+"""Safe concurrent use: readers never see half a load or an error while a write is under way.
+
+Three set-ups, all on a real file: reader threads and a writer thread sharing the app's process; reader
+threads that open the file per run as the app does while the command line loads from a second
+process; and the real app (AppTest) holding the file while the command line loads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from analytics.ingest import load_extract
+from analytics.queries import channel_summary
+from analytics.store import ACTIVE_LINES, Store
+from tests.apptest_helpers import APP, metric
+from tests.test_faults import quarter_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# One statement, so one snapshot: the raw lines, the derived table and the load count read together.
+SNAPSHOT = f"""
+SELECT (SELECT coalesce(sum(revenue), 0) FROM order_lines WHERE {ACTIVE_LINES}) AS lines_revenue,
+       (SELECT coalesce(sum(revenue), 0) FROM partner_quarter) AS derived_revenue,
+       (SELECT count(*) FROM loads WHERE status = 'active') AS loads
+"""
+
+MONTHS = ["2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01"]
+LINES_PER_FILE = 20_000
+
+
+def file_revenue(lines: int = LINES_PER_FILE) -> int:
+    return sum(i % 50 + 1 for i in range(lines))
+
+
+def check_snapshot(row: tuple, seen: list, problems: list) -> None:
+    lines_revenue, derived_revenue, loads = row
+    if lines_revenue != derived_revenue:
+        problems.append(f"half a load: raw lines {lines_revenue} but derived table {derived_revenue}")
+    if lines_revenue != loads * file_revenue():
+        problems.append(f"{loads} loads but revenue {lines_revenue}")
+    seen.append(loads)
+
+
+def test_reader_threads_see_whole_loads_while_a_writer_thread_loads(tmp_path):
+    files = [quarter_file(tmp_path / f"{m}.csv", m, partners=300, lines=LINES_PER_FILE) for m in MONTHS]
+    problems, seen = [], []
+    with Store(tmp_path / "channel.duckdb") as store:
+        done = threading.Event()
+
+        def read():
+            while not done.is_set():
+                try:
+                    cur = store.cursor()
+                    check_snapshot(cur.execute(SNAPSHOT).fetchall()[0], seen, problems)
+                    channel_summary(store)  # what the Overview reads, while the write is under way
+                    cur.close()
+                except Exception as exc:  # noqa: BLE001 - any error while a write runs is the failure
+                    problems.append(repr(exc))
+
+        readers = [threading.Thread(target=read) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        try:
+            for path in files:
+                load_extract(store, path)
+                time.sleep(0.05)
+        finally:
+            done.set()
+            for reader in readers:
+                reader.join()
+        final = store.cursor().execute(SNAPSHOT).fetchall()[0]
+    assert problems == []
+    assert final[2] == len(MONTHS)
+    # The readers kept reading during the loads: they saw more than the first and the last state.
+    assert len(set(seen)) >= 3, sorted(set(seen))
+
+
+def test_readers_that_open_per_run_let_the_command_line_load_from_another_process(tmp_path):
+    db = tmp_path / "channel.duckdb"
+    with Store(db) as store:
+        load_extract(store, quarter_file(tmp_path / "first.csv", MONTHS[0], partners=300, lines=LINES_PER_FILE))
+    problems, seen, waits = [], [], []
+    done = threading.Event()
+
+    def page_runs():
+        # As the app does (views/shared.py): open for a run, read, let go; wait while a load is announced.
+        while not done.is_set():
+            try:
+                with Store(db, wait=120, on_wait=waits.append) as store:
+                    check_snapshot(store.cursor().execute(SNAPSHOT).fetchall()[0], seen, problems)
+                    channel_summary(store)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(repr(exc))
+
+    readers = [threading.Thread(target=page_runs) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        time.sleep(0.5)
+        extra = [quarter_file(tmp_path / f"{m}.csv", m, partners=300, lines=LINES_PER_FILE) for m in MONTHS[1:3]]
+        cli = subprocess.run(
+            [sys.executable, "-m", "analytics", "--db", str(db), "--wait", "60", "ingest", *map(str, extra)],
+            cwd=ROOT, capture_output=True, text=True, timeout=180,
+        )
+        time.sleep(0.5)
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert cli.stdout.count("rows added") == 2
+    assert problems == []
+    assert seen[-1] == 3 and 1 in seen
+    assert waits, "the readers waited while the command line held the file"
+    assert all("a load from the command line" in why for why in waits)
+
+
+def test_the_command_line_waits_for_another_holder_and_says_why(tmp_path):
+    db = tmp_path / "busy.duckdb"
+    Store(db).close()
+    path = quarter_file(tmp_path / "q.csv", MONTHS[0], lines=100)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+                               "time.sleep(3)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        refused = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "--wait", "0", "ingest",
+                                  str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1
+        assert "is in use by another process" in refused.stderr and "try again" in refused.stderr
+        waited = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "--wait", "60", "ingest",
+                                 str(path)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited.returncode == 0, waited.stderr
+    assert "waiting for it to finish" in waited.stderr
+    assert "100 rows added" in waited.stdout
+
+
+def test_the_running_app_lets_the_command_line_load_and_then_shows_the_new_data(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "app.duckdb"
+    with Store(db) as store:
+        load_extract(store, quarter_file(tmp_path / "q3.csv", "2025-07", lines=1000))
+    os.environ["CHANNEL_DB"] = str(db)  # conftest.py puts it back
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    assert not at.exception
+    assert metric(at, "Revenue in 2025Q3")
+    # The app keeps the file open for a few seconds after a run; the command line must get in anyway.
+    started = time.monotonic()
+    cli = subprocess.run(
+        [sys.executable, "-m", "analytics", "--db", str(db), "--wait", "60", "ingest",
+         str(quarter_file(tmp_path / "q4.csv", "2025-10", lines=1000))],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert time.monotonic() - started < 30
+    at.run()
+    assert not at.exception
+    assert metric(at, "Revenue in 2025Q4")
