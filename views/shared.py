@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from analytics.access import Actor, load_roles, local_actor
 from analytics.export import to_safe_csv
@@ -154,7 +155,11 @@ def sign_in_page() -> None:
     st.title("Channel Health")
     st.write("Sign in to see the channel's figures.")
     if st.button("Sign in", key="sign_in", type="primary", icon=":material/login:"):
-        st.login()
+        try:
+            st.login()
+        except StreamlitAuthError as exc:  # an [auth] section that is incomplete: say so, not a trace
+            st.error(f"Sign-in is set up in .streamlit/secrets.toml but cannot be used: {exc} "
+                     "See .streamlit/secrets.toml.example.")
 
 
 def identity_sidebar(actor: Actor | None) -> None:
