@@ -664,8 +664,12 @@ def build_demo_channel(
     progress: Callable[[float, str], None] | None = None,
     extracts_dir: Path | None = None,
     hold_back: tuple[str, ...] = (),
+    actor=None,
 ) -> list:
     """Give the load results of writing the demo's quarterly extracts and loading each through the importer.
+
+    `actor` (analytics.access.Actor) is who loads them: refused before anything is written unless
+    their role may load; None is the machine's operator.
 
     The extracts go to a temporary folder unless `extracts_dir` is given (then they are kept there).
     Quarters in `hold_back` are written but not loaded, to be uploaded later as a real extract would be.
@@ -673,6 +677,9 @@ def build_demo_channel(
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
     from analytics.ingest import load_extract
 
+    from analytics.access import check
+
+    check(actor, "load")
     notify = progress or (lambda fraction, message: None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(extracts_dir) if extracts_dir is not None else Path(tmp)
@@ -684,6 +691,6 @@ def build_demo_channel(
             def step(fraction: float, message: str, i: int = i) -> None:
                 notify(0.3 + 0.7 * (i + fraction) / len(to_load), message)
 
-            results.append(load_extract(store, path, progress=step))
+            results.append(load_extract(store, path, progress=step, actor=actor))
     notify(1.0, f"Demo channel ready: {sum(r.rows_added for r in results):,} order lines")
     return results

@@ -235,3 +235,18 @@ def test_review_decisions_can_be_changed_only_by_reviewers_and_admins(demo_db, r
     assert (len(at.get("form")) > 0) == may_save  # the override form
     # Only an admin may write the what-if minimums into the program rules.
     assert ("save_program" in keys) == (email == "admin@example.com")
+
+
+def test_an_empty_database_offers_the_way_in_only_to_those_who_may_load(tmp_path, roles_file):
+    from analytics.demo import build_demo_channel
+    from analytics.store import Store
+
+    db = tmp_path / "empty.duckdb"
+    Store(db).close()
+    viewer = run_as(db, "exec@example.com")
+    assert "Loading data takes the operator or admin role" in viewer.info[0].value
+    assert not [b for b in viewer.button if b.key == "build_demo"]
+    operator = run_as(db, "ops@example.com")
+    assert operator.button(key="build_demo") is not None
+    with Store(db) as store, pytest.raises(AccessDenied, match="may not load"):
+        build_demo_channel(store, actor=VIEWER)

@@ -3,19 +3,25 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.access import AccessDenied
 from analytics.demo import DemoSpec, build_demo_channel
 from analytics.extract import ExtractInvalid
 from analytics.formatting import money, pct_change, signed_pct
 from analytics.ingest import load_extract
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
-from views.shared import current_filter, get_store, load
+from views.shared import current_actor, current_filter, get_store, load
 
 st.title("Channel overview")
 flt = current_filter()
 summary = load(overview, flt)
 
 if summary is None:
+    actor = current_actor()
+    if not actor.may("load"):
+        st.info(f"The database is empty. Loading data takes the operator or admin role; {actor.who} is "
+                f"{actor.role}. Ask channel operations to load the first extract.")
+        st.stop()
     st.info("The database is empty. Build the demo channel to explore the product, or load a sales extract.")
     left, right = st.columns(2)
     with left:
@@ -25,18 +31,19 @@ if summary is None:
                    f"{spec.last_quarter}, about a million order lines. Takes under a minute.")
         if st.button("Build the demo channel", key="build_demo", type="primary"):
             bar = st.progress(0.0, text="Starting")
-            build_demo_channel(get_store(), spec, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            build_demo_channel(get_store(), spec, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+                               actor=actor)
             st.rerun()
     with right:
         st.subheader("Your own extract")
         upload = st.file_uploader("Sales extract (CSV or Excel)", type=["csv", "txt", "xlsx"], key="first_upload")
         if upload is not None:
             try:
-                result = load_extract(get_store(), upload.getvalue(), file_name=upload.name)
+                result = load_extract(get_store(), upload.getvalue(), file_name=upload.name, actor=actor)
             except ExtractInvalid as exc:
                 st.error(f"{upload.name} was not loaded; nothing was written. Fix these problems and upload it again.")
                 st.dataframe(exc.report.problems_frame(), hide_index=True)
-            except StoreError as exc:
+            except (StoreError, AccessDenied) as exc:
                 st.error(str(exc))
             else:
                 st.success(result.message)
