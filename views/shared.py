@@ -144,12 +144,6 @@ def current_actor() -> Actor | None:
     return Actor(who, load_roles().role_of(email))
 
 
-def current_user() -> str:
-    """Give who is using the app, for the record of who decided: the signed-in e-mail, or the local user."""
-    actor = current_actor()
-    return actor.who if actor is not None else "nobody signed in"
-
-
 def sign_in_page() -> None:
     """The only page offered when sign-in is set up and nobody is signed in."""
     st.title("Channel Health")
