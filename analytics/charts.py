@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.frames import empty_frame
 from analytics.schema import TIERS
 
 __all__ = ["TIER_COLOURS", "tier_order", "partners_by_tier_bar", "revenue_by_tier_bars", "new_and_lapsed_bars"]
@@ -22,7 +24,8 @@ TIER_COLOURS = {
 
 def tier_order(tiers: pd.Series | list[str]) -> list[str]:
     """Give the tiers present, highest first, unknown tiers after the known ones."""
-    present = list(dict.fromkeys(tiers))
+    # unique() first: a column holds a tier per partner, tens of thousands of values at a large vendor.
+    present = list(pd.Series(tiers, dtype="object").unique())
     return [t for t in TIERS if t in present] + sorted(t for t in present if t not in TIERS)
 
 
@@ -101,6 +104,8 @@ __all__ += [
     "concentration_bars",
     "dropoffs_bar",
     "revenue_bridge_waterfall",
+    "BOX_NOTE",
+    "box_statistics",
     "change_distribution_box",
     "deals_histogram",
     "breadth_scatter",
@@ -119,10 +124,12 @@ def _tier_colour(tier: str) -> str:
     return TIER_COLOURS.get(tier, TIER_COLOURS["Unknown"])
 
 
-def _partner_labels(frame: pd.DataFrame) -> pd.Series:
+def _partner_labels(frame: pd.DataFrame) -> np.ndarray:
     # Names repeat across partners (and can be missing); the id keeps each bar its own category.
     names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"])
-    return names.astype("str") + " (" + frame["partner_id"].astype("str") + ")"
+    # A fixed-width text array, not objects: plotly deep-copies a trace's arrays, element by element
+    # for objects, which took a quarter of a second for a scatter of 60,000 partners.
+    return (names.astype("str") + " (" + frame["partner_id"].astype("str") + ")").to_numpy(dtype="str")
 
 
 def _quarter_span(quarters: pd.Series) -> str:
@@ -265,28 +272,73 @@ def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str) -> go.Figure:
     ).update_layout(hovermode="closest")
 
 
+def box_statistics(frame: pd.DataFrame, by: str | list[str], value: str) -> pd.DataFrame:
+    """Give per group the partners and the five numbers a box plot of `value` draws: [*by, partners, q1, ...].
+
+    q1, median and q3 are the 25th, 50th and 75th percentiles (linear interpolation); lower_whisker
+    and upper_whisker are the lowest and highest values within 1.5 times the box's height (q3 - q1)
+    of the box, where plotly ends the whiskers when it is given the points. Missing values are left
+    out. Groups in the order they first appear.
+
+    The box charts draw from these instead of every partner's value, so a figure holds five numbers
+    a box rather than tens of thousands of points for the browser to sort.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    columns = [*keys, "partners", "q1", "median", "q3", "lower_whisker", "upper_whisker"]
+    data = frame.loc[frame[value].notna(), [*keys, value]]
+    if data.empty:
+        return empty_frame(columns, {c: "float64" for c in columns[len(keys):]} | {"partners": "int64"})
+    grouped = data.groupby(keys, sort=False, observed=True)[value]
+    stats = grouped.quantile([0.25, 0.5, 0.75]).unstack()
+    stats.columns = ["q1", "median", "q3"]
+    stats.insert(0, "partners", grouped.size())
+    reach = 1.5 * (stats["q3"] - stats["q1"])
+    bounds = pd.DataFrame({"low": stats["q1"] - reach, "high": stats["q3"] + reach})
+    within = data.join(bounds, on=keys)
+    within = within[within[value].between(within["low"], within["high"])].groupby(keys, sort=False)[value]
+    stats["lower_whisker"], stats["upper_whisker"] = within.min(), within.max()
+    return stats.reset_index()[columns]
+
+
+# What the boxes of box_statistics show, for a caption under the chart.
+BOX_NOTE = (
+    "Each box spans the middle half of its partners, the line in it their median; the whiskers reach the "
+    "lowest and highest partner within 1.5 times the box's height, and partners beyond them are not drawn."
+)
+
+
+def _box_label(group: str, partners: int) -> str:
+    return f"{group}<br>{partners:,} partner{'' if partners == 1 else 's'}"
+
+
 def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier") -> go.Figure:
     """Give a box per tier (or region) of partners' revenue change, 4 quarters to `quarter` against the 4 before.
 
-    frame: dropoffs.change_distribution. The axis stops at the 95th percentile (at least +100 %) so a
-    few partners that grew from very little do not flatten every box; the boxes use all partners.
+    frame: dropoffs.change_distribution. Each box is drawn from box_statistics (quartiles and
+    whiskers of all the group's partners; points beyond the whiskers are not drawn), labelled with
+    its number of partners. The axis stops at the 95th percentile (at least +100 %) so a few
+    partners that grew from very little do not flatten every box.
     """
     fig = go.Figure()
-    groups = tier_order(frame["group"]) if by == "tier" else sorted(frame["group"].unique())
-    for group in groups:
-        part = frame[frame["group"] == group]
+    stats = box_statistics(frame, "group", "change_t4").set_index("group")
+    groups = tier_order(stats.index) if by == "tier" else sorted(stats.index)
+    for group, row in zip(groups, stats.loc[groups].itertuples(), strict=True):
         fig.add_trace(
             go.Box(
-                y=part["change_t4"] * 100,
+                x=[_box_label(group, row.partners)],
+                q1=[row.q1 * 100],
+                median=[row.median * 100],
+                q3=[row.q3 * 100],
+                lowerfence=[row.lower_whisker * 100],
+                upperfence=[row.upper_whisker * 100],
                 name=group,
                 marker_color=_tier_colour(group) if by == "tier" else _NEUTRAL,
-                boxpoints="outliers",
-                hovertemplate=f"{group}: %{{y:+.0f}} %<extra></extra>",
             )
         )
     if not frame.empty:
         upper = max(100.0, float(frame["change_t4"].quantile(0.95)) * 100)
         fig.update_yaxes(range=[-105, upper * 1.05])
+    fig.update_yaxes(hoverformat="+.0f")
     fig.update_layout(showlegend=False)
     return _layout(
         fig,
@@ -331,8 +383,9 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
     revenue = frame["revenue_t4"].clip(lower=0)
     # Area proportional to revenue; the largest partner is about 40 px across.
     sizeref = 2.0 * float(revenue.max()) / 40**2 if len(revenue) and revenue.max() > 0 else 1.0
-    for tier in tier_order(frame["tier"].fillna("Unknown")):
-        mask = frame["tier"].fillna("Unknown") == tier
+    tiers = frame["tier"].fillna("Unknown")
+    for tier in tier_order(tiers):
+        mask = tiers == tier
         part = frame[mask]
         fig.add_trace(
             go.Scatter(
@@ -388,22 +441,32 @@ def oversell_bar(frame: pd.DataFrame, quarter: str, top: int = 20) -> go.Figure:
 
 
 def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
-    """Give per tier boxes of partners' SMB and Enterprise shares of revenue (frame: engagement.segment_focus)."""
+    """Give per tier boxes of partners' SMB and Enterprise shares of revenue (frame: engagement.segment_focus).
+
+    Drawn from box_statistics like change_distribution_box; each tier is labelled with its partners.
+    """
     fig = go.Figure()
-    order = tier_order(frame["tier"])
+    stats = box_statistics(frame, ["segment", "tier"], "share")
+    order = tier_order(stats["tier"])
+    # Both shares are defined for the same partners (those with positive revenue); max() in case not.
+    labels = {t: _box_label(t, n) for t, n in stats.groupby("tier", sort=False)["partners"].max().items()}
     for segment in ("SMB", "Enterprise"):
-        part = frame[frame["segment"] == segment]
+        part = stats[stats["segment"] == segment]
         fig.add_trace(
             go.Box(
-                x=part["tier"],
-                y=part["share"] * 100,
+                x=part["tier"].map(labels).tolist(),
+                q1=part["q1"] * 100,
+                median=part["median"] * 100,
+                q3=part["q3"] * 100,
+                lowerfence=part["lower_whisker"] * 100,
+                upperfence=part["upper_whisker"] * 100,
                 name=f"{segment} customers",
                 marker_color=_SEGMENT_COLOURS[segment],
-                boxpoints=False,
             )
         )
     fig.update_layout(boxmode="group")
-    fig.update_xaxes(categoryorder="array", categoryarray=order)
+    fig.update_xaxes(categoryorder="array", categoryarray=[labels[t] for t in order])
+    fig.update_yaxes(hoverformat=".0f")
     return _layout(
         fig,
         f"Share of each partner's revenue from SMB and Enterprise customers, by tier, 4 quarters to {quarter} (%)",
@@ -469,7 +532,8 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
                 y=part["churn_probability"],
                 mode="markers",
                 name=tier,
-                marker={"color": _tier_colour(tier), "size": 6, "opacity": 0.7, "line": {"width": 0.4, "color": "#555"}},
+                marker={"color": _tier_colour(tier), "size": 6, "opacity": 0.7,
+                        "line": {"width": 0.4, "color": "#555"}},
                 text=_partner_labels(part),
                 customdata=part["revenue_at_stake"],
                 hovertemplate="%{text}<br>revenue $%{customdata:,.0f}<br>churn probability %{y:.0%}<extra></extra>",

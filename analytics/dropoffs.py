@@ -181,6 +181,7 @@ def change_distribution(changes: pd.DataFrame, by: str = "tier") -> pd.DataFrame
     out = out.rename(columns={by: "group"})
     out["group"] = out["group"].where(out["group"].notna(), UNKNOWN_TIER).astype("str")
     rank = {t: i for i, t in enumerate(TIERS)} if by == "tier" else {}
-    out["_rank"] = out["group"].map(lambda g: rank.get(g, len(rank)))
+    # A dict, not a function, for map: a Python call per partner took 70 ms at 60,000 partners.
+    out["_rank"] = out["group"].map(rank).fillna(len(rank)).astype("int64")
     out = out.sort_values(["_rank", "group", "partner_id"]).reset_index(drop=True)
     return out[["group", "partner_id", "change_t4"]]

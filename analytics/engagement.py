@@ -159,16 +159,22 @@ def segment_focus(table: pd.DataFrame) -> pd.DataFrame:
     out; a missing tier is "Unknown". Ordered by tier (highest first), segment, partner_id.
     """
     require_columns(table, ["partner_id", "tier", "smb_share", "enterprise_share"], "the engagement table")
-    long = table.melt(
-        id_vars=["tier", "partner_id"],
-        value_vars=["smb_share", "enterprise_share"],
-        var_name="segment",
-        value_name="share",
+    tier = table["tier"].where(table["tier"].notna(), UNKNOWN_TIER).astype("str")
+    rank = np.select([(tier == t).to_numpy() for t in TIERS], range(len(TIERS)), len(TIERS))
+    wide = pd.DataFrame({
+        "_rank": rank, "tier": tier, "partner_id": table["partner_id"],
+        "SMB": table["smb_share"], "Enterprise": table["enterprise_share"],
+    }).sort_values(["_rank", "tier", "partner_id"])
+    # Partners are sorted once, then the two segments are stacked per tier by whole-number keys:
+    # melting first and sorting twice as many rows by text took a third of a second at 60,000 partners.
+    group = (wide["tier"] != wide["tier"].shift()).cumsum().to_numpy()
+    long = pd.concat(
+        [
+            pd.DataFrame({"_group": group, "_segment": i, "tier": wide["tier"], "partner_id": wide["partner_id"],
+                          "segment": segment, "share": wide[segment]})
+            for i, segment in enumerate(("SMB", "Enterprise"))
+        ],
+        ignore_index=True,
     )
-    long = long[long["share"].notna()].copy()
-    long["segment"] = long["segment"].map({"smb_share": "SMB", "enterprise_share": "Enterprise"})
-    long["tier"] = long["tier"].where(long["tier"].notna(), UNKNOWN_TIER).astype("str")
-    long["_rank"] = long["tier"].map(lambda t: TIERS.index(t) if t in TIERS else len(TIERS))
-    long["_segment"] = long["segment"].map({"SMB": 0, "Enterprise": 1})
-    long = long.sort_values(["_rank", "tier", "_segment", "partner_id"]).reset_index(drop=True)
-    return long[["tier", "partner_id", "segment", "share"]]
+    long = long[long["share"].notna()].sort_values(["_group", "_segment"], kind="stable")
+    return long[["tier", "partner_id", "segment", "share"]].reset_index(drop=True)

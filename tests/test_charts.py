@@ -72,14 +72,15 @@ def points(fig: go.Figure, axis: str = "x") -> list[int]:
         (lambda: charts.dropoffs_bar(significant_dropoffs(CHANGES), "2025Q1", top=1), go.Bar, [1], "y", "2025Q1"),
         (lambda: charts.revenue_bridge_waterfall(revenue_bridge(CHANGES), "2025Q1"), go.Waterfall, [6], "x",
          "4 quarters to 2025Q1"),
-        (lambda: charts.change_distribution_box(change_distribution(CHANGES, "tier"), "2025Q1"), go.Box, [2, 1], "y",
+        # Boxes are drawn from their statistics: one category (x) a box, one per tier or region.
+        (lambda: charts.change_distribution_box(change_distribution(CHANGES, "tier"), "2025Q1"), go.Box, [1, 1], "x",
          "by tier"),
         (lambda: charts.change_distribution_box(change_distribution(CHANGES, "region"), "2025Q1", by="region"),
-         go.Box, [1, 2], "y", "by region"),
+         go.Box, [1, 1], "x", "by region"),
         (lambda: charts.deals_histogram(ENGAGEMENT, "2025Q2", cap=30), go.Bar, [30], "x", "4 quarters to 2025Q2"),
         (lambda: charts.breadth_scatter(ENGAGEMENT, "2025Q2"), go.Scatter, [1, 2, 1, 1], "x", "2025Q2"),
         (lambda: charts.oversell_bar(oversellers(ENGAGEMENT), "2025Q2"), go.Bar, [3], "y", "2025Q2"),
-        (lambda: charts.segment_focus_box(segment_focus(ENGAGEMENT), "2025Q2"), go.Box, [4, 4], "y", "2025Q2"),
+        (lambda: charts.segment_focus_box(segment_focus(ENGAGEMENT), "2025Q2"), go.Box, [3, 3], "x", "2025Q2"),
         # Gold, Silver, and a zero bar for the quarter without orders.
         (lambda: charts.partner_history_bars(HISTORY, "Bluepeak"), go.Bar, [2, 1, 1], "x", "2024Q3–2025Q2"),
     ],
@@ -125,6 +126,49 @@ def test_partner_history_bars_keep_quarters_without_orders_on_the_axis():
     fig = charts.partner_history_bars(HISTORY, "Bluepeak")
     assert sorted(x for trace in fig.data for x in trace.x) == HISTORY["quarter"].tolist()
     assert fig.data[-1].y == (0,) and not fig.data[-1].showlegend
+
+
+def test_box_statistics_give_quartiles_and_whiskers_within_one_and_a_half_boxes():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 100.0, None]  # 100 lies beyond the whisker
+    frame = pd.DataFrame({"group": ["b"] * 10 + ["a"], "value": values + [0.5]})
+    stats = charts.box_statistics(frame, "group", "value")
+    q1, median, q3 = pd.Series(values[:-1]).quantile([0.25, 0.5, 0.75])
+    expected = pd.DataFrame({
+        "group": ["b", "a"], "partners": [9, 1], "q1": [q1, 0.5], "median": [median, 0.5], "q3": [q3, 0.5],
+        "lower_whisker": [1.0, 0.5], "upper_whisker": [8.0, 0.5],
+    })
+    pd.testing.assert_frame_equal(stats, expected, check_dtype=False)
+    assert q3 + 1.5 * (q3 - q1) < 100.0
+
+
+def test_box_statistics_of_nothing_is_an_empty_frame_with_the_columns():
+    stats = charts.box_statistics(pd.DataFrame({"group": [], "value": []}), "group", "value")
+    assert stats.empty
+    assert list(stats.columns) == ["group", "partners", "q1", "median", "q3", "lower_whisker", "upper_whisker"]
+
+
+def test_change_distribution_box_draws_each_group_from_its_statistics_and_counts_its_partners():
+    distribution = change_distribution(CHANGES, "tier")
+    fig = charts.change_distribution_box(distribution, "2025Q1")
+    stats = charts.box_statistics(distribution, "group", "change_t4").set_index("group")
+    assert [trace.name for trace in fig.data] == ["Gold", "Silver"]  # highest tier first
+    assert [trace.x[0] for trace in fig.data] == ["Gold<br>2 partners", "Silver<br>1 partner"]
+    for trace in fig.data:
+        row = stats.loc[trace.name]
+        assert trace.median[0] == pytest.approx(row["median"] * 100)
+        assert (trace.q1[0], trace.q3[0]) == pytest.approx((row["q1"] * 100, row["q3"] * 100))
+        assert trace.y is None  # no partner's own point is sent to the browser
+
+
+def test_segment_focus_box_groups_both_segments_by_tier_with_partner_counts():
+    fig = charts.segment_focus_box(segment_focus(ENGAGEMENT), "2025Q2")
+    smb, enterprise = fig.data
+    assert (smb.name, enterprise.name) == ("SMB customers", "Enterprise customers")
+    labels = ["Gold<br>1 partner", "Silver<br>2 partners", "Bronze<br>1 partner"]  # D has no revenue
+    assert list(fig.layout.xaxis.categoryarray) == labels
+    assert sorted(smb.x) == sorted(labels)
+    # Silver: B sells only to SMB (100 %), C half (50 %); the median is between.
+    assert smb.median[list(smb.x).index("Silver<br>2 partners")] == pytest.approx(75.0)
 
 
 def test_dropoffs_bar_names_partners_on_the_axis():
