@@ -6,7 +6,8 @@ from analytics import charts
 from analytics.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
-from views.shared import PARTNER_LINK, current_filter, download_table, load, partner_links
+from views.shared import current_filter, load
+from views.tables import partner_table
 
 st.title("Revenue drop-offs")
 flt = current_filter()
@@ -43,10 +44,9 @@ else:
     right.plotly_chart(charts.dropoffs_bar(fallen, q, top=20), width="stretch")
 
 st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
-st.dataframe(
-    partner_links(fallen), hide_index=True, width="stretch",
+partner_table(
+    fallen, f"revenue_dropoffs_{q}", "dl_dropoffs", "by revenue lost, largest first",
     column_config={
-        "partner": PARTNER_LINK,
         **{c: st.column_config.NumberColumn(c, format="dollar") for c in fallen.columns if c.startswith("revenue")},
         **{
             c: st.column_config.NumberColumn(c, format="percent")
@@ -55,12 +55,13 @@ st.dataframe(
         },
     },
 )
-download_table(fallen, f"revenue_dropoffs_{q}", key="dl_dropoffs")
 
 st.subheader("How changes spread")
 by = st.segmented_control("Group by", ["tier", "region"], default="tier", key="dropoff_group") or "tier"
 st.plotly_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by), width="stretch")
+st.caption(f"{charts.BOX_NOTE} Partners whose revenue in {prev_t4} was zero or a net credit have no change "
+           "and are left out.")
 
 with st.expander(f"Every partner's change (quarter, year and trailing year to {q})"):
-    st.dataframe(partner_links(changes), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
-    download_table(changes, f"partner_changes_{q}", key="dl_changes")
+    largest = changes.sort_values(["revenue_t4", "partner_id"], ascending=[False, True])
+    partner_table(largest, f"partner_changes_{q}", "dl_changes", f"by revenue in {t4}, largest first")

@@ -7,7 +7,8 @@ from analytics.catalogue import enterprise_products
 from analytics.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
-from views.shared import PARTNER_LINK, current_filter, download_table, load, partner_links
+from views.shared import current_filter, load
+from views.tables import partner_table
 
 st.title("Engagement and fit")
 flt = current_filter()
@@ -32,8 +33,9 @@ c3.metric(f"Enterprise-grade revenue sold to SMB, {period}", money(table["enterp
 st.subheader("Deals per partner")
 st.plotly_chart(charts.deals_histogram(table, q), width="stretch")
 with st.expander(f"The {len(occasional):,} partners with at most two deals in {period}"):
-    st.dataframe(partner_links(occasional), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
-    download_table(occasional, f"occasional_partners_{q}", key="dl_occasional")
+    partner_table(
+        occasional, f"occasional_partners_{q}", "dl_occasional", f"fewest deals first, then by revenue in {period}"
+    )
 
 st.subheader("Breadth: distinct customers and products")
 st.plotly_chart(charts.breadth_scatter(table, q), width="stretch")
@@ -43,18 +45,16 @@ if oversold.empty:
     st.info("No partner puts 20 % or more of its revenue into enterprise-grade products for SMB customers.")
 else:
     st.plotly_chart(charts.oversell_bar(oversold, q), width="stretch")
-    st.dataframe(
-        partner_links(oversold), hide_index=True, width="stretch",
+    partner_table(
+        oversold, f"enterprise_into_smb_{q}", "dl_oversell", "by enterprise-grade revenue from SMB, largest first",
         column_config={
-            "partner": PARTNER_LINK,
             "enterprise_into_smb_share": st.column_config.NumberColumn("share of revenue", format="percent"),
         },
     )
-    download_table(oversold, f"enterprise_into_smb_{q}", key="dl_oversell")
 
 st.subheader("Segment focus against tier")
 st.plotly_chart(charts.segment_focus_box(segment_focus(table), q), width="stretch")
+st.caption(f"{charts.BOX_NOTE} Partners without positive revenue in {period} have no shares and are left out.")
 
-with st.expander("Every partner's engagement (table)"):
-    st.dataframe(partner_links(table), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
-    download_table(table, f"engagement_{q}", key="dl_engagement")
+with st.expander(f"Every partner's engagement, {period} (table)"):
+    partner_table(table, f"engagement_{q}", "dl_engagement", f"by revenue in {period}, largest first")

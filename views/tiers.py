@@ -6,7 +6,8 @@ from analytics import charts
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
 from analytics.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
-from views.shared import PARTNER_LINK, current_filter, download_table, load, partner_links
+from views.shared import current_filter, download_table, load
+from views.tables import partner_table
 
 st.title("Tiers")
 flt = current_filter()
@@ -61,9 +62,12 @@ else:
         "Show partners who were", ["promoted", "demoted", "lapsed", "new", "kept"],
         default=["promoted", "demoted"], key="tier_moves_shown",
     )
-    shown = moves[moves["move"].isin(show)].sort_values(["move", "revenue_from"], ascending=[True, False])
-    st.dataframe(partner_links(shown), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
-    download_table(shown, f"tier_moves_{from_q}_{q}", key="dl_tier_moves")
+    shown = moves[moves["move"].isin(show)]  # tier_moves' order, stated below
+    partner_table(
+        shown, f"tier_moves_{from_q}_{q}", "dl_tier_moves",
+        "by move (promoted, kept, demoted, lapsed, new), then by the larger of the two periods' revenue, "
+        "largest first",
+    )
 
 st.subheader("Revenue concentration")
 concentration = load(revenue_concentration, flt, q)

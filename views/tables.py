@@ -1,0 +1,47 @@
+"""Partner tables on the pages: the first rows on screen, every row in the download.
+
+A table of every partner runs to tens of thousands of rows at a large vendor; sending them all to
+the browser on every rerun (and writing them as CSV in case someone clicks Download) made the pages
+slow. The page shows the first rows in the order it states, and the CSV is written only on a click.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics.export import to_safe_csv
+from views.shared import PARTNER_LINK, partner_links
+
+__all__ = ["ROWS_SHOWN", "partner_table"]
+
+ROWS_SHOWN = 500
+
+
+def partner_table(
+    frame: pd.DataFrame,
+    name: str,
+    key: str,
+    order: str,
+    *,
+    column_config: dict[str, Any] | None = None,
+    rows: int = ROWS_SHOWN,
+) -> None:
+    """Show a partner table's first `rows` rows with links to the Partner page, and offer all of it as a CSV.
+
+    `frame` is already in the order `order` describes ("by revenue lost, largest first"); when rows
+    are left out, a caption says how many and that the download has them all.
+    """
+    if len(frame) > rows:
+        st.caption(f"Showing the first {rows:,} of {len(frame):,} partners, {order}; the download has all of them.")
+    st.dataframe(
+        partner_links(frame.head(rows)), hide_index=True, width="stretch",
+        column_config={"partner": PARTNER_LINK, **(column_config or {})},
+    )
+    st.download_button(
+        f"Download {name} (CSV, {len(frame):,} rows)", lambda: to_safe_csv(frame),
+        file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key, icon=":material/download:",
+        on_click="ignore",  # a download changes nothing on the page, so it need not run the page again
+    )
