@@ -25,9 +25,11 @@ if not text.strip():
     st.stop()
 found = load(find_partners, text.strip(), 50)
 if found.empty:
-    st.warning(f"No partner's name or id contains {text.strip()!r}.")
+    st.warning(f"No partner's name or id contains “{markdown_literal(text.strip())}”.")
     st.stop()
-labels = {r.partner_id: f"{r.partner_name or r.partner_id} ({r.partner_id}) · {r.tier or 'no tier'} · {r.region or ''}"
+names = {r.partner_id: r.partner_name or r.partner_id for r in found.itertuples()}
+# Option labels are plain text (never Markdown), so a name shows there as written.
+labels = {r.partner_id: f"{names[r.partner_id]} ({r.partner_id}) · {r.tier or 'no tier'} · {r.region or ''}"
           for r in found.itertuples()}
 partner_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="partner_pick")
 st.query_params["partner_id"] = partner_id
@@ -35,10 +37,10 @@ st.query_params["partner_id"] = partner_id
 q = flt.quarter
 period = f"{shift_quarter(q, -3)}–{q}" if q else "the latest 4 quarters"
 history = load(partner_history, partner_id)
-name = labels[partner_id].split(" (")[0]
+name = names[partner_id]  # from the data, not cut out of the label: a name may hold " (" itself
 rank = load(partner_rank, partner_id, q)
 
-st.subheader(name)
+st.subheader(markdown_literal(name))  # a heading is Markdown: "**x**" or "$x$" in a name must show as written
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Revenue, {period}", money(rank.get("revenue_t4")))
 c2.metric(f"Rank in tier ({rank.get('tier') or 'no tier'}), {period}",
