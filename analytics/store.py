@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -86,9 +87,7 @@ class Store:
             waiting_for = None if self._note else writer_waiting(self.path)
             if waiting_for is None:
                 try:
-                    # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares
-                    # the machine with its sessions, so it is capped (and spills to disk beyond the cap).
-                    return duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
+                    return _connect_in_process(self.path)
                 except duckdb.IOException as exc:
                     if "lock" not in str(exc).lower():
                         raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
@@ -110,7 +109,8 @@ class Store:
 
     def close(self) -> None:
         """Close the database file (and take away the command line's note, if this store left one)."""
-        self._con.close()
+        with _OPENING:
+            self._con.close()
         self._drop_note()
 
     def _drop_note(self) -> None:
@@ -194,6 +194,29 @@ class Store:
         """Tell whether no order line is stored."""
         with contextlib.closing(self.cursor()) as cur:
             return cur.execute("SELECT count(*) FROM order_lines").fetchall()[0][0] == 0
+
+
+# Threads of one process (the app's sessions) open and close the same file all the time. When the last
+# connection of a database goes in one thread while another thread connects, DuckDB can briefly find
+# the file still attached by the instance being torn down ("Unique file handle conflict"). Opening
+# under one lock and retrying that one error for a moment makes this invisible to the caller.
+_OPENING = threading.Lock()
+_TEARDOWN_RETRY_SECONDS = 5.0
+
+
+def _connect_in_process(path: Path) -> duckdb.DuckDBPyConnection:
+    """Give a new connection to `path`, retrying while another thread's connection to it is being torn down."""
+    deadline = time.monotonic() + _TEARDOWN_RETRY_SECONDS
+    while True:
+        try:
+            with _OPENING:
+                # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
+                # machine with its sessions, so it is capped (and spills to disk beyond the cap).
+                return duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
+        except duckdb.ResourceInUseException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _note_path(path: Path) -> Path:

@@ -124,23 +124,32 @@ def test_the_command_line_waits_for_another_holder_and_says_why(tmp_path):
     db = tmp_path / "busy.duckdb"
     Store(db).close()
     path = quarter_file(tmp_path / "q.csv", MONTHS[0], lines=100)
+    # The holder keeps the file until told to let go (a line on its stdin): no timing to race.
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-                               "time.sleep(3)"], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+                               "sys.stdin.readline(); c.close()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    cli = [sys.executable, "-m", "analytics", "--db", str(db)]
     try:
         assert holder.stdout.readline().strip() == "ok"
-        refused = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "--wait", "0", "ingest",
-                                  str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        refused = subprocess.run([*cli, "--wait", "0", "ingest", str(path)], cwd=ROOT, capture_output=True,
+                                 text=True, timeout=60)
         assert refused.returncode == 1
         assert "is in use by another process" in refused.stderr and "try again" in refused.stderr
-        waited = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "--wait", "60", "ingest",
-                                 str(path)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+        waiting = subprocess.Popen([*cli, "--wait", "120", "ingest", str(path)], cwd=ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        first = waiting.stderr.readline()
+        assert "waiting for it to finish" in first, first
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        out, err = waiting.communicate(timeout=120)
     finally:
         holder.kill()
         holder.wait()
-    assert waited.returncode == 0, waited.stderr
-    assert "waiting for it to finish" in waited.stderr
-    assert "100 rows added" in waited.stdout
+    assert waiting.returncode == 0, first + err
+    assert "100 rows added" in out
+    with Store(db) as store:
+        assert channel_summary(store)["lines"] == 100
 
 
 def test_the_running_app_lets_the_command_line_load_and_then_shows_the_new_data(tmp_path):
