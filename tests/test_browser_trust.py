@@ -63,14 +63,19 @@ def hostile_names_app(tmp_path_factory) -> str:
         yield url
 
 
+# Streamlit 1.67 shows no "Running" text in its status widget (tests.browser.wait_for_app looks for
+# it, so it returns at once); the app's root element carries the script's state instead. After a page
+# load it reads "initial", then "running", then "notRunning".
+_RUN_OVER = """() => { const app = document.querySelector('[data-testid="stApp"]');
+                       return !!app && app.getAttribute('data-test-script-state') === 'notRunning'; }"""
+
+
 def _open(page, url: str, heading: str) -> None:
     """Open a page and wait until its script has run to the end."""
     page.goto(url)
     wait_for_app(page)
+    page.wait_for_function(_RUN_OVER, timeout=120000)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60000)
-    wait_for_app(page)
-    page.wait_for_timeout(500)  # a rerun the page asks for itself (query parameters) starts within this
-    wait_for_app(page)
 
 
 def _assert_nothing_ran_or_failed(page, where: str) -> None:
@@ -112,7 +117,6 @@ def test_partner_page_shows_the_name_as_written(hostile_names_app, partner_id, n
         _open(page, f"{hostile_names_app}/partner?partner_id={partner_id}", "Partner")
         page.wait_for_selector('[data-testid="stMetric"]', timeout=60000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=60000)
-        wait_for_app(page)
         # The heading above the partner's figures is exactly the name (it is Markdown underneath).
         headings = [h.strip() for h in page.locator('[data-testid="stMain"] h3').all_text_contents()]
         assert name in headings, headings
@@ -165,7 +169,6 @@ def test_a_name_with_tags_plotly_knows_shows_as_written_in_the_chart_title(hosti
     with browser_page() as page:
         _open(page, f"{hostile_names_app}/partner?partner_id=P4", "Partner")
         page.locator(".js-plotly-plot").first.wait_for(timeout=60000)
-        wait_for_app(page)
         screenshot(page, "trust_literal_partner_P4")
         title = page.locator(".js-plotly-plot").first.locator(".gtitle").text_content()
         assert title.startswith(f"{TAG_NAME}:"), title
