@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
+HELPERS = ("__init__", "shared", "tables")  # modules in views/ that pages import, not pages
 
 
 @dataclass
@@ -64,7 +65,7 @@ def unlisted_views(pages: list[tuple[str, str]]) -> list[str]:
     listed = {p for p, _ in pages}
     return sorted(
         f"views/{p.name}" for p in (ROOT / "views").glob("*.py")
-        if f"views/{p.name}" not in listed and p.stem not in ("__init__", "shared")
+        if f"views/{p.name}" not in listed and p.stem not in HELPERS
     )
 
 
