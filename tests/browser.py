@@ -100,9 +100,11 @@ def browser_page(width: int = 1400, height: int = 1000):
 def wait_for_app(page, timeout_ms: int = 60000) -> None:
     """Wait until Streamlit has finished running the page script."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    # Streamlit 1.67 shows no "Running" status widget during a run; the app element's script state
+    # says it (initial, running, notRunning).
     page.wait_for_function(
-        """() => { const s = document.querySelector('[data-testid="stStatusWidget"]');
-                   return !s || !s.innerText.includes('Running'); }""",
+        """() => { const a = document.querySelector('[data-testid="stApp"]');
+                   return !!a && a.getAttribute('data-test-script-state') === 'notRunning'; }""",
         timeout=timeout_ms,
     )
 

@@ -117,3 +117,13 @@ def test_rollback_asks_for_confirmation(tmp_path):
     assert not at.exception, at.exception
     assert summary_of(db)["lines"] == 0
     assert at.dataframe[0].value["status"].tolist() == ["rolled_back"]
+
+
+def test_a_file_name_with_markdown_is_shown_literally_in_the_sidebar(tmp_path):
+    db = tmp_path / "up.duckdb"
+    at = upload(open_page(db, PAGE), "**q3** <b>.csv", GOOD)
+    at.button(key="load_0").click().run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.sidebar.caption if "Last load" in c.value]
+    # Escaped in the Markdown source, so the browser shows the characters, not bold text or a tag.
+    assert captions and r"\*\*q3\*\* &lt;b\>\.csv" in captions[0], captions

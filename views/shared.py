@@ -31,6 +31,7 @@ from streamlit.errors import StreamlitAuthError
 from analytics.access import Actor, load_roles, local_actor
 from analytics.export import to_safe_csv
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
+from analytics.formatting import markdown_literal
 from analytics.queries import filter_options, last_load, latest_quarter
 from analytics.store import Store, StoreError, default_db_path, writer_waiting
 
@@ -197,7 +198,7 @@ def data_sidebar() -> None:
         st.caption(f"Data to **{quarter}**")
         if newest:
             st.caption(
-                f"Last load #{newest['load_id']}: {newest['file_name']} "
+                f"Last load #{newest['load_id']}: {markdown_literal(newest['file_name'])} "
                 f"({newest['rows_added']:,} rows) on {newest['loaded_at']:%Y-%m-%d %H:%M}"
             )
 
