@@ -20,8 +20,7 @@ from analytics.review import (
     list_reviews,
     load_review,
     provisional_follow_up,
-    recommend,
-    review_inputs,
+    recommendations,
     save_review,
 )
 from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, model_ready, partner_links
@@ -48,8 +47,7 @@ except ValueError as exc:
     st.stop()
 if not model_ready(q, 4):
     st.stop()
-inputs = load(review_inputs, q)
-recs = recommend(inputs, rules)
+recs = load(recommendations, q, rules)
 st.caption(
     f"Review of the year {year}: every partner with orders in it. Revenue, deals and customers are over {year}; "
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
@@ -57,10 +55,18 @@ st.caption(
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
     f"or terminated. Selection: {flt.describe()} (tier and region)."
 )
-if flt.tiers:
-    recs = recs[recs["tier"].isin(flt.tiers)]
-if flt.regions:
-    recs = recs[recs["region"].isin(flt.regions)]
+
+
+def in_selection(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give the partners of the sidebar's tiers and regions."""
+    if flt.tiers:
+        frame = frame[frame["tier"].isin(flt.tiers)]
+    if flt.regions:
+        frame = frame[frame["region"].isin(flt.regions)]
+    return frame
+
+
+recs = in_selection(recs)
 if recs.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -180,7 +186,7 @@ with whatif_tab:
     except ValueError as exc:
         st.error(str(exc))
     else:
-        scenario = action_counts(recommend(recs[inputs.columns], whatif_rules, threshold))
+        scenario = action_counts(in_selection(load(recommendations, q, whatif_rules, threshold)))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
