@@ -124,12 +124,20 @@ def _tier_colour(tier: str) -> str:
     return TIER_COLOURS.get(tier, TIER_COLOURS["Unknown"])
 
 
+def plotly_literal(text: str) -> str:
+    """Give text that Plotly shows as written: it draws <b>, <i>, <br>, <a> and friends in any label."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _partner_labels(frame: pd.DataFrame) -> np.ndarray:
     # Names repeat across partners (and can be missing); the id keeps each bar its own category.
     names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"])
+    labels = names.astype("str") + " (" + frame["partner_id"].astype("str") + ")"
+    # Names come from files: escaped, so that a name holding <b> shows the tag, not bold text.
+    labels = labels.str.replace("&", "&amp;").str.replace("<", "&lt;").str.replace(">", "&gt;")
     # A fixed-width text array, not objects: plotly deep-copies a trace's arrays, element by element
     # for objects, which took a quarter of a second for a scatter of 60,000 partners.
-    return (names.astype("str") + " (" + frame["partner_id"].astype("str") + ")").to_numpy(dtype="str")
+    return labels.to_numpy(dtype="str")
 
 
 def _quarter_span(quarters: pd.Series) -> str:
@@ -509,7 +517,7 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
     fig.update_layout(barmode="relative")
     return _layout(
         fig,
-        f"{partner_name}: revenue per quarter, {_quarter_span(frame['quarter'])} (USD, coloured by tier)",
+        f"{plotly_literal(partner_name)}: revenue per quarter, {_quarter_span(frame['quarter'])} (USD, coloured by tier)",
         "Revenue (USD)",
         "Quarter",
     )

@@ -162,9 +162,6 @@ def test_engagement_shows_the_names_as_written(hostile_names_app):
         screenshot(page, "trust_literal_engagement")
 
 
-@pytest.mark.xfail(strict=True, reason="analytics/charts.py passes partner names to Plotly unescaped, and Plotly "
-                   "renders <b>, <i>, <br>, <a>, <sup>, <sub>, <span> in titles and labels: a name holding them "
-                   "shows styled, not as written (no script runs)")
 def test_a_name_with_tags_plotly_knows_shows_as_written_in_the_chart_title(hostile_names_app):
     with browser_page() as page:
         _open(page, f"{hostile_names_app}/partner?partner_id=P4", "Partner")
