@@ -517,7 +517,8 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
     fig.update_layout(barmode="relative")
     return _layout(
         fig,
-        f"{plotly_literal(partner_name)}: revenue per quarter, {_quarter_span(frame['quarter'])} (USD, coloured by tier)",
+        f"{plotly_literal(partner_name)}: revenue per quarter, {_quarter_span(frame['quarter'])} "
+        "(USD, coloured by tier)",
         "Revenue (USD)",
         "Quarter",
     )
