@@ -237,9 +237,9 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
                    f"changed, {result['unchanged']:,} unchanged.")
 # Written only on a click: an Excel file of every partner took seconds on every rerun of the page.
 c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(decisions), file_name=f"review_{name}.csv",
-                   mime="text/csv", key="dl_review_csv", icon=":material/download:")
+                   mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
 c3.download_button("Download decisions (Excel)", lambda: to_safe_excel(decisions, "decisions"),
-                   file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:")
+                   file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
     saved = list_reviews(get_store())
@@ -252,9 +252,10 @@ with saved_tab:
         st.dataframe(partner_links(record), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
         d1, d2 = st.columns(2)
         d1.download_button(f"Download {opened} (CSV)", lambda: to_safe_csv(record), file_name=f"review_{opened}.csv",
-                           mime="text/csv", key="dl_saved_csv", icon=":material/download:")
+                           mime="text/csv", key="dl_saved_csv", icon=":material/download:", on_click="ignore")
         d2.download_button(f"Download {opened} (Excel)", lambda: to_safe_excel(record, "decisions"),
-                           file_name=f"review_{opened}.xlsx", key="dl_saved_xlsx", icon=":material/download:")
+                           file_name=f"review_{opened}.xlsx", key="dl_saved_xlsx", icon=":material/download:",
+                           on_click="ignore")
         follow = provisional_follow_up(get_store(), opened)
         st.subheader(f"How {opened}'s provisional partners did against their goals")
         if follow.empty:

@@ -6,7 +6,8 @@ from analytics import charts
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
 from analytics.risk import risk_summary, risk_table
-from views.shared import PARTNER_LINK, current_filter, download_table, load, model_ready, partner_links
+from views.shared import current_filter, load, model_ready
+from views.tables import partner_table
 
 st.title("Partners at risk")
 flt = current_filter()
@@ -51,10 +52,9 @@ if not_drawn:
 
 shown = scores[scores["churn_probability"] >= threshold]
 st.subheader(f"Partners with a churn probability of {threshold:.0%} or more, riskiest first ({len(shown):,})")
-st.dataframe(
-    partner_links(shown), hide_index=True, width="stretch",
+partner_table(
+    shown, f"partners_at_risk_{q}_{horizon}q", "dl_risk", "riskiest first",
     column_config={
-        "partner": PARTNER_LINK,
         "revenue_at_stake": st.column_config.NumberColumn(f"Revenue {window}", format="dollar"),
         "revenue_trailing": st.column_config.NumberColumn(f"Revenue {shift_quarter(q, -3)}–{q}", format="dollar"),
         "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent", min_value=0,
@@ -66,7 +66,5 @@ st.dataframe(
         "turnaround_reasons": st.column_config.TextColumn("What favours a turnaround"),
     },
 )
-download_table(shown, f"partners_at_risk_{q}_{horizon}q", key="dl_risk")
 with st.expander(f"Every scored partner ({len(scores):,})"):
-    st.dataframe(partner_links(scores), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
-    download_table(scores, f"partner_scores_{q}_{horizon}q", key="dl_scores")
+    partner_table(scores, f"partner_scores_{q}_{horizon}q", "dl_scores", "riskiest first")

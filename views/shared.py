@@ -169,7 +169,9 @@ def identity_sidebar(actor: Actor | None) -> None:
                 st.logout()
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+# 64 results: one result at ten times the demo is 7-13 MB, and a long-running app would otherwise keep
+# hundreds of them.
+@st.cache_data(show_spinner=False, max_entries=64)
 def _cached(module: str, name: str, db_path: str, data_version: int, args: tuple, kwargs: tuple) -> Any:
     function = getattr(importlib.import_module(module), name)
     return function(get_store(), *args, **dict(kwargs))
@@ -289,8 +291,8 @@ def current_filter() -> ChannelFilter:
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
     """Offer a table as a CSV download that is safe to open in a spreadsheet, written only when clicked."""
     st.download_button(
-        f"Download {name} (CSV)", lambda: to_safe_csv(frame), file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv",
-        key=key, icon=":material/download:",
+        f"Download {name} (CSV)", lambda: to_safe_csv(frame), file_name=f"{name.replace(' ', '_')}.csv",
+        mime="text/csv", key=key, icon=":material/download:", on_click="ignore",
     )
 
 
