@@ -127,10 +127,10 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
 
 
 def _score(store: Store, args: argparse.Namespace) -> int:
-    from analytics.model import fitted_for, score_partners
+    from analytics.model import fitted_for, partner_scores
 
-    panel, fitted = fitted_for(store, _quarter(args.as_of), args.horizon, progress=_progress)
-    scores = score_partners(panel, fitted)
+    _, fitted = fitted_for(store, _quarter(args.as_of), args.horizon, progress=_progress)
+    scores = partner_scores(store, _quarter(args.as_of), args.horizon)
     scores.insert(1, "as_of", fitted.as_of)
     scores = scores.rename(columns={"revenue_at_stake": f"revenue_last_{fitted.horizon}q"})
     args.out.write_bytes(to_safe_csv(scores))

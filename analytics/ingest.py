@@ -22,7 +22,7 @@ from analytics.extract import (
 from analytics.limits import check_extract
 from analytics.mappings import remembered_mapping
 from analytics.quarters import shift_quarter
-from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_partner_quarter
+from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "MODES",
@@ -191,8 +191,8 @@ def _store_incoming(
              quarters, mode, dt.datetime.now(), loaded_by],
         )
         checkpoint("load:recorded")
-        notify(0.9, f"Refreshing the partner x quarter table for {len(quarters)} quarter(s)")
-        refresh_partner_quarter(cur, quarters)
+        notify(0.9, f"Refreshing the partner x quarter and trailing-year tables for {len(quarters)} quarter(s)")
+        refresh_derived(cur, quarters)
         bump_data_version(cur)
         checkpoint("load:refreshed")
     checkpoint("load:committed")
@@ -266,7 +266,7 @@ def rollback_load(store: Store, load_id: int, by: str | None = None, actor: Acto
             "UPDATE loads SET status = 'rolled_back', rolled_back_at = ?, rolled_back_by = ? WHERE load_id = ?",
             [dt.datetime.now(), by, load_id],
         )
-        refresh_partner_quarter(cur, quarters)
+        refresh_derived(cur, quarters)
         bump_data_version(cur)
     return list(quarters)
 

@@ -324,6 +324,10 @@ def describe(group: str, row: dict) -> str:
     raise ValueError(f"Unknown reason group {group!r}")
 
 
+# What describe() reads of a partner's row.
+_DESCRIBED = list(dict.fromkeys([*FEATURES, "revenue_trailing", "tier", "region"]))
+
+
 def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict) -> pd.DataFrame:
     """Give, per partner and reason group, how much the group moves the probability from the typical value.
 
@@ -331,17 +335,13 @@ def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict) -> pd.DataFra
     positive means the partner's own value raises the probability.
     """
     groups = [g for g, columns in REASON_GROUPS.items() if set(columns) & set(scorer.inputs)]
-    variants = [frame]
-    for group in groups:
-        typical = frame.copy()
-        for column in REASON_GROUPS[group]:
-            typical[column] = reference[column]
-        variants.append(typical)
-    # One prediction over every variant at once: far fewer round trips through the pipeline.
-    predicted = scorer.predict(pd.concat(variants, ignore_index=True)).reshape(len(variants), len(frame))
+    # One prediction per group over the features alone: a copy of the whole frame per group, predicted
+    # at once, took half a gigabyte at ten times the demo for no gain in time worth having.
+    inputs = frame[FEATURES]
+    predicted = scorer.predict(inputs)
     effects = {g: np.zeros(len(frame)) for g in REASON_GROUPS}
-    for i, group in enumerate(groups, start=1):
-        effects[group] = predicted[0] - predicted[i]
+    for group in groups:
+        effects[group] = predicted - scorer.predict(inputs.assign(**{c: reference[c] for c in REASON_GROUPS[group]}))
     return pd.DataFrame(effects, index=frame.index)
 
 
@@ -350,7 +350,7 @@ def _reasons(effects: pd.DataFrame, frame: pd.DataFrame, sign: int, top: int = 3
     groups = np.array(effects.columns)
     order = np.argsort(-signed, axis=1)[:, :top]
     out = []
-    for i, row in enumerate(frame.to_dict("records")):
+    for i, row in enumerate(frame[_DESCRIBED].to_dict("records")):
         out.append("; ".join(describe(groups[j], row) for j in order[i] if signed[i, j] >= floor))
     return out
 
@@ -496,7 +496,17 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
 
 
 # -- cached for the app and the command line ----------------------------------------------------
-_CACHE: dict[tuple, tuple[Panel, FittedModels]] = {}
+@dataclass
+class _Fitted:
+    """One cache entry: the panel, the models, and every partner's scores once someone asked for them."""
+
+    panel: Panel
+    fitted: FittedModels
+    scores: pd.DataFrame | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CACHE: dict[tuple, _Fitted] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 4
 
@@ -511,6 +521,22 @@ def is_fitted(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HOR
     return _cache_key(store, as_of, horizon, rules or load_program()) in _CACHE
 
 
+def _fitted_entry(store: Store, as_of: str | None, horizon: int, rules: ProgramRules | None,
+                  progress: Progress = _no_progress) -> _Fitted:
+    rules = rules or load_program()
+    key = _cache_key(store, as_of, horizon, rules)
+    version = key[1]
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        panel = load_panel(store)
+        fitted = fit_models(panel, as_of, horizon, rules=rules, progress=progress, data_version=version)
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        entry = _CACHE[key] = _Fitted(panel, fitted)
+        return entry
+
+
 def fitted_for(
     store: Store,
     as_of: str | None = None,
@@ -523,24 +549,22 @@ def fitted_for(
     Keyed by database file, data version (bumped by every load and rollback), as-of quarter, horizon
     and program rules, so sessions share one fit and an upload retrains on the next request.
     """
-    rules = rules or load_program()
-    key = _cache_key(store, as_of, horizon, rules)
-    version = key[1]
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        panel = load_panel(store)
-        fitted = fit_models(panel, as_of, horizon, rules=rules, progress=progress, data_version=version)
-        while len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (panel, fitted)
-        return panel, fitted
+    entry = _fitted_entry(store, as_of, horizon, rules, progress)
+    return entry.panel, entry.fitted
 
 
-def partner_scores(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
-    """Give every partner's churn and turnaround probability and reasons as of a quarter (see score_partners)."""
-    panel, fitted = fitted_for(store, as_of, horizon)
-    return score_partners(panel, fitted)
+def partner_scores(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON,
+                   with_effects: bool = False) -> pd.DataFrame:
+    """Give every partner's churn and turnaround probability and reasons as of a quarter (see score_partners).
+
+    Scored once per fit and kept with it: the risk, model, review and partner pages all read these, and
+    scoring sixty thousand partners again for each of them cost seconds and a few hundred megabytes.
+    """
+    entry = _fitted_entry(store, as_of, horizon, None)
+    with entry.lock:
+        if entry.scores is None:
+            entry.scores = score_partners(entry.panel, entry.fitted, with_effects=True)
+    return entry.scores.copy() if with_effects else entry.scores[SCORE_COLUMNS].copy()
 
 
 @dataclass(frozen=True)
@@ -565,8 +589,8 @@ class ModelReport:
 
 def model_report(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON) -> ModelReport:
     """Give the model's report for the Model page (fits the models unless they are cached)."""
-    panel, fitted = fitted_for(store, as_of, horizon)
-    scores = score_partners(panel, fitted, with_effects=True)
+    _, fitted = fitted_for(store, as_of, horizon)
+    scores = partner_scores(store, as_of, horizon, with_effects=True)
     effect_columns = [c for c in scores.columns if c.startswith("effect: ")]
     effects = scores[effect_columns].abs()
     top = scores[effect_columns].to_numpy().argmax(axis=1) if effect_columns else np.array([], int)

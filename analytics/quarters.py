@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 __all__ = [
+    "YEAR",
     "quarter_index",
     "quarter_label",
     "quarter_of_date",
@@ -15,6 +16,8 @@ __all__ = [
     "shift_quarter",
     "parse_quarter_text",
 ]
+
+YEAR = 4  # quarters in a trailing year: deals, customers, tier minimums and breadth are counted over it
 
 _LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 # Accepted spellings of a quarter in extracts: 2025Q3, 2025-Q3, 2025 Q3, Q3 2025, Q3-2025, Q3/2025.

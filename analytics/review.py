@@ -24,7 +24,7 @@ import pandas as pd
 from analytics.access import Actor, check
 from analytics.features import YEAR, features_at
 from analytics.formatting import money
-from analytics.model import fitted_for, score_partners
+from analytics.model import fitted_for, partner_scores
 from analytics.program import ProgramRules
 from analytics.quarters import quarter_index, shift_quarter
 from analytics.store import Store, checkpoint
@@ -60,14 +60,15 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     tenure_full counts quarters since the partner's first order (from the first stored quarter when
     it was there from the start). The model is the cached one for this data (analytics.model).
     """
-    panel, fitted = fitted_for(store, as_of, REVIEW_HORIZON)
+    panel, _ = fitted_for(store, as_of, REVIEW_HORIZON)
     features = features_at(panel, as_of, REVIEW_HORIZON)
     c = panel.column(as_of)
-    rows = np.searchsorted(panel.partners, features["partner_id"].to_numpy())
+    rows = panel.rows_of(features["partner_id"])
     present = panel.present[rows, :c + 1]
     features["tenure_full"] = c - np.argmax(present, axis=1) + 1
-    scores = score_partners(panel, fitted)[["partner_id", "churn_probability", "turnaround_probability",
-                                            "churn_reasons"]]
+    scores = partner_scores(store, as_of, REVIEW_HORIZON)[
+        ["partner_id", "churn_probability", "turnaround_probability", "churn_reasons"]
+    ]
     return features.merge(scores, on="partner_id", how="left")[INPUT_COLUMNS]
 
 

@@ -20,7 +20,7 @@ from analytics.ingest import list_loads, load_extract
 from analytics.store import Store, writer_waiting
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("order_lines", "loads", "partner_quarter", "meta", "reviews", "review_decisions", "column_mappings")
+TABLES = ("order_lines", "loads", "partner_quarter", "partner_year", "meta", "reviews", "review_decisions", "column_mappings")
 
 
 def fingerprint(db: Path) -> dict[str, tuple]:

@@ -26,6 +26,7 @@ def snapshot(store: Store) -> dict[str, pd.DataFrame]:
         "order_lines": store.query_df("SELECT * FROM order_lines ORDER BY load_id, row_no"),
         "loads": store.query_df("SELECT * FROM loads ORDER BY load_id"),
         "partner_quarter": store.query_df("SELECT * FROM partner_quarter ORDER BY partner_id, quarter"),
+        "partner_year": store.query_df("SELECT * FROM partner_year ORDER BY partner_id, quarter"),
         "meta": store.query_df("SELECT * FROM meta ORDER BY key"),
     }
 
@@ -36,7 +37,7 @@ def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
 
 
 def derived_matches_raw(store: Store) -> None:
-    """The partner x quarter table equals a fresh aggregation of the rows that count."""
+    """The derived tables equal a fresh aggregation of the rows that count."""
     derived = store.query_df("SELECT partner_id, quarter, revenue, order_lines FROM partner_quarter ORDER BY 1, 2")
     raw = store.query_df(
         """
@@ -45,6 +46,44 @@ def derived_matches_raw(store: Store) -> None:
         """
     )
     pd.testing.assert_frame_equal(derived, raw)
+    # Trailing year, counted another way: every line is spread over the four windows it falls in, and
+    # only windows ending at a stored quarter exist.
+    derived = store.query_df("SELECT partner_id, q_index, customers, products FROM partner_year ORDER BY 1, 2")
+    raw = store.query_df(
+        """
+        WITH l AS (
+            SELECT partner_id, customer_id, product,
+                   CAST(substr(quarter, 1, 4) AS INTEGER) * 4 + CAST(substr(quarter, 6, 1) AS INTEGER) - 1 AS q
+            FROM order_lines WHERE replaced_by IS NULL
+        )
+        SELECT partner_id, q + k AS q_index, count(DISTINCT customer_id) AS customers, count(DISTINCT product) AS products
+        FROM l, range(4) r(k)
+        WHERE q + k BETWEEN (SELECT min(q) FROM l) AND (SELECT max(q) FROM l)
+        GROUP BY ALL ORDER BY 1, 2
+        """
+    )
+    pd.testing.assert_frame_equal(derived, raw, check_dtype=False)
+
+
+def test_trailing_year_follows_loads_out_of_order_replaces_and_rollbacks(store, write_file):
+    columns = "partner_id,order_date,revenue,customer_id,product,tier\n"
+    # 2025Q3 first, then earlier quarters: each later window must pick up the earlier customers.
+    load_extract(store, write_file("q3.csv", columns + "P1,2025-07-01,10,C1,A,Gold\nP2,2025-08-01,5,C9,A,Gold\n"))
+    load_extract(store, write_file("q1.csv", columns + "P1,2025-01-01,10,C2,B,Gold\nP1,2025-02-01,10,C1,A,Gold\n"))
+    load_extract(store, write_file("q4_24.csv", columns + "P1,2024-11-01,10,C3,C,Gold\n"))
+    year = store.query_df("SELECT q_index, customers, products FROM partner_year WHERE partner_id = 'P1' ORDER BY 1")
+    # 2025Q3's year is 2024Q4-2025Q3: customers C1, C2, C3 and products A, B, C.
+    assert year.iloc[-1].tolist() == [2025 * 4 + 2, 3, 3]
+    derived_matches_raw(store)
+    load_extract(store, write_file("q1b.csv", columns + "P1,2025-03-01,10,C1,A,Gold\n"), mode="replace")
+    derived_matches_raw(store)
+    load_extract(store, write_file("q4.csv", columns + "P1,2025-10-01,10,C4,D,Gold\n"))
+    derived_matches_raw(store)
+    rollback_load(store, 5)  # the channel's last quarter goes: its windows go with it
+    assert store.query_df("SELECT max(quarter) AS q FROM partner_year").iloc[0]["q"] == "2025Q3"
+    derived_matches_raw(store)
+    rollback_load(store, 4)
+    derived_matches_raw(store)
 
 
 def test_load_writes_lines_load_record_and_derived_table(store, write_file):
@@ -150,7 +189,7 @@ def test_failure_half_way_leaves_the_database_unchanged(store, write_file, monke
         raise RuntimeError("disk full")
 
     # The lines are inserted and the load recorded by the time the derived table is refreshed.
-    monkeypatch.setattr(ingest, "refresh_partner_quarter", explode)
+    monkeypatch.setattr(ingest, "refresh_derived", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         load_extract(store, write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\n"), mode="replace")
     assert_same(before, snapshot(store))
@@ -170,12 +209,12 @@ def test_killed_process_leaves_the_database_as_before(tmp_path, write_file, stag
         import os
         from analytics import ingest
         from analytics.store import Store
-        real_refresh = ingest.refresh_partner_quarter
+        real_refresh = ingest.refresh_derived
         def die(cur, quarters):
             if {stage!r} == "after_refresh":
                 real_refresh(cur, quarters)
             os._exit(9)
-        ingest.refresh_partner_quarter = die
+        ingest.refresh_derived = die
         ingest.load_extract(Store({str(db)!r}), {str(second)!r})
         """
     )
