@@ -124,6 +124,11 @@ def _read_bytes(source: str | Path | bytes) -> bytes:
     return source if isinstance(source, bytes) else Path(source).read_bytes()
 
 
+def _read_head(path: Path, n: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(n)
+
+
 def _decode(data: bytes) -> tuple[str, str | None]:
     """Give the text and, when it was not UTF-8, a warning naming the encoding used."""
     try:
@@ -392,7 +397,10 @@ def _is_excel(name: str, data: bytes) -> bool:
 def extract_headers(source: str | Path | bytes, file_name: str | None = None) -> list[str]:
     """Give the file's own column headers (empty for an empty or unreadable file), without reading the rows."""
     name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
-    data = _read_bytes(source)
+    # The header is in the first few kilobytes; reading or decoding all of a large text file is not needed.
+    data = source[:65536] if isinstance(source, bytes) else _read_head(Path(source), 65536)
+    if _is_excel(name, data) or not data.strip():
+        data = _read_bytes(source)
     if not data.strip():
         return []
     if _is_excel(name, data):
@@ -401,8 +409,7 @@ def extract_headers(source: str | Path | bytes, file_name: str | None = None) ->
         except Exception:  # a damaged workbook: prepare_extract reports it
             return []
         return [str(h).strip() or f"column {i + 1}" for i, h in enumerate(frame.columns)]
-    # The header is in the first few kilobytes; decoding all of a large file is not needed here.
-    text, _ = _decode(data[:65536])
+    text, _ = _decode(data)
     return _header_and_delimiter(text)[0]
 
 

@@ -100,6 +100,23 @@ def test_fitted_model_is_kept_until_the_data_change(store, write_file):
     assert after is not first and after.data_version == first.data_version + 1
 
 
+def test_scores_are_computed_once_per_fit_and_shared(store, write_file, monkeypatch):
+    load_extract(store, write_file("history.csv", minimal_extract("2023Q1", 10)))
+    calls = []
+    real = model_module.score_partners
+    monkeypatch.setattr(model_module, "score_partners", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = model_module.partner_scores(store)
+    first["churn_probability"] = -1.0  # a caller changing its copy changes nobody else's
+    again = model_module.partner_scores(store)
+    report = model_module.model_report(store)
+    assert len(calls) == 1
+    assert again["churn_probability"].between(0, 1).all() and list(again.columns) == model_module.SCORE_COLUMNS
+    assert report.partners_scored == len(again) and not report.drivers.empty
+    load_extract(store, write_file("one.csv", "partner_id,order_date,revenue\nPNEW,2025-05-01,100\n"), mode="append")
+    model_module.partner_scores(store)
+    assert len(calls) == 2  # new data, new fit, new scores
+
+
 def test_score_command_writes_one_row_per_active_partner(demo_db, tmp_path, capsys):
     out = tmp_path / "scores.csv"
     assert main(["--db", str(demo_db), "score", "--as-of", "2026Q1", "--horizon", "4", "--out", str(out)]) == 0
