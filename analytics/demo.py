@@ -675,9 +675,8 @@ def build_demo_channel(
     Quarters in `hold_back` are written but not loaded, to be uploaded later as a real extract would be.
     """
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
-    from analytics.ingest import load_extract
-
     from analytics.access import check
+    from analytics.ingest import load_extract
 
     check(actor, "load")
     notify = progress or (lambda fraction, message: None)
