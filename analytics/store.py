@@ -285,8 +285,9 @@ def refresh_derived(cur: duckdb.DuckDBPyConnection, quarters: Sequence[str] | No
 
     That is the partner x quarter table and the trailing-year table, inside the caller's transaction.
     """
+    last_before = cur.execute("SELECT max(q_index) FROM partner_quarter").fetchone()[0]
     _refresh_partner_quarter(cur, quarters)
-    _refresh_partner_year(cur, quarters)
+    _refresh_partner_year(cur, quarters, last_before)
 
 
 def _refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[str] | None) -> None:
@@ -335,26 +336,31 @@ def _refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[
     )
 
 
-def _refresh_partner_year(cur: duckdb.DuckDBPyConnection, quarters: Sequence[str] | None) -> None:
+def _refresh_partner_year(cur: duckdb.DuckDBPyConnection, quarters: Sequence[str] | None,
+                          last_before: int | None) -> None:
     """Recompute partner_year for every window that holds one of the given quarters (all if None).
 
     Distinct customers and products over a trailing year cannot be added up from quarterly counts, so
     they are counted from the lines once here rather than by every reader (the model's panel read ten
     million lines and a gigabyte for them at ten times the demo). A quarter's lines count in the windows
-    ending at it and the YEAR - 1 quarters after it; run after partner_quarter is refreshed.
+    ending at it and the YEAR - 1 quarters after it. Windows are kept for quarters up to the latest
+    stored one; `last_before` is that quarter before this change, so windows ending in a gap the new
+    latest quarter leaves (no lines of its own, but lines in the quarters before) are made too.
     """
-    last = cur.execute("SELECT max(q_index) FROM partner_quarter").fetchone()[0]
-    if quarters is None:
+    first, last = cur.execute("SELECT min(q_index), max(q_index) FROM partner_quarter").fetchone()
+    if quarters is None or last_before is None or last is None:
         cur.execute("DELETE FROM partner_year")
-        first = cur.execute("SELECT min(q_index) FROM partner_quarter").fetchone()[0]
         ends = list(range(first, last + 1)) if last is not None else []
     else:
-        ends = sorted({quarter_index(q) + k for q in quarters for k in range(YEAR)})
-        cur.execute("DELETE FROM partner_year WHERE list_contains(?, q_index)", [ends])
+        ends = {quarter_index(q) + k for q in quarters for k in range(YEAR)}
+        ends |= set(range(last_before + 1, last + 1))
+        ends = sorted(ends)
+        # Windows after the latest stored quarter go too (a rollback of the latest quarter after a gap).
+        cur.execute("DELETE FROM partner_year WHERE list_contains(?, q_index) OR q_index > ?", [ends, last])
     # One window at a time keeps DuckDB's memory to one year of lines; labels sort like quarters, so
     # BETWEEN lets DuckDB skip row groups of other quarters (lines are stored load by load).
     for end in ends:
-        if last is None or end > last:
+        if end > last:
             continue
         cur.execute(
             f"""
