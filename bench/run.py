@@ -107,10 +107,11 @@ def importer(path: Path, work: Path) -> float:
     """Time the product's importer: read, validate, write order lines and refresh partner x quarter."""
     db = work / "importer.duckdb"
     db.unlink(missing_ok=True)
+    # From opening the file to closing it, as the two references are timed.
+    started = time.perf_counter()
     with Store(db) as store:
-        started = time.perf_counter()
         load_extract(store, path)
-        elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - started
     db.unlink()
     return elapsed
 
@@ -121,10 +122,10 @@ def importer_into(channel: Path) -> Callable[[Path, Path], float]:
     def run(path: Path, work: Path) -> float:
         db = work / "into_channel.duckdb"
         shutil.copyfile(channel, db)
+        started = time.perf_counter()
         with Store(db) as store:
-            started = time.perf_counter()
             load_extract(store, path, mode="append")
-            elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
         db.unlink()
         return elapsed
 

@@ -212,3 +212,19 @@ def test_bad_catalogue_file_says_what_is_wrong(tmp_path, content, message):
 def test_segment_focus_leaves_out_partners_without_revenue():
     assert "D" not in segment_focus(TABLE)["partner_id"].tolist()
     assert np.isfinite(segment_focus(TABLE)["share"]).all()
+
+
+@pytest.mark.parametrize("quarter", ["2026Q3", "2025Q1"])
+@pytest.mark.parametrize("flt", [ChannelFilter(), ChannelFilter(tiers=("Gold", "Silver"), regions=("EMEA",))])
+def test_derived_tables_give_what_the_order_lines_give(demo_db, quarter, flt):
+    """The whole channel's figures come from partner_quarter and partner_year; they must equal the lines'."""
+    from analytics.engagement import _aggregates_from_derived, _aggregates_from_lines
+    from analytics.quarters import quarter_index
+
+    with Store(demo_db) as store:
+        products = enterprise_products(store)
+        derived = _aggregates_from_derived(store, flt, quarter_index(quarter), products)
+        lines = _aggregates_from_lines(store, flt, quarter_index(quarter), products)
+    assert len(derived) > 100
+    derived, lines = (f[AGGREGATE_COLUMNS].sort_values("partner_id", ignore_index=True) for f in (derived, lines))
+    pd.testing.assert_frame_equal(derived, lines, check_dtype=False, rtol=1e-9)
