@@ -73,7 +73,9 @@ class Store:
             self._note.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
         try:
             self._con = self._connect(wait, on_wait)
-            self._migrate()
+            # Sessions of the app open the file at once; one upgrades it, the others then find it done.
+            with _MIGRATING:
+                self._migrate()
         except BaseException:
             if getattr(self, "_con", None) is not None:
                 self._con.close()
@@ -213,6 +215,7 @@ class Store:
 # the file still attached by the instance being torn down ("Unique file handle conflict"). Opening
 # under one lock and retrying that one error for a moment makes this invisible to the caller.
 _OPENING = threading.Lock()
+_MIGRATING = threading.Lock()
 _TEARDOWN_RETRY_SECONDS = 5.0
 
 

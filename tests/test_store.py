@@ -55,8 +55,35 @@ def test_older_file_is_upgraded_in_place_and_keeps_its_data(tmp_path):
         assert (row["revenue"], row["deals"], row["order_lines"]) == (120, 2, 2)
         loads = store.query_df("SELECT load_id, rows_replaced, loaded_by FROM loads")
         assert loads.iloc[0].tolist()[:2] == [1, 0]
+        # The trailing-year table (version 5) is derived too: one customer, no product recorded.
+        year = store.query_df("SELECT partner_id, quarter, customers, products FROM partner_year")
+        assert year.to_dict("records") == [{"partner_id": "P1", "quarter": "2025Q3", "customers": 1, "products": 0}]
     with Store(path) as again:  # a second open has nothing to upgrade
         assert again.data_version() == 4
+
+
+def test_sessions_opening_an_old_file_at_once_upgrade_it_once(tmp_path):
+    import threading
+
+    path = tmp_path / "v1.duckdb"
+    make_v1_file(path)
+    start, opened, errors = threading.Barrier(4), [], []
+
+    def open_it():
+        start.wait()
+        try:
+            with Store(path) as store:
+                opened.append((store.schema_version(), store.data_version()))
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever a session would have seen
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert opened == [(SCHEMA_VERSION, 4)] * 4
 
 
 def test_upgraded_file_takes_new_loads(tmp_path, write_file):
