@@ -54,7 +54,7 @@ class Store:
     Only one process at a time can have the file open (DuckDB locks it), so the app opens it per
     page run and lets go in between (views/shared.py), and the command line waits for its turn:
     `wait` is how many seconds to keep trying while another process holds the file, `on_wait` is
-    told why, and `announce` (the command line) leaves a note beside the file while waiting and
+    told why (and told when an older file is being upgraded, which can take a while), and `announce` (the command line) leaves a note beside the file while waiting and
     working, so that the app lets go and does not open it again until the note is gone.
     """
 
@@ -75,7 +75,7 @@ class Store:
             self._con = self._connect(wait, on_wait)
             # Sessions of the app open the file at once; one upgrades it, the others then find it done.
             with _MIGRATING:
-                self._migrate()
+                self._migrate(on_wait)
         except BaseException:
             if getattr(self, "_con", None) is not None:
                 self._con.close()
@@ -176,7 +176,7 @@ class Store:
             rows = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
             return int(rows[0][0]) if rows else 0
 
-    def _migrate(self) -> None:
+    def _migrate(self, on_wait: Callable[[str], None] | None = None) -> None:
         version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -185,6 +185,12 @@ class Store:
             )
         if version == SCHEMA_VERSION:
             return
+        rederive = version > 0 and any(version < v <= SCHEMA_VERSION for v in REDERIVE_AT)
+        if rederive and on_wait is not None:
+            # Seconds for the demo, most of a minute at ten times it: whoever opened the file hears why.
+            on_wait(f"Upgrading {self.path.name} for this version of Channel Health (schema {version} to "
+                    f"{SCHEMA_VERSION}): the partner tables are derived again from the stored order lines. "
+                    "This happens once.")
         with self.transaction() as cur:
             for step in MIGRATIONS[version:]:
                 for statement in filter(str.strip, step.split(";")):
@@ -192,7 +198,7 @@ class Store:
             cur.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
-            if version > 0 and any(version < v <= SCHEMA_VERSION for v in REDERIVE_AT):
+            if rederive:
                 # New derived columns are only right once recomputed from the raw lines.
                 refresh_derived(cur, None)
             bump_data_version(cur)

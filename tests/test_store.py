@@ -47,7 +47,10 @@ def test_new_file_gets_the_current_schema(tmp_path):
 def test_older_file_is_upgraded_in_place_and_keeps_its_data(tmp_path):
     path = tmp_path / "v1.duckdb"
     make_v1_file(path)
-    with Store(path) as store:
+    told = []
+    with Store(path, on_wait=told.append) as store:
+        # Whoever opens it hears why opening takes a while, once.
+        assert len(told) == 1 and f"schema 1 to {SCHEMA_VERSION}" in told[0] and "once" in told[0]
         assert store.schema_version() == SCHEMA_VERSION
         assert store.data_version() == 4
         row = store.query_df("SELECT revenue, deals, order_lines FROM partner_quarter").iloc[0]
@@ -58,8 +61,9 @@ def test_older_file_is_upgraded_in_place_and_keeps_its_data(tmp_path):
         # The trailing-year table (version 5) is derived too: one customer, no product recorded.
         year = store.query_df("SELECT partner_id, quarter, customers, products FROM partner_year")
         assert year.to_dict("records") == [{"partner_id": "P1", "quarter": "2025Q3", "customers": 1, "products": 0}]
-    with Store(path) as again:  # a second open has nothing to upgrade
+    with Store(path, on_wait=told.append) as again:  # a second open has nothing to upgrade
         assert again.data_version() == 4
+    assert len(told) == 1
 
 
 def test_sessions_opening_an_old_file_at_once_upgrade_it_once(tmp_path):
