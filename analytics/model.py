@@ -328,17 +328,17 @@ def describe(group: str, row: dict) -> str:
 _DESCRIBED = list(dict.fromkeys([*FEATURES, "revenue_trailing", "tier", "region"]))
 
 
-def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict) -> pd.DataFrame:
+def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict, predicted: np.ndarray) -> pd.DataFrame:
     """Give, per partner and reason group, how much the group moves the probability from the typical value.
 
     effect = p(partner) - p(partner with that group set to the training data's typical value):
-    positive means the partner's own value raises the probability.
+    positive means the partner's own value raises the probability. `predicted` is p(partner), which
+    the caller has already computed for the score itself.
     """
     groups = [g for g, columns in REASON_GROUPS.items() if set(columns) & set(scorer.inputs)]
     # One prediction per group over the features alone: a copy of the whole frame per group, predicted
     # at once, took half a gigabyte at ten times the demo; scoring the demo stays about 1.3 s either way.
     inputs = frame[FEATURES]
-    predicted = scorer.predict(inputs)
     effects = {g: np.zeros(len(frame)) for g in REASON_GROUPS}
     for group in groups:
         effects[group] = predicted - scorer.predict(inputs.assign(**{c: reference[c] for c in REASON_GROUPS[group]}))
@@ -473,8 +473,9 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
     out = frame.copy()
     churn = fitted.scorers.get("churn")
     if churn is not None:
-        out["churn_probability"] = churn.predict(frame)
-        effects = _effects(churn, frame, fitted.references["churn"])
+        probability = churn.predict(frame)
+        out["churn_probability"] = probability
+        effects = _effects(churn, frame, fitted.references["churn"], probability)
         out["churn_reasons"] = _reasons(effects, frame, +1)
         out["churn_reasons_against"] = _reasons(effects, frame, -1, top=2)
         if with_effects:
@@ -488,8 +489,9 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
     under = frame["underperforming"].to_numpy()
     if turnaround is not None and under.any():
         subset = frame[under]
-        out.loc[under, "turnaround_probability"] = turnaround.predict(subset)
-        effects = _effects(turnaround, subset, fitted.references["turnaround"])
+        probability = turnaround.predict(subset)
+        out.loc[under, "turnaround_probability"] = probability
+        effects = _effects(turnaround, subset, fitted.references["turnaround"], probability)
         out.loc[under, "turnaround_reasons"] = _reasons(effects, subset, +1)
     columns = SCORE_COLUMNS + ([c for c in out.columns if c.startswith("effect: ")] if with_effects else [])
     return out[columns].sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
