@@ -2,8 +2,8 @@
 
 Roles: viewer (every chart and table, no changes), operator (load, replace, roll back), reviewer
 (record and change review decisions), admin (all of that plus the program rules). The engine's
-write functions (ingest.load_extract, store_prepared, rollback_load, review.save_review,
-program.save_program) take an `actor` and call `check` before they write; `actor=None` means the
+write functions (ingest.load_extract, store_prepared, rollback_load, mappings.remember_mapping,
+review.save_review, program.save_program) take an `actor` and call `check` before they write; `actor=None` means the
 local operator of this machine (the command line, a notebook, the app without sign-in), who may do
 everything. The pages hide what a role may not use, but the engine refuses it too.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ __all__ = [
     "check",
     "load_roles",
     "local_actor",
+    "UNVERIFIED_EMAIL_NOTE",
+    "actor_from_claims",
 ]
 
 ROLES = ("viewer", "operator", "reviewer", "admin")
@@ -146,3 +149,33 @@ def load_roles(path: str | Path | None = None) -> RoleMap:
     domains = {k.strip().lower().lstrip("@"): _role(v, f"{path}: domains.{k}")
                for k, v in raw.get("domains", {}).items()}
     return RoleMap(people, domains, _role(raw.get("default_role", "viewer"), f"{path}: default_role"))
+
+
+UNVERIFIED_EMAIL_NOTE = "Your e-mail address is not verified by the provider, so you can only view."
+
+
+def _email_verified(claims: Mapping[str, object]) -> bool | None:
+    """Give whether the ID token says the e-mail address is verified; None when it says nothing."""
+    value = claims.get("email_verified")
+    if value is None:
+        return None
+    # Some providers (Cognito, older Okta set-ups) send the claim as the string "true" / "false".
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def actor_from_claims(claims: Mapping[str, object], roles: RoleMap | None = None) -> tuple[Actor, str | None]:
+    """Give the actor for a signed-in person's ID-token claims, and a note for them when their role was limited.
+
+    The role comes from the roles file by e-mail address. An address the provider says it has not
+    verified (`email_verified` false, or any value but true) could be anyone's, so its owner is a
+    viewer at most, whatever the roles file maps it to. Where the provider sends no `email_verified`
+    claim at all (Microsoft Entra ID, some Okta set-ups) the mapped role stands: capping everyone
+    there would leave such a deployment without operators, and the README asks for roles to be
+    mapped only to addresses in domains that provider controls.
+    """
+    roles = roles if roles is not None else load_roles()
+    email = str(claims.get("email") or "").strip()
+    who = email or str(claims.get("name") or "a signed-in user")
+    if _email_verified(claims) is False:
+        return Actor(who, "viewer"), UNVERIFIED_EMAIL_NOTE
+    return Actor(who, roles.role_of(email)), None

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from analytics.access import Actor, check
 from analytics.schema import CANONICAL_COLUMNS, normalise_header
 from analytics.store import Store
 
@@ -29,8 +30,16 @@ def remembered_mapping(store: Store, headers: Sequence[str]) -> dict[str, str] |
     return {c: by_normalised[normalise_header(h)] for c, h in mapping.items() if normalise_header(h) in by_normalised}
 
 
-def remember_mapping(store: Store, headers: Sequence[str], mapping: dict[str, str], by: str | None = None) -> None:
-    """Store a confirmed mapping for this file layout (replacing an earlier one)."""
+def remember_mapping(
+    store: Store, headers: Sequence[str], mapping: dict[str, str], by: str | None = None, actor: Actor | None = None
+) -> None:
+    """Store a confirmed mapping for this file layout (replacing an earlier one).
+
+    A remembered mapping decides how every later file with these headers is loaded, so it takes the
+    role that may load: raises AccessDenied otherwise. Records `by`, else the actor's name.
+    """
+    check(actor, "load")
+    by = by if by is not None else actor.who if actor is not None else None
     unknown = [c for c in mapping if c not in CANONICAL_COLUMNS]
     if unknown:
         raise ValueError(f"Unknown column(s) {unknown}; expected some of {', '.join(CANONICAL_COLUMNS)}")

@@ -6,8 +6,21 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.access import ACTIONS, ROLES, AccessDenied, Actor, check, load_roles, permitted
+from analytics.access import (
+    ACTIONS,
+    ROLES,
+    UNVERIFIED_EMAIL_NOTE,
+    AccessDenied,
+    Actor,
+    RoleMap,
+    actor_from_claims,
+    check,
+    load_roles,
+    permitted,
+)
+from analytics.formatting import markdown_literal
 from analytics.ingest import list_loads, load_extract, rollback_load
+from analytics.mappings import remember_mapping, remembered_mapping
 from analytics.program import load_program, save_program
 from analytics.review import DECISION_COLUMNS, list_reviews, load_review, save_review
 from tests.apptest_helpers import APP
@@ -107,6 +120,26 @@ def test_an_operator_loads_replaces_and_rolls_back_and_is_recorded(store, write_
     assert store.query_df("SELECT sum(revenue) AS r FROM partner_quarter")["r"].iloc[0] == 150
 
 
+ODD_HEADERS = ["Acct", "When", "Amt"]
+ODD_MAPPING = {"partner_id": "Acct", "order_date": "When", "revenue": "Amt"}
+
+
+@pytest.mark.parametrize("actor", [VIEWER, REVIEWER], ids=["viewer", "reviewer"])
+def test_remembering_a_column_mapping_is_refused_to_roles_that_may_not_load(store, actor):
+    with pytest.raises(AccessDenied, match=f"{actor.who} signed in as {actor.role} may not load"):
+        remember_mapping(store, ODD_HEADERS, ODD_MAPPING, actor=actor)
+    assert remembered_mapping(store, ODD_HEADERS) is None
+
+
+@pytest.mark.parametrize("actor, recorded", [(OPERATOR, "ops@example.com"), (ADMIN, "admin@example.com"),
+                                             (None, None)], ids=["operator", "admin", "local"])
+def test_operators_admins_and_the_local_user_remember_a_column_mapping(store, actor, recorded):
+    remember_mapping(store, ODD_HEADERS, ODD_MAPPING, actor=actor)
+    assert remembered_mapping(store, ODD_HEADERS) == ODD_MAPPING
+    saved = store.query_df("SELECT confirmed_by FROM column_mappings")
+    assert saved["confirmed_by"].tolist() == [recorded]
+
+
 def _decisions() -> pd.DataFrame:
     row = {column: None for column in DECISION_COLUMNS}
     row.update(partner_id="P1", recommendation="retain", decision="terminate", note="no deals")
@@ -145,14 +178,14 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
 
 
-def run_as(db, email: str | None, page: str | None = None, roles_file=None, monkeypatch=None) -> AppTest:
-    """Give the app run with sign-in configured and `email` signed in (None: nobody signed in)."""
+def run_as(db, email: str | None, page: str | None = None, **claims) -> AppTest:
+    """Give the app run with sign-in configured and `email` signed in with these ID-token claims (None: nobody)."""
     import os
 
     os.environ["CHANNEL_DB"] = str(db)
     at = AppTest.from_file(APP, default_timeout=90)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": email} if email else {"is_logged_in": False}
+    at.user = {"is_logged_in": True, "email": email, **claims} if email else {"is_logged_in": False}
     at.run()
     if page is not None:
         at.switch_page(page).run()
@@ -206,8 +239,54 @@ def test_with_sign_in_configured_nobody_signed_in_sees_only_the_way_in(small_db,
                                          ("chief@example.com", "reviewer"), ("admin@example.com", "admin")])
 def test_each_signed_in_role_sees_its_role_and_every_chart(small_db, roles_file, email, role):
     at = run_as(small_db, email)
-    assert any(f"Signed in as {email}" in c.value and role in c.value for c in at.sidebar.caption)
+    assert any(f"Signed in as {markdown_literal(email)}" in c.value and role in c.value for c in at.sidebar.caption)
     assert at.metric, "the overview shows its figures to every role"
+    assert not at.sidebar.warning
+
+
+ROLE_MAP = RoleMap(people={"admin@example.com": "admin", "ops@example.com": "operator"})
+
+
+@pytest.mark.parametrize(
+    "claims, role, note",
+    [
+        ({"email_verified": True}, "admin", None),
+        ({"email_verified": "true"}, "admin", None),  # Cognito and some Okta set-ups send a string
+        ({}, "admin", None),  # no claim at all (Entra ID): the mapped role stands, see the README
+        ({"email_verified": None}, "admin", None),
+        ({"email_verified": False}, "viewer", UNVERIFIED_EMAIL_NOTE),
+        ({"email_verified": "false"}, "viewer", UNVERIFIED_EMAIL_NOTE),
+        ({"email_verified": 0}, "viewer", UNVERIFIED_EMAIL_NOTE),
+    ],
+    ids=["verified", "verified-string", "no-claim", "null-claim", "unverified", "unverified-string", "zero"],
+)
+def test_an_unverified_email_address_gives_the_viewer_role_at_most(claims, role, note):
+    actor, why = actor_from_claims({"email": "admin@example.com", **claims}, ROLE_MAP)
+    assert actor == Actor("admin@example.com", role)
+    assert why == note
+
+
+def test_the_claims_name_the_person_when_there_is_no_address():
+    assert actor_from_claims({"name": "Ann Lee"}, ROLE_MAP) == (Actor("Ann Lee", "viewer"), None)
+    assert actor_from_claims({"email": "ops@example.com", "email_verified": False}, ROLE_MAP) == (
+        Actor("ops@example.com", "viewer"), UNVERIFIED_EMAIL_NOTE)
+
+
+def test_a_verified_admin_is_admin_in_the_app(small_db, roles_file):
+    at = run_as(small_db, "admin@example.com", email_verified=True)
+    assert any("role: **admin**" in c.value for c in at.sidebar.caption)
+    assert not at.sidebar.warning
+    at.switch_page("views/upload.py").run()
+    assert not at.exception and at.title[0].value == "Upload extracts"
+
+
+def test_an_unverified_admin_is_a_viewer_and_the_sidebar_says_why(small_db, roles_file):
+    at = run_as(small_db, "admin@example.com", email_verified=False)
+    assert any("role: **viewer**" in c.value for c in at.sidebar.caption)
+    assert [w.value for w in at.sidebar.warning] == [UNVERIFIED_EMAIL_NOTE]
+    assert "not verified by the provider, so you can only view" in UNVERIFIED_EMAIL_NOTE
+    with pytest.raises(ValueError, match="Could not find a navigation page for '.*upload.py'"):
+        at.switch_page("views/upload.py").run()
 
 
 @pytest.mark.parametrize("email, may_load", [("exec@example.com", False), ("ops@example.com", True),
@@ -222,6 +301,26 @@ def test_the_upload_page_is_offered_only_to_operators_and_admins(small_db, roles
     assert at.title[0].value == "Upload extracts"
     assert at.file_uploader(key="uploads") is not None
     assert at.selectbox(key="rollback_pick") is not None
+
+
+def test_the_upload_page_remembers_an_operators_column_mapping(small_db, roles_file):
+    import streamlit as st
+
+    from analytics.store import Store
+
+    at = run_as(small_db, "ops@example.com", "views/upload.py")
+    at.file_uploader(key="uploads").upload("odd.csv", b"Acct;When;Amt\nP9;2025-10-01;100\n", "text/csv").run()
+    for canonical, header in ODD_MAPPING.items():
+        at.selectbox(key=f"map_0_{canonical}").set_value(header)
+    at.run()
+    at.button(key="map_0_apply").click().run()
+    assert not at.exception, at.exception
+    assert not at.error
+    st.cache_resource.clear()  # let go of the app's connection before opening the file here
+    with Store(small_db) as store:
+        assert remembered_mapping(store, ODD_HEADERS) == ODD_MAPPING
+        assert store.query_df("SELECT confirmed_by FROM column_mappings")["confirmed_by"].tolist() == [
+            "ops@example.com"]
 
 
 @pytest.mark.parametrize("email, may_save", [("exec@example.com", False), ("ops@example.com", False),

@@ -28,7 +28,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from analytics.access import Actor, load_roles, local_actor
+from analytics.access import Actor, actor_from_claims, load_roles, local_actor
 from analytics.export import to_safe_csv
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
@@ -127,22 +127,25 @@ def auth_configured() -> bool:
         return False
 
 
+def _signed_in() -> tuple[Actor | None, str | None]:
+    """Give the signed-in person's actor and the note on a limited role, or (None, None) when nobody is signed in."""
+    user = st.user.to_dict()
+    if not user.get("is_logged_in"):
+        return None, None
+    return actor_from_claims(user, load_roles())
+
+
 def current_actor() -> Actor | None:
     """Give who is using the app with their role, or None when sign-in is set up and nobody is signed in.
 
     Without sign-in the app runs in local single-user mode: the person at the machine, as admin.
-    Signed in, the role comes from the roles file (data/roles.toml) by e-mail address or domain.
+    Signed in, the engine decides the role from the ID token's claims (analytics.access.actor_from_claims).
     AppTest fakes a signed-in person through `at.user` (read here as st.user) and sign-in through
     `at.secrets["auth"]`, so no test-only path is needed.
     """
     if not auth_configured():
         return local_actor()
-    user = st.user.to_dict()
-    if not user.get("is_logged_in"):
-        return None
-    email = str(user.get("email") or "")
-    who = email or str(user.get("name") or "a signed-in user")
-    return Actor(who, load_roles().role_of(email))
+    return _signed_in()[0]
 
 
 def sign_in_page() -> None:
@@ -164,7 +167,11 @@ def identity_sidebar(actor: Actor | None) -> None:
             st.caption(f"Local single-user mode: no sign-in is configured, so {actor.who} may do everything "
                        "(admin). Set up sign-in in .streamlit/secrets.toml to give people roles.")
         elif actor is not None:
-            st.caption(f"Signed in as {actor.who} · role: **{actor.role}**")
+            # The name comes from the provider's token: shown as written, never as Markdown.
+            st.caption(f"Signed in as {markdown_literal(actor.who)} · role: **{actor.role}**")
+            note = _signed_in()[1]
+            if note:
+                st.warning(note, icon=":material/gpp_maybe:")
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
                 st.logout()
 

@@ -68,7 +68,11 @@ def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, st
             choices["quarter"] = choices.pop("order_date")
     if st.button("Use this mapping", key=f"map_{i}_apply", disabled=not all(choices.values())):
         confirmed = {**mapping, **choices}
-        remember_mapping(store, headers, confirmed)
+        try:
+            remember_mapping(store, headers, confirmed, actor=actor)
+        except (StoreError, AccessDenied) as exc:
+            st.error(str(exc))
+            return
         st.session_state.setdefault("_overrides", {})[file_id] = confirmed
         st.rerun()
 
