@@ -3,9 +3,9 @@
 Why this exists: with `[auth]` configured, "Sign in" answered Internal Server Error because Authlib's
 Starlette client imports httpx, which requirements.txt did not install (issue 14, item 1). The AppTest
 tests in test_access.py fake the signed-in user and never reach Streamlit's OpenID route, so they
-could not see it. This test starts `streamlit run app.py` with a secrets file pointing at a stand-in
-provider on localhost and asks the route itself; without httpx (or Authlib) the route answers 500
-and the test fails.
+could not see it. These tests start `streamlit run app.py` with a secrets file pointing at a stand-in
+provider on localhost: one asks the route itself over plain HTTP, one clicks "Sign in" in Chromium.
+Without httpx (or Authlib) the route answers 500 and both fail.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
-from tests.browser import app_server
+import pytest
+
+from tests.browser import app_server, browser_page, require_chromium, wait_for_app
 
 CLIENT_ID = "channel-health-test-client"
-# At least 32 bytes, so Streamlit does not warn that the cookie secret is weak.
+# Long enough that Streamlit does not warn about a weak cookie secret.
 COOKIE_SECRET = "a-cookie-secret-for-the-sign-in-route-test-only"
 
 
@@ -45,10 +47,15 @@ class _Provider(BaseHTTPRequestHandler):
             },
             "/jwks": {"keys": []},
         }
-        document = documents.get(self.path)
-        body = json.dumps(document).encode()
-        self.send_response(200 if document else 404)
-        self.send_header("Content-Type", "application/json")
+        path, _, query = self.path.partition("?")
+        if path == "/authorize":  # where "Sign in" sends the browser: remember what it asked for
+            self.server.authorize_requests.append(urllib.parse.parse_qs(query))
+            body, kind = b"<html><body><h1>Stand-in provider</h1></body></html>", "text/html"
+        else:
+            document = documents.get(path)
+            body, kind = json.dumps(document).encode(), "application/json"
+        self.send_response(200 if path == "/authorize" or path in documents else 404)
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -58,13 +65,18 @@ class _Provider(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def stand_in_provider() -> Iterator[str]:
-    """Give the base URL of a stand-in OpenID provider served from a thread on a free localhost port."""
+def stand_in_provider() -> Iterator[ThreadingHTTPServer]:
+    """Give a stand-in OpenID provider served from a thread on a free localhost port.
+
+    Its `base` is the URL; `authorize_requests` collects the query of every visit to /authorize.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
+    server.base = f"http://127.0.0.1:{server.server_port}"
+    server.authorize_requests = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield server
     finally:
         server.shutdown()
         server.server_close()
@@ -91,19 +103,25 @@ def get(url: str) -> http.client.HTTPResponse:
     return response
 
 
+def use_secrets(folder, provider: str, monkeypatch) -> None:
+    """Point the app server about to start at a secrets file whose [auth] names the stand-in provider."""
+    secrets = folder / "secrets.toml"
+    secrets.write_text(
+        "[auth]\n"
+        'redirect_uri = "http://127.0.0.1:8501/oauth2callback"\n'
+        f'cookie_secret = "{COOKIE_SECRET}"\n'
+        f'client_id = "{CLIENT_ID}"\n'
+        'client_secret = "the-client-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+    )
+    # Streamlit reads secrets.files from the environment: the app under test uses only this file.
+    monkeypatch.setenv("STREAMLIT_SECRETS_FILES", str(secrets))
+
+
 def test_sign_in_redirects_to_the_providers_authorization_endpoint(tmp_path, monkeypatch):
-    with stand_in_provider() as provider:
-        secrets = tmp_path / "secrets.toml"
-        secrets.write_text(
-            "[auth]\n"
-            f'redirect_uri = "http://127.0.0.1:8501/oauth2callback"\n'
-            f'cookie_secret = "{COOKIE_SECRET}"\n'
-            f'client_id = "{CLIENT_ID}"\n'
-            'client_secret = "the-client-secret"\n'
-            f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-        )
-        # Streamlit reads secrets.files from the environment: the app under test uses only this file.
-        monkeypatch.setenv("STREAMLIT_SECRETS_FILES", str(secrets))
+    with stand_in_provider() as server:
+        provider = server.base
+        use_secrets(tmp_path, provider, monkeypatch)
         with app_server(tmp_path / "channel.duckdb") as app:
             response = get(f"{app}/auth/login?provider={urllib.parse.quote(provider_token())}")
 
@@ -116,3 +134,20 @@ def test_sign_in_redirects_to_the_providers_authorization_endpoint(tmp_path, mon
     assert query["redirect_uri"] == ["http://127.0.0.1:8501/oauth2callback"]
     assert "openid" in query["scope"][0].split() and "email" in query["scope"][0].split()
     assert query["state"][0], "a state to tie the callback to this sign-in"
+
+
+@pytest.mark.browser
+def test_the_sign_in_button_takes_the_browser_to_the_provider(tmp_path, monkeypatch):
+    """The whole way a person goes: the button's own link (the token the app issues), through /auth/login."""
+    require_chromium()
+    with stand_in_provider() as server:
+        use_secrets(tmp_path, server.base, monkeypatch)
+        with app_server(tmp_path / "channel.duckdb") as app, browser_page() as page:
+            page.goto(app)
+            wait_for_app(page)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{server.base}/authorize?*", timeout=15000)
+            assert page.get_by_role("heading", name="Stand-in provider").is_visible()
+    [query] = server.authorize_requests
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["redirect_uri"] == ["http://127.0.0.1:8501/oauth2callback"]
