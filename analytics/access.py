@@ -3,9 +3,10 @@
 Roles: viewer (every chart and table, no changes), operator (load, replace, roll back), reviewer
 (record and change review decisions), admin (all of that plus the program rules). The engine's
 write functions (ingest.load_extract, store_prepared, rollback_load, mappings.remember_mapping,
-review.save_review, program.save_program) take an `actor` and call `check` before they write; `actor=None` means the
-local operator of this machine (the command line, a notebook, the app without sign-in), who may do
-everything. The pages hide what a role may not use, but the engine refuses it too.
+review.save_review, program.save_program) take an `actor` and call `check` before they write;
+`actor=None` means the local operator of this machine (the command line, a notebook, the app without
+sign-in), who may do everything. The pages hide what a role may not use, but the engine refuses it
+too. A signed-in person's role comes from their ID token's claims (`actor_from_claims`).
 """
 
 from __future__ import annotations
