@@ -127,7 +127,8 @@ class ExtractReport:
         lines = [f"{self.file}: {self.rows:,} data rows, {len(self.problems):,} problem(s)"]
         lines += [f"  warning: {w}" for w in self.warnings]
         for p in self.problems[:limit]:
-            where = ", ".join(x for x in (f"row {p.row}" if p.row else "", f"column {p.column!r}" if p.column else "") if x)
+            parts = (f"row {p.row}" if p.row else "", f"column {p.column!r}" if p.column else "")
+            where = ", ".join(x for x in parts if x)
             value = f" (value: {p.value!r})" if p.value is not None else ""
             prefix = "" if not where and p.message.startswith(self.file) else f"{self.file}: "
             lines.append(f"  {prefix}{where + ': ' if where else ''}{p.message}{value}")
@@ -402,12 +403,15 @@ def _date_value(col: str, day_first: bool) -> str:
         WHEN regexp_matches(d, '{_DATE_ISO}') THEN CAST(try_strptime({part}, '%Y-%m-%d') AS DATE)
         WHEN regexp_matches(d, '{_DATE_ISO_SLASH}') THEN CAST(try_strptime({part}, '%Y/%m/%d') AS DATE)
         WHEN regexp_matches(d, '{_DATE_DOTTED}') THEN CAST(try_strptime({part}, '%d.%m.%Y') AS DATE)
-        WHEN regexp_matches(d, '{_DATE_AMBIGUOUS}') THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
+        WHEN regexp_matches(d, '{_DATE_AMBIGUOUS}')
+            THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
     END""")
     return f"coalesce(TRY_CAST({col} AS DATE), {slow})"
 
 
-def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None) -> tuple[bool, list[Problem], list[str]]:
+def _day_order(
+    con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None
+) -> tuple[bool, list[Problem], list[str]]:
     """Decide, for the whole file, whether dates like 03/04/2025 are day/month or month/day."""
     d = f"trim({col})"
     first_max, second_max, first_row, second_row, n = con.execute(
@@ -665,7 +669,10 @@ def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
     candidates = np.arange(2, n + len(rejected) + 2)
     kept = np.setdiff1d(candidates, np.array(rejected))[:n]
     con.register("row_map", pa.table({"rid": np.arange(n), "row_no": kept}))
-    con.execute("CREATE TEMP TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r JOIN row_map m USING (rid) ORDER BY m.row_no")
+    con.execute(
+        "CREATE TEMP TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r "
+        "JOIN row_map m USING (rid) ORDER BY m.row_no"
+    )
     con.execute("ALTER TABLE raw_numbered DROP COLUMN rid")
     con.unregister("row_map")
 
@@ -701,7 +708,8 @@ def _normalise_and_validate(
             )
     if "order_date" not in col and "quarter" not in col:
         report.problems.append(
-            Problem(1, None, f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
+            Problem(1, None,
+                    f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
         )
     if report.problems and any(p.row == 1 for p in report.problems):
         return
@@ -798,7 +806,9 @@ def _normalise_and_validate(
              f"quarter is far outside the expected range ({EARLIEST_DATE.year} to {latest.year})", "raw_quarter"),
         ]
     if "quantity" in col:
-        checks.append(("quantity", "raw_quantity IS NOT NULL AND quantity IS NULL", "quantity is not a number", "raw_quantity"))
+        checks.append(
+            ("quantity", "raw_quantity IS NOT NULL AND quantity IS NULL", "quantity is not a number", "raw_quantity")
+        )
     # Each check's SQL is one of the constant strings above (dates are formatted from date objects).
     union = " UNION ALL ".join(
         f"SELECT row_no, {i} AS check_no, CAST({value} AS VARCHAR) AS value FROM suspects WHERE {cond}"
@@ -822,12 +832,15 @@ def _normalise_and_validate(
             """
         ).fetchall()
         report.problems += [
-            Problem(int(r), header_of["transaction_id"], f"transaction id appears twice in the file (first at row {first})", tx)
+            Problem(int(r), header_of["transaction_id"],
+                    f"transaction id appears twice in the file (first at row {first})", tx)
             for r, tx, first in dups
         ]
     report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     _collect_warnings(con, report, col)
-    report.quarters = [r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()]
+    report.quarters = [
+        r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
+    ]
 
 
 @functools.cache
@@ -890,10 +903,8 @@ def _normalise_cells(con: duckdb.DuckDBPyConnection, report: ExtractReport, col:
                 blank = con.execute(
                     f"SELECT row_no, {c} FROM odd_cells JOIN cell_fixes ON {c} = old WHERE new = '' ORDER BY row_no"
                 ).fetchall()
-                report.problems += [
-                    Problem(int(r), header, f"{canonical.replace('_', ' ')} holds only invisible characters or spaces", v)
-                    for r, v in blank
-                ]
+                what = f"{canonical.replace('_', ' ')} holds only invisible characters or spaces"
+                report.problems += [Problem(int(r), header, what, v) for r, v in blank]
             con.execute(f"UPDATE {table} SET {c} = f.new FROM cell_fixes f WHERE {table}.{c} = f.old AND f.new <> ''")
         finally:
             con.unregister("cell_fixes")

@@ -141,7 +141,9 @@ def match_columns(
                 taken.add(positions[0])
                 if len(positions) > 1 and canonical not in quiet:
                     others = ", ".join(repr(headers[i]) for i in positions[1:])
-                    notes.append(f"Several columns could be {canonical}: used {headers[positions[0]]!r}, ignored {others}")
+                    notes.append(
+                        f"Several columns could be {canonical}: used {headers[positions[0]]!r}, ignored {others}"
+                    )
                 break
     return mapping, notes
 

@@ -160,7 +160,8 @@ def test_segments_from_words_and_from_customer_size(write_file):
 
 def test_excel_workbook(tmp_path):
     frame = pd.DataFrame(
-        {"Reseller": ["P1", "P2"], "Amount (USD)": [1234.5, -10], "Booking Date": pd.to_datetime(["2025-07-01", "2025-09-30"])}
+        {"Reseller": ["P1", "P2"], "Amount (USD)": [1234.5, -10],
+         "Booking Date": pd.to_datetime(["2025-07-01", "2025-09-30"])}
     )
     path = tmp_path / "extract.xlsx"
     frame.to_excel(path, index=False)
@@ -171,7 +172,7 @@ def test_excel_workbook(tmp_path):
 
 
 def test_upload_bytes_read_like_a_file():
-    data = "partner_id,revenue,order_date\nP1,1,2025-07-01\n".encode()
+    data = b"partner_id,revenue,order_date\nP1,1,2025-07-01\n"
     prepared = prepare_extract(data, file_name="upload.csv")
     assert prepared.file_name == "upload.csv" and prepared.lines.num_rows == 1
 
@@ -218,7 +219,8 @@ def test_bad_values_name_row_and_column(write_file, row, column, message):
 
 
 def test_bad_quarter_and_bad_quantity(write_file):
-    report = prepare_extract(write_file("q.csv", "partner_id,revenue,quarter,qty\nP1,1,2025Q5,1\nP1,1,2025Q1,many\n")).report
+    text = "partner_id,revenue,quarter,qty\nP1,1,2025Q5,1\nP1,1,2025Q1,many\n"
+    report = prepare_extract(write_file("q.csv", text)).report
     assert [(p.row, p.column) for p in report.problems] == [(2, "quarter"), (3, "qty")]
 
 
@@ -291,7 +293,8 @@ def test_mixed_encodings_are_decoded_line_by_line_and_reported(write_file):
 
 
 def test_a_utf8_file_reports_no_encodings(write_file):
-    prepared = prepare_extract(write_file("u.csv", "partner_id,partner_name,revenue,order_date\nP1,Müller,1,2025-07-01\n"))
+    text = "partner_id,partner_name,revenue,order_date\nP1,Müller,1,2025-07-01\n"
+    prepared = prepare_extract(write_file("u.csv", text))
     assert lines_of(prepared)["partner_name"][0] == "Müller" and prepared.report.encodings == {}
 
 
@@ -322,16 +325,20 @@ def test_names_lose_invisible_characters_and_get_plain_spaces(write_file):
 
 
 def test_an_id_of_only_invisible_characters_is_a_row_error(write_file):
-    text = "partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\n\u200b\u00a0,2,2025-07-02,T2\nP3,3,2025-07-03,\ufeff\n"
+    text = ("partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\n"
+            "\u200b\u00a0,2,2025-07-02,T2\nP3,3,2025-07-03,\ufeff\n")
     report = prepare_extract(write_file("blank.csv", text)).report
     assert [(p.row, p.column) for p in report.problems] == [(3, "partner_id"), (4, "transaction_id")]
     assert "holds only invisible characters" in report.problems[0].message
 
 
+DUPLICATE_OF_ROW_2 = "transaction id appears twice in the file (first at row 2)"
+
+
 def test_transaction_ids_that_differ_only_invisibly_are_duplicates(write_file):
     text = "partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\nP1,1,2025-07-01,T1\u200b\n"
     report = prepare_extract(write_file("dup.csv", text)).report
-    assert [(p.row, p.message) for p in report.problems] == [(3, "transaction id appears twice in the file (first at row 2)")]
+    assert [(p.row, p.message) for p in report.problems] == [(3, DUPLICATE_OF_ROW_2)]
 
 
 def test_rows_docked_by_rejects_keep_their_numbers_when_cells_are_normalised(write_file):
@@ -339,7 +346,7 @@ def test_rows_docked_by_rejects_keep_their_numbers_when_cells_are_normalised(wri
     text = "partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\nP2,2\nP3,3,2025-07-03,T1\u200b\n"
     report = prepare_extract(write_file("rej.csv", text)).report
     assert report.normalised == {"transaction_id": RowsNoted(1, (4,))}
-    assert [(p.row, p.message) for p in report.problems][1] == (4, "transaction id appears twice in the file (first at row 2)")
+    assert [(p.row, p.message) for p in report.problems][1] == (4, DUPLICATE_OF_ROW_2)
 
 
 # -- files that are no extract at all (issue 14, item 9) -----------------------------------------
@@ -389,7 +396,8 @@ def test_a_few_nul_bytes_in_ids_do_not_make_a_file_binary(write_file):
 
 
 def test_two_differing_revenue_columns_are_refused_naming_both_and_the_rows(write_file):
-    text = "Partner,Revenue,Amount (USD),Date\nP1,5,5,2025-07-01\nP2,6,7.50,2025-07-01\nP3,1,1,2025-07-01\nP4,2,3,2025-07-01\n"
+    text = ("Partner,Revenue,Amount (USD),Date\n"
+            "P1,5,5,2025-07-01\nP2,6,7.50,2025-07-01\nP3,1,1,2025-07-01\nP4,2,3,2025-07-01\n")
     prepared = prepare_extract(write_file("amb.csv", text))
     assert prepared.lines is None
     assert prepared.report.ambiguous == [AmbiguousColumn("revenue", ("Revenue", "Amount (USD)"), 2, (3, 5))]
