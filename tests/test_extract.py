@@ -433,3 +433,10 @@ def test_identical_revenue_columns_load_with_a_warning(write_file):
 def test_differing_date_or_quarter_columns_are_refused_too(write_file, header, rows, column):
     report = prepare_extract(write_file("d.csv", "\n".join([header, *rows]) + "\n")).report
     assert [(a.column, a.first_rows) for a in report.ambiguous] == [(column, (3,))]
+
+
+def test_utf16_text_with_its_byte_order_mark_is_read(write_file):
+    text = "partner_id\tpartner_name\trevenue\torder_date\r\nP1\tMüller GmbH\t1\t2025-07-01\r\n"
+    prepared = prepare_extract(write_file("unicode.txt", text, encoding="utf-16"))
+    assert lines_of(prepared)["partner_name"].tolist() == ["Müller GmbH"]
+    assert any("UTF-16" in w for w in prepared.report.warnings)
