@@ -863,7 +863,9 @@ def normalise_cell(value: str, identifier: bool = False) -> str:
 
 def _numbered_table(con: duckdb.DuckDBPyConnection) -> str:
     """Give the table that holds raw_numbered's cells: raw_numbered itself, or raw when it is a view on raw."""
-    views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw_numbered'").fetchall()[0][0]
+    views = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw_numbered' AND temporary"
+    ).fetchall()[0][0]
     return "raw" if views else "raw_numbered"
 
 
@@ -926,6 +928,14 @@ def _compare_candidates(
     value_of: Callable[[str], str],
 ) -> None:
     """Refuse a required column that several columns could hold when their values differ; note it when they agree."""
+    # A column with no value readable as this field (a "Sales" column of sales reps' names) is no candidate.
+    others = positions[1:]
+    readable = con.execute(
+        "SELECT " + ", ".join(f"count({value_of(f'c{i}')})" for i in others) + " FROM raw_numbered"
+    ).fetchall()[0]
+    positions = [positions[0], *(i for i, n in zip(others, readable, strict=True) if n)]
+    if len(positions) < 2:
+        return
     headers = [report.headers[i] for i in positions]
     chosen = value_of(f"c{positions[0]}")
     differ = " OR ".join(f"({chosen}) IS DISTINCT FROM ({value_of(f'c{i}')})" for i in positions[1:])

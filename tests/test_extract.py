@@ -440,3 +440,10 @@ def test_utf16_text_with_its_byte_order_mark_is_read(write_file):
     prepared = prepare_extract(write_file("unicode.txt", text, encoding="utf-16"))
     assert lines_of(prepared)["partner_name"].tolist() == ["Müller GmbH"]
     assert any("UTF-16" in w for w in prepared.report.warnings)
+
+
+def test_a_column_with_no_amounts_is_no_revenue_candidate(write_file):
+    text = "Partner,Revenue,Sales,Date\nP1,5,Ann Lee,2025-07-01\nP2,6,Bo Chan,2025-07-01\n"
+    prepared = prepare_extract(write_file("reps.csv", text))
+    assert lines_of(prepared)["revenue"].tolist() == [Decimal("5.00"), Decimal("6.00")]
+    assert prepared.report.ambiguous == []
