@@ -447,3 +447,13 @@ def test_a_column_with_no_amounts_is_no_revenue_candidate(write_file):
     prepared = prepare_extract(write_file("reps.csv", text))
     assert lines_of(prepared)["revenue"].tolist() == [Decimal("5.00"), Decimal("6.00")]
     assert prepared.report.ambiguous == []
+
+
+def test_workbook_cells_are_normalised_too():
+    buffer = io.BytesIO()
+    pd.DataFrame({"Partner": ["P7", "\u200bP7\u00a0"], "Reseller Name": ["A\u00a0B", "A B"], "Revenue": [1, 2],
+                  "Date": ["2025-07-01", "2025-07-02"]}).to_excel(buffer, index=False)
+    prepared = prepare_extract(buffer.getvalue(), file_name="q3.xlsx")
+    lines = lines_of(prepared)
+    assert lines["partner_id"].tolist() == ["P7", "P7"] and lines["partner_name"].tolist() == ["A B", "A B"]
+    assert prepared.report.normalised == {"Partner": RowsNoted(1, (3,)), "Reseller Name": RowsNoted(1, (2,))}
