@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analytics.export import to_safe_csv
-from analytics.extract import ExtractInvalid
+from analytics.extract import ExtractInvalid, extract_headers
 from analytics.features import DEFAULT_HORIZON
 from analytics.ingest import list_loads, load_extract, rollback_load
+from analytics.mappings import remembered_mapping
 from analytics.quarters import parse_quarter_text
 from analytics.queries import channel_summary
 from analytics.store import Store, StoreError, default_db_path
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--replace", action="store_true", help="swap the quarters a file covers for its rows")
     how.add_argument("--append", action="store_true", help="add a file's rows to quarters that hold data")
     ingest.add_argument("--day-first", action="store_true", help="read dates like 03/04/2025 as day/month")
+    ingest.add_argument(
+        "--column", action="append", default=[], type=_column_choice, metavar="FIELD=HEADER",
+        help='read FIELD from the file\'s column HEADER, e.g. --column revenue="Amount (USD)"; repeatable. '
+             "Needed when several columns could hold a field and differ, or none is recognised",
+    )
 
     commands.add_parser("loads", help="list the loads")
     rollback = commands.add_parser("rollback", help="undo a load")
@@ -81,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _column_choice(text: str) -> tuple[str, str]:
+    """Give (field, header) from one --column value written as field=Header."""
+    canonical, sep, header = text.partition("=")
+    if not sep or not canonical.strip() or not header:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=HEADER; write it like revenue=\"Amount (USD)\"")
+    return canonical.strip(), header
 
 
 def _demo(store: Store, args: argparse.Namespace) -> int:
@@ -106,11 +120,14 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
 
 def _ingest(store: Store, args: argparse.Namespace) -> int:
     mode = "replace" if args.replace else "append" if args.append else "refuse"
+    chosen = dict(args.column)
     failed = 0
     for path in args.files:
         try:
-            result = load_extract(store, path, mode=mode, day_first=True if args.day_first else None,
-                                  loaded_by=_who(), progress=_progress)
+            # Columns named on the command line win over a mapping remembered for this layout.
+            overrides = {**(remembered_mapping(store, extract_headers(path)) or {}), **chosen} if chosen else None
+            result = load_extract(store, path, mode=mode, column_overrides=overrides,
+                                  day_first=True if args.day_first else None, loaded_by=_who(), progress=_progress)
         except ExtractInvalid as exc:
             print(exc.report.describe(limit=200))
             print(f"{path}: not loaded; nothing was written. Fix the problems above and load it again.")

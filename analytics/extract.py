@@ -11,10 +11,13 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
+import re
 import tempfile
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,16 +26,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.schema import SEGMENTS, TIERS, match_columns
+from analytics.schema import SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
     "Problem",
+    "RowsNoted",
+    "AmbiguousColumn",
     "ExtractReport",
     "PreparedExtract",
     "ExtractInvalid",
     "prepare_extract",
     "prepare_extract_in",
     "extract_headers",
+    "normalise_cell",
+    "unreadable_file",
     "EARLIEST_DATE",
     "LINE_COLUMNS",
 ]
@@ -50,6 +57,13 @@ LINE_COLUMNS = (
 
 Progress = Callable[[float, str], None]
 
+# Ids are compared across files and loads: look-alike forms (full-width digits, ligatures) are folded
+# (NFKC). Names and other text keep their forms (NFC) and only lose what prints as nothing.
+ID_COLUMNS = ("partner_id", "transaction_id", "customer_id")
+TEXT_COLUMNS = ("partner_name", "tier", "region", "country", "distributor", "customer_segment", "product", "deal_type")
+# Required columns whose value a wrong guess would change: two candidate columns that differ are refused.
+COMPARED_COLUMNS = ("revenue", "order_date", "quarter")
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -59,6 +73,24 @@ class Problem:
     column: str | None
     message: str
     value: str | None = None
+
+
+@dataclass(frozen=True)
+class RowsNoted:
+    """Rows (or cells) that reading treated in some noted way: how many, and the first few row numbers."""
+
+    count: int
+    first_rows: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AmbiguousColumn:
+    """A required column that several of the file's columns could hold, with different values in some rows."""
+
+    column: str                  # the canonical column, e.g. "revenue"
+    headers: tuple[str, ...]     # the file's candidate headers, the one matched first first
+    differing_rows: int
+    first_rows: tuple[int, ...]  # the first rows (spreadsheet numbers) where they differ
 
 
 @dataclass
@@ -72,6 +104,11 @@ class ExtractReport:
     quarters: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Encoding -> the rows with non-ASCII text read in it; empty for a file that is UTF-8 throughout.
+    encodings: dict[str, RowsNoted] = field(default_factory=dict)
+    # The file's header -> the cells whose invisible characters, spaces or forms were normalised.
+    normalised: dict[str, RowsNoted] = field(default_factory=dict)
+    ambiguous: list[AmbiguousColumn] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -90,9 +127,11 @@ class ExtractReport:
         lines = [f"{self.file}: {self.rows:,} data rows, {len(self.problems):,} problem(s)"]
         lines += [f"  warning: {w}" for w in self.warnings]
         for p in self.problems[:limit]:
-            where = ", ".join(x for x in (f"row {p.row}" if p.row else "", f"column {p.column!r}" if p.column else "") if x)
+            parts = (f"row {p.row}" if p.row else "", f"column {p.column!r}" if p.column else "")
+            where = ", ".join(x for x in parts if x)
             value = f" (value: {p.value!r})" if p.value is not None else ""
-            lines.append(f"  {self.file}: {where + ': ' if where else ''}{p.message}{value}")
+            prefix = "" if not where and p.message.startswith(self.file) else f"{self.file}: "
+            lines.append(f"  {prefix}{where + ': ' if where else ''}{p.message}{value}")
         if len(self.problems) > limit:
             lines.append(f"  ... and {len(self.problems) - limit:,} more problem(s)")
         return "\n".join(lines)
@@ -129,17 +168,97 @@ def _read_head(path: Path, n: int) -> bytes:
         return handle.read(n)
 
 
-def _decode(data: bytes) -> tuple[str, str | None]:
-    """Give the text and, when it was not UTF-8, a warning naming the encoding used."""
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _rows_text(rows: Sequence[int], total: int | None = None, word: str = "row") -> str:
+    """Give row numbers as a short phrase: "row 5", "rows 2, 3, 4 and 97 more"."""
+    total = len(rows) if total is None else total
+    shown = ", ".join(str(r) for r in rows[:5])
+    more = f" and {total - len(rows[:5]):,} more" if total > len(rows[:5]) else ""
+    return f"{word}{'s' if total > 1 else ''} {shown}{more}"
+
+
+def _noted(rows: Sequence[int]) -> RowsNoted:
+    return RowsNoted(len(rows), tuple(rows[:5]))
+
+
+def _decode(data: bytes) -> tuple[str, dict[str, RowsNoted], str | None]:
+    """Give the text, the rows with non-ASCII text per encoding used, and a warning when it was not all UTF-8.
+
+    Each line is read as UTF-8 when it is valid UTF-8, else as Windows-1252 (Latin-1 for the five bytes
+    Windows-1252 leaves undefined): a file pasted together from two exports keeps every name intact
+    instead of turning "Müller" into "MÃ¼ller". Rows are counted as lines (header = 1).
+    """
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", errors="replace"), {}, "The file is UTF-16 text; it was read as such."
     try:
-        return data.decode("utf-8-sig"), None
+        return data.decode("utf-8-sig"), {}, None
     except UnicodeDecodeError:
         pass
-    try:
-        # Windows exports are cp1252 (a superset of Latin-1 with the euro sign); fall back to Latin-1.
-        return data.decode("cp1252"), "The file is not UTF-8; it was read as Windows-1252 (Latin-1)."
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "The file is not UTF-8; it was read as Latin-1."
+    data = data.removeprefix(codecs.BOM_UTF8)
+    texts, rows = [], {"UTF-8": [], "Windows-1252": []}
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            texts.append(line.decode("ascii"))
+            continue
+        try:
+            texts.append(line.decode("utf-8"))
+            rows["UTF-8"].append(number)
+        except UnicodeDecodeError:
+            try:
+                texts.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                texts.append(line.decode("latin-1"))
+            rows["Windows-1252"].append(number)
+    encodings = {name: _noted(found) for name, found in rows.items() if found}
+    cp1252 = _rows_text(rows["Windows-1252"])
+    if rows["UTF-8"]:
+        warning = (f"The file mixes encodings: {cp1252} were read as Windows-1252 and {_rows_text(rows['UTF-8'])} "
+                   "as UTF-8 (each line as UTF-8 where it is valid UTF-8, else as Windows-1252).")
+    else:
+        warning = f"The file is not UTF-8; it was read as Windows-1252 (Latin-1) ({cp1252} hold non-ASCII text)."
+    return "\n".join(texts), encodings, warning
+
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: old .xls, or an encrypted .xlsx inside
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "a program"),
+)
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1a\x1b")
+_OTHER_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+
+
+def unreadable_file(data: bytes, name: str) -> str | None:
+    """Give one sentence saying why a file cannot be an extract (password-protected, an image, binary), else None.
+
+    `data` may be the whole file or its first 64 KB.
+    """
+    if data.startswith(_OLE):
+        if _ENCRYPTED_STREAM in data or name.lower().endswith(EXCEL_SUFFIXES):
+            return f"{name} is password-protected: save it without a password, or export it as CSV, and load it again."
+        return (f"{name} is an old Excel 97-2003 workbook or another Office document: save it as .xlsx, "
+                "or export it as CSV, and load it again.")
+    if data.startswith(_UTF16_BOMS) or data.startswith(b"PK\x03\x04"):
+        return None  # text, or a workbook (zipped): the readers report what is wrong with it
+    kind = next((what for signature, what in _SIGNATURES if data.startswith(signature)), None)
+    head = data[:65536]
+    # Text holds almost no control bytes (binary data about one in ten); a few NULs in ids (a damaged
+    # export) are text all the same.
+    if kind is None and len(head.translate(None, delete=_OTHER_BYTES)) > max(16, len(head) // 100):
+        kind = "binary data"
+    if kind is None:
+        return None
+    return f"{name} is not a text file (it looks like {kind}): export the extract as CSV or Excel and load it again."
 
 
 def _header_and_delimiter(text: str) -> tuple[list[str], str]:
@@ -284,12 +403,15 @@ def _date_value(col: str, day_first: bool) -> str:
         WHEN regexp_matches(d, '{_DATE_ISO}') THEN CAST(try_strptime({part}, '%Y-%m-%d') AS DATE)
         WHEN regexp_matches(d, '{_DATE_ISO_SLASH}') THEN CAST(try_strptime({part}, '%Y/%m/%d') AS DATE)
         WHEN regexp_matches(d, '{_DATE_DOTTED}') THEN CAST(try_strptime({part}, '%d.%m.%Y') AS DATE)
-        WHEN regexp_matches(d, '{_DATE_AMBIGUOUS}') THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
+        WHEN regexp_matches(d, '{_DATE_AMBIGUOUS}')
+            THEN CAST(try_strptime(replace({part}, '-', '/'), '{first}') AS DATE)
     END""")
     return f"coalesce(TRY_CAST({col} AS DATE), {slow})"
 
 
-def _day_order(con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None) -> tuple[bool, list[Problem], list[str]]:
+def _day_order(
+    con: duckdb.DuckDBPyConnection, col: str, day_first: bool | None
+) -> tuple[bool, list[Problem], list[str]]:
     """Decide, for the whole file, whether dates like 03/04/2025 are day/month or month/day."""
     d = f"trim({col})"
     first_max, second_max, first_row, second_row, n = con.execute(
@@ -409,7 +531,7 @@ def extract_headers(source: str | Path | bytes, file_name: str | None = None) ->
         except Exception:  # a damaged workbook: prepare_extract reports it
             return []
         return [str(h).strip() or f"column {i + 1}" for i, h in enumerate(frame.columns)]
-    text, _ = _decode(data)
+    text, _, _ = _decode(data)
     return _header_and_delimiter(text)[0]
 
 
@@ -461,6 +583,10 @@ def prepare_extract_in(
     if not data or data.isspace():
         report.problems.append(Problem(None, None, "the file is empty"))
         return PreparedExtract(name, content_hash, report, None)
+    unreadable = unreadable_file(data, name)
+    if unreadable:
+        report.problems.append(Problem(None, None, unreadable))
+        return PreparedExtract(name, content_hash, report, None)
 
     if _is_excel(name, data):
         try:
@@ -471,7 +597,15 @@ def prepare_extract_in(
         report.warnings += warnings
         con.execute("CREATE TEMP VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
     else:
-        headers, delim, warning = _read_csv_text(con, source, data)
+        try:
+            headers, delim, warning = _read_csv_text(con, source, data, report)
+        except duckdb.InvalidInputException as exc:
+            # Text so far from CSV that DuckDB gives up on it; its parser dump helps nobody.
+            report.problems.append(Problem(None, None, (
+                f"{name} cannot be read as CSV text ({str(exc).splitlines()[0]}): export the extract as CSV or "
+                "Excel and load it again."
+            )))
+            return PreparedExtract(name, content_hash, report, None)
         if warning:
             report.warnings.append(warning)
         report.problems += _reject_problems(con)
@@ -493,14 +627,15 @@ def _utf8_head(data: bytes) -> str | None:
 
 
 def _read_csv_text(
-    con: duckdb.DuckDBPyConnection, source: str | Path | bytes, data: bytes
+    con: duckdb.DuckDBPyConnection, source: str | Path | bytes, data: bytes, report: ExtractReport
 ) -> tuple[list[str], str, str | None]:
     """Read a CSV into table raw and give its headers, separator and an encoding warning (or None).
 
     A UTF-8 file (the usual case) goes to DuckDB as it is, without being decoded in Python; a file
-    that turns out not to be UTF-8, at its start or anywhere later, is decoded here and read again.
+    that turns out not to be UTF-8, at its start or anywhere later, is decoded here line by line
+    (see _decode; the rows per encoding go into `report`) and read again.
     """
-    head = _utf8_head(data)
+    head = None if data.startswith(_UTF16_BOMS) else _utf8_head(data)
     with tempfile.TemporaryDirectory() as tmp:
         if head is not None:
             headers, delim = _header_and_delimiter(head)
@@ -516,7 +651,7 @@ def _read_csv_text(
             if not bad_encoding:
                 return headers, delim, None
             con.execute("DROP TABLE raw")
-        text, warning = _decode(data)
+        text, report.encodings, warning = _decode(data)
         headers, delim = _header_and_delimiter(text)
         path = Path(tmp) / "decoded.csv"
         path.write_text(text, encoding="utf-8")
@@ -534,7 +669,10 @@ def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
     candidates = np.arange(2, n + len(rejected) + 2)
     kept = np.setdiff1d(candidates, np.array(rejected))[:n]
     con.register("row_map", pa.table({"rid": np.arange(n), "row_no": kept}))
-    con.execute("CREATE TEMP TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r JOIN row_map m USING (rid) ORDER BY m.row_no")
+    con.execute(
+        "CREATE TEMP TABLE raw_numbered AS SELECT m.row_no, r.* FROM (SELECT rowid AS rid, * FROM raw) r "
+        "JOIN row_map m USING (rid) ORDER BY m.row_no"
+    )
     con.execute("ALTER TABLE raw_numbered DROP COLUMN rid")
     con.unregister("row_map")
 
@@ -549,11 +687,13 @@ def _normalise_and_validate(
     """Parse table raw_numbered into temporary table lines, adding every problem found to `report`."""
     headers = report.headers
     try:
-        positions, notes = match_columns(headers, overrides)
+        positions, notes = match_columns(headers, overrides, quiet=COMPARED_COLUMNS)
     except ValueError as exc:
         report.problems.append(Problem(1, None, str(exc)))
         return
     report.warnings += notes
+    # A column a person chose is not compared with the others that could hold it.
+    candidates = {c: found for c, found in column_candidates(headers, positions).items() if c not in (overrides or {})}
     report.mapping = {canonical: headers[i] for canonical, i in positions.items()}
     # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
     report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchall()[0][0] + len(report.problems)
@@ -568,13 +708,15 @@ def _normalise_and_validate(
             )
     if "order_date" not in col and "quarter" not in col:
         report.problems.append(
-            Problem(1, None, f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
+            Problem(1, None,
+                    f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
         )
     if report.problems and any(p.row == 1 for p in report.problems):
         return
     if report.rows == 0:
         report.problems.append(Problem(None, None, "the file has a header but no data rows"))
         return
+    _normalise_cells(con, report, col)
 
     convention, note = _decimal_convention(con, col["revenue"])
     if note:
@@ -590,6 +732,14 @@ def _normalise_and_validate(
         quarter_expr = "quarter_text"
         if "quarter" in col and "order_date" not in col:
             report.warnings.append("The file has quarters but no dates; each row counts in its quarter.")
+    value_of = {
+        "revenue": lambda c: _money_value(c, convention),
+        "order_date": lambda c: _date_value(c, decided),
+        "quarter": _quarter_from_text,
+    }
+    for canonical in ("revenue", "order_date" if "order_date" in col else "quarter"):
+        if len(candidates.get(canonical, ())) > 1:
+            _compare_candidates(con, report, canonical, candidates[canonical], value_of[canonical])
 
     select = {
         "row_no": "row_no",
@@ -656,7 +806,9 @@ def _normalise_and_validate(
              f"quarter is far outside the expected range ({EARLIEST_DATE.year} to {latest.year})", "raw_quarter"),
         ]
     if "quantity" in col:
-        checks.append(("quantity", "raw_quantity IS NOT NULL AND quantity IS NULL", "quantity is not a number", "raw_quantity"))
+        checks.append(
+            ("quantity", "raw_quantity IS NOT NULL AND quantity IS NULL", "quantity is not a number", "raw_quantity")
+        )
     # Each check's SQL is one of the constant strings above (dates are formatted from date objects).
     union = " UNION ALL ".join(
         f"SELECT row_no, {i} AS check_no, CAST({value} AS VARCHAR) AS value FROM suspects WHERE {cond}"
@@ -680,12 +832,129 @@ def _normalise_and_validate(
             """
         ).fetchall()
         report.problems += [
-            Problem(int(r), header_of["transaction_id"], f"transaction id appears twice in the file (first at row {first})", tx)
+            Problem(int(r), header_of["transaction_id"],
+                    f"transaction id appears twice in the file (first at row {first})", tx)
             for r, tx, first in dups
         ]
     report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     _collect_warnings(con, report, col)
-    report.quarters = [r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()]
+    report.quarters = [
+        r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
+    ]
+
+
+@functools.cache
+def _invisible() -> re.Pattern:
+    """Give a pattern for the characters that print as nothing: controls and format characters (U+200B, U+FEFF, ...)."""
+    chars = "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cc", "Cf"))
+    return re.compile("[" + re.escape(chars.replace("\t", "").replace("\n", "").replace("\r", "")) + "]")
+
+
+# Line breaks, tabs and every other kind of space (no-break, thin, ideographic) become a plain space.
+_SPACES = re.compile("[\t\n\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+def normalise_cell(value: str, identifier: bool = False) -> str:
+    """Give a cell as it is stored: Unicode-normalised (NFKC for ids, NFC for text), invisible characters
+    dropped, every kind of space a plain space, trimmed; "P000020\u200b" gives "P000020"."""
+    value = unicodedata.normalize("NFKC" if identifier else "NFC", value)
+    return _invisible().sub("", _SPACES.sub(" ", value)).strip(" ")
+
+
+def _numbered_table(con: duckdb.DuckDBPyConnection) -> str:
+    """Give the table that holds raw_numbered's cells: raw_numbered itself, or raw when it is a view on raw."""
+    views = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw_numbered' AND temporary"
+    ).fetchall()[0][0]
+    return "raw" if views else "raw_numbered"
+
+
+def _normalise_cells(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:
+    """Normalise the id and text cells in place (see normalise_cell), noting per column what changed.
+
+    Only cells holding something other than printable ASCII can change, and almost every cell is plain
+    ASCII: one pattern over each row finds the few, and each distinct value is normalised once.
+    An id that holds nothing but invisible characters is a problem of its row, left as it was.
+    """
+    checked = [(canonical, col[canonical]) for canonical in ID_COLUMNS + TEXT_COLUMNS if canonical in col]
+    if not checked:
+        return
+    cells = ", ".join(c for _, c in checked)
+    # Column names are the synthetic c0, c1, ...; no file text enters the SQL.
+    con.execute(
+        f"CREATE TEMP TABLE odd_cells AS SELECT row_no, {cells} FROM raw_numbered "
+        f"WHERE regexp_matches(concat({cells}), '[^ -~]')"
+    )
+    table = _numbered_table(con)
+    for canonical, c in checked:
+        identifier = canonical in ID_COLUMNS
+        values = [v for (v,) in con.execute(
+            f"SELECT DISTINCT {c} FROM odd_cells WHERE regexp_matches({c}, '[^ -~]')").fetchall()]
+        fixes = {v: normalise_cell(v, identifier) for v in values}
+        fixes = {old: new for old, new in fixes.items() if new != old}
+        if not fixes:
+            continue
+        header = report.mapping[canonical]
+        con.register("cell_fixes", pa.table({"old": list(fixes), "new": list(fixes.values())}))
+        try:
+            count, rows = con.execute(
+                f"SELECT count(*), list(row_no ORDER BY row_no)[1:5] FROM odd_cells JOIN cell_fixes ON {c} = old"
+            ).fetchall()[0]
+            report.normalised[header] = RowsNoted(int(count), tuple(int(r) for r in rows))
+            if identifier:
+                blank = con.execute(
+                    f"SELECT row_no, {c} FROM odd_cells JOIN cell_fixes ON {c} = old WHERE new = '' ORDER BY row_no"
+                ).fetchall()
+                what = f"{canonical.replace('_', ' ')} holds only invisible characters or spaces"
+                report.problems += [Problem(int(r), header, what, v) for r, v in blank]
+            con.execute(f"UPDATE {table} SET {c} = f.new FROM cell_fixes f WHERE {table}.{c} = f.old AND f.new <> ''")
+        finally:
+            con.unregister("cell_fixes")
+    con.execute("DROP TABLE odd_cells")
+    if report.normalised:
+        done = "; ".join(f"{h!r}: {n.count:,} cell{'s' if n.count > 1 else ''} ({_rows_text(n.first_rows, n.count)})"
+                         for h, n in report.normalised.items())
+        report.warnings.append(
+            "Invisible characters (zero-width, NUL and other control characters), no-break spaces and look-alike "
+            f"forms were removed or made plain, so that equal ids compare equal: {done}."
+        )
+
+
+def _compare_candidates(
+    con: duckdb.DuckDBPyConnection,
+    report: ExtractReport,
+    canonical: str,
+    positions: list[int],
+    value_of: Callable[[str], str],
+) -> None:
+    """Refuse a required column that several columns could hold when their values differ; note it when they agree."""
+    # A column with no value readable as this field (a "Sales" column of sales reps' names) is no candidate.
+    others = positions[1:]
+    readable = con.execute(
+        "SELECT " + ", ".join(f"count({value_of(f'c{i}')})" for i in others) + " FROM raw_numbered"
+    ).fetchall()[0]
+    positions = [positions[0], *(i for i, n in zip(others, readable, strict=True) if n)]
+    if len(positions) < 2:
+        return
+    headers = [report.headers[i] for i in positions]
+    chosen = value_of(f"c{positions[0]}")
+    differ = " OR ".join(f"({chosen}) IS DISTINCT FROM ({value_of(f'c{i}')})" for i in positions[1:])
+    count, rows = con.execute(
+        f"SELECT count(*), list(row_no ORDER BY row_no)[1:5] FROM raw_numbered WHERE {differ}"
+    ).fetchall()[0]
+    listed = " and ".join(repr(h) for h in headers)
+    if not count:
+        report.warnings.append(f"Columns {listed} could each be {canonical} and hold the same values in every row; "
+                               f"{headers[0]!r} was used.")
+        return
+    ambiguous = AmbiguousColumn(canonical, tuple(headers), int(count), tuple(int(r) for r in rows))
+    report.ambiguous.append(ambiguous)
+    options = " or ".join(f'--column {canonical}="{h}"' for h in headers)
+    report.problems.append(Problem(1, None, (
+        f"{canonical} is ambiguous: columns {listed} could each be {canonical} and differ in "
+        f"{_rows_text(ambiguous.first_rows, count)}. It is not guessed: choose the column that holds {canonical} "
+        f"(on the Upload page in the column mapping; on the command line with {options})."
+    )))
 
 
 def _collect_warnings(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analytics.extract import unreadable_file
 from analytics.store import StoreError
 
 __all__ = [
@@ -81,7 +82,8 @@ def check_extract(source: str | Path | bytes, file_name: str | None = None) -> N
                               "accepted. Split the extract by quarter and load the parts.")
     if _head(source, 4) == b"PK\x03\x04":
         _check_workbook(source, name)
-    else:
+    elif unreadable_file(_head(source, 65536), name) is None:
+        # An image or a password-protected workbook has no lines to count: the reader names what it is.
         _check_text(source, name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 __all__ = [
     "REQUIRED",
@@ -16,6 +17,7 @@ __all__ = [
     "REDERIVE_AT",
     "normalise_header",
     "match_columns",
+    "column_candidates",
     "ordered_tiers",
 ]
 
@@ -108,11 +110,14 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
 
 
-def match_columns(headers: list[str], overrides: dict[str, str] | None = None) -> tuple[dict[str, int], list[str]]:
+def match_columns(
+    headers: list[str], overrides: dict[str, str] | None = None, quiet: Collection[str] = ()
+) -> tuple[dict[str, int], list[str]]:
     """Give the canonical column -> header position mapping and notes about ambiguous headers.
 
     `overrides` maps canonical names to the file's own header text and wins over synonyms; a person
-    uses it when a required column was not recognised.
+    uses it when a required column was not recognised or several could hold it. Columns in `quiet`
+    get no note: the caller compares their candidates itself (see column_candidates).
     """
     mapping: dict[str, int] = {}
     notes: list[str] = []
@@ -134,11 +139,29 @@ def match_columns(headers: list[str], overrides: dict[str, str] | None = None) -
             if positions:
                 mapping[canonical] = positions[0]
                 taken.add(positions[0])
-                if len(positions) > 1:
+                if len(positions) > 1 and canonical not in quiet:
                     others = ", ".join(repr(headers[i]) for i in positions[1:])
-                    notes.append(f"Several columns could be {canonical}: used {headers[positions[0]]!r}, ignored {others}")
+                    notes.append(
+                        f"Several columns could be {canonical}: used {headers[positions[0]]!r}, ignored {others}"
+                    )
                 break
     return mapping, notes
+
+
+def column_candidates(headers: list[str], mapping: dict[str, int]) -> dict[str, list[int]]:
+    """Give, per matched canonical column, every header position that could hold it, the one used first.
+
+    A candidate is a header spelled as the column or any of its synonyms and not used for another
+    column: "Revenue" and "Amount (USD)" are both candidates for revenue.
+    """
+    normalised = [normalise_header(h) for h in headers]
+    used = set(mapping.values())
+    candidates = {}
+    for canonical, chosen in mapping.items():
+        spellings = {normalise_header(canonical), *SYNONYMS[canonical]}
+        others = [i for i, h in enumerate(normalised) if h in spellings and i != chosen and i not in used]
+        candidates[canonical] = [chosen, *others]
+    return candidates
 
 
 # ---------------------------------------------------------------------------------------------

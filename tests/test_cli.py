@@ -76,3 +76,41 @@ def test_missing_file_and_unknown_load_are_plain_errors(db, tmp_path):
     unknown = run(db, "rollback", "7")
     assert unknown.returncode == 1 and "no load #7" in unknown.stderr
     assert "Traceback" not in missing.stderr + unknown.stderr
+
+
+AMBIGUOUS = "Partner,Revenue,Amount (USD),Date\nP1,5,5,2025-07-01\nP2,6,7.50,2025-07-01\n"
+
+
+def test_ambiguous_revenue_is_refused_until_a_column_is_chosen(db, write_file):
+    amb = write_file("amb.csv", AMBIGUOUS)
+    refused = run(db, "ingest", str(amb))
+    assert refused.returncode == 1
+    assert "columns 'Revenue' and 'Amount (USD)' could each be revenue and differ in row 3" in refused.stdout
+    assert json.loads(run(db, "summary", "--json").stdout)["lines"] == 0
+    chosen = run(db, "ingest", "--column", "revenue=Amount (USD)", "--column", "partner_id=Partner", str(amb))
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert json.loads(run(db, "summary", "--json").stdout)["revenue"] == 12.5
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [("revenue", "is not FIELD=HEADER"), ("revnue=Revenue", "Unknown column 'revnue'"),
+     ("revenue=Turnover", "'Turnover', which is not a header of this file")],
+    ids=["no-equals", "unknown-field", "unknown-header"],
+)
+def test_a_wrong_column_choice_is_a_plain_error(db, write_file, value, error):
+    done = run(db, "ingest", "--column", value, str(write_file("amb.csv", AMBIGUOUS)))
+    assert done.returncode != 0 and error in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_an_image_and_a_password_protected_workbook_get_one_sentence(db, write_file):
+    from tests.test_extract import PNG, encrypted_workbook
+
+    big_png = write_file("q3.csv", PNG[:8] + bytes(range(11, 256)) * 5000)  # over a megabyte, no line break
+    locked = write_file("q4.xlsx", encrypted_workbook())
+    done = run(db, "ingest", str(big_png), str(locked))
+    assert done.returncode == 1
+    assert "q3.csv is not a text file (it looks like a PNG image): export the extract as CSV or Excel" in done.stdout
+    assert "q4.xlsx is password-protected: save it without a password, or export it as CSV" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr and "calamine" not in done.stdout

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from analytics.extract import prepare_extract
+from analytics.extract import AmbiguousColumn, RowsNoted, prepare_extract
 from analytics.schema import match_columns, normalise_header
 
 
@@ -160,7 +160,8 @@ def test_segments_from_words_and_from_customer_size(write_file):
 
 def test_excel_workbook(tmp_path):
     frame = pd.DataFrame(
-        {"Reseller": ["P1", "P2"], "Amount (USD)": [1234.5, -10], "Booking Date": pd.to_datetime(["2025-07-01", "2025-09-30"])}
+        {"Reseller": ["P1", "P2"], "Amount (USD)": [1234.5, -10],
+         "Booking Date": pd.to_datetime(["2025-07-01", "2025-09-30"])}
     )
     path = tmp_path / "extract.xlsx"
     frame.to_excel(path, index=False)
@@ -171,7 +172,7 @@ def test_excel_workbook(tmp_path):
 
 
 def test_upload_bytes_read_like_a_file():
-    data = "partner_id,revenue,order_date\nP1,1,2025-07-01\n".encode()
+    data = b"partner_id,revenue,order_date\nP1,1,2025-07-01\n"
     prepared = prepare_extract(data, file_name="upload.csv")
     assert prepared.file_name == "upload.csv" and prepared.lines.num_rows == 1
 
@@ -218,7 +219,8 @@ def test_bad_values_name_row_and_column(write_file, row, column, message):
 
 
 def test_bad_quarter_and_bad_quantity(write_file):
-    report = prepare_extract(write_file("q.csv", "partner_id,revenue,quarter,qty\nP1,1,2025Q5,1\nP1,1,2025Q1,many\n")).report
+    text = "partner_id,revenue,quarter,qty\nP1,1,2025Q5,1\nP1,1,2025Q1,many\n"
+    report = prepare_extract(write_file("q.csv", text)).report
     assert [(p.row, p.column) for p in report.problems] == [(2, "quarter"), (3, "qty")]
 
 
@@ -267,3 +269,191 @@ def test_excel_via_bytes_buffer():
     pd.DataFrame({"Partner": ["P1"], "Revenue": ["1.234,50"], "Quarter": ["Q1 2026"]}).to_excel(buffer, index=False)
     lines = lines_of(prepare_extract(buffer.getvalue(), file_name="q1.xlsx"))
     assert lines.loc[0, "revenue"] == Decimal("1234.50") and lines.loc[0, "quarter"] == "2026Q1"
+
+
+# -- encodings line by line (issue 14, item 6) ---------------------------------------------------
+
+
+def test_mixed_encodings_are_decoded_line_by_line_and_reported(write_file):
+    header = "partner_id,partner_name,revenue,order_date\n"
+    data = (
+        (header + "P1,Müller GmbH,1,2025-07-01\nP2,Bäckerei Süd,1,2025-07-01\n").encode("cp1252")
+        + "P3,Müller GmbH,1,2025-07-02\n".encode()  # one line pasted in from a UTF-8 export
+        + "P4,Café Noël,1,2025-07-03\nP5,Plain Ltd,1,2025-07-03\n".encode("cp1252")
+    )
+    prepared = prepare_extract(write_file("mixed.csv", data))
+    assert lines_of(prepared)["partner_name"].tolist() == [
+        "Müller GmbH", "Bäckerei Süd", "Müller GmbH", "Café Noël", "Plain Ltd"
+    ]
+    report = prepared.report
+    assert report.encodings == {
+        "UTF-8": RowsNoted(1, (4,)), "Windows-1252": RowsNoted(3, (2, 3, 5)),
+    }
+    assert any("rows 2, 3, 5 were read as Windows-1252 and row 4 as UTF-8" in w for w in report.warnings)
+
+
+def test_a_utf8_file_reports_no_encodings(write_file):
+    text = "partner_id,partner_name,revenue,order_date\nP1,Müller,1,2025-07-01\n"
+    prepared = prepare_extract(write_file("u.csv", text))
+    assert lines_of(prepared)["partner_name"][0] == "Müller" and prepared.report.encodings == {}
+
+
+# -- invisible characters and look-alikes (issue 14, item 7) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw_id",
+    ["P000020\x00", "P000020\u200b", "\u200cP000020", "P000\u200d020", "P000020\u2060", "\ufeffP000020",
+     "\u00a0P000020\u202f", "P000020\x07", "Ｐ０００020"],
+    ids=["nul", "zero-width-space", "zwnj", "zwj", "word-joiner", "bom", "no-break-spaces", "bell", "full-width"],
+)
+def test_look_alike_ids_become_one_partner(write_file, raw_id):
+    text = f"partner_id,revenue,order_date,transaction_id\nP000020,1,2025-07-01,T1\n{raw_id},2,2025-07-02,T2\n"
+    prepared = prepare_extract(write_file("ids.csv", text))
+    assert lines_of(prepared)["partner_id"].tolist() == ["P000020", "P000020"]
+    assert prepared.report.normalised == {"partner_id": RowsNoted(1, (3,))}
+    assert any("'partner_id': 1 cell (row 3)" in w for w in prepared.report.warnings)
+
+
+def test_names_lose_invisible_characters_and_get_plain_spaces(write_file):
+    # NFC: a decomposed ü (u + combining diaeresis) is stored as the one character other files use.
+    text = "partner_id,partner_name,region,revenue,order_date\nP1,\u200bMu\u0308ller\u00a0GmbH ,EMEA\x00,1,2025-07-01\n"
+    prepared = prepare_extract(write_file("names.csv", text))
+    lines = lines_of(prepared)
+    assert (lines.loc[0, "partner_name"], lines.loc[0, "region"]) == ("Müller GmbH", "EMEA")
+    assert prepared.report.normalised == {"partner_name": RowsNoted(1, (2,)), "region": RowsNoted(1, (2,))}
+
+
+def test_an_id_of_only_invisible_characters_is_a_row_error(write_file):
+    text = ("partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\n"
+            "\u200b\u00a0,2,2025-07-02,T2\nP3,3,2025-07-03,\ufeff\n")
+    report = prepare_extract(write_file("blank.csv", text)).report
+    assert [(p.row, p.column) for p in report.problems] == [(3, "partner_id"), (4, "transaction_id")]
+    assert "holds only invisible characters" in report.problems[0].message
+
+
+DUPLICATE_OF_ROW_2 = "transaction id appears twice in the file (first at row 2)"
+
+
+def test_transaction_ids_that_differ_only_invisibly_are_duplicates(write_file):
+    text = "partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\nP1,1,2025-07-01,T1\u200b\n"
+    report = prepare_extract(write_file("dup.csv", text)).report
+    assert [(p.row, p.message) for p in report.problems] == [(3, DUPLICATE_OF_ROW_2)]
+
+
+def test_rows_docked_by_rejects_keep_their_numbers_when_cells_are_normalised(write_file):
+    # A row DuckDB cannot split turns raw_numbered into a table of its own; normalising must change that one.
+    text = "partner_id,revenue,order_date,transaction_id\nP1,1,2025-07-01,T1\nP2,2\nP3,3,2025-07-03,T1\u200b\n"
+    report = prepare_extract(write_file("rej.csv", text)).report
+    assert report.normalised == {"transaction_id": RowsNoted(1, (4,))}
+    assert [(p.row, p.message) for p in report.problems][1] == (4, DUPLICATE_OF_ROW_2)
+
+
+# -- files that are no extract at all (issue 14, item 9) -----------------------------------------
+
+
+def encrypted_workbook() -> bytes:
+    """Give a real password-protected .xlsx, as Excel writes one (an OLE file holding the encrypted package)."""
+    msoffcrypto = pytest.importorskip("msoffcrypto")
+    plain, encrypted = io.BytesIO(), io.BytesIO()
+    pd.DataFrame({"partner_id": ["P1"], "revenue": [1], "order_date": ["2025-07-01"]}).to_excel(plain, index=False)
+    plain.seek(0)
+    msoffcrypto.OfficeFile(plain).encrypt("secret", encrypted)
+    return encrypted.getvalue()
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa" * 40
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("q3.xlsx", "encrypted", "q3.xlsx is password-protected: save it without a password, or export it as CSV, "
+                                 "and load it again."),
+        ("q3.csv", PNG, "q3.csv is not a text file (it looks like a PNG image): export the extract as CSV or Excel "
+                        "and load it again."),
+        ("q3.csv", bytes(range(256)) * 50, "q3.csv is not a text file (it looks like binary data)"),
+        ("q3.csv", b"MZ" + bytes(4000), "q3.csv is not a text file (it looks like binary data)"),
+        ("q3.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), "q3.xls is an old Excel 97-2003 workbook"),
+    ],
+    ids=["encrypted-xlsx", "png-as-csv", "binary", "nul-heavy", "old-xls"],
+)
+def test_files_that_are_not_extracts_get_one_plain_sentence(write_file, name, data, message):
+    data = encrypted_workbook() if data == "encrypted" else data
+    report = prepare_extract(write_file(name, data)).report
+    problem = only_problem(report)
+    assert problem.message.startswith(message)
+    assert "calamine" not in problem.message and "CSV Parser" not in problem.message
+    assert report.describe().splitlines()[1] == f"  {problem.message}"  # the sentence names the file once
+
+
+def test_a_few_nul_bytes_in_ids_do_not_make_a_file_binary(write_file):
+    rows = "".join(f"P{i}\x00,1,2025-07-01\n" for i in range(3))
+    assert len(lines_of(prepare_extract(write_file("nul.csv", "partner_id,revenue,order_date\n" + rows)))) == 3
+
+
+# -- ambiguous money and date columns (issue 14, item 10) ----------------------------------------
+
+
+def test_two_differing_revenue_columns_are_refused_naming_both_and_the_rows(write_file):
+    text = ("Partner,Revenue,Amount (USD),Date\n"
+            "P1,5,5,2025-07-01\nP2,6,7.50,2025-07-01\nP3,1,1,2025-07-01\nP4,2,3,2025-07-01\n")
+    prepared = prepare_extract(write_file("amb.csv", text))
+    assert prepared.lines is None
+    assert prepared.report.ambiguous == [AmbiguousColumn("revenue", ("Revenue", "Amount (USD)"), 2, (3, 5))]
+    message = only_problem(prepared.report).message
+    assert "columns 'Revenue' and 'Amount (USD)' could each be revenue and differ in rows 3, 5" in message
+    assert '--column revenue="Amount (USD)"' in message
+
+
+def test_a_chosen_revenue_column_settles_the_ambiguity(write_file):
+    text = "Partner,Revenue,Amount (USD),Date\nP1,5,5,2025-07-01\nP2,6,7.50,2025-07-01\n"
+    prepared = prepare_extract(write_file("amb.csv", text), column_overrides={"revenue": "Amount (USD)"})
+    assert lines_of(prepared)["revenue"].tolist() == [Decimal("5.00"), Decimal("7.50")]
+    assert prepared.report.ambiguous == []
+
+
+def test_identical_revenue_columns_load_with_a_warning(write_file):
+    text = "Partner,Revenue,Amount (USD),Date\nP1,5,5.00,2025-07-01\nP2,\"1,200\",1200,2025-07-01\n"
+    prepared = prepare_extract(write_file("same.csv", text))
+    assert lines_of(prepared)["revenue"].tolist() == [Decimal("5.00"), Decimal("1200.00")]
+    assert any("'Revenue' and 'Amount (USD)' could each be revenue and hold the same values" in w
+               for w in prepared.report.warnings)
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "column"),
+    [
+        ("Partner,Revenue,Order Date,Invoice Date", ["P1,5,2025-07-01,2025-07-01", "P2,5,2025-07-01,2025-08-03"],
+         "order_date"),
+        ("Partner,Revenue,Quarter,Fiscal Quarter", ["P1,5,2025Q3,2025Q3", "P2,5,2025Q3,2026Q1"], "quarter"),
+    ],
+    ids=["dates", "quarters"],
+)
+def test_differing_date_or_quarter_columns_are_refused_too(write_file, header, rows, column):
+    report = prepare_extract(write_file("d.csv", "\n".join([header, *rows]) + "\n")).report
+    assert [(a.column, a.first_rows) for a in report.ambiguous] == [(column, (3,))]
+
+
+def test_utf16_text_with_its_byte_order_mark_is_read(write_file):
+    text = "partner_id\tpartner_name\trevenue\torder_date\r\nP1\tMüller GmbH\t1\t2025-07-01\r\n"
+    prepared = prepare_extract(write_file("unicode.txt", text, encoding="utf-16"))
+    assert lines_of(prepared)["partner_name"].tolist() == ["Müller GmbH"]
+    assert any("UTF-16" in w for w in prepared.report.warnings)
+
+
+def test_a_column_with_no_amounts_is_no_revenue_candidate(write_file):
+    text = "Partner,Revenue,Sales,Date\nP1,5,Ann Lee,2025-07-01\nP2,6,Bo Chan,2025-07-01\n"
+    prepared = prepare_extract(write_file("reps.csv", text))
+    assert lines_of(prepared)["revenue"].tolist() == [Decimal("5.00"), Decimal("6.00")]
+    assert prepared.report.ambiguous == []
+
+
+def test_workbook_cells_are_normalised_too():
+    buffer = io.BytesIO()
+    pd.DataFrame({"Partner": ["P7", "\u200bP7\u00a0"], "Reseller Name": ["A\u00a0B", "A B"], "Revenue": [1, 2],
+                  "Date": ["2025-07-01", "2025-07-02"]}).to_excel(buffer, index=False)
+    prepared = prepare_extract(buffer.getvalue(), file_name="q3.xlsx")
+    lines = lines_of(prepared)
+    assert lines["partner_id"].tolist() == ["P7", "P7"] and lines["partner_name"].tolist() == ["A B", "A B"]
+    assert prepared.report.normalised == {"Partner": RowsNoted(1, (3,)), "Reseller Name": RowsNoted(1, (2,))}

@@ -56,7 +56,8 @@ def derived_matches_raw(store: Store) -> None:
                    CAST(substr(quarter, 1, 4) AS INTEGER) * 4 + CAST(substr(quarter, 6, 1) AS INTEGER) - 1 AS q
             FROM order_lines WHERE replaced_by IS NULL
         )
-        SELECT partner_id, q + k AS q_index, count(DISTINCT customer_id) AS customers, count(DISTINCT product) AS products
+        SELECT partner_id, q + k AS q_index, count(DISTINCT customer_id) AS customers,
+               count(DISTINCT product) AS products
         FROM l, range(4) r(k)
         WHERE q + k BETWEEN (SELECT min(q) FROM l) AND (SELECT max(q) FROM l)
         GROUP BY ALL ORDER BY 1, 2
@@ -95,12 +96,14 @@ def test_load_writes_lines_load_record_and_derived_table(store, write_file):
     path = write_file(
         "q3.csv",
         WITH_IDS
-        + "P1,2025-07-01,100,T1,C1,SMB,Gold\nP1,2025-08-01,50,T2,C2,Enterprise,Gold\nP2,2025-09-30,-5,T3,C3,SMB,Silver\n",
+        + "P1,2025-07-01,100,T1,C1,SMB,Gold\nP1,2025-08-01,50,T2,C2,Enterprise,Gold\n"
+        + "P2,2025-09-30,-5,T3,C3,SMB,Silver\n",
     )
     result = load_extract(store, path)
     assert (result.status, result.load_id, result.rows_added, result.quarters) == ("loaded", 1, 3, ["2025Q3"])
     pq = store.query_df("SELECT * FROM partner_quarter WHERE partner_id = 'P1'").iloc[0]
-    assert (pq["revenue"], pq["order_lines"], pq["customers"], pq["revenue_smb"], pq["tier"]) == (150, 2, 2, 100, "Gold")
+    got = (pq["revenue"], pq["order_lines"], pq["customers"], pq["revenue_smb"], pq["tier"])
+    assert got == (150, 2, 2, 100, "Gold")
     loads = list_loads(store)
     assert loads.loc[0, "file_name"] == "q3.csv" and loads.loc[0, "quarters"] == "2025Q3"
     assert len(loads.loc[0, "content_hash"]) == 64
@@ -124,6 +127,16 @@ def test_rows_with_stored_transaction_ids_are_skipped_and_counted(store, write_f
     assert (result.rows_added, result.rows_skipped) == (1, 1)
     assert "1 skipped" in result.message
     assert channel_summary(store)["revenue"] == 130.0
+
+
+def test_a_stored_transaction_id_with_invisible_characters_around_it_is_the_same_id(store, write_file):
+    load_extract(store, write_file("a.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\n"))
+    again = WITH_IDS + "P1\u00a0,2025-07-01,100,\u200bT1\ufeff,C1,SMB,Gold\nP1,2025-07-02,30,T2\x00,C1,SMB,Gold\n"
+    result = load_extract(store, write_file("b.csv", again))
+    assert (result.rows_added, result.rows_skipped) == (1, 1)
+    lines = store.query_df("SELECT partner_id, transaction_id FROM order_lines ORDER BY transaction_id")
+    assert lines.values.tolist() == [["P1", "T1"], ["P1", "T2"]]
+    assert channel_summary(store)["partners"] == 1
 
 
 def test_quarter_without_transaction_ids_is_refused_by_default(store, write_file):
@@ -150,7 +163,8 @@ def test_append_adds_and_replace_swaps_the_quarter(store, write_file):
 def test_rollback_removes_a_load_and_the_derived_table_follows(store, write_file):
     load_extract(store, write_file("a.csv", WITH_IDS + "P1,2025-07-01,100,T1,C1,SMB,Gold\n"))
     before = channel_summary(store)
-    load_extract(store, write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\nP1,2025-10-01,9,T3,C1,SMB,Gold\n"))
+    b = WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\nP1,2025-10-01,9,T3,C1,SMB,Gold\n"
+    load_extract(store, write_file("b.csv", b))
     assert rollback_load(store, 2) == ["2025Q3", "2025Q4"]
     assert channel_summary(store) == {**before, "loads": 1}
     assert list_loads(store).set_index("load_id").loc[2, "status"] == "rolled_back"

@@ -127,3 +127,38 @@ def test_a_file_name_with_markdown_is_shown_literally_in_the_sidebar(tmp_path):
     captions = [c.value for c in at.sidebar.caption if "Last load" in c.value]
     # Escaped in the Markdown source, so the browser shows the characters, not bold text or a tag.
     assert captions and r"\*\*q3\*\* &lt;b\>\.csv" in captions[0], captions
+
+
+def test_differing_revenue_columns_are_chosen_in_the_mapping_and_loaded(tmp_path):
+    db = tmp_path / "up.duckdb"
+    amb = b"Partner,Revenue,Amount (USD),Date\nP1,5,5,2025-07-01\nP2,6,7.50,2025-07-01\n"
+    at = upload(open_page(db, PAGE), "amb.csv", amb)
+    # The headers are shown literally: escaped in the Markdown source.
+    told = "revenue: 'Revenue', 'Amount \\(USD\\)' differ in 1 row(s), first in row(s) 3."
+    assert any(told in w.value for w in at.warning)
+    pick = at.selectbox(key="map_0_revenue")
+    assert pick.options == ["Revenue", "Amount (USD)"] and pick.value is None  # never preselected: not guessed
+    assert at.button(key="map_0_apply").disabled
+    assert not [b for b in at.button if b.key == "load_0"]
+    pick.set_value("Amount (USD)").run()
+    at.button(key="map_0_apply").click().run()
+    assert not at.exception, at.exception
+    at.button(key="load_0").click().run()
+    assert not at.exception, at.exception
+    assert summary_of(db)["revenue"] == 12.5
+
+    # The choice is remembered for the next file with the same headers.
+    at = upload(open_page(db, PAGE), "amb_q4.csv", amb.replace(b"2025-07", b"2025-10"))
+    assert not [s for s in at.selectbox if s.key and s.key.startswith("map_")]
+    at.button(key="load_0").click().run()
+    assert summary_of(db)["revenue"] == 25.0
+
+
+def test_an_image_named_csv_is_refused_in_one_sentence(tmp_path):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
+    at = upload(open_page(tmp_path / "up.duckdb", PAGE), "chart.csv", png)
+    assert "chart.csv cannot be loaded" in at.error[0].value
+    assert at.dataframe[0].value["problem"].tolist() == [
+        "chart.csv is not a text file (it looks like a PNG image): export the extract as CSV or Excel and load it "
+        "again."
+    ]

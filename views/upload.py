@@ -5,7 +5,7 @@ import json
 import streamlit as st
 
 from analytics.access import AccessDenied
-from analytics.extract import PreparedExtract, extract_headers, prepare_extract
+from analytics.extract import AmbiguousColumn, PreparedExtract, extract_headers, prepare_extract
 from analytics.formatting import markdown_literal
 from analytics.ingest import list_loads, load_summary, loaded_as, quarters_holding_data, rollback_load, store_prepared
 from analytics.limits import ExtractTooLarge, check_extract, limits_text
@@ -50,19 +50,30 @@ def prepared_for(file_id: str, data: bytes, name: str, overrides: dict | None) -
     return cache[key]
 
 
-def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, str]) -> None:
-    """Let a person map the columns the importer did not recognise; the choice is remembered."""
-    st.warning("Some required columns were not recognised. Choose which of the file's columns hold them.")
+def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, str],
+                 ambiguous: list[AmbiguousColumn]) -> None:
+    """Let a person map required columns not recognised, or held by several differing columns; it is remembered."""
+    if ambiguous:
+        # Amounts and dates are never guessed: the person picks among the candidates, none preselected.
+        st.warning("Several columns could hold the same field and their values differ. Choose the one to use. "
+                   + " ".join(f"{a.column}: {', '.join(markdown_literal(repr(h)) for h in a.headers)} differ in "
+                              f"{a.differing_rows:,} row(s), first in row(s) {', '.join(map(str, a.first_rows))}."
+                              for a in ambiguous))
+        options = {a.column: list(a.headers) for a in ambiguous}
+    else:
+        st.warning("Some required columns were not recognised. Choose which of the file's columns hold them.")
+        needed = ["partner_id", "revenue"] + ([] if "order_date" in mapping or "quarter" in mapping else ["order_date"])
+        options = {canonical: headers for canonical in needed}
     choices = {}
-    needed = ["partner_id", "revenue"] + ([] if "order_date" in mapping or "quarter" in mapping else ["order_date"])
-    cols = st.columns(len(needed))
-    for col, canonical in zip(cols, needed, strict=True):
-        label = "order_date (or a quarter column)" if canonical == "order_date" else canonical
+    cols = st.columns(len(options))
+    for col, canonical in zip(cols, options, strict=True):
+        label = "order_date (or a quarter column)" if canonical == "order_date" and not ambiguous else canonical
         choices[canonical] = col.selectbox(
-            label, headers, index=headers.index(mapping[canonical]) if canonical in mapping else None,
+            label, options[canonical],
+            index=headers.index(mapping[canonical]) if canonical in mapping and not ambiguous else None,
             key=f"map_{i}_{canonical}", placeholder="Choose a column",
         )
-    if "order_date" in needed:
+    if "order_date" in options and not ambiguous:
         is_quarter = st.checkbox("That column holds quarters (like 2025Q3), not dates", key=f"map_{i}_is_quarter")
         if is_quarter and choices.get("order_date"):
             choices["quarter"] = choices.pop("order_date")
@@ -133,8 +144,8 @@ for i, upload in enumerate(files or []):
             if overrides:
                 st.caption("A mapping confirmed before for files with these headers was used.")
         missing_required = any(p.row == 1 and p.message.startswith("Required column") for p in report.problems)
-        if missing_required:
-            mapping_form(i, upload.file_id, headers, report.mapping)
+        if missing_required or report.ambiguous:
+            mapping_form(i, upload.file_id, headers, report.mapping, report.ambiguous)
             continue
         if not report.ok:
             st.error(f"{upload.name} cannot be loaded: fix the problems below in the file and upload it again.")
