@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from views.shared import current_actor, data_sidebar, database, identity_sidebar, sidebar_filters, sign_in_page
+from views.shared import (
+    current_actor,
+    data_sidebar,
+    database,
+    identity_sidebar,
+    keep_scores_fresh,
+    sidebar_filters,
+    sign_in_page,
+)
 
 st.set_page_config(page_title="Channel Health", page_icon=":material/hub:", layout="wide")
 
@@ -31,4 +39,5 @@ identity_sidebar(actor)
 with database():
     data_sidebar()
     sidebar_filters()
+    keep_scores_fresh()
     page.run()

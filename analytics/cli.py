@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, summary.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, summary.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from analytics.features import DEFAULT_HORIZON
 from analytics.ingest import list_loads, load_extract, rollback_load
 from analytics.mappings import remembered_mapping
 from analytics.quarters import parse_quarter_text
-from analytics.queries import channel_summary
+from analytics.queries import channel_summary, latest_quarter
+from analytics.scoring import refresh_scores, score_status, stored_report, stored_scores
 from analytics.store import Store, StoreError, default_db_path
 
 __all__ = ["main", "build_parser", "DEFAULT_WAIT"]
 
 DEFAULT_WAIT = 300.0
 # Commands that write: while they wait and work, a note beside the file asks the app to let go of it.
-WRITING = {"demo", "ingest", "rollback"}
+WRITING = {"demo", "ingest", "rollback", "score", "backtest", "rescore"}  # scores are stored
 
 
 def _who() -> str:
@@ -36,6 +37,24 @@ def _who() -> str:
 
 def _progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def _no_scores_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-scores", action="store_true",
+                         help="do not bring the model's stored scores up to date afterwards (the app does it in "
+                              "the background at its next visit; `rescore` does it here)")
+
+
+def _rescore(store: Store, args: argparse.Namespace) -> None:
+    """Bring the stored scores up to date after a change of the data, unless --no-scores."""
+    if getattr(args, "no_scores", False):
+        return
+    runs = refresh_scores(store, progress=_progress)
+    for run in runs:
+        what = f"{run.partners:,} partners scored" if run.partners else run.message
+        print(f"Scores as of {run.as_of}, {run.horizon}-quarter horizon: {what}.")
+    if not runs:
+        print("The stored scores are up to date.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--extracts-dir", type=Path, help="keep the quarterly CSV extracts in this folder")
     demo.add_argument("--hold-back", nargs="*", default=[], metavar="QUARTER",
                       help="write these quarters' extracts but do not load them (to upload them later)")
+    _no_scores_option(demo)
 
     ingest = commands.add_parser("ingest", help="load sales extracts (CSV or Excel)")
     ingest.add_argument("files", nargs="+", metavar="FILE")
@@ -68,10 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='read FIELD from the file\'s column HEADER, e.g. --column revenue="Amount (USD)"; repeatable. '
              "Needed when several columns could hold a field and differ, or none is recognised",
     )
+    _no_scores_option(ingest)
 
     commands.add_parser("loads", help="list the loads")
     rollback = commands.add_parser("rollback", help="undo a load")
     rollback.add_argument("load_id", type=int, metavar="LOAD_ID")
+    _no_scores_option(rollback)
 
     score = commands.add_parser("score", help="write each partner's churn and turnaround probability to a CSV")
     score.add_argument("--as-of", metavar="QUARTER", help="cutoff quarter like 2026Q3 (default: the latest)")
@@ -83,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--as-of", metavar="QUARTER", help="use data up to this quarter only (default: all)")
     backtest.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, metavar="H",
                           help=f"quarters ahead the model looks (default {DEFAULT_HORIZON})")
+
+    commands.add_parser("rescore", help="bring the stored model scores up to date (after new program rules, "
+                                        "a new version, or a load made with --no-scores)")
 
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,9 +135,11 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
         spec = DemoSpec(seed=spec.seed, partners=args.partners)
     started = time.perf_counter()
     results = build_demo_channel(
-        store, spec, progress=_progress, extracts_dir=args.extracts_dir, hold_back=tuple(args.hold_back)
+        store, spec, progress=_progress, extracts_dir=args.extracts_dir, hold_back=tuple(args.hold_back),
+        score=False,
     )
     rows = sum(r.rows_added for r in results)
+    _rescore(store, args)
     print(f"Demo channel loaded: {rows:,} order lines in {len(results)} quarterly extracts, "
           f"{time.perf_counter() - started:.1f} s.")
     return 0
@@ -140,29 +167,45 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
         for warning in result.warnings:
             print(f"{path}: warning: {warning}")
         print(result.message)
+    if failed < len(args.files):
+        _rescore(store, args)
     return 1 if failed else 0
 
 
-def _score(store: Store, args: argparse.Namespace) -> int:
-    from analytics.model import fitted_for, partner_scores
+def _scored(store: Store, args: argparse.Namespace) -> tuple[str, int]:
+    """Make sure scores as of --as-of (default: the latest quarter) and --horizon are stored; give the pair.
 
-    _, fitted = fitted_for(store, _quarter(args.as_of), args.horizon, progress=_progress)
-    scores = partner_scores(store, _quarter(args.as_of), args.horizon)
-    scores.insert(1, "as_of", fitted.as_of)
-    scores = scores.rename(columns={"revenue_at_stake": f"revenue_last_{fitted.horizon}q"})
+    Raises ValueError with the model's own words when the history is too short to score.
+    """
+    quarter = _quarter(args.as_of) or latest_quarter(store)
+    if quarter is None:
+        raise ValueError("no data loaded yet; load an extract first")
+    refresh_scores(store, progress=_progress, as_of=quarter, horizons=(args.horizon,))
+    status = score_status(store, quarter, args.horizon)
+    if not status.scored:
+        raise ValueError(status.run.message if status.run else f"no scores as of {quarter}")
+    return quarter, args.horizon
+
+
+def _score(store: Store, args: argparse.Namespace) -> int:
+    quarter, horizon = _scored(store, args)
+    scores = stored_scores(store, quarter, horizon)
+    scores.insert(1, "as_of", quarter)
+    scores = scores.rename(columns={"revenue_at_stake": f"revenue_last_{horizon}q"})
     args.out.write_bytes(to_safe_csv(scores))
-    for note in fitted.notes:
+    report = stored_report(store, quarter, horizon)
+    for note in report.notes if report else ():
         print(f"note: {note}")
-    print(f"{len(scores):,} partners with orders in the {fitted.horizon} quarters to {fitted.as_of} scored; "
+    print(f"{len(scores):,} partners with orders in the {horizon} quarters to {quarter} scored; "
           f"written to {args.out}.")
     return 0
 
 
 def _backtest(store: Store, args: argparse.Namespace) -> int:
-    from analytics.model import backtest_text, fitted_for
+    from analytics.model import backtest_text
 
-    _, fitted = fitted_for(store, _quarter(args.as_of), args.horizon, progress=_progress)
-    print(backtest_text(fitted))
+    quarter, horizon = _scored(store, args)
+    print(backtest_text(stored_report(store, quarter, horizon)))
     return 0
 
 
@@ -196,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
+                _rescore(store, args)
+                return 0
+            if args.command == "rescore":
+                _rescore(store, args)
                 return 0
             summary = channel_summary(store)
             if args.json:

@@ -665,8 +665,11 @@ def build_demo_channel(
     extracts_dir: Path | None = None,
     hold_back: tuple[str, ...] = (),
     actor=None,
+    score: bool = True,
 ) -> list:
     """Give the load results of writing the demo's quarterly extracts and loading each through the importer.
+
+    With `score`, the model's scores are then brought up to date (analytics.scoring), as after any load.
 
     `actor` (analytics.access.Actor) is who loads them: refused before anything is written unless
     their role may load; None is the machine's operator.
@@ -677,19 +680,23 @@ def build_demo_channel(
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
     from analytics.access import check
     from analytics.ingest import load_extract
+    from analytics.scoring import refresh_scores
 
     check(actor, "load")
     notify = progress or (lambda fraction, message: None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(extracts_dir) if extracts_dir is not None else Path(tmp)
-        # Writing is the quicker part; loading (validation, insert, derived table) takes most of the time.
+        # Writing is the quicker part; loading (validation, insert, derived table) and scoring take the time.
+        loading = 0.5 if score else 0.7
         paths = write_demo_extracts(folder, spec, progress=lambda f, m: notify(0.3 * f, m))
         to_load = [p for p in paths if p.stem.removeprefix("sales_") not in hold_back]
         results = []
         for i, path in enumerate(to_load):
             def step(fraction: float, message: str, i: int = i) -> None:
-                notify(0.3 + 0.7 * (i + fraction) / len(to_load), message)
+                notify(0.3 + loading * (i + fraction) / len(to_load), message)
 
             results.append(load_extract(store, path, progress=step, actor=actor))
+    if score:
+        refresh_scores(store, progress=lambda f, m: notify(0.8 + 0.2 * f, m))
     notify(1.0, f"Demo channel ready: {sum(r.rows_added for r in results):,} order lines")
     return results

@@ -14,7 +14,6 @@ then refitted on every labelled cutoff to score the partners at the as-of quarte
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,12 +42,10 @@ from analytics.features import (
     build_examples,
     cutoffs,
     features_at,
-    load_panel,
 )
 from analytics.formatting import money
 from analytics.program import ProgramRules, load_program
 from analytics.quarters import quarter_index, quarter_label
-from analytics.store import Store
 
 __all__ = [
     "TARGETS",
@@ -61,11 +58,10 @@ __all__ = [
     "evaluate",
     "fit_models",
     "score_partners",
-    "fitted_for",
-    "is_fitted",
+    "ModelReport",
+    "SCORE_COLUMNS",
     "backtest_text",
-    "partner_scores",
-    "model_report",
+    "report_from",
     "NotEnoughHistory",
 ]
 
@@ -497,78 +493,7 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
     return out[columns].sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
 
 
-# -- cached for the app and the command line ----------------------------------------------------
-@dataclass
-class _Fitted:
-    """One cache entry: the panel, the models, and every partner's scores once someone asked for them."""
-
-    panel: Panel
-    fitted: FittedModels
-    scores: pd.DataFrame | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_CACHE: dict[tuple, _Fitted] = {}
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 4
-
-
-def _cache_key(store: Store, as_of: str | None, horizon: int, rules: ProgramRules) -> tuple:
-    return (str(store.path), store.data_version(), as_of, horizon, rules)
-
-
-def is_fitted(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON,
-              rules: ProgramRules | None = None) -> bool:
-    """Tell whether fitted_for would answer from memory (no training)."""
-    return _cache_key(store, as_of, horizon, rules or load_program()) in _CACHE
-
-
-def _fitted_entry(store: Store, as_of: str | None, horizon: int, rules: ProgramRules | None,
-                  progress: Progress = _no_progress) -> _Fitted:
-    rules = rules or load_program()
-    key = _cache_key(store, as_of, horizon, rules)
-    version = key[1]
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        panel = load_panel(store)
-        fitted = fit_models(panel, as_of, horizon, rules=rules, progress=progress, data_version=version)
-        while len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        entry = _CACHE[key] = _Fitted(panel, fitted)
-        return entry
-
-
-def fitted_for(
-    store: Store,
-    as_of: str | None = None,
-    horizon: int = DEFAULT_HORIZON,
-    rules: ProgramRules | None = None,
-    progress: Progress = _no_progress,
-) -> tuple[Panel, FittedModels]:
-    """Give the panel and the fitted models for the store, kept in memory until the data change.
-
-    Keyed by database file, data version (bumped by every load and rollback), as-of quarter, horizon
-    and program rules, so sessions share one fit and an upload retrains on the next request.
-    """
-    entry = _fitted_entry(store, as_of, horizon, rules, progress)
-    return entry.panel, entry.fitted
-
-
-def partner_scores(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON,
-                   with_effects: bool = False) -> pd.DataFrame:
-    """Give every partner's churn and turnaround probability and reasons as of a quarter (see score_partners).
-
-    Scored once per fit and kept with it: the risk, model, review and partner pages all read these, and
-    scoring sixty thousand partners again for each of them cost seconds and a few hundred megabytes.
-    """
-    entry = _fitted_entry(store, as_of, horizon, None)
-    with entry.lock:
-        if entry.scores is None:
-            entry.scores = score_partners(entry.panel, entry.fitted, with_effects=True)
-    return entry.scores.copy() if with_effects else entry.scores[SCORE_COLUMNS].copy()
-
-
+# -- the Model page's report ----------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelReport:
     """What the Model page shows: the fit's facts, the backtests, and what drives risk overall."""
@@ -589,10 +514,8 @@ class ModelReport:
     partners_scored: int
 
 
-def model_report(store: Store, as_of: str | None = None, horizon: int = DEFAULT_HORIZON) -> ModelReport:
-    """Give the model's report for the Model page (fits the models unless they are cached)."""
-    _, fitted = fitted_for(store, as_of, horizon)
-    scores = partner_scores(store, as_of, horizon, with_effects=True)
+def report_from(fitted: FittedModels, scores: pd.DataFrame) -> ModelReport:
+    """Give the Model page's report of a fit, from every partner's scores with their "effect: " columns."""
     effect_columns = [c for c in scores.columns if c.startswith("effect: ")]
     effects = scores[effect_columns].abs()
     top = scores[effect_columns].to_numpy().argmax(axis=1) if effect_columns else np.array([], int)
@@ -611,8 +534,11 @@ def model_report(store: Store, as_of: str | None = None, horizon: int = DEFAULT_
     )
 
 
-def backtest_text(fitted: FittedModels) -> str:
-    """Give the backtest of both targets as a plain-text table (what `python -m analytics backtest` prints)."""
+def backtest_text(fitted: FittedModels | ModelReport) -> str:
+    """Give the backtest of both targets as a plain-text table (what `python -m analytics backtest` prints).
+
+    From a fit or from the report stored with its scores (analytics.scoring.stored_report).
+    """
     lines = [
         f"Backtest as of {fitted.as_of}, horizon {fitted.horizon} quarters "
         f"(churn: revenue over the next {fitted.horizon} quarters below {fitted.churn_share:.0%} of the "

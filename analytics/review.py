@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from analytics.access import Actor, check
-from analytics.features import YEAR, features_at
+from analytics.features import YEAR, features_at, load_panel
 from analytics.formatting import money
-from analytics.model import fitted_for, partner_scores
 from analytics.program import ProgramRules
 from analytics.quarters import quarter_index, shift_quarter
+from analytics.scoring import stored_scores
 from analytics.store import Store, checkpoint
 
 __all__ = [
@@ -58,15 +58,16 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     """Give every partner with orders in the 4 quarters to `as_of`: trailing-year figures, tenure, the model's scores.
 
     tenure_full counts quarters since the partner's first order (from the first stored quarter when
-    it was there from the start). The model is the cached one for this data (analytics.model).
+    it was there from the start). The scores are the stored ones (analytics.scoring); without them the
+    probabilities are missing.
     """
-    panel, _ = fitted_for(store, as_of, REVIEW_HORIZON)
+    panel = load_panel(store)
     features = features_at(panel, as_of, REVIEW_HORIZON)
     c = panel.column(as_of)
     rows = panel.rows_of(features["partner_id"])
     present = panel.present[rows, :c + 1]
     features["tenure_full"] = c - np.argmax(present, axis=1) + 1
-    scores = partner_scores(store, as_of, REVIEW_HORIZON)[
+    scores = stored_scores(store, as_of, REVIEW_HORIZON)[
         ["partner_id", "churn_probability", "turnaround_probability", "churn_reasons"]
     ]
     return features.merge(scores, on="partner_id", how="left")[INPUT_COLUMNS]

@@ -8,16 +8,16 @@ import pandas as pd
 
 from analytics.features import DEFAULT_HORIZON
 from analytics.filters import ChannelFilter
-from analytics.model import partner_scores
 from analytics.quarters import quarter_index
 from analytics.queries import latest_quarter
+from analytics.scoring import stored_scores
 from analytics.store import Store
 
 __all__ = ["risk_table", "RiskSummary", "risk_summary"]
 
 
 def risk_table(store: Store, flt: ChannelFilter, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
-    """Give the scored partners (analytics.model.score_partners) selected by tier, region and distributor.
+    """Give the stored scores of the partners (analytics.scoring) selected by tier, region and distributor.
 
     A partner is selected by its latest recorded tier, region and distributor in the `horizon`
     quarters to the filter's quarter. Segments do not narrow the list: a probability is for a whole
@@ -26,7 +26,7 @@ def risk_table(store: Store, flt: ChannelFilter, horizon: int = DEFAULT_HORIZON)
     quarter = flt.quarter or latest_quarter(store)
     if quarter is None:
         return pd.DataFrame()
-    scores = partner_scores(store, quarter, horizon)
+    scores = stored_scores(store, quarter, horizon)
     if not (flt.tiers or flt.regions or flt.distributors):
         return scores
     where, params = ChannelFilter(tiers=flt.tiers, regions=flt.regions, distributors=flt.distributors) \

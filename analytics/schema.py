@@ -292,7 +292,42 @@ CREATE TABLE partner_year (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: the model's stored scores (analytics.scoring). A run is one as-of quarter and horizon
+# scored from one data version by one model version, with the Model page's report as JSON; its
+# partners' scores beside it. Pages read these; only a change of the data computes new ones.
+_V6 = """
+CREATE TABLE model_runs (
+    run_id INTEGER PRIMARY KEY,
+    as_of VARCHAR NOT NULL,
+    horizon INTEGER NOT NULL,
+    data_version BIGINT NOT NULL,
+    model_version VARCHAR NOT NULL,
+    rules_key VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    message VARCHAR,
+    report VARCHAR,
+    computed_at TIMESTAMP NOT NULL,
+    seconds DOUBLE,
+    partners BIGINT NOT NULL
+);
+CREATE TABLE model_scores (
+    run_id INTEGER NOT NULL,
+    partner_id VARCHAR NOT NULL,
+    partner_name VARCHAR,
+    tier VARCHAR,
+    region VARCHAR,
+    revenue_at_stake DOUBLE,
+    revenue_trailing DOUBLE,
+    churn_probability DOUBLE,
+    churn_reasons VARCHAR,
+    churn_reasons_against VARCHAR,
+    underperforming BOOLEAN,
+    turnaround_probability DOUBLE,
+    turnaround_reasons VARCHAR
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5)

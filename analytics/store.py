@@ -210,6 +210,12 @@ class Store:
             rows = cur.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
             return int(rows[0][0]) if rows else 0
 
+    def scores_version(self) -> int:
+        """Give a number that changes whenever stored model scores are written (see analytics.scoring)."""
+        with contextlib.closing(self.cursor()) as cur:
+            rows = cur.execute("SELECT value FROM meta WHERE key = 'scores_version'").fetchall()
+            return int(rows[0][0]) if rows else 0
+
     def is_empty(self) -> bool:
         """Tell whether no order line is stored."""
         with contextlib.closing(self.cursor()) as cur:
@@ -285,6 +291,17 @@ def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
         INSERT OR REPLACE INTO meta
         SELECT 'data_version', CAST(coalesce(max(CAST(value AS BIGINT)), 0) + 1 AS VARCHAR)
         FROM meta WHERE key = 'data_version'
+        """
+    )
+
+
+def bump_scores_version(cur: duckdb.DuckDBPyConnection) -> None:
+    """Increase the scores version inside the caller's transaction (the pages' caches key on it)."""
+    cur.execute(
+        """
+        INSERT OR REPLACE INTO meta
+        SELECT 'scores_version', CAST(coalesce(max(CAST(value AS BIGINT)), 0) + 1 AS VARCHAR)
+        FROM meta WHERE key = 'scores_version'
         """
     )
 

@@ -19,6 +19,9 @@ pytest.register_assert_rewrite("tests.apptest_helpers")
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# No thread fits models behind a test's back: tests that want the app's background scoring turn it on.
+os.environ["CHANNEL_BACKGROUND_SCORES"] = "0"
+
 
 @pytest.fixture(autouse=True)
 def fresh_caches():

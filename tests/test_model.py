@@ -12,7 +12,7 @@ from analytics import model as model_module
 from analytics.cli import main
 from analytics.features import NotEnoughHistory, load_panel
 from analytics.ingest import load_extract
-from analytics.model import BASELINES, MODEL, Scorer, fit_models, fitted_for, score_partners
+from analytics.model import BASELINES, MODEL, Scorer, fit_models, score_partners
 from analytics.quarters import quarter_index, quarter_label
 from analytics.store import Store
 
@@ -20,8 +20,8 @@ from analytics.store import Store
 @pytest.fixture(scope="module")
 def demo_fit(demo_db):
     with Store(demo_db) as store:
-        panel, fitted = fitted_for(store)
-        yield store, panel, fitted
+        panel = load_panel(store)
+    yield None, panel, fit_models(panel)
 
 
 def test_model_beats_both_baselines_on_the_demo_channel(demo_fit):
@@ -90,31 +90,6 @@ def test_reasons_name_the_partners_real_figures(demo_fit):
                                                                                                 "region": row.region})
 
 
-def test_fitted_model_is_kept_until_the_data_change(store, write_file):
-    load_extract(store, write_file("history.csv", minimal_extract("2023Q1", 10)))
-    _, first = fitted_for(store)
-    _, again = fitted_for(store)
-    assert again is first
-    load_extract(store, write_file("one.csv", "partner_id,order_date,revenue\nPNEW,2025-05-01,100\n"), mode="append")
-    _, after = fitted_for(store)
-    assert after is not first and after.data_version == first.data_version + 1
-
-
-def test_scores_are_computed_once_per_fit_and_shared(store, write_file, monkeypatch):
-    load_extract(store, write_file("history.csv", minimal_extract("2023Q1", 10)))
-    calls = []
-    real = model_module.score_partners
-    monkeypatch.setattr(model_module, "score_partners", lambda *a, **k: calls.append(1) or real(*a, **k))
-    first = model_module.partner_scores(store)
-    first["churn_probability"] = -1.0  # a caller changing its copy changes nobody else's
-    again = model_module.partner_scores(store)
-    report = model_module.model_report(store)
-    assert len(calls) == 1
-    assert again["churn_probability"].between(0, 1).all() and list(again.columns) == model_module.SCORE_COLUMNS
-    assert report.partners_scored == len(again) and not report.drivers.empty
-    load_extract(store, write_file("one.csv", "partner_id,order_date,revenue\nPNEW,2025-05-01,100\n"), mode="append")
-    model_module.partner_scores(store)
-    assert len(calls) == 2  # new data, new fit, new scores
 
 
 def test_score_command_writes_one_row_per_active_partner(demo_db, tmp_path, capsys):
@@ -189,4 +164,4 @@ def test_too_short_a_history_says_how_much_is_needed(store, write_file, tmp_path
     error = capsys.readouterr().err
     assert "6 quarter(s) of data" in error and "needs at least 8" in error
     with Store(store.path) as reopened, pytest.raises(NotEnoughHistory, match="needs at least 4"):
-        fitted_for(reopened, "2025Q2", horizon=2)
+        fit_models(load_panel(reopened), "2025Q2", horizon=2)

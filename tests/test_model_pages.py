@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.model import MODEL, partner_scores
+from analytics.model import MODEL
+from analytics.scoring import refresh_scores, stored_scores
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_model import minimal_extract
@@ -16,7 +17,7 @@ from views.tables import ROWS_SHOWN
 @pytest.fixture(scope="module")
 def demo_scores(demo_db: Path):
     with Store(demo_db) as store:
-        return partner_scores(store, "2026Q3", 4)
+        return stored_scores(store, "2026Q3", 4)
 
 
 def test_risk_page_counts_match_the_scores(demo_db, demo_scores):
@@ -75,6 +76,7 @@ def test_pages_say_plainly_when_history_is_too_short(tmp_path, write_file):
         from analytics.ingest import load_extract
 
         load_extract(store, write_file("short.csv", minimal_extract("2025Q1", 6)))
+        refresh_scores(store)
     for page in ("views/risk.py", "views/model.py", "views/partner.py"):
         at = open_page(db, page, partner_id="R0001")
         assert any("needs at least 8" in w.value for w in at.warning), page

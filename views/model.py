@@ -3,20 +3,21 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.model import MODEL, model_report
+from analytics.model import MODEL
 from analytics.quarters import shift_quarter
-from views.shared import current_filter, download_table, load, model_ready
+from analytics.scoring import stored_report
+from views.shared import current_filter, download_table, horizon_choice, load, scores_ready
 
 st.title("Model")
 flt = current_filter()
 if not flt.quarter:
     st.info("No data loaded yet. Load an extract on the Upload page.")
     st.stop()
-horizon = st.segmented_control("Horizon (quarters ahead)", [2, 4, 6, 8], default=4, key="model_horizon") or 4
+horizon = horizon_choice("model_horizon")
 q = flt.quarter
-if not model_ready(q, horizon):
+if not scores_ready(q, horizon):
     st.stop()
-report = load(model_report, q, horizon)
+report = load(stored_report, q, horizon)
 
 st.markdown(
     f"""
@@ -32,7 +33,8 @@ st.markdown(
 {report.data_version}), with examples at cutoffs {", ".join(report.train_quarters)}: each partner's history up to
 a cutoff, labelled by the {horizon} quarters after it ({report.train_examples.get("churn", 0):,} churn and
 {report.train_examples.get("turnaround", 0):,} turnaround examples). Trained {report.trained_at:%Y-%m-%d %H:%M}
-in {report.fit_seconds:.1f} s; {report.partners_scored:,} partners scored. The model is kept until the data change.
+in {report.fit_seconds:.1f} s; {report.partners_scored:,} partners scored. Scores are computed again after every
+load or rollback and stored; pages read them.
 """
 )
 for note in report.notes:

@@ -4,7 +4,6 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal, money
-from analytics.model import partner_scores
 from analytics.partner_profile import (
     find_partners,
     partner_history,
@@ -14,7 +13,8 @@ from analytics.partner_profile import (
     partner_top_customers,
 )
 from analytics.quarters import shift_quarter
-from views.shared import current_filter, download_table, load, model_ready
+from analytics.scoring import stored_scores
+from views.shared import current_filter, download_table, load, scores_ready
 
 st.title("Partner")
 flt = current_filter()
@@ -66,8 +66,8 @@ st.markdown(f"**Largest customers, {period}**")
 st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
 
 st.subheader(f"Risk over the next 4 quarters, as of {q}")
-if q and model_ready(q, 4):
-    scores = load(partner_scores, q, 4)
+if q and scores_ready(q, 4):
+    scores = load(stored_scores, q, 4)
     mine = scores[scores["partner_id"] == partner_id]
     if mine.empty:
         st.info(f"No orders in {shift_quarter(q, -3)}–{q}, so no risk score as of {q}.")

@@ -23,7 +23,7 @@ from analytics.review import (
     recommendations,
     save_review,
 )
-from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, model_ready, partner_links
+from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, partner_links, scores_ready
 
 st.title("Annual review")
 actor = current_actor()
@@ -45,7 +45,7 @@ try:
 except ValueError as exc:
     st.error(f"The program rules cannot be used: {exc}")
     st.stop()
-if not model_ready(q, 4):
+if not scores_ready(q, 4):
     st.stop()
 recs = load(recommendations, q, rules)
 st.caption(

@@ -6,7 +6,7 @@ from analytics import charts
 from analytics.formatting import money
 from analytics.quarters import shift_quarter
 from analytics.risk import risk_summary, risk_table
-from views.shared import current_filter, load, model_ready
+from views.shared import current_filter, horizon_choice, load, scores_ready
 from views.tables import partner_table
 
 st.title("Partners at risk")
@@ -14,12 +14,9 @@ flt = current_filter()
 if not flt.quarter:
     st.info("No data loaded yet. Load an extract on the Upload page.")
     st.stop()
-horizon = st.segmented_control(
-    "Horizon (quarters ahead)", [2, 4, 6, 8], default=4, key="risk_horizon",
-    help="The model predicts what happens over this many quarters after the as-of quarter.",
-) or 4
+horizon = horizon_choice("risk_horizon")
 q = flt.quarter
-if not model_ready(q, horizon):
+if not scores_ready(q, horizon):
     st.stop()
 scores = load(risk_table, flt, horizon)
 if scores.empty:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,9 +31,11 @@ from streamlit.errors import StreamlitAuthError
 
 from analytics.access import Actor, actor_from_claims, load_roles, local_actor
 from analytics.export import to_safe_csv
+from analytics.features import DEFAULT_HORIZON
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.queries import filter_options, last_load, latest_quarter
+from analytics.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs
 from analytics.store import Store, StoreError, default_db_path, writer_waiting
 
 LINGER = 10.0     # seconds the file stays open after the last page run (unless the command line waits)
@@ -179,15 +182,16 @@ def identity_sidebar(actor: Actor | None) -> None:
 # 64 results: one result at ten times the demo is 7-13 MB, and a long-running app would otherwise keep
 # hundreds of them.
 @st.cache_data(show_spinner=False, max_entries=64)
-def _cached(module: str, name: str, db_path: str, data_version: int, args: tuple, kwargs: tuple) -> Any:
+def _cached(module: str, name: str, db_path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
     function = getattr(importlib.import_module(module), name)
     return function(get_store(), *args, **dict(kwargs))
 
 
 def load(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Give function(store, *args, **kwargs), cached until the data change (a load or a rollback)."""
+    """Give function(store, *args, **kwargs), cached until the data or the stored scores change."""
     store = get_store()
-    return _cached(function.__module__, function.__name__, str(store.path), store.data_version(), args,
+    version = (store.data_version(), store.scores_version())
+    return _cached(function.__module__, function.__name__, str(store.path), version, args,
                    tuple(sorted(kwargs.items())))
 
 
@@ -313,24 +317,76 @@ def partner_links(frame: pd.DataFrame, column: str = "partner_id") -> pd.DataFra
 PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=(.*)", help="Open the partner page")
 
 
-def model_ready(as_of: str, horizon: int) -> bool:
-    """Make sure the churn model for this data, quarter and horizon is trained, showing progress; False if it cannot be.
+def _background_scoring() -> bool:
+    # The test suite turns it off (tests/conftest.py) so that no thread fits models behind a test's back.
+    return os.environ.get("CHANNEL_BACKGROUND_SCORES", "1") != "0"
 
-    The engine keeps the fitted model until the data change, so this trains once per upload or
-    rollback; when the history is too short it says how much is needed and gives False.
+
+def keep_scores_fresh() -> None:
+    """Start bringing the stored model scores up to date in the background when the data changed since they were made.
+
+    Cheap when they are current (a few small queries); app.py calls it on every run. Loads from the
+    command line bring the scores up to date themselves; this catches an upload or rollback in the
+    app, a load with --no-scores, new program rules and a new model version.
     """
-    from analytics.model import NotEnoughHistory, fitted_for, is_fitted
-
+    if not _background_scoring():
+        return
     store = get_store()
-    if not is_fitted(store, as_of, horizon):
-        bar = st.progress(0.0, text="Training the churn and turnaround models on this data…")
-        try:
-            fitted_for(store, as_of, horizon, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-        except NotEnoughHistory as exc:
-            bar.empty()
-            st.warning(str(exc))
-            return False
-        bar.empty()
-    return True
+    if load(stale_runs):
+        refresher(store.path).start()
 
 
+def scores_ready(as_of: str, horizon: int) -> bool:
+    """Tell whether stored scores as of `as_of` at `horizon` can be shown, saying on the page what else is true.
+
+    No page trains a model: scores are computed when the data change (analytics.scoring). Older
+    scores are shown with a note while new ones are being computed; where none are stored the page
+    says why and, for those who may load data, offers to compute them in the background.
+    """
+    store = get_store()
+    status = load(score_status, as_of, horizon)
+    state = refresher(store.path).state
+    if state.error:
+        st.error(f"Bringing the scores up to date failed: {state.error}. The scores shown (if any) are older; "
+                 "`python -m analytics rescore` computes them again and prints any problem.")
+    if status.scored:
+        if not status.current:
+            doing = f" New ones are being computed now ({state.message})." if state.running else ""
+            st.info(f"These scores were computed on {status.run.computed_at:%Y-%m-%d %H:%M}, before the latest "
+                    f"change of the data, the program rules or the model.{doing} They show here when ready.",
+                    icon=":material/update:")
+        return True
+    if status.run is not None and status.run.status == NOT_ENOUGH_HISTORY:
+        st.warning(status.run.message)
+        return False
+    latest = load(latest_quarter)
+    if state.running:
+        st.info(f"The churn and turnaround scores for this data are being computed: {state.message}. "
+                "This takes seconds for the demo channel and about a minute for a channel ten times its size; "
+                "press Check again, or reload the page, in a moment.", icon=":material/hourglass_top:")
+        st.button("Check again", key=f"scores_check_{as_of}_{horizon}", icon=":material/refresh:")
+        return False
+    if as_of == latest:
+        st.info("No scores are stored for this data yet; they are computed after every load. "
+                "Run `python -m analytics rescore` on the server to compute them now.")
+    else:
+        st.info(f"Scores are kept for the latest quarter ({latest}) after every load; none are stored as of {as_of} "
+                f"at a {horizon}-quarter horizon yet.")
+    actor = current_actor()
+    if actor is not None and actor.may("load") and _background_scoring():
+        if st.button(f"Compute the scores as of {as_of}", key=f"scores_compute_{as_of}_{horizon}",
+                     icon=":material/play_arrow:", help="In the background: pages stay usable meanwhile."):
+            refresher(store.path).start(also=(as_of, horizon))
+            st.rerun()
+    return False
+
+
+def horizon_choice(key: str) -> int:
+    """Show the horizon picker with the horizons the data support (analytics.scoring) and give the choice."""
+    offered = list(load(horizons_for))
+    default = DEFAULT_HORIZON if DEFAULT_HORIZON in offered else offered[-1]
+    return st.segmented_control(
+        "Horizon (quarters ahead)", offered, default=default, key=key,
+        help="The model predicts what happens over this many quarters after the as-of quarter. Only horizons "
+             "the data can be tested on are offered (2H + 1 quarters of history for H quarters ahead).",
+    ) or default
