@@ -152,7 +152,8 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
     replaced is renamed `<name>.replaced-<time>` beside it. The app is kept off the file meanwhile
     (the command line's note) and `wait` is how long to wait for it to let go.
     """
-    folder = source if (source / MANIFEST).exists() else next(reversed(list_backups(source)), None)
+    named = (source / MANIFEST).exists() or (source / DATABASE).exists()
+    folder = source if named else next(reversed(list_backups(source)), None)
     if folder is None:
         raise BackupError(f"{source} holds no backup: name a folder written by python -m analytics backup.")
     backup = verify_backup(folder)
