@@ -76,3 +76,18 @@ def test_missing_file_and_unknown_load_are_plain_errors(db, tmp_path):
     unknown = run(db, "rollback", "7")
     assert unknown.returncode == 1 and "no load #7" in unknown.stderr
     assert "Traceback" not in missing.stderr + unknown.stderr
+
+
+def test_backup_then_restore_into_a_new_file_and_a_folder_without_backup(db, write_file, tmp_path):
+    a = write_file("a.csv", "partner_id,order_date,revenue\nP1,2025-07-01,10\nP2,2025-08-01,-3\n")
+    assert run(db, "ingest", str(a)).returncode == 0
+    taken = run(db, "backup", str(tmp_path / "backups"))
+    assert taken.returncode == 0 and "2 order lines, 1 loads" in taken.stdout, taken.stderr
+
+    copy = tmp_path / "copy.duckdb"
+    restored = run(copy, "restore", str(tmp_path / "backups"))
+    assert restored.returncode == 0 and "Restored" in restored.stdout, restored.stderr
+    assert run(copy, "summary", "--json").stdout == run(db, "summary", "--json").stdout
+
+    nothing = run(copy, "restore", str(tmp_path))
+    assert nothing.returncode == 1 and "holds no backup" in nothing.stderr and "Traceback" not in nothing.stderr
