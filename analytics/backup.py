@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store import Store, StoreDamaged, StoreError, store_fault, writer_note
+from analytics.store import Store, StoreDamaged, StoreError, StoreReadOnly, store_fault, writer_note
 
 __all__ = ["Backup", "BackupError", "Restored", "list_backups", "prune_backups", "restore_backup", "take_backup",
            "verify_backup"]
@@ -90,7 +90,7 @@ def take_backup(store: Store, root: Path, now: datetime | None = None) -> Backup
                     cur.execute("ROLLBACK")
                 cur.execute(f"DETACH {alias}")
         manifest = {"format": FORMAT, "created_at": now.isoformat(timespec="seconds"), "source": str(store.path),
-                    **_read_copy(copy, folder)}
+                    **_read_copy(copy, folder), "bytes": copy.stat().st_size, "sha256": _sha256(copy)}
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         partial.rename(folder)
     except BaseException as exc:
@@ -98,7 +98,7 @@ def take_backup(store: Store, root: Path, now: datetime | None = None) -> Backup
         if isinstance(exc, OSError):
             raise BackupError(f"Cannot write the backup into {root}: {exc}") from exc
         raise
-    return verify_backup(folder)
+    return _from_manifest(folder, manifest)
 
 
 def list_backups(root: Path) -> list[Path]:
@@ -119,11 +119,7 @@ def prune_backups(root: Path, keep: int) -> list[Path]:
 def verify_backup(folder: Path) -> Backup:
     """Give the backup in `folder` once its file is checked against its manifest: size, checksum, rows per table."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-        backup = Backup(folder=folder, created_at=str(manifest["created_at"]),
-                        schema_version=int(manifest["schema_version"]), data_version=int(manifest["data_version"]),
-                        counts={str(k): int(v) for k, v in manifest["counts"].items()},
-                        bytes=int(manifest["bytes"]), sha256=str(manifest["sha256"]))
+        backup = _from_manifest(folder, json.loads((folder / MANIFEST).read_text()))
     except FileNotFoundError as exc:
         raise BackupError(f"{folder} is not a backup: it has no {MANIFEST}. "
                           "Name a folder written by python -m analytics backup.") from exc
@@ -162,9 +158,12 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
         target.parent.mkdir(parents=True, exist_ok=True)
         # Copied beside the target first, so the swap below is a rename within one file system.
         shutil.copyfile(folder / DATABASE, staged)
+    except PermissionError as exc:
+        staged.unlink(missing_ok=True)
+        raise StoreReadOnly(target) from exc
     except OSError as exc:
         staged.unlink(missing_ok=True)
-        raise store_fault(target, exc) or BackupError(f"Cannot copy the backup to {staged}: {exc}") from exc
+        raise BackupError(f"Cannot copy the backup to {staged}: {exc}") from exc
     try:
         if _sha256(staged) != backup.sha256:
             raise BackupError(f"The copy of {folder / DATABASE} at {staged} differs from the backup; "
@@ -201,8 +200,16 @@ def _holds_data(target: Path, wait: float, on_wait: Callable[[str], None] | None
     return int(counts["n"].iloc[0]) > 0
 
 
+def _from_manifest(folder: Path, manifest: dict) -> Backup:
+    """Give the backup a manifest describes (KeyError, ValueError or TypeError when it lacks a field)."""
+    return Backup(folder=folder, created_at=str(manifest["created_at"]),
+                  schema_version=int(manifest["schema_version"]), data_version=int(manifest["data_version"]),
+                  counts={str(k): int(v) for k, v in manifest["counts"].items()},
+                  bytes=int(manifest["bytes"]), sha256=str(manifest["sha256"]))
+
+
 def _read_copy(copy: Path, folder: Path) -> dict:
-    """Give the versions, rows per table, size and checksum of a backup's database file, opened read-only."""
+    """Give the schema and data version and the rows per table of a backup's database file, opened read-only."""
     try:
         with contextlib.closing(duckdb.connect(str(copy), read_only=True)) as con:
             tables = [r[0] for r in con.execute(
@@ -217,7 +224,7 @@ def _read_copy(copy: Path, folder: Path) -> dict:
         raise BackupError(f"The backup {folder} is damaged and was not restored: its {DATABASE} cannot be read "
                           f"({why}). Restore an older backup.") from exc
     return {"schema_version": int(meta.get("schema_version", 0)), "data_version": int(meta.get("data_version", 0)),
-            "counts": counts, "bytes": copy.stat().st_size, "sha256": _sha256(copy)}
+            "counts": counts}
 
 
 def _sha256(path: Path) -> str:

@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # NotEnoughHistory and a malformed --as-of are ValueErrors whose message says what to do.
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (duckdb.Error, OSError) as exc:
+    except duckdb.Error as exc:
         # Damage beyond what opening the file reads shows only when a query reaches the garbled blocks.
         fault = store_fault(Path(args.db) if args.db else default_db_path(), exc)
         if fault is None:

@@ -89,11 +89,12 @@ _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def store_fault(path: Path, exc: BaseException) -> StoreFault | None:
-    """Give the plain error for a failure of the database file itself (unwritable, damaged), or None for any other."""
+    """Give the plain error for a failure of the database file itself (unwritable, damaged), or None for any other.
+
+    Only DuckDB's errors are read: an OSError elsewhere (an output file) says nothing about the database.
+    """
     if isinstance(exc, StoreFault):
         return exc
-    if isinstance(exc, OSError):
-        return StoreReadOnly(path) if exc.errno in _READ_ONLY_ERRNOS else None
     if not isinstance(exc, duckdb.Error):
         return None
     text = str(exc).lower()
@@ -145,7 +146,7 @@ class Store:
             if getattr(self, "_con", None) is not None:
                 self._con.close()
             self._drop_note()
-            fault = store_fault(self.path, exc)
+            fault = _file_fault(self.path, exc)
             if fault is not None and fault is not exc:
                 raise fault from exc
             raise
@@ -314,6 +315,13 @@ def _connect_in_process(path: Path) -> duckdb.DuckDBPyConnection:
             time.sleep(0.02)
 
 
+def _file_fault(path: Path, exc: BaseException) -> StoreFault | None:
+    """Give the plain error for a failure making the database's folder or the note beside it, else as store_fault."""
+    if isinstance(exc, OSError):
+        return StoreReadOnly(path) if exc.errno in _READ_ONLY_ERRNOS else None
+    return store_fault(path, exc)
+
+
 def _note_path(path: Path) -> Path:
     return path.with_name(path.name + ".writer")
 
@@ -331,7 +339,7 @@ def writer_note(path: Path) -> Iterator[None]:
     try:
         note = _leave_note(path)
     except OSError as exc:
-        fault = store_fault(path, exc)
+        fault = _file_fault(path, exc)
         if fault is None:
             raise
         raise fault from exc

@@ -21,7 +21,7 @@ import pytest
 
 from analytics.ingest import list_loads, load_extract
 from analytics.queries import channel_summary
-from analytics.store import Store, StoreDamaged, StoreReadOnly, writer_waiting
+from analytics.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
 from tests.apptest_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,3 +306,9 @@ def test_a_read_only_folder_shows_the_message_on_the_page_without_an_exception(r
     at = open_page(read_only_folder / "channel.duckdb")
     shown = [e.value for e in at.error]
     assert any("cannot be written" in text and "CHANNEL" in text for text in shown), shown
+
+
+def test_an_os_error_elsewhere_is_not_taken_for_a_fault_of_the_database(tmp_path):
+    # `score --out` into a folder one may not write is about that file, not about the database.
+    assert store_fault(tmp_path / "channel.duckdb", PermissionError(13, "Permission denied")) is None
+    assert store_fault(tmp_path / "channel.duckdb", duckdb.ConversionException("Could not convert")) is None
