@@ -169,7 +169,8 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
             raise BackupError(f"The copy of {folder / DATABASE} at {staged} differs from the backup; "
                               f"{target} was left as it was. Check the disk and try again.")
         with writer_note(target):
-            if not force and _holds_data(target, wait, on_wait):
+            holds_data, version_before = _target_state(target, wait, on_wait)
+            if holds_data and not force:
                 raise BackupError(f"{target} holds data; it was left as it was. Add --force to replace it "
                                   "(the file it holds is kept beside it).")
             kept_aside = None
@@ -180,24 +181,32 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
                 if wal.exists():  # the log belongs to the replaced file; left here it would be replayed into the backup
                     wal.rename(kept_aside.with_name(kept_aside.name + ".wal"))
             staged.rename(target)
+            # A data version above both files' tells the running app that every cached page is stale, even
+            # when the backup's own version equals one the app has seen of the file it replaced.
+            with Store(target) as restored, restored.transaction() as cur:
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('data_version', ?)",
+                            [str(max(version_before, backup.data_version) + 1)])
     finally:
         staged.unlink(missing_ok=True)
     return Restored(backup=backup, kept_aside=kept_aside)
 
 
-def _holds_data(target: Path, wait: float, on_wait: Callable[[str], None] | None) -> bool:
-    """Tell whether the database at `target` holds loads, order lines or reviews (False if missing or damaged)."""
+def _target_state(target: Path, wait: float, on_wait: Callable[[str], None] | None) -> tuple[bool, int]:
+    """Give whether the database at `target` holds loads, order lines or reviews, and its data version.
+
+    A missing or damaged file holds nothing that can be saved (a damaged one is kept aside all the same).
+    """
     if not target.exists():
-        return False
+        return False, 0
     try:
         with Store(target, wait=wait, on_wait=on_wait) as store:
-            counts = store.query_df(
+            rows = store.query_df(
                 "SELECT (SELECT count(*) FROM loads) + (SELECT count(*) FROM order_lines) "
                 "+ (SELECT count(*) FROM reviews) AS n"
             )
+            return int(rows["n"].iloc[0]) > 0, store.data_version()
     except StoreDamaged:
-        return False  # nothing in it can be saved; it is kept aside all the same
-    return int(counts["n"].iloc[0]) > 0
+        return False, 0
 
 
 def _from_manifest(folder: Path, manifest: dict) -> Backup:
