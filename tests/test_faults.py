@@ -312,3 +312,21 @@ def test_an_os_error_elsewhere_is_not_taken_for_a_fault_of_the_database(tmp_path
     # `score --out` into a folder one may not write is about that file, not about the database.
     assert store_fault(tmp_path / "channel.duckdb", PermissionError(13, "Permission denied")) is None
     assert store_fault(tmp_path / "channel.duckdb", duckdb.ConversionException("Could not convert")) is None
+
+
+def test_an_upload_into_a_database_whose_folder_became_read_only_says_why_on_the_page(channel, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the write-ahead log of an existing file is only refused here through chattr +i, as root")
+    before = fingerprint(channel)
+    extract = quarter_file(tmp_path / "q1.csv", "2026-01", lines=10).read_bytes()
+    subprocess.run(["chattr", "+i", str(channel.parent)], check=True)
+    try:
+        at = open_page(channel, "views/upload.py")
+        at.file_uploader(key="uploads").upload("q1.csv", extract, "text/csv").run()
+        at.button(key="load_0").click().run()
+        assert not at.exception
+        shown = [e.value for e in at.error]
+        assert any("cannot be written: the folder is read-only" in text for text in shown), shown
+    finally:
+        subprocess.run(["chattr", "-i", str(channel.parent)], check=True)
+    assert fingerprint(channel) == before
