@@ -161,9 +161,12 @@ class Store:
                 try:
                     return _connect_in_process(self.path)
                 except duckdb.IOException as exc:
+                    # A fault first: "block" in a damaged file's message must not pass for a lock to wait on.
+                    fault = store_fault(self.path, exc)
+                    if fault is not None:
+                        raise fault from exc
                     if "lock" not in str(exc).lower():
-                        fault = store_fault(self.path, exc)
-                        raise fault or StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+                        raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
                     holder = re.search(r"PID (\d+)", str(exc))
                     waiting_for = f"process {holder.group(1)}" if holder else "another process"
             waited = time.monotonic() - started

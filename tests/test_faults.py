@@ -183,7 +183,8 @@ def damage(db: Path, how: str) -> Path:
 
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "--wait", "0", *args],
+    # The default --wait: a fault taken for a busy file would wait minutes and time out here.
+    return subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
