@@ -85,9 +85,11 @@ def take_backup(store: Store, root: Path, now: datetime | None = None) -> Backup
                 cur.execute("BEGIN TRANSACTION")
                 cur.execute(f"COPY FROM DATABASE {_identifier(catalog)} TO {alias}")
                 cur.execute("COMMIT")
-            finally:
-                with contextlib.suppress(duckdb.Error):
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):  # nothing to roll back when the COMMIT itself failed
                     cur.execute("ROLLBACK")
+                raise
+            finally:
                 cur.execute(f"DETACH {alias}")
         manifest = {"format": FORMAT, "created_at": now.isoformat(timespec="seconds"), "source": str(store.path),
                     **_read_copy(copy, folder), "bytes": copy.stat().st_size, "sha256": _sha256(copy)}
@@ -135,7 +137,8 @@ def verify_backup(folder: Path) -> Backup:
                           f"({copy.stat().st_size:,} bytes, the manifest says {backup.bytes:,}, or the checksum "
                           "differs). Restore an older backup.")
     found = _read_copy(copy, folder)
-    if found["counts"] != backup.counts or found["data_version"] != backup.data_version:
+    if (found["counts"], found["data_version"], found["schema_version"]) != (
+            backup.counts, backup.data_version, backup.schema_version):
         raise BackupError(f"{damaged}: its tables do not hold the rows its manifest lists. Restore an older backup.")
     return backup
 
@@ -175,7 +178,7 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
                                   "(the file it holds is kept beside it).")
             kept_aside = None
             if target.exists():
-                kept_aside = target.with_name(f"{target.name}.replaced-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+                kept_aside = _free_name(target.parent, f"{target.name}.replaced-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
                 target.rename(kept_aside)
                 wal = target.with_name(target.name + ".wal")
                 if wal.exists():  # the log belongs to the replaced file; left here it would be replayed into the backup
@@ -249,7 +252,7 @@ def _identifier(name: str) -> str:
 
 
 def _free_name(root: Path, name: str) -> Path:
-    """Give root/name, or root/name-2, -3, ... when a backup was already taken in the same second."""
+    """Give root/name, or root/name-2, -3, ... when one was already made in the same second."""
     folder, n = root / name, 1
     while folder.exists():
         n += 1
