@@ -202,15 +202,16 @@ def test_a_damaged_file_gives_the_command_line_a_plain_message_and_exit_code_2(c
     assert RESTORE_HINT in done.stderr
 
 
-@pytest.mark.parametrize("args", [["ingest", "q1.csv"], ["demo", "--partners", "50"], ["loads"]],
-                         ids=["ingest", "demo", "loads"])
+@pytest.mark.parametrize("args", [["ingest", "q1.csv"], ["demo", "--partners", "50"], ["loads"], ["backup", "bk"]],
+                         ids=["ingest", "demo", "loads", "backup"])
 def test_every_command_stops_at_a_damaged_file_with_the_message(channel, tmp_path, args):
     quarter_file(tmp_path / "q1.csv", "2026-01", lines=10)
     before = damage(channel, "cut-short").read_bytes()
-    done = cli(channel, *[str(tmp_path / a) if a.endswith(".csv") else a for a in args])
+    done = cli(channel, *[str(tmp_path / a) if a in ("q1.csv", "bk") else a for a in args])
     assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
     assert "is damaged (it is cut short)" in done.stderr
     assert channel.read_bytes() == before, "a damaged file is left as it is, for a restore or a look"
+    assert not (tmp_path / "bk").exists() or not list((tmp_path / "bk").iterdir()), "no backup of a damaged file"
 
 
 def garbled_past_the_catalogue(db: Path) -> Path:
@@ -274,9 +275,12 @@ def read_only_folder(tmp_path: Path) -> Path:
             folder.chmod(0o755)
 
 
-def test_a_read_only_folder_gives_the_command_line_a_plain_message_and_exit_code_2(read_only_folder, tmp_path):
+def test_a_read_only_folder_gives_the_command_line_a_plain_message_and_exit_code_2(read_only_folder, channel,
+                                                                                   tmp_path):
     extract = quarter_file(tmp_path / "q3.csv", "2025-07", lines=10)
-    for command in (["ingest", str(extract)], ["demo", "--partners", "50"], ["summary"]):
+    assert cli(channel, "backup", str(tmp_path / "bk")).returncode == 0
+    for command in (["ingest", str(extract)], ["demo", "--partners", "50"], ["summary"],
+                    ["restore", str(tmp_path / "bk")]):
         done = cli(read_only_folder / "channel.duckdb", *command)
         assert done.returncode == 2, (command, done.stdout, done.stderr)
         assert "Traceback" not in done.stdout + done.stderr
