@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, summary.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, summary, backup, restore.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
 from analytics.export import to_safe_csv
 from analytics.extract import ExtractInvalid, extract_headers
 from analytics.features import DEFAULT_HORIZON
@@ -21,13 +23,17 @@ from analytics.mappings import remembered_mapping
 from analytics.quarters import parse_quarter_text
 from analytics.queries import channel_summary, latest_quarter
 from analytics.scoring import refresh_scores, score_status, stored_report, stored_scores
-from analytics.store import Store, StoreError, default_db_path
+from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault
 
 __all__ = ["main", "build_parser", "DEFAULT_WAIT"]
 
 DEFAULT_WAIT = 300.0
 # Commands that write: while they wait and work, a note beside the file asks the app to let go of it.
-WRITING = {"demo", "ingest", "rollback", "score", "backtest", "rescore"}  # scores are stored
+# A backup only reads, but it too needs the file, which the running app holds between page runs; score and
+# backtest store the scores they compute.
+WRITING = {"demo", "ingest", "rollback", "backup", "score", "backtest", "rescore"}
+# Exit code of a fault of the database file itself (unwritable folder, damaged file): someone must act.
+FAULT_EXIT = 2
 
 
 def _who() -> str:
@@ -111,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
+
+    backup = commands.add_parser("backup", help="copy the database into a new time-named folder under DIR")
+    backup.add_argument("dir", type=Path, metavar="DIR")
+    backup.add_argument("--keep", type=int, default=0, metavar="N",
+                        help="then delete all but the newest N backups in DIR (default: keep all)")
+    restore = commands.add_parser("restore",
+                                  help="replace the database by a backup (DIR: one backup, or the newest in it)")
+    restore.add_argument("dir", type=Path, metavar="DIR")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database that holds data (the replaced file is kept beside it)")
     return parser
 
 
@@ -155,6 +171,8 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             overrides = {**(remembered_mapping(store, extract_headers(path)) or {}), **chosen} if chosen else None
             result = load_extract(store, path, mode=mode, column_overrides=overrides,
                                   day_first=True if args.day_first else None, loaded_by=_who(), progress=_progress)
+        except StoreFault:
+            raise  # the database itself cannot be used: no point trying the next file
         except ExtractInvalid as exc:
             print(exc.report.describe(limit=200))
             print(f"{path}: not loaded; nothing was written. Fix the problems above and load it again.")
@@ -209,6 +227,28 @@ def _backtest(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(store: Store, args: argparse.Namespace) -> int:
+    from analytics.backup import prune_backups, take_backup
+
+    backup = take_backup(store, args.dir)
+    print(f"Backup written: {backup.describe()}.")
+    for folder in prune_backups(args.dir, args.keep):
+        print(f"Older backup removed: {folder}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from analytics.backup import restore_backup
+
+    target = Path(args.db) if args.db else default_db_path()
+    done = restore_backup(args.dir, target, force=args.force, wait=args.wait,
+                          on_wait=lambda why: print(why, file=sys.stderr, flush=True))
+    print(f"Restored {target} from {done.backup.describe()}.")
+    if done.kept_aside is not None:
+        print(f"The file it replaced is kept as {done.kept_aside}.")
+    return 0
+
+
 def _quarter(text: str | None) -> str | None:
     if text is None:
         return None
@@ -219,9 +259,11 @@ def _quarter(text: str | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and give its exit code (0 done, 1 refused or bad input)."""
+    """Run the command line and give its exit code (0 done, 1 refused or bad input, 2 database file unusable)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "restore":
+            return _restore(args)
         with Store(args.db, wait=args.wait, on_wait=lambda why: print(why, file=sys.stderr, flush=True),
                    announce=args.command in WRITING) as store:
             if args.command == "demo":
@@ -236,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _score(store, args)
             if args.command == "backtest":
                 return _backtest(store, args)
+            if args.command == "backup":
+                return _backup(store, args)
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
@@ -251,9 +295,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{summary['lines']:,} order lines, {summary['partners']:,} partners, "
                       f"revenue {summary['revenue']:,.2f}, {summary['loads']} loads")
                 for q in summary["quarters"]:
-                    print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners {q['revenue']:>18,.2f}")
+                    print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners "
+                          f"{q['revenue']:>18,.2f}")
             return 0
+    except StoreFault as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return FAULT_EXIT
     except (StoreError, ValueError) as exc:
         # NotEnoughHistory and a malformed --as-of are ValueErrors whose message says what to do.
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except duckdb.Error as exc:
+        # Damage beyond what opening the file reads shows only when a query reaches the garbled blocks.
+        fault = store_fault(Path(args.db) if args.db else default_db_path(), exc)
+        if fault is None:
+            raise
+        print(f"error: {fault}", file=sys.stderr)
+        return FAULT_EXIT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import sys
@@ -21,6 +22,11 @@ __all__ = [
     "PROJECT_ROOT",
     "Store",
     "StoreError",
+    "StoreFault",
+    "StoreReadOnly",
+    "StoreDamaged",
+    "store_fault",
+    "writer_note",
     "default_db_path",
     "ACTIVE_LINES",
     "checkpoint",
@@ -42,6 +48,66 @@ class StoreError(RuntimeError):
     """A database operation that cannot be done, with a message meant for the person who asked."""
 
 
+class StoreFault(StoreError):
+    """A fault of the database file or its folder that no retry fixes: someone has to act on the machine."""
+
+
+class StoreReadOnly(StoreFault):
+    """The database file or its folder cannot be written."""
+
+    def __init__(self, path: Path):
+        folder = path.parent
+        folder_read_only = not path.exists() or not os.access(folder, os.W_OK)
+        what = "the folder is read-only" if folder_read_only else "the file is read-only"
+        super().__init__(
+            f"{path} cannot be written: {what}. Give the app's user write access to {folder} "
+            "or set CHANNEL_DB to a writable path."
+        )
+
+
+class StoreDamaged(StoreFault):
+    """The database file is damaged: cut short, garbled, empty or not a DuckDB database at all."""
+
+    def __init__(self, path: Path, damage: str):
+        self.damage = damage
+        super().__init__(
+            f"{path} is damaged ({damage}): restore it from a backup (python -m analytics restore DIR), "
+            "or move it aside and the app starts with an empty database."
+        )
+
+
+# DuckDB reports every file fault as an IOException (or a bare Error) with no code to tell them apart, so
+# its message is the only thing that says which one it is. Each sign maps to plain words for the person.
+_DAMAGE_SIGNS = (
+    ("not a valid duckdb database file", "it is not a DuckDB database file"),
+    ("could not read enough bytes", "it is cut short"),
+    ("corrupt database file", "some of its blocks are garbled"),
+    ("checksum", "some of its blocks are garbled"),
+)
+_READ_ONLY_SIGNS = ("permission denied", "operation not permitted", "read-only file system")
+_READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def store_fault(path: Path, exc: BaseException) -> StoreFault | None:
+    """Give the plain error for a failure of the database file itself (unwritable, damaged), or None for any other.
+
+    Only DuckDB's errors are read: an OSError elsewhere (an output file) says nothing about the database.
+    """
+    if isinstance(exc, StoreFault):
+        return exc
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc).lower()
+    for sign, damage in _DAMAGE_SIGNS:
+        if sign in text:
+            if path.exists() and path.stat().st_size == 0:
+                damage = "it is empty: 0 bytes"
+            return StoreDamaged(path, damage)
+    if any(sign in text for sign in _READ_ONLY_SIGNS):
+        return StoreReadOnly(path)
+    return None
+
+
 def default_db_path() -> Path:
     """Give the database path: $CHANNEL_DB if set, else data/channel.duckdb in the project."""
     env = os.environ.get("CHANNEL_DB")
@@ -54,8 +120,9 @@ class Store:
     Only one process at a time can have the file open (DuckDB locks it), so the app opens it per
     page run and lets go in between (views/shared.py), and the command line waits for its turn:
     `wait` is how many seconds to keep trying while another process holds the file, `on_wait` is
-    told why (and told when an older file is being upgraded, which can take a while), and `announce` (the command line) leaves a note beside the file while waiting and
-    working, so that the app lets go and does not open it again until the note is gone.
+    told why (and told when an older file is being upgraded, which can take a while), and `announce`
+    (the command line) leaves a note beside the file while waiting and working, so that the app lets
+    go and does not open it again until the note is gone.
     """
 
     def __init__(
@@ -66,20 +133,22 @@ class Store:
         announce: bool = False,
     ):
         self.path = Path(path) if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._note: Path | None = None
-        if announce:
-            self._note = _note_path(self.path)
-            self._note.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if announce:
+                self._note = _leave_note(self.path)
             self._con = self._connect(wait, on_wait)
             # Sessions of the app open the file at once; one upgrades it, the others then find it done.
             with _MIGRATING:
                 self._migrate(on_wait)
-        except BaseException:
+        except BaseException as exc:
             if getattr(self, "_con", None) is not None:
                 self._con.close()
             self._drop_note()
+            fault = _file_fault(self.path, exc)
+            if fault is not None and fault is not exc:
+                raise fault from exc
             raise
 
     def _connect(self, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
@@ -92,6 +161,10 @@ class Store:
                 try:
                     return _connect_in_process(self.path)
                 except duckdb.IOException as exc:
+                    # A fault first: "block" in a damaged file's message must not pass for a lock to wait on.
+                    fault = store_fault(self.path, exc)
+                    if fault is not None:
+                        raise fault from exc
                     if "lock" not in str(exc).lower():
                         raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
                     holder = re.search(r"PID (\d+)", str(exc))
@@ -138,13 +211,18 @@ class Store:
         cur.execute("BEGIN TRANSACTION")
         try:
             yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
+            checkpoint("commit")
+            # A read-only folder shows first here: DuckDB creates the write-ahead log at the first commit.
+            cur.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):  # after a failed COMMIT there is nothing left to roll back
+                cur.execute("ROLLBACK")
             if own:
                 cur.close()
+            fault = store_fault(self.path, exc)
+            if fault is not None and fault is not exc:
+                raise fault from exc
             raise
-        checkpoint("commit")
-        cur.execute("COMMIT")
         if own:
             cur.close()
 
@@ -246,8 +324,38 @@ def _connect_in_process(path: Path) -> duckdb.DuckDBPyConnection:
             time.sleep(0.02)
 
 
+def _file_fault(path: Path, exc: BaseException) -> StoreFault | None:
+    """Give the plain error for a failure making the database's folder or the note beside it, else as store_fault."""
+    if isinstance(exc, OSError):
+        return StoreReadOnly(path) if exc.errno in _READ_ONLY_ERRNOS else None
+    return store_fault(path, exc)
+
+
 def _note_path(path: Path) -> Path:
     return path.with_name(path.name + ".writer")
+
+
+def _leave_note(path: Path) -> Path:
+    """Give the note beside the file, written now: the app lets go of the file while it is there."""
+    note = _note_path(path)
+    note.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
+    return note
+
+
+@contextlib.contextmanager
+def writer_note(path: Path) -> Iterator[None]:
+    """Keep the app off the file while the block runs (even while nobody has it open): for swapping the file."""
+    try:
+        note = _leave_note(path)
+    except OSError as exc:
+        fault = _file_fault(path, exc)
+        if fault is None:
+            raise
+        raise fault from exc
+    try:
+        yield
+    finally:
+        note.unlink(missing_ok=True)
 
 
 def writer_waiting(path: Path) -> str | None:
@@ -342,8 +450,10 @@ def _refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[
             count(DISTINCT customer_id) AS customers,
             count(DISTINCT product) AS products,
             coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'SMB') AS DOUBLE), 0) AS revenue_smb,
-            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Mid-market') AS DOUBLE), 0) AS revenue_mid_market,
-            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Enterprise') AS DOUBLE), 0) AS revenue_enterprise,
+            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Mid-market') AS DOUBLE), 0)
+                AS revenue_mid_market,
+            coalesce(CAST(sum(revenue) FILTER (WHERE customer_segment = 'Enterprise') AS DOUBLE), 0)
+                AS revenue_enterprise,
             arg_max(partner_name, latest) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
             arg_max(tier, latest) FILTER (WHERE tier IS NOT NULL) AS tier,
             arg_max(region, latest) FILTER (WHERE region IS NOT NULL) AS region,

@@ -114,3 +114,18 @@ def test_an_image_and_a_password_protected_workbook_get_one_sentence(db, write_f
     assert "q3.csv is not a text file (it looks like a PNG image): export the extract as CSV or Excel" in done.stdout
     assert "q4.xlsx is password-protected: save it without a password, or export it as CSV" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr and "calamine" not in done.stdout
+
+
+def test_backup_then_restore_into_a_new_file_and_a_folder_without_backup(db, write_file, tmp_path):
+    a = write_file("a.csv", "partner_id,order_date,revenue\nP1,2025-07-01,10\nP2,2025-08-01,-3\n")
+    assert run(db, "ingest", str(a)).returncode == 0
+    taken = run(db, "backup", str(tmp_path / "backups"))
+    assert taken.returncode == 0 and "2 order lines, 1 loads" in taken.stdout, taken.stderr
+
+    copy = tmp_path / "copy.duckdb"
+    restored = run(copy, "restore", str(tmp_path / "backups"))
+    assert restored.returncode == 0 and "Restored" in restored.stdout, restored.stderr
+    assert run(copy, "summary", "--json").stdout == run(db, "summary", "--json").stdout
+
+    nothing = run(copy, "restore", str(tmp_path))
+    assert nothing.returncode == 1 and "holds no backup" in nothing.stderr and "Traceback" not in nothing.stderr

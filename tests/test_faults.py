@@ -8,19 +8,25 @@ SIGKILL, and compares every table of the file with what it held before.
 from __future__ import annotations
 
 import os
+import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analytics.ingest import list_loads, load_extract
-from analytics.store import Store, writer_waiting
+from analytics.queries import channel_summary
+from analytics.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
+from tests.apptest_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("order_lines", "loads", "partner_quarter", "partner_year", "meta", "reviews", "review_decisions", "column_mappings")
+TABLES = ("order_lines", "loads", "partner_quarter", "partner_year", "meta", "reviews", "review_decisions",
+          "column_mappings")
 
 
 def fingerprint(db: Path) -> dict[str, tuple]:
@@ -155,3 +161,177 @@ def test_loads_killed_at_moments_spread_over_the_load_leave_the_database_as_it_w
     if after is None:
         assert_unchanged_and_usable(channel, before, tmp_path)
     assert "as before" in outcomes, "no kill landed before the commit: the test did not test anything"
+
+
+# -- a damaged file or a read-only folder: a plain message, never a traceback ---------------------------
+RESTORE_HINT = "python -m analytics restore DIR"
+
+
+def damage(db: Path, how: str) -> Path:
+    """Damage the database file for real: cut it short, garble blocks, empty it, or put text in its place."""
+    data = db.read_bytes()
+    if how == "cut-short":
+        db.write_bytes(data[: len(data) // 2])
+    elif how == "garbled-blocks":
+        # The header block and the one after it: what opening the file reads first.
+        db.write_bytes(data[:4096] + random.Random(7).randbytes(8192) + data[4096 + 8192:])
+    elif how == "zero-length":
+        db.write_bytes(b"")
+    else:
+        db.write_text("partner_id,order_date,revenue\nP1,2025-07-01,10\n")
+    return db
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
+    # The default --wait: a fault taken for a busy file would wait minutes and time out here.
+    return subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+DAMAGES = ["cut-short", "garbled-blocks", "zero-length", "not-duckdb"]
+DAMAGE_WORDS = {"cut-short": "cut short", "garbled-blocks": "garbled", "zero-length": "empty: 0 bytes",
+                "not-duckdb": "not a DuckDB database file"}
+
+
+@pytest.mark.parametrize("how", DAMAGES, ids=DAMAGES)
+def test_a_damaged_file_gives_the_command_line_a_plain_message_and_exit_code_2(channel, how):
+    done = cli(damage(channel, how), "summary")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert f"{channel} is damaged (" in done.stderr and DAMAGE_WORDS[how] in done.stderr
+    assert RESTORE_HINT in done.stderr
+
+
+@pytest.mark.parametrize("args", [["ingest", "q1.csv"], ["demo", "--partners", "50"], ["loads"], ["backup", "bk"]],
+                         ids=["ingest", "demo", "loads", "backup"])
+def test_every_command_stops_at_a_damaged_file_with_the_message(channel, tmp_path, args):
+    quarter_file(tmp_path / "q1.csv", "2026-01", lines=10)
+    before = damage(channel, "cut-short").read_bytes()
+    done = cli(channel, *[str(tmp_path / a) if a in ("q1.csv", "bk") else a for a in args])
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+    assert "is damaged (it is cut short)" in done.stderr
+    assert channel.read_bytes() == before, "a damaged file is left as it is, for a restore or a look"
+    assert not (tmp_path / "bk").exists() or not list((tmp_path / "bk").iterdir()), "no backup of a damaged file"
+
+
+def garbled_past_the_catalogue(db: Path) -> Path:
+    """Garble the first block that opening the file does not read but a summary does; fail if there is none."""
+    data = db.read_bytes()
+    block = 262144
+    for offset in range(block, len(data), block):
+        db.write_bytes(data[:offset] + random.Random(offset).randbytes(min(block, len(data) - offset))
+                       + data[offset + block:])
+        try:
+            with Store(db) as store:
+                channel_summary(store)
+        except StoreDamaged:
+            continue  # opening already finds it; the tests above cover that
+        except duckdb.Error:
+            return db
+    pytest.fail("no block of the test database is read by a summary only: make the channel larger")
+
+
+def test_damage_that_only_a_query_reaches_gives_the_plain_message_on_the_command_line_and_the_page(channel):
+    garbled_past_the_catalogue(channel)
+    done = cli(channel, "summary")
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+    assert "is damaged (some of its blocks are garbled)" in done.stderr
+
+    at = open_page(channel)
+    assert [e.value for e in at.error if "is damaged" in e.value], [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("how", ["cut-short", "not-duckdb"])
+def test_a_damaged_file_shows_the_message_on_the_page_without_an_exception(channel, how):
+    at = open_page(damage(channel, how))
+    shown = [e.value for e in at.error]
+    assert any("is damaged" in text and "restore DIR" in text for text in shown), shown
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Path:
+    """Give a folder this process cannot write into: mode 555, or as root (who ignores modes) an immutable one."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    shutil.copy(quarter_file(tmp_path / "seed.csv", "2025-07", lines=10), folder / "kept.csv")
+    as_root = os.geteuid() == 0
+    if as_root:
+        # chattr +i makes the folder immutable: no file can be made or removed in it, by root either.
+        made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True) \
+            if shutil.which("chattr") else None
+        if made is None or made.returncode != 0:
+            pytest.skip("running as root, which ignores permission bits, and `chattr +i` cannot make the folder "
+                        f"immutable here ({made.stderr.strip() if made else 'no chattr'}): no read-only folder")
+    else:
+        folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip(f"{folder} is still writable for this process: no read-only folder to test with")
+        yield folder
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_a_read_only_folder_gives_the_command_line_a_plain_message_and_exit_code_2(read_only_folder, channel,
+                                                                                   tmp_path):
+    extract = quarter_file(tmp_path / "q3.csv", "2025-07", lines=10)
+    assert cli(channel, "backup", str(tmp_path / "bk")).returncode == 0
+    for command in (["ingest", str(extract)], ["demo", "--partners", "50"], ["summary"],
+                    ["restore", str(tmp_path / "bk")]):
+        done = cli(read_only_folder / "channel.duckdb", *command)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr
+        assert (f"channel.duckdb cannot be written: the folder is read-only. Give the app's user write access to "
+                f"{read_only_folder} or set CHANNEL_DB to a writable path.") in done.stderr
+
+
+def test_a_database_in_a_folder_made_read_only_is_read_but_its_first_write_says_why(channel, tmp_path):
+    folder = channel.parent
+    before = fingerprint(channel)
+    extract = quarter_file(tmp_path / "q1.csv", "2026-01", lines=10)
+    if os.geteuid() != 0:
+        pytest.skip("the write-ahead log of an existing file is only refused here through chattr +i, as root")
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        with Store(channel) as store:
+            assert channel_summary(store)["lines"] == 8000  # reading needs no write
+            with pytest.raises(StoreReadOnly, match="cannot be written: the folder is read-only"):
+                load_extract(store, extract)
+        done = cli(channel, "ingest", str(extract))
+        assert done.returncode == 2 and "cannot be written" in done.stderr and "Traceback" not in done.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert fingerprint(channel) == before
+
+
+def test_a_read_only_folder_shows_the_message_on_the_page_without_an_exception(read_only_folder):
+    at = open_page(read_only_folder / "channel.duckdb")
+    shown = [e.value for e in at.error]
+    assert any("cannot be written" in text and "CHANNEL" in text for text in shown), shown
+
+
+def test_an_os_error_elsewhere_is_not_taken_for_a_fault_of_the_database(tmp_path):
+    # `score --out` into a folder one may not write is about that file, not about the database.
+    assert store_fault(tmp_path / "channel.duckdb", PermissionError(13, "Permission denied")) is None
+    assert store_fault(tmp_path / "channel.duckdb", duckdb.ConversionException("Could not convert")) is None
+
+
+def test_an_upload_into_a_database_whose_folder_became_read_only_says_why_on_the_page(channel, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the write-ahead log of an existing file is only refused here through chattr +i, as root")
+    before = fingerprint(channel)
+    extract = quarter_file(tmp_path / "q1.csv", "2026-01", lines=10).read_bytes()
+    subprocess.run(["chattr", "+i", str(channel.parent)], check=True)
+    try:
+        at = open_page(channel, "views/upload.py")
+        at.file_uploader(key="uploads").upload("q1.csv", extract, "text/csv").run()
+        at.button(key="load_0").click().run()
+        assert not at.exception
+        shown = [e.value for e in at.error]
+        assert any("cannot be written: the folder is read-only" in text for text in shown), shown
+    finally:
+        subprocess.run(["chattr", "-i", str(channel.parent)], check=True)
+    assert fingerprint(channel) == before

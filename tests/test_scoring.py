@@ -117,7 +117,8 @@ def test_ingest_and_rollback_on_the_command_line_bring_the_scores_up_to_date(tmp
     assert "2-quarter horizon" in capsys.readouterr().out
     with Store(db) as store:
         assert stale_runs(store) == []
-    assert main(["--db", str(db), "ingest", "--append", str(write_file("one.csv", NEW_PARTNER.format(date="2025-05-02")))]) == 0
+    one = write_file("one.csv", NEW_PARTNER.format(date="2025-05-02"))
+    assert main(["--db", str(db), "ingest", "--append", str(one)]) == 0
     with Store(db) as store:
         assert stale_runs(store) == [] and "PNEW" in set(stored_scores(store, "2025Q2", 4)["partner_id"])
 

@@ -36,7 +36,7 @@ from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.queries import filter_options, last_load, latest_quarter
 from analytics.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs
-from analytics.store import Store, StoreError, default_db_path, writer_waiting
+from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
 LINGER = 10.0     # seconds the file stays open after the last page run (unless the command line waits)
 APP_WAIT = 120.0  # seconds a page run waits for the command line to finish a load
@@ -87,6 +87,12 @@ def database() -> Iterator[None]:
     _run.active, _run.store = True, None
     try:
         yield
+    except Exception as exc:
+        # Garbled blocks beyond those opening the file reads show only when a page's query reaches them.
+        fault = store_fault(default_db_path(), exc)
+        if fault is None:
+            raise
+        _stop_for_fault(fault)
     finally:
         store, _run.store, _run.active = _run.store, None, False
         if store is not None:
@@ -100,12 +106,21 @@ def _open_for_run() -> Store:
     try:
         store = Store(default_db_path(), wait=APP_WAIT,
                       on_wait=lambda why: notice.info(why, icon=":material/hourglass_top:"))
+    except StoreFault as exc:
+        notice.empty()
+        _stop_for_fault(exc)
     except StoreError as exc:
         notice.empty()
         st.warning(f"{exc} The page shows as soon as it is free: reload it in a minute.")
         st.stop()
     notice.empty()
     return store
+
+
+def _stop_for_fault(fault: StoreFault) -> None:
+    """Say on the page what is wrong with the database file and what to do, and end the run there."""
+    st.error(markdown_literal(str(fault)), icon=":material/database:")
+    st.stop()
 
 
 def get_store() -> Store:
