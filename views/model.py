@@ -3,6 +3,7 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.formatting import markdown_literal
 from analytics.model import MODEL, model_report
 from analytics.quarters import shift_quarter
 from views.shared import current_filter, download_table, load, model_ready
@@ -36,7 +37,7 @@ in {report.fit_seconds:.1f} s; {report.partners_scored:,} partners scored. The m
 """
 )
 for note in report.notes:
-    st.warning(note)
+    st.warning(markdown_literal(note))
 
 for target in ("churn", "turnaround"):
     evaluation = report.evaluations.get(target)
