@@ -21,6 +21,8 @@ _CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f]")
 # it guesses (`,` `;` `|`), right after one; an import that trims spaces would bring a sign after
 # spaces to the front, so each such piece gets a quote in front of it.
 _FORMULA_AFTER_SPLIT = re.compile(r"(^|[,;|])(?=[ ]*[=+\-@])")
+# Most cells need none of this: one search (vectorised on text columns) finds those that do.
+_NEEDS_WORK = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]|(?:^|[,;|]) *[=+\\-@]")
 
 
 def safe_cell(value: object) -> object:
@@ -39,7 +41,13 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         column = safe.iloc[:, i]
         if isinstance(column.dtype, pd.CategoricalDtype):
             column = column.astype(object)
-        if column.dtype == object or pd.api.types.is_string_dtype(column):
+        if pd.api.types.is_string_dtype(column) and column.dtype != object:
+            needs = column.str.contains(_NEEDS_WORK.pattern, regex=True, na=False).to_numpy(dtype=bool)
+            if needs.any():
+                fixed = column.copy()
+                fixed[needs] = [safe_cell(v) for v in column[needs]]  # by position: an index may repeat
+                safe.isetitem(i, fixed)
+        elif column.dtype == object:
             safe.isetitem(i, column.map(safe_cell))
     return safe
 
