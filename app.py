@@ -1,5 +1,7 @@
 """Channel Health: page navigation by role, and the shared sidebar (who is signed in, data freshness, filters)."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from views.shared import (
@@ -12,7 +14,10 @@ from views.shared import (
     sign_in_page,
 )
 
-st.set_page_config(page_title="Channel Health", page_icon=":material/hub:", layout="wide")
+# The icon is served by the app itself: a Material icon as page_icon makes every viewer's browser fetch
+# the favicon from fonts.gstatic.com.
+st.set_page_config(page_title="Channel Health", page_icon=str(Path(__file__).parent / "views" / "icon.png"),
+                   layout="wide")
 
 actor = current_actor()
 if actor is None:  # sign-in is set up and nobody is signed in: nothing but the way in

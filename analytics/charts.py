@@ -47,7 +47,7 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
     frame = frame.set_index("tier").loc[order].reset_index()
     fig = go.Figure(
         go.Bar(
-            x=frame["tier"],
+            x=[plotly_literal(t) for t in frame["tier"]],
             y=frame["partners"],
             marker_color=[TIER_COLOURS.get(t, "#bdbdbd") for t in frame["tier"]],
             text=frame["partners"],
@@ -67,9 +67,9 @@ def revenue_by_tier_bars(frame: pd.DataFrame) -> go.Figure:
             go.Bar(
                 x=part["quarter"],
                 y=part["revenue"],
-                name=tier,
+                name=plotly_literal(tier),
                 marker_color=TIER_COLOURS.get(tier, "#bdbdbd"),
-                hovertemplate=f"{tier}: $%{{y:,.0f}}<extra></extra>",
+                hovertemplate=f"{plotly_literal(tier)}: $%{{y:,.0f}}<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")
@@ -124,9 +124,9 @@ def _tier_colour(tier: str) -> str:
     return TIER_COLOURS.get(tier, TIER_COLOURS["Unknown"])
 
 
-def plotly_literal(text: str) -> str:
+def plotly_literal(text: object) -> str:
     """Give text that Plotly shows as written: it draws <b>, <i>, <br>, <a> and friends in any label."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _partner_labels(frame: pd.DataFrame) -> np.ndarray:
@@ -160,11 +160,11 @@ def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Fi
             go.Scatter(
                 x=part["quarter"],
                 y=part[column] * 100,
-                name=tier,
+                name=plotly_literal(tier),
                 mode="lines",
                 stackgroup="tiers",
                 line={"color": _tier_colour(tier)},
-                hovertemplate=f"{tier}: %{{y:.1f}} %<extra></extra>",
+                hovertemplate=f"{plotly_literal(tier)}: %{{y:.1f}} %<extra></extra>",
             )
         )
     return _layout(
@@ -183,8 +183,8 @@ def tier_flow_sankey(flow: pd.DataFrame, from_quarter: str, to_quarter: str) -> 
     left = {name: i for i, name in enumerate(sources)}
     right = {name: len(sources) + i for i, name in enumerate(targets)}
     colours = {"New": _GROWTH, "Lapsed": _HIGHLIGHT}
-    labels = [f"{s} ({from_quarter})" if s != "New" else "New" for s in sources] + [
-        f"{t} ({to_quarter})" if t != "Lapsed" else "Lapsed" for t in targets
+    labels = [f"{plotly_literal(s)} ({from_quarter})" if s != "New" else "New" for s in sources] + [
+        f"{plotly_literal(t)} ({to_quarter})" if t != "Lapsed" else "Lapsed" for t in targets
     ]
     fig = go.Figure(
         go.Sankey(
@@ -217,7 +217,7 @@ def concentration_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
         k = column.removeprefix("top_").removesuffix("pct_share")
         fig.add_trace(
             go.Bar(
-                x=frame["tier"],
+                x=[plotly_literal(t) for t in frame["tier"]],
                 y=frame[column] * 100,
                 name=f"Top {k} % of partners",
                 marker_color=colour,
@@ -316,7 +316,7 @@ BOX_NOTE = (
 
 
 def _box_label(group: str, partners: int) -> str:
-    return f"{group}<br>{partners:,} partner{'' if partners == 1 else 's'}"
+    return f"{plotly_literal(group)}<br>{partners:,} partner{'' if partners == 1 else 's'}"
 
 
 def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier") -> go.Figure:
@@ -339,7 +339,7 @@ def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier")
                 q3=[row.q3 * 100],
                 lowerfence=[row.lower_whisker * 100],
                 upperfence=[row.upper_whisker * 100],
-                name=group,
+                name=plotly_literal(group),
                 marker_color=_tier_colour(group) if by == "tier" else _NEUTRAL,
             )
         )
@@ -400,7 +400,7 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
                 x=part["products_t4"],
                 y=part["customers_t4"],
                 mode="markers",
-                name=tier,
+                name=plotly_literal(tier),
                 marker={
                     "size": revenue[mask],
                     "sizemode": "area",
@@ -494,9 +494,9 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
             go.Bar(
                 x=part["quarter"],
                 y=part["revenue"],
-                name=tier,
+                name=plotly_literal(tier),
                 marker_color=_tier_colour(tier),
-                hovertemplate=f"%{{x}} ({tier}): $%{{y:,.0f}}<extra></extra>",
+                hovertemplate=f"%{{x}} ({plotly_literal(tier)}): $%{{y:,.0f}}<extra></extra>",
             )
         )
     # Plotly leaves out categories without a bar: zero bars keep every quarter on the axis, so a gap
@@ -540,7 +540,7 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
                 x=part["revenue_at_stake"],
                 y=part["churn_probability"],
                 mode="markers",
-                name=tier,
+                name=plotly_literal(tier),
                 marker={"color": _tier_colour(tier), "size": 6, "opacity": 0.7,
                         "line": {"width": 0.4, "color": "#555"}},
                 text=_partner_labels(part),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
-__all__ = ["money", "pct_change", "signed_pct", "markdown_literal"]
+__all__ = ["money", "pct_change", "signed_pct", "markdown_literal", "WORD_JOINER"]
 
 
 def money(value: float | None) -> str:
@@ -30,9 +31,15 @@ def signed_pct(change: float | None) -> str | None:
 
 
 _MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|>~$:"
+# GitHub-flavoured Markdown turns a bare address (http://..., www...., name@host) into a link even when
+# its characters are escaped, because it looks for them in the text after escapes are resolved. An
+# invisible word joiner where a link would begin keeps it text (it shows nothing, not even in labels,
+# where an empty HTML comment would show as written; a copied name carries it).
+_LINK_STARTS = re.compile(r"(?i)(?<=://)|(?=@)|(?<=www)(?=\\\.)")
+WORD_JOINER = "\u2060"
 
 
 def markdown_literal(text: str) -> str:
-    """Give text that Markdown shows exactly as written (names from files may hold `**`, `<script>`, `$`)."""
-    escaped = "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
-    return escaped.replace("<", "&lt;")
+    """Give text that Markdown shows exactly as written (names from files may hold `**`, `<script>`, `$`, links)."""
+    escaped = "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIAL else ch for ch in str(text)).replace("<", "&lt;")
+    return _LINK_STARTS.sub(WORD_JOINER, escaped)

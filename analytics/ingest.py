@@ -138,7 +138,7 @@ def _store_incoming(
     notify = progress or (lambda fraction, message: None)
     name, quarters = prepared.file_name, prepared.report.quarters
     checkpoint("load:read")
-    with store.transaction(cur):
+    with store.transaction(cur, on_wait=lambda why: notify(0.6, why)):
         same = cur.execute(
             "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' "
             "ORDER BY load_id LIMIT 1",
@@ -234,7 +234,8 @@ def _conflicting_quarters(cur: duckdb.DuckDBPyConnection, quarters: list[str]) -
 
 def _refusal_message(name: str, conflicts: dict[str, list[tuple]]) -> str:
     held = "; ".join(
-        f"{quarter} holds " + ", ".join(f"{n:,} rows from load #{load_id} ({file_name})" for load_id, file_name, n in loads)
+        f"{quarter} holds "
+        + ", ".join(f"{n:,} rows from load #{load_id} ({file_name})" for load_id, file_name, n in loads)
         for quarter, loads in sorted(conflicts.items())
     )
     return (

@@ -120,9 +120,9 @@ class Store:
     Only one process at a time can have the file open (DuckDB locks it), so the app opens it per
     page run and lets go in between (views/shared.py), and the command line waits for its turn:
     `wait` is how many seconds to keep trying while another process holds the file, `on_wait` is
-    told why (and told when an older file is being upgraded, which can take a while), and `announce`
-    (the command line) leaves a note beside the file while waiting and working, so that the app lets
-    go and does not open it again until the note is gone.
+    told why (and told when an older file is being upgraded, which can take a while, or when its write
+    waits for another one), and `announce` (the command line) leaves a note beside the file while waiting
+    and working, so that the app lets go and does not open it again until the note is gone.
     """
 
     def __init__(
@@ -134,6 +134,7 @@ class Store:
     ):
         self.path = Path(path) if path is not None else default_db_path()
         self._note: Path | None = None
+        self._on_wait = on_wait
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if announce:
@@ -201,30 +202,44 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self, cur: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Give a cursor inside one transaction: committed at the end, rolled back on any error.
+    def transaction(
+        self, cur: duckdb.DuckDBPyConnection | None = None, on_wait: Callable[[str], None] | None = None,
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Give a cursor inside one write transaction: committed at the end, rolled back on any error.
 
         `cur` is a cursor of this store to use (its temporary tables stay visible); it is left open.
+        Writes to one database take turns (see _write_lock): while another one is under way, `on_wait`
+        (else the store's) is told that this one follows, and it starts when the other is committed.
         """
         own = cur is None
-        cur = self.cursor() if own else cur
-        cur.execute("BEGIN TRANSACTION")
+        lock = _write_lock(self.path)
+        if not lock.acquire(blocking=False):
+            tell = on_wait or self._on_wait
+            if tell is not None:
+                tell(WRITE_WAIT_MESSAGE)
+            lock.acquire()
         try:
-            yield cur
-            checkpoint("commit")
-            # A read-only folder shows first here: DuckDB creates the write-ahead log at the first commit.
-            cur.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(duckdb.Error):  # after a failed COMMIT there is nothing left to roll back
-                cur.execute("ROLLBACK")
-            if own:
-                cur.close()
-            fault = store_fault(self.path, exc)
-            if fault is not None and fault is not exc:
-                raise fault from exc
-            raise
-        if own:
-            cur.close()
+            cur = self.cursor() if own else cur
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                checkpoint("commit")
+                # A read-only folder shows first here: DuckDB creates the write-ahead log at the first commit.
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+                    cur.execute("ROLLBACK")
+                if isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower():
+                    raise StoreError(WRITE_CONFLICT_MESSAGE) from exc
+                fault = store_fault(self.path, exc)
+                if fault is not None and fault is not exc:
+                    raise fault from exc
+                raise
+            finally:
+                if own:
+                    cur.close()
+        finally:
+            lock.release()
 
     def query_df(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
         """Give the result of a parameterised query as a DataFrame."""
@@ -306,6 +321,26 @@ class Store:
 # under one lock and retrying that one error for a moment makes this invisible to the caller.
 _OPENING = threading.Lock()
 _MIGRATING = threading.Lock()
+
+# DuckDB lets two transactions of one process write at once and then fails the later one ("Conflict on
+# update"); two sessions pressing Load or Roll back together did exactly that. Writes to one file
+# therefore take turns under a lock per database path (other processes cannot open the file at all).
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+WRITE_WAIT_MESSAGE = (
+    "Another change (a load, a rollback or a review save) is being written; yours follows when it is done."
+)
+WRITE_CONFLICT_MESSAGE = (
+    "Another change was written to the database at the same moment, so this one was not saved and nothing "
+    "of it was written. Try again."
+)
+
+
+def _write_lock(path: Path) -> threading.RLock:
+    """Give the lock that writes to the database at `path` take turns under (one per file, for the process)."""
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
 _TEARDOWN_RETRY_SECONDS = 5.0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
@@ -33,7 +33,7 @@ def test_bad_upload_is_reported_and_nothing_is_written(tmp_path):
     at.file_uploader(key="first_upload").upload("bad.csv", bad, "text/csv")
     at.run()
     assert not at.exception
-    assert "bad.csv was not loaded" in at.error[0].value
+    assert f"{markdown_literal('bad.csv')} was not loaded" in at.error[0].value  # Markdown underneath
     problems = at.dataframe[0].value
     assert problems.loc[0, "row"] == 2 and problems.loc[0, "column"] == "revenue"
     st.cache_resource.clear()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import re
+import urllib.parse
 
 import pytest
 
+from analytics.formatting import WORD_JOINER
 from analytics.ingest import load_extract
 from analytics.store import Store
 from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
@@ -169,3 +171,134 @@ def test_a_name_with_tags_plotly_knows_shows_as_written_in_the_chart_title(hosti
         screenshot(page, "trust_literal_partner_P4")
         title = page.locator(".js-plotly-plot").first.locator(".gtitle").text_content()
         assert title.startswith(f"{TAG_NAME}:"), title
+
+
+# Every text column and the uploaded file's name hold Markdown and HTML: bold, colour, maths, a link
+# and two images at an outside address (which every viewer's browser would fetch). `tag` marks whose.
+def markup(tag: str) -> str:
+    return (f"**{tag}B** :red[{tag}R] ${tag}M$ [{tag}L](http://example.invalid/{tag}) "
+            f"![{tag}I](http://example.invalid/{tag}.png) <b>{tag}H</b> <img src='http://example.invalid/{tag}2.png'>")
+
+
+TEXT_COLUMNS = {"partner_name": "n", "tier": "t", "region": "r", "country": "c", "distributor": "d",
+                "customer_id": "cu", "product": "p", "customer_segment": "s"}
+MARKERS = [f"{tag}{part}" for tag in [*TEXT_COLUMNS.values(), "f", "g", "h"] for part in "BRMLIH"]
+# What a page shows when it rendered a value instead of showing it: an element holding just a marker,
+# typeset maths, a link or an image to the outside address.
+_RENDERED = """(markers) => {
+    const found = [];
+    for (const el of document.querySelectorAll('[data-testid="stApp"] *')) {
+        if (el.children.length === 0 && markers.includes(el.textContent.trim())) {
+            const where = el.closest('[data-testid^="st"]');
+            found.push(el.tagName + ':' + el.textContent + ' in ' + (where ? where.getAttribute('data-testid') : '?'));
+        }
+    }
+    document.querySelectorAll('.katex').forEach(el => found.push('katex:' + el.textContent));
+    document.querySelectorAll('a[href*="example.invalid"], img[src*="example.invalid"]')
+        .forEach(el => found.push(el.outerHTML.slice(0, 120)));
+    return found;
+}"""
+
+
+def markup_extract(path, tag_suffix: str = "") -> bytes:
+    """Write three partners over nine quarters with Markdown in every text column; give the file's bytes."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["partner_id", *TEXT_COLUMNS, "order_date", "revenue"])
+        for i, month in enumerate(QUARTER_DAYS):
+            for k in range(3):
+                values = {column: markup(tag) for column, tag in TEXT_COLUMNS.items()}
+                values["partner_name"] = markup(f"n{k}")
+                revenue = 1000 if i < 5 or k == 2 else 100 + len(tag_suffix)  # a suffix makes another file
+                writer.writerow([f"P{k}", *values.values(), f"{month}-1{k}", revenue])
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def markup_app(tmp_path_factory) -> str:
+    """Serve a channel whose every text value is Markdown and HTML; give its URL."""
+    folder = tmp_path_factory.mktemp("markup")
+    db = folder / "channel.duckdb"
+    with Store(db) as store:
+        markup_extract(folder / "markup.csv")
+        load_extract(store, folder / "markup.csv")
+    with app_server(db) as url:
+        yield url
+
+
+def _outside_requests(page) -> list[str]:
+    """Give the list that collects every request the page makes to an address other than the app's."""
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    return outside
+
+
+def _assert_shown_as_written(page, where: str, outside: list[str]) -> None:
+    page.wait_for_function(_RUN_OVER, timeout=60000)
+    rendered = page.evaluate(_RENDERED, MARKERS)
+    assert rendered == [], f"Markdown or HTML from the data rendered on {where}: {rendered}"
+    assert page.locator('[data-testid="stException"]').count() == 0, where
+    assert outside == [], f"{where} made the browser fetch {outside}"
+
+
+def _drop_file(page, name: str, content: bytes) -> None:
+    """Give the upload widget a file of this name (any characters, as a browser's file picker may)."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.evaluate(
+        """(input, [name, text]) => { const files = new DataTransfer();
+                                      files.items.add(new File([text], name, {type: 'text/csv'}));
+                                      input.files = files.files;
+                                      input.dispatchEvent(new Event('change', {bubbles: true})); }""",
+        [name, content.decode()],
+    )
+
+
+PAGES = [  # path (with the filters in the URL), heading
+    ("/?tier={t}&region={r}&distributor={d}", "Channel overview"),
+    ("/tiers?tier={t}", "Tiers"),
+    ("/dropoffs?region={r}", "Revenue drop-offs"),
+    ("/engagement", "Engagement and fit"),
+    ("/risk", "Partners at risk"),
+    ("/model", "Model"),
+    ("/review", "Annual review"),
+]
+
+
+def test_markdown_and_html_in_data_and_file_names_show_as_written_on_every_page(markup_app, tmp_path):
+    quoted = {tag: urllib.parse.quote(markup(tag)) for tag in "trd"}
+    with browser_page() as page:
+        outside = _outside_requests(page)
+        for path, heading in PAGES:
+            _open(page, markup_app + path.format(**quoted), heading)
+            _assert_shown_as_written(page, heading, outside)
+        # The partner's own page: its name as the heading, its tier and region inside the rank labels.
+        _open(page, f"{markup_app}/partner?partner_id=P0", "Partner")
+        page.wait_for_selector('[data-testid="stMetric"]', timeout=60000)
+        # A word joiner (invisible) keeps addresses in Markdown from becoming links.
+        labels = [t.replace(WORD_JOINER, "") for t in page.locator('[data-testid="stMetricLabel"]').all_text_contents()]
+        assert any(f"Rank in tier ({markup('t')})" in label for label in labels), labels
+        assert any(f"Rank in region ({markup('r')})" in label for label in labels), labels
+        _assert_shown_as_written(page, "the Partner page", outside)
+
+        # Upload: a good file and a bad one, both named in Markdown; load the good one, ask to roll it back.
+        # A browser turns "/" in a file's name into ":"; "https:host" is still an address it fetches.
+        good_name, bad_name = (markup(tag).replace("http://", "https:") + ".csv" for tag in "fg")
+        _open(page, f"{markup_app}/upload", "Upload extracts")
+        _drop_file(page, good_name, markup_extract(tmp_path / "good.csv", "again"))
+        page.get_by_role("button", name=f"Load {good_name}").wait_for(timeout=60000)
+        assert good_name in page.locator('[data-testid="stMain"] h3').all_text_contents()
+        _assert_shown_as_written(page, "the Upload page with a file", outside)
+        page.get_by_text("Append this file's rows to them").click()  # its quarters hold data already
+        page.wait_for_function(_RUN_OVER, timeout=60000)
+        page.get_by_role("button", name=f"Load {good_name}").click()
+        page.get_by_text("Loaded as load #2").wait_for(timeout=60000)
+        _assert_shown_as_written(page, "the Upload page after a load", outside)
+        page.get_by_role("combobox", name="Roll back a load").click()
+        page.get_by_role("option", name=re.compile(r"^#2 ")).click()
+        page.get_by_role("button", name="Roll back…").click()
+        page.get_by_text(f"Roll back #2 {good_name}").wait_for(timeout=60000)
+        _assert_shown_as_written(page, "the rollback confirmation", outside)
+        _drop_file(page, bad_name, b"partner_id,order_date,revenue\nP1,2025-07-01,ten\n")
+        page.get_by_text(f"{bad_name} cannot be loaded").wait_for(timeout=60000)
+        _assert_shown_as_written(page, "the Upload page with a bad file", outside)
+        screenshot(page, "trust_markup_upload")

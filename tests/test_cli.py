@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
+from tests.test_export import assert_csv_is_safe
+from tests.test_model import minimal_extract
 
 
 def run(db, *args: str) -> subprocess.CompletedProcess:
@@ -129,3 +134,25 @@ def test_backup_then_restore_into_a_new_file_and_a_folder_without_backup(db, wri
 
     nothing = run(copy, "restore", str(tmp_path))
     assert nothing.returncode == 1 and "holds no backup" in nothing.stderr and "Traceback" not in nothing.stderr
+
+
+def test_score_out_splits_no_partner_name_into_a_formula(db, write_file, tmp_path):
+    # A small extract with names that hold a line break or a separator before a formula.
+    lines = minimal_extract("2023Q1", 8, partners=150).splitlines()
+    names = {"R0000": "\r=1+1", "R0001": 'Acme\n=HYPERLINK("http://evil.example","x")', "R0002": "Beta;@SUM(A1)"}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*lines[0].split(","), "Partner Name"])
+    for line in lines[1:]:
+        fields = line.split(",")
+        writer.writerow([*fields, names.get(fields[0], f"Partner {fields[0]}")])
+    extract = write_file("named.csv", buffer.getvalue())
+    assert run(db, "ingest", str(extract)).returncode == 0
+    out = tmp_path / "scores.csv"
+    done = run(db, "score", "--as-of", "2024Q4", "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    scores = pd.read_csv(out, encoding="utf-8-sig")
+    rows = assert_csv_is_safe(out.read_bytes(), scores)
+    shown = {row[0]: row[rows[0].index("partner_name")] for row in rows[1:]}
+    assert {pid: shown.get(pid) for pid in names} == {
+        "R0000": "' =1+1", "R0001": 'Acme =HYPERLINK("http://evil.example","x")', "R0002": "Beta;'@SUM(A1)"}

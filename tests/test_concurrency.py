@@ -14,10 +14,12 @@ import threading
 import time
 from pathlib import Path
 
-from analytics.ingest import load_extract
+import pytest
+
+from analytics.ingest import load_extract, rollback_load
 from analytics.queries import channel_summary
-from analytics.store import ACTIVE_LINES, Store
-from tests.apptest_helpers import APP, metric
+from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version
+from tests.apptest_helpers import APP, metric, open_page
 from tests.test_faults import quarter_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,3 +176,131 @@ def test_the_running_app_lets_the_command_line_load_and_then_shows_the_new_data(
     at.run()
     assert not at.exception
     assert metric(at, "Revenue in 2025Q4")
+
+
+def count_lines(store: Store) -> tuple[int, int]:
+    """Give the active order lines and the active loads."""
+    cur = store.cursor()
+    row = cur.execute(f"SELECT (SELECT count(*) FROM order_lines WHERE {ACTIVE_LINES}), "
+                      "(SELECT count(*) FROM loads WHERE status = 'active')").fetchall()[0]
+    cur.close()
+    return row
+
+
+def run_while_held(tmp_path, second_write) -> tuple[list, list, list]:
+    """Give (problems, what the second writer was told, outcomes) after a load and `second_write` overlap.
+
+    The first writer, a load, stops inside its transaction until the second (each on a Store of its own,
+    as two sessions of the app have) either says it waits for its turn or has started its own write.
+    """
+    db = tmp_path / "channel.duckdb"
+    problems, told, outcomes = [], [], []
+    second_started = threading.Event()
+
+    def first():
+        def progress(fraction, message):
+            if message.startswith("Writing"):
+                second_writer.start()
+                second_started.wait(10)
+                time.sleep(0.3)  # the second is now waiting for its turn (or, without turns, writing too)
+        try:
+            with Store(db) as store:
+                outcomes.append(load_extract(store, quarter_file(tmp_path / "a.csv", MONTHS[1], lines=3000),
+                                             progress=progress).status)
+        except Exception as exc:  # noqa: BLE001 - any error of either writer is the failure
+            problems.append(repr(exc))
+
+    def second():
+        def tell(message):
+            told.append(message)
+            second_started.set()
+        try:
+            with Store(db, on_wait=tell) as store:
+                outcomes.append(second_write(store, tell))
+        except Exception as exc:  # noqa: BLE001
+            problems.append(repr(exc))
+        finally:
+            second_started.set()
+
+    second_writer = threading.Thread(target=second)
+    first_writer = threading.Thread(target=first)
+    first_writer.start()
+    first_writer.join(60)
+    second_writer.join(60)
+    return problems, told, outcomes
+
+
+def test_two_sessions_loading_at_once_take_turns_and_both_files_are_stored(tmp_path):
+    def load_b(store, tell):
+        # Told either that it waits for its turn or, without turns, that it is writing already.
+        return load_extract(store, quarter_file(tmp_path / "b.csv", MONTHS[2], lines=2000),
+                            progress=lambda fraction, message: tell(message) if "yours follows" in message
+                            or message.startswith("Writing") else None).status
+
+    problems, told, outcomes = run_while_held(tmp_path, load_b)
+    assert problems == []
+    assert outcomes == ["loaded", "loaded"]
+    assert told and "is being written; yours follows" in told[0]
+    with Store(tmp_path / "channel.duckdb") as store:
+        assert count_lines(store) == (5000, 2)
+
+
+def test_a_rollback_during_a_load_waits_for_it_and_nothing_is_lost(tmp_path):
+    with Store(tmp_path / "channel.duckdb") as store:
+        earlier = load_extract(store, quarter_file(tmp_path / "earlier.csv", MONTHS[0], lines=1000)).load_id
+
+    problems, told, outcomes = run_while_held(tmp_path, lambda store, tell: rollback_load(store, earlier))
+    assert problems == []
+    assert sorted(map(str, outcomes)) == ["['2024Q4']", "loaded"]
+    assert told and "yours follows" in told[0]
+    with Store(tmp_path / "channel.duckdb") as store:
+        assert count_lines(store) == (3000, 1)
+
+
+def test_a_write_that_collides_anyway_is_refused_plainly_and_writes_nothing(tmp_path):
+    # A write outside the turns (another connection's open transaction) makes DuckDB refuse the same update.
+    with Store(tmp_path / "channel.duckdb") as store:
+        load_extract(store, quarter_file(tmp_path / "a.csv", MONTHS[0], lines=100))
+        other = store.cursor()
+        other.execute("BEGIN TRANSACTION")
+        other.execute("UPDATE order_lines SET replaced_by = 7")
+        with pytest.raises(StoreError, match=r"^Another change was written .* nothing of it was written\. Try again"):
+            with store.transaction() as cur:
+                cur.execute("INSERT INTO meta VALUES ('note', 'x')")
+                cur.execute("UPDATE order_lines SET replaced_by = 8")
+        other.execute("ROLLBACK")
+        assert count_lines(store) == (100, 1)
+        assert store.query_df("SELECT * FROM meta WHERE key = 'note'").empty
+        assert rollback_load(store, 1) == ["2024Q4"]  # the next write goes through
+
+
+def test_the_upload_page_loads_after_another_write_without_an_exception(tmp_path):
+    db = tmp_path / "channel.duckdb"
+    with Store(db) as store:
+        load_extract(store, quarter_file(tmp_path / "a.csv", MONTHS[0], lines=100))
+    at = open_page(db, "views/upload.py")
+    at.file_uploader(key="uploads").upload("b.csv", quarter_file(tmp_path / "b.csv", MONTHS[1], lines=200).read_bytes(),
+                                            "text/csv").run()
+    held = threading.Event()
+
+    def roll_back_slowly():
+        # Another session's rollback, still writing when this session presses Load.
+        with Store(db) as store, store.transaction() as cur:
+            cur.execute("UPDATE loads SET status = 'rolled_back' WHERE load_id = 1")
+            cur.execute("DELETE FROM order_lines WHERE load_id = 1")
+            bump_data_version(cur)
+            held.set()
+            time.sleep(1.0)
+
+    other = threading.Thread(target=roll_back_slowly)
+    other.start()
+    held.wait(10)
+    started = time.monotonic()
+    at.button(key="load_0").click().run()
+    other.join()
+    assert not at.exception, at.exception
+    assert time.monotonic() - started >= 0.5  # it waited for the other write
+    assert not at.error, [e.value for e in at.error]
+    assert "Loaded as load #2" in " ".join(s.value for s in at.success)
+    with Store(db) as store:
+        assert count_lines(store) == (200, 1)

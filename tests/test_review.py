@@ -24,6 +24,7 @@ from analytics.review import (
 )
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
+from tests.test_export import assert_csv_is_safe, assert_excel_is_safe
 
 RULES = ProgramRules(
     tiers=(TierRule("Gold", 1000, 4, 2), TierRule("Silver", 500, 2, 1), TierRule("Authorized", 100, 1, 1)),
@@ -163,6 +164,23 @@ def test_export_of_decisions_neutralises_formulas():
     assert csv.loc[2, "note"].startswith("'@") and csv.loc[3, "note"].startswith("'-")
     excel = pd.read_excel(io.BytesIO(to_safe_excel(decisions, "decisions")))
     assert excel.loc[0, "note"].startswith("'=")
+
+
+def test_saved_review_exports_split_no_cell_into_a_formula(store):
+    # Names and notes with line breaks or separators before a formula, saved and read back as the page exports them.
+    decisions = decisions_of(recommend(HAND_MADE, RULES))
+    decisions.loc[0, "partner_name"] = "\r=1+1"
+    decisions.loc[1, "note"] = 'call back\n=HYPERLINK("http://evil.example","click")'
+    decisions.loc[2, "note"] = "line one\r\n@SUM(A1); -2+3"
+    save_review(store, "FY2025", "2025Q4", RULES, decisions, user="chief@example.com")
+    record = load_review(store, "FY2025")
+    for frame in (decisions, record):
+        rows = assert_csv_is_safe(to_safe_csv(frame), frame)
+        book = assert_excel_is_safe(to_safe_excel(frame, "decisions"), frame)
+        notes = {row[rows[0].index("note")] for row in rows[1:]}
+        assert 'call back =HYPERLINK("http://evil.example","click")' in notes  # one cell, words kept
+        assert "line one @SUM(A1);' -2+3" in notes
+        assert len(book) == len(rows)
 
 
 def test_demo_review_proposes_an_action_for_every_active_partner(demo_db):

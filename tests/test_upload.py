@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analytics.formatting import markdown_literal
 from analytics.queries import channel_summary
 from analytics.store import Store
 from tests.apptest_helpers import open_page
@@ -47,7 +48,7 @@ def test_page_states_its_limit_and_loads_a_good_file(tmp_path):
 def test_file_with_errors_lists_them_and_writes_nothing(tmp_path):
     db = tmp_path / "up.duckdb"
     at = upload(open_page(db, PAGE), "bad.csv", BAD)
-    assert "bad.csv cannot be loaded" in at.error[0].value
+    assert f"{markdown_literal('bad.csv')} cannot be loaded" in at.error[0].value  # Markdown underneath
     problems = at.dataframe[0].value
     assert problems[["row", "column"]].values.tolist() == [[2, "revenue"], [3, "order_date"]]
     assert at.get("download_button")  # the report can be downloaded
@@ -107,7 +108,7 @@ def test_rollback_asks_for_confirmation(tmp_path):
     at = open_page(db, PAGE)
     at.selectbox(key="rollback_pick").set_value(1).run()
     at.button(key="rollback_ask").click().run()
-    assert "Roll back #1 q3.csv" in at.warning[0].value
+    assert f"Roll back {markdown_literal('#1 q3.csv')}" in at.warning[0].value
     at.button(key="rollback_cancel").click().run()
     assert summary_of(db)["lines"] == 2
     at = open_page(db, PAGE)

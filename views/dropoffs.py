@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import charts
 from analytics.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
 from views.shared import current_filter, load
 from views.tables import partner_table
@@ -19,7 +19,8 @@ q = flt.quarter
 t4 = f"{shift_quarter(q, -3)}–{q}"
 prev_t4 = f"{shift_quarter(q, -7)}–{shift_quarter(q, -4)}"
 st.caption(
-    f"Last 4 quarters: {t4}; the 4 before: {prev_t4} · {flt.describe()}. Revenue in USD, net of credits and returns."
+    f"Last 4 quarters: {t4}; the 4 before: {prev_t4} · {markdown_literal(flt.describe())}. "
+    "Revenue in USD, net of credits and returns."
 )
 
 threshold = st.slider(

@@ -5,7 +5,7 @@ import streamlit as st
 from analytics import charts
 from analytics.catalogue import enterprise_products
 from analytics.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
 from views.shared import current_filter, load
 from views.tables import partner_table
@@ -19,7 +19,7 @@ if table is None or table.empty:
     st.stop()
 q = flt.quarter
 period = f"{shift_quarter(q, -3)}–{q}"
-st.caption(f"Trailing year {period} · {flt.describe()}. A deal is an order: one customer on one day.")
+st.caption(f"Trailing year {period} · {markdown_literal(flt.describe())}. A deal is an order: one customer on one day.")
 
 occasional = low_deal_partners(table, max_deals=2)
 oversold = oversellers(table, min_share=0.2)

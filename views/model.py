@@ -3,6 +3,7 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.formatting import markdown_literal
 from analytics.model import MODEL
 from analytics.quarters import shift_quarter
 from analytics.scoring import stored_report
@@ -38,7 +39,7 @@ load or rollback and stored; pages read them.
 """
 )
 for note in report.notes:
-    st.warning(note)
+    st.warning(markdown_literal(note))
 
 for target in ("churn", "turnaround"):
     evaluation = report.evaluations.get(target)

@@ -6,7 +6,7 @@ from analytics import charts
 from analytics.access import AccessDenied
 from analytics.demo import DemoSpec, build_demo_channel
 from analytics.extract import ExtractInvalid
-from analytics.formatting import money, pct_change, signed_pct
+from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest import load_extract
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
@@ -41,12 +41,13 @@ if summary is None:
             try:
                 result = load_extract(get_store(), upload.getvalue(), file_name=upload.name, actor=actor)
             except ExtractInvalid as exc:
-                st.error(f"{upload.name} was not loaded; nothing was written. Fix these problems and upload it again.")
+                st.error(f"{markdown_literal(upload.name)} was not loaded; nothing was written. "
+                         "Fix these problems and upload it again.")
                 st.dataframe(exc.report.problems_frame(), hide_index=True)
             except (StoreError, AccessDenied) as exc:
-                st.error(str(exc))
+                st.error(markdown_literal(str(exc)))
             else:
-                st.success(result.message)
+                st.success(markdown_literal(result.message))
                 st.rerun()
     st.stop()
 
@@ -55,7 +56,7 @@ year_before = f"{int(q[:4]) - 1}{q[4:]}"
 flows = load(new_and_lapsed, flt)
 latest_flow = flows[flows["quarter"] == q]
 
-st.caption(f"As of {q} · {flt.describe()}. Revenue in USD, net of credits and returns.")
+st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
     f"Active partners, 4 quarters to {q}",

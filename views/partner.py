@@ -43,9 +43,9 @@ rank = load(partner_rank, partner_id, q)
 st.subheader(markdown_literal(name))  # a heading is Markdown: "**x**" or "$x$" in a name must show as written
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Revenue, {period}", money(rank.get("revenue_t4")))
-c2.metric(f"Rank in tier ({rank.get('tier') or 'no tier'}), {period}",
+c2.metric(f"Rank in tier ({markdown_literal(rank.get('tier') or 'no tier')}), {period}",
           f"{rank['rank_in_tier']:,} of {rank['partners_in_tier']:,}" if rank.get("rank_in_tier") else "n/a")
-c3.metric(f"Rank in region ({rank.get('region') or 'none'}), {period}",
+c3.metric(f"Rank in region ({markdown_literal(rank.get('region') or 'none')}), {period}",
           f"{rank['rank_in_region']:,} of {rank['partners_in_region']:,}" if rank.get("rank_in_region") else "n/a")
 deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"].sum() if q else None
 c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")

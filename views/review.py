@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import charts
 from analytics.access import AccessDenied
 from analytics.export import to_safe_csv, to_safe_excel
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.program import PROGRAM_PATH, load_program, save_program
 from analytics.quarters import shift_quarter
 from analytics.review import (
@@ -43,7 +43,7 @@ rules_file = st.selectbox("Program rules", files, format_func=lambda p: p.name, 
 try:
     rules = load_program(Path(rules_file))
 except ValueError as exc:
-    st.error(f"The program rules cannot be used: {exc}")
+    st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
 if not scores_ready(q, 4):
     st.stop()
@@ -53,7 +53,7 @@ st.caption(
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
     f"Rules from {Path(rules_file).name}: provisional continuation from a turnaround probability of "
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
-    f"or terminated. Selection: {flt.describe()} (tier and region)."
+    f"or terminated. Selection: {markdown_literal(flt.describe())} (tier and region)."
 )
 
 
@@ -177,14 +177,14 @@ with whatif_tab:
                           int(round(rules.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
     tier_cols = st.columns(len(rules.tiers))
     minimums = {
-        t.name: col.number_input(f"{t.name} minimum revenue, 4 quarters", min_value=0.0, value=float(t.min_revenue),
-                                 step=5_000.0, key=f"whatif_min_{t.name}")
+        t.name: col.number_input(f"{markdown_literal(t.name)} minimum revenue, 4 quarters", min_value=0.0,
+                                 value=float(t.min_revenue), step=5_000.0, key=f"whatif_min_{t.name}")
         for col, t in zip(tier_cols, rules.tiers, strict=True)
     }
     try:
         whatif_rules = rules.with_minimums(minimums)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(markdown_literal(str(exc)))
     else:
         scenario = action_counts(in_selection(load(recommendations, q, whatif_rules, threshold)))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
@@ -198,14 +198,15 @@ with whatif_tab:
         })
         if may_change_rules:
             # Admins only (the engine checks too): these minimums and threshold become the program's terms.
-            if st.button(f"Save these minimums and threshold to {Path(rules_file).name}", key="save_program",
+            rules_name = markdown_literal(Path(rules_file).name)
+            if st.button(f"Save these minimums and threshold to {rules_name}", key="save_program",
                          icon=":material/gavel:", help="Every later review reads the program rules from this file."):
                 try:
                     save_program(replace(whatif_rules, provisional_threshold=threshold), rules_file, actor=actor)
                 except (AccessDenied, ValueError, OSError) as exc:
-                    st.error(str(exc))
+                    st.error(markdown_literal(str(exc)))
                 else:
-                    st.success(f"Program rules in {Path(rules_file).name} changed by {actor.who}.")
+                    st.success(f"Program rules in {rules_name} changed by {markdown_literal(actor.who)}.")
         else:
             st.caption("Changing the program rules themselves takes the admin role.")
 
@@ -231,10 +232,10 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
     try:
         result = save_review(get_store(), name, q, rules, decisions, actor=actor)
     except (ValueError, AccessDenied) as exc:
-        st.error(str(exc))
+        st.error(markdown_literal(str(exc)))
     else:
-        st.success(f"Saved review {result['review']}: {result['added']:,} decisions added, {result['changed']:,} "
-                   f"changed, {result['unchanged']:,} unchanged.")
+        st.success(f"Saved review {markdown_literal(result['review'])}: {result['added']:,} decisions added, "
+                   f"{result['changed']:,} changed, {result['unchanged']:,} unchanged.")
 # Written only on a click: an Excel file of every partner took seconds on every rerun of the page.
 c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(decisions), file_name=f"review_{name}.csv",
                    mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
@@ -251,15 +252,17 @@ with saved_tab:
         record = load_review(get_store(), opened)
         st.dataframe(partner_links(record), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
         d1, d2 = st.columns(2)
-        d1.download_button(f"Download {opened} (CSV)", lambda: to_safe_csv(record), file_name=f"review_{opened}.csv",
+        shown_name = markdown_literal(opened)  # typed by a person: shown as typed
+        d1.download_button(f"Download {shown_name} (CSV)", lambda: to_safe_csv(record),
+                           file_name=f"review_{opened}.csv",
                            mime="text/csv", key="dl_saved_csv", icon=":material/download:", on_click="ignore")
-        d2.download_button(f"Download {opened} (Excel)", lambda: to_safe_excel(record, "decisions"),
+        d2.download_button(f"Download {shown_name} (Excel)", lambda: to_safe_excel(record, "decisions"),
                            file_name=f"review_{opened}.xlsx", key="dl_saved_xlsx", icon=":material/download:",
                            on_click="ignore")
         follow = provisional_follow_up(get_store(), opened)
-        st.subheader(f"How {opened}'s provisional partners did against their goals")
+        st.subheader(f"How {shown_name}'s provisional partners did against their goals")
         if follow.empty:
-            st.info(f"{opened} put no partner on provisional continuation.")
+            st.info(f"{shown_name} put no partner on provisional continuation.")
         else:
             status = follow["status"].value_counts()
             f1, f2, f3 = st.columns(3)

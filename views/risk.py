@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
 from analytics.risk import risk_summary, risk_table
 from views.shared import current_filter, horizon_choice, load, scores_ready
@@ -25,8 +25,9 @@ if scores.empty:
 window = f"{shift_quarter(q, -horizon + 1)}–{q}"
 ahead = f"{shift_quarter(q, 1)}–{shift_quarter(q, horizon)}"
 st.caption(
-    f"{len(scores):,} partners with orders in {window} · {flt.describe()}. Churn: revenue in the {horizon} quarters after "
-    f"{q} ({ahead}) falls below 20 % of the {horizon} to {q}, or stops. Revenue at stake: revenue in {window}, "
+    f"{len(scores):,} partners with orders in {window} · {markdown_literal(flt.describe())}. "
+    f"Churn: revenue in the {horizon} quarters after {q} ({ahead}) falls below 20 % of the {horizon} to {q}, "
+    f"or stops. Revenue at stake: revenue in {window}, "
     f"USD net of credits. Probabilities come from data up to {q} only."
     + (" The segment filter does not narrow this list: a probability is for a whole partner." if flt.segments else "")
 )

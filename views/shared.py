@@ -317,8 +317,9 @@ def current_filter() -> ChannelFilter:
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
     """Offer a table as a CSV download that is safe to open in a spreadsheet, written only when clicked."""
     st.download_button(
-        f"Download {name} (CSV)", lambda: to_safe_csv(frame), file_name=f"{name.replace(' ', '_')}.csv",
-        mime="text/csv", key=key, icon=":material/download:", on_click="ignore",
+        f"Download {markdown_literal(name)} (CSV)", lambda: to_safe_csv(frame),
+        file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key, icon=":material/download:",
+        on_click="ignore",
     )
 
 

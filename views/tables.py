@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.export import to_safe_csv
+from analytics.formatting import markdown_literal
 from views.shared import PARTNER_LINK, partner_links
 
 __all__ = ["ROWS_SHOWN", "partner_table"]
@@ -41,7 +42,7 @@ def partner_table(
         column_config={"partner": PARTNER_LINK, **(column_config or {})},
     )
     st.download_button(
-        f"Download {name} (CSV, {len(frame):,} rows)", lambda: to_safe_csv(frame),
+        f"Download {markdown_literal(name)} (CSV, {len(frame):,} rows)", lambda: to_safe_csv(frame),
         file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key, icon=":material/download:",
         on_click="ignore",  # a download changes nothing on the page, so it need not run the page again
     )

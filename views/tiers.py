@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
 from analytics.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
 from views.shared import current_filter, download_table, load
@@ -16,7 +16,7 @@ if flt.quarter is None or distribution.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
 q = flt.quarter
-st.caption(f"As of {q} · {flt.describe()}. Revenue in USD, net of credits and returns.")
+st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 
 st.subheader(f"Partners and revenue per tier in {q}")
 current = distribution[distribution["quarter"] == q].copy()
@@ -26,7 +26,7 @@ else:
     cols = st.columns(len(current))
     for col, row in zip(cols, current.itertuples(), strict=True):
         col.metric(
-            f"{row.tier} partners ordering in {q}",
+            f"{markdown_literal(row.tier)} partners ordering in {q}",
             f"{row.partners:,}",
             help=f"{row.partner_share:.1%} of partners; revenue {money(row.revenue)} ({row.revenue_share:.1%})",
         )

@@ -45,7 +45,7 @@ def prepared_for(file_id: str, data: bytes, name: str, overrides: dict | None) -
     cache = st.session_state.setdefault("_prepared", {})
     key = (file_id, json.dumps(overrides, sort_keys=True))
     if key not in cache:
-        with st.spinner(f"Reading and checking {name}…"):
+        with st.spinner(f"Reading and checking {markdown_literal(name)}…"):
             cache[key] = prepare_extract(data, file_name=name, column_overrides=overrides)
     return cache[key]
 
@@ -92,11 +92,12 @@ def load_file(prepared: PreparedExtract, mode: str) -> None:
     """Store the file with progress, then rerun so every figure shows the new data."""
     bar = st.progress(0.0, text="Starting")
     try:
-        result = store_prepared(store, prepared, mode, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
-                                actor=actor)
+        # The steps name the file: its name shows as written.
+        result = store_prepared(store, prepared, mode, actor=actor,
+                                progress=lambda f, m: bar.progress(min(f, 1.0), text=markdown_literal(m)))
     except (StoreError, AccessDenied) as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(markdown_literal(str(exc)))
         return
     st.session_state.setdefault("_loaded", {})[prepared.content_hash] = result.load_id
     st.rerun()
@@ -124,21 +125,21 @@ for i, upload in enumerate(files or []):
         check_extract(data, upload.name)
     except ExtractTooLarge as exc:
         with st.container(border=True):
-            st.subheader(upload.name, anchor=False)
-            st.error(f"{exc} Nothing was read or written.")
+            st.subheader(markdown_literal(upload.name), anchor=False)
+            st.error(f"{markdown_literal(str(exc))} Nothing was read or written.")
         continue
     headers = extract_headers(data, upload.name)
     overrides = st.session_state.get("_overrides", {}).get(upload.file_id) or remembered_mapping(store, headers)
     prepared = prepared_for(upload.file_id, data, upload.name, overrides)
     report = prepared.report
     with st.container(border=True):
-        st.subheader(upload.name, anchor=False)
+        st.subheader(markdown_literal(upload.name), anchor=False)
         st.caption(
             f"{report.rows:,} data rows · quarters {', '.join(report.quarters) or 'none'} · "
             f"{len(report.problems):,} problem(s)"
         )
         for warning in report.warnings:
-            st.info(warning)
+            st.info(markdown_literal(warning))
         with st.expander("Column mapping", expanded=False):
             st.table({"column": list(report.mapping), "from the file's header": list(report.mapping.values())})
             if overrides:
@@ -148,7 +149,8 @@ for i, upload in enumerate(files or []):
             mapping_form(i, upload.file_id, headers, report.mapping, report.ambiguous)
             continue
         if not report.ok:
-            st.error(f"{upload.name} cannot be loaded: fix the problems below in the file and upload it again.")
+            st.error(f"{markdown_literal(upload.name)} cannot be loaded: fix the problems below in the file and "
+                     "upload it again.")
             problems = report.problems_frame()
             st.dataframe(problems, hide_index=True, width="stretch")
             download_table(problems, f"problems_{upload.name}", key=f"dl_problems_{i}")
@@ -183,7 +185,7 @@ for i, upload in enumerate(files or []):
                                 key=f"mode_{i}")
         if mode == "replace" and not may_replace:
             st.caption("Replacing quarters takes the operator or admin role.")
-        if st.button(f"Load {upload.name}", key=f"load_{i}", type="primary",
+        if st.button(f"Load {markdown_literal(upload.name)}", key=f"load_{i}", type="primary",
                      disabled=mode in (None, "cancel") or (mode == "replace" and not may_replace)):
             load_file(prepared, mode)
 
@@ -206,14 +208,14 @@ else:
             st.session_state["_rollback_pending"] = int(chosen)
         pending = st.session_state.get("_rollback_pending")
         if pending is not None and pending in labels:
-            st.warning(f"Roll back {labels[pending]}? Its rows are removed from every page; rows it replaced "
-                       "come back.")
+            st.warning(f"Roll back {markdown_literal(labels[pending])}? Its rows are removed from every page; "
+                       "rows it replaced come back.")
             yes, no = st.columns(2)
             if yes.button("Yes, roll it back", key="rollback_confirm", type="primary"):
                 try:
                     quarters = rollback_load(store, pending, actor=actor)
                 except (StoreError, AccessDenied) as exc:
-                    st.error(str(exc))
+                    st.error(markdown_literal(str(exc)))
                     st.stop()
                 st.session_state.pop("_rollback_pending")
                 # A summary of the undone load must not be shown again as if it stood.
