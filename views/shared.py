@@ -363,7 +363,8 @@ def scores_ready(as_of: str, horizon: int) -> bool:
     status = load(score_status, as_of, horizon)
     state = refresher(store.path).state
     if state.error:
-        st.error(f"Bringing the scores up to date failed: {state.error}. The scores shown (if any) are older; "
+        st.error(f"Bringing the scores up to date failed: {markdown_literal(state.error)}. The scores shown (if any) "
+                 "are older; "
                  "`python -m analytics rescore` computes them again and prints any problem.")
     if status.scored:
         if not status.current:
@@ -373,7 +374,7 @@ def scores_ready(as_of: str, horizon: int) -> bool:
                     icon=":material/update:")
         return True
     if status.run is not None and status.run.status == NOT_ENOUGH_HISTORY:
-        st.warning(status.run.message)
+        st.warning(markdown_literal(status.run.message))
         return False
     latest = load(latest_quarter)
     if state.running:

@@ -106,7 +106,9 @@ def load_file(prepared: PreparedExtract, mode: str) -> None:
 def show_summary(load_id: int) -> None:
     """Show what a load added, and the partners gone since the quarter before."""
     summary, gone = load_summary(store, load_id)
-    st.success(f"Loaded as load #{load_id}. The other pages show the new data now.")
+    st.success(f"Loaded as load #{load_id}. The other pages show the new data now; the churn and turnaround "
+               "scores are being brought up to date in the background (the risk pages show the previous ones and "
+               "say so until then).")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows added", f"{summary['rows_added']:,}")
     c2.metric("Rows skipped (transaction id already stored)", f"{summary['rows_skipped']:,}")
