@@ -24,7 +24,7 @@ __all__ = ["BgNbd", "fit_bgnbd", "simulate_bgnbd", "DAYS_PER_WEEK", "WEEKS_PER_Q
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_QUARTER = 365.25 / 4 / DAYS_PER_WEEK
 # More partners add little to four parameters; a fixed sample keeps the fit quick at ten times the demo.
-MAX_FIT_PARTNERS = 20_000
+MAX_FIT_PARTNERS = 8_000
 
 
 @dataclass(frozen=True)
