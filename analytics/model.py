@@ -93,7 +93,8 @@ BASELINES = {
 }
 # Too few examples of a class and a classifier learns nothing worth showing.
 MIN_CLASS_EXAMPLES = 10
-# Served probabilities stay inside this range: no partner is certain to churn or to stay.
+# Served probabilities are squeezed affinely into this range: no partner is certain to churn or to stay,
+# and (unlike clipping) partners the sigmoid nearly saturates keep their order instead of piling up at a bound.
 _PROBABILITY_RANGE = (0.001, 0.999)
 Progress = Callable[[float, str], None]
 
@@ -193,7 +194,8 @@ class Scorer:
                 p = np.where(known, score, float(np.nanmean(score)) if known.any() else 0.5)
             elif known.any() and self._fitted is not None:
                 p[known] = self._fitted.predict_proba(_baseline_scale(self.name, score[known])[:, None])[:, 1]
-        return np.clip(p, *_PROBABILITY_RANGE)
+        low, high = _PROBABILITY_RANGE
+        return low + (high - low) * np.clip(p, 0.0, 1.0)
 
 
 def _trainable(examples: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -381,8 +383,9 @@ def describe(group: str, row: dict) -> str:
     if group == "order days":
         return f"orders on {_plural(row['order_days_trailing'], 'day')} in the last 4 quarters"
     if group == "ordering pattern":
-        return (f"its ordering pattern gives a {_pct(row['btyd_churn'])} chance of no order in the horizon "
-                "(BG/NBD model)")
+        chance = row["btyd_churn"]
+        said = "over 99 %" if chance > 0.99 else "under 1 %" if chance < 0.01 else _pct(chance)
+        return f"its ordering pattern gives a {said} chance of no order in the horizon (BG/NBD model)"
     if group == "deals":
         return f"{_plural(row['deals_trailing'], 'deal')} in the last 4 quarters"
     if group == "customers":
@@ -564,8 +567,8 @@ def fit_models(
     as_of = as_of or quarter_label(panel.last)
     end = quarter_index(as_of)
     column = panel.column(end)
-    if not panel.present[:, :column + 1].any():
-        raise NotEnoughHistory(f"No orders up to {as_of}: nothing to score")
+    if not panel.order_days[:, :column + 1].any():
+        raise NotEnoughHistory(f"No orders up to {as_of} (only credits, if anything): nothing to score")
     labelled = cutoffs(panel, horizon, labelled=True, up_to=end - horizon)
     have = end - panel.first + 1
     fitted = dict(as_of=as_of, horizon=horizon, churn_share=churn_share, data_version=data_version,
