@@ -87,6 +87,16 @@ def test_reasons_name_the_partners_real_figures(demo_fit):
             elif m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
                 assert int(m.group(1)) == f["deals_trailing"]
                 checked += 1
+            elif m := re.fullmatch(r"last order (\d+) days? before the quarter's end", reason):
+                assert int(m.group(1)) == f["days_since_order"]
+                checked += 1
+            elif m := re.fullmatch(r"orders on (\d+) days? in the last 4 quarters", reason):
+                assert int(m.group(1)) == f["order_days_trailing"]
+                checked += 1
+            elif m := re.fullmatch(r"its ordering pattern gives a (\d+) % chance of no order in the horizon "
+                                   r"\(BG/NBD model\)", reason):
+                assert int(m.group(1)) == pytest.approx(100 * f["btyd_churn"], abs=0.5)
+                checked += 1
     assert checked > 50
     # Reasons come strongest first: each raises the probability at least as much as the next one.
     effects = scores.filter(like="effect: ").head(300)
