@@ -78,7 +78,7 @@ def churn_table(results: dict[str, dict]) -> str:
             else:
                 cells += [f"{metrics.loc[candidate, 'ROC AUC']:.3f}", f"{metrics.loc[candidate, 'Brier']:.3f}"]
         lines.append(f"| {candidate} | " + " | ".join(cells) + " |")
-    lines.append("| served | " + " | ".join(f"{results[n]['served'].get('churn')} |" for n in names))
+    lines.append("| served | " + " | ".join(f"{results[n]['served'].get('churn')} | " for n in names) + "|")
     return "\n".join(lines)
 
 
