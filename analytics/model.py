@@ -823,11 +823,14 @@ def backtest_text(fitted: FittedModels) -> str:
             "",
             f"{target.capitalize()}: trained on cutoffs {', '.join(evaluation.train_quarters)} "
             f"({evaluation.train_examples:,} examples), tested on {', '.join(evaluation.test_quarters)} "
-            f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} {target}).",
+            f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} {target}); only training "
+            f"cutoffs whose {fitted.horizon} quarters ahead were observed by the test cutoff.",
             evaluation.metrics.to_string(float_format=lambda v: f"{v:.3f}"),
             f"Kept: {evaluation.chosen}.",
         ]
     if fitted.notes:
         lines += ["", *fitted.notes]
-    lines += ["", f"Examples, backtest and final fit took {fitted.fit_seconds:.1f} s."]
+    served = ", ".join(f"{t}: {s.name}" for t, s in fitted.scorers.items() if s is not None)
+    lines += ["", f"Served ({served}); model version {fitted.model_version}.",
+              f"Examples, backtest and final fit took {fitted.fit_seconds:.1f} s."]
     return "\n".join(lines)

@@ -165,6 +165,8 @@ def test_backtest_command_prints_model_and_baselines(demo_db, capsys):
     assert "ROC AUC" in printed and "Brier" in printed and "top-10 % lift" in printed
     for name in (MODEL, *BASELINES):
         assert printed.count(name) >= 2  # in the churn table and the turnaround table
+    assert printed.count("observed by the test cutoff") == 2
+    assert f"model version {model_module.MODEL_VERSION}" in printed
 
 
 def minimal_extract(first: str, quarters: int, partners: int = 400, seed: int = 7) -> str:
