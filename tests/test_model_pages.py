@@ -91,3 +91,10 @@ def test_model_page_says_what_the_reliability_curve_is(demo_db):
     captions = " ".join(c.value for c in at.caption)
     assert captions.count("Calibration (reliability curve)") == 2  # under each target's curve
     assert "observed by the test cutoff" in captions
+
+
+def test_partner_page_says_what_holds_a_turnaround_back(demo_db, demo_scores):
+    held_back = demo_scores[demo_scores["turnaround_reasons_against"] != ""].iloc[0]
+    at = open_page(demo_db, "views/partner.py", partner_id=held_back["partner_id"])
+    shown = [m.value for m in at.markdown if m.value.startswith("**What holds a turnaround back:**")]
+    assert len(shown) == 1 and held_back["turnaround_reasons_against"].split("; ")[0] in shown[0]
