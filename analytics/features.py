@@ -362,9 +362,7 @@ def features_at(
     # A partner seen from the first stored quarter may be older than the data: its tenure is only known
     # once the data cover the year the tenure is capped at.
     tenure = np.where((first_seen == 0) & (c + 1 < YEAR), np.nan, np.minimum(c - first_seen + 1, YEAR))
-    total_days, _, _, _ = order_history_at(panel, c)
-    last_day = np.where(np.isnan(panel.last_day[idx, :c + 1]), -np.inf, panel.last_day[idx, :c + 1]).max(axis=1)
-    end_day = _day_number(quarter_end(quarter_label(panel.first + c)))
+    total_days, _, recency, age = order_history_at(panel, c)
     tier = np.array([t if t is not None else UNKNOWN for t in panel.tier[idx, c]], dtype=object)
     region = np.array([r if r is not None else UNKNOWN for r in panel.region[idx, c]], dtype=object)
     tier_rank = np.array([TIERS.index(t) if t in TIERS else np.nan for t in tier], dtype=float)
@@ -401,7 +399,7 @@ def features_at(
         "tenure_quarters": tenure.astype(float),
         "tier_rank": tier_rank,
         "tier_minimum_ratio": minimum_ratio,
-        "days_since_order": np.where(np.isfinite(last_day), end_day - last_day, np.nan),
+        "days_since_order": np.round((age[idx] - recency[idx]) * DAYS_PER_WEEK),  # NaN without an order day
         "order_days_trailing": trailing(panel.order_days, YEAR),
         "btyd_churn": btyd_churn_at(panel, c, horizon)[idx],
         "order_days_total": total_days[idx],
