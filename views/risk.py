@@ -28,8 +28,8 @@ if scores.empty:
 window = f"{shift_quarter(q, -horizon + 1)}–{q}"
 ahead = f"{shift_quarter(q, 1)}–{shift_quarter(q, horizon)}"
 st.caption(
-    f"{len(scores):,} partners with orders in {window} · {flt.describe()}. Churn: revenue in the {horizon} quarters after "
-    f"{q} ({ahead}) falls below 20 % of the {horizon} to {q}, or stops. Revenue at stake: revenue in {window}, "
+    f"{len(scores):,} partners with orders in {window} · {flt.describe()}. Churn: revenue in the {horizon} quarters "
+    f"after {q} ({ahead}) falls below 20 % of the {horizon} to {q}, or stops. Revenue at stake: revenue in {window}, "
     f"USD net of credits. Probabilities come from data up to {q} only."
     + (" The segment filter does not narrow this list: a probability is for a whole partner." if flt.segments else "")
 )
@@ -64,6 +64,7 @@ partner_table(
         "churn_reasons": st.column_config.TextColumn("What raises the risk", width="large"),
         "churn_reasons_against": st.column_config.TextColumn("What lowers it"),
         "turnaround_reasons": st.column_config.TextColumn("What favours a turnaround"),
+        "turnaround_reasons_against": st.column_config.TextColumn("What holds a turnaround back"),
     },
 )
 with st.expander(f"Every scored partner ({len(scores):,})"):
