@@ -5,13 +5,17 @@ are drawn in one vectorised pass. What later analyses and the churn / turnaround
 
 * a tier pyramid with lognormal revenue per tier, re-tiered each Q1 from trailing-year revenue with
   hysteresis (so a few percent move up and down each year);
-* every year about a tenth of the partners decline over one to three quarters and then stop
-  ordering, while roughly three in ten of those who start declining turn around and come back to
-  at least their old level; the risk of starting to decline rises with low vendor focus, occasional
-  dealing, youth and a downward drift, so churn is partly but not perfectly predictable;
+* every year about a tenth of the partners stop ordering. Most decline over one to three quarters
+  first, while roughly three in ten of those who start declining turn around and come back to at
+  least their old level; the risk of starting to decline rises with low vendor focus, occasional
+  dealing, youth and a downward drift. Others stop without warning, in the spirit of a "buy till
+  you die" process: each partner has its own small chance per quarter (beta-distributed across
+  partners, higher for occasional dealers and low focus) of stopping abruptly, with no decline
+  first. So churn is partly but not perfectly predictable, and not only from a falling trend;
 * about 500 recruits a year (per 6,000 partners) who start small and ramp up;
-* a tenth of the partners deal only once or twice a year; a few oversell enterprise products into
-  small businesses;
+* a tenth of the partners deal only once or twice a year: half of them in one quarter of the
+  year (seasonal buyers), half at random, each at its own rate; a few oversell enterprise products
+  into small businesses;
 * customers that belong to one partner and have one fixed segment, Q4 seasonality, credits.
 
 A short burn-in before the first quarter puts the channel in a steady state (some partners already
@@ -49,6 +53,7 @@ __all__ = [
     "generate_quarters",
     "write_demo_extracts",
     "build_demo_channel",
+    "occasional_buyers_extract",
 ]
 
 DEFAULT_LAST_QUARTER = "2026Q3"
@@ -342,6 +347,13 @@ class _Channel:
             # Counted only to inspect the simulation; nothing reads them.
             "declines": np.zeros(k, dtype=np.int64),
             "turnarounds": np.zeros(k, dtype=np.int64),
+            "stops": np.zeros(k, dtype=np.int64),
+            # Chance per quarter of stopping without warning: beta(0.5, 45) has a mean of 1.1 % and a long
+            # tail, so a few partners are far more likely to stop than most.
+            "stop_hazard": rng.beta(0.5, 45.0, size=k) * (1.6 - focus) * np.where(low_engagement, 1.8, 1.0),
+            # Occasional dealers that buy at random (at their own rate per quarter) rather than in one quarter.
+            "random_buyer": rng.random(k) < 0.5,
+            "buy_rate": rng.uniform(0.15, 0.55, size=k),
         }
         for key, value in attrs.items():
             self.p[key] = value if key not in self.p else np.concatenate([self.p[key], value])
@@ -390,7 +402,7 @@ class _Channel:
         at_risk = (was == _ACTIVE) & (p["cooldown"] == 0) & (p["joined"] < t)
         young = p["recruit"] & (t - p["joined"] < 8)
         logit = (
-            -3.35
+            -3.75
             + 2.2 * (0.55 - p["focus"])
             + 0.9 * p["low_engagement"]
             + 0.6 * young
@@ -416,6 +428,10 @@ class _Channel:
         p["m_min"][start] = np.where(quiet, rng.uniform(0.5, 0.9, k), m_min)
         p["m_final"][start] = rng.uniform(1.0, 1.4, k)
         p["declines"][start] += 1
+        # Others stop at once, with nothing in their history to announce it.
+        abrupt = at_risk & ~start & (rng.random(self.n) < p["stop_hazard"])
+        state[abrupt] = _CHURNED
+        p["stops"][abrupt] += 1
 
     def retier(self, t: int) -> None:
         """Re-set tiers from trailing-year revenue, one step at a time and with hysteresis."""
@@ -466,7 +482,7 @@ class _Channel:
         orders = rng.poisson(lam)
         # Occasional dealers buy in one quarter of the year, sometimes once more.
         low = p["low_engagement"]
-        chance = np.where(p["phase"] == q_of_year, 0.92, 0.12) * np.sqrt(m)
+        chance = np.where(p["random_buyer"], p["buy_rate"], np.where(p["phase"] == q_of_year, 0.92, 0.12)) * np.sqrt(m)
         orders[low] = (rng.random(int(low.sum())) < chance[low]).astype(orders.dtype)
         lam_rev[low] = 0.32
         sigma = 0.12 + 0.3 * (1 - p["focus"])
@@ -700,3 +716,38 @@ def build_demo_channel(
         refresh_scores(store, progress=lambda f, m: notify(0.8 + 0.2 * f, m))
     notify(1.0, f"Demo channel ready: {sum(r.rows_added for r in results):,} order lines")
     return results
+
+
+def occasional_buyers_extract(partners: int = 3000, quarters: int = 10, last_quarter: str = DEFAULT_LAST_QUARTER,
+                              seed: int = DEFAULT_SEED) -> str:
+    """Give a CSV extract with only partner_id, order_date and revenue: occasional buyers, BG/NBD-style.
+
+    Each partner orders at its own Poisson rate (gamma across partners: once or twice a year on
+    average) from its first order on, and after each repeat order stops for good with its own chance
+    (beta across partners). First orders are spread over the covered quarters and the two years
+    before, so that many partners are older than the data. Like a real extract of small resellers:
+    no tier, region, customer or product.
+    """
+    rng = np.random.default_rng(seed)
+    last = quarter_index(last_quarter)
+    start = np.datetime64(quarter_start(quarter_label(last - quarters + 1)), "D")
+    end = np.datetime64(quarter_end(last_quarter), "D")
+    span = int((end - start) / np.timedelta64(1, "D")) + 1
+    rate = rng.gamma(0.9, 1.6 / 0.9 / 365.0, partners)       # orders per day; mean 1.6 a year
+    dropout = rng.beta(1.0, 5.0, partners)                   # chance of stopping after each repeat order
+    born = rng.integers(-730, span - 60, partners)            # first order, in days from the data start
+    level = rng.lognormal(8.5, 1.0, partners)
+    rows: list[tuple[int, int, float]] = []
+    for i in range(partners):
+        day = float(born[i])
+        while day < span:
+            if day >= 0:
+                rows.append((i, int(day), level[i] * rng.lognormal(0.0, 0.5)))
+            if day > born[i] and rng.random() < dropout[i]:
+                break
+            day += rng.exponential(1.0 / rate[i])
+    frame = pd.DataFrame(rows, columns=["partner", "day", "revenue"])
+    lines = ["partner_id,order_date,revenue"]
+    dates = (start + frame["day"].to_numpy().astype("timedelta64[D]")).astype(str)
+    lines += [f"R{p:05d},{d},{r:.2f}" for p, d, r in zip(frame["partner"], dates, frame["revenue"], strict=True)]
+    return "\n".join(lines) + "\n"

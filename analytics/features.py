@@ -16,8 +16,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from analytics.btyd import DAYS_PER_WEEK, WEEKS_PER_QUARTER, fit_bgnbd
 from analytics.catalogue import enterprise_products
-from analytics.quarters import YEAR, quarter_index, quarter_label
+from analytics.quarters import YEAR, quarter_end, quarter_index, quarter_label
 from analytics.schema import TIERS
 from analytics.store import ACTIVE_LINES, Store
 
@@ -35,6 +36,9 @@ __all__ = [
     "labels_at",
     "build_examples",
     "cutoffs",
+    "order_history_at",
+    "btyd_churn_at",
+    "YEAR_WINDOW_FEATURES",
     "NotEnoughHistory",
 ]
 
@@ -58,6 +62,15 @@ NUMERIC_FEATURES = [
     "tenure_quarters",        # capped at 4: "recruited within the year" is what generalises across cutoffs
     "tier_rank",              # 0 = the highest tier; NaN when the extract has no tier
     "tier_minimum_ratio",     # trailing-year revenue over the tier's minimum (log2); NaN without one
+    "days_since_order",       # days from the last order day to the end of the cutoff quarter
+    "order_days_trailing",    # distinct order days in the last 4 quarters
+    "btyd_churn",             # BG/NBD fitted at the cutoff: probability of no order in the next H quarters
+]
+# Features over the trailing year: missing (NaN) at a cutoff less than a year after the data start,
+# where the window is cut short and a sum would read as a partner's own low figure.
+YEAR_WINDOW_FEATURES = [
+    "revenue_trailing_log", "latest_quarter_ratio", "active_quarters", "deals_trailing", "customers_trailing",
+    "products_trailing", "tier_minimum_ratio", "order_days_trailing",
 ]
 CATEGORICAL_FEATURES = ["region"]
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
@@ -84,6 +97,9 @@ class Panel:
     tier: np.ndarray            # (P, Q) object: latest recorded tier up to the column, None before any
     region: np.ndarray
     name: np.ndarray
+    order_days: np.ndarray      # (P, Q) distinct days with a positive order line
+    first_day: np.ndarray       # (P, Q) first such day (days since 1970-01-01), NaN without one
+    last_day: np.ndarray        # (P, Q) last such day, NaN without one
 
     @cached_property
     def _row_index(self) -> pd.Index:
@@ -132,11 +148,18 @@ def _latest_known(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.append(np.asarray(values, dtype=object), None)[filled]
 
 
-def panel_from_frame(quarters: pd.DataFrame, windows: pd.DataFrame | None = None) -> Panel:
+def _day_number(day) -> int:
+    return (pd.Timestamp(day) - pd.Timestamp("1970-01-01")).days
+
+
+def panel_from_frame(quarters: pd.DataFrame, windows: pd.DataFrame | None = None,
+                     days: pd.DataFrame | None = None) -> Panel:
     """Give the panel of partner-quarter rows (columns as in partner_quarter plus enterprise_into_smb).
 
     `windows` holds distinct customers and products per partner over the 4 quarters ending at each
     q_index (columns partner_id, q_index, customers_year, products_year); without it they are zero.
+    `days` holds order days per partner and q_index (order_days, first_day, last_day); without it each
+    quarter with positive revenue counts as one order day in the middle of the quarter.
     """
     if quarters.empty:
         raise NotEnoughHistory("No partner revenue is stored yet")
@@ -167,6 +190,21 @@ def panel_from_frame(quarters: pd.DataFrame, windows: pd.DataFrame | None = None
 
     present = np.zeros(shape, dtype=bool)
     present[rows, cols] = True
+    if days is None:
+        middle = np.array([_day_number(quarter_end(quarter_label(first + j))) - 45 for j in range(shape[1])], float)
+        ordered = frame["revenue"].to_numpy() > 0
+        days = pd.DataFrame({"partner_id": frame["partner_id"][ordered], "q_index": frame["q_index"][ordered],
+                             "order_days": 1.0, "first_day": middle[cols[ordered]], "last_day": middle[cols[ordered]]})
+    order_days = np.zeros(shape)
+    first_day = np.full(shape, np.nan)
+    last_day = np.full(shape, np.nan)
+    d = days[days["q_index"].between(first, last)]
+    d_rows = pd.Index(partners).get_indexer(d["partner_id"])
+    ok = d_rows >= 0
+    d_cols = d["q_index"].to_numpy().astype(int)[ok] - first
+    order_days[d_rows[ok], d_cols] = d["order_days"].to_numpy(dtype=float)[ok]
+    first_day[d_rows[ok], d_cols] = d["first_day"].to_numpy(dtype=float)[ok]
+    last_day[d_rows[ok], d_cols] = d["last_day"].to_numpy(dtype=float)[ok]
     customers = np.zeros(shape)
     products = np.zeros(shape)
     if windows is not None and not windows.empty:
@@ -190,6 +228,9 @@ def panel_from_frame(quarters: pd.DataFrame, windows: pd.DataFrame | None = None
         tier=latest_text("tier"),
         region=latest_text("region"),
         name=latest_text("partner_name"),
+        order_days=order_days,
+        first_day=first_day,
+        last_day=last_day,
     )
 
 
@@ -222,7 +263,24 @@ def load_panel(store: Store) -> Panel:
     )
     quarters = quarters.merge(enterprise, how="left", on=["partner_id", "q_index"])
     quarters["enterprise_into_smb"] = quarters["enterprise_into_smb"].fillna(0.0)
-    return panel_from_frame(quarters, windows)
+    # Order days for the BG/NBD model: a day with a positive line is a purchase (a credit is not). An
+    # extract by quarter has no dates: its quarter counts as one order day in the quarter's middle month.
+    days = store.query_arrow_df(
+        f"""
+        SELECT partner_id, q_index, count(*)::DOUBLE AS order_days,
+               min(day)::DOUBLE AS first_day, max(day)::DOUBLE AS last_day
+        FROM (
+            SELECT DISTINCT partner_id,
+                   substr(quarter, 1, 4)::INTEGER * 4 + substr(quarter, 6, 1)::INTEGER - 1 AS q_index,
+                   datediff('day', DATE '1970-01-01', coalesce(order_date, make_date(
+                       substr(quarter, 1, 4)::INTEGER, substr(quarter, 6, 1)::INTEGER * 3 - 1, 15))) AS day
+            FROM order_lines
+            WHERE {ACTIVE_LINES} AND revenue > 0
+        )
+        GROUP BY ALL
+        """
+    )
+    return panel_from_frame(quarters, windows, days)
 
 
 def _ratio(now: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -237,6 +295,40 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
         return np.where(whole > 0, np.clip(part / np.where(whole > 0, whole, 1.0), 0.0, 1.0), 0.0)
 
 
+def order_history_at(panel: Panel, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Give every panel row's BG/NBD summary at column `c`: (order days, frequency, recency, age), in weeks.
+
+    Frequency is the order days after the first; recency runs from the first to the last order day,
+    age from the first order day to the end of the cutoff quarter. Rows without an order day up to the
+    cutoff have zero order days and NaN for the rest.
+    """
+    total = panel.order_days[:, :c + 1].sum(axis=1)
+    first = np.where(np.isnan(panel.first_day[:, :c + 1]), np.inf, panel.first_day[:, :c + 1]).min(axis=1)
+    last = np.where(np.isnan(panel.last_day[:, :c + 1]), -np.inf, panel.last_day[:, :c + 1]).max(axis=1)
+    end = _day_number(quarter_end(quarter_label(panel.first + c)))
+    known = total > 0
+    frequency = np.where(known, total - 1, np.nan)
+    recency = np.where(known, (last - first) / DAYS_PER_WEEK, np.nan)
+    age = np.where(known, (end - first) / DAYS_PER_WEEK, np.nan)
+    return total, frequency, recency, age
+
+
+def btyd_churn_at(panel: Panel, c: int, horizon: int) -> np.ndarray:
+    """Give every panel row's BG/NBD probability of no order in the `horizon` quarters after column `c`.
+
+    The model is fitted at the cutoff on every partner with an order up to it (those long gone tell
+    how partners drop out), so it only knows what was known then. NaN for rows without an order day.
+    """
+    total, frequency, recency, age = order_history_at(panel, c)
+    known = total > 0
+    out = np.full(len(total), np.nan)
+    if not known.any():
+        return out
+    fitted = fit_bgnbd(frequency[known], recency[known], age[known])
+    out[known] = fitted.p_no_order(frequency[known], recency[known], age[known], horizon * WEEKS_PER_QUARTER)
+    return out
+
+
 def features_at(
     panel: Panel, cutoff: str | int, horizon: int = DEFAULT_HORIZON, tier_minimums: dict[str, float] | None = None
 ) -> pd.DataFrame:
@@ -244,7 +336,8 @@ def features_at(
 
     Context columns (not model inputs): partner_id, partner_name, tier, quarter, revenue_at_stake
     (revenue over the horizon to the cutoff), revenue_trailing (the last 4 quarters), prior_level
-    (quarterly revenue in the same half-year a year earlier), tier_minimum, underperforming.
+    (quarterly revenue in the same half-year a year earlier), tier_minimum, underperforming,
+    order_days_total (order days up to the cutoff).
     """
     c = panel.column(cutoff)
     tier_minimums = tier_minimums or {}
@@ -266,6 +359,10 @@ def features_at(
     ever = present.any(axis=1)
     since_order = np.where(ever, np.argmax(present[:, ::-1], axis=1), 0)
     first_seen = np.argmax(present, axis=1)
+    # A partner seen from the first stored quarter may be older than the data: its tenure is only known
+    # once the data cover the year the tenure is capped at.
+    tenure = np.where((first_seen == 0) & (c + 1 < YEAR), np.nan, np.minimum(c - first_seen + 1, YEAR))
+    total_days, _, recency, age = order_history_at(panel, c)
     tier = np.array([t if t is not None else UNKNOWN for t in panel.tier[idx, c]], dtype=object)
     region = np.array([r if r is not None else UNKNOWN for r in panel.region[idx, c]], dtype=object)
     tier_rank = np.array([TIERS.index(t) if t in TIERS else np.nan for t in tier], dtype=float)
@@ -299,10 +396,16 @@ def features_at(
         "smb_share": _share(trailing(panel.revenue_smb, YEAR), revenue_year),
         "enterprise_share": _share(trailing(panel.revenue_enterprise, YEAR), revenue_year),
         "enterprise_into_smb_share": _share(trailing(panel.enterprise_into_smb, YEAR), revenue_year),
-        "tenure_quarters": np.minimum(c - first_seen + 1, YEAR).astype(float),
+        "tenure_quarters": tenure.astype(float),
         "tier_rank": tier_rank,
         "tier_minimum_ratio": minimum_ratio,
+        "days_since_order": np.round((age[idx] - recency[idx]) * DAYS_PER_WEEK),  # NaN without an order day
+        "order_days_trailing": trailing(panel.order_days, YEAR),
+        "btyd_churn": btyd_churn_at(panel, c, horizon)[idx],
+        "order_days_total": total_days[idx],
     })
+    if c + 1 < YEAR:
+        frame[YEAR_WINDOW_FEATURES] = np.nan
     return frame.reset_index(drop=True)
 
 

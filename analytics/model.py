@@ -1,14 +1,19 @@
 """The churn and turnaround model: time-ordered backtest against baselines, calibrated fit, scores and reasons.
 
 Two targets (analytics.features.labels_at): churn for every active partner, turnaround for the
-partners underperforming at the cutoff. For each, a gradient-boosted classifier with calibrated
-probabilities competes with two one-feature baselines (quarters since the last deal; the
-year-over-year fall), each mapped to a probability by isotonic regression on the same training data.
+partners underperforming at the cutoff. For each, a gradient-boosted classifier with sigmoid (Platt)
+calibrated probabilities competes with one-feature baselines: quarters since the last deal, days
+since the last order, the year-over-year fall, and the BG/NBD "buy till you die" model fitted on
+order days at each cutoff (analytics.btyd). Each baseline's figure is mapped to a probability by a
+one-variable logistic regression on the same training data.
 
-The backtest only uses what was known at the as-of quarter: cutoffs whose H-quarter future ended by
-then. The latest such cutoff is the test set, the earlier ones train; nothing is shuffled across
-time. The candidate with the best test ROC AUC is kept (a baseline if it wins; the report says so),
-then refitted on every labelled cutoff to score the partners at the as-of quarter.
+The backtest only uses what was known at the as-of quarter. The latest cutoff whose H-quarter future
+ended by then is the test cutoff L; training uses only cutoffs up to L - H, whose labels were fully
+observed by L (a cutoff between them would carry labels that run into the test period). Nothing is
+shuffled across time. The candidate with the best test ROC AUC is served (a baseline if it wins; the
+report says so), refitted on every labelled cutoff. Without a backtest (fewer than 2H + 1 quarters)
+the calibrated BG/NBD baseline is served; without any labelled cutoff (fewer than 2H quarters, down
+to a single quarter) the BG/NBD model alone scores churn, and the notes say so.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -48,8 +53,11 @@ from analytics.program import ProgramRules, load_program
 from analytics.quarters import quarter_index, quarter_label
 
 __all__ = [
+    "MODEL_VERSION",
     "TARGETS",
     "MODEL",
+    "BTYD",
+    "BTYD_ALONE",
     "BASELINES",
     "REASON_GROUPS",
     "Scorer",
@@ -65,15 +73,25 @@ __all__ = [
     "NotEnoughHistory",
 ]
 
+# Changes whenever the model's code changes what it scores: stored scores carry it.
+MODEL_VERSION = "2026.12-btyd1"
 TARGETS = ("churn", "turnaround")
 MODEL = "gradient boosting (calibrated)"
-# Baseline name -> the one feature it ranks by. Isotonic regression picks the direction itself.
+BTYD = "baseline: BG/NBD (BTYD)"
+# The BG/NBD probability of no order in the horizon as it is, where no label exists to calibrate it on.
+BTYD_ALONE = "BG/NBD (no labelled history to learn from)"
+# Baseline name -> the one feature it ranks by. The logistic regression picks the direction itself.
 BASELINES = {
     "baseline: quarters since last deal": "quarters_since_deal",
+    "baseline: days since last order": "days_since_order",
     "baseline: year-over-year fall": "yoy_change",
+    BTYD: "btyd_churn",
 }
 # Too few examples of a class and a classifier learns nothing worth showing.
 MIN_CLASS_EXAMPLES = 10
+# Served probabilities are squeezed affinely into this range: no partner is certain to churn or to stay,
+# and (unlike clipping) partners the sigmoid nearly saturates keep their order instead of piling up at a bound.
+_PROBABILITY_RANGE = (0.001, 0.999)
 Progress = Callable[[float, str], None]
 
 
@@ -86,15 +104,35 @@ def _no_progress(fraction: float, message: str) -> None:
 _ONE_THREAD = {"limits": 1, "user_api": "openmp"}
 
 
+def _baseline_scale(name: str, values: np.ndarray) -> np.ndarray:
+    """Give a baseline's figure on the scale its logistic regression fits best (same order, so same ranking)."""
+    if BASELINES.get(name) == "btyd_churn":
+        p = np.clip(values, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _constant_within_cutoffs(examples: pd.DataFrame) -> list[str]:
+    """Give the numeric features that take at most one value at every cutoff (missing counts as none).
+
+    Such a feature only tells the cutoffs apart (tenure when every partner started with the data), and
+    a model would learn the cutoff's churn rate from it, not anything about a partner.
+    """
+    if "cutoff" not in examples:
+        return [c for c in NUMERIC_FEATURES if examples[c].nunique() <= 1]
+    distinct = examples.groupby("cutoff")[NUMERIC_FEATURES].nunique()
+    return [c for c in NUMERIC_FEATURES if (distinct[c] <= 1).all()]
+
+
 class Scorer:
     """A fitted candidate: predict() gives a probability per row of a feature frame."""
 
     def __init__(self, name: str, target: str):
         self.name = name
         self.target = target
-        self.inputs = FEATURES if name == MODEL else [BASELINES[name]]
+        self.inputs = FEATURES if name == MODEL else [BASELINES.get(name, "btyd_churn")]
         self._fitted = None
-        self._missing_rate = 0.0
+        self._missing_rate = 0.5
         self._blank: list[str] = []
 
     def _inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -102,6 +140,8 @@ class Scorer:
         return inputs.assign(**{c: 0.0 for c in self._blank}) if self._blank else inputs
 
     def fit(self, examples: pd.DataFrame) -> Scorer:
+        if self.name == BTYD_ALONE:
+            return self  # nothing to learn: the BG/NBD model was fitted on the order days at the cutoff
         y = examples[self.target].to_numpy().astype(int)
         if self.name == MODEL:
             encode = ColumnTransformer(
@@ -116,36 +156,42 @@ class Scorer:
             # Calibrated on held-out folds of the training cutoffs, never on the test cutoff. The folds
             # are shuffled within the training data so that each one sees every training cutoff.
             folds = StratifiedKFold(max(2, min(3, int(min(np.bincount(y, minlength=2))))), shuffle=True, random_state=0)
-            # ensemble=False: one model on all the training data, calibrated by the folds' held-out
-            # predictions; scoring then runs one model, not one per fold.
-            self._fitted = CalibratedClassifierCV(make_pipeline(encode, boosted), method="isotonic", cv=folds,
+            # Sigmoid (Platt), not isotonic: isotonic regression on a few cutoffs gives steps, with many
+            # partners at exactly 0 or 1. ensemble=False: one model on all the training data, calibrated
+            # by the folds' held-out predictions; scoring then runs one model, not one per fold.
+            self._fitted = CalibratedClassifierCV(make_pipeline(encode, boosted), method="sigmoid", cv=folds,
                                                   ensemble=False)
-            # A figure nobody has in the training data (year-over-year change with under a year and a half
-            # of history) carries nothing to learn; a constant stands in for it.
-            self._blank = [c for c in NUMERIC_FEATURES if examples[c].isna().all()]
+            # A figure that is missing or constant at every training cutoff carries nothing to learn (year-
+            # over-year change with under a year and a half of history); a constant stands in for it.
+            self._blank = _constant_within_cutoffs(examples)
             with threadpool_limits(**_ONE_THREAD):
                 self._fitted.fit(self._inputs(examples), y)
         else:
             score = examples[self.inputs[0]].to_numpy(dtype=float)
             known = ~np.isnan(score)
-            if known.sum() >= 2:
-                self._fitted = IsotonicRegression(increasing="auto", out_of_bounds="clip", y_min=0, y_max=1)
-                self._fitted.fit(score[known], y[known])
-            # A partner without the baseline's figure (no year-earlier revenue) gets the rate of such partners.
-            # Without any training value the baseline knows only the overall rate.
-            self._missing_rate = float(y[~known].mean()) if (~known).any() else float(y.mean())
+            if known.sum() >= 2 and len(np.unique(y[known])) == 2:
+                self._fitted = LogisticRegression(C=1e4).fit(_baseline_scale(self.name, score[known])[:, None],
+                                                              y[known])
+            # A partner without the baseline's figure (no year-earlier revenue) gets the rate of such partners,
+            # smoothed so that a handful of them never gives 0 or 1; without any, the overall rate.
+            missing = y[~known] if (~known).any() else y
+            self._missing_rate = float((missing.sum() + 1) / (len(missing) + 2))
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.name == MODEL:
             with threadpool_limits(**_ONE_THREAD):
-                return self._fitted.predict_proba(self._inputs(frame))[:, 1]
-        score = frame[self.inputs[0]].to_numpy(dtype=float)
-        known = ~np.isnan(score)
-        out = np.full(len(frame), self._missing_rate)
-        if known.any() and self._fitted is not None:
-            out[known] = self._fitted.predict(score[known])
-        return out
+                p = self._fitted.predict_proba(self._inputs(frame))[:, 1]
+        else:
+            score = frame[self.inputs[0]].to_numpy(dtype=float)
+            known = ~np.isnan(score)
+            p = np.full(len(frame), self._missing_rate)
+            if self.name == BTYD_ALONE:
+                p = np.where(known, score, float(np.nanmean(score)) if known.any() else 0.5)
+            elif known.any() and self._fitted is not None:
+                p[known] = self._fitted.predict_proba(_baseline_scale(self.name, score[known])[:, None])[:, 1]
+        low, high = _PROBABILITY_RANGE
+        return low + (high - low) * np.clip(p, 0.0, 1.0)
 
 
 def _trainable(examples: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -191,12 +237,17 @@ class Evaluation:
     seconds: float
 
 
-def evaluate(examples: pd.DataFrame, target: str, test_cutoffs: list[int]) -> Evaluation:
-    """Give the backtest of `target`: train on cutoffs before the first test cutoff, test on `test_cutoffs`."""
+def evaluate(examples: pd.DataFrame, target: str, test_cutoffs: list[int],
+             horizon: int = DEFAULT_HORIZON) -> Evaluation:
+    """Give the backtest of `target`: train on cutoffs whose labels were observed by the first test cutoff.
+
+    A training cutoff c is labelled by the `horizon` quarters after it, so only c <= first test cutoff - H
+    is fully observed by then; later ones would peek into the test period.
+    """
     started = time.perf_counter()
     data = _trainable(examples, target)
     first_test = min(test_cutoffs)
-    train = data[data["cutoff"] < first_test]
+    train = data[data["cutoff"] <= first_test - horizon]
     test = data[data["cutoff"].isin(test_cutoffs)]
     _check_classes(train, target, "training")
     _check_classes(test, target, "test")
@@ -240,6 +291,9 @@ REASON_GROUPS: dict[str, list[str]] = {
     "half-year trend": ["half_year_trend"],
     "year over year": ["yoy_change"],
     "recency of orders": ["quarters_since_deal", "active_quarters"],
+    "days since last order": ["days_since_order"],
+    "order days": ["order_days_trailing"],
+    "ordering pattern": ["btyd_churn"],
     "deals": ["deals_trailing"],
     "customers": ["customers_trailing"],
     "product breadth": ["products_trailing"],
@@ -249,6 +303,29 @@ REASON_GROUPS: dict[str, list[str]] = {
     "tier": ["tier_rank", "tier_minimum_ratio"],
     "region": ["region"],
 }
+# Per group, the figure whose side of the typical partner's a reason must agree with, and +1 where a
+# higher figure means more churn risk (-1: less). A reason that raises churn risk must show the
+# partner on the risky side of a typical partner, one that lowers it on the safe side; for turnaround
+# the sides swap. Segment mix has no risky side; region needs evidence instead (see _region_evidence).
+_RISK_SIDE: dict[str, tuple[str, int]] = {
+    "revenue level": ("revenue_trailing_log", -1),
+    "latest quarter": ("latest_quarter_ratio", -1),
+    "half-year trend": ("half_year_trend", -1),
+    "year over year": ("yoy_change", -1),
+    "recency of orders": ("quarters_since_deal", +1),
+    "days since last order": ("days_since_order", +1),
+    "order days": ("order_days_trailing", -1),
+    "ordering pattern": ("btyd_churn", +1),
+    "deals": ("deals_trailing", -1),
+    "customers": ("customers_trailing", -1),
+    "product breadth": ("products_trailing", -1),
+    "enterprise into SMB": ("enterprise_into_smb_share", +1),
+    "tenure": ("tenure_quarters", -1),
+    "tier": ("tier_minimum_ratio", -1),
+}
+# A region's churn (or turnaround) rate in the training data must differ from the other regions' by
+# this many standard errors before the region is given as a reason.
+_REGION_EVIDENCE_Z = 3.0
 
 
 def _plural(n: float, word: str) -> str:
@@ -294,6 +371,17 @@ def describe(group: str, row: dict) -> str:
         if since == 0:
             return f"orders in the latest quarter, in {int(row['active_quarters'])} of the last 4"
         return f"no deal for {_plural(since, 'quarter')}"
+    if group == "days since last order":
+        days = row["days_since_order"]
+        if days != days:
+            return "no order day on record"
+        return f"last order {_plural(days, 'day')} before the quarter's end"
+    if group == "order days":
+        return f"orders on {_plural(row['order_days_trailing'], 'day')} in the last 4 quarters"
+    if group == "ordering pattern":
+        chance = row["btyd_churn"]
+        said = "over 99 %" if chance > 0.99 else "under 1 %" if chance < 0.01 else _pct(chance)
+        return f"its ordering pattern gives a {said} chance of no order in the horizon (BG/NBD model)"
     if group == "deals":
         return f"{_plural(row['deals_trailing'], 'deal')} in the last 4 quarters"
     if group == "customers":
@@ -327,9 +415,9 @@ _DESCRIBED = list(dict.fromkeys([*FEATURES, "revenue_trailing", "tier", "region"
 def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict, predicted: np.ndarray) -> pd.DataFrame:
     """Give, per partner and reason group, how much the group moves the probability from the typical value.
 
-    effect = p(partner) - p(partner with that group set to the training data's typical value):
-    positive means the partner's own value raises the probability. `predicted` is p(partner), which
-    the caller has already computed for the score itself.
+    effect = p(partner) - p(partner with that group set to the typical partner's value at the scoring
+    cutoff): positive means the partner's own value raises the probability. `predicted` is p(partner),
+    which the caller has already computed for the score itself.
     """
     groups = [g for g, columns in REASON_GROUPS.items() if set(columns) & set(scorer.inputs)]
     # One prediction per group over the features alone: a copy of the whole frame per group, predicted
@@ -341,27 +429,91 @@ def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict, predicted: np
     return pd.DataFrame(effects, index=frame.index)
 
 
-def _reasons(effects: pd.DataFrame, frame: pd.DataFrame, sign: int, top: int = 3, floor: float = 0.01) -> list[str]:
+def _agrees(effects: pd.DataFrame, frame: pd.DataFrame, reference: dict, direction: int,
+            region_evidence: dict[str, int]) -> np.ndarray:
+    """Tell, per partner and group, whether a reason in `direction` (+1: raises churn risk) fits the partner's figures.
+
+    The partner must be on that side of the typical partner, and a few figures never count for less
+    risk at all: one deal or none, no revenue in the latest quarter, no order in the latest quarter.
+    """
+    ok = np.ones(effects.shape, dtype=bool)
+    for j, group in enumerate(effects.columns):
+        if group in _RISK_SIDE:
+            column, risk = _RISK_SIDE[group]
+            value = frame[column].to_numpy(dtype=float)
+            ok[:, j] = np.sign(value - reference[column]) * risk == direction  # NaN compares as neither side
+        elif group == "region":
+            ok[:, j] = frame["region"].map(region_evidence).fillna(0).to_numpy() == direction
+    if direction < 0:
+        columns = list(effects.columns)
+        ok[:, columns.index("deals")] &= frame["deals_trailing"].to_numpy(dtype=float) >= 2
+        ok[:, columns.index("latest quarter")] &= frame["latest_quarter_ratio"].to_numpy(dtype=float) > 0
+        ordered_lately = frame["quarters_since_deal"].to_numpy(dtype=float) == 0
+        ok[:, columns.index("recency of orders")] &= ordered_lately
+        ok[:, columns.index("days since last order")] &= ordered_lately
+    return ok
+
+
+def _reasons(effects: pd.DataFrame, frame: pd.DataFrame, sign: int, agrees: np.ndarray,
+             fallback: np.ndarray | None = None, fallback_text: str = "", top: int = 3,
+             floor: float = 0.01) -> list[str]:
+    """Give each partner's reasons in direction `sign`: the groups moving its probability most, borne out.
+
+    Where `fallback` is set and no group passes the floor, the group with the largest effect among those
+    the figures bear out is named; failing that, `fallback_text`.
+    """
     signed = effects.to_numpy() * sign
     groups = np.array(effects.columns)
-    order = np.argsort(-signed, axis=1)[:, :top]
+    usable = np.where(agrees, signed, -np.inf)
+    order = np.argsort(-usable, axis=1, kind="stable")[:, :top]
     out = []
     for i, row in enumerate(frame[_DESCRIBED].to_dict("records")):
-        out.append("; ".join(describe(groups[j], row) for j in order[i] if signed[i, j] >= floor))
+        chosen = [describe(groups[j], row) for j in order[i] if usable[i, j] >= floor]
+        if not chosen and fallback is not None and fallback[i]:
+            best = order[i, 0]
+            chosen = [describe(groups[best], row)] if np.isfinite(usable[i, best]) else [fallback_text]
+        out.append("; ".join(chosen))
     return out
 
 
-def _reference(train: pd.DataFrame) -> dict:
-    ref = {c: float(train[c].median()) for c in NUMERIC_FEATURES}
+def _reference(frame: pd.DataFrame) -> dict:
+    """Give the typical partner of a frame: each numeric feature's median, each category's most common value."""
+    ref = {c: float(frame[c].median()) for c in NUMERIC_FEATURES}
     for c in CATEGORICAL_FEATURES:
-        ref[c] = train[c].mode().iloc[0] if len(train) else "Unknown"
+        ref[c] = frame[c].mode().iloc[0] if len(frame) else "Unknown"
     return ref
+
+
+def _region_evidence(examples: pd.DataFrame, target: str) -> dict[str, int]:
+    """Give +1 / -1 for each region whose rate of `target` in the training data is clearly above / below the rest's.
+
+    A two-proportion z test against the other regions' partners; regions within _REGION_EVIDENCE_Z
+    standard errors get 0 and are never a reason, however the model uses them.
+    """
+    evidence = {}
+    y = examples[target].to_numpy(dtype=float)
+    for region, inside in examples.groupby("region").indices.items():
+        mask = np.zeros(len(y), dtype=bool)
+        mask[inside] = True
+        n1, n2 = mask.sum(), (~mask).sum()
+        if n1 < MIN_CLASS_EXAMPLES or n2 < MIN_CLASS_EXAMPLES:
+            evidence[region] = 0
+            continue
+        p1, p2, pooled = y[mask].mean(), y[~mask].mean(), y.mean()
+        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) or float("inf")
+        z = (p1 - p2) / se
+        evidence[region] = int(np.sign(z)) if abs(z) >= _REGION_EVIDENCE_Z else 0
+    return evidence
 
 
 # -- fitting for the as-of quarter --------------------------------------------------------------
 @dataclass
 class FittedModels:
-    """The scorers for one as-of quarter and horizon, what they were trained on, and their backtests."""
+    """The scorers for one as-of quarter and horizon, what they were trained on, and their backtests.
+
+    references[target] holds what the reasons need from the training data: "region_evidence" (see
+    _region_evidence) and "base_rate" (the share of training examples with the outcome).
+    """
 
     as_of: str
     horizon: int
@@ -377,6 +529,16 @@ class FittedModels:
     data_version: int | None = None
     data_quarters: tuple[str, str] = ("", "")
     rules: ProgramRules | None = field(default=None, repr=False)
+    model_version: str = MODEL_VERSION
+
+
+def _btyd_alone_note(have: int, as_of: str, panel: Panel, horizon: int, why: str) -> str:
+    return (
+        f"Churn scored by the BG/NBD model alone: {why}. With {have} quarter(s) of data up to {as_of} "
+        f"({quarter_label(panel.first)}–{as_of}) a learned model needs at least {2 * horizon} (one earlier cutoff "
+        f"with {horizon} quarters ahead observed); the BG/NBD model reads each partner's order days up to {as_of} "
+        f"and gives the chance of no order in the next {horizon} quarters."
+    )
 
 
 def fit_models(
@@ -390,8 +552,9 @@ def fit_models(
 ) -> FittedModels:
     """Give the models for scoring partners as of `as_of` (default: the latest quarter), from data up to it only.
 
-    Raises NotEnoughHistory when fewer than 2H quarters lead up to `as_of` (one earlier cutoff with
-    H quarters of history and an observed H-quarter future is the least to learn from).
+    With fewer than 2H quarters leading up to `as_of` (no earlier cutoff with an observed H-quarter
+    future), churn is scored by the BG/NBD model alone and turnaround not at all; the notes say so.
+    Raises NotEnoughHistory only when no partner has an order up to `as_of`.
     """
     if horizon < 1:
         raise ValueError("The horizon is at least 1 quarter")
@@ -399,14 +562,23 @@ def fit_models(
     rules = rules or load_program()
     as_of = as_of or quarter_label(panel.last)
     end = quarter_index(as_of)
-    panel.column(end)
+    column = panel.column(end)
+    if not panel.order_days[:, :column + 1].any():
+        raise NotEnoughHistory(f"No orders up to {as_of} (only credits, if anything): nothing to score")
     labelled = cutoffs(panel, horizon, labelled=True, up_to=end - horizon)
     have = end - panel.first + 1
+    fitted = dict(as_of=as_of, horizon=horizon, churn_share=churn_share, data_version=data_version,
+                  data_quarters=(quarter_label(panel.first), as_of), rules=rules)
     if not labelled:
-        raise NotEnoughHistory(
-            f"Not enough history to learn from: {have} quarter(s) of data up to {as_of} "
-            f"({quarter_label(panel.first)}–{as_of}); a {horizon}-quarter horizon needs at least {2 * horizon} "
-            f"(one earlier cutoff with {horizon} quarters of history and {horizon} observed after it)"
+        progress(1.0, "Scoring churn with the BG/NBD model alone")
+        return FittedModels(
+            **fitted, scorers={"churn": Scorer(BTYD_ALONE, "churn"), "turnaround": None},
+            references={"churn": {"region_evidence": {}, "base_rate": None}}, evaluations={"churn": None,
+                                                                                            "turnaround": None},
+            train_quarters=(), train_examples={"churn": 0, "turnaround": 0},
+            notes=[_btyd_alone_note(have, as_of, panel, horizon, "no cutoff has an observed future yet"),
+                   "No turnaround probabilities: no labelled history to learn them from."],
+            trained_at=datetime.now(), fit_seconds=time.perf_counter() - started,
         )
     span = f"{quarter_label(labelled[0])}–{quarter_label(labelled[-1])}"
     progress(0.05, f"Building examples at {len(labelled)} cutoff(s), {span}")
@@ -416,19 +588,21 @@ def fit_models(
         data = _trainable(examples, target)
         counts[target] = len(data)
         evaluation = None
-        if len(labelled) >= 2:
-            progress(0.15 + 0.4 * step, f"Backtesting the {target} model: train to {quarter_label(labelled[-2])}, "
-                                        f"test on {quarter_label(labelled[-1])}")
+        test = labelled[-1]
+        if test - horizon >= labelled[0]:
+            progress(0.15 + 0.4 * step, f"Backtesting the {target} model: train to {quarter_label(test - horizon)}, "
+                                        f"test on {quarter_label(test)}")
             try:
-                evaluation = evaluate(examples, target, [labelled[-1]])
+                evaluation = evaluate(examples, target, [test], horizon)
             except NotEnoughHistory as exc:
                 notes.append(f"{target.capitalize()} not backtested: {exc}.")
         else:
             notes.append(
-                f"{target.capitalize()} not backtested: only one cutoff ({quarter_label(labelled[0])}) has an observed "
-                f"future; {2 * horizon + 1} quarters of data are needed to test on a later one."
+                f"{target.capitalize()} not backtested: a test cutoff needs a training cutoff {horizon} quarters "
+                f"earlier whose future was observed by then ({3 * horizon} quarters of data; there are "
+                f"{have}), so the calibrated BG/NBD baseline is served, not an untested model."
             )
-        chosen = evaluation.chosen if evaluation else MODEL
+        chosen = evaluation.chosen if evaluation else BTYD
         if evaluation and chosen != MODEL:
             notes.append(f"{target.capitalize()}: {chosen} ranked partners better than the model in the backtest, "
                          f"so its probabilities are the ones shown.")
@@ -436,24 +610,29 @@ def fit_models(
         try:
             _check_classes(data, target, "training")
             scorers[target] = Scorer(chosen, target).fit(data)
-            references[target] = _reference(data)
+            references[target] = {"region_evidence": _region_evidence(data, target),
+                                  "base_rate": float(data[target].mean())}
         except NotEnoughHistory as exc:
-            scorers[target] = None
-            notes.append(f"No {target} probabilities: {exc}.")
+            if target == "churn":
+                scorers[target] = Scorer(BTYD_ALONE, target)
+                references[target] = {"region_evidence": {}, "base_rate": None}
+                notes.append(_btyd_alone_note(have, as_of, panel, horizon, str(exc)))
+            else:
+                scorers[target] = None
+                notes.append(f"No {target} probabilities: {exc}.")
         evaluations[target] = evaluation
     progress(1.0, "Models ready")
     return FittedModels(
-        as_of=as_of, horizon=horizon, churn_share=churn_share, scorers=scorers, references=references,
-        evaluations=evaluations, train_quarters=tuple(quarter_label(c) for c in labelled), train_examples=counts,
-        notes=notes, trained_at=datetime.now(), fit_seconds=time.perf_counter() - started,
-        data_version=data_version, data_quarters=(quarter_label(panel.first), as_of), rules=rules,
+        **fitted, scorers=scorers, references=references, evaluations=evaluations,
+        train_quarters=tuple(quarter_label(c) for c in labelled), train_examples=counts, notes=notes,
+        trained_at=datetime.now(), fit_seconds=time.perf_counter() - started,
     )
 
 
 SCORE_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "revenue_at_stake", "revenue_trailing",
     "churn_probability", "churn_reasons", "churn_reasons_against",
-    "underperforming", "turnaround_probability", "turnaround_reasons",
+    "underperforming", "turnaround_probability", "turnaround_reasons", "turnaround_reasons_against",
 ]
 
 
@@ -461,8 +640,10 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
     """Give one row per partner with orders in the H quarters to the as-of quarter: probabilities and reasons.
 
     revenue_at_stake is the partner's revenue over those H quarters. turnaround_probability is NaN for
-    partners that are not underperforming. With `with_effects`, the per-group churn effects are added
-    as columns named "effect: <group>".
+    partners that are not underperforming. Reasons compare each partner with the typical partner scored
+    at the same quarter (for turnaround: the typical underperformer), name only figures that bear the
+    reason out, and every partner with a churn probability of 0.5 or more gets at least one. With
+    `with_effects`, the per-group churn effects are added as columns named "effect: <group>".
     """
     rules = fitted.rules or load_program()
     frame = features_at(panel, fitted.as_of, fitted.horizon, rules.minimum_revenue())
@@ -471,9 +652,17 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
     if churn is not None:
         probability = churn.predict(frame)
         out["churn_probability"] = probability
-        effects = _effects(churn, frame, fitted.references["churn"], probability)
-        out["churn_reasons"] = _reasons(effects, frame, +1)
-        out["churn_reasons_against"] = _reasons(effects, frame, -1, top=2)
+        reference = _reference(frame)
+        known = fitted.references.get("churn", {})
+        effects = _effects(churn, frame, reference, probability)
+        evidence = known.get("region_evidence", {})
+        rate = known.get("base_rate")
+        common = (f"churn is common: {_pct(rate)} of the partners in the training data churned" if rate is not None
+                  else describe("ordering pattern", {"btyd_churn": float(np.nanmean(frame['btyd_churn']))}))
+        out["churn_reasons"] = _reasons(effects, frame, +1, _agrees(effects, frame, reference, +1, evidence),
+                                        fallback=probability >= 0.5, fallback_text=common)
+        out["churn_reasons_against"] = _reasons(effects, frame, -1, _agrees(effects, frame, reference, -1, evidence),
+                                                top=2)
         if with_effects:
             for group in effects.columns:
                 out[f"effect: {group}"] = effects[group].to_numpy()
@@ -482,13 +671,21 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
     turnaround = fitted.scorers.get("turnaround")
     out["turnaround_probability"] = np.nan
     out["turnaround_reasons"] = ""
+    out["turnaround_reasons_against"] = ""
     under = frame["underperforming"].to_numpy()
     if turnaround is not None and under.any():
         subset = frame[under]
         probability = turnaround.predict(subset)
         out.loc[under, "turnaround_probability"] = probability
-        effects = _effects(turnaround, subset, fitted.references["turnaround"], probability)
-        out.loc[under, "turnaround_reasons"] = _reasons(effects, subset, +1)
+        reference = _reference(subset)
+        evidence = fitted.references.get("turnaround", {}).get("region_evidence", {})
+        effects = _effects(turnaround, subset, reference, probability)
+        # The sides are churn risk's: what favours a turnaround is on the safe side (-1), what holds it back
+        # on the risky side (+1).
+        out.loc[under, "turnaround_reasons"] = _reasons(
+            effects, subset, +1, _agrees(effects, subset, reference, -1, {r: -e for r, e in evidence.items()}))
+        out.loc[under, "turnaround_reasons_against"] = _reasons(
+            effects, subset, -1, _agrees(effects, subset, reference, +1, {r: -e for r, e in evidence.items()}), top=2)
     columns = SCORE_COLUMNS + ([c for c in out.columns if c.startswith("effect: ")] if with_effects else [])
     return out[columns].sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -552,11 +749,14 @@ def backtest_text(fitted: FittedModels | ModelReport) -> str:
             "",
             f"{target.capitalize()}: trained on cutoffs {', '.join(evaluation.train_quarters)} "
             f"({evaluation.train_examples:,} examples), tested on {', '.join(evaluation.test_quarters)} "
-            f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} {target}).",
+            f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} {target}); only training "
+            f"cutoffs whose {fitted.horizon} quarters ahead were observed by the test cutoff.",
             evaluation.metrics.to_string(float_format=lambda v: f"{v:.3f}"),
             f"Kept: {evaluation.chosen}.",
         ]
     if fitted.notes:
         lines += ["", *fitted.notes]
-    lines += ["", f"Examples, backtest and final fit took {fitted.fit_seconds:.1f} s."]
+    served = ", ".join(f"{t}: {s.name}" for t, s in fitted.scorers.items() if s is not None)
+    lines += ["", f"Served ({served}); model version {fitted.model_version}.",
+              f"Examples, backtest and final fit took {fitted.fit_seconds:.1f} s."]
     return "\n".join(lines)

@@ -323,7 +323,8 @@ CREATE TABLE model_scores (
     churn_reasons_against VARCHAR,
     underperforming BOOLEAN,
     turnaround_probability DOUBLE,
-    turnaround_reasons VARCHAR
+    turnaround_reasons VARCHAR,
+    turnaround_reasons_against VARCHAR
 );
 """
 

@@ -320,7 +320,7 @@ def stored_scores(store: Store, as_of: str, horizon: int = DEFAULT_HORIZON) -> p
         f"SELECT {', '.join(SCORE_COLUMNS)} FROM model_scores WHERE run_id = ? "  # noqa: S608 (fixed names)
         "ORDER BY churn_probability DESC NULLS LAST, partner_id", [run.run_id])
     frame["underperforming"] = frame["underperforming"].fillna(False).astype(bool)
-    for column in ("churn_reasons", "churn_reasons_against", "turnaround_reasons"):
+    for column in ("churn_reasons", "churn_reasons_against", "turnaround_reasons", "turnaround_reasons_against"):
         if column in frame:
             frame[column] = frame[column].fillna("")
     return frame

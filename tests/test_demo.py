@@ -211,6 +211,21 @@ def test_decline_predicts_churn_and_some_decliners_turn_around(revenue: pd.DataF
     assert 0.1 < gone[halved].mean() < 0.9
 
 
+def test_many_leavers_stop_without_a_decline_first(revenue: pd.DataFrame) -> None:
+    ordered = _ordered(revenue).to_numpy()
+    r = revenue.to_numpy()
+    quarters = ordered.shape[1]
+    last = quarters - 1 - np.argmax(ordered[:, ::-1], axis=1)
+    # Partners with a year of history behind their last order and four silent quarters after it.
+    stopped = np.flatnonzero(ordered.any(axis=1) & (last >= 4) & (last <= quarters - 5))
+    level_before = np.array([r[i, last[i] - 4:last[i] - 1].mean() for i in stopped])
+    final_two = np.array([r[i, last[i] - 1:last[i] + 1].mean() for i in stopped])
+    abrupt = final_two >= 0.7 * level_before
+    # Before the BG/NBD-style stops about a third did (noise, quiet leavers); a falling trend alone no longer
+    # announces most of the churn.
+    assert len(stopped) > 30 and 0.45 < abrupt.mean() < 0.9, (len(stopped), abrupt.mean())
+
+
 def test_occasional_dealers(lines: pd.DataFrame) -> None:
     last_year = lines[lines["q"] >= lines["q"].max() - 3]
     deals = last_year.drop_duplicates(["partner_id", "customer_id", "order_date"]).groupby("partner_id").size()

@@ -146,3 +146,33 @@ def test_distinct_customers_over_the_trailing_year_count_a_customer_once(store, 
     assert frame.loc["P1", "customers_trailing"] == 2
     assert frame.loc["P1", "products_trailing"] == 2
     assert frame.loc["P1", "deals_trailing"] == 5
+
+
+def test_windows_cut_short_by_the_start_of_the_data_are_missing_not_zero():
+    panel = panel_of({"old": [100, 100, 100, 100, 100], "recruit": [None, 50, 60, 70, 80]})
+    early = features_at(panel, "2024Q2", horizon=2).set_index("partner_id")
+    # Two quarters into the data: a trailing year is not known, nor how long "old" has been a partner.
+    for column in ("deals_trailing", "active_quarters", "revenue_trailing_log", "order_days_trailing"):
+        assert early[column].isna().all(), column
+    assert np.isnan(early.loc["old", "tenure_quarters"]) and early.loc["recruit", "tenure_quarters"] == 1
+    later = features_at(panel, "2024Q4", horizon=2).set_index("partner_id")
+    assert later.loc["old", "deals_trailing"] == 4 and later.loc["old", "tenure_quarters"] == 4
+    assert later.loc["recruit", "tenure_quarters"] == 3
+
+
+def test_order_days_recency_and_the_bgnbd_probability_from_real_lines(store, write_file):
+    rows = ["partner_id,order_date,revenue"]
+    rows += [f"STEADY,2025-{m:02d}-10,100" for m in range(1, 13)]          # every month, to December
+    rows += [f"STEADY,2025-{m:02d}-10,40" for m in (3, 6)]                  # a second line on a day: one day
+    rows += [f"GONE,2025-{m:02d}-03,100" for m in range(1, 6)]              # every month, then silence
+    rows += ["ONCE,2025-11-20,500", "CREDIT,2025-02-01,100", "CREDIT,2025-12-01,-30"]
+    load_extract(store, write_file("days.csv", "\n".join(rows) + "\n"))
+    frame = features_at(load_panel(store), "2025Q4", 4).set_index("partner_id")
+    assert frame.loc["STEADY", "order_days_trailing"] == 12 and frame.loc["GONE", "order_days_trailing"] == 5
+    assert frame.loc["STEADY", "days_since_order"] == 21   # 10 December to 31 December
+    assert frame.loc["GONE", "days_since_order"] == 242    # 3 May to 31 December
+    assert frame.loc["CREDIT", "order_days_trailing"] == 1  # a credit is not an order
+    assert frame.loc["CREDIT", "days_since_order"] == 333
+    # The BG/NBD model, fitted on these partners at 2025Q4: the silent one is the likeliest to order nothing.
+    p = frame["btyd_churn"]
+    assert p["GONE"] > p["STEADY"] and p.between(0, 1).all()

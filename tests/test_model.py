@@ -1,4 +1,5 @@
-"""The churn / turnaround model: time-ordered backtest, beats baselines on the demo, reasons, score command."""
+"""The churn / turnaround model: honest time-ordered backtest, baselines (BG/NBD among them), short histories,
+smooth probabilities, reasons that match each partner's history, score command."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 
 from analytics import model as model_module
 from analytics.cli import main
-from analytics.features import NotEnoughHistory, load_panel
+from analytics.demo import DemoSpec, build_demo_channel, occasional_buyers_extract
+from analytics.features import NotEnoughHistory, build_examples, cutoffs, load_panel, panel_from_frame
 from analytics.ingest import load_extract
-from analytics.model import BASELINES, MODEL, Scorer, fit_models, score_partners
+from analytics.model import BASELINES, BTYD, BTYD_ALONE, MODEL, Scorer, fit_models, score_partners
 from analytics.quarters import quarter_index, quarter_label
 from analytics.store import Store
 
@@ -24,20 +26,22 @@ def demo_fit(demo_db):
     yield None, panel, fit_models(panel)
 
 
-def test_model_beats_both_baselines_on_the_demo_channel(demo_fit):
+def test_model_beats_every_baseline_the_bgnbd_one_too_on_the_demo_channel(demo_fit):
     _, _, fitted = demo_fit
     for target in ("churn", "turnaround"):
         metrics = fitted.evaluations[target].metrics
+        assert BTYD in metrics.index and "baseline: days since last order" in metrics.index
         for baseline in BASELINES:
             assert metrics.loc[MODEL, "ROC AUC"] > metrics.loc[baseline, "ROC AUC"], (target, metrics)
         assert fitted.evaluations[target].chosen == MODEL
+        assert fitted.scorers[target].name == MODEL
     churn = fitted.evaluations["churn"].metrics.loc[MODEL]
     assert churn["top-10 % lift"] > 3  # the riskiest tenth holds several times the base rate of churners
     rate = fitted.evaluations["churn"].test_positive_rate
     assert churn["Brier"] < rate * (1 - rate)  # better than always saying the base rate
 
 
-def test_backtest_never_trains_on_a_cutoff_at_or_after_the_test_cutoff(demo_db, monkeypatch):
+def test_backtest_trains_only_on_cutoffs_whose_labels_were_observed_by_the_test_cutoff(demo_db, monkeypatch):
     fits: list[tuple[str, list[int]]] = []
     original = Scorer.fit
 
@@ -48,12 +52,15 @@ def test_backtest_never_trains_on_a_cutoff_at_or_after_the_test_cutoff(demo_db, 
     monkeypatch.setattr(Scorer, "fit", recording_fit)
     with Store(demo_db) as store:
         panel = load_panel(store)
-    as_of = "2026Q2"
+    as_of = "2026Q3"
     fitted = fit_models(panel, as_of, horizon=4)
     for target in ("churn", "turnaround"):
         test = [quarter_index(q) for q in fitted.evaluations[target].test_quarters]
         backtest_fits = [cut for t, cut in fits if t == target and max(cut) < min(test)]
         assert len(backtest_fits) == 1 + len(BASELINES)  # model and each baseline, all before the test cutoff
+        # A training cutoff's 4 labelled quarters end by the test cutoff: none of them run into the test period.
+        assert all(max(cut) + 4 <= min(test) for cut in backtest_fits)
+        assert [quarter_index(q) for q in fitted.evaluations[target].train_quarters] == [min(test) - 4]
         # Every fit, the final one too, only uses cutoffs whose four quarters ahead ended by the as-of quarter.
         assert all(max(cut) + 4 <= quarter_index(as_of) for t, cut in fits if t == target)
     assert max(quarter_index(q) for q in fitted.train_quarters) == quarter_index(as_of) - 4
@@ -80,14 +87,24 @@ def test_reasons_name_the_partners_real_figures(demo_fit):
             elif m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
                 assert int(m.group(1)) == f["deals_trailing"]
                 checked += 1
+            elif m := re.fullmatch(r"last order (\d+) days? before the quarter's end", reason):
+                assert int(m.group(1)) == f["days_since_order"]
+                checked += 1
+            elif m := re.fullmatch(r"orders on (\d+) days? in the last 4 quarters", reason):
+                assert int(m.group(1)) == f["order_days_trailing"]
+                checked += 1
+            elif m := re.fullmatch(r"its ordering pattern gives a (\d+) % chance of no order in the horizon "
+                                   r"\(BG/NBD model\)", reason):
+                assert int(m.group(1)) == pytest.approx(100 * f["btyd_churn"], abs=0.5)
+                checked += 1
     assert checked > 50
-    # The reason given first is the one whose effect on the probability is largest.
+    # Reasons come strongest first: each raises the probability at least as much as the next one.
     effects = scores.filter(like="effect: ").head(300)
-    strongest = effects.idxmax(axis=1).str.removeprefix("effect: ")
-    for group, row in zip(strongest, top.itertuples(), strict=True):
-        first = row.churn_reasons.split("; ")[0]
-        assert first == model_module.describe(group, features.loc[row.partner_id].to_dict() | {"tier": row.tier,
-                                                                                                "region": row.region})
+    for (_, effect), row in zip(effects.iterrows(), top.itertuples(), strict=True):
+        figures = features.loc[row.partner_id].to_dict() | {"tier": row.tier, "region": row.region}
+        said = {model_module.describe(g, figures): effect[f"effect: {g}"] for g in model_module.REASON_GROUPS}
+        named = [said[reason] for reason in row.churn_reasons.split("; ") if reason in said]
+        assert named == sorted(named, reverse=True) and all(e > 0 for e in named), row.churn_reasons
 
 
 
@@ -123,6 +140,8 @@ def test_backtest_command_prints_model_and_baselines(demo_db, capsys):
     assert "ROC AUC" in printed and "Brier" in printed and "top-10 % lift" in printed
     for name in (MODEL, *BASELINES):
         assert printed.count(name) >= 2  # in the churn table and the turnaround table
+    assert printed.count("observed by the test cutoff") == 2
+    assert f"model version {model_module.MODEL_VERSION}" in printed
 
 
 def minimal_extract(first: str, quarters: int, partners: int = 400, seed: int = 7) -> str:
@@ -153,15 +172,125 @@ def test_minimal_extract_from_years_ago_is_scored(store, write_file, tmp_path, c
     assert len(scores) > 100 and scores["churn_probability"].between(0, 1).all()
     assert (scores["tier"] == "Unknown").all()
     assert main(["--db", str(store.path), "backtest"]) == 0
+    assert "Churn not backtested" in capsys.readouterr().out  # 10 quarters: a 4-quarter backtest needs 12
+    assert main(["--db", str(store.path), "backtest", "--horizon", "2"]) == 0
     assert "ROC AUC" in capsys.readouterr().out
 
 
-def test_too_short_a_history_says_how_much_is_needed(store, write_file, tmp_path, capsys):
+def test_a_short_history_is_scored_by_the_bgnbd_model_and_the_notes_say_so(store, write_file, tmp_path, capsys):
     load_extract(store, write_file("short.csv", minimal_extract("2025Q1", 6)))
     store.close()
-    code = main(["--db", str(store.path), "score", "--as-of", "2026Q2", "--out", str(tmp_path / "s.csv")])
-    assert code == 1
-    error = capsys.readouterr().err
-    assert "6 quarter(s) of data" in error and "needs at least 8" in error
-    with Store(store.path) as reopened, pytest.raises(NotEnoughHistory, match="needs at least 4"):
-        fit_models(load_panel(reopened), "2025Q2", horizon=2)
+    out = tmp_path / "s.csv"
+    assert main(["--db", str(store.path), "score", "--as-of", "2026Q2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "BG/NBD model alone" in printed and "6 quarter(s) of data" in printed and "needs at least 8" in printed
+    scores = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(scores) > 300 and scores["churn_probability"].between(0, 1, inclusive="neither").all()
+    assert scores["turnaround_probability"].isna().all()
+    with Store(store.path) as reopened:
+        panel = load_panel(reopened)
+    # Down to a single quarter of history before the cutoff (and the cutoff quarter itself alone).
+    for as_of in ("2025Q2", "2025Q1"):
+        fitted = fit_models(panel, as_of, horizon=2)
+        assert fitted.scorers["churn"].name == BTYD_ALONE and fitted.scorers["turnaround"] is None
+        assert any("BG/NBD model alone" in note for note in fitted.notes)
+        scored = score_partners(panel, fitted)
+        assert len(scored) > 300 and scored["churn_probability"].notna().all()
+    # Faders (fewer orders, the last ones longer ago) get higher probabilities than steady partners.
+    scored = score_partners(panel, fit_models(panel, "2025Q4", horizon=4)).set_index("partner_id")
+    assert scored["churn_probability"].nunique() > 50
+
+
+def test_without_any_order_nothing_is_scored(store, write_file):
+    load_extract(store, write_file("credits.csv", "partner_id,order_date,revenue\nP1,2025-02-01,-50\n"))
+    with pytest.raises(NotEnoughHistory, match="No orders up to 2025Q1"):
+        fit_models(load_panel(store))
+
+
+def test_a_feature_constant_within_every_cutoff_is_not_used():
+    # Every partner starts with the data, so tenure only tells the cutoffs apart (unknown, then "a year or more").
+    rng = np.random.default_rng(3)
+    stop = np.where(rng.random(300) < 0.4, rng.integers(2, 8, 300), 99)
+    rows = [{"partner_id": f"P{p}", "q_index": quarter_index("2024Q1") + q, "revenue": rng.lognormal(8, 1)}
+            for p in range(300) for q in range(8) if q < stop[p]]
+    panel = panel_from_frame(pd.DataFrame(rows))
+    examples = build_examples(panel, cutoffs(panel, 2), 2)
+    assert examples.groupby("cutoff")["tenure_quarters"].nunique().max() <= 1
+    assert examples["tenure_quarters"].isna().any() and examples["tenure_quarters"].nunique() == 1
+    scorer = Scorer(MODEL, "churn").fit(examples)
+    assert "tenure_quarters" in scorer._blank and "days_since_order" not in scorer._blank
+
+
+# -- reasons and probabilities over every scored partner -----------------------------------------
+@pytest.fixture(scope="module")
+def small_demo_scores(tmp_path_factory):
+    """Every partner of a small demo channel (600 partners), scored at its latest quarter, with the fit."""
+    path = tmp_path_factory.mktemp("small") / "small.duckdb"
+    with Store(path) as store:
+        build_demo_channel(store, DemoSpec(partners=600))
+        panel = load_panel(store)
+    fitted = fit_models(panel, horizon=4)
+    return panel, fitted, score_partners(panel, fitted, with_effects=True)
+
+
+@pytest.fixture(scope="module")
+def occasional_scores(tmp_path_factory):
+    """Every partner of an extract with only partner, date and revenue of occasional buyers, horizon 2."""
+    folder = tmp_path_factory.mktemp("occasional")
+    (folder / "occasional.csv").write_text(occasional_buyers_extract(partners=1500, seed=11))
+    with Store(folder / "occasional.duckdb") as store:
+        load_extract(store, folder / "occasional.csv")
+        panel = load_panel(store)
+    fitted = fit_models(panel, horizon=2)
+    return panel, fitted, score_partners(panel, fitted, with_effects=True)
+
+
+# Words that say a partner is not ordering: never a reason for less churn risk or for a turnaround.
+_NOT_ORDERING = re.compile(r"^(0|1) deals? |^no revenue in the latest quarter$|^no deal for |^no order day")
+
+
+@pytest.mark.parametrize("scored", ["small_demo_scores", "occasional_scores"], ids=["demo", "occasional buyers"])
+def test_reasons_match_every_partners_history(scored, request):
+    panel, fitted, scores = request.getfixturevalue(scored)
+    features = model_module.features_at(panel, fitted.as_of, fitted.horizon,
+                                        fitted.rules.minimum_revenue()).set_index("partner_id")
+    typical = features[model_module.NUMERIC_FEATURES].median()
+    likely = scores[scores["churn_probability"] >= 0.5]
+    assert len(likely) > 10 and (likely["churn_reasons"] != "").all()
+    evidence = fitted.references["churn"]["region_evidence"]
+    for row in scores.itertuples():
+        f = features.loc[row.partner_id]
+        for reason in filter(None, row.churn_reasons_against.split("; ") + row.turnaround_reasons.split("; ")):
+            assert not _NOT_ORDERING.search(reason), (row.partner_id, reason)
+        for reason in filter(None, row.churn_reasons.split("; ")):
+            if m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
+                assert int(m.group(1)) < typical["deals_trailing"], (row.partner_id, reason)
+            if reason.startswith("region "):
+                assert evidence.get(row.region) == 1, (row.partner_id, reason)
+        for reason in filter(None, row.churn_reasons_against.split("; ")):
+            if m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
+                assert int(m.group(1)) > max(typical["deals_trailing"], 1), (row.partner_id, reason)
+            if m := re.fullmatch(r"last order (\d+) days? before the quarter's end", reason):
+                assert f["quarters_since_deal"] == 0 and int(m.group(1)) < typical["days_since_order"]
+            if reason.startswith("region "):
+                assert evidence.get(row.region) == -1, (row.partner_id, reason)
+    # Turnaround reasons say what holds a partner back as well as what favours it.
+    if fitted.scorers.get("turnaround") is not None and scored == "small_demo_scores":
+        assert (scores["turnaround_reasons_against"] != "").sum() > 10
+
+
+@pytest.mark.parametrize("scored", ["small_demo_scores", "occasional_scores", "demo_fit"],
+                         ids=["small demo", "occasional buyers", "demo"])
+def test_probabilities_are_smooth_never_0_or_1(scored, request):
+    if scored == "demo_fit":
+        _, panel, fitted = request.getfixturevalue(scored)
+        scores = score_partners(panel, fitted)
+    else:
+        _, _, scores = request.getfixturevalue(scored)
+    for column in ("churn_probability", "turnaround_probability"):
+        p = scores[column].dropna()
+        if p.empty:
+            continue
+        assert ((p > 0) & (p < 1)).all(), column
+        assert p.nunique() > 0.5 * len(p), column  # no steps: many distinct values
+        assert p.value_counts().iloc[0] <= max(10, 0.01 * len(p)), column  # no spike at any one value

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics.formatting import markdown_literal
 from analytics.model import MODEL
 from analytics.scoring import refresh_scores, stored_scores
 from analytics.store import Store
@@ -70,13 +71,33 @@ def test_partner_page_shows_risk_and_reasons(demo_db, demo_scores):
     assert any("What raises the risk" in m.value for m in at.markdown)
 
 
-def test_pages_say_plainly_when_history_is_too_short(tmp_path, write_file):
+def test_a_short_history_is_scored_by_bgnbd_and_the_model_page_says_so(tmp_path, write_file):
     db = tmp_path / "short.duckdb"
     with Store(db) as store:
         from analytics.ingest import load_extract
 
         load_extract(store, write_file("short.csv", minimal_extract("2025Q1", 6)))
         refresh_scores(store)
-    for page in ("views/risk.py", "views/model.py", "views/partner.py"):
-        at = open_page(db, page, partner_id="R0001")
-        assert any("needs at least 8" in w.value for w in at.warning), page
+        scores = stored_scores(store, "2026Q2", 4)
+    at = open_page(db, "views/model.py")
+    notes = " ".join(w.value for w in at.warning)
+    assert "BG/NBD model alone" in notes and "needs at least 8" in notes
+    at = open_page(db, "views/risk.py")
+    likely = int((scores["churn_probability"] >= 0.5).sum())
+    assert len(scores) > 300 and metric(at, "Likely to churn").value == f"{likely:,} of {len(scores):,}"
+    at = open_page(db, "views/partner.py", partner_id="R0001")
+    assert metric(at, "Churn probability").value.endswith("%")
+
+
+def test_model_page_says_what_the_reliability_curve_is(demo_db):
+    at = open_page(demo_db, "views/model.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert captions.count("Calibration (reliability curve)") == 2  # under each target's curve
+    assert "observed by the test cutoff" in captions
+
+
+def test_partner_page_says_what_holds_a_turnaround_back(demo_db, demo_scores):
+    held_back = demo_scores[demo_scores["turnaround_reasons_against"] != ""].iloc[0]
+    at = open_page(demo_db, "views/partner.py", partner_id=held_back["partner_id"])
+    shown = [m.value for m in at.markdown if m.value.startswith("**What holds a turnaround back:**")]
+    assert len(shown) == 1 and markdown_literal(held_back["turnaround_reasons_against"]) in shown[0]

@@ -6,7 +6,7 @@ from analytics import charts
 from analytics.formatting import markdown_literal
 from analytics.model import MODEL
 from analytics.quarters import shift_quarter
-from analytics.scoring import stored_report
+from analytics.scoring import score_status, stored_report
 from views.shared import current_filter, download_table, horizon_choice, load, scores_ready
 
 st.title("Model")
@@ -19,6 +19,7 @@ q = flt.quarter
 if not scores_ready(q, horizon):
     st.stop()
 report = load(stored_report, q, horizon)
+status = load(score_status, q, horizon)
 
 st.markdown(
     f"""
@@ -34,8 +35,13 @@ st.markdown(
 {report.data_version}), with examples at cutoffs {", ".join(report.train_quarters)}: each partner's history up to
 a cutoff, labelled by the {horizon} quarters after it ({report.train_examples.get("churn", 0):,} churn and
 {report.train_examples.get("turnaround", 0):,} turnaround examples). Trained {report.trained_at:%Y-%m-%d %H:%M}
-in {report.fit_seconds:.1f} s; {report.partners_scored:,} partners scored. Scores are computed again after every
-load or rollback and stored; pages read them.
+in {report.fit_seconds:.1f} s (model version {status.run.model_version}); {report.partners_scored:,} partners scored. Scores are
+computed again after every load or rollback and stored; pages read them.
+
+**How it was tested.** Trained on early cutoffs and tested on the latest one, L. A training cutoff only counts when
+its own {horizon} quarters ahead ended by L, so no training label peeks into the test period. Beside the model
+compete simple baselines: quarters since the last deal, days since the last order, the year-over-year fall, and the
+BG/NBD "buy till you die" model fitted on each partner's order days. The best ranker on the test is served.
 """
 )
 for note in report.notes:
@@ -50,7 +56,8 @@ for target in ("churn", "turnaround"):
     st.caption(
         f"Trained on cutoffs {', '.join(evaluation.train_quarters)} ({evaluation.train_examples:,} examples), "
         f"tested on {', '.join(evaluation.test_quarters)} ({evaluation.test_examples:,} partners, "
-        f"{evaluation.test_positive_rate:.1%} of them {target}): never trained on the test cutoff or later. "
+        f"{evaluation.test_positive_rate:.1%} of them {target}): trained only on cutoffs whose {horizon} quarters "
+        "ahead were observed by the test cutoff. "
         "ROC AUC: how well it ranks (0.5 is chance); PR AUC: precision over recall; Brier: mean squared error of "
         f"the probabilities (lower is better); top-10 %: share of actual {target} among the 10 % ranked highest, "
         "and that share over the base rate (lift)."
@@ -64,6 +71,12 @@ for target in ("churn", "turnaround"):
     download_table(metrics, f"backtest_{target}_{q}_{horizon}q", key=f"dl_backtest_{target}")
     st.plotly_chart(charts.reliability_chart(evaluation.reliability, target, ", ".join(evaluation.test_quarters)),
                     width="stretch")
+    st.caption(
+        f"Calibration (reliability curve): the test partners in ten equal groups by predicted {target} probability; "
+        f"each point is a group's average predicted probability against the share that actually saw {target}. "
+        "On the diagonal a probability means what it says. Probabilities are calibrated with a sigmoid (Platt), so "
+        "they vary smoothly and are never exactly 0 or 1."
+    )
 
 st.subheader("What drives churn risk overall")
 st.caption(

@@ -83,3 +83,5 @@ if q and scores_ready(q, 4):
         st.markdown(f"**What lowers it:** {markdown_literal(row.churn_reasons_against) or 'nothing stands out'}")
         if row.turnaround_reasons:
             st.markdown(f"**What favours a turnaround:** {markdown_literal(row.turnaround_reasons)}")
+        if row.turnaround_reasons_against:
+            st.markdown(f"**What holds a turnaround back:** {markdown_literal(row.turnaround_reasons_against)}")

@@ -62,6 +62,7 @@ partner_table(
         "churn_reasons": st.column_config.TextColumn("What raises the risk", width="large"),
         "churn_reasons_against": st.column_config.TextColumn("What lowers it"),
         "turnaround_reasons": st.column_config.TextColumn("What favours a turnaround"),
+        "turnaround_reasons_against": st.column_config.TextColumn("What holds a turnaround back"),
     },
 )
 with st.expander(f"Every scored partner ({len(scores):,})"):
