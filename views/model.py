@@ -16,7 +16,7 @@ if not flt.quarter:
     st.stop()
 horizon = horizon_choice("model_horizon")
 q = flt.quarter
-if not scores_ready(q, horizon):
+if not scores_ready(q, horizon, notes=False):  # the notes show in full below
     st.stop()
 report = load(stored_report, q, horizon)
 status = load(score_status, q, horizon)
@@ -35,8 +35,8 @@ st.markdown(
 {report.data_version}), with examples at cutoffs {", ".join(report.train_quarters)}: each partner's history up to
 a cutoff, labelled by the {horizon} quarters after it ({report.train_examples.get("churn", 0):,} churn and
 {report.train_examples.get("turnaround", 0):,} turnaround examples). Trained {report.trained_at:%Y-%m-%d %H:%M}
-in {report.fit_seconds:.1f} s (model version {status.run.model_version}); {report.partners_scored:,} partners scored. Scores are
-computed again after every load or rollback and stored; pages read them.
+in {report.fit_seconds:.1f} s (model version {status.run.model_version}); {report.partners_scored:,} partners
+scored. Scores are computed again after every load or rollback and stored; pages read them.
 
 **How it was tested.** Trained on early cutoffs and tested on the latest one, L. A training cutoff only counts when
 its own {horizon} quarters ahead ended by L, so no training label peeks into the test period. Beside the model

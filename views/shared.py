@@ -35,7 +35,7 @@ from analytics.features import DEFAULT_HORIZON
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.queries import filter_options, last_load, latest_quarter
-from analytics.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs
+from analytics.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs, stored_report
 from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
 LINGER = 10.0     # seconds the file stays open after the last page run (unless the command line waits)
@@ -352,12 +352,14 @@ def keep_scores_fresh() -> None:
         refresher(store.path).start()
 
 
-def scores_ready(as_of: str, horizon: int) -> bool:
+def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
     """Tell whether stored scores as of `as_of` at `horizon` can be shown, saying on the page what else is true.
 
     No page trains a model: scores are computed when the data change (analytics.scoring). Older
     scores are shown with a note while new ones are being computed; where none are stored the page
-    says why and, for those who may load data, offers to compute them in the background.
+    says why and, for those who may load data, offers to compute them in the background. With
+    `notes`, what the model said of these scores (a short history scored by BG/NBD alone, a baseline
+    served instead of the model) is shown in a collapsed box.
     """
     store = get_store()
     status = load(score_status, as_of, horizon)
@@ -372,6 +374,12 @@ def scores_ready(as_of: str, horizon: int) -> bool:
             st.info(f"These scores were computed on {status.run.computed_at:%Y-%m-%d %H:%M}, before the latest "
                     f"change of the data, the program rules or the model.{doing} They show here when ready.",
                     icon=":material/update:")
+        said = load(stored_report, as_of, horizon).notes if notes else ()
+        if said:
+            with st.expander(f"How these scores were made ({len(said)} note{'s' if len(said) > 1 else ''})",
+                             icon=":material/info:"):
+                for note in said:
+                    st.caption(markdown_literal(note))
         return True
     if status.run is not None and status.run.status == NOT_ENOUGH_HISTORY:
         st.warning(markdown_literal(status.run.message))
