@@ -80,12 +80,15 @@ def _rules_key(rules: ProgramRules) -> str:
 
 
 def supported_horizons(quarters: int) -> tuple[int, ...]:
-    """Give the horizons `quarters` of data support: a backtest needs 2H + 1 quarters; the default is always kept.
+    """Give the horizons `quarters` of data support: an honest backtest needs 3H quarters; the default is always kept.
+
+    A training cutoff needs H quarters of history, its label the H quarters after it, and all of that
+    must be over by the test cutoff, whose own H quarters ahead must be observed too.
 
     The default horizon stays even on a short history so that the pages have one to show (with the
     model's own words on what it could and could not do).
     """
-    return tuple(h for h in CANDIDATE_HORIZONS if quarters >= 2 * h + 1 or h == DEFAULT_HORIZON)
+    return tuple(h for h in CANDIDATE_HORIZONS if quarters >= 3 * h or h == DEFAULT_HORIZON)
 
 
 def horizons_for(store: Store) -> tuple[int, ...]:

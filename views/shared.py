@@ -413,5 +413,5 @@ def horizon_choice(key: str) -> int:
     return st.segmented_control(
         "Horizon (quarters ahead)", offered, default=default, key=key,
         help="The model predicts what happens over this many quarters after the as-of quarter. Only horizons "
-             "the data can be tested on are offered (2H + 1 quarters of history for H quarters ahead).",
+             "the data can be tested on are offered (3H quarters of history for H quarters ahead).",
     ) or default
