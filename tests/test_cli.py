@@ -155,4 +155,5 @@ def test_score_out_splits_no_partner_name_into_a_formula(db, write_file, tmp_pat
     rows = assert_csv_is_safe(out.read_bytes(), scores)
     shown = {row[0]: row[rows[0].index("partner_name")] for row in rows[1:]}
     assert {pid: shown.get(pid) for pid in names} == {
-        "R0000": "' =1+1", "R0001": 'Acme =HYPERLINK("http://evil.example","x")', "R0002": "Beta;'@SUM(A1)"}
+        # The importer already strips the carriage return that leads R0000's name (invisible characters).
+        "R0000": "'=1+1", "R0001": 'Acme =HYPERLINK("http://evil.example","x")', "R0002": "Beta;'@SUM(A1)"}
