@@ -136,7 +136,8 @@ def match_columns(headers: list[str], overrides: dict[str, str] | None = None) -
                 taken.add(positions[0])
                 if len(positions) > 1:
                     others = ", ".join(repr(headers[i]) for i in positions[1:])
-                    notes.append(f"Several columns could be {canonical}: used {headers[positions[0]]!r}, ignored {others}")
+                    notes.append(f"Several columns could be {canonical}: used {headers[positions[0]]!r}, "
+                                 f"ignored {others}")
                 break
     return mapping, notes
 
@@ -269,7 +270,14 @@ CREATE TABLE partner_year (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: each review decision keeps the version of the model whose probabilities it was made on
+# (churn_probability and turnaround_probability are kept already) and whether it was flagged at risk.
+_V6 = """
+ALTER TABLE review_decisions ADD COLUMN model_version VARCHAR;
+ALTER TABLE review_decisions ADD COLUMN at_risk BOOLEAN;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5)
