@@ -235,11 +235,11 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         if action[i] in ("retain", "demote") and (holds[i] or action[i] == "demote"):
             goals = _development_goals(deals[i], customers[i], rules.tiers[kept[i]], use_customers)
         development.append(goals)
-        if goals:
-            words.append(f"development goals for {names[kept[i]]}: {goals}")
-        elif action[i] != "promote":
+        if action[i] != "promote":
             words.append(f"{_count(deals[i], 'deal')}" + (f", {_count(customers[i], 'customer')}"
                                                           if use_customers else ""))
+        if goals:
+            words.append(f"development goals for {names[kept[i]]}: {goals}")
         if not holds[i]:
             if nursery[i]:
                 words.append(f"in the nursery ({int(tenure[i])} of {rules.nursery_quarters} quarters)")
