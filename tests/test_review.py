@@ -367,8 +367,9 @@ def test_demo_review_proposes_an_action_for_every_active_partner(demo_db):
     recs = recommend(inputs, load_program())
     assert len(recs) == active and recs["recommendation"].isin(ACTIONS).all()
     shares = action_counts(recs).set_index("action")["share_of_partners"]
-    # The program's intent: cut about a tenth, keep the ones likely to turn around, retain most.
-    assert 0.05 <= shares["terminate"] <= 0.15
+    # The program's intent: cut up to a tenth, keep the ones likely to turn around, retain most. Deal and
+    # customer counts alone no longer cut anyone, so the demo's cuts are those short of the lowest tier's revenue.
+    assert 0.03 <= shares["terminate"] <= 0.15
     assert shares["provisional continuation"] > 0.01
     assert shares["retain"] > 0.5
 
