@@ -406,3 +406,45 @@ def test_review_page_what_if_follows_the_minimums(demo_db):
     at.number_input(key="whatif_min_Gold").set_value(5_000_000.0).run()
     assert not at.exception
     assert "must fall from the highest tier" in at.error[0].value
+    # Deal and customer minimums are what-ifs too: nobody reaches Silver on 1,000 deals, so fewer are promoted.
+    at.number_input(key="whatif_min_Gold").set_value(load_program().tiers[1].min_revenue)
+    at.number_input(key="whatif_deals_Silver").set_value(1000).run()
+    assert not at.exception
+    compare = next(d.value for d in at.dataframe if "partners_what_if" in d.value.columns).set_index("action")
+    assert compare.loc["promote", "partners_what_if"] < compare.loc["promote", "partners"]
+    at.number_input(key="whatif_deals_Silver").set_value(load_program().tiers[2].min_deals)
+    at.number_input(key="whatif_customers_Gold").set_value(1000).run()
+    compare = next(d.value for d in at.dataframe if "partners_what_if" in d.value.columns).set_index("action")
+    assert compare.loc["promote", "partners_what_if"] < compare.loc["promote", "partners"]
+    assert compare["partners_what_if"].sum() == compare["partners"].sum()
+
+
+def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(demo_copy):
+    at = open_page(demo_copy, "views/review.py")
+    partner_id = at.selectbox(key="review_override_partner").value
+    at.selectbox(key="review_override_decision").set_value("provisional continuation")
+    at.button(key="review_override_apply").click().run()
+    assert not at.exception
+    generation = at.session_state["review_editor_generation"]
+    editor = at.data_editor(key=f"provisional_editor_{generation}").value.reset_index(drop=True)
+    row = editor.index[editor["partner_id"] == partner_id][0]
+    tier = next(t for t in load_program().tiers if t.name == editor.loc[row, "tier"])
+    # The chief's own provisional continuation starts from the tier's default goals: half its yearly minimums.
+    assert editor.loc[row, "grant"] and editor.loc[row, "revenue_goal"] == tier.min_revenue / 2
+    assert editor.loc[row, "deals_goal"] == -(-tier.min_deals // 2)
+    at.session_state[f"provisional_editor_{generation}"] = {
+        "edited_rows": {row: {"revenue_goal": 12_345.0, "deals_goal": 7}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    at.button(key="save_review").click().run()
+    assert not at.exception and "Saved review FY2026" in at.success[0].value
+    st.cache_resource.clear()  # let this test open the file
+    with Store(demo_copy) as store:
+        saved = load_review(store, "FY2026").set_index("partner_id")
+    assert saved.loc[partner_id, ["decision", "revenue_goal", "deals_goal"]].tolist() == [
+        "provisional continuation", 12_345.0, 7]
+    assert saved["churn_probability"].notna().all() and saved["model_version"].notna().all()
+    # Opened again, the saved review's follow-up does not count the unloaded quarters as met.
+    at = open_page(demo_copy, "views/review.py")
+    assert metric(at, "Met their goals").value == "0"
+    assert metric(at, "Not yet known").value == str(int((saved["decision"] == "provisional continuation").sum()))
