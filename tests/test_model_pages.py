@@ -1,4 +1,4 @@
-"""The Partners at risk and Model pages, and the Partner page's risk, under AppTest on real databases."""
+"""The Partners at risk and Model pages, the Partner page's risk and review, under AppTest on real databases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from analytics.filters import ChannelFilter
 from analytics.model import MODEL, partner_scores
+from analytics.program import load_program
+from analytics.review import recommendations, review_decisions, save_review
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_model import minimal_extract
@@ -78,3 +81,21 @@ def test_pages_say_plainly_when_history_is_too_short(tmp_path, write_file):
     for page in ("views/risk.py", "views/model.py", "views/partner.py"):
         at = open_page(db, page, partner_id="R0001")
         assert any("needs at least 8" in w.value for w in at.warning), page
+
+
+def test_partner_page_shows_its_recommendation_and_saved_decision(demo_copy):
+    with Store(demo_copy) as store:
+        recs = recommendations(store, "2026Q3", load_program())
+        kept = recs[recs["at_risk"] & (recs["recommendation"] == "retain")].iloc[0]
+        decisions = review_decisions(recs, ChannelFilter(), {kept["partner_id"]: {"decision": "demote",
+                                                                                  "note": "**talk** to them"}})
+        save_review(store, "FY2026", "2026Q3", load_program(), decisions, user="chief@example.com")
+    at = open_page(demo_copy, "views/partner.py", partner_id=kept["partner_id"])
+    text = [m.value for m in at.markdown]
+    assert "**Recommendation:** retain · **at risk**" in " ".join(text)
+    why = next(t for t in text if t.startswith("**Why:**"))
+    assert "at risk" in why and "churn probability" in why and "\\$" in why  # amounts shown literally
+    saved = next(d.value for d in at.dataframe if "review" in d.value.columns)
+    assert saved[["review", "decision", "recommendation", "decided_by", "note"]].values.tolist() == [
+        ["FY2026", "demote", "retain", "chief@example.com", "**talk** to them"]]
+    assert saved["decided_at"].notna().all()
