@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, summary.
+Commands: demo, ingest, loads, rollback, score, backtest, review, summary.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from analytics.export import to_safe_csv
 from analytics.extract import ExtractInvalid
 from analytics.features import DEFAULT_HORIZON
 from analytics.ingest import list_loads, load_extract, rollback_load
-from analytics.quarters import parse_quarter_text
+from analytics.quarters import parse_quarter_text, shift_quarter
 from analytics.queries import channel_summary
 from analytics.store import Store, StoreError, default_db_path
 
@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--as-of", metavar="QUARTER", help="use data up to this quarter only (default: all)")
     backtest.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, metavar="H",
                           help=f"quarters ahead the model looks (default {DEFAULT_HORIZON})")
+
+    review = commands.add_parser("review", help="write each partner's recommended action in the annual review to a CSV")
+    review.add_argument("--as-of", metavar="QUARTER", help="last quarter of the review year like 2026Q3 "
+                                                           "(default: the latest)")
+    review.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    review.add_argument("--program", type=Path, metavar="FILE.toml",
+                        help="program rules (default: data/program.toml)")
 
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
@@ -149,6 +156,22 @@ def _backtest(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(store: Store, args: argparse.Namespace) -> int:
+    from analytics.model import fitted_for
+    from analytics.program import PROGRAM_PATH, load_program
+    from analytics.review import ACTIONS, REVIEW_HORIZON, recommendations, review_export
+
+    rules = load_program(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
+    _, fitted = fitted_for(store, _quarter(args.as_of), REVIEW_HORIZON, progress=_progress)
+    rows = review_export(recommendations(store, fitted.as_of, rules))
+    args.out.write_bytes(to_safe_csv(rows))
+    counts = rows["recommendation"].value_counts()
+    print(f"{len(rows):,} partners with orders in {shift_quarter(fitted.as_of, 1 - REVIEW_HORIZON)}–{fitted.as_of} "
+          f"reviewed: " + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
+          + f" ({(rows['at_risk'] == 'true').sum():,} at risk); written to {args.out}.")
+    return 0
+
+
 def _quarter(text: str | None) -> str | None:
     if text is None:
         return None
@@ -176,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _score(store, args)
             if args.command == "backtest":
                 return _backtest(store, args)
+            if args.command == "review":
+                return _review(store, args)
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
@@ -187,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{summary['lines']:,} order lines, {summary['partners']:,} partners, "
                       f"revenue {summary['revenue']:,.2f}, {summary['loads']} loads")
                 for q in summary["quarters"]:
-                    print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners {q['revenue']:>18,.2f}")
+                    print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners "
+                          f"{q['revenue']:>18,.2f}")
             return 0
     except (StoreError, ValueError) as exc:
         # NotEnoughHistory and a malformed --as-of are ValueErrors whose message says what to do.
