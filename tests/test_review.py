@@ -448,3 +448,27 @@ def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(de
     at = open_page(demo_copy, "views/review.py")
     assert metric(at, "Met their goals").value == "0"
     assert metric(at, "Not yet known").value == str(int((saved["decision"] == "provisional continuation").sum()))
+
+
+def test_review_page_table_edits_stay_with_their_partner_when_the_selection_changes(demo_copy):
+    at = open_page(demo_copy, "views/review.py")
+    generation = at.session_state["review_editor_generation"]
+    table = at.data_editor(key=f"review_editor_{generation}").value.reset_index(drop=True)
+    first, tier = table.loc[0, "partner_id"], table.loc[0, "tier"]
+    at.session_state[f"review_editor_{generation}"] = {
+        "edited_rows": {0: {"decision": "terminate", "note": "chief's call"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    # Narrow to another tier: row 0 is now someone else, who must not inherit the change.
+    other = next(t for t in ("Gold", "Silver", "Bronze") if t != tier)
+    at.sidebar.multiselect(key="f_tiers").set_value([other]).run()
+    assert not at.exception
+    generation = at.session_state["review_editor_generation"]
+    narrowed = at.data_editor(key=f"review_editor_{generation}").value
+    assert (narrowed["decision"] == narrowed["recommendation"]).all()
+    at.sidebar.multiselect(key="f_tiers").set_value([]).run()
+    generation = at.session_state["review_editor_generation"]
+    table = at.data_editor(key=f"review_editor_{generation}").value.set_index("partner_id")
+    assert table.loc[first, ["decision", "note"]].tolist() == ["terminate", "chief's call"]
+    changed = table[table["decision"] != table["recommendation"]]
+    assert list(changed.index) == ([first] if table.loc[first, "recommendation"] != "terminate" else [])
