@@ -51,6 +51,7 @@ __all__ = [
     "record_edits",
     "review_decisions",
     "action_counts",
+    "DECISION_EXPORT_COLUMNS",
     "save_review",
     "list_reviews",
     "load_review",
@@ -363,6 +364,12 @@ def action_counts(recommendations: pd.DataFrame, column: str = "recommendation")
 DECISION_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "revenue_trailing", "churn_probability",
     "turnaround_probability", "recommendation", "reasons", "decision", "note", "revenue_goal", "deals_goal",
+]
+# What a download of the decisions holds: who, what the rules and model said, what the chief decided.
+DECISION_EXPORT_COLUMNS = [
+    "partner_id", "partner_name", "tier", "region", "revenue_trailing", "deals_trailing", "customers_trailing",
+    "yoy_change", "churn_probability", "turnaround_probability", "model_version", "qualifies_for", "recommendation",
+    "at_risk", "reasons", "development_goals", "decision", "note", "revenue_goal", "deals_goal",
 ]
 # Kept with each decision when present (older callers may leave them out): the model's version and the flag.
 _OPTIONAL_DECISION_COLUMNS = {"model_version": "", "at_risk": False}

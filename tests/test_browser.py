@@ -141,10 +141,11 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_db):
         box = grid.bounding_box()
         # The table is redrawn under a new key after each change: the change must survive that, and the next.
         _edit_review_cell(page, box, row=0, column=7, text="terminate")
-        page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some("
-                               "m => m.innerText.includes('Decisions that differ') && m.innerText.includes('1'))",
-                               timeout=60000)
+        page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
+        page.wait_for_timeout(1000)  # the table drawn anew
         _edit_review_cell(page, box, row=1, column=8, text="noted")
+        page.get_by_text("Changed in this session: 2 partners").wait_for(timeout=60000)
+        wait_for_app(page)
         assert differ.inner_text() == "1"
         assert page.locator('[data-testid="stException"]').count() == 0
         # Both changes are in the decisions the page would save (its CSV download), each on its own partner.

@@ -152,9 +152,15 @@ def test_a_partner_meeting_its_tier_with_severe_risk_is_retained_and_flagged(cha
 def test_every_reason_names_the_figures_it_rests_on():
     frame = HAND_MADE.assign(yoy_change=[0.12, -0.3, 0.0, -0.55, -0.6, -1.0, -0.8, 0.5, 0.5, 0.05, np.nan])
     recs = recommend(frame, RULES)
+    minimums = RULES.minimum_revenue()
     for row in recs.itertuples():
         assert money(row.revenue_trailing) in row.reasons, row
+        # Against its tier's minimum (the one it is promoted to; for no tier, the one its revenue meets).
+        judged = (row.qualifies_for if row.recommendation == "promote"
+                  else row.tier if isinstance(row.tier, str) else row.revenue_meets)
+        assert money(minimums[judged]) in row.reasons, row
         assert f"{int(row.deals_trailing)} deal" in row.reasons, row
+        assert f"{int(row.customers_trailing)} customer" in row.reasons, row
         assert f"{row.churn_probability * 100:.0f} %" in row.reasons, row
         expected_yoy = "n/a" if pd.isna(row.yoy_change) else f"{row.yoy_change * 100:+.0f} %"
         assert f"year over year {expected_yoy}" in row.reasons, row

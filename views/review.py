@@ -14,6 +14,7 @@ from analytics.program import PROGRAM_PATH, load_program, program_files, save_pr
 from analytics.quarters import shift_quarter
 from analytics.review import (
     ACTIONS,
+    DECISION_EXPORT_COLUMNS,
     NOT_YET_KNOWN,
     PROVISIONAL,
     action_counts,
@@ -221,13 +222,16 @@ with whatif_tab:
             st.caption("Changing the program rules themselves takes the admin role.")
 
 decisions = table  # the decisions to save: the recommendations with the chief's changes
+download = decisions[DECISION_EXPORT_COLUMNS]
 
 st.divider()
 left, right = st.columns([2, 1])
 name = left.text_input("Review name", value=default_review_name(q), key="review_name",
                        help="Saving again under the same name updates that review; nothing is duplicated.")
 changed = int((decisions["decision"] != decisions["recommendation"]).sum())
-right.metric("Decisions that differ from the recommendation", f"{changed:,}")
+right.metric("Decisions that differ from the recommendation", f"{changed:,}",
+             help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept until you save.")
+right.caption(f"Changed in this session: {len(edits):,} partner" + ("" if len(edits) == 1 else "s"))
 c1, c2, c3 = st.columns(3)
 if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary", key="save_review",
                             icon=":material/save:"):
@@ -239,9 +243,9 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
         st.success(f"Saved review {result['review']}: {result['added']:,} decisions added, {result['changed']:,} "
                    f"changed, {result['unchanged']:,} unchanged.")
 # Written only on a click: an Excel file of every partner took seconds on every rerun of the page.
-c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(decisions), file_name=f"review_{name}.csv",
+c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(download), file_name=f"review_{name}.csv",
                    mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
-c3.download_button("Download decisions (Excel)", lambda: to_safe_excel(decisions, "decisions"),
+c3.download_button("Download decisions (Excel)", lambda: to_safe_excel(download, "decisions"),
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
