@@ -68,8 +68,7 @@ st.markdown(f"**Largest customers, {period}**")
 st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
 
 st.subheader(f"Risk over the next 4 quarters, as of {q}")
-ready = bool(q) and model_ready(q, 4)
-if ready:
+if q and model_ready(q, 4):
     scores = load(partner_scores, q, 4)
     mine = scores[scores["partner_id"] == partner_id]
     if mine.empty:
@@ -92,8 +91,8 @@ try:
     rules = load_program()
 except ValueError as exc:
     rules = None
-    st.warning(f"No recommendation: the program rules cannot be used: {exc}")
-if ready and rules is not None:
+    st.warning(f"No recommendation: the program rules cannot be used: {markdown_literal(str(exc))}")
+if rules is not None and q and model_ready(q, 4):  # the model is ready by now: no second wait
     recs = load(recommendations, q, rules)
     mine = recs[recs["partner_id"] == partner_id]
     if mine.empty:
@@ -101,7 +100,7 @@ if ready and rules is not None:
     else:
         rec = mine.iloc[0]
         st.markdown(f"**Recommendation:** {rec.recommendation}" + (" · **at risk**" if rec.at_risk else "")
-                    + f" (meets every minimum of: {rec.qualifies_for})")
+                    + f" (meets every minimum of: {markdown_literal(rec.qualifies_for)})")
         st.markdown(f"**Why:** {markdown_literal(rec.reasons)}")
 decisions = load(partner_decisions, partner_id)
 if decisions.empty:

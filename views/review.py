@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import charts
 from analytics.access import AccessDenied
 from analytics.export import to_safe_csv, to_safe_excel
-from analytics.formatting import money
+from analytics.formatting import markdown_literal, money
 from analytics.program import PROGRAM_PATH, load_program, program_files, save_program
 from analytics.quarters import shift_quarter
 from analytics.review import (
@@ -46,7 +46,7 @@ if PROGRAM_PATH not in files:  # the program's own file is broken: say what is w
     try:
         load_program(PROGRAM_PATH)
     except ValueError as exc:
-        st.error(f"The program rules cannot be used: {exc}")
+        st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
 if not files:
     st.stop()
 rules_file = st.selectbox("Program rules", files, format_func=lambda p: p.name, key="review_rules_file",
@@ -56,20 +56,21 @@ rules_file = st.selectbox("Program rules", files, format_func=lambda p: p.name, 
 try:
     rules = load_program(Path(rules_file))
 except ValueError as exc:  # changed on disk since it was listed
-    st.error(f"The program rules cannot be used: {exc}")
+    st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
+rules_name = markdown_literal(Path(rules_file).name)  # a file name shows as written, never as Markdown
 if not model_ready(q, 4):
     st.stop()
 recs = load(recommendations, q, rules)
 st.caption(
     f"Review of the year {year}: every partner with orders in it. Revenue, deals and customers are over {year}; "
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
-    f"Rules from {Path(rules_file).name}: revenue decides a move down (short deal or customer counts become "
+    f"Rules from {rules_name}: revenue decides a move down (short deal or customer counts become "
     f"development goals); provisional continuation from a turnaround probability of "
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
     f"or terminated; at risk from a churn probability of {rules.at_risk_churn:.0%}, a fall of "
     f"{rules.at_risk_fall:.0%} year over year or a latest quarter near zero. "
-    f"Selection: {flt.describe()} (tier, region and distributor)."
+    f"Selection: {markdown_literal(flt.describe())} (tier, region and distributor)."
 )
 
 # The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns.
@@ -187,16 +188,17 @@ with whatif_tab:
     tier_cols = st.columns(len(rules.tiers))
     minimums, deals, customers = {}, {}, {}
     for col, t in zip(tier_cols, rules.tiers, strict=True):
-        minimums[t.name] = col.number_input(f"{t.name} minimum revenue, 4 quarters", min_value=0.0,
+        label = markdown_literal(t.name)
+        minimums[t.name] = col.number_input(f"{label} minimum revenue, 4 quarters", min_value=0.0,
                                             value=float(t.min_revenue), step=5_000.0, key=f"whatif_min_{t.name}")
-        deals[t.name] = col.number_input(f"{t.name} minimum deals", min_value=0, value=int(t.min_deals), step=1,
+        deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
                                          key=f"whatif_deals_{t.name}")
-        customers[t.name] = col.number_input(f"{t.name} minimum customers", min_value=0, value=int(t.min_customers),
+        customers[t.name] = col.number_input(f"{label} minimum customers", min_value=0, value=int(t.min_customers),
                                              step=1, key=f"whatif_customers_{t.name}")
     try:
         whatif_rules = rules.with_minimums(minimums, deals, customers)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(markdown_literal(str(exc)))
     else:
         scenario = action_counts(select_partners(load(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
@@ -210,14 +212,14 @@ with whatif_tab:
         })
         if may_change_rules:
             # Admins only (the engine checks too): these minimums and threshold become the program's terms.
-            if st.button(f"Save these minimums and threshold to {Path(rules_file).name}", key="save_program",
+            if st.button(f"Save these minimums and threshold to {rules_name}", key="save_program",
                          icon=":material/gavel:", help="Every later review reads the program rules from this file."):
                 try:
                     save_program(replace(whatif_rules, provisional_threshold=threshold), rules_file, actor=actor)
                 except (AccessDenied, ValueError, OSError) as exc:
-                    st.error(str(exc))
+                    st.error(markdown_literal(str(exc)))
                 else:
-                    st.success(f"Program rules in {Path(rules_file).name} changed by {actor.who}.")
+                    st.success(f"Program rules in {rules_name} changed by {markdown_literal(actor.who)}.")
         else:
             st.caption("Changing the program rules themselves takes the admin role.")
 
@@ -238,7 +240,7 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
     try:
         result = save_review(get_store(), name, q, rules, decisions, actor=actor)
     except (ValueError, AccessDenied) as exc:
-        st.error(str(exc))
+        st.error(markdown_literal(str(exc)))
     else:
         st.success(f"Saved review {result['review']}: {result['added']:,} decisions added, {result['changed']:,} "
                    f"changed, {result['unchanged']:,} unchanged.")
