@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, summary, backup, restore.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, summary, backup, restore.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from analytics.extract import ExtractInvalid, extract_headers
 from analytics.features import DEFAULT_HORIZON
 from analytics.ingest import list_loads, load_extract, rollback_load
 from analytics.mappings import remembered_mapping
-from analytics.quarters import parse_quarter_text
+from analytics.quarters import parse_quarter_text, shift_quarter
 from analytics.queries import channel_summary, latest_quarter
 from analytics.scoring import refresh_scores, score_status, stored_report, stored_scores
 from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault
@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rescore", help="bring the stored model scores up to date (after new program rules, "
                                         "a new version, or a load made with --no-scores)")
+
+    review = commands.add_parser("review", help="write each partner's recommended action in the annual review to a CSV")
+    review.add_argument("--as-of", metavar="QUARTER", help="last quarter of the review year like 2026Q3 "
+                                                           "(default: the latest)")
+    review.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    review.add_argument("--program", type=Path, metavar="FILE.toml",
+                        help="program rules (default: data/program.toml)")
 
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
@@ -249,6 +256,22 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(store: Store, args: argparse.Namespace) -> int:
+    from analytics.model import fitted_for
+    from analytics.program import PROGRAM_PATH, load_program
+    from analytics.review import ACTIONS, REVIEW_HORIZON, recommendations, review_export
+
+    rules = load_program(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
+    _, fitted = fitted_for(store, _quarter(args.as_of), REVIEW_HORIZON, progress=_progress)
+    rows = review_export(recommendations(store, fitted.as_of, rules))
+    args.out.write_bytes(to_safe_csv(rows))
+    counts = rows["recommendation"].value_counts()
+    print(f"{len(rows):,} partners with orders in {shift_quarter(fitted.as_of, 1 - REVIEW_HORIZON)}–{fitted.as_of} "
+          f"reviewed: " + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
+          + f" ({(rows['at_risk'] == 'true').sum():,} at risk); written to {args.out}.")
+    return 0
+
+
 def _quarter(text: str | None) -> str | None:
     if text is None:
         return None
@@ -280,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _backtest(store, args)
             if args.command == "backup":
                 return _backup(store, args)
+            if args.command == "review":
+                return _review(store, args)
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")

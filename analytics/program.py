@@ -1,4 +1,4 @@
-"""The partner program's terms (data/program.toml): tier minimums, the nursery, the review-out share."""
+"""The partner program's terms (data/program.toml): tier minimums, the nursery, review-out share, at-risk limits."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 from analytics.store import PROJECT_ROOT
 
-__all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program", "save_program"]
+__all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program", "save_program", "program_files"]
 
 PROGRAM_PATH = PROJECT_ROOT / "data" / "program.toml"
+AT_RISK_KEYS = ("at_risk_churn", "at_risk_fall", "at_risk_latest_share")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class ProgramRules:
     nursery_quarters: int = 4
     review_out_share: float = 0.10
     provisional_threshold: float = 0.30
+    # A partner kept in its tier is flagged at risk from this churn probability, this fall year over
+    # year, or a latest quarter below this share of its quarterly average (see analytics.review).
+    at_risk_churn: float = 0.40
+    at_risk_fall: float = 0.50
+    at_risk_latest_share: float = 0.10
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -39,8 +45,10 @@ class ProgramRules:
         revenues = [t.min_revenue for t in self.tiers]
         if revenues != sorted(revenues, reverse=True):
             raise ValueError("Tier minimum revenues must fall from the highest tier to the lowest")
-        if not 0 <= self.review_out_share <= 1 or not 0 <= self.provisional_threshold <= 1:
-            raise ValueError("review_out_share and provisional_threshold are shares between 0 and 1")
+        shares = ("review_out_share", "provisional_threshold", "at_risk_churn", "at_risk_fall", "at_risk_latest_share")
+        outside = [name for name in shares if not 0 <= getattr(self, name) <= 1]
+        if outside:
+            raise ValueError(f"{', '.join(outside)} must be shares between 0 and 1")
         if self.nursery_quarters < 0:
             raise ValueError("nursery_quarters cannot be negative")
 
@@ -52,9 +60,14 @@ class ProgramRules:
         """Give each tier's minimum trailing-year revenue by tier name."""
         return {t.name: t.min_revenue for t in self.tiers}
 
-    def with_minimums(self, revenue: dict[str, float]) -> ProgramRules:
-        """Give these rules with some tiers' minimum revenue changed (for what-if questions)."""
-        tiers = tuple(replace(t, min_revenue=float(revenue.get(t.name, t.min_revenue))) for t in self.tiers)
+    def with_minimums(self, revenue: dict[str, float], deals: dict[str, int] | None = None,
+                      customers: dict[str, int] | None = None) -> ProgramRules:
+        """Give these rules with some tiers' minimum revenue, deals or customers changed (for what-if questions)."""
+        deals, customers = deals or {}, customers or {}
+        tiers = tuple(replace(t, min_revenue=float(revenue.get(t.name, t.min_revenue)),
+                              min_deals=int(deals.get(t.name, t.min_deals)),
+                              min_customers=int(customers.get(t.name, t.min_customers)))
+                      for t in self.tiers)
         return replace(self, tiers=tiers)
 
 
@@ -98,6 +111,7 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             nursery_quarters=_number(raw.get("nursery_quarters", 4), f"{path}: nursery_quarters", whole=True),
             review_out_share=_number(raw.get("review_out_share", 0.10), f"{path}: review_out_share"),
             provisional_threshold=_number(raw.get("provisional_threshold", 0.30), f"{path}: provisional_threshold"),
+            **{key: _number(raw[key], f"{path}: {key}") for key in AT_RISK_KEYS if key in raw},
             source=str(path),
         )
     except ValueError as exc:
@@ -126,6 +140,7 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
         f"nursery_quarters = {rules.nursery_quarters}",
         f"review_out_share = {rules.review_out_share!r}",
         f"provisional_threshold = {rules.provisional_threshold!r}",
+        *(f"{key} = {getattr(rules, key)!r}" for key in AT_RISK_KEYS),
     ]
     for tier in rules.tiers:
         lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",
@@ -135,3 +150,15 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
     load_program(load_check)  # what was written reads back, or the old file stays
     os.replace(load_check, path)
     return path
+
+
+def program_files(folder: str | Path = PROGRAM_PATH.parent) -> list[Path]:
+    """Give the TOML files in `folder` that read as program rules, by name (products.toml, roles.toml are not)."""
+    found = []
+    for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            load_program(path)
+        except ValueError:
+            continue
+        found.append(path)
+    return found

@@ -1,20 +1,28 @@
 """The annual review: a recommended action per active partner from the program rules and the model, saved decisions.
 
-Actions: promote (meets a higher tier), retain, demote (meets only a lower tier), provisional
-continuation (short of its tier, or of the lowest tier, but likely to recover: kept with revised
-goals for the next two quarters), terminate (short of the lowest tier and unlikely to recover).
-Partners in the nursery (recruited within `nursery_quarters`) are never demoted or terminated.
+Actions: promote (meets every minimum of a higher tier), retain, demote (revenue meets only a lower
+tier), provisional continuation (revenue short of its tier, or of the lowest tier, but likely to
+recover: kept with revised goals for the next two quarters), terminate (revenue short of the lowest
+tier and unlikely to recover). Partners in the nursery (recruited within `nursery_quarters`) are
+never demoted or terminated.
 
-"Likely to recover" is the model's turnaround probability at or above the threshold. A partner
-short of its tier only on deals or customers (revenue at its tier's minimum and not halved) is not
-an underperformer in the model's sense and has no turnaround probability: the rules alone decide
-(demote, or terminate below the lowest tier), and its reasons say so.
+Revenue decides a move down. A partner whose revenue meets its tier keeps it whatever its deal and
+customer counts, and one that falls to a lower tier by revenue goes no lower for its counts: counts
+short of the tier it keeps become development goals, named in its reasons. A partner kept in (or
+promoted from) its tier whose churn probability or recent fall is severe (the program's at_risk_*
+settings) is flagged at risk and is not promoted.
+
+"Likely to recover" is the model's turnaround probability at or above the threshold; a partner
+without one (the model did not call it an underperformer) is left to the rules. Every reason names
+the figures it rests on: revenue against the minimum, deals, customers, churn probability, change
+year over year.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 
@@ -22,44 +30,60 @@ import numpy as np
 import pandas as pd
 
 from analytics.access import Actor, check
-from analytics.features import YEAR, features_at, load_panel
+from analytics.features import UNKNOWN, YEAR, features_at, load_panel
+from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.program import ProgramRules
 from analytics.quarters import quarter_index, shift_quarter
-from analytics.scoring import stored_scores
+from analytics.scoring import score_status, stored_scores
 from analytics.store import Store, checkpoint
 
 __all__ = [
     "ACTIONS",
+    "PROVISIONAL",
     "REVIEW_HORIZON",
+    "NOT_YET_KNOWN",
     "review_inputs",
     "recommend",
     "recommendations",
+    "select_partners",
+    "record_edits",
+    "review_decisions",
     "action_counts",
+    "DECISION_EXPORT_COLUMNS",
     "save_review",
     "list_reviews",
     "load_review",
+    "partner_decisions",
     "provisional_follow_up",
     "default_review_name",
+    "review_export",
 ]
 
 ACTIONS = ("promote", "retain", "demote", "provisional continuation", "terminate")
 PROVISIONAL = "provisional continuation"
 REVIEW_HORIZON = 4  # the review looks at the trailing year and the model's next four quarters
 GOAL_QUARTERS = 2   # revised goals cover the two quarters after the review
+NOT_YET_KNOWN = "not yet known"
+# A latest quarter near zero is a severe fall only after orders in each of this many quarters before it:
+# for a partner that buys once or twice a year, a quarter without orders is its usual rhythm.
+LATEST_RUN = 3
 
 INPUT_COLUMNS = [
-    "partner_id", "partner_name", "tier", "region", "revenue_trailing", "deals_trailing", "customers_trailing",
-    "tenure_full", "yoy_change", "churn_probability", "turnaround_probability", "churn_reasons",
+    "partner_id", "partner_name", "tier", "region", "distributor", "revenue_trailing", "revenue_latest",
+    "active_before_latest", "deals_trailing", "customers_trailing", "tenure_full", "yoy_change", "churn_probability",
+    "turnaround_probability", "churn_reasons", "model_version",
 ]
 
 
 def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
-    """Give every partner with orders in the 4 quarters to `as_of`: trailing-year figures, tenure, the model's scores.
+    """Give every partner with orders in the 4 quarters to `as_of`: review-year figures, tenure, the model's scores.
 
     tenure_full counts quarters since the partner's first order (from the first stored quarter when
-    it was there from the start). The scores are the stored ones (analytics.scoring); without them the
-    probabilities are missing.
+    it was there from the start); revenue_latest is the as-of quarter's revenue, active_before_latest
+    the quarters with orders among the LATEST_RUN before it; distributor is the latest one recorded in
+    the review year. The scores are the stored ones (analytics.scoring), with the version of the model
+    that made them; without them the probabilities are missing.
     """
     panel = load_panel(store)
     features = features_at(panel, as_of, REVIEW_HORIZON)
@@ -67,92 +91,182 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     rows = panel.rows_of(features["partner_id"])
     present = panel.present[rows, :c + 1]
     features["tenure_full"] = c - np.argmax(present, axis=1) + 1
-    scores = stored_scores(store, as_of, REVIEW_HORIZON)[
-        ["partner_id", "churn_probability", "turnaround_probability", "churn_reasons"]
-    ]
-    return features.merge(scores, on="partner_id", how="left")[INPUT_COLUMNS]
+    features["revenue_latest"] = panel.revenue[rows, c]
+    features["active_before_latest"] = panel.present[rows, max(c - LATEST_RUN, 0):c].sum(axis=1)
+    end = panel.first + c
+    distributors = store.query_df(
+        """
+        SELECT partner_id, arg_max(distributor, q_index) AS distributor
+        FROM partner_quarter WHERE q_index BETWEEN ? AND ? AND distributor IS NOT NULL GROUP BY partner_id
+        """,
+        [end - YEAR + 1, end],
+    )
+    scores = stored_scores(store, as_of, REVIEW_HORIZON)
+    status = score_status(store, as_of, REVIEW_HORIZON)
+    version = status.run.model_version if status.scored else ""
+    scores = scores[["partner_id", "churn_probability", "turnaround_probability", "churn_reasons"]]
+    merged = features.merge(scores, on="partner_id", how="left").merge(distributors, on="partner_id", how="left")
+    merged["model_version"] = version
+    return merged[INPUT_COLUMNS]
 
 
-def _meets(frame: pd.DataFrame, rule, use_customers: bool) -> np.ndarray:
-    ok = (frame["revenue_trailing"].to_numpy() >= rule.min_revenue) & (
-        frame["deals_trailing"].to_numpy() >= rule.min_deals)
-    if use_customers:
-        ok &= frame["customers_trailing"].to_numpy() >= rule.min_customers
-    return ok
+def _ranks(frame: pd.DataFrame, rules: ProgramRules, use_customers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Give per partner the highest tier whose every minimum it meets and the highest its revenue alone meets.
+
+    Ranks index rules.tiers (0 the highest); len(rules.tiers) means no tier.
+    """
+    revenue = frame["revenue_trailing"].to_numpy(dtype=float)
+    deals = frame["deals_trailing"].to_numpy(dtype=float)
+    customers = frame["customers_trailing"].to_numpy(dtype=float)
+    every = np.full(len(frame), len(rules.tiers))
+    by_revenue = every.copy()
+    for rank in range(len(rules.tiers) - 1, -1, -1):  # highest tier met wins
+        rule = rules.tiers[rank]
+        revenue_ok = revenue >= rule.min_revenue
+        all_ok = revenue_ok & (deals >= rule.min_deals)
+        if use_customers:
+            all_ok &= customers >= rule.min_customers
+        every = np.where(all_ok, rank, every)
+        by_revenue = np.where(revenue_ok, rank, by_revenue)
+    return every, by_revenue
 
 
-def _shortfall(row: dict, rule, use_customers: bool) -> str:
-    gaps = []
-    if row["revenue_trailing"] < rule.min_revenue:
-        gaps.append(f"revenue {money(row['revenue_trailing'])} < {money(rule.min_revenue)}")
-    if row["deals_trailing"] < rule.min_deals:
-        gaps.append(f"{int(row['deals_trailing'])} deals < {rule.min_deals}")
-    if use_customers and row["customers_trailing"] < rule.min_customers:
-        gaps.append(f"{int(row['customers_trailing'])} customers < {rule.min_customers}")
-    return ", ".join(gaps)
+def _count(n: float, word: str) -> str:
+    n = int(n)
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def _signed_pct(change: float) -> str:
+    return "n/a (no revenue a year earlier)" if change != change else f"{change * 100:+.0f} %"
+
+
+def _development_goals(deals: float, customers: float, rule, use_customers: bool) -> str:
+    """Give the counts a partner lacks for `rule`'s tier ("6 deals (has 1), 4 customers (has 2)"), "" if none."""
+    goals = []
+    if deals < rule.min_deals:
+        goals.append(f"{_count(rule.min_deals, 'deal')} (has {int(deals)})")
+    if use_customers and customers < rule.min_customers:
+        goals.append(f"{_count(rule.min_customers, 'customer')} (has {int(customers)})")
+    return ", ".join(goals)
 
 
 def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None = None) -> pd.DataFrame:
-    """Give `inputs` (review_inputs) with qualifies_for, recommendation, otherwise, reasons and revised goals.
+    """Give `inputs` (review_inputs) with qualifies_for, revenue_meets, recommendation, at_risk, reasons and goals.
 
-    `threshold` (default: the rules') is the recovery chance from which an underperformer gets
-    provisional continuation. `otherwise` is what a provisional candidate gets if not picked.
-    Customer minimums are ignored when the data hold no customers at all (an extract without them).
+    qualifies_for is the highest tier whose every minimum the partner meets, revenue_meets the highest
+    its revenue alone meets ("none" for neither). `threshold` (default: the rules') is the recovery
+    chance from which an underperformer gets provisional continuation; `otherwise` is what a
+    provisional candidate gets if not picked. development_goals names the counts a kept partner lacks
+    for its tier. revenue_goal / deals_goal are the revised goals of a recommended provisional
+    continuation; default_revenue_goal / default_deals_goal are those a chief's own provisional
+    continuation starts from (half the current tier's yearly minimums). Customer minimums are ignored
+    when the data hold no customers at all (an extract without them).
     """
     threshold = rules.provisional_threshold if threshold is None else threshold
     frame = inputs.reset_index(drop=True).copy()
     use_customers = bool((frame["customers_trailing"] > 0).any())
     names = list(rules.tier_names)
-    lowest = len(names) - 1
-    qualifies = np.full(len(frame), len(names))  # len(names): meets no tier
-    for rank in range(len(names) - 1, -1, -1):   # highest tier met wins
-        qualifies = np.where(_meets(frame, rules.tiers[rank], use_customers), rank, qualifies)
+    none, lowest = len(names), len(names) - 1
+    every, by_revenue = _ranks(frame, rules, use_customers)
     current = np.array([names.index(t) if t in names else -1 for t in frame["tier"]])
-    # A partner with no known tier is judged against the tier it meets (or the lowest when none).
-    current = np.where(current < 0, np.minimum(qualifies, lowest), current)
-    has_turnaround = frame["turnaround_probability"].notna().to_numpy()
-    recovery = frame["turnaround_probability"].fillna(-1.0).to_numpy()  # -1: never above a threshold
-    nursery = frame["tenure_full"].to_numpy() < rules.nursery_quarters
-    short = qualifies > current
+    # A partner with no known tier is judged against the tier its revenue meets (or the lowest when none).
+    current = np.where(current < 0, np.minimum(by_revenue, lowest), current)
+
+    revenue = frame["revenue_trailing"].to_numpy(dtype=float)
+    latest = frame["revenue_latest"].to_numpy(dtype=float)
+    deals = frame["deals_trailing"].to_numpy(dtype=float)
+    customers = frame["customers_trailing"].to_numpy(dtype=float)
+    tenure = frame["tenure_full"].to_numpy(dtype=float)
+    yoy = frame["yoy_change"].to_numpy(dtype=float, na_value=np.nan)
+    churn = frame["churn_probability"].to_numpy(dtype=float, na_value=np.nan)
+    recovery = frame["turnaround_probability"].to_numpy(dtype=float, na_value=np.nan)
+    has_turnaround = ~np.isnan(recovery)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        latest_share = np.where(revenue > 0, latest / (revenue / YEAR), np.nan)
+    churn_severe = churn >= rules.at_risk_churn
+    fall_severe = yoy <= -rules.at_risk_fall
+    regular = frame["active_before_latest"].to_numpy() >= LATEST_RUN
+    latest_severe = regular & (latest_share < rules.at_risk_latest_share)
+    severe = churn_severe | fall_severe | latest_severe
+
+    holds = by_revenue <= current
+    nursery = tenure < rules.nursery_quarters
     action = np.select(
-        [qualifies < current, ~short, nursery, recovery >= threshold, qualifies == len(names)],
+        [(every < current) & ~severe, holds, nursery, has_turnaround & (recovery >= threshold),
+         by_revenue == none],
         ["promote", "retain", "retain", PROVISIONAL, "terminate"],
         default="demote",
     )
-    otherwise = np.where(action == PROVISIONAL, np.where(qualifies == len(names), "terminate", "demote"), "")
-    frame["qualifies_for"] = [names[q] if q < len(names) else "none" for q in qualifies]
+    at_risk = severe & (action != "terminate")
+    kept = np.where(action == "demote", by_revenue, current)  # the tier a partner holds after the review
+    frame["qualifies_for"] = [names[q] if q < none else "none" for q in every]
+    frame["revenue_meets"] = [names[q] if q < none else "none" for q in by_revenue]
     frame["recommendation"] = action
-    frame["otherwise"] = otherwise
-    reasons = []
-    goals_revenue, goals_deals = [], []
-    # Plain arrays of the four figures the words need: a dict per row of the whole frame took seconds
-    # at 60,000 partners, and the what-if recounts on every change.
-    figures = {c: frame[c].to_numpy(dtype=float, na_value=np.nan)
-               for c in ("revenue_trailing", "deals_trailing", "customers_trailing", "tenure_full")}
+    frame["at_risk"] = at_risk
+    frame["otherwise"] = np.where(action == PROVISIONAL, np.where(by_revenue == none, "terminate", "demote"), "")
+
+    reasons, development = [], []
     for i in range(len(frame)):
+        tier = rules.tiers[current[i]]
         words = []
-        target = rules.tiers[current[i]]
-        if qualifies[i] < len(names):
-            words.append(f"meets {names[qualifies[i]]}")
-        if short[i]:
-            row = {c: values[i] for c, values in figures.items()}
-            words.append(f"short of {target.name}: {_shortfall(row, target, use_customers)}")
-            if nursery[i]:
-                words.append(f"in the nursery ({int(row['tenure_full'])} of {rules.nursery_quarters} quarters)")
-            elif has_turnaround[i]:
-                words.append(f"turnaround probability {recovery[i] * 100:.0f} % (threshold {threshold * 100:.0f} %)")
-            else:
-                words.append("revenue has not fallen: no turnaround probability, the rules decide")
-        reasons.append("; ".join(words))
-        if action[i] == PROVISIONAL:
-            goals_revenue.append(round(target.min_revenue * GOAL_QUARTERS / YEAR, 2))
-            goals_deals.append(int(math.ceil(target.min_deals * GOAL_QUARTERS / YEAR)))
+        if action[i] == "promote":
+            up = rules.tiers[every[i]]
+            words.append(f"meets every {up.name} minimum: revenue {money(revenue[i])} ≥ {money(up.min_revenue)}, "
+                         f"{_count(deals[i], 'deal')} ≥ {up.min_deals}"
+                         + (f", {_count(customers[i], 'customer')} ≥ {up.min_customers}" if use_customers else ""))
+        elif holds[i]:
+            words.append(f"revenue {money(revenue[i])} meets {tier.name}'s minimum {money(tier.min_revenue)}")
+            if every[i] < current[i]:
+                words.append(f"meets every {names[every[i]]} minimum but not promoted while at risk")
         else:
-            goals_revenue.append(np.nan)
-            goals_deals.append(np.nan)
+            met = (f"meets {names[by_revenue[i]]}'s {money(rules.tiers[by_revenue[i]].min_revenue)}"
+                   if by_revenue[i] < none else "meets no tier's minimum")
+            words.append(f"short of {tier.name}: revenue {money(revenue[i])} < {money(tier.min_revenue)} ({met})")
+        goals = ""
+        if action[i] in ("retain", "demote") and (holds[i] or action[i] == "demote"):
+            goals = _development_goals(deals[i], customers[i], rules.tiers[kept[i]], use_customers)
+        development.append(goals)
+        if action[i] != "promote":
+            words.append(f"{_count(deals[i], 'deal')}" + (f", {_count(customers[i], 'customer')}"
+                                                          if use_customers else ""))
+        if goals:
+            words.append(f"development goals for {names[kept[i]]}: {goals}")
+        if not holds[i]:
+            if nursery[i]:
+                words.append(f"in the nursery ({int(tenure[i])} of {rules.nursery_quarters} quarters)")
+            elif has_turnaround[i]:
+                words.append(f"turnaround probability {_pct(recovery[i])} (threshold {_pct(threshold)})")
+            else:
+                words.append("no turnaround probability (revenue has not fallen): the rules decide")
+        if at_risk[i]:
+            risks = []
+            if churn_severe[i]:
+                risks.append(f"churn probability {_pct(churn[i])} (≥ {_pct(rules.at_risk_churn)})")
+            if latest_severe[i]:
+                risks.append(f"latest quarter {money(latest[i])}, {_pct(max(latest_share[i], 0.0))} of its "
+                             f"quarterly average after orders in each of the {LATEST_RUN} quarters before")
+            if fall_severe[i]:
+                risks.append(f"year over year {_signed_pct(yoy[i])} (a fall of {_pct(rules.at_risk_fall)} or more)")
+            words.append("at risk: " + ", ".join(risks))
+        if not churn_severe[i] or not at_risk[i]:
+            words.append("churn probability " + ("n/a" if churn[i] != churn[i] else _pct(churn[i])))
+        if not fall_severe[i] or not at_risk[i]:
+            words.append(f"year over year {_signed_pct(yoy[i])}")
+        reasons.append("; ".join(words))
     frame["reasons"] = reasons
-    frame["revenue_goal"] = goals_revenue
-    frame["deals_goal"] = pd.array(goals_deals, dtype="Int64")
+    frame["development_goals"] = development
+    default_revenue = np.array([round(rules.tiers[k].min_revenue * GOAL_QUARTERS / YEAR, 2) for k in current])
+    default_deals = np.array([int(math.ceil(rules.tiers[k].min_deals * GOAL_QUARTERS / YEAR)) for k in current])
+    provisional = action == PROVISIONAL
+    frame["revenue_goal"] = np.where(provisional, default_revenue, np.nan)
+    frame["deals_goal"] = pd.array(np.where(provisional, default_deals, 0), dtype="Int64")
+    frame.loc[~provisional, "deals_goal"] = pd.NA
+    frame["default_revenue_goal"] = default_revenue
+    frame["default_deals_goal"] = default_deals
     return frame
 
 
@@ -163,6 +277,67 @@ def recommendations(store: Store, as_of: str, rules: ProgramRules, threshold: fl
     already tried costs nothing.
     """
     return recommend(review_inputs(store, as_of), rules, threshold)
+
+
+def select_partners(recommendations: pd.DataFrame, selection: ChannelFilter) -> pd.DataFrame:
+    """Give the recommendations of the partners in the selection's tiers, regions and distributors.
+
+    A partner is judged by its tier and region at the review quarter and the latest distributor of
+    its review year; segments select revenue, not partners, so they do not narrow the review.
+    """
+    keep = np.ones(len(recommendations), dtype=bool)
+    for column, values in (("tier", selection.tiers), ("region", selection.regions),
+                           ("distributor", selection.distributors)):
+        if values:
+            keep &= recommendations[column].isin(values).to_numpy()
+    return recommendations[keep]
+
+
+def record_edits(edits: dict[str, dict], shown: pd.DataFrame, edited_rows: Mapping) -> bool:
+    """Fold a table editor's changes (by row position of `shown`) into `edits` by partner; tell whether any.
+
+    `edits` maps partner_id to the chief's changes: decision, note, revenue_goal, deals_goal. A
+    "grant" change (the provisional continuation tick) becomes the decision: ticked, provisional
+    continuation; unticked, what the rules say otherwise (or the recommendation, for a partner the
+    rules did not propose).
+    """
+    for position, change in edited_rows.items():
+        row = shown.iloc[int(position)]
+        mine = edits.setdefault(row["partner_id"], {})
+        for column, value in change.items():
+            if column == "grant":
+                fallback = row["otherwise"] or row["recommendation"]
+                mine["decision"] = PROVISIONAL if value else fallback
+            else:
+                mine[column] = value
+    return bool(edited_rows)
+
+
+def review_decisions(recommendations: pd.DataFrame, selection: ChannelFilter,
+                     edits: Mapping[str, Mapping]) -> pd.DataFrame:
+    """Give the decisions to show and save: the selection's recommendations with the chief's edits folded in.
+
+    decision and note default to the recommendation and ""; a provisional continuation (recommended
+    or the chief's) carries revised goals (the chief's, else the defaults), and any other decision
+    none. `grant` tells whether a partner is on provisional continuation.
+    """
+    table = select_partners(recommendations, selection).copy()
+    table["decision"] = table["recommendation"]
+    table["note"] = ""
+    for column in ("decision", "note", "revenue_goal", "deals_goal"):
+        chosen = table["partner_id"].map(lambda pid, c=column: edits.get(pid, {}).get(c))
+        if column == "deals_goal":
+            chosen = pd.to_numeric(chosen, errors="coerce").astype("Int64")
+        elif column == "revenue_goal":
+            chosen = pd.to_numeric(chosen, errors="coerce")
+        table[column] = chosen.where(chosen.notna(), table[column])
+    granted = (table["decision"] == PROVISIONAL).to_numpy()
+    table["grant"] = granted
+    table["revenue_goal"] = np.where(granted, table["revenue_goal"].fillna(table["default_revenue_goal"]), np.nan)
+    table["deals_goal"] = table["deals_goal"].fillna(pd.Series(table["default_deals_goal"], index=table.index)
+                                                     .astype("Int64"))
+    table.loc[~granted, "deals_goal"] = pd.NA
+    return table
 
 
 def action_counts(recommendations: pd.DataFrame, column: str = "recommendation") -> pd.DataFrame:
@@ -184,6 +359,33 @@ DECISION_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "revenue_trailing", "churn_probability",
     "turnaround_probability", "recommendation", "reasons", "decision", "note", "revenue_goal", "deals_goal",
 ]
+# What a download of the decisions holds: who, what the rules and model said, what the chief decided.
+DECISION_EXPORT_COLUMNS = [
+    "partner_id", "partner_name", "tier", "region", "revenue_trailing", "deals_trailing", "customers_trailing",
+    "yoy_change", "churn_probability", "turnaround_probability", "model_version", "qualifies_for", "recommendation",
+    "at_risk", "reasons", "development_goals", "decision", "note", "revenue_goal", "deals_goal",
+]
+# Kept with each decision when present (older callers may leave them out): the model's version and the flag.
+_OPTIONAL_DECISION_COLUMNS = {"model_version": "", "at_risk": False}
+# What a decision was made on: rewritten with it when the decision, note or goals change, else left as saved.
+_DECIDED_ON = ("partner_name", "tier", "region", "revenue_trailing", "churn_probability", "turnaround_probability",
+               "recommendation", "reasons", "model_version", "at_risk", "decided_by", "decided_at")
+_CHANGED = """(review_decisions.decision IS DISTINCT FROM excluded.decision
+    OR coalesce(review_decisions.note, '') IS DISTINCT FROM excluded.note
+    OR review_decisions.revenue_goal IS DISTINCT FROM excluded.revenue_goal
+    OR review_decisions.deals_goal IS DISTINCT FROM excluded.deals_goal)"""
+_UPSERT = f"""
+INSERT INTO review_decisions (review_id, partner_id, partner_name, tier, region, revenue_trailing, churn_probability,
+    turnaround_probability, recommendation, reasons, decision, note, revenue_goal, deals_goal, goal_quarters,
+    decided_by, decided_at, model_version, at_risk)
+SELECT ?, partner_id, partner_name, tier, region, revenue_trailing, churn_probability, turnaround_probability,
+       recommendation, reasons, decision, note, revenue_goal, deals_goal, goal_quarters, ?, ?, model_version, at_risk
+FROM incoming
+ON CONFLICT (review_id, partner_id) DO UPDATE SET
+    decision = excluded.decision, note = excluded.note, revenue_goal = excluded.revenue_goal,
+    deals_goal = excluded.deals_goal,
+    {", ".join(f"{c} = CASE WHEN {_CHANGED} THEN excluded.{c} ELSE review_decisions.{c} END" for c in _DECIDED_ON)}
+"""
 
 
 def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisions: pd.DataFrame,
@@ -192,9 +394,10 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
 
     Raises AccessDenied when `actor` may not save review decisions; records `user`, else the actor's name.
 
-    Saving the same decisions again changes nothing; a changed decision or note is updated in
-    place with who changed it and when. Partners not in `decisions` keep what was saved before.
-    `decisions` needs DECISION_COLUMNS; `decision` must be one of ACTIONS.
+    Saving the same decisions again changes nothing; a changed decision, note or goal is updated in
+    place with who changed it and when, and with the figures, probabilities and model_version it was
+    made on. Partners not in `decisions` keep what was saved before. `decisions` needs
+    DECISION_COLUMNS (model_version and at_risk are kept when present); `decision` must be one of ACTIONS.
     """
     check(actor, "save review")
     user = user if user is not None else actor.who if actor is not None else None
@@ -213,6 +416,10 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
         raise ValueError("A partner appears twice in the decisions")
     now = datetime.now()
     frame = decisions[DECISION_COLUMNS].copy()
+    for column, default in _OPTIONAL_DECISION_COLUMNS.items():
+        frame[column] = decisions[column] if column in decisions.columns else default
+    frame["model_version"] = frame["model_version"].fillna("").astype(str)
+    frame["at_risk"] = frame["at_risk"].fillna(False).astype(bool)
     frame["note"] = frame["note"].fillna("").astype(str)
     frame["goal_quarters"] = f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, GOAL_QUARTERS)}"
     frame["deals_goal"] = pd.to_numeric(frame["deals_goal"], errors="coerce").astype("Int64")
@@ -241,29 +448,7 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
             """,
             [review_id],
         ).fetchall()[0]
-        cur.execute(
-            """
-            INSERT INTO review_decisions
-            SELECT ?, partner_id, partner_name, tier, region, revenue_trailing, churn_probability,
-                   turnaround_probability, recommendation, reasons, decision, note, revenue_goal, deals_goal,
-                   goal_quarters, ?, ?
-            FROM incoming
-            ON CONFLICT (review_id, partner_id) DO UPDATE SET
-                decision = excluded.decision, note = excluded.note, revenue_goal = excluded.revenue_goal,
-                deals_goal = excluded.deals_goal,
-                decided_by = CASE WHEN review_decisions.decision IS DISTINCT FROM excluded.decision
-                    OR coalesce(review_decisions.note, '') IS DISTINCT FROM excluded.note
-                    OR review_decisions.revenue_goal IS DISTINCT FROM excluded.revenue_goal
-                    OR review_decisions.deals_goal IS DISTINCT FROM excluded.deals_goal
-                    THEN excluded.decided_by ELSE review_decisions.decided_by END,
-                decided_at = CASE WHEN review_decisions.decision IS DISTINCT FROM excluded.decision
-                    OR coalesce(review_decisions.note, '') IS DISTINCT FROM excluded.note
-                    OR review_decisions.revenue_goal IS DISTINCT FROM excluded.revenue_goal
-                    OR review_decisions.deals_goal IS DISTINCT FROM excluded.deals_goal
-                    THEN excluded.decided_at ELSE review_decisions.decided_at END
-            """,
-            [review_id, user, now],
-        )
+        cur.execute(_UPSERT, [review_id, user, now])
         checkpoint("review:written")
         cur.unregister("incoming")
     added, changed = int(counts[0]), int(counts[1])
@@ -287,8 +472,8 @@ def load_review(store: Store, name: str) -> pd.DataFrame:
     return store.query_df(
         """
         SELECT d.partner_id, d.partner_name, d.tier, d.region, d.revenue_trailing, d.churn_probability,
-               d.turnaround_probability, d.recommendation, d.reasons, d.decision, d.note, d.revenue_goal,
-               d.deals_goal, d.goal_quarters, d.decided_by, d.decided_at
+               d.turnaround_probability, d.model_version, d.at_risk, d.recommendation, d.reasons, d.decision,
+               d.note, d.revenue_goal, d.deals_goal, d.goal_quarters, d.decided_by, d.decided_at
         FROM review_decisions d JOIN reviews r USING (review_id)
         WHERE r.name = ? ORDER BY d.partner_id
         """,
@@ -296,19 +481,35 @@ def load_review(store: Store, name: str) -> pd.DataFrame:
     )
 
 
+def partner_decisions(store: Store, partner_id: str) -> pd.DataFrame:
+    """Give one partner's saved decisions, newest review first: review, as of, decision, who, when, note, goals."""
+    return store.query_df(
+        """
+        SELECT r.name AS review, r.as_of, d.decision, d.recommendation, d.decided_by, d.decided_at, d.note,
+               d.revenue_goal, d.deals_goal, d.goal_quarters, d.churn_probability, d.turnaround_probability,
+               d.model_version
+        FROM review_decisions d JOIN reviews r USING (review_id)
+        WHERE d.partner_id = ? ORDER BY r.as_of DESC, r.name
+        """,
+        [partner_id],
+    )
+
+
 def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
     """Give how each partner put on provisional continuation in review `name` did against its goals.
 
-    Revenue and deals are counted over the goal quarters (the two after the review); status is
-    "met", "missed", or "in progress" while those quarters are not all loaded yet.
+    Revenue and deals are counted over the goal quarters loaded so far (the two after the review);
+    status is "met" or "missed" once both are loaded, NOT_YET_KNOWN before (a goal half-way is not
+    met), "no goals" for a decision saved without any. quarters_loaded says which are in.
     """
     found = store.query_df("SELECT review_id, as_of FROM reviews WHERE name = ?", [name])
     if found.empty:
         return pd.DataFrame(columns=["partner_id", "partner_name", "revenue_goal", "revenue", "deals_goal",
-                                     "deals", "status"])
+                                     "deals", "quarters_loaded", "status"])
     as_of = found["as_of"].iloc[0]
     first, last = quarter_index(as_of) + 1, quarter_index(as_of) + GOAL_QUARTERS
     latest = store.query_df("SELECT max(q_index) AS q FROM partner_quarter")["q"].iloc[0]
+    loaded_to = -1 if latest is None or pd.isna(latest) else min(int(latest), last)
     frame = store.query_df(
         """
         SELECT d.partner_id, d.partner_name, d.tier, d.goal_quarters, d.revenue_goal,
@@ -320,12 +521,35 @@ def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
         """,
         [first, last, int(found["review_id"].iloc[0]), PROVISIONAL],
     )
-    met = (frame["revenue"] >= frame["revenue_goal"].fillna(0)) & (frame["deals"] >= frame["deals_goal"].fillna(0))
-    complete = latest is not None and not pd.isna(latest) and int(latest) >= last
-    frame["status"] = np.where(met, "met", "missed" if complete else "in progress")
+    frame["quarters_loaded"] = (
+        "none yet" if loaded_to < first
+        else f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, loaded_to - first + 1)}" if loaded_to > first
+        else shift_quarter(as_of, 1)
+    )
+    met = (frame["revenue"] >= frame["revenue_goal"]) & (frame["deals"] >= frame["deals_goal"].astype(float))
+    no_goals = frame["revenue_goal"].isna() & frame["deals_goal"].isna()
+    frame["status"] = np.where(no_goals, "no goals", np.where(loaded_to < last, NOT_YET_KNOWN,
+                                                              np.where(met, "met", "missed")))
     return frame
 
 
 def default_review_name(as_of: str) -> str:
     """Give the usual name of the review of the year ending at `as_of` ("FY2026")."""
     return f"FY{as_of[:4]}"
+
+
+REVIEW_EXPORT_COLUMNS = [
+    "partner_id", "tier", "revenue", "qualifies_for", "recommendation", "at_risk", "churn_probability",
+    "turnaround_probability", "reasons",
+]
+
+
+def review_export(recommendations: pd.DataFrame) -> pd.DataFrame:
+    """Give the recommendations as the review command writes them: REVIEW_EXPORT_COLUMNS, at_risk as true/false.
+
+    revenue is the review year's; a partner's missing tier is left empty.
+    """
+    out = recommendations.rename(columns={"revenue_trailing": "revenue"})[REVIEW_EXPORT_COLUMNS].copy()
+    out["tier"] = out["tier"].where(out["tier"] != UNKNOWN)
+    out["at_risk"] = np.where(out["at_risk"].astype(bool), "true", "false")
+    return out.sort_values("partner_id", kind="stable").reset_index(drop=True)

@@ -328,7 +328,14 @@ CREATE TABLE model_scores (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# Version 7: each review decision keeps the version of the model whose probabilities it was made on
+# (churn_probability and turnaround_probability are kept already) and whether it was flagged at risk.
+_V7 = """
+ALTER TABLE review_decisions ADD COLUMN model_version VARCHAR;
+ALTER TABLE review_decisions ADD COLUMN at_risk BOOLEAN;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
@@ -109,3 +110,49 @@ def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp
         page.get_by_text("Revenue in 2026Q3").first.wait_for(timeout=60000)
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, "overview_after_upload")
+
+
+def _edit_review_cell(page, grid_box: dict, row: int, column: int, text: str) -> None:
+    """Type `text` into a cell of the review table (0-based body row and column), as a person does with the keys."""
+    page.mouse.click(grid_box["x"] + 60, grid_box["y"] + 35 * (row + 1) + 17)  # header and rows are 35 px high
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(1500)
+    wait_for_app(page)
+
+
+def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_db):
+    # Wide enough for every column: moving to a cell off screen would scroll the table sideways.
+    with app_server(demo_db) as url, browser_page(4000, 1100) as page:
+        page.goto(f"{url}/review")
+        wait_for_app(page, 180000)
+        differ = page.locator('[data-testid="stMetric"]').filter(has_text="Decisions that differ").locator(
+            '[data-testid="stMetricValue"]')
+        differ.wait_for(timeout=180000)
+        assert differ.inner_text() == "0"
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        # The table is redrawn under a new key after each change: the change must survive that, and the next.
+        _edit_review_cell(page, box, row=0, column=7, text="terminate")
+        page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
+        page.wait_for_timeout(1000)  # the table drawn anew
+        _edit_review_cell(page, box, row=1, column=8, text="noted")
+        page.get_by_text("Changed in this session: 2 partners").wait_for(timeout=60000)
+        wait_for_app(page)
+        assert differ.inner_text() == "1"
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # Both changes are in the decisions the page would save (its CSV download), each on its own partner.
+        with page.expect_download() as download:
+            page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download decisions (CSV)").click()
+        decisions = pd.read_csv(download.value.path(), encoding="utf-8-sig", keep_default_na=False)
+        assert decisions.loc[0, "decision"] == "terminate" and decisions.loc[1, "note"] == "noted"
+        assert (decisions["decision"] != decisions["recommendation"]).sum() == 1
+        assert (decisions["note"] != "").sum() == 1
+        screenshot(page, "review_table_edit")

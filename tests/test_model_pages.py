@@ -1,4 +1,4 @@
-"""The Partners at risk and Model pages, and the Partner page's risk, under AppTest on real databases."""
+"""The Partners at risk and Model pages, the Partner page's risk and review, under AppTest on real databases."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.model import MODEL
+from analytics.program import load_program
+from analytics.review import recommendations, review_decisions, save_review
 from analytics.scoring import refresh_scores, stored_scores
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
@@ -101,3 +104,21 @@ def test_partner_page_says_what_holds_a_turnaround_back(demo_db, demo_scores):
     at = open_page(demo_db, "views/partner.py", partner_id=held_back["partner_id"])
     shown = [m.value for m in at.markdown if m.value.startswith("**What holds a turnaround back:**")]
     assert len(shown) == 1 and markdown_literal(held_back["turnaround_reasons_against"]) in shown[0]
+
+
+def test_partner_page_shows_its_recommendation_and_saved_decision(demo_copy):
+    with Store(demo_copy) as store:
+        recs = recommendations(store, "2026Q3", load_program())
+        kept = recs[recs["at_risk"] & (recs["recommendation"] == "retain")].iloc[0]
+        decisions = review_decisions(recs, ChannelFilter(), {kept["partner_id"]: {"decision": "demote",
+                                                                                  "note": "**talk** to them"}})
+        save_review(store, "FY2026", "2026Q3", load_program(), decisions, user="chief@example.com")
+    at = open_page(demo_copy, "views/partner.py", partner_id=kept["partner_id"])
+    text = [m.value for m in at.markdown]
+    assert "**Recommendation:** retain · **at risk**" in " ".join(text)
+    why = next(t for t in text if t.startswith("**Why:**"))
+    assert "at risk" in why and "churn probability" in why and "\\$" in why  # amounts shown literally
+    saved = next(d.value for d in at.dataframe if "review" in d.value.columns)
+    assert saved[["review", "decision", "recommendation", "decided_by", "note"]].values.tolist() == [
+        ["FY2026", "demote", "retain", "chief@example.com", "**talk** to them"]]
+    assert saved["decided_at"].notna().all()

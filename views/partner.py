@@ -12,7 +12,9 @@ from analytics.partner_profile import (
     partner_segments,
     partner_top_customers,
 )
+from analytics.program import load_program
 from analytics.quarters import shift_quarter
+from analytics.review import partner_decisions, recommendations
 from analytics.scoring import stored_scores
 from views.shared import current_filter, download_table, load, scores_ready
 
@@ -66,7 +68,8 @@ st.markdown(f"**Largest customers, {period}**")
 st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
 
 st.subheader(f"Risk over the next 4 quarters, as of {q}")
-if q and scores_ready(q, 4):
+scored = bool(q) and scores_ready(q, 4)
+if scored:
     scores = load(stored_scores, q, 4)
     mine = scores[scores["partner_id"] == partner_id]
     if mine.empty:
@@ -85,3 +88,30 @@ if q and scores_ready(q, 4):
             st.markdown(f"**What favours a turnaround:** {markdown_literal(row.turnaround_reasons)}")
         if row.turnaround_reasons_against:
             st.markdown(f"**What holds a turnaround back:** {markdown_literal(row.turnaround_reasons_against)}")
+
+st.subheader(f"Annual review of {period}")
+try:
+    rules = load_program()
+except ValueError as exc:
+    rules = None
+    st.warning(f"No recommendation: the program rules cannot be used: {markdown_literal(str(exc))}")
+if rules is not None and scored:  # the recommendation weighs the stored scores
+    recs = load(recommendations, q, rules)
+    mine = recs[recs["partner_id"] == partner_id]
+    if mine.empty:
+        st.info(f"No orders in {period}, so no recommendation in the review of that year.")
+    else:
+        rec = mine.iloc[0]
+        st.markdown(f"**Recommendation:** {rec.recommendation}" + (" · **at risk**" if rec.at_risk else "")
+                    + f" (meets every minimum of: {markdown_literal(rec.qualifies_for)})")
+        st.markdown(f"**Why:** {markdown_literal(rec.reasons)}")
+decisions = load(partner_decisions, partner_id)
+if decisions.empty:
+    st.caption("No saved review holds a decision for this partner.")
+else:
+    st.markdown("**Saved decisions** (newest review first)")
+    st.dataframe(decisions, hide_index=True, width="stretch", column_config={
+        "churn_probability": st.column_config.NumberColumn("Churn probability", format="percent"),
+        "turnaround_probability": st.column_config.NumberColumn("Turnaround probability", format="percent"),
+        "revenue_goal": st.column_config.NumberColumn("Revenue goal", format="dollar"),
+    })

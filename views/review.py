@@ -10,10 +10,12 @@ from analytics import charts
 from analytics.access import AccessDenied
 from analytics.export import to_safe_csv, to_safe_excel
 from analytics.formatting import markdown_literal, money
-from analytics.program import PROGRAM_PATH, load_program, save_program
+from analytics.program import PROGRAM_PATH, load_program, program_files, save_program
 from analytics.quarters import shift_quarter
 from analytics.review import (
     ACTIONS,
+    DECISION_EXPORT_COLUMNS,
+    NOT_YET_KNOWN,
     PROVISIONAL,
     action_counts,
     default_review_name,
@@ -21,7 +23,10 @@ from analytics.review import (
     load_review,
     provisional_follow_up,
     recommendations,
+    record_edits,
+    review_decisions,
     save_review,
+    select_partners,
 )
 from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, partner_links, scores_ready
 
@@ -36,37 +41,54 @@ if not q:
     st.stop()
 year = f"{shift_quarter(q, -3)}–{q}"
 
-files = sorted(p for p in PROGRAM_PATH.parent.glob("*.toml") if p.name != "products.toml")
+files = program_files(PROGRAM_PATH.parent)
+if PROGRAM_PATH not in files:  # the program's own file is broken: say what is wrong with it
+    try:
+        load_program(PROGRAM_PATH)
+    except ValueError as exc:
+        st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+if not files:
+    st.stop()
 rules_file = st.selectbox("Program rules", files, format_func=lambda p: p.name, key="review_rules_file",
                           index=files.index(PROGRAM_PATH) if PROGRAM_PATH in files else 0,
-                          help=f"TOML files in {PROGRAM_PATH.parent}: tier minimums, nursery, review-out share.")
+                          help=f"Program rules files in {PROGRAM_PATH.parent}: tier minimums, nursery, "
+                               "review-out share, what counts as at risk.")
 try:
     rules = load_program(Path(rules_file))
-except ValueError as exc:
+except ValueError as exc:  # changed on disk since it was listed
     st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
+rules_name = markdown_literal(Path(rules_file).name)  # a file name shows as written, never as Markdown
 if not scores_ready(q, 4):
     st.stop()
 recs = load(recommendations, q, rules)
 st.caption(
     f"Review of the year {year}: every partner with orders in it. Revenue, deals and customers are over {year}; "
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
-    f"Rules from {Path(rules_file).name}: provisional continuation from a turnaround probability of "
+    f"Rules from {rules_name}: revenue decides a move down (short deal or customer counts become "
+    f"development goals); provisional continuation from a turnaround probability of "
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
-    f"or terminated. Selection: {markdown_literal(flt.describe())} (tier and region)."
+    f"or terminated; at risk from a churn probability of {rules.at_risk_churn:.0%}, a fall of "
+    f"{rules.at_risk_fall:.0%} year over year or a latest quarter near zero. "
+    f"Selection: {markdown_literal(flt.describe())} (tier, region and distributor)."
 )
 
+# The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns.
+edits: dict[str, dict] = st.session_state.setdefault("review_overrides", {})
+# A table editor reports changes by row position. They are folded into `edits` by partner on the next run and the
+# editors then start afresh under new keys, so an old change never lands on another row when the list changes.
+generation = st.session_state.setdefault("review_editor_generation", 0)
+before = review_decisions(recs, flt, edits)
+folded = record_edits(edits, before.reset_index(drop=True),
+                      (st.session_state.get(f"review_editor_{generation}") or {}).get("edited_rows", {}))
+provisional_before = before[before["grant"] | (before["recommendation"] == PROVISIONAL)].sort_values(
+    ["turnaround_probability", "revenue_trailing"], ascending=False, kind="stable").reset_index(drop=True)
+folded |= record_edits(edits, provisional_before,
+                       (st.session_state.get(f"provisional_editor_{generation}") or {}).get("edited_rows", {}))
+if folded:
+    generation = st.session_state["review_editor_generation"] = generation + 1
 
-def in_selection(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give the partners of the sidebar's tiers and regions."""
-    if flt.tiers:
-        frame = frame[frame["tier"].isin(flt.tiers)]
-    if flt.regions:
-        frame = frame[frame["region"].isin(flt.regions)]
-    return frame
-
-
-recs = in_selection(recs)
+recs = select_partners(recs, flt)
 if recs.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -84,19 +106,6 @@ if out > rules.review_out_share:
 decisions_tab, provisional_tab, whatif_tab, saved_tab = st.tabs(
     ["Every partner", "Provisional continuation", "What if", "Saved reviews"])
 
-# The chief's overrides, by partner: kept in the session so that they survive sorting, tabs and reruns.
-overrides: dict[str, dict] = st.session_state.setdefault("review_overrides", {})
-
-
-def decisions_table() -> pd.DataFrame:
-    """Give the recommendations with the overrides so far as decision and note."""
-    table = recs.assign(decision=recs["recommendation"], note="")
-    for column in ("decision", "note"):
-        chosen = table["partner_id"].map(lambda pid, c=column: overrides.get(pid, {}).get(c))
-        table[column] = chosen.where(chosen.notna(), table[column])
-    return table
-
-
 with decisions_tab:
     if not may_decide:
         st.info(f"Recording decisions takes the reviewer or admin role; {actor.who} is {actor.role}. "
@@ -111,27 +120,26 @@ with decisions_tab:
             what = f2.selectbox("Decision", ACTIONS, key="review_override_decision")
             why = f3.text_input("Note", key="review_override_note")
             if st.form_submit_button("Apply", key="review_override_apply"):
-                overrides[who] = {"decision": what, "note": why}
-    table = decisions_table()
-    # Edits made in the table since the last run: fold them into the overrides before drawing it again.
-    pending = (st.session_state.get("review_editor") or {}).get("edited_rows", {})
-    for position, change in pending.items():
-        overrides.setdefault(table.iloc[int(position)]["partner_id"], {}).update(change)
-    if pending:
-        table = decisions_table()
+                edits.setdefault(who, {}).update({"decision": what, "note": why})
+    table = review_decisions(recs, flt, edits)
     st.caption("Change a decision or write a note in the table or with the form above; sort by any column. "
-               "Saved with the button below.")
-    shown = ["partner", "partner_name", "tier", "region", "qualifies_for", "recommendation", "decision", "note",
-             "reasons", "revenue_trailing", "deals_trailing", "customers_trailing", "yoy_change",
-             "churn_probability", "turnaround_probability"]
-    edited = st.data_editor(
-        partner_links(table)[shown + ["partner_id"]], hide_index=True, width="stretch", key="review_editor",
+               "A partner set to provisional continuation gets its tier's default goals (Provisional continuation "
+               "tab). Saved with the button below.")
+    shown = ["partner", "partner_name", "tier", "region", "qualifies_for", "recommendation", "at_risk", "decision",
+             "note", "reasons", "development_goals", "revenue_trailing", "deals_trailing", "customers_trailing",
+             "yoy_change", "churn_probability", "turnaround_probability"]
+    st.data_editor(
+        partner_links(table)[shown + ["partner_id"]], hide_index=True, width="stretch",
+        key=f"review_editor_{generation}",
         disabled=[c for c in shown if c not in ("decision", "note") or not may_decide] + ["partner_id"],
         column_config={
             "partner": PARTNER_LINK,
             "partner_id": None,
+            "at_risk": st.column_config.CheckboxColumn("At risk", help="Kept, but the model's churn probability "
+                                                       "or the recent fall is severe: see the reasons."),
             "decision": st.column_config.SelectboxColumn("Decision", options=ACTIONS, required=True),
             "note": st.column_config.TextColumn("Note"),
+            "development_goals": st.column_config.TextColumn("Development goals"),
             "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
             "deals_trailing": st.column_config.NumberColumn(f"Deals {year}"),
             "customers_trailing": st.column_config.NumberColumn(f"Customers {year}"),
@@ -143,20 +151,22 @@ with decisions_tab:
     )
 
 with provisional_tab:
-    candidates = recs[recs["recommendation"] == PROVISIONAL].sort_values(
-        ["turnaround_probability", "revenue_trailing"], ascending=False)
+    candidates = table[table["grant"] | (table["recommendation"] == PROVISIONAL)].sort_values(
+        ["turnaround_probability", "revenue_trailing"], ascending=False, kind="stable")
     st.caption(
         f"Underperformers with a turnaround probability of {rules.provisional_threshold:.0%} or more, most likely "
-        f"first. Untick a partner to give it what the rules say otherwise; adjust its goals for "
-        f"{shift_quarter(q, 1)}–{shift_quarter(q, 2)} (default: half its tier's yearly minimums)."
+        f"first, and any partner you set to provisional continuation. Untick a partner to give it what the rules "
+        f"say otherwise; adjust its goals for {shift_quarter(q, 1)}–{shift_quarter(q, 2)} (default: half its tier's "
+        f"yearly minimums)."
     )
-    picked = st.data_editor(
-        partner_links(candidates.assign(grant=True))[
-            ["partner", "grant", "partner_name", "tier", "turnaround_probability", "revenue_trailing", "otherwise",
-             "revenue_goal", "deals_goal", "reasons", "partner_id"]],
-        hide_index=True, width="stretch", key="provisional_editor",
-        disabled=True if not may_decide else ["partner", "partner_name", "tier", "turnaround_probability",
-                                              "revenue_trailing", "otherwise", "reasons", "partner_id"],
+    st.data_editor(
+        partner_links(candidates)[
+            ["partner", "grant", "partner_name", "tier", "recommendation", "turnaround_probability",
+             "revenue_trailing", "otherwise", "revenue_goal", "deals_goal", "reasons", "partner_id"]],
+        hide_index=True, width="stretch", key=f"provisional_editor_{generation}",
+        disabled=True if not may_decide else ["partner", "partner_name", "tier", "recommendation",
+                                              "turnaround_probability", "revenue_trailing", "otherwise", "reasons",
+                                              "partner_id"],
         column_config={
             "partner": PARTNER_LINK,
             "partner_id": None,
@@ -176,17 +186,21 @@ with whatif_tab:
     threshold = st.slider("Provisional continuation from a turnaround probability of (%)", 0, 100,
                           int(round(rules.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
     tier_cols = st.columns(len(rules.tiers))
-    minimums = {
-        t.name: col.number_input(f"{markdown_literal(t.name)} minimum revenue, 4 quarters", min_value=0.0,
-                                 value=float(t.min_revenue), step=5_000.0, key=f"whatif_min_{t.name}")
-        for col, t in zip(tier_cols, rules.tiers, strict=True)
-    }
+    minimums, deals, customers = {}, {}, {}
+    for col, t in zip(tier_cols, rules.tiers, strict=True):
+        label = markdown_literal(t.name)
+        minimums[t.name] = col.number_input(f"{label} minimum revenue, 4 quarters", min_value=0.0,
+                                            value=float(t.min_revenue), step=5_000.0, key=f"whatif_min_{t.name}")
+        deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
+                                         key=f"whatif_deals_{t.name}")
+        customers[t.name] = col.number_input(f"{label} minimum customers", min_value=0, value=int(t.min_customers),
+                                             step=1, key=f"whatif_customers_{t.name}")
     try:
-        whatif_rules = rules.with_minimums(minimums)
+        whatif_rules = rules.with_minimums(minimums, deals, customers)
     except ValueError as exc:
         st.error(markdown_literal(str(exc)))
     else:
-        scenario = action_counts(in_selection(load(recommendations, q, whatif_rules, threshold)))
+        scenario = action_counts(select_partners(load(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
@@ -198,7 +212,6 @@ with whatif_tab:
         })
         if may_change_rules:
             # Admins only (the engine checks too): these minimums and threshold become the program's terms.
-            rules_name = markdown_literal(Path(rules_file).name)
             if st.button(f"Save these minimums and threshold to {rules_name}", key="save_program",
                          icon=":material/gavel:", help="Every later review reads the program rules from this file."):
                 try:
@@ -210,22 +223,17 @@ with whatif_tab:
         else:
             st.caption("Changing the program rules themselves takes the admin role.")
 
-# The decisions to save: the table's, with unticked provisional candidates given what the rules say otherwise.
-decisions = recs.merge(edited[["partner_id", "decision", "note"]], on="partner_id", how="left")
-granted = picked.set_index("partner_id")
-not_granted = decisions["partner_id"].isin(granted.index[~granted["grant"].astype(bool)])
-decisions.loc[not_granted & (decisions["decision"] == PROVISIONAL), "decision"] = decisions["otherwise"]
-goals = granted[["revenue_goal", "deals_goal"]]
-decisions = decisions.drop(columns=["revenue_goal", "deals_goal"]).merge(goals, left_on="partner_id",
-                                                                         right_index=True, how="left")
-decisions.loc[decisions["decision"] != PROVISIONAL, ["revenue_goal", "deals_goal"]] = None
+decisions = table  # the decisions to save: the recommendations with the chief's changes
+download = decisions[DECISION_EXPORT_COLUMNS]
 
 st.divider()
 left, right = st.columns([2, 1])
 name = left.text_input("Review name", value=default_review_name(q), key="review_name",
                        help="Saving again under the same name updates that review; nothing is duplicated.")
 changed = int((decisions["decision"] != decisions["recommendation"]).sum())
-right.metric("Decisions that differ from the recommendation", f"{changed:,}")
+right.metric("Decisions that differ from the recommendation", f"{changed:,}",
+             help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept until you save.")
+right.caption(f"Changed in this session: {len(edits):,} partner" + ("" if len(edits) == 1 else "s"))
 c1, c2, c3 = st.columns(3)
 if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary", key="save_review",
                             icon=":material/save:"):
@@ -237,9 +245,9 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
         st.success(f"Saved review {markdown_literal(result['review'])}: {result['added']:,} decisions added, "
                    f"{result['changed']:,} changed, {result['unchanged']:,} unchanged.")
 # Written only on a click: an Excel file of every partner took seconds on every rerun of the page.
-c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(decisions), file_name=f"review_{name}.csv",
+c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(download), file_name=f"review_{name}.csv",
                    mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
-c3.download_button("Download decisions (Excel)", lambda: to_safe_excel(decisions, "decisions"),
+c3.download_button("Download decisions (Excel)", lambda: to_safe_excel(download, "decisions"),
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
@@ -269,6 +277,6 @@ with saved_tab:
             quarters = follow["goal_quarters"].iloc[0]
             f1.metric(f"Met their goals, {quarters}", f"{status.get('met', 0):,}")
             f2.metric(f"Missed, {quarters}", f"{status.get('missed', 0):,}")
-            f3.metric(f"In progress ({quarters} not all loaded)", f"{status.get('in progress', 0):,}")
+            f3.metric(f"Not yet known ({quarters} not all loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
             st.dataframe(partner_links(follow), hide_index=True, width="stretch",
                          column_config={"partner": PARTNER_LINK})
