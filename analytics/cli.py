@@ -31,7 +31,7 @@ DEFAULT_WAIT = 300.0
 # Commands that write: while they wait and work, a note beside the file asks the app to let go of it.
 # A backup only reads, but it too needs the file, which the running app holds between page runs; score and
 # backtest store the scores they compute.
-WRITING = {"demo", "ingest", "rollback", "backup", "score", "backtest", "rescore"}
+WRITING = {"demo", "ingest", "rollback", "backup", "score", "backtest", "rescore", "review"}
 # Exit code of a fault of the database file itself (unwritable folder, damaged file): someone must act.
 FAULT_EXIT = 2
 
@@ -257,16 +257,16 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _review(store: Store, args: argparse.Namespace) -> int:
-    from analytics.model import fitted_for
     from analytics.program import PROGRAM_PATH, load_program
     from analytics.review import ACTIONS, REVIEW_HORIZON, recommendations, review_export
 
     rules = load_program(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
-    _, fitted = fitted_for(store, _quarter(args.as_of), REVIEW_HORIZON, progress=_progress)
-    rows = review_export(recommendations(store, fitted.as_of, rules))
+    args.horizon = REVIEW_HORIZON
+    as_of, _ = _scored(store, args)  # the stored scores the recommendations weigh, computed if missing
+    rows = review_export(recommendations(store, as_of, rules))
     args.out.write_bytes(to_safe_csv(rows))
     counts = rows["recommendation"].value_counts()
-    print(f"{len(rows):,} partners with orders in {shift_quarter(fitted.as_of, 1 - REVIEW_HORIZON)}–{fitted.as_of} "
+    print(f"{len(rows):,} partners with orders in {shift_quarter(as_of, 1 - REVIEW_HORIZON)}–{as_of} "
           f"reviewed: " + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
           + f" ({(rows['at_risk'] == 'true').sum():,} at risk); written to {args.out}.")
     return 0
