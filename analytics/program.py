@@ -1,4 +1,4 @@
-"""The partner program's terms (data/program.toml): tier minimums, the nursery, the review-out share."""
+"""The partner program's terms (data/program.toml): tier minimums, nursery, review-out share, distributors' target."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ class ProgramRules:
     nursery_quarters: int = 4
     review_out_share: float = 0.10
     provisional_threshold: float = 0.30
+    # The share of each distributor's revenue the program wants through Silver, Bronze and Authorized
+    # partners rather than Gold and Platinum ([distributors] in program.toml).
+    target_lower_tier_share: float = 0.5
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -41,6 +44,8 @@ class ProgramRules:
             raise ValueError("Tier minimum revenues must fall from the highest tier to the lowest")
         if not 0 <= self.review_out_share <= 1 or not 0 <= self.provisional_threshold <= 1:
             raise ValueError("review_out_share and provisional_threshold are shares between 0 and 1")
+        if not 0 <= self.target_lower_tier_share <= 1:
+            raise ValueError("distributors.target_lower_tier_share is a share between 0 and 1 (0.5 = 50 %)")
         if self.nursery_quarters < 0:
             raise ValueError("nursery_quarters cannot be negative")
 
@@ -92,12 +97,17 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             min_deals=_number(terms["min_deals"], f"{path}: tiers.{name}.min_deals", whole=True),
             min_customers=_number(terms["min_customers"], f"{path}: tiers.{name}.min_customers", whole=True),
         ))
+    distributors = raw.get("distributors", {})
+    if not isinstance(distributors, dict):
+        raise ValueError(f"{path}: [distributors] must be a table (target_lower_tier_share = 0.5)")
     try:
         return ProgramRules(
             tiers=tuple(tiers),
             nursery_quarters=_number(raw.get("nursery_quarters", 4), f"{path}: nursery_quarters", whole=True),
             review_out_share=_number(raw.get("review_out_share", 0.10), f"{path}: review_out_share"),
             provisional_threshold=_number(raw.get("provisional_threshold", 0.30), f"{path}: provisional_threshold"),
+            target_lower_tier_share=_number(distributors.get("target_lower_tier_share", 0.5),
+                                            f"{path}: distributors.target_lower_tier_share"),
             source=str(path),
         )
     except ValueError as exc:
@@ -126,6 +136,9 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
         f"nursery_quarters = {rules.nursery_quarters}",
         f"review_out_share = {rules.review_out_share!r}",
         f"provisional_threshold = {rules.provisional_threshold!r}",
+        "",
+        "[distributors]",
+        f"target_lower_tier_share = {rules.target_lower_tier_share!r}",
     ]
     for tier in rules.tiers:
         lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",
