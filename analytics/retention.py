@@ -22,6 +22,7 @@ __all__ = [
     "compute_retention",
     "losing_accounts",
     "retention_periods",
+    "kept_text",
 ]
 
 _COUNT_COLUMNS = ["partner_id", "partner_name", "tier", "region", "customers_before", "customers_kept"]
@@ -33,6 +34,13 @@ def retention_periods(quarter: str) -> tuple[str, str]:
     last = quarter_index(quarter)
     return (f"{quarter_label(last - 2 * YEAR + 1)}–{quarter_label(last - YEAR)}",
             f"{quarter_label(last - YEAR + 1)}–{quarter}")
+
+
+def kept_text(kept: int, before: int) -> str:
+    """Give customers kept of those before as people read it: "7 of 10 (70 %)"; "n/a" when there were none before."""
+    if not before:
+        return "n/a"
+    return f"{kept:,} of {before:,} ({kept / before:.0%})".replace("%)", " %)")
 
 
 def account_retention(store: Store, flt: ChannelFilter, quarter: str | None = None) -> pd.DataFrame:

@@ -19,6 +19,9 @@ q = flt.quarter
 if not scores_ready(q, horizon):
     st.stop()
 report = load(stored_report, q, horizon)
+if not flt.is_everything:
+    st.caption("The model, its backtest and its drivers cover the whole channel: the sidebar's tier, region, "
+               "distributor and segment filters narrow the Partners at risk list, not this page.")
 
 st.markdown(
     f"""

@@ -8,7 +8,9 @@ import streamlit as st
 
 from analytics import charts
 from analytics.access import AccessDenied
+from analytics.distributors import distributor_partners
 from analytics.export import to_safe_csv, to_safe_excel
+from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money
 from analytics.program import PROGRAM_PATH, load_program, save_program
 from analytics.quarters import shift_quarter
@@ -53,16 +55,19 @@ st.caption(
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
     f"Rules from {Path(rules_file).name}: provisional continuation from a turnaround probability of "
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
-    f"or terminated. Selection: {markdown_literal(flt.describe())} (tier and region)."
+    f"or terminated. Selection: {markdown_literal(flt.describe())} (tier, region and distributor)."
 )
 
 
 def in_selection(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give the partners of the sidebar's tiers and regions."""
+    """Give the partners of the sidebar's tiers, regions and distributors."""
     if flt.tiers:
         frame = frame[frame["tier"].isin(flt.tiers)]
     if flt.regions:
         frame = frame[frame["region"].isin(flt.regions)]
+    if flt.distributors:  # the recommendations carry no distributor: the partners' latest one decides
+        chosen = load(distributor_partners, ChannelFilter(quarter=q, distributors=flt.distributors), q)
+        frame = frame[frame["partner_id"].isin(chosen["partner_id"])]
     return frame
 
 
