@@ -272,3 +272,23 @@ def test_distributors_page_on_the_demo_with_the_distributor_filter(demo_db):
     assert at.dataframe[1].value["distributor"].tolist() == ["Northbridge Distribution"]
     assert set(at.dataframe[0].value["distributor"]) == {"Northbridge Distribution"}
     assert any("Northbridge Distribution" in c.value for c in at.caption)
+
+
+def test_review_page_narrows_to_the_sidebar_distributor(demo_db):
+    def reviewed(at) -> int:
+        return sum(int(m.value.replace(",", "")) for m in at.metric if ", review " in m.label)
+
+    at = open_page(demo_db, "views/review.py")
+    everyone = reviewed(at)
+    at.multiselect(key="f_distributors").set_value(["Northbridge Distribution"]).run()
+    assert not at.exception, at.exception
+    quarter = at.selectbox(key="f_quarter").value
+    import streamlit as st
+
+    st.cache_resource.clear()  # the app's cached connection must not hold the file for this one
+    with Store(demo_db) as store:
+        theirs = set(distributor_partners(
+            store, ChannelFilter(quarter=quarter, distributors=("Northbridge Distribution",)))["partner_id"])
+    assert 0 < reviewed(at) < everyone
+    assert reviewed(at) <= len(theirs)
+    assert any("Northbridge Distribution" in c.value for c in at.caption)
