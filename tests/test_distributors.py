@@ -292,3 +292,15 @@ def test_review_page_narrows_to_the_sidebar_distributor(demo_db):
     assert 0 < reviewed(at) < everyone
     assert reviewed(at) <= len(theirs)
     assert any("Northbridge Distribution" in c.value for c in at.caption)
+
+
+def test_distributors_page_without_stored_scores_says_so_and_shows_the_rest(tmp_path):
+    (tmp_path / "channel.csv").write_text(CSV)
+    with Store(tmp_path / "channel.duckdb") as store:
+        load_extract(store, tmp_path / "channel.csv")  # a load alone stores no scores
+    at = open_page(tmp_path / "channel.duckdb", "views/distributors.py")
+    assert any("No scores are stored for this data yet" in i.value for i in at.info)
+    health = at.dataframe[1].value
+    assert health["distributor"].tolist() == ["North", "South", NO_DISTRIBUTOR]
+    assert health["share_at_risk"].isna().all() and health["recruits"].tolist() == [1, 1, 0]
+    assert any("risk columns are empty" in c.value for c in at.caption)
