@@ -614,3 +614,80 @@ def review_actions_bar(frame: pd.DataFrame, as_of: str) -> go.Figure:
     fig = _layout(fig, f"Recommended actions, review as of {as_of} (partners with orders in the 4 quarters to it)",
                   "Partners")
     return fig.update_layout(barmode="group", hovermode="closest")
+
+
+def distributor_tier_bars(mix: pd.DataFrame, quarter: str, measure: str = "revenue") -> go.Figure:
+    """Give each distributor's revenue (or partners) in `quarter` stacked by tier (distributor_tier_mix)."""
+    if measure not in ("revenue", "partners"):
+        raise ValueError(f"measure must be 'revenue' or 'partners', not {measure!r}")
+    part = mix[mix["quarter"] == quarter]
+    order = part.groupby("distributor")["revenue"].sum().sort_values(ascending=False).index
+    fig = go.Figure()
+    for tier in tier_order(part["tier"]):
+        rows = part[part["tier"] == tier].set_index("distributor").reindex(order)
+        fig.add_trace(
+            go.Bar(
+                x=[plotly_literal(d) for d in order],
+                y=rows[measure].fillna(0),
+                name=plotly_literal(tier),
+                marker_color=_tier_colour(tier),
+                hovertemplate=f"{plotly_literal(tier)}: "
+                              + ("$%{y:,.0f}" if measure == "revenue" else "%{y:,} partners") + "<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    if measure == "revenue":
+        return _layout(fig, f"Revenue per distributor by partner tier, {quarter} (USD)", "Revenue (USD)")
+    return _layout(fig, f"Partners with orders per distributor by tier, {quarter}", "Partners")
+
+
+def lower_tier_share_lines(shares: pd.DataFrame, target: float) -> go.Figure:
+    """Give each distributor's lower-tier share of revenue per quarter with the program's target as a dashed line.
+
+    shares: distributors.lower_tier_shares; target: a share between 0 and 1.
+    """
+    fig = go.Figure()
+    for distributor, part in shares.groupby("distributor", sort=True):
+        part = part.sort_values("quarter")
+        name = plotly_literal(distributor)
+        fig.add_trace(
+            go.Scatter(
+                x=part["quarter"], y=part["lower_tier_share"] * 100, name=name, mode="lines+markers",
+                hovertemplate=f"{name}: %{{y:.1f}} %<extra></extra>",
+            )
+        )
+    fig.add_hline(y=target * 100, line_dash="dash", line_color=_HIGHLIGHT,
+                  annotation_text=f"Program target {target:.0%}", annotation_position="top left")
+    fig.update_yaxes(range=[0, 100])
+    return _layout(
+        fig,
+        "Share of revenue through Silver, Bronze and Authorized partners (against Gold and Platinum), "
+        f"per quarter, {_quarter_span(shares['quarter'])} (%)",
+        "Lower-tier share of revenue (%)",
+        "Quarter",
+    )
+
+
+def retention_histogram(table: pd.DataFrame, before: str, after: str, min_customers: int = 1) -> go.Figure:
+    """Give the partners per tenth of account retention (retention.account_retention), of those with `min_customers`+.
+
+    `before` and `after` name the two years ("2024Q1–2024Q4"); the last bar holds 100 %.
+    """
+    shown = table.loc[(table["customers_before"] >= min_customers) & table["retention"].notna(), "retention"]
+    tenth = np.minimum((shown.to_numpy(dtype="float64") * 10).astype("int64"), 9)
+    counts = np.bincount(tenth, minlength=10)
+    labels = [f"{10 * i}–{10 * i + 10} %" for i in range(10)]
+    fig = go.Figure(
+        go.Bar(
+            x=labels, y=counts, marker_color=[_HIGHLIGHT if i < 5 else _NEUTRAL for i in range(10)],
+            hovertemplate="%{x} of customers kept: %{y:,} partners<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    return _layout(
+        fig,
+        f"Partners by share of their {before} customers who bought again in {after}"
+        f" ({len(shown):,} partners with {min_customers} or more customers; under half in red)",
+        "Partners",
+        "Customers kept from the year before",
+    )

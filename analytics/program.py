@@ -1,4 +1,5 @@
-"""The partner program's terms (data/program.toml): tier minimums, the nursery, review-out share, at-risk limits."""
+"""The partner program's terms (data/program.toml): tier minimums, nursery, review-out share, at-risk limits,
+distributors' target."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class ProgramRules:
     at_risk_churn: float = 0.40
     at_risk_fall: float = 0.50
     at_risk_latest_share: float = 0.10
+    # The share of each distributor's revenue the program wants through Silver, Bronze and Authorized
+    # partners rather than Gold and Platinum ([distributors] in program.toml).
+    target_lower_tier_share: float = 0.5
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -49,6 +53,8 @@ class ProgramRules:
         outside = [name for name in shares if not 0 <= getattr(self, name) <= 1]
         if outside:
             raise ValueError(f"{', '.join(outside)} must be shares between 0 and 1")
+        if not 0 <= self.target_lower_tier_share <= 1:
+            raise ValueError("distributors.target_lower_tier_share is a share between 0 and 1 (0.5 = 50 %)")
         if self.nursery_quarters < 0:
             raise ValueError("nursery_quarters cannot be negative")
 
@@ -105,6 +111,9 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             min_deals=_number(terms["min_deals"], f"{path}: tiers.{name}.min_deals", whole=True),
             min_customers=_number(terms["min_customers"], f"{path}: tiers.{name}.min_customers", whole=True),
         ))
+    distributors = raw.get("distributors", {})
+    if not isinstance(distributors, dict):
+        raise ValueError(f"{path}: [distributors] must be a table (target_lower_tier_share = 0.5)")
     try:
         return ProgramRules(
             tiers=tuple(tiers),
@@ -112,6 +121,8 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             review_out_share=_number(raw.get("review_out_share", 0.10), f"{path}: review_out_share"),
             provisional_threshold=_number(raw.get("provisional_threshold", 0.30), f"{path}: provisional_threshold"),
             **{key: _number(raw[key], f"{path}: {key}") for key in AT_RISK_KEYS if key in raw},
+            target_lower_tier_share=_number(distributors.get("target_lower_tier_share", 0.5),
+                                            f"{path}: distributors.target_lower_tier_share"),
             source=str(path),
         )
     except ValueError as exc:
@@ -141,6 +152,9 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
         f"review_out_share = {rules.review_out_share!r}",
         f"provisional_threshold = {rules.provisional_threshold!r}",
         *(f"{key} = {getattr(rules, key)!r}" for key in AT_RISK_KEYS),
+        "",
+        "[distributors]",
+        f"target_lower_tier_share = {rules.target_lower_tier_share!r}",
     ]
     for tier in rules.tiers:
         lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",

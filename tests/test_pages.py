@@ -15,7 +15,8 @@ from analytics.quarters import shift_quarter
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
 
-PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/partner.py"]
+PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/distributors.py",
+         "views/partner.py"]
 
 # Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
 # P4 lapses after 2024Q4.
@@ -23,7 +24,8 @@ TINY = "partner_id,partner_name,order_date,revenue,tier,region,customer_id,custo
     f"{pid},{name},{day},{rev},{tier},{region},{cust},{seg},{product}\n"
     for pid, name, day, rev, tier, region, cust, seg, product in [
         *[("P1", "Steady Ltd", f"{y}-{m:02d}-10", 100, "Gold", "EMEA", "C1", "SMB", "Core")
-          for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1), (2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4)]],
+          for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1), (2025, 4), (2025, 7), (2025, 10), (2026, 1),
+                       (2026, 4)]],
         *[("P2", "Falling Inc", f"{y}-{m:02d}-10", 250, "Gold", "NA", "C2", "Enterprise", "Enterprise Platform")
           for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1)]],
         *[("P2", "Falling Inc", f"{y}-{m:02d}-10", 100, "Silver", "NA", "C3", "SMB", "Enterprise Platform")

@@ -7,6 +7,7 @@ from analytics.catalogue import enterprise_products
 from analytics.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
 from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
+from analytics.retention import account_retention, kept_text, losing_accounts, retention_periods
 from views.shared import current_filter, load
 from views.tables import partner_table
 
@@ -55,6 +56,31 @@ else:
 st.subheader("Segment focus against tier")
 st.plotly_chart(charts.segment_focus_box(segment_focus(table), q), width="stretch")
 st.caption(f"{charts.BOX_NOTE} Partners without positive revenue in {period} have no shares and are left out.")
+
+st.subheader("Account retention: customers who bought again")
+retention = load(account_retention, flt, q)
+year_before, this_year = retention_periods(q)
+if retention.empty:
+    st.info(f"No partner's order lines in {year_before} carry customer ids, so account retention cannot be told.")
+else:
+    kept, before = int(retention["customers_kept"].sum()), int(retention["customers_before"].sum())
+    st.metric(f"Customers kept from the year before: of {year_before}, bought again in {this_year}",
+              kept_text(kept, before),
+              help="Per partner: distinct customers with an order of positive revenue in each year, added up.")
+    st.plotly_chart(charts.retention_histogram(retention, year_before, this_year, min_customers=5), width="stretch")
+    losing = losing_accounts(retention, min_customers=5)
+    st.markdown(f"**Partners losing accounts fastest**: lowest share of their {year_before} customers kept in "
+                f"{this_year}, among partners with 5 or more customers in {year_before} ({len(losing):,}). "
+                "Partners whose lines carry no customer ids have no figure. Not a model feature yet.")
+    partner_table(
+        losing, f"account_retention_{q}", "dl_retention", "lowest retention first, then most customers lost",
+        column_config={
+            "customers_before": st.column_config.NumberColumn(f"Customers {year_before}", format="localized"),
+            "customers_kept": st.column_config.NumberColumn(f"Of them bought again {this_year}", format="localized"),
+            "customers_lost": st.column_config.NumberColumn("Customers lost", format="localized"),
+            "retention": st.column_config.NumberColumn("Share kept", format="percent"),
+        },
+    )
 
 with st.expander(f"Every partner's engagement, {period} (table)"):
     partner_table(table, f"engagement_{q}", "dl_engagement", f"by revenue in {period}, largest first")

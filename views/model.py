@@ -20,6 +20,9 @@ if not scores_ready(q, horizon, notes=False):  # the notes show in full below
     st.stop()
 report = load(stored_report, q, horizon)
 status = load(score_status, q, horizon)
+if not flt.is_everything:
+    st.caption("The model, its backtest and its drivers cover the whole channel: the sidebar's tier, region, "
+               "distributor and segment filters narrow the Partners at risk list, not this page.")
 
 st.markdown(
     f"""

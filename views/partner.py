@@ -3,6 +3,7 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money
 from analytics.partner_profile import (
     find_partners,
@@ -14,6 +15,7 @@ from analytics.partner_profile import (
 )
 from analytics.program import load_program
 from analytics.quarters import shift_quarter
+from analytics.retention import account_retention, kept_text, retention_periods
 from analytics.review import partner_decisions, recommendations
 from analytics.scoring import stored_scores
 from views.shared import current_filter, download_table, load, scores_ready
@@ -66,6 +68,14 @@ with right:
     st.dataframe(load(partner_segments, partner_id, q), hide_index=True, width="stretch")
 st.markdown(f"**Largest customers, {period}**")
 st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
+if q:
+    year_before, this_year = retention_periods(q)
+    retention = load(account_retention, ChannelFilter(), q)
+    mine = retention[retention["partner_id"] == partner_id]
+    st.metric(f"Customers kept from the year before: of {year_before}, bought again in {this_year}",
+              "n/a" if mine.empty else kept_text(int(mine.iloc[0].customers_kept), int(mine.iloc[0].customers_before)),
+              help="Distinct customers with an order of positive revenue in each year; n/a when no order line "
+                   "in the year before carries a customer id.")
 
 st.subheader(f"Risk over the next 4 quarters, as of {q}")
 scored = bool(q) and scores_ready(q, 4)

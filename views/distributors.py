@@ -1,0 +1,76 @@
+"""Distributors: partners and revenue by tier, the lower-tier share against the target, the partners' health."""
+
+import streamlit as st
+
+from analytics import charts
+from analytics.distributors import distributor_health, distributor_tier_mix, lower_tier_shares
+from analytics.formatting import markdown_literal, money
+from analytics.program import load_program
+from analytics.quarters import shift_quarter
+from views.shared import current_filter, download_table, load, scores_ready
+
+st.title("Distributors")
+flt = current_filter()
+mix = load(distributor_tier_mix, flt) if flt.quarter else None
+if mix is None or mix.empty:
+    st.info("No partner matches the filters. Widen the selection in the sidebar.")
+    st.stop()
+q = flt.quarter
+t4, prev_t4 = f"{shift_quarter(q, -3)}–{q}", f"{shift_quarter(q, -7)}–{shift_quarter(q, -4)}"
+target = load_program().target_lower_tier_share
+st.caption(
+    f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns. A partner counts "
+    "with the distributor and tier recorded for it in each quarter; partners without one are under “No distributor”."
+)
+
+st.subheader(f"Partners and revenue by tier, {q}")
+measure = st.segmented_control("Show", ["revenue", "partners"], default="revenue", key="distributor_measure") \
+    or "revenue"
+st.plotly_chart(charts.distributor_tier_bars(mix, q, measure), width="stretch")
+with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
+    st.dataframe(mix, hide_index=True, width="stretch", column_config={
+        "distributor": "Distributor", "quarter": "Quarter", "tier": "Partner tier",
+        "partners": st.column_config.NumberColumn("Partners with orders", format="localized"),
+        "revenue": st.column_config.NumberColumn("Revenue (USD)", format="dollar"),
+    })
+    download_table(mix, f"distributor_tiers_to_{q}", key="dl_distributor_mix")
+
+st.subheader("Revenue through lower-tier partners against the program's target")
+shares = lower_tier_shares(mix)
+st.plotly_chart(charts.lower_tier_share_lines(shares, target), width="stretch")
+now = shares[shares["quarter"] == q]
+below = now[now["lower_tier_share"] < target]
+st.caption(
+    f"Share of each distributor's revenue through Silver, Bronze and Authorized partners against Gold and Platinum, "
+    f"per quarter. The program's target is {target:.0%} (data/program.toml, target_lower_tier_share); in {q} "
+    f"{len(below):,} of {len(now):,} distributors are below it."
+)
+
+st.subheader(f"Health of each distributor's partners, {t4}")
+have_scores = scores_ready(q, 4)
+health = load(distributor_health, flt, q)
+st.dataframe(health, hide_index=True, width="stretch", column_config={
+    "distributor": "Distributor",
+    "partners": st.column_config.NumberColumn(f"Partners with orders, {t4}", format="localized"),
+    "revenue_t4": st.column_config.NumberColumn(f"Revenue, {t4}", format="dollar"),
+    "scored_partners": st.column_config.NumberColumn("Partners scored", format="localized"),
+    "partners_at_risk": st.column_config.NumberColumn("Partners at risk", format="localized"),
+    "share_at_risk": st.column_config.NumberColumn(
+        f"Share at risk of churning by {shift_quarter(q, 4)}", format="percent",
+        help="Stored churn probability of 50 % or more over the next 4 quarters (see Partners at risk)."),
+    "dropoff_partners": st.column_config.NumberColumn("Partners down by half or more", format="localized"),
+    "share_dropoffs": st.column_config.NumberColumn(
+        "Share down by half or more", format="percent",
+        help=f"Revenue in {t4} at least 50 % below {prev_t4}, of the partners with revenue in {prev_t4}."),
+    "revenue_lost_dropoffs": st.column_config.NumberColumn(f"Their revenue lost, {t4} vs {prev_t4}",
+                                                           format="dollar"),
+    "recruits": st.column_config.NumberColumn(f"Recruits, first order in {t4}", format="localized"),
+    "share_recruits": st.column_config.NumberColumn("Share recruits", format="percent"),
+})
+download_table(health, f"distributor_health_{q}", key="dl_distributor_health")
+if not have_scores:
+    st.caption("Without stored churn scores the risk columns are empty; the other columns do not need them.")
+top = health.iloc[0] if not health.empty else None
+if top is not None:
+    st.caption(f"Largest by revenue in {t4}: {markdown_literal(top['distributor'])}, {money(top['revenue_t4'])}. "
+               "Recruits exclude partners present since the first quarter stored (they may be older).")
