@@ -625,13 +625,14 @@ def cohort_revenue_lines(frame: pd.DataFrame, as_of: str) -> go.Figure:
     fig = go.Figure()
     for i, cohort in enumerate(cohorts):
         part = frame[frame["cohort"] == cohort]
+        recruited = int(part["recruited"].iloc[0])
         shade = 0.35 + 0.65 * (i + 1) / len(cohorts)
         fig.add_trace(
             go.Scatter(
                 x=part["quarters_since_joining"],
                 y=part["revenue"],
                 mode="lines+markers",
-                name=f"{cohort} ({int(part['recruited'].iloc[0]):,} recruits)",
+                name=f"{cohort} ({recruited:,} recruit{'' if recruited == 1 else 's'})",
                 line={"color": f"rgba(33, 113, 181, {shade:.2f})"},
                 hovertemplate=f"{cohort}: $%{{y:,.0f}}<extra></extra>",
             )

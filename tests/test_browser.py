@@ -45,6 +45,7 @@ PAGES = {
     "tiers": ("tiers", "Tiers"),
     "dropoffs": ("dropoffs", "Revenue drop-offs"),
     "engagement": ("engagement", "Engagement and fit"),
+    "recruits": ("recruits", "Recruits and ramp"),
     "risk": ("risk", "Partners at risk"),
     "model": ("model", "Model"),
     "review": ("review", "Annual review"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
+from analytics import charts
 from analytics.filters import ChannelFilter
 from analytics.ingest import load_extract
 from analytics.program import ProgramRules, TierRule
@@ -122,6 +124,20 @@ def test_cohort_revenue_by_quarter_since_joining():
         "revenue": [40.0] + [30.0] * 6 + [30.0, 40.0, 5.0],
     })
     pd.testing.assert_frame_equal(result, expected)
+
+
+def test_cohort_revenue_lines_draw_a_line_per_cohort_from_joining_on():
+    fig = charts.cohort_revenue_lines(cohort_revenue(HISTORY, FIRST, LAST), "2025Q4")
+    assert all(isinstance(trace, go.Scatter) for trace in fig.data)
+    assert [trace.name for trace in fig.data] == ["2024Q2 (2 recruits)", "2025Q3 (1 recruit)", "2025Q4 (1 recruit)"]
+    assert [list(trace.x) for trace in fig.data] == [list(range(7)), [0, 1], [0]]
+    assert list(fig.data[1].y) == [30.0, 40.0]
+    assert "2025Q4" in fig.layout.title.text and "since joining" in fig.layout.xaxis.title.text
+
+
+def test_cohort_revenue_lines_take_an_empty_frame():
+    old_hands = HISTORY[HISTORY["partner_id"].isin(["O", "S"])]
+    assert charts.cohort_revenue_lines(cohort_revenue(old_hands, FIRST, LAST), "2025Q4").data == ()
 
 
 def test_no_recruits_gives_empty_typed_frames():
