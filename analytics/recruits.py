@@ -42,6 +42,7 @@ __all__ = [
     "joining_quarters",
     "cohort_table",
     "cohort_revenue",
+    "nursery_tiers",
     "nursery_pipeline",
     "recruits_report",
 ]
@@ -247,6 +248,12 @@ def cohort_revenue(history: pd.DataFrame, first_quarter: int, as_of: int) -> pd.
     return pd.concat(parts, ignore_index=True)[COHORT_REVENUE_COLUMNS]
 
 
+def nursery_tiers(rules: ProgramRules) -> tuple[str, ...]:
+    """Give the two lowest tiers, lowest last; never the highest, which has no next tier to grow into."""
+    names = rules.tier_names
+    return names[max(1, len(names) - 2):]
+
+
 def nursery_pipeline(history: pd.DataFrame, as_of: int, rules: ProgramRules) -> pd.DataFrame:
     """Give the active partners of the two lowest tiers whose pace reaches the next tier's minimums, with their gaps.
 
@@ -261,13 +268,13 @@ def nursery_pipeline(history: pd.DataFrame, as_of: int, rules: ProgramRules) -> 
     """
     require_columns(history, HISTORY_COLUMNS, "the recruits' history")
     names = list(rules.tier_names)
-    nursery = names[-2:]
+    nursery = nursery_tiers(rules)
     window = history[history["q_index"].between(as_of - YEAR + 1, as_of)]
     active = window[window["ordered"]]["partner_id"].unique()
     attributes = history.drop_duplicates("partner_id", keep="last").set_index("partner_id")
     chosen = attributes.loc[active]
     chosen = chosen[chosen["tier"].isin(nursery)]
-    if chosen.empty or len(names) < 2:
+    if chosen.empty:
         return empty_frame(PIPELINE_COLUMNS, {c: "float64" for c in PIPELINE_COLUMNS[5:]})
     window = window[window["partner_id"].isin(chosen.index)]
     recent = window[window["q_index"] > as_of - PACE_QUARTERS]
@@ -326,7 +333,7 @@ def recruits_report(store: Store, flt: ChannelFilter, rules: ProgramRules) -> Re
     first = int(store.query_df("SELECT min(q_index) AS q FROM partner_quarter").iloc[0]["q"])
     history = recruit_history(store, flt, as_of)
     last = quarter_index(as_of)
-    nursery = tuple(rules.tier_names[-2:])
+    nursery = nursery_tiers(rules)
     window = history[history["ordered"] & history["q_index"].between(last - YEAR + 1, last)]
     return RecruitReport(
         as_of=as_of,

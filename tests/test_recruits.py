@@ -18,6 +18,7 @@ from analytics.recruits import (
     cohort_revenue,
     cohort_table,
     nursery_pipeline,
+    nursery_tiers,
     recruit_history,
 )
 from analytics.store import Store
@@ -165,6 +166,19 @@ def test_nursery_pipeline_against_a_hand_computation():
     expected.insert(4, "region", "NA")
     # O (Silver) paces at 80 a year, short of Gold; D (Bronze) at 10, short of Silver; B is not active.
     pd.testing.assert_frame_equal(result, expected[PIPELINE_COLUMNS])
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [(("Gold", "Silver", "Bronze"), ("Silver", "Bronze")), (("Gold", "Silver"), ("Silver",)), (("Gold",), ())],
+    ids=["three-tiers", "two-tiers", "one-tier"],
+)
+def test_the_nursery_never_holds_the_highest_tier(names, expected):
+    rules = ProgramRules(tiers=tuple(TierRule(n, 100.0 - i, 1, 1) for i, n in enumerate(names)))
+    assert nursery_tiers(rules) == expected
+    # S is Silver: with Gold and Silver only, it is the nursery's and grows into Gold.
+    pipeline = nursery_pipeline(HISTORY.assign(tier="Silver"), LAST, rules)
+    assert set(pipeline["next_tier"]) <= {"Gold"} and ("Silver" in expected) == (not pipeline.empty)
 
 
 def test_nursery_pipeline_refuses_a_history_without_its_columns():
