@@ -38,30 +38,37 @@ c1, c2, c3 = st.columns(3)
 c1.metric(f"Partners recruited, {since}–{q}", f"{int(cohorts['recruited'].sum()):,}")
 c2.metric(f"Recruited in the last 4 quarters, {shift_quarter(q, -3)}–{q}", f"{int(last_year['recruited'].sum()):,}")
 c3.metric(
-    f"Recruits with at least {FIRST_YEAR_DEALS} deals in their first 4 quarters",
+    f"{FIRST_YEAR_DEALS}+ deals in the first 4 quarters, cohorts to {shift_quarter(q, -3)}",
     f"{(year['three_deals_first_year'] * year['recruited']).sum() / year['recruited'].sum():.0%}"
     if not year.empty else "n/a",
-    help=f"Cohorts whose first year is over by {q}: {', '.join(year['cohort']) or 'none'}.",
+    help=f"Share of the recruits of {', '.join(year['cohort']) or 'no cohort'} (their first year is over by {q}) "
+         f"with at least {FIRST_YEAR_DEALS} deals in their first four quarters.",
 )
 
 st.subheader("Cohorts by quarter of first order")
 if cohorts.empty:
     st.info(f"No partner in this selection joined after {report.first_quarter}.")
     st.stop()
-tier_labels = {f"quarters_to_{t}": f"Median quarters to {t}" for t in rules.tier_names}
+shares = [*(f"active_after_{k}" for k in RETENTION_AFTER), "three_deals_first_year"]
+medians = {f"quarters_to_{t}": f"Median quarters to {t}" for t in rules.tier_names}
+# Shown as text: a number column shows "None" in a cell the data do not reach, which should stay empty.
+formats = {c: "{:.0%}" for c in shares} | {c: "{:.0f}" for c in medians}
+shown = cohorts.assign(**{c: cohorts[c].map(f.format, na_action="ignore").astype(object).fillna("")
+                          for c, f in formats.items()})
 st.dataframe(
-    cohorts, hide_index=True, width="stretch", key="cohort_table",
+    shown, hide_index=True, width="stretch", key="cohort_table", height=35 * (len(shown) + 1) + 3,  # every cohort
     column_config={
         "cohort": "Cohort (quarter of first order)",
-        "recruited": st.column_config.NumberColumn("Partners recruited", format="%d"),
-        **{f"active_after_{k}": st.column_config.NumberColumn(
-            f"Ordering {k} quarter{'s' if k > 1 else ''} later", format="percent",
-            help=f"Share of the cohort with an order in the {k}th quarter after the one it joined in")
+        "recruited": "Partners recruited",
+        **{f"active_after_{k}": st.column_config.Column(
+            f"Ordering {k} quarter{'s' if k > 1 else ''} later",
+            help=f"Share of the cohort with an order in quarter {k} after the one it joined in")
            for k in RETENTION_AFTER},
-        "three_deals_first_year": st.column_config.NumberColumn(
-            f"At least {FIRST_YEAR_DEALS} deals in the first year", format="percent",
-            help="Share of the cohort with 3 or more deals in its first 4 quarters (joining quarter included)"),
-        **{c: st.column_config.NumberColumn(label, format="%d") for c, label in tier_labels.items()},
+        "three_deals_first_year": st.column_config.Column(
+            f"At least {FIRST_YEAR_DEALS} deals in the first year",
+            help=f"Share of the cohort with {FIRST_YEAR_DEALS} or more deals in its first 4 quarters "
+                 "(the joining quarter included)"),
+        **medians,
     },
 )
 lowest = rules.tier_names[-1]
