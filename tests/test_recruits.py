@@ -259,3 +259,8 @@ def test_recruits_page_on_the_demo_channel_shows_cohorts_and_follows_the_tier_fi
     bronze = int(metric(at, "Partners recruited").value.replace(",", ""))
     assert 0 < bronze < whole
     assert int(at.dataframe[0].value["recruited"].sum()) == bronze
+    # An earlier as-of quarter: no cohort after it, and the labels name it.
+    at.selectbox(key="f_quarter").set_value("2025Q3").run()
+    assert not at.exception
+    assert at.dataframe[0].value["cohort"].max() == "2025Q3"
+    assert metric(at, "Partners recruited").label.endswith("–2025Q3")
