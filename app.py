@@ -32,6 +32,7 @@ pages = [
     st.Page("views/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
     st.Page("views/dropoffs.py", title="Revenue drop-offs", icon=":material/trending_down:"),
     st.Page("views/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
+    st.Page("views/recruits.py", title="Recruits and ramp", icon=":material/person_add:"),
     st.Page("views/distributors.py", title="Distributors", icon=":material/local_shipping:"),
     st.Page("views/risk.py", title="Partners at risk", icon=":material/warning:"),
     st.Page("views/model.py", title="Model", icon=":material/model_training:"),

@@ -691,3 +691,33 @@ def retention_histogram(table: pd.DataFrame, before: str, after: str, min_custom
         "Partners",
         "Customers kept from the year before",
     )
+
+
+def cohort_revenue_lines(frame: pd.DataFrame, as_of: str) -> go.Figure:
+    """Give a line per cohort of its revenue by quarter since joining (frame: recruits.cohort_revenue).
+
+    Later cohorts are drawn darker, so the youngest recruits stand out against the ones before them.
+    """
+    cohorts = sorted(frame["cohort"].unique())
+    fig = go.Figure()
+    for i, cohort in enumerate(cohorts):
+        part = frame[frame["cohort"] == cohort]
+        recruited = int(part["recruited"].iloc[0])
+        shade = 0.35 + 0.65 * (i + 1) / len(cohorts)
+        fig.add_trace(
+            go.Scatter(
+                x=part["quarters_since_joining"],
+                y=part["revenue"],
+                mode="lines+markers",
+                name=f"{cohort} ({recruited:,} recruit{'' if recruited == 1 else 's'})",
+                line={"color": f"rgba(33, 113, 181, {shade:.2f})"},
+                hovertemplate=f"{cohort}: $%{{y:,.0f}}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(dtick=1)
+    return _layout(
+        fig,
+        f"Revenue per cohort of recruits by quarter since joining, to {as_of} (USD)",
+        "Revenue in the quarter (USD)",
+        "Quarters since joining (0 = the quarter of the first order)",
+    )

@@ -46,6 +46,7 @@ PAGES = {
     "tiers": ("tiers", "Tiers"),
     "dropoffs": ("dropoffs", "Revenue drop-offs"),
     "engagement": ("engagement", "Engagement and fit"),
+    "recruits": ("recruits", "Recruits and ramp"),
     "distributors": ("distributors", "Distributors"),
     "risk": ("risk", "Partners at risk"),
     "model": ("model", "Model"),

@@ -15,8 +15,10 @@ from analytics.quarters import shift_quarter
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
 
-PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/distributors.py",
-         "views/partner.py"]
+PAGES = [
+    "views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/recruits.py",
+    "views/distributors.py", "views/partner.py",
+]
 
 # Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
 # P4 lapses after 2024Q4.

@@ -1,0 +1,114 @@
+"""Recruits and ramp: cohorts of recruited partners, how they stay and grow, and the nursery pipeline."""
+
+import streamlit as st
+
+from analytics import charts
+from analytics.formatting import markdown_literal, money
+from analytics.program import load_program
+from analytics.quarters import shift_quarter
+from analytics.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
+from views.shared import current_filter, download_table, load
+from views.tables import partner_table
+
+st.title("Recruits and ramp")
+flt = current_filter()
+try:
+    rules = load_program()
+except ValueError as exc:
+    st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+    st.stop()
+report = load(recruits_report, flt, rules) if flt.quarter else None
+if report is None:
+    st.info("No partner matches the filters. Widen the selection in the sidebar.")
+    st.stop()
+q, cohorts = report.as_of, report.cohorts
+since = shift_quarter(report.first_quarter, 1)
+st.caption(
+    f"Cohorts {since}–{q} · {markdown_literal(flt.describe())}. A recruit joins in the quarter of its first "
+    f"order. Partners whose first stored order is in {report.first_quarter}, the first quarter of the data, "
+    "were there before the data began: they are not recruits. Partners are selected by their latest recorded "
+    "tier, region and distributor" + ("; the segment filter does not narrow this page." if flt.segments else ".")
+    + " A partner that orders rarely and had no order in the first quarter shows up as a recruit of a later "
+    "one, so the first cohorts hold some partners older than the data."
+)
+
+year = cohorts[cohorts["three_deals_first_year"].notna()]
+last_year = cohorts[cohorts["cohort"] >= shift_quarter(q, -3)]
+c1, c2, c3 = st.columns(3)
+c1.metric(f"Partners recruited, {since}–{q}", f"{int(cohorts['recruited'].sum()):,}")
+c2.metric(f"Recruited in the last 4 quarters, {shift_quarter(q, -3)}–{q}", f"{int(last_year['recruited'].sum()):,}")
+c3.metric(
+    f"{FIRST_YEAR_DEALS}+ deals in the first 4 quarters, cohorts to {shift_quarter(q, -3)}",
+    f"{(year['three_deals_first_year'] * year['recruited']).sum() / year['recruited'].sum():.0%}"
+    if not year.empty else "n/a",
+    help=f"Share of the recruits of {', '.join(year['cohort']) or 'no cohort'} (their first year is over by {q}) "
+         f"with at least {FIRST_YEAR_DEALS} deals in their first four quarters.",
+)
+
+st.subheader("Cohorts by quarter of first order")
+if cohorts.empty:
+    st.info(f"No partner in this selection joined after {report.first_quarter}.")
+    st.stop()
+shares = [*(f"active_after_{k}" for k in RETENTION_AFTER), "three_deals_first_year"]
+medians = {f"quarters_to_{t}": f"Median quarters to {t}" for t in rules.tier_names}
+# Shown as text: a number column shows "None" in a cell the data do not reach, which should stay empty.
+formats = {c: "{:.0%}" for c in shares} | {c: "{:.0f}" for c in medians}
+shown = cohorts.assign(**{c: cohorts[c].map(f.format, na_action="ignore").astype(object).fillna("")
+                          for c, f in formats.items()})
+st.dataframe(
+    shown, hide_index=True, width="stretch", key="cohort_table", height=35 * (len(shown) + 1) + 3,  # every cohort
+    column_config={
+        "cohort": "Cohort (quarter of first order)",
+        "recruited": "Partners recruited",
+        **{f"active_after_{k}": st.column_config.Column(
+            f"Ordering {k} quarter{'s' if k > 1 else ''} later",
+            help=f"Share of the cohort with an order in quarter {k} after the one it joined in")
+           for k in RETENTION_AFTER},
+        "three_deals_first_year": st.column_config.Column(
+            f"At least {FIRST_YEAR_DEALS} deals in the first year",
+            help=f"Share of the cohort with {FIRST_YEAR_DEALS} or more deals in its first 4 quarters "
+                 "(the joining quarter included)"),
+        **medians,
+    },
+)
+lowest = rules.tier_names[-1]
+st.caption(
+    f"Shares are of the partners recruited in the quarter. A cell is empty where the data, which end in {q}, do "
+    "not reach that far yet. Median quarters to a tier: quarters after joining (0 = the joining quarter) by which "
+    f"half the cohort met its minimums in revenue, deals and customers over a trailing year, as the annual review "
+    f"counts them ({markdown_literal(lowest)} is the lowest tier); empty while fewer than half have."
+)
+download_table(cohorts, f"recruit_cohorts_{q}", "dl_cohorts")
+
+st.subheader("Revenue per cohort by quarter since joining")
+st.plotly_chart(charts.cohort_revenue_lines(report.revenue, q), width="stretch", key="cohort_chart")
+
+nursery = " and ".join(markdown_literal(t) for t in report.nursery_tiers)
+st.subheader("Nursery pipeline: on course for the next tier")
+st.caption(
+    f"Partners in {nursery} with an order in {shift_quarter(q, -3)}–{q} whose pace, the last two quarters "
+    f"({shift_quarter(q, -1)}–{q}) annualised, reaches the next tier's revenue and deal minimums: held for two "
+    "more quarters, that pace is their trailing year. Gaps are what the trailing four quarters still lack "
+    f"(0: met); customers cannot be annualised, so their gap is what the partner still needs. "
+    f"{len(report.pipeline):,} of {report.nursery_active:,} active partners in {nursery} are on course; "
+    f"{int(report.pipeline['meets_next_tier'].sum()):,} of them already meet the next tier's minimums."
+)
+if report.pipeline.empty:
+    st.info(f"No partner in {nursery} is on course for the next tier in this selection.")
+else:
+    money_format = {c: st.column_config.NumberColumn(label, format="dollar") for c, label in (
+        ("revenue_trailing", f"Revenue {shift_quarter(q, -3)}–{q}"), ("revenue_pace", "Revenue pace (annualised)"),
+        ("revenue_gap", "Revenue gap to next tier"))}
+    count_format = {c: st.column_config.NumberColumn(label, format="%d") for c, label in (
+        ("deals_trailing", f"Deals {shift_quarter(q, -3)}–{q}"), ("deals_pace", "Deals pace (annualised)"),
+        ("deals_gap", "Deals gap"), ("customers_trailing", f"Customers {shift_quarter(q, -3)}–{q}"),
+        ("customers_gap", "Customers gap"))}
+    partner_table(
+        report.pipeline, f"nursery_pipeline_{q}", "dl_pipeline",
+        "those still short first, then by next tier (highest first) and smallest revenue gap",
+        column_config={"partner_name": "Name", "tier": "Tier", "next_tier": "Next tier", "region": "Region",
+                       "meets_next_tier": st.column_config.CheckboxColumn("Already meets the next tier"),
+                       **money_format, **count_format},
+    )
+st.caption(f"Revenue in USD, net of credits and returns. All recruits' revenue since joining, {since}–{q}: "
+           f"{money(report.revenue['revenue'].sum())}.")
