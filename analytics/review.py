@@ -33,7 +33,7 @@ from analytics.access import Actor, check
 from analytics.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
-from analytics.program import ProgramRules
+from analytics.program import ProgramRules, TierRule
 from analytics.quarters import quarter_index, shift_quarter
 from analytics.scoring import score_status, stored_scores
 from analytics.store import Store, checkpoint
@@ -44,6 +44,7 @@ __all__ = [
     "REVIEW_HORIZON",
     "NOT_YET_KNOWN",
     "review_inputs",
+    "meets_tier_minimums",
     "recommend",
     "recommendations",
     "select_partners",
@@ -110,24 +111,31 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     return merged[INPUT_COLUMNS]
 
 
+def meets_tier_minimums(frame: pd.DataFrame, rule: TierRule, use_customers: bool) -> np.ndarray:
+    """Give per row whether its trailing-year revenue, deals (and customers) meet every minimum of a tier.
+
+    `frame` holds revenue_trailing, deals_trailing and customers_trailing; customers count only with
+    `use_customers` (extracts without customer ids cannot be held to a customer minimum).
+    """
+    ok = (frame["revenue_trailing"].to_numpy(dtype=float) >= rule.min_revenue) & (
+        frame["deals_trailing"].to_numpy(dtype=float) >= rule.min_deals)
+    if use_customers:
+        ok &= frame["customers_trailing"].to_numpy(dtype=float) >= rule.min_customers
+    return ok
+
+
 def _ranks(frame: pd.DataFrame, rules: ProgramRules, use_customers: bool) -> tuple[np.ndarray, np.ndarray]:
     """Give per partner the highest tier whose every minimum it meets and the highest its revenue alone meets.
 
     Ranks index rules.tiers (0 the highest); len(rules.tiers) means no tier.
     """
     revenue = frame["revenue_trailing"].to_numpy(dtype=float)
-    deals = frame["deals_trailing"].to_numpy(dtype=float)
-    customers = frame["customers_trailing"].to_numpy(dtype=float)
     every = np.full(len(frame), len(rules.tiers))
     by_revenue = every.copy()
     for rank in range(len(rules.tiers) - 1, -1, -1):  # highest tier met wins
         rule = rules.tiers[rank]
-        revenue_ok = revenue >= rule.min_revenue
-        all_ok = revenue_ok & (deals >= rule.min_deals)
-        if use_customers:
-            all_ok &= customers >= rule.min_customers
-        every = np.where(all_ok, rank, every)
-        by_revenue = np.where(revenue_ok, rank, by_revenue)
+        every = np.where(meets_tier_minimums(frame, rule, use_customers), rank, every)
+        by_revenue = np.where(revenue >= rule.min_revenue, rank, by_revenue)
     return every, by_revenue
 
 
