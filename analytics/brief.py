@@ -49,9 +49,15 @@ def _rgb(hex_colour: str) -> RGBColor:
 
 def _slide(deck: Presentation, title: str):
     slide = deck.slides.add_slide(deck.slide_layouts[_TITLE_ONLY])
+    _place(slide.shapes.title, 0.5, 0.3, 12.3, 1.0)
     slide.shapes.title.text = title
     slide.shapes.title.text_frame.paragraphs[0].font.size = Pt(30)
     return slide
+
+
+def _place(shape, left: float, top: float, width: float, height: float) -> None:
+    # The default template's placeholders sit on a 4:3 slide; the deck is 16:9.
+    shape.left, shape.top, shape.width, shape.height = Inches(left), Inches(top), Inches(width), Inches(height)
 
 
 def _text(slide, lines: list[str], left=0.5, top=1.4, width=12.3, height=1.0, size=16) -> None:
@@ -104,6 +110,8 @@ def _count(value) -> str:
 def _title_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str) -> None:
     quarters = filter_options(store).quarters
     slide = deck.slides.add_slide(deck.slide_layouts[0])
+    _place(slide.shapes.title, 0.8, 2.2, 11.7, 1.5)
+    _place(slide.placeholders[1], 0.8, 4.0, 11.7, 1.5)
     slide.shapes.title.text = f"Channel Health: the channel in {quarter}"
     slide.placeholders[1].text = (
         f"Board pack · data {quarters[0]}–{quarters[-1]} · {flt.describe()}\n"

@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, summary, backup, restore.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, brief, summary, backup, restore.
 """
 
 from __future__ import annotations
@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("rescore", help="bring the stored model scores up to date (after new program rules, "
                                         "a new version, or a load made with --no-scores)")
 
+    brief = commands.add_parser("brief", help="write the quarter's board pack (a PowerPoint deck)")
+    brief.add_argument("--as-of", metavar="QUARTER", help="the quarter like 2026Q3 (default: the latest)")
+    brief.add_argument("--out", type=Path, required=True, metavar="FILE.pptx")
+
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -227,6 +231,19 @@ def _backtest(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _brief(store: Store, args: argparse.Namespace) -> int:
+    from analytics.brief import write_board_pack
+    from analytics.filters import ChannelFilter
+
+    started = time.perf_counter()
+    try:
+        path = write_board_pack(store, args.out, ChannelFilter(quarter=_quarter(args.as_of)))
+    except OSError as exc:
+        raise ValueError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    print(f"Board pack written to {path} ({time.perf_counter() - started:.1f} s).")
+    return 0
+
+
 def _backup(store: Store, args: argparse.Namespace) -> int:
     from analytics.backup import prune_backups, take_backup
 
@@ -280,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _backtest(store, args)
             if args.command == "backup":
                 return _backup(store, args)
+            if args.command == "brief":
+                return _brief(store, args)
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
