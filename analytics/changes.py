@@ -77,53 +77,101 @@ class LoadChanges:
     notes: tuple[str, ...] = field(default=())
 
 
-def _side(side: str, load_id: int) -> tuple[str, list]:
-    """Give the condition on order_lines for one side ("before" or "after") and its parameters."""
-    return (_AFTER, []) if side == "after" else (_BEFORE, [load_id, load_id])
+@dataclass(frozen=True)
+class _Side:
+    """One side of the comparison: the data after the latest load, or before it.
 
+    The after side is what the derived tables hold. The before side differs from it only in the
+    quarters the load touched, so only those are derived again from the lines (with the lines the load
+    set aside back in); the rest is read from partner_quarter and partner_year as they are.
+    """
 
-def _latest_quarter(store: Store, side: str, load_id: int) -> str | None:
-    where, params = _side(side, load_id)
-    return store.query_df(f"SELECT max(quarter) AS q FROM order_lines WHERE {where}", params).iloc[0]["q"] or None
+    before: bool
+    load_id: int
+    load_quarters: tuple[str, ...]
 
+    def _lines(self) -> tuple[str, list]:
+        """Give the condition on order_lines of the touched quarters on this side, and its parameters."""
+        where = _BEFORE if self.before else _AFTER
+        return (f"({where}) AND list_contains(?, quarter)",
+                [*([self.load_id, self.load_id] if self.before else []), list(self.load_quarters)])
 
-def _partner_quarters(store: Store, side: str, load_id: int, quarter: str) -> pd.DataFrame:
-    """Give one side's partner x quarter rows for the 8 quarters to `quarter`, as partner_quarter derives them."""
-    where, params = _side(side, load_id)
-    # Deals as in store._refresh_partner_quarter: one customer on one day; undated rows one each.
-    return store.query_df(
-        f"""
-        SELECT partner_id, CAST(substr(quarter, 1, 4) AS INTEGER) * 4 + CAST(substr(quarter, 6, 1) AS INTEGER) - 1
-                   AS q_index,
-               CAST(sum(revenue) AS DOUBLE) AS revenue,
-               count(DISTINCT (customer_id, order_date)) FILTER (WHERE order_date IS NOT NULL)
-                   + count(*) FILTER (WHERE order_date IS NULL) AS deals,
-               arg_max(partner_name, row_no) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
-               arg_max(tier, row_no) FILTER (WHERE tier IS NOT NULL) AS tier,
-               arg_max(region, row_no) FILTER (WHERE region IS NOT NULL) AS region
-        FROM order_lines
-        WHERE ({where}) AND quarter BETWEEN ? AND ?
-        GROUP BY partner_id, quarter
-        """,
-        [*params, shift_quarter(quarter, -(2 * YEAR - 1)), quarter],
-    ).astype({"q_index": "int64"})
+    def latest_quarter(self, store: Store) -> str | None:
+        if not self.before:
+            return store.query_df("SELECT max(quarter) AS q FROM partner_quarter").iloc[0]["q"] or None
+        where, params = self._lines()
+        return store.query_df(
+            f"""
+            SELECT max(q) AS q FROM (
+                SELECT max(quarter) AS q FROM partner_quarter WHERE NOT list_contains(?, quarter)
+                UNION ALL SELECT max(quarter) FROM order_lines WHERE {where})
+            """,
+            [list(self.load_quarters), *params],
+        ).iloc[0]["q"] or None
 
+    def partners(self, store: Store) -> set:
+        """Give every partner with an order on this side."""
+        if not self.before:
+            return set(store.query_df("SELECT DISTINCT partner_id FROM partner_quarter")["partner_id"])
+        where, params = self._lines()
+        return set(store.query_df(
+            f"""
+            SELECT DISTINCT partner_id FROM partner_quarter WHERE NOT list_contains(?, quarter)
+            UNION SELECT DISTINCT partner_id FROM order_lines WHERE {where}
+            """,
+            [list(self.load_quarters), *params],
+        )["partner_id"])
 
-def _trailing(store: Store, side: str, load_id: int, quarter: str, pq: pd.DataFrame) -> pd.DataFrame:
-    """Give [partner_id, revenue_trailing, deals_trailing, customers_trailing] over the 4 quarters to `quarter`."""
-    where, params = _side(side, load_id)
-    last = quarter_index(quarter)
-    year = pq[pq["q_index"] > last - YEAR]
-    sums = year.groupby("partner_id")[["revenue", "deals"]].sum().rename(
-        columns={"revenue": "revenue_trailing", "deals": "deals_trailing"})
-    customers = store.query_df(
-        f"""
-        SELECT partner_id, count(DISTINCT customer_id) AS customers_trailing FROM order_lines
-        WHERE ({where}) AND quarter BETWEEN ? AND ? GROUP BY partner_id
-        """,
-        [*params, shift_quarter(quarter, -(YEAR - 1)), quarter],
-    ).set_index("partner_id")
-    return sums.join(customers, how="outer").fillna(0).reset_index()
+    def partner_quarters(self, store: Store, quarter: str) -> pd.DataFrame:
+        """Give the partner x quarter rows of the 8 quarters to `quarter` (revenue, deals, name, tier, region)."""
+        first = shift_quarter(quarter, -(2 * YEAR - 1))
+        columns = "partner_id, q_index, revenue, deals, partner_name, tier, region"
+        kept = store.query_df(
+            f"SELECT {columns} FROM partner_quarter WHERE quarter BETWEEN ? AND ? "
+            + ("AND NOT list_contains(?, quarter)" if self.before else ""),
+            [first, quarter, *([list(self.load_quarters)] if self.before else [])],
+        )
+        if not self.before:
+            return kept
+        where, params = self._lines()
+        # Deals as in store._refresh_partner_quarter: one customer on one day; undated rows one each.
+        derived = store.query_df(
+            f"""
+            SELECT partner_id,
+                   CAST(substr(quarter, 1, 4) AS INTEGER) * 4 + CAST(substr(quarter, 6, 1) AS INTEGER) - 1 AS q_index,
+                   CAST(sum(revenue) AS DOUBLE) AS revenue,
+                   count(DISTINCT (customer_id, order_date)) FILTER (WHERE order_date IS NOT NULL)
+                       + count(*) FILTER (WHERE order_date IS NULL) AS deals,
+                   arg_max(partner_name, row_no) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
+                   arg_max(tier, row_no) FILTER (WHERE tier IS NOT NULL) AS tier,
+                   arg_max(region, row_no) FILTER (WHERE region IS NOT NULL) AS region
+            FROM order_lines WHERE {where} AND quarter BETWEEN ? AND ?
+            GROUP BY partner_id, quarter
+            """,
+            [*params, first, quarter],
+        )
+        frames = [f for f in (kept, derived) if not f.empty]
+        return (pd.concat(frames, ignore_index=True) if frames else kept).astype({"q_index": "int64"})
+
+    def trailing(self, store: Store, quarter: str, pq: pd.DataFrame) -> pd.DataFrame:
+        """Give [partner_id, revenue_trailing, deals_trailing, customers_trailing] over the 4 quarters to `quarter`."""
+        last = quarter_index(quarter)
+        sums = pq[pq["q_index"] > last - YEAR].groupby("partner_id")[["revenue", "deals"]].sum().rename(
+            columns={"revenue": "revenue_trailing", "deals": "deals_trailing"})
+        window = [shift_quarter(quarter, -k) for k in range(YEAR)]
+        if not self.before or not set(window) & set(self.load_quarters):
+            # The year's distinct customers are kept per window in partner_year (the same on both sides here).
+            customers = store.query_df(
+                "SELECT partner_id, customers AS customers_trailing FROM partner_year WHERE quarter = ?", [quarter])
+        else:
+            customers = store.query_df(
+                f"""
+                SELECT partner_id, count(DISTINCT customer_id) AS customers_trailing FROM order_lines
+                WHERE (({_BEFORE}) AND quarter BETWEEN ? AND ?) GROUP BY partner_id
+                """,
+                [self.load_id, self.load_id, window[-1], quarter],
+            )
+        return sums.join(customers.set_index("partner_id"), how="outer").fillna(0).reset_index()
 
 
 def _qualifying(trailing: pd.DataFrame, rules: ProgramRules) -> pd.Series:
@@ -139,19 +187,20 @@ def _tier_rows(before: pd.DataFrame, after: pd.DataFrame, recruits: set, rules: 
     names = list(rules.tier_names) + [NONE]
     was, now = _qualifying(before, rules), _qualifying(after, rules)
     partners = sorted((set(was.index) | set(now.index)) - recruits)
-    was = was.reindex(partners).fillna(NONE)
-    now = now.reindex(partners).fillna(NONE)
-    moved = [p for p in partners if was[p] != now[p]]
+    was = was.reindex(partners).fillna(NONE).to_numpy()
+    now = now.reindex(partners).fillna(NONE).to_numpy()
+    moved = np.flatnonzero(was != now)  # words only for those that moved: a loop over all was a third of a second
     rows = []
-    for p in moved:
-        up = names.index(now[p]) < names.index(was[p])
+    for i in moved:
+        before, after = was[i], now[i]
+        up = names.index(after) < names.index(before)
         if up:
-            words = f"now meets the {now[p]} minimums (met {'no tier' if was[p] == NONE else was[p]} before)"
-        elif now[p] == NONE:
-            words = f"fell below the {was[p]} minimums and now meets no tier's"
+            words = f"now meets the {after} minimums (met {'no tier' if before == NONE else before} before)"
+        elif after == NONE:
+            words = f"fell below the {before} minimums and now meets no tier's"
         else:
-            words = f"fell below the {was[p]} minimums; now meets {now[p]}"
-        rows.append({"partner_id": p, "change": "tier up" if up else "tier down", "what_changed": words})
+            words = f"fell below the {before} minimums; now meets {after}"
+        rows.append({"partner_id": partners[i], "change": "tier up" if up else "tier down", "what_changed": words})
     return pd.DataFrame(rows, columns=["partner_id", "change", "what_changed"])
 
 
@@ -204,23 +253,19 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
         return None
     load_id, file_name, loaded_at = latest.iloc[0][["load_id", "file_name", "loaded_at"]]
     load_id = int(load_id)
-    after_q = _latest_quarter(store, "after", load_id)
-    before_q = _latest_quarter(store, "before", load_id)
+    quarters = store.query_df("SELECT quarters FROM loads WHERE load_id = ?", [load_id]).iloc[0]["quarters"]
+    before, after = _Side(True, load_id, tuple(quarters)), _Side(False, load_id, tuple(quarters))
+    after_q, before_q = after.latest_quarter(store), before.latest_quarter(store)
     counts = dict.fromkeys(KINDS, 0)
     if before_q is None or after_q is None:
         return LoadChanges(load_id, file_name, loaded_at, None, after_q or "", empty_frame(CHANGE_ROW_COLUMNS, _DTYPES),
                            counts, ("Nothing was stored before this load, so there is nothing to compare it with.",))
     rules = rules or load_program()
-    before_pq = _partner_quarters(store, "before", load_id, before_q)
-    after_pq = _partner_quarters(store, "after", load_id, after_q)
-    before_t = _trailing(store, "before", load_id, before_q, before_pq)
-    after_t = _trailing(store, "after", load_id, after_q, after_pq)
-    ever_before = set(store.query_df(
-        f"SELECT DISTINCT partner_id FROM order_lines WHERE {_BEFORE}", [load_id, load_id])["partner_id"])
-    ever_after = set(store.query_df(f"SELECT DISTINCT partner_id FROM order_lines WHERE {_AFTER}")["partner_id"])
-    recruits = ever_after - ever_before
+    before_pq, after_pq = before.partner_quarters(store, before_q), after.partner_quarters(store, after_q)
+    before_t, after_t = before.trailing(store, before_q, before_pq), after.trailing(store, after_q, after_pq)
+    recruits = after.partners(store) - before.partners(store)
     first_quarters = store.query_df(
-        f"SELECT partner_id, min(quarter) AS first FROM order_lines WHERE {_AFTER} AND list_contains(?, partner_id) "
+        "SELECT partner_id, min(quarter) AS first FROM partner_quarter WHERE list_contains(?, partner_id) "
         "GROUP BY partner_id", [sorted(recruits)]).set_index("partner_id")["first"]
     recruit_rows = pd.DataFrame({
         "partner_id": sorted(recruits), "change": "recruit",
@@ -236,15 +281,15 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
              _dropoff_rows(before_pq, before_q, after_pq, after_q), recruit_rows, gone_rows]
     rows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else pd.DataFrame(columns=["partner_id", "change", "what_changed"])
-    rows = _with_figures(store, rows, before_t, after_t, after_pq, after_q, load_id)
+    rows = _with_figures(rows, before_t, after_t, before_pq, after_pq, after_q)
     for kind, n in rows["change"].value_counts().items():
         counts[kind] = int(n)
     notes = (risk_note,) if risk_note else ()
     return LoadChanges(load_id, file_name, loaded_at, before_q, after_q, rows, counts, notes)
 
 
-def _with_figures(store: Store, rows: pd.DataFrame, before_t: pd.DataFrame, after_t: pd.DataFrame,
-                  after_pq: pd.DataFrame, after_q: str, load_id: int) -> pd.DataFrame:
+def _with_figures(rows: pd.DataFrame, before_t: pd.DataFrame, after_t: pd.DataFrame, before_pq: pd.DataFrame,
+                  after_pq: pd.DataFrame, after_q: str) -> pd.DataFrame:
     """Give the rows with names and figures, in KINDS order then by trailing revenue after, largest first."""
     if rows.empty:
         return empty_frame(CHANGE_ROW_COLUMNS, _DTYPES)
@@ -257,16 +302,9 @@ def _with_figures(store: Store, rows: pd.DataFrame, before_t: pd.DataFrame, afte
     out["revenue_trailing_after"] = out["partner_id"].map(trailing(after_t)).fillna(0.0)
     latest = after_pq[after_pq["q_index"] == quarter_index(after_q)].set_index("partner_id")["revenue"]
     out["revenue_latest_quarter"] = out["partner_id"].map(latest).fillna(0.0)
-    # The latest recorded name on either side (a partner gone from the data after a replace has only the before).
-    names = store.query_df(
-        f"""
-        SELECT partner_id, arg_max(partner_name, quarter || lpad(CAST(row_no AS VARCHAR), 12, '0')) AS partner_name
-        FROM order_lines WHERE ({_AFTER} OR replaced_by = ?) AND partner_name IS NOT NULL
-          AND list_contains(?, partner_id)
-        GROUP BY partner_id
-        """,
-        [load_id, sorted(set(out["partner_id"]))],
-    ).set_index("partner_id")["partner_name"]
+    # The latest recorded name after the load, else before it (a partner whose lines a replace took away).
+    names = pd.concat([before_pq, after_pq]).dropna(subset=["partner_name"]).sort_values("q_index", kind="stable") \
+        .groupby("partner_id")["partner_name"].last()
     out["partner_name"] = out["partner_id"].map(names)
     out["_kind"] = out["change"].map(KINDS.index)
     # Risk and drop-offs keep their own order (riskiest, largest loss first); the rest go by revenue now.
