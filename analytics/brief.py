@@ -39,6 +39,7 @@ QUARTERS_SHOWN = 8       # quarters on the charts over time
 ROWS_SHOWN = 10          # partners in a slide's table
 
 _WIDE, _HIGH = Inches(13.333), Inches(7.5)
+MONEY, COUNT, _MILLIONS = '"$"#,##0', "#,##0", '"$"#,##0.0,,"M"'
 _TITLE_ONLY = 5
 _GROWTH, _FALL, _NEUTRAL = RGBColor(0x31, 0xA3, 0x54), RGBColor(0xDE, 0x2D, 0x26), RGBColor(0x42, 0x92, 0xC6)
 
@@ -70,10 +71,13 @@ def _text(slide, lines: list[str], left=0.5, top=1.4, width=12.3, height=1.0, si
         paragraph.font.size = Pt(size)
 
 
-def _table(slide, header: list[str], rows: list[list[str]], left=0.5, top=2.2, width=6.0, size=12) -> None:
-    """Put a table of plain text on the slide; the first row is the header."""
+def _table(slide, header: list[str], rows: list[list[str]], left=0.5, top=2.2, width=6.0, size=12,
+           widths: list[float] | None = None) -> None:
+    """Put a table of plain text on the slide; the first row is the header; `widths` in inches per column."""
     shape = slide.shapes.add_table(len(rows) + 1, len(header), Inches(left), Inches(top), Inches(width),
                                    Inches(0.35 * (len(rows) + 1)))
+    for column, inches in zip(shape.table.columns, widths or [], strict=False):
+        column.width = Inches(inches)
     for r, values in enumerate([header, *rows]):
         for c, value in enumerate(values):
             cell = shape.table.cell(r, c)
@@ -81,9 +85,13 @@ def _table(slide, header: list[str], rows: list[list[str]], left=0.5, top=2.2, w
             cell.text_frame.paragraphs[0].font.size = Pt(size)
 
 
-def _chart(slide, kind, categories: list[str], series: dict[str, list], number_format: str, left=6.8, top=1.6,
-           width=6.0, height=5.2, colours: dict[str, RGBColor] | None = None):
-    """Put a native chart on the slide and give it (its data stay editable in PowerPoint)."""
+def _chart(slide, kind, categories: list[str], series: dict[str, list], number_format: str, title: str | None = None,
+           left=6.8, top=1.6, width=6.0, height=5.2, colours: dict[str, RGBColor] | None = None):
+    """Put a native chart on the slide and give it (its data stay editable in PowerPoint).
+
+    `number_format` is the data's (shown when a value is selected); the value axis shows money in
+    millions and counts as they are, from zero.
+    """
     data = CategoryChartData(number_format=number_format)
     data.categories = categories
     for name, values in series.items():
@@ -94,6 +102,15 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
         chart.legend.position = XL_LEGEND_POSITION.BOTTOM
         chart.legend.include_in_layout = False
     chart.font.size = Pt(11)
+    chart.has_title = title is not None
+    if title is not None:
+        chart.chart_title.text_frame.text = title
+        chart.chart_title.text_frame.paragraphs[0].font.size = Pt(14)
+    axis = chart.value_axis
+    axis.tick_labels.number_format = _MILLIONS if number_format == MONEY else number_format
+    axis.tick_labels.number_format_is_linked = False
+    if all(v is None or v != v or v >= 0 for values in series.values() for v in values):
+        axis.minimum_scale = 0
     for plot_series in chart.plots[0].series:
         colour = (colours or {}).get(plot_series.name)
         if colour is not None:
@@ -138,14 +155,12 @@ def _headline_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
         [f"Lapsed partners in {quarter} (vs {year_before})", _count(flow(quarter, "lapsed_partners")),
          _count(flow(year_before, "lapsed_partners")), ""],
     ]
-    _table(slide, ["", "Now", "A year before", "Change"], rows, top=1.6, width=6.2)
+    _table(slide, ["", "Now", "A year before", "Change"], rows, top=1.6, width=6.2, widths=[3.1, 1.1, 1.1, 0.9])
     per_quarter = revenue_by_tier(store, flt).groupby("quarter")["revenue"].sum()
     shown = [quarter_label(i) for i in range(quarter_index(quarter) - QUARTERS_SHOWN + 1, quarter_index(quarter) + 1)]
     shown = [q for q in shown if q in per_quarter.index]
-    chart = _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, shown, {"Revenue": [per_quarter[q] for q in shown]},
-                   '"$"#,##0', colours={"Revenue": _NEUTRAL})
-    chart.has_title = True
-    chart.chart_title.text_frame.text = "Revenue per quarter (USD)"
+    _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, shown, {"Revenue": [per_quarter[q] for q in shown]},
+           MONEY, "Revenue per quarter (USD)", colours={"Revenue": _NEUTRAL})
 
 
 def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str) -> None:
@@ -156,18 +171,16 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
            [[t, f"{int(tiers.at[t, 'partners']):,}", money(tiers.at[t, "revenue_trailing"])] for t in order]
            + [["All", f"{int(tiers['partners'].sum()):,}", money(tiers["revenue_trailing"].sum())]], width=5.5)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, order, {"Partners": [tiers.at[t, "partners"] for t in order]},
-           "#,##0", colours={"Partners": _NEUTRAL})
+           COUNT, "Active partners per tier", colours={"Partners": _NEUTRAL})
     by_tier = revenue_by_tier(store, flt)
     shown = sorted(q for q in by_tier["quarter"].unique()
                    if quarter_index(quarter) - QUARTERS_SHOWN < quarter_index(q) <= quarter_index(quarter))
     table = by_tier[by_tier["quarter"].isin(shown)].pivot_table(
         index="quarter", columns="tier", values="revenue", aggfunc="sum").reindex(shown).fillna(0.0)
     slide = _slide(deck, "Revenue per tier and quarter (the tier recorded in that quarter)")
-    chart = _chart(slide, XL_CHART_TYPE.COLUMN_STACKED, shown,
-                   {t: table[t].tolist() for t in ordered_tiers(table.columns)}, '"$"#,##0',
-                   left=0.5, width=12.3, top=1.4, height=5.8,
-                   colours={t: _rgb(c) for t, c in TIER_COLOURS.items()})
-    chart.has_title = False
+    _chart(slide, XL_CHART_TYPE.COLUMN_STACKED, shown,
+           {t: table[t].tolist() for t in ordered_tiers(table.columns)}, MONEY, None,
+           left=0.5, width=12.3, top=1.4, height=5.8, colours={t: _rgb(c) for t, c in TIER_COLOURS.items()})
     quarters = filter_options(store).quarters
     earlier = [q for q in quarters if q < quarter]
     if not earlier:
@@ -181,7 +194,7 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
                   f"partners had orders in the four quarters to {from_q} but none in the four to {quarter}, new "
                   "ones the other way round."], top=4.6, width=5.5, height=2.0, size=12)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, list(MOVES), {"Partners": [int(counts.get(m, 0)) for m in MOVES]},
-           "#,##0", colours={"Partners": _NEUTRAL})
+           COUNT, "Partners per move", colours={"Partners": _NEUTRAL})
 
 
 def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str) -> None:
@@ -212,7 +225,8 @@ def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarte
             heights.append(abs(amount))
             running += amount
     chart = _chart(slide, XL_CHART_TYPE.COLUMN_STACKED, bridge["component"].tolist(),
-                   {"Base": bases, "Amount": heights}, '"$"#,##0')
+                   {"Base": bases, "Amount": heights}, MONEY,
+                   "Revenue bridge (USD)")
     chart.has_legend = False
     base, amount = chart.plots[0].series
     base.format.fill.background()
@@ -228,7 +242,8 @@ def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarte
     top = fallen.head(ROWS_SHOWN)
     _table(slide, ["Partner", "Name", "Tier", prev_t4, t4, "Change"],
            [[r.partner_id, r.partner_name or "", r.tier or "", money(r.revenue_prev_t4), money(r.revenue_t4),
-             signed_pct(r.change_t4) or "n/a"] for r in top.itertuples()], top=1.4, width=12.3)
+             signed_pct(r.change_t4) or "n/a"] for r in top.itertuples()], top=1.4, width=12.3,
+           widths=[1.2, 4.3, 1.3, 1.9, 1.9, 1.7])
     _text(slide, [f"The {len(top)} largest of {len(fallen):,} partners down {DROPOFF_THRESHOLD:.0%} or more, by "
                   "revenue lost. The Revenue drop-offs page lists them all."], top=6.5, height=0.6, size=12)
 
@@ -260,7 +275,8 @@ def _risk_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: s
         return
     _table(slide, ["Partner", "Name", "Tier", f"Revenue {window}", "Churn probability"],
            [[r.partner_id, r.partner_name or "", r.tier or "", money(r.revenue_at_stake),
-             f"{r.churn_probability:.0%}"] for r in top.itertuples()], top=2.9, width=12.3)
+             f"{r.churn_probability:.0%}"] for r in top.itertuples()], top=2.9, width=12.3,
+           widths=[1.2, 5.0, 1.3, 2.6, 2.2])
     _text(slide, [f"The {len(top)} likely churners with the most revenue at stake; the Partners at risk page lists "
                   "them all with the reasons."], top=6.8, height=0.5, size=12)
 
@@ -277,7 +293,7 @@ def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
                   "are counted from the fifth quarter of data on."], width=5.8, height=2.5)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, flows["quarter"].tolist(),
            {"New partners": flows["new_partners"].tolist(), "Lapsed partners": flows["lapsed_partners"].tolist()},
-           "#,##0", colours={"New partners": _GROWTH, "Lapsed partners": _FALL})
+           COUNT, "New and lapsed partners per quarter", colours={"New partners": _GROWTH, "Lapsed partners": _FALL})
 
 
 def _review_slide(deck: Presentation, store: Store, quarter: str) -> None:
@@ -292,7 +308,7 @@ def _review_slide(deck: Presentation, store: Store, quarter: str) -> None:
            [[r.action, f"{r.partners:,}", money(r.revenue_trailing), f"{r.share_of_partners:.1%}"]
             for r in counts.itertuples()], width=6.0)
     _chart(slide, XL_CHART_TYPE.BAR_CLUSTERED, counts["action"].tolist(), {"Partners": counts["partners"].tolist()},
-           "#,##0", colours={"Partners": _NEUTRAL})
+           COUNT, "Partners per decision", colours={"Partners": _NEUTRAL})
 
 
 # -- the deck -------------------------------------------------------------------------------------

@@ -157,3 +157,24 @@ def test_cli_writes_the_deck_and_refuses_a_quarter_without_data(small_db, tmp_pa
 def test_overview_offers_the_board_pack(small_db):
     at = open_page(small_db, "views/overview.py")
     assert "Board pack for 2025Q4 (PowerPoint)" in [b.label for b in at.get("download_button")]
+
+
+@pytest.mark.browser
+def test_the_board_pack_downloads_from_the_overview_in_chromium(small_db, tmp_path):
+    """The deck is built on the click, on a thread of its own after the page run let go of the database."""
+    from tests.browser import app_server, browser_page, require_chromium, wait_for_app
+
+    require_chromium()
+    with app_server(small_db) as url, browser_page() as page:
+        page.goto(url)
+        wait_for_app(page)
+        button = page.get_by_role("button", name="Board pack for 2025Q4 (PowerPoint)")
+        button.wait_for(timeout=60000)
+        with page.expect_download(timeout=60000) as download:
+            button.click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        page.get_by_text("What changed with the last load").wait_for(timeout=30000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    assert saved.name == "channel_health_board_pack_2025Q4.pptx"
+    assert "Channel Health: the channel in 2025Q4" in slides_of(Presentation(saved))
