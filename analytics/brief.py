@@ -87,11 +87,14 @@ def _table(slide, header: list[str], rows: list[list[str]], left=0.5, top=2.2, w
 
 def _chart(slide, kind, categories: list[str], series: dict[str, list], number_format: str, title: str | None = None,
            left=6.8, top=1.6, width=6.0, height=5.2, colours: dict[str, RGBColor] | None = None):
-    """Put a native chart on the slide and give it (its data stay editable in PowerPoint).
+    """Put a native chart on the slide and give it (its data stay editable in PowerPoint); None without categories.
 
     `number_format` is the data's (shown when a value is selected); the value axis shows money in
     millions and counts as they are, from zero.
     """
+    if not categories:
+        _text(slide, ["Nothing to chart for this quarter and selection."], left=left, top=top + 0.5, width=width)
+        return None
     data = CategoryChartData(number_format=number_format)
     data.categories = categories
     for name, values in series.items():
@@ -226,7 +229,7 @@ def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarte
             running += amount
     chart = _chart(slide, XL_CHART_TYPE.COLUMN_STACKED, bridge["component"].tolist(),
                    {"Base": bases, "Amount": heights}, MONEY,
-                   "Revenue bridge (USD)")
+                   "Revenue bridge (USD)")  # always six components, so always a chart
     chart.has_legend = False
     base, amount = chart.plots[0].series
     base.format.fill.background()

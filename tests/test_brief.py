@@ -145,6 +145,16 @@ def test_small_store_deck_says_scores_are_missing_keeps_names_literal_and_shows_
     assert dict(zip(chart_categories(review), chart_series(review)["Partners"], strict=True))["terminate"] == 1
 
 
+@pytest.mark.parametrize(("flt", "slide"), [
+    (ChannelFilter("2024Q1"), "Recruits: new partners to 2024Q1"),  # new partners are known from the 5th quarter
+    (ChannelFilter("2025Q4", tiers=("Platinum",)), "Tiers: active partners and revenue, 4 quarters to 2025Q4"),
+], ids=["first quarter", "nobody selected"])
+def test_a_deck_without_figures_to_chart_says_so(small_db, flt, slide):
+    with Store(small_db) as store:
+        slides = slides_of(board_pack(store, flt))
+    assert "Nothing to chart for this quarter and selection." in texts(slides[slide])
+
+
 def test_cli_writes_the_deck_and_refuses_a_quarter_without_data(small_db, tmp_path, capsys):
     out = tmp_path / "pack.pptx"
     assert main(["--db", str(small_db), "brief", "--as-of", "2025Q3", "--out", str(out)]) == 0
