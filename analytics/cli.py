@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, summary, backup, restore.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, brief, summary, backup, restore.
 """
 
 from __future__ import annotations
@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--program", type=Path, metavar="FILE.toml",
                         help="program rules (default: data/program.toml)")
 
+    brief = commands.add_parser("brief", help="write the quarter's board pack (a PowerPoint deck)")
+    brief.add_argument("--as-of", metavar="QUARTER", help="the quarter like 2026Q3 (default: the latest)")
+    brief.add_argument("--out", type=Path, required=True, metavar="FILE.pptx")
+
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -159,10 +163,9 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results = build_demo_channel(
         store, spec, progress=_progress, extracts_dir=args.extracts_dir, hold_back=tuple(args.hold_back),
-        score=False,
+        score=not args.no_scores,
     )
     rows = sum(r.rows_added for r in results)
-    _rescore(store, args)
     print(f"Demo channel loaded: {rows:,} order lines in {len(results)} quarterly extracts, "
           f"{time.perf_counter() - started:.1f} s.")
     return 0
@@ -231,6 +234,19 @@ def _backtest(store: Store, args: argparse.Namespace) -> int:
 
     quarter, horizon = _scored(store, args)
     print(backtest_text(stored_report(store, quarter, horizon)))
+    return 0
+
+
+def _brief(store: Store, args: argparse.Namespace) -> int:
+    from analytics.brief import write_board_pack
+    from analytics.filters import ChannelFilter
+
+    started = time.perf_counter()
+    try:
+        path = write_board_pack(store, args.out, ChannelFilter(quarter=_quarter(args.as_of)))
+    except OSError as exc:
+        raise ValueError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    print(f"Board pack written to {path} ({time.perf_counter() - started:.1f} s).")
     return 0
 
 
@@ -305,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _backup(store, args)
             if args.command == "review":
                 return _review(store, args)
+            if args.command == "brief":
+                return _brief(store, args)
             if args.command == "rollback":
                 quarters = rollback_load(store, args.load_id, by=_who())
                 print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")

@@ -10,6 +10,7 @@ from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest import load_extract
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
+from views.overview_sections import board_pack_button, changes_section
 from views.shared import current_actor, current_filter, get_store, load
 
 st.title("Channel overview")
@@ -57,6 +58,7 @@ flows = load(new_and_lapsed, flt)
 latest_flow = flows[flows["quarter"] == q]
 
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
+board_pack_button(flt)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
     f"Active partners, 4 quarters to {q}",
@@ -93,3 +95,4 @@ st.caption(
     "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "
     "order in the data may just be its first order of the year."
 )
+changes_section()
