@@ -695,8 +695,8 @@ def build_demo_channel(
     """
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
     from analytics.access import check
-    from analytics.ingest import load_extract
     from analytics.features import DEFAULT_HORIZON
+    from analytics.ingest import load_extract
     from analytics.scoring import refresh_scores
 
     check(actor, "load")
