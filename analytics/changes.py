@@ -8,7 +8,7 @@ that adds a quarter compares the trailing year to that quarter with the trailing
 Rows, one per partner and kind of change (a partner may have several):
 
 * tier up / tier down: the highest tier whose minimums (data/program.toml) the partner meets over
-  the trailing four quarters changed, judged by the review's own rules (analytics.review.recommend);
+  the trailing four quarters changed, judged by the review's own rule (analytics.review.qualifying_tier);
 * risk rose: churn probability below RISK_THRESHOLD in the stored run as of the quarter before the
   latest and at or above it in the run as of the latest (both runs must be stored; no model is trained);
 * drop-off: a significant trailing-year fall (analytics.dropoffs) after the load that was not one before,
@@ -30,7 +30,7 @@ from analytics.formatting import money
 from analytics.frames import empty_frame
 from analytics.program import ProgramRules, load_program
 from analytics.quarters import YEAR, quarter_index, shift_quarter
-from analytics.review import recommend
+from analytics.review import qualifying_tier
 from analytics.scoring import score_status, stored_scores
 from analytics.store import ACTIVE_LINES, Store
 
@@ -178,9 +178,7 @@ def _qualifying(trailing: pd.DataFrame, rules: ProgramRules) -> pd.Series:
     """Give the highest tier each partner meets (the review's own rule), indexed by partner_id."""
     if trailing.empty:
         return pd.Series(dtype=object)
-    inputs = trailing.assign(tier=None, turnaround_probability=np.nan, tenure_full=rules.nursery_quarters)
-    judged = recommend(inputs, rules)
-    return pd.Series(judged["qualifies_for"].to_numpy(), index=judged["partner_id"].to_numpy())
+    return pd.Series(qualifying_tier(trailing, rules), index=trailing["partner_id"].to_numpy())
 
 
 def _tier_rows(before: pd.DataFrame, after: pd.DataFrame, recruits: set, rules: ProgramRules) -> pd.DataFrame:

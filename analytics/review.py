@@ -45,6 +45,7 @@ __all__ = [
     "NOT_YET_KNOWN",
     "review_inputs",
     "meets_tier_minimums",
+    "qualifying_tier",
     "recommend",
     "recommendations",
     "select_partners",
@@ -137,6 +138,17 @@ def _ranks(frame: pd.DataFrame, rules: ProgramRules, use_customers: bool) -> tup
         every = np.where(meets_tier_minimums(frame, rule, use_customers), rank, every)
         by_revenue = np.where(revenue >= rule.min_revenue, rank, by_revenue)
     return every, by_revenue
+
+
+def qualifying_tier(frame: pd.DataFrame, rules: ProgramRules) -> np.ndarray:
+    """Give per row the highest tier whose every minimum its trailing-year figures meet, or "none".
+
+    `frame` holds revenue_trailing, deals_trailing and customers_trailing; customer minimums are
+    ignored when no row has customers (an extract without them), as in the review.
+    """
+    names = list(rules.tier_names)
+    every, _ = _ranks(frame, rules, bool((frame["customers_trailing"] > 0).any()))
+    return np.array([names[q] if q < len(names) else "none" for q in every], dtype=object)
 
 
 def _count(n: float, word: str) -> str:
