@@ -709,6 +709,7 @@ class ModelReport:
     data_version: int | None
     data_quarters: tuple[str, str]
     partners_scored: int
+    model_version: str = ""
 
 
 def report_from(fitted: FittedModels, scores: pd.DataFrame) -> ModelReport:
@@ -728,6 +729,7 @@ def report_from(fitted: FittedModels, scores: pd.DataFrame) -> ModelReport:
         drivers=drivers, train_quarters=fitted.train_quarters, train_examples=fitted.train_examples,
         notes=tuple(fitted.notes), trained_at=fitted.trained_at, fit_seconds=fitted.fit_seconds,
         data_version=fitted.data_version, data_quarters=fitted.data_quarters, partners_scored=len(scores),
+        model_version=fitted.model_version,
     )
 
 
@@ -756,7 +758,9 @@ def backtest_text(fitted: FittedModels | ModelReport) -> str:
         ]
     if fitted.notes:
         lines += ["", *fitted.notes]
-    served = ", ".join(f"{t}: {s.name}" for t, s in fitted.scorers.items() if s is not None)
+    chosen = fitted.chosen if isinstance(fitted, ModelReport) else {
+        t: (s.name if s is not None else None) for t, s in fitted.scorers.items()}
+    served = ", ".join(f"{t}: {name}" for t, name in chosen.items() if name)
     lines += ["", f"Served ({served}); model version {fitted.model_version}.",
               f"Examples, backtest and final fit took {fitted.fit_seconds:.1f} s."]
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics.formatting import markdown_literal
 from analytics.ingest import list_loads, load_extract
 from analytics.queries import channel_summary
 from analytics.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
@@ -331,7 +332,8 @@ def test_an_upload_into_a_database_whose_folder_became_read_only_says_why_on_the
         at.button(key="load_0").click().run()
         assert not at.exception
         shown = [e.value for e in at.error]
-        assert any("cannot be written: the folder is read-only" in text for text in shown), shown
+        # Shown literally: the page escapes the Markdown characters of the message (a path may hold any).
+        assert any(markdown_literal("cannot be written: the folder is read-only") in text for text in shown), shown
     finally:
         subprocess.run(["chattr", "-i", str(channel.parent)], check=True)
     assert fingerprint(channel) == before

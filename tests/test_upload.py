@@ -158,7 +158,7 @@ def test_differing_revenue_columns_are_chosen_in_the_mapping_and_loaded(tmp_path
 def test_an_image_named_csv_is_refused_in_one_sentence(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
     at = upload(open_page(tmp_path / "up.duckdb", PAGE), "chart.csv", png)
-    assert "chart.csv cannot be loaded" in at.error[0].value
+    assert markdown_literal("chart.csv cannot be loaded") in at.error[0].value
     assert at.dataframe[0].value["problem"].tolist() == [
         "chart.csv is not a text file (it looks like a PNG image): export the extract as CSV or Excel and load it "
         "again."
