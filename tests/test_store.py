@@ -21,7 +21,8 @@ def make_v1_file(path) -> None:
         con.execute(statement)
     con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
     con.execute(
-        "INSERT INTO loads VALUES (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
+        "INSERT INTO loads VALUES"
+        " (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
     )
     con.execute(
         """
@@ -116,7 +117,11 @@ def test_database_in_use_by_another_process_says_so(tmp_path):
     path = tmp_path / "busy.duckdb"
     Store(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
