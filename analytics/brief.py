@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
@@ -98,7 +99,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
     data = CategoryChartData(number_format=number_format)
     data.categories = categories
     for name, values in series.items():
-        data.add_series(name, [None if v is None or v != v else float(v) for v in values])
+        data.add_series(name, [None if pd.isna(v) else float(v) for v in values])
     chart = slide.shapes.add_chart(kind, Inches(left), Inches(top), Inches(width), Inches(height), data).chart
     chart.has_legend = len(series) > 1
     if chart.has_legend:
@@ -112,7 +113,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
     axis = chart.value_axis
     axis.tick_labels.number_format = _MILLIONS if number_format == MONEY else number_format
     axis.tick_labels.number_format_is_linked = False
-    if all(v is None or v != v or v >= 0 for values in series.values() for v in values):
+    if all(pd.isna(v) or v >= 0 for values in series.values() for v in values):
         axis.minimum_scale = 0
     for plot_series in chart.plots[0].series:
         colour = (colours or {}).get(plot_series.name)
@@ -123,7 +124,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
 
 
 def _count(value) -> str:
-    return "n/a" if value is None or value != value else f"{int(value):,}"
+    return "n/a" if pd.isna(value) else f"{int(value):,}"
 
 
 # -- slides ---------------------------------------------------------------------------------------

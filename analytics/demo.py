@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.quarters import quarter_end, quarter_index, quarter_label, quarter_start
-from analytics.schema import SEGMENTS, TIERS
+from analytics.schema import LINE_COLUMNS, SEGMENTS, TIERS
 
 __all__ = [
     "DEFAULT_LAST_QUARTER",
@@ -62,21 +62,10 @@ DEFAULT_PARTNERS = 6000
 DEFAULT_SEED = 7
 
 DEAL_TYPES = ("New", "Renewal", "Upsell")
-ORDER_LINE_COLUMNS = (
-    "transaction_id",
-    "order_date",
-    "partner_id",
-    "partner_name",
-    "tier",
-    "region",
-    "country",
-    "distributor",
-    "customer_id",
-    "customer_segment",
-    "product",
-    "quantity",
-    "deal_type",
-    "revenue",
+# The stored line columns as an extract carries them: the order date up front, no quarter (it
+# follows from the date) and no row number (the reader counts rows).
+ORDER_LINE_COLUMNS = ("transaction_id", "order_date") + tuple(
+    c for c in LINE_COLUMNS if c not in ("row_no", "transaction_id", "order_date", "quarter")
 )
 
 # --- Geography -------------------------------------------------------------------------------------

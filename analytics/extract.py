@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.schema import SEGMENTS, TIERS, column_candidates, match_columns
+from analytics.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
     "Problem",
@@ -41,19 +41,11 @@ __all__ = [
     "normalise_cell",
     "unreadable_file",
     "EARLIEST_DATE",
-    "LINE_COLUMNS",
 ]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 DELIMITERS = (",", ";", "\t", "|")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-
-# The columns of a prepared extract, in the order order_lines stores them (load_id comes on write).
-LINE_COLUMNS = (
-    "row_no", "transaction_id", "partner_id", "partner_name", "tier", "region", "country",
-    "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type",
-    "order_date", "quarter", "revenue",
-)
 
 Progress = Callable[[float, str], None]
 

@@ -12,7 +12,6 @@ import pandas as pd
 
 from analytics.access import Actor, check
 from analytics.extract import (
-    LINE_COLUMNS,
     ExtractInvalid,
     PreparedExtract,
     Progress,
@@ -22,6 +21,7 @@ from analytics.extract import (
 from analytics.limits import check_extract
 from analytics.mappings import remembered_mapping
 from analytics.quarters import shift_quarter
+from analytics.schema import LINE_COLUMNS
 from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [

@@ -338,7 +338,7 @@ def _pct(share: float) -> str:
 
 
 def _change(value: float, what: str, before: str) -> str:
-    if value != value:  # NaN: nothing (or only credits) to compare with
+    if pd.isna(value):  # NaN: nothing (or only credits) to compare with
         return f"no revenue {before} to compare with"
     if value <= -1:
         return f"no revenue {what}"
@@ -354,7 +354,7 @@ def describe(group: str, row: dict) -> str:
         return f"revenue {money(row['revenue_trailing'])} in the last 4 quarters"
     if group == "latest quarter":
         ratio = row["latest_quarter_ratio"]
-        if ratio != ratio:
+        if pd.isna(ratio):
             return "no positive revenue in the last 4 quarters"
         if ratio <= 0:
             return "no revenue in the latest quarter"
@@ -373,7 +373,7 @@ def describe(group: str, row: dict) -> str:
         return f"no deal for {_plural(since, 'quarter')}"
     if group == "days since last order":
         days = row["days_since_order"]
-        if days != days:
+        if pd.isna(days):
             return "no order day on record"
         return f"last order {_plural(days, 'day')} before the quarter's end"
     if group == "order days":
@@ -398,7 +398,7 @@ def describe(group: str, row: dict) -> str:
         return "a partner for a year or more" if tenure >= 4 else f"a partner for only {_plural(tenure, 'quarter')}"
     if group == "tier":
         ratio = row["tier_minimum_ratio"]
-        if ratio != ratio:
+        if pd.isna(ratio):
             return f"tier {row['tier']}"
         if ratio < 0:
             return f"tier {row['tier']}, revenue {_pct(2 ** ratio)} of the tier's minimum"

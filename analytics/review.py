@@ -149,7 +149,7 @@ def _pct(share: float) -> str:
 
 
 def _signed_pct(change: float) -> str:
-    return "n/a (no revenue a year earlier)" if change != change else f"{change * 100:+.0f} %"
+    return "n/a (no revenue a year earlier)" if pd.isna(change) else f"{change * 100:+.0f} %"
 
 
 def _development_goals(deals: float, customers: float, rule, use_customers: bool) -> str:

@@ -52,13 +52,8 @@ CSV = "\n".join([
 ]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("distributors")
-    (folder / "channel.csv").write_text(CSV)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "channel.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = CSV
 
 
 def test_tier_mix_per_distributor_quarter_and_tier(channel):

@@ -17,7 +17,6 @@ from analytics.engagement import (
     segment_focus,
 )
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
 from analytics.store import Store
 
 LINES = """partner_id,partner_name,tier,region,order_date,customer_id,customer_segment,product,revenue
@@ -39,15 +38,8 @@ P2,2025Q4,C4,25
 CATALOGUE = 'enterprise_grade = ["Data Vault"]\n'
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("engagement")
-    (folder / "lines.csv").write_text(LINES)
-    (folder / "quarterly.csv").write_text(QUARTERLY)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "lines.csv")
-        load_extract(store, folder / "quarterly.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = (LINES, QUARTERLY)
 
 
 @pytest.fixture

@@ -70,19 +70,19 @@ def test_a_header_with_a_million_columns_is_refused(tmp_path):
         check_extract(path)
 
 
-def test_too_many_rows_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(limits, "MAX_ROWS", 10)
-    path = tmp_path / "tall.csv"
-    path.write_bytes(GOOD + b"P1,2025-07-02,1\n" * 10)
-    with pytest.raises(ExtractTooLarge, match="tall.csv has more than 10 rows"):
-        check_extract(path)
-
-
-def test_a_file_over_the_size_limit_is_refused_by_its_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(limits, "MAX_FILE_MB", 1)
-    path = tmp_path / "big.csv"
-    path.write_bytes(GOOD + b"P1,2025-07-02,1\n" * 100_000)
-    with pytest.raises(ExtractTooLarge, match=r"big.csv is 2 MB; files of at most 1 MB"):
+@pytest.mark.parametrize(
+    ("limit", "value", "name", "rows", "message"),
+    [
+        ("MAX_ROWS", 10, "tall.csv", 10, "tall.csv has more than 10 rows"),
+        ("MAX_FILE_MB", 1, "big.csv", 100_000, r"big.csv is 2 MB; files of at most 1 MB"),
+    ],
+    ids=["too-many-rows", "over-the-size-limit"],
+)
+def test_a_file_over_a_limit_is_refused_naming_it(tmp_path, monkeypatch, limit, value, name, rows, message):
+    monkeypatch.setattr(limits, limit, value)
+    path = tmp_path / name
+    path.write_bytes(GOOD + b"P1,2025-07-02,1\n" * rows)
+    with pytest.raises(ExtractTooLarge, match=message):
         check_extract(path)
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from analytics import charts
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
 from analytics.retention import (
     RETENTION_COLUMNS,
     account_retention,
@@ -49,13 +48,8 @@ CSV = "\n".join([
 ]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("retention")
-    (folder / "lines.csv").write_text(CSV)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "lines.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = CSV
 
 
 def expected(rows: list[tuple]) -> pd.DataFrame:

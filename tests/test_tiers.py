@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.store import Store
 from analytics.tiers import (
     classify_tier_moves,
     concentration,
@@ -42,13 +40,8 @@ def channel_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiers")
-    (folder / "channel.csv").write_text(channel_csv())
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "channel.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = channel_csv()
 
 
 # -- tier_rank / tier_shares --------------------------------------------------------------------

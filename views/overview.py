@@ -1,5 +1,6 @@
 """Overview: the channel's headline figures, or, on an empty database, the way to get data in."""
 
+import pandas as pd
 import streamlit as st
 
 from analytics import charts
@@ -8,6 +9,7 @@ from analytics.demo import DemoSpec, build_demo_channel
 from analytics.extract import ExtractInvalid
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest import load_extract
+from analytics.quarters import shift_quarter
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
 from views.overview_sections import board_pack_button, changes_section
@@ -53,7 +55,7 @@ if summary is None:
     st.stop()
 
 q = summary.quarter
-year_before = f"{int(q[:4]) - 1}{q[4:]}"
+year_before = shift_quarter(q, -4)
 flows = load(new_and_lapsed, flt)
 latest_flow = flows[flows["quarter"] == q]
 
@@ -83,7 +85,7 @@ if not latest_flow.empty:
     new, lapsed = row["new_partners"], row["lapsed_partners"]
     c4.metric(
         f"New / lapsed partners in {q}",
-        " / ".join("n/a" if v != v else f"{int(v):,}" for v in (new, lapsed)),
+        " / ".join("n/a" if pd.isna(v) else f"{int(v):,}" for v in (new, lapsed)),
         help="New: first order ever in this quarter. Lapsed: last order four quarters ago, none since.",
     )
 
