@@ -118,7 +118,7 @@ class Store:
     """An open channel database; upgrades an older file to the current schema on open.
 
     Only one process at a time can have the file open (DuckDB locks it), so the app opens it per
-    page run and lets go in between (views/shared.py), and the command line waits for its turn:
+    page run and lets go in between (views/db.py), and the command line waits for its turn:
     `wait` is how many seconds to keep trying while another process holds the file, `on_wait` is
     told why (and told when an older file is being upgraded, which can take a while, or when its write
     waits for another one), and `announce` (the command line) leaves a note beside the file while waiting

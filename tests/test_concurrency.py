@@ -90,7 +90,7 @@ def test_readers_that_open_per_run_let_the_command_line_load_from_another_proces
     done = threading.Event()
 
     def page_runs():
-        # As the app does (views/shared.py): open for a run, read, let go; wait while a load is announced.
+        # As the app does (views/db.py): open for a run, read, let go; wait while a load is announced.
         while not done.is_set():
             try:
                 with Store(db, wait=120, on_wait=waits.append) as store:

@@ -15,7 +15,7 @@ from analytics.scoring import refresh_scores, stored_scores
 from analytics.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_model import minimal_extract
-from views.tables import ROWS_SHOWN
+from views.widgets import ROWS_SHOWN
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,10 @@ from analytics.formatting import markdown_literal
 from analytics.model import MODEL
 from analytics.quarters import shift_quarter
 from analytics.scoring import score_status, stored_report
-from views.shared import current_filter, download_table, horizon_choice, load, scores_ready
+from views.db import cached
+from views.scores import horizon_choice, scores_ready
+from views.sidebar import current_filter
+from views.widgets import download_table
 
 st.title("Model")
 flt = current_filter()
@@ -18,8 +21,8 @@ horizon = horizon_choice("model_horizon")
 q = flt.quarter
 if not scores_ready(q, horizon, notes=False):  # the notes show in full below
     st.stop()
-report = load(stored_report, q, horizon)
-status = load(score_status, q, horizon)
+report = cached(stored_report, q, horizon)
+status = cached(score_status, q, horizon)
 if not flt.is_everything:
     st.caption("The model, its backtest and its drivers cover the whole channel: the sidebar's tier, region, "
                "distributor and segment filters narrow the Partners at risk list, not this page.")

@@ -12,12 +12,14 @@ from analytics.ingest import load_extract
 from analytics.quarters import shift_quarter
 from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.store import StoreError
+from views.auth import current_actor
+from views.db import cached, get_store
 from views.overview_sections import board_pack_button, changes_section
-from views.shared import current_actor, current_filter, get_store, load
+from views.sidebar import current_filter
 
 st.title("Channel overview")
 flt = current_filter()
-summary = load(overview, flt)
+summary = cached(overview, flt)
 
 if summary is None:
     actor = current_actor()
@@ -56,7 +58,7 @@ if summary is None:
 
 q = summary.quarter
 year_before = shift_quarter(q, -4)
-flows = load(new_and_lapsed, flt)
+flows = cached(new_and_lapsed, flt)
 latest_flow = flows[flows["quarter"] == q]
 
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
@@ -90,8 +92,8 @@ if not latest_flow.empty:
     )
 
 left, right = st.columns([2, 3])
-left.plotly_chart(charts.partners_by_tier_bar(load(partners_by_tier, flt, q), q), width="stretch")
-right.plotly_chart(charts.revenue_by_tier_bars(load(revenue_by_tier, flt)), width="stretch")
+left.plotly_chart(charts.partners_by_tier_bar(cached(partners_by_tier, flt, q), q), width="stretch")
+right.plotly_chart(charts.revenue_by_tier_bars(cached(revenue_by_tier, flt)), width="stretch")
 st.plotly_chart(charts.new_and_lapsed_bars(flows), width="stretch")
 st.caption(
     "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "

@@ -28,7 +28,11 @@ from analytics.review import (
     save_review,
     select_partners,
 )
-from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, partner_links, scores_ready
+from views.auth import current_actor
+from views.db import cached, get_store
+from views.scores import scores_ready
+from views.sidebar import current_filter
+from views.widgets import PARTNER_LINK, partner_links
 
 st.title("Annual review")
 actor = current_actor()
@@ -61,7 +65,7 @@ except ValueError as exc:  # changed on disk since it was listed
 rules_name = markdown_literal(Path(rules_file).name)  # a file name shows as written, never as Markdown
 if not scores_ready(q, 4):
     st.stop()
-recs = load(recommendations, q, rules)
+recs = cached(recommendations, q, rules)
 st.caption(
     f"Review of the year {year}: every partner with orders in it. Revenue, deals and customers are over {year}; "
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
@@ -200,7 +204,7 @@ with whatif_tab:
     except ValueError as exc:
         st.error(markdown_literal(str(exc)))
     else:
-        scenario = action_counts(select_partners(load(recommendations, q, whatif_rules, threshold), flt))
+        scenario = action_counts(select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")

@@ -6,8 +6,10 @@ from analytics import charts
 from analytics.formatting import markdown_literal, money
 from analytics.quarters import shift_quarter
 from analytics.risk import risk_summary, risk_table
-from views.shared import current_filter, horizon_choice, load, scores_ready
-from views.tables import partner_table
+from views.db import cached
+from views.scores import horizon_choice, scores_ready
+from views.sidebar import current_filter
+from views.widgets import partner_table
 
 st.title("Partners at risk")
 flt = current_filter()
@@ -18,7 +20,7 @@ horizon = horizon_choice("risk_horizon")
 q = flt.quarter
 if not scores_ready(q, horizon):
     st.stop()
-scores = load(risk_table, flt, horizon)
+scores = cached(risk_table, flt, horizon)
 if scores.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()

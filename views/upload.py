@@ -11,7 +11,9 @@ from analytics.ingest import list_loads, load_summary, loaded_as, quarters_holdi
 from analytics.limits import ExtractTooLarge, check_extract, limits_text
 from analytics.mappings import remember_mapping, remembered_mapping
 from analytics.store import StoreError
-from views.shared import PARTNER_LINK, current_actor, download_table, get_store, partner_links
+from views.auth import current_actor
+from views.db import get_store
+from views.widgets import PARTNER_LINK, download_table, partner_links
 
 st.title("Upload extracts")
 store = get_store()
