@@ -35,6 +35,7 @@ __all__ = [
     "ExtractReport",
     "PreparedExtract",
     "ExtractInvalid",
+    "required_columns",
     "prepare_extract",
     "prepare_extract_in",
     "extract_headers",
@@ -101,6 +102,8 @@ class ExtractReport:
     # The file's header -> the cells whose invisible characters, spaces or forms were normalised.
     normalised: dict[str, RowsNoted] = field(default_factory=dict)
     ambiguous: list[AmbiguousColumn] = field(default_factory=list)
+    # Required columns no header matched ("order_date" stands for a date or a quarter column).
+    missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -527,6 +530,11 @@ def extract_headers(source: str | Path | bytes, file_name: str | None = None) ->
     return _header_and_delimiter(text)[0]
 
 
+def required_columns(mapping: dict[str, str]) -> list[str]:
+    """Give the columns an extract must map: partner_id, revenue, and order_date unless a quarter column is mapped."""
+    return ["partner_id", "revenue"] + ([] if "order_date" in mapping or "quarter" in mapping else ["order_date"])
+
+
 def prepare_extract(
     source: str | Path | bytes,
     file_name: str | None = None,
@@ -693,15 +701,11 @@ def _normalise_and_validate(
     header_of = report.mapping
 
     listed = ", ".join(repr(h) for h in headers)
-    for required in ("partner_id", "revenue"):
-        if required not in col:
-            report.problems.append(
-                Problem(1, None, f"Required column {required} missing: no header matches it (headers: {listed})")
-            )
-    if "order_date" not in col and "quarter" not in col:
+    report.missing = [c for c in required_columns(report.mapping) if c not in col]
+    for required in report.missing:
+        what = "order_date (or quarter)" if required == "order_date" else required
         report.problems.append(
-            Problem(1, None,
-                    f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
+            Problem(1, None, f"Required column {what} missing: no header matches it (headers: {listed})")
         )
     if report.problems and any(p.row == 1 for p in report.problems):
         return

@@ -51,6 +51,7 @@ __all__ = [
     "record_edits",
     "review_decisions",
     "action_counts",
+    "compare_action_counts",
     "DECISION_EXPORT_COLUMNS",
     "save_review",
     "list_reviews",
@@ -360,6 +361,12 @@ def action_counts(recommendations: pd.DataFrame, column: str = "recommendation")
     total = max(len(recommendations), 1)
     out["share_of_partners"] = out["partners"] / total
     return out
+
+
+def compare_action_counts(program: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:
+    """Give per action the partners and revenue of the program beside a what-if's (both from action_counts)."""
+    columns = ["action", "partners", "revenue_trailing"]
+    return program[columns].merge(what_if[columns], on="action", suffixes=("", "_what_if"))
 
 
 # -- decisions in the database ------------------------------------------------------------------

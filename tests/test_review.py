@@ -20,6 +20,7 @@ from analytics.review import (
     ACTIONS,
     PROVISIONAL,
     action_counts,
+    compare_action_counts,
     list_reviews,
     load_review,
     provisional_follow_up,
@@ -185,6 +186,21 @@ def test_what_if_covers_deal_and_customer_minimums():
 def test_threshold_moves_partners_between_provisional_and_the_rules():
     lower = recommend(HAND_MADE, RULES, threshold=0.2).set_index("partner_id")["recommendation"]
     assert lower["down"] == "provisional continuation" and lower["nursery_done"] == "terminate"
+
+
+def test_the_what_if_comparison_sets_each_action_beside_the_program():
+    program = action_counts(pd.DataFrame({"recommendation": ["retain", "retain", "promote"],
+                                          "revenue_trailing": [10.0, 20.0, 5.0]}))
+    what_if = action_counts(pd.DataFrame({"recommendation": ["retain", "demote", "demote"],
+                                          "revenue_trailing": [10.0, 20.0, 5.0]}))
+    expected = pd.DataFrame({
+        "action": list(ACTIONS),
+        "partners": [1, 2, 0, 0, 0],
+        "revenue_trailing": [5.0, 30.0, 0.0, 0.0, 0.0],
+        "partners_what_if": [0, 1, 2, 0, 0],
+        "revenue_trailing_what_if": [0.0, 10.0, 25.0, 0.0, 0.0],
+    })
+    pd.testing.assert_frame_equal(compare_action_counts(program, what_if), expected)
 
 
 def test_customer_minimums_are_ignored_when_the_data_have_no_customers():

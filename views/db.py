@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,10 +27,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import streamlit as st
 
+from analytics.extract import PreparedExtract, prepare_extract
 from analytics.formatting import markdown_literal
 from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
-__all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "clear_caches"]
+__all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "clear_caches", "prepared_upload"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -156,3 +158,16 @@ def cached(function: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs
 def clear_caches() -> None:
     """Forget cached results (after a write made in this session, the data version already does it)."""
     _cached_result.clear()
+
+
+# An upload read and checked once, not on every rerun of the Upload page. A resource, not data: the
+# page only reads it, and a copy of a file's rows on every rerun would cost what the cache saves.
+# Keyed by the upload's id and the mapping, so the file's bytes are not hashed on every rerun.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(file_id: str, _data: bytes, name: str, overrides: str) -> PreparedExtract:
+    return prepare_extract(_data, file_name=name, column_overrides=json.loads(overrides))
+
+
+def prepared_upload(file_id: str, data: bytes, name: str, overrides: dict[str, str] | None) -> PreparedExtract:
+    """Give an uploaded file read and validated with the column overrides, read once per upload and mapping."""
+    return _prepared(file_id, data, name, json.dumps(overrides, sort_keys=True))

@@ -18,6 +18,7 @@ from analytics.review import (
     NOT_YET_KNOWN,
     PROVISIONAL,
     action_counts,
+    compare_action_counts,
     default_review_name,
     list_reviews,
     load_review,
@@ -208,8 +209,7 @@ with whatif_tab:
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
-        compare = counts[["action", "partners", "revenue_trailing"]].merge(
-            scenario[["action", "partners", "revenue_trailing"]], on="action", suffixes=("", "_what_if"))
+        compare = compare_action_counts(counts, scenario)
         st.dataframe(compare, hide_index=True, width="stretch", column_config={
             "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
             "revenue_trailing_what_if": st.column_config.NumberColumn(f"Revenue {year}, what if", format="dollar"),
