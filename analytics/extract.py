@@ -685,12 +685,34 @@ def _normalise_and_validate(
     today: dt.date,
 ) -> None:
     """Parse table raw_numbered into temporary table lines, adding every problem found to `report`."""
+    mapped = _map_columns(con, report, overrides)
+    if mapped is None:
+        return
+    col, candidates = mapped
+    _parse_lines(con, report, col, candidates, day_first)
+    _check_rows(con, report, col, today)
+    _check_duplicate_ids(con, report, col)
+    report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    _collect_warnings(con, report, col)
+    report.quarters = [
+        r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
+    ]
+
+
+def _map_columns(
+    con: duckdb.DuckDBPyConnection, report: ExtractReport, overrides: dict[str, str] | None
+) -> tuple[dict[str, str], dict[str, list[int]]] | None:
+    """Give canonical column -> raw column and the candidates per column; None when the header alone stops the file.
+
+    It stops at a header that cannot be matched, a required column missing or no data rows. Records
+    the mapping, the row count and the header's problems in `report`.
+    """
     headers = report.headers
     try:
         positions, notes = match_columns(headers, overrides, quiet=COMPARED_COLUMNS)
     except ValueError as exc:
         report.problems.append(Problem(1, None, str(exc)))
-        return
+        return None
     report.warnings += notes
     # A column a person chose is not compared with the others that could hold it.
     candidates = {c: found for c, found in column_candidates(headers, positions).items() if c not in (overrides or {})}
@@ -698,7 +720,6 @@ def _normalise_and_validate(
     # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
     report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchall()[0][0] + len(report.problems)
     col = {canonical: f"c{i}" for canonical, i in positions.items()}
-    header_of = report.mapping
 
     listed = ", ".join(repr(h) for h in headers)
     report.missing = [c for c in required_columns(report.mapping) if c not in col]
@@ -708,10 +729,21 @@ def _normalise_and_validate(
             Problem(1, None, f"Required column {what} missing: no header matches it (headers: {listed})")
         )
     if report.problems and any(p.row == 1 for p in report.problems):
-        return
+        return None
     if report.rows == 0:
         report.problems.append(Problem(None, None, "the file has a header but no data rows"))
-        return
+        return None
+    return col, candidates
+
+
+def _parse_lines(
+    con: duckdb.DuckDBPyConnection,
+    report: ExtractReport,
+    col: dict[str, str],
+    candidates: dict[str, list[int]],
+    day_first: bool | None,
+) -> None:
+    """Create temporary table lines: every row's values parsed (amounts, dates, quarters, tiers, segments)."""
     _normalise_cells(con, report, col)
 
     convention, note = _decimal_convention(con, col["revenue"])
@@ -758,6 +790,11 @@ def _normalise_and_validate(
     parsed = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in select.items()) + " FROM raw_numbered"
     con.execute(f"CREATE TEMP TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
 
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str], today: dt.date) -> None:
+    """Add a problem for every row with an empty or unreadable required value, or a date far out of range."""
+    header_of = report.mapping
     latest = today + dt.timedelta(days=366)
     # Rows whose parsed values could be wrong get their raw text back from raw_numbered, to tell an
     # empty value from an unreadable one and to show it in the report; the rest never carry it.
@@ -813,6 +850,11 @@ def _normalise_and_validate(
     found = con.execute(f"SELECT * FROM ({union}) ORDER BY row_no, check_no").fetchall()
     report.problems += [Problem(int(r), header_of[checks[i][0]], checks[i][2], v) for r, i, v in found]
 
+
+
+def _check_duplicate_ids(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:
+    """Add a problem for every row whose transaction id an earlier row of the file already has."""
+    header_of = report.mapping
     # Grouping finds whether any id repeats far quicker than the window that says where each repeat is.
     repeats = "transaction_id" in col and con.execute(
         "SELECT count(*) FROM (SELECT transaction_id FROM lines WHERE transaction_id IS NOT NULL "
@@ -832,11 +874,6 @@ def _normalise_and_validate(
                     f"transaction id appears twice in the file (first at row {first})", tx)
             for r, tx, first in dups
         ]
-    report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    _collect_warnings(con, report, col)
-    report.quarters = [
-        r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
-    ]
 
 
 @functools.cache
