@@ -17,19 +17,19 @@ from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.util import Inches, Pt
 
+from analytics.analyses.dropoffs import partner_changes, revenue_bridge, significant_dropoffs
+from analytics.analyses.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
+from analytics.analyses.tiers import MOVES, tier_moves
 from analytics.charts import TIER_COLOURS
-from analytics.dropoffs import partner_changes, revenue_bridge, significant_dropoffs
-from analytics.features import DEFAULT_HORIZON
 from analytics.filters import ChannelFilter
 from analytics.formatting import money, pct_change, signed_pct
-from analytics.quarters import quarter_index, quarter_label, shift_quarter
-from analytics.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
-from analytics.review import action_counts, list_reviews, load_review
-from analytics.risk import risk_summary, risk_table
-from analytics.schema import ordered_tiers
-from analytics.scoring import score_status
-from analytics.store import Store
-from analytics.tiers import MOVES, tier_moves
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.risk import risk_summary, risk_table
+from analytics.model.scoring import score_status
+from analytics.review.decisions import action_counts, list_reviews, load_review
+from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
+from analytics.store.schema import ordered_tiers
+from analytics.store.store import Store
 
 __all__ = ["RISK_THRESHOLD", "DROPOFF_THRESHOLD", "QUARTERS_SHOWN", "ROWS_SHOWN", "board_pack",
            "board_pack_bytes", "write_board_pack"]

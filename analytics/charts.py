@@ -1,4 +1,4 @@
-"""Plotly figures for the pages: each takes a frame from analytics.queries and gives a go.Figure."""
+"""Plotly figures for the pages: each takes a frame from analytics.analyses.queries and gives a go.Figure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.frames import empty_frame
-from analytics.schema import ordered_tiers
+from analytics.store.schema import ordered_tiers
 
 __all__ = [
     "TIER_COLOURS",
@@ -116,8 +116,8 @@ def new_and_lapsed_bars(frame: pd.DataFrame) -> go.Figure:
 
 
 # ---------------------------------------------------------------------------------------------
-# Executive pages: tiers (analytics.tiers), drop-offs (analytics.dropoffs), engagement
-# (analytics.engagement) and the partner profile (analytics.partner_profile).
+# Executive pages: tiers (analytics.analyses.tiers), drop-offs (analytics.analyses.dropoffs), engagement
+# (analytics.analyses.engagement) and the partner profile (analytics.analyses.partner_profile).
 
 
 _HIGHLIGHT = "#d62728"
@@ -546,7 +546,7 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
 
 
 def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
-    """Give churn probability against revenue at stake per partner, by tier (frame: analytics.model scores).
+    """Give churn probability against revenue at stake per partner, by tier (frame: analytics.model.fit scores).
 
     Revenue on a log axis: the channel spans five orders of magnitude and the big partners at risk
     (top right) are the ones to see.

@@ -35,8 +35,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.quarters import quarter_end, quarter_index, quarter_label, quarter_start
-from analytics.schema import LINE_COLUMNS, SEGMENTS, TIERS
+from analytics.store.quarters import quarter_end, quarter_index, quarter_label, quarter_start
+from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS
 
 __all__ = [
     "DEFAULT_LAST_QUARTER",
@@ -783,7 +783,7 @@ def build_demo_channel(
 ) -> list:
     """Give the load results of writing the demo's quarterly extracts and loading each through the importer.
 
-    With `score`, the model's scores are then brought up to date (analytics.scoring), as after any load.
+    With `score`, the model's scores are then brought up to date (analytics.model.scoring), as after any load.
 
     `actor` (analytics.access.Actor) is who loads them: refused before anything is written unless
     their role may load; None is the machine's operator.
@@ -793,9 +793,9 @@ def build_demo_channel(
     """
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
     from analytics.access import check
-    from analytics.features import DEFAULT_HORIZON
-    from analytics.ingest import load_extract
-    from analytics.scoring import refresh_scores
+    from analytics.ingest.load import load_extract
+    from analytics.model.features import DEFAULT_HORIZON
+    from analytics.model.scoring import refresh_scores
 
     check(actor, "load")
     notify = progress or (lambda fraction, message: None)

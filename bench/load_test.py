@@ -217,7 +217,7 @@ def build_demo(workdir: Path, partners: int) -> tuple[Path, Path, float]:
 
 def channel_facts(db: Path) -> tuple[list[str], str]:
     """Give partner ids to open on the Partner page (active ones, big to small) and a line about the channel."""
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     with Store(db) as store:
         ids = store.query_df(
@@ -680,7 +680,7 @@ def main() -> int:
                 parser.error("--load-during with --url needs --db (and --extract, or the extract next to it)")
             partner_ids, facts = ["P000002"], "the app's channel"
             if db is not None:
-                from analytics.store import StoreError
+                from analytics.store.store import StoreError
 
                 with contextlib.suppress(StoreError):  # the app holds the file while a page runs
                     partner_ids, facts = channel_facts(db)

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analytics.analyses.queries import channel_summary  # noqa: E402
 from analytics.demo import DemoSpec, write_demo_extracts  # noqa: E402
-from analytics.ingest import load_extract  # noqa: E402
-from analytics.queries import channel_summary  # noqa: E402
-from analytics.scoring import refresh_scores  # noqa: E402
-from analytics.store import Store  # noqa: E402
+from analytics.ingest.load import load_extract  # noqa: E402
+from analytics.model.scoring import refresh_scores  # noqa: E402
+from analytics.store.store import Store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"

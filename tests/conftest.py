@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from analytics.ingest import load_extract
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.store.store import Store
 
 # Plain asserts in the helper module report their values, as in a test.
 pytest.register_assert_rewrite("tests.apptest_helpers")

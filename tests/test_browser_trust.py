@@ -14,8 +14,8 @@ import urllib.parse
 import pytest
 
 from analytics.formatting import WORD_JOINER
-from analytics.ingest import load_extract
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.store.store import Store
 from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest import load_extract, rollback_load
-from analytics.queries import channel_summary
-from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version
+from analytics.analyses.queries import channel_summary
+from analytics.ingest.load import load_extract, rollback_load
+from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version
 from tests.apptest_helpers import APP, metric, open_page
 from tests.test_faults import quarter_file
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import schema
 from analytics.demo import (
     DEFAULT_LAST_QUARTER,
     DEFAULT_QUARTERS,
@@ -22,7 +21,8 @@ from analytics.demo import (
     generate_quarters,
     write_demo_extracts,
 )
-from analytics.quarters import quarter_end, quarter_range, quarter_start
+from analytics.store import schema
+from analytics.store.quarters import quarter_end, quarter_range, quarter_start
 
 COLUMNS = [
     "transaction_id", "order_date", "partner_id", "partner_name", "tier", "region", "country",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics import charts
-from analytics.distributors import (
+from analytics.analyses.distributors import (
     HEALTH_COLUMNS,
     MIX_COLUMNS,
     NO_DISTRIBUTOR,
@@ -20,12 +20,12 @@ from analytics.distributors import (
     distributor_tier_mix,
     lower_tier_shares,
 )
-from analytics.dropoffs import partner_changes
+from analytics.analyses.dropoffs import partner_changes
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.program import PROGRAM_PATH, load_program, save_program
-from analytics.quarters import quarter_index, quarter_range
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.review.program import PROGRAM_PATH, load_program, save_program
+from analytics.store.quarters import quarter_index, quarter_range
+from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 LAST = "2025Q4"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.dropoffs import (
+from analytics.analyses.dropoffs import (
     BRIDGE_COMPONENTS,
     CHANGE_COLUMNS,
     change_distribution,
@@ -16,7 +16,7 @@ from analytics.dropoffs import (
     significant_dropoffs,
 )
 from analytics.filters import ChannelFilter
-from analytics.quarters import quarter_index, quarter_range
+from analytics.store.quarters import quarter_index, quarter_range
 
 LAST = "2025Q4"
 Q = quarter_index(LAST)

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from analytics.extract import AmbiguousColumn, RowsNoted, prepare_extract
-from analytics.schema import match_columns, normalise_header
+from analytics.ingest.extract import AmbiguousColumn, RowsNoted, prepare_extract
+from analytics.store.schema import match_columns, normalise_header
 
 
 def lines_of(prepared) -> pd.DataFrame:

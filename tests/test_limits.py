@@ -9,9 +9,9 @@ import zipfile
 
 import pytest
 
-from analytics import limits
-from analytics.ingest import list_loads, load_extract
-from analytics.limits import ExtractTooLarge, check_extract
+from analytics.ingest import limits
+from analytics.ingest.limits import ExtractTooLarge, check_extract
+from analytics.ingest.load import list_loads, load_extract
 from tests.apptest_helpers import open_page
 
 GOOD = b"partner_id,order_date,revenue\nP1,2025-07-01,100\n"
@@ -53,7 +53,7 @@ def test_a_csv_with_a_100_mb_line_is_refused_without_holding_it(tmp_path):
             handle.write(b"9" * (1024 * 1024))
         handle.write(b"\n")
     said, peak = peak_memory_mb_of(
-        "from analytics.limits import check_extract, ExtractTooLarge\n"
+        "from analytics.ingest.limits import check_extract, ExtractTooLarge\n"
         f"try:\n    check_extract({str(path)!r})\nexcept ExtractTooLarge as exc:\n    print(exc)\n"
     )
     assert "long_line.csv has a line longer than 1,000,000 bytes" in said
@@ -91,7 +91,7 @@ def test_an_excel_zip_bomb_is_refused_without_expanding_it(tmp_path):
     zip_bomb(path, 300)
     assert path.stat().st_size < 2 * 1024 * 1024
     said, peak = peak_memory_mb_of(
-        "from analytics.limits import check_extract, ExtractTooLarge\n"
+        "from analytics.ingest.limits import check_extract, ExtractTooLarge\n"
         f"try:\n    check_extract({str(path)!r})\nexcept ExtractTooLarge as exc:\n    print(exc)\n"
     )
     assert "bomb.xlsx expands to more than 100 MB" in said or "looks like a zip bomb" in said, said
@@ -126,7 +126,7 @@ def test_the_command_line_says_the_file_is_too_large(tmp_path):
 
 
 def test_the_upload_page_states_the_limits_and_refuses_a_bomb(tmp_path):
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     db = tmp_path / "up.duckdb"
     Store(db).close()

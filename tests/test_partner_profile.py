@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.partner_profile import (
+from analytics.analyses.partner_profile import (
     fill_history,
     find_partners,
     partner_history,

@@ -8,10 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from analytics import charts
-from analytics.filters import ChannelFilter
-from analytics.program import ProgramRules, TierRule
-from analytics.quarters import quarter_index
-from analytics.recruits import (
+from analytics.analyses.recruits import (
     HISTORY_COLUMNS,
     PIPELINE_COLUMNS,
     cohort_revenue,
@@ -20,6 +17,9 @@ from analytics.recruits import (
     nursery_tiers,
     recruit_history,
 )
+from analytics.filters import ChannelFilter
+from analytics.review.program import ProgramRules, TierRule
+from analytics.store.quarters import quarter_index
 from tests.apptest_helpers import metric, open_page
 
 nan = np.nan

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from analytics import charts
-from analytics.filters import ChannelFilter
-from analytics.retention import (
+from analytics.analyses.retention import (
     RETENTION_COLUMNS,
     account_retention,
     compute_retention,
@@ -16,7 +15,8 @@ from analytics.retention import (
     losing_accounts,
     retention_periods,
 )
-from analytics.store import Store
+from analytics.filters import ChannelFilter
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 
 LAST = "2025Q4"

@@ -14,9 +14,8 @@ import streamlit as st
 from analytics.export import to_safe_csv, to_safe_excel
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
-from analytics.ingest import load_extract
-from analytics.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
-from analytics.review import (
+from analytics.ingest.load import load_extract
+from analytics.review.decisions import (
     ACTIONS,
     PROVISIONAL,
     action_counts,
@@ -31,8 +30,9 @@ from analytics.review import (
     save_review,
     select_partners,
 )
-from analytics.schema import MIGRATIONS, SCHEMA_VERSION
-from analytics.store import Store
+from analytics.review.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
+from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_export import assert_csv_is_safe, assert_excel_is_safe
 

@@ -9,9 +9,9 @@ import time
 import duckdb
 import pytest
 
-from analytics.ingest import load_extract
-from analytics.schema import MIGRATIONS, SCHEMA_VERSION
-from analytics.store import Store, StoreError
+from analytics.ingest.load import load_extract
+from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.store.store import Store, StoreError
 
 
 def make_v1_file(path) -> None:
@@ -141,8 +141,8 @@ def test_a_file_kept_from_the_first_release_opens_upgraded_with_its_history(tmp_
     import shutil
     from pathlib import Path
 
-    from analytics.ingest import list_loads, rollback_load
-    from analytics.queries import channel_summary
+    from analytics.analyses.queries import channel_summary
+    from analytics.ingest.load import list_loads, rollback_load
 
     path = tmp_path / "old.duckdb"
     with gzip.open(Path(__file__).parent / "fixtures" / "channel_schema2.duckdb.gz") as packed, path.open("wb") as out:

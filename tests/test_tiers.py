@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.filters import ChannelFilter
-from analytics.tiers import (
+from analytics.analyses.tiers import (
     classify_tier_moves,
     concentration,
     revenue_concentration,
@@ -17,6 +16,7 @@ from analytics.tiers import (
     tier_rank,
     tier_shares,
 )
+from analytics.filters import ChannelFilter
 
 QUARTERS_2024 = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
 QUARTERS_2025 = ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]

@@ -9,7 +9,7 @@ open a file, so an app that kept it open for its whole life would shut out the c
 nightly `python -m analytics ingest`) for as long as it runs. Instead every run opens the file
 (a connection to the already open database when another run or the keep-alive holds it: well under
 a millisecond), and the file is let go of LINGER seconds after the last run, or at once when the
-command line leaves its note beside the file (analytics.store.writer_waiting). While the command
+command line leaves its note beside the file (analytics.store.store.writer_waiting). While the command
 line holds the file, a run waits for it (up to APP_WAIT seconds) and says why. Sessions of this
 process share one DuckDB database, so a load made in one session is committed or invisible to the
 others, never half there (DuckDB's transactions).
@@ -27,9 +27,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import streamlit as st
 
-from analytics.extract import PreparedExtract, prepare_extract
 from analytics.formatting import markdown_literal
-from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
+from analytics.ingest.extract import PreparedExtract, prepare_extract
+from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
 __all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "clear_caches", "prepared_upload"]
 

@@ -3,10 +3,10 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.distributors import distributor_health, distributor_tier_mix, lower_tier_shares
+from analytics.analyses.distributors import distributor_health, distributor_tier_mix, lower_tier_shares
 from analytics.formatting import markdown_literal, money
-from analytics.program import load_program
-from analytics.quarters import shift_quarter
+from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scores_ready
 from views.sidebar import current_filter

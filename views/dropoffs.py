@@ -3,9 +3,9 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
+from analytics.analyses.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
 from views.widgets import partner_table

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.catalogue import enterprise_products
-from analytics.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
+from analytics.analyses.catalogue import enterprise_products
+from analytics.analyses.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
+from analytics.analyses.retention import account_retention, kept_text, losing_accounts, retention_periods
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.retention import account_retention, kept_text, losing_accounts, retention_periods
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
 from views.widgets import partner_table

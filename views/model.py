@@ -4,9 +4,9 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal
-from analytics.model import MODEL
-from analytics.quarters import shift_quarter
-from analytics.scoring import score_status, stored_report
+from analytics.model.fit import MODEL
+from analytics.model.scoring import score_status, stored_report
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import horizon_choice, scores_ready
 from views.sidebar import current_filter

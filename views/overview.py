@@ -5,13 +5,13 @@ import streamlit as st
 
 from analytics import charts
 from analytics.access import AccessDenied
+from analytics.analyses.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.demo import DemoSpec, build_demo_channel
-from analytics.extract import ExtractInvalid
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
-from analytics.ingest import load_extract
-from analytics.quarters import shift_quarter
-from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
-from analytics.store import StoreError
+from analytics.ingest.extract import ExtractInvalid
+from analytics.ingest.load import load_extract
+from analytics.store.quarters import shift_quarter
+from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import cached, get_store
 from views.overview_sections import board_pack_button, changes_section

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.analyses.changes import KINDS, load_changes
 from analytics.brief import board_pack_bytes
-from analytics.changes import KINDS, load_changes
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
-from analytics.program import load_program
-from analytics.store import Store
+from analytics.review.program import load_program
+from analytics.store.store import Store
 from views.db import APP_WAIT, cached, get_store
 from views.widgets import partner_table
 

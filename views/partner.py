@@ -3,9 +3,7 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.filters import ChannelFilter
-from analytics.formatting import markdown_literal, money
-from analytics.partner_profile import (
+from analytics.analyses.partner_profile import (
     find_partners,
     partner_history,
     partner_products,
@@ -13,11 +11,13 @@ from analytics.partner_profile import (
     partner_segments,
     partner_top_customers,
 )
-from analytics.program import load_program
-from analytics.quarters import shift_quarter
-from analytics.retention import account_retention, kept_text, retention_periods
-from analytics.review import partner_decisions, recommendations
-from analytics.scoring import stored_scores
+from analytics.analyses.retention import account_retention, kept_text, retention_periods
+from analytics.filters import ChannelFilter
+from analytics.formatting import markdown_literal, money
+from analytics.model.scoring import stored_scores
+from analytics.review.decisions import partner_decisions, recommendations
+from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scores_ready
 from views.sidebar import current_filter

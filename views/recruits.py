@@ -3,10 +3,10 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
 from analytics.formatting import markdown_literal, money
-from analytics.program import load_program
-from analytics.quarters import shift_quarter
-from analytics.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
+from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
 from views.widgets import download_table, partner_table

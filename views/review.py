@@ -10,9 +10,7 @@ from analytics import charts
 from analytics.access import AccessDenied
 from analytics.export import to_safe_csv, to_safe_excel
 from analytics.formatting import markdown_literal, money
-from analytics.program import PROGRAM_PATH, load_program, program_files, save_program
-from analytics.quarters import shift_quarter
-from analytics.review import (
+from analytics.review.decisions import (
     ACTIONS,
     DECISION_EXPORT_COLUMNS,
     NOT_YET_KNOWN,
@@ -29,6 +27,8 @@ from analytics.review import (
     save_review,
     select_partners,
 )
+from analytics.review.program import PROGRAM_PATH, load_program, program_files, save_program
+from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, get_store
 from views.scores import scores_ready

@@ -4,8 +4,8 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.risk import risk_summary, risk_table
+from analytics.model.risk import risk_summary, risk_table
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import horizon_choice, scores_ready
 from views.sidebar import current_filter

@@ -6,10 +6,10 @@ import os
 
 import streamlit as st
 
-from analytics.features import DEFAULT_HORIZON
+from analytics.analyses.queries import latest_quarter
 from analytics.formatting import markdown_literal
-from analytics.queries import latest_quarter
-from analytics.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs, stored_report
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs, stored_report
 from views.auth import current_actor
 from views.db import cached, get_store
 
@@ -38,7 +38,7 @@ def keep_scores_fresh() -> None:
 def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
     """Tell whether stored scores as of `as_of` at `horizon` can be shown, saying on the page what else is true.
 
-    No page trains a model: scores are computed when the data change (analytics.scoring). Older
+    No page trains a model: scores are computed when the data change (analytics.model.scoring). Older
     scores are shown with a note while new ones are being computed; where none are stored the page
     says why and, for those who may load data, offers to compute them in the background. With
     `notes`, what the model said of these scores (a short history scored by BG/NBD alone, a baseline
@@ -90,7 +90,7 @@ def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
 
 
 def horizon_choice(key: str) -> int:
-    """Show the horizon picker with the horizons the data support (analytics.scoring) and give the choice."""
+    """Show the horizon picker with the horizons the data support (analytics.model.scoring) and give the choice."""
     offered = list(cached(horizons_for))
     default = DEFAULT_HORIZON if DEFAULT_HORIZON in offered else offered[-1]
     return st.segmented_control(

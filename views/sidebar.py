@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.analyses.queries import FilterOptions, filter_options, last_load, latest_quarter
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
-from analytics.queries import FilterOptions, filter_options, last_load, latest_quarter
 from views.db import cached
 
 __all__ = ["data_sidebar", "sidebar_filters", "current_filter"]

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.analyses.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
 from views.widgets import download_table, partner_table

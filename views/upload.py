@@ -3,12 +3,19 @@
 import streamlit as st
 
 from analytics.access import AccessDenied
-from analytics.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
 from analytics.formatting import markdown_literal
-from analytics.ingest import list_loads, load_summary, loaded_as, quarters_holding_data, rollback_load, store_prepared
-from analytics.limits import ExtractTooLarge, check_extract, limits_text
-from analytics.mappings import remember_mapping, remembered_mapping
-from analytics.store import StoreError
+from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
+from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
+from analytics.ingest.load import (
+    list_loads,
+    load_summary,
+    loaded_as,
+    quarters_holding_data,
+    rollback_load,
+    store_prepared,
+)
+from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import get_store, prepared_upload
 from views.widgets import PARTNER_LINK, download_table, partner_links

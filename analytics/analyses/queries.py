@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.filters import ChannelFilter
-from analytics.quarters import quarter_index, quarter_label
-from analytics.schema import ordered_tiers
-from analytics.store import ACTIVE_LINES, Store
+from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.schema import ordered_tiers
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
     "ACTIVE_WINDOW",

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
+from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
     "Problem",

@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 
 from analytics.access import Actor, check
-from analytics.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
-from analytics.program import ProgramRules, TierRule
-from analytics.quarters import quarter_index, shift_quarter
-from analytics.scoring import score_status, stored_scores
-from analytics.store import Store, checkpoint
+from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
+from analytics.model.scoring import score_status, stored_scores
+from analytics.review.program import ProgramRules, TierRule
+from analytics.store.quarters import quarter_index, shift_quarter
+from analytics.store.store import Store, checkpoint
 
 __all__ = [
     "ACTIONS",
@@ -85,7 +85,7 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     tenure_full counts quarters since the partner's first order (from the first stored quarter when
     it was there from the start); revenue_latest is the as-of quarter's revenue, active_before_latest
     the quarters with orders among the LATEST_RUN before it; distributor is the latest one recorded in
-    the review year. The scores are the stored ones (analytics.scoring), with the version of the model
+    the review year. The scores are the stored ones (analytics.model.scoring), with the version of the model
     that made them; without them the probabilities are missing.
     """
     panel = load_panel(store)

@@ -11,18 +11,18 @@ import duckdb
 import pandas as pd
 
 from analytics.access import Actor, check
-from analytics.extract import (
+from analytics.ingest.extract import (
     ExtractInvalid,
     PreparedExtract,
     Progress,
     extract_headers,
     prepare_extract_in,
 )
-from analytics.limits import check_extract
-from analytics.mappings import remembered_mapping
-from analytics.quarters import shift_quarter
-from analytics.schema import LINE_COLUMNS
-from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
+from analytics.ingest.limits import check_extract
+from analytics.ingest.mappings import remembered_mapping
+from analytics.store.quarters import shift_quarter
+from analytics.store.schema import LINE_COLUMNS
+from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "MODES",
@@ -80,7 +80,7 @@ def load_extract(
     """Give the result of reading, validating and storing one extract in a single transaction.
 
     Raises AccessDenied when `actor` may not load (or replace), ExtractTooLarge when the file breaks
-    a stated limit (analytics.limits), ExtractInvalid (with the full report) when the file has
+    a stated limit (analytics.ingest.limits), ExtractInvalid (with the full report) when the file has
     problems, and LoadRefused when the file's quarters already hold rows it could double and `mode`
     is "refuse". The load records `loaded_by`, else the actor's name.
     """

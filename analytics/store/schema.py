@@ -303,7 +303,7 @@ CREATE TABLE partner_year (
 );
 """
 
-# Version 6: the model's stored scores (analytics.scoring). A run is one as-of quarter and horizon
+# Version 6: the model's stored scores (analytics.model.scoring). A run is one as-of quarter and horizon
 # scored from one data version by one model version, with the Model page's report as JSON; its
 # partners' scores beside it. Pages read these; only a change of the data computes new ones.
 _V6 = """
