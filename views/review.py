@@ -32,18 +32,15 @@ from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, get_store
 from views.scores import scores_ready
-from views.sidebar import current_filter
+from views.sidebar import filter_with_data
 from views.widgets import PARTNER_LINK, partner_links
 
 st.title("Annual review")
 actor = current_actor()
 may_decide = actor is not None and actor.may("save review")
 may_change_rules = actor is not None and actor.may("change program rules")
-flt = current_filter()
+flt = filter_with_data()
 q = flt.quarter
-if not q:
-    st.info("No data loaded yet. Load an extract on the Upload page.")
-    st.stop()
 year = f"{shift_quarter(q, -3)}–{q}"
 
 files = program_files(PROGRAM_PATH.parent)

@@ -7,19 +7,14 @@ from analytics.formatting import markdown_literal, money
 from analytics.model.risk import risk_summary, risk_table
 from analytics.store.quarters import shift_quarter
 from views.db import cached
-from views.scores import horizon_choice, scores_ready
-from views.sidebar import current_filter
+from views.scores import scored_horizon
+from views.sidebar import filter_with_data
 from views.widgets import partner_table
 
 st.title("Partners at risk")
-flt = current_filter()
-if not flt.quarter:
-    st.info("No data loaded yet. Load an extract on the Upload page.")
-    st.stop()
-horizon = horizon_choice("risk_horizon")
+flt = filter_with_data()
 q = flt.quarter
-if not scores_ready(q, horizon):
-    st.stop()
+horizon = scored_horizon(q, "risk_horizon")
 scores = cached(risk_table, flt, horizon)
 if scores.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")

@@ -13,7 +13,7 @@ from analytics.model.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher,
 from views.auth import current_actor
 from views.db import cached, get_store
 
-__all__ = ["keep_scores_fresh", "scores_ready", "horizon_choice"]
+__all__ = ["keep_scores_fresh", "scores_ready", "horizon_choice", "scored_horizon"]
 
 
 def _background_scoring() -> bool:
@@ -98,3 +98,11 @@ def horizon_choice(key: str) -> int:
         help="The model predicts what happens over this many quarters after the as-of quarter. Only horizons "
              "the data can be tested on are offered (3H quarters of history for H quarters ahead).",
     ) or default
+
+
+def scored_horizon(as_of: str, key: str, notes: bool = True) -> int:
+    """Show the horizon picker and give the choice; end the page run (saying why) when its scores cannot be shown."""
+    horizon = horizon_choice(key)
+    if not scores_ready(as_of, horizon, notes):
+        st.stop()
+    return horizon

@@ -9,7 +9,7 @@ from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
 from views.db import cached
 
-__all__ = ["data_sidebar", "sidebar_filters", "current_filter"]
+__all__ = ["data_sidebar", "sidebar_filters", "current_filter", "filter_with_data"]
 
 
 def data_sidebar() -> None:
@@ -109,3 +109,12 @@ def sidebar_filters() -> ChannelFilter:
 def current_filter() -> ChannelFilter:
     """Give the sidebar's selection; app.py draws the sidebar before it runs the page."""
     return st.session_state.get("_channel_filter", ChannelFilter())
+
+
+def filter_with_data() -> ChannelFilter:
+    """Give the sidebar's selection; on an empty database say so and end the page run there."""
+    flt = current_filter()
+    if not flt.quarter:
+        st.info("No data loaded yet. Load an extract on the Upload page.")
+        st.stop()
+    return flt
