@@ -4,15 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from views.shared import (
-    current_actor,
-    data_sidebar,
-    database,
-    identity_sidebar,
-    keep_scores_fresh,
-    sidebar_filters,
-    sign_in_page,
-)
+from views.auth import current_actor, identity_sidebar, sign_in_page
+from views.db import database
+from views.scores import keep_scores_fresh
+from views.sidebar import data_sidebar, sidebar_filters
 
 # The icon is served by the app itself: a Material icon as page_icon makes every viewer's browser fetch
 # the favicon from fonts.gstatic.com.

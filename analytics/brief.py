@@ -10,25 +10,26 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.util import Inches, Pt
 
+from analytics.analyses.dropoffs import partner_changes, revenue_bridge, significant_dropoffs
+from analytics.analyses.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
+from analytics.analyses.tiers import MOVES, tier_moves
 from analytics.charts import TIER_COLOURS
-from analytics.dropoffs import partner_changes, revenue_bridge, significant_dropoffs
-from analytics.features import DEFAULT_HORIZON
 from analytics.filters import ChannelFilter
 from analytics.formatting import money, pct_change, signed_pct
-from analytics.quarters import quarter_index, quarter_label, shift_quarter
-from analytics.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
-from analytics.review import action_counts, list_reviews, load_review
-from analytics.risk import risk_summary, risk_table
-from analytics.schema import ordered_tiers
-from analytics.scoring import score_status
-from analytics.store import Store
-from analytics.tiers import MOVES, tier_moves
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.risk import risk_summary, risk_table
+from analytics.model.scoring import score_status
+from analytics.review.decisions import action_counts, list_reviews, load_review
+from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
+from analytics.store.schema import ordered_tiers
+from analytics.store.store import Store
 
 __all__ = ["RISK_THRESHOLD", "DROPOFF_THRESHOLD", "QUARTERS_SHOWN", "ROWS_SHOWN", "board_pack",
            "board_pack_bytes", "write_board_pack"]
@@ -98,7 +99,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
     data = CategoryChartData(number_format=number_format)
     data.categories = categories
     for name, values in series.items():
-        data.add_series(name, [None if v is None or v != v else float(v) for v in values])
+        data.add_series(name, [None if pd.isna(v) else float(v) for v in values])
     chart = slide.shapes.add_chart(kind, Inches(left), Inches(top), Inches(width), Inches(height), data).chart
     chart.has_legend = len(series) > 1
     if chart.has_legend:
@@ -112,7 +113,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
     axis = chart.value_axis
     axis.tick_labels.number_format = _MILLIONS if number_format == MONEY else number_format
     axis.tick_labels.number_format_is_linked = False
-    if all(v is None or v != v or v >= 0 for values in series.values() for v in values):
+    if all(pd.isna(v) or v >= 0 for values in series.values() for v in values):
         axis.minimum_scale = 0
     for plot_series in chart.plots[0].series:
         colour = (colours or {}).get(plot_series.name)
@@ -123,7 +124,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
 
 
 def _count(value) -> str:
-    return "n/a" if value is None or value != value else f"{int(value):,}"
+    return "n/a" if pd.isna(value) else f"{int(value):,}"
 
 
 # -- slides ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Plotly figures for the pages: each takes a frame from analytics.queries and gives a go.Figure."""
+"""Plotly figures for the pages: each takes a frame from analytics.analyses.queries and gives a go.Figure."""
 
 from __future__ import annotations
 
@@ -7,9 +7,38 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.frames import empty_frame
-from analytics.schema import TIERS
+from analytics.store.schema import ordered_tiers
 
-__all__ = ["TIER_COLOURS", "tier_order", "partners_by_tier_bar", "revenue_by_tier_bars", "new_and_lapsed_bars"]
+__all__ = [
+    "TIER_COLOURS",
+    "ACTION_COLOURS",
+    "BOX_NOTE",
+    "plotly_literal",
+    "partners_by_tier_bar",
+    "revenue_by_tier_bars",
+    "new_and_lapsed_bars",
+    "tier_share_over_time",
+    "tier_flow_sankey",
+    "concentration_bars",
+    "top_partners_bar",
+    "dropoffs_bar",
+    "revenue_bridge_waterfall",
+    "box_statistics",
+    "change_distribution_box",
+    "deals_histogram",
+    "breadth_scatter",
+    "oversell_bar",
+    "segment_focus_box",
+    "partner_history_bars",
+    "risk_scatter",
+    "reliability_chart",
+    "drivers_bar",
+    "review_actions_bar",
+    "distributor_tier_bars",
+    "lower_tier_share_lines",
+    "retention_histogram",
+    "cohort_revenue_lines",
+]
 
 # Highest tier darkest, so the pyramid reads at a glance; partners without a tier in grey.
 TIER_COLOURS = {
@@ -20,13 +49,6 @@ TIER_COLOURS = {
     "Authorized": "#c6dbef",
     "Unknown": "#bdbdbd",
 }
-
-
-def tier_order(tiers: pd.Series | list[str]) -> list[str]:
-    """Give the tiers present, highest first, unknown tiers after the known ones."""
-    # unique() first: a column holds a tier per partner, tens of thousands of values at a large vendor.
-    present = list(pd.Series(tiers, dtype="object").unique())
-    return [t for t in TIERS if t in present] + sorted(t for t in present if t not in TIERS)
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
@@ -43,7 +65,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.F
 
 def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
     """Give a bar per tier with its active partners (frame: tier, partners)."""
-    order = tier_order(frame["tier"])
+    order = ordered_tiers(frame["tier"])
     frame = frame.set_index("tier").loc[order].reset_index()
     fig = go.Figure(
         go.Bar(
@@ -61,7 +83,7 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
 def revenue_by_tier_bars(frame: pd.DataFrame) -> go.Figure:
     """Give revenue per quarter stacked by tier (frame: quarter, tier, revenue)."""
     fig = go.Figure()
-    for tier in tier_order(frame["tier"]):
+    for tier in ordered_tiers(frame["tier"]):
         part = frame[frame["tier"] == tier]
         fig.add_trace(
             go.Bar(
@@ -94,25 +116,9 @@ def new_and_lapsed_bars(frame: pd.DataFrame) -> go.Figure:
 
 
 # ---------------------------------------------------------------------------------------------
-# Executive pages: tiers (analytics.tiers), drop-offs (analytics.dropoffs), engagement
-# (analytics.engagement) and the partner profile (analytics.partner_profile).
+# Executive pages: tiers (analytics.analyses.tiers), drop-offs (analytics.analyses.dropoffs), engagement
+# (analytics.analyses.engagement) and the partner profile (analytics.analyses.partner_profile).
 
-# Extended here rather than above, so the executive figures stay in one block.
-__all__ += [
-    "tier_share_over_time",
-    "tier_flow_sankey",
-    "concentration_bars",
-    "dropoffs_bar",
-    "revenue_bridge_waterfall",
-    "BOX_NOTE",
-    "box_statistics",
-    "change_distribution_box",
-    "deals_histogram",
-    "breadth_scatter",
-    "oversell_bar",
-    "segment_focus_box",
-    "partner_history_bars",
-]
 
 _HIGHLIGHT = "#d62728"
 _GROWTH = "#2ca02c"
@@ -154,7 +160,7 @@ def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Fi
     column = f"{'revenue' if measure == 'revenue' else 'partner'}_share"
     what = "revenue" if measure == "revenue" else "partners with orders"
     fig = go.Figure()
-    for tier in tier_order(frame["tier"]):
+    for tier in ordered_tiers(frame["tier"]):
         part = frame[frame["tier"] == tier].sort_values("quarter")
         fig.add_trace(
             go.Scatter(
@@ -232,29 +238,54 @@ def concentration_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
     )
 
 
-def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15) -> go.Figure:
-    """Give the `top` partners by revenue lost, largest at the top (frame: dropoffs.significant_dropoffs)."""
+def top_partners_bar(
+    frame: pd.DataFrame,
+    value: str,
+    note: str,
+    note_format: str,
+    colour: str,
+    title: str,
+    x_title: str,
+    top: int,
+    hover_word: str = "",
+) -> go.Figure:
+    """Give a horizontal bar per partner for the `top` largest `value`, largest at the top.
+
+    Each bar is labelled with its row's `note` column in `note_format` (blank where missing); the
+    hover shows the partner, the value in USD, `hover_word` and that label.
+    """
     if top < 1:
         raise ValueError(f"top must be 1 or more, not {top}")
-    shown = frame.sort_values("revenue_lost", ascending=False).head(top)
+    shown = frame.sort_values(value, ascending=False).head(top)
     fig = go.Figure(
         go.Bar(
-            x=shown["revenue_lost"],
+            x=shown[value],
             y=_partner_labels(shown),
             orientation="h",
-            marker_color=_HIGHLIGHT,
-            text=[f"{c:+.0%}" if pd.notna(c) else "" for c in shown["change_t4"]],
+            marker_color=colour,
+            text=[note_format.format(v) if pd.notna(v) else "" for v in shown[note]],
             textposition="outside",
-            hovertemplate="%{y}: $%{x:,.0f} lost (%{text})<extra></extra>",
+            hovertemplate="%{y}: $%{x:,.0f} " + hover_word + "(%{text})<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
-    return _layout(
-        fig,
-        f"Top {len(shown)} partners by revenue lost: 4 quarters to {quarter} against the 4 before (USD)",
-        "",
+    return _layout(fig, title, "", x_title).update_layout(hovermode="closest")
+
+
+def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15) -> go.Figure:
+    """Give the `top` partners by revenue lost, largest at the top (frame: dropoffs.significant_dropoffs)."""
+    shown = min(top, len(frame))
+    return top_partners_bar(
+        frame,
+        "revenue_lost",
+        "change_t4",
+        "{:+.0%}",
+        _HIGHLIGHT,
+        f"Top {shown} partners by revenue lost: 4 quarters to {quarter} against the 4 before (USD)",
         "Revenue lost (USD)",
-    ).update_layout(hovermode="closest")
+        top,
+        hover_word="lost ",
+    )
 
 
 def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str) -> go.Figure:
@@ -329,7 +360,7 @@ def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier")
     """
     fig = go.Figure()
     stats = box_statistics(frame, "group", "change_t4").set_index("group")
-    groups = tier_order(stats.index) if by == "tier" else sorted(stats.index)
+    groups = ordered_tiers(stats.index) if by == "tier" else sorted(stats.index)
     for group, row in zip(groups, stats.loc[groups].itertuples(), strict=True):
         fig.add_trace(
             go.Box(
@@ -392,7 +423,7 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
     # Area proportional to revenue; the largest partner is about 40 px across.
     sizeref = 2.0 * float(revenue.max()) / 40**2 if len(revenue) and revenue.max() > 0 else 1.0
     tiers = frame["tier"].fillna("Unknown")
-    for tier in tier_order(tiers):
+    for tier in ordered_tiers(tiers):
         mask = tiers == tier
         part = frame[mask]
         fig.add_trace(
@@ -425,27 +456,17 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
 
 def oversell_bar(frame: pd.DataFrame, quarter: str, top: int = 20) -> go.Figure:
     """Give the `top` partners by enterprise-grade revenue from SMB customers (frame: engagement.oversellers)."""
-    if top < 1:
-        raise ValueError(f"top must be 1 or more, not {top}")
-    shown = frame.sort_values("enterprise_into_smb_revenue", ascending=False).head(top)
-    fig = go.Figure(
-        go.Bar(
-            x=shown["enterprise_into_smb_revenue"],
-            y=_partner_labels(shown),
-            orientation="h",
-            marker_color=_SEGMENT_COLOURS["SMB"],
-            text=[f"{s:.0%} of revenue" if pd.notna(s) else "" for s in shown["enterprise_into_smb_share"]],
-            textposition="outside",
-            hovertemplate="%{y}: $%{x:,.0f} (%{text})<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    return _layout(
-        fig,
-        f"Enterprise-grade products sold to SMB customers: top {len(shown)} partners, 4 quarters to {quarter} (USD)",
-        "",
+    shown = min(top, len(frame))
+    return top_partners_bar(
+        frame,
+        "enterprise_into_smb_revenue",
+        "enterprise_into_smb_share",
+        "{:.0%} of revenue",
+        _SEGMENT_COLOURS["SMB"],
+        f"Enterprise-grade products sold to SMB customers: top {shown} partners, 4 quarters to {quarter} (USD)",
         "Enterprise-grade revenue from SMB customers (USD)",
-    ).update_layout(hovermode="closest")
+        top,
+    )
 
 
 def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
@@ -455,7 +476,7 @@ def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
     """
     fig = go.Figure()
     stats = box_statistics(frame, ["segment", "tier"], "share")
-    order = tier_order(stats["tier"])
+    order = ordered_tiers(stats["tier"])
     # Both shares are defined for the same partners (those with positive revenue); max() in case not.
     labels = {t: _box_label(t, n) for t, n in stats.groupby("tier", sort=False)["partners"].max().items()}
     for segment in ("SMB", "Enterprise"):
@@ -488,7 +509,7 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
     tiers = frame["tier"].where(frame["tier"].notna(), "Unknown")
     ordered = frame["tier"].notna() | (frame["revenue"] != 0) | (frame["deals"] > 0)
     fig = go.Figure()
-    for tier in tier_order(tiers[ordered]):
+    for tier in ordered_tiers(tiers[ordered]):
         part = frame[ordered & (tiers == tier)]
         fig.add_trace(
             go.Bar(
@@ -525,7 +546,7 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
 
 
 def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
-    """Give churn probability against revenue at stake per partner, by tier (frame: analytics.model scores).
+    """Give churn probability against revenue at stake per partner, by tier (frame: analytics.model.fit scores).
 
     Revenue on a log axis: the channel spans five orders of magnitude and the big partners at risk
     (top right) are the ones to see.
@@ -533,7 +554,7 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
     fig = go.Figure()
     frame = frame[frame["revenue_at_stake"] > 0]  # a log axis has no place for zero or net credits
     tiers = frame["tier"].fillna("Unknown")
-    for tier in tier_order(tiers):
+    for tier in ordered_tiers(tiers):
         part = frame[tiers == tier]
         fig.add_trace(
             go.Scattergl(
@@ -623,7 +644,7 @@ def distributor_tier_bars(mix: pd.DataFrame, quarter: str, measure: str = "reven
     part = mix[mix["quarter"] == quarter]
     order = part.groupby("distributor")["revenue"].sum().sort_values(ascending=False).index
     fig = go.Figure()
-    for tier in tier_order(part["tier"]):
+    for tier in ordered_tiers(part["tier"]):
         rows = part[part["tier"] == tier].set_index("distributor").reindex(order)
         fig.add_trace(
             go.Bar(

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.analyses.queries import channel_summary, latest_quarter
 from analytics.export import to_safe_csv
-from analytics.extract import ExtractInvalid, extract_headers
-from analytics.features import DEFAULT_HORIZON
-from analytics.ingest import list_loads, load_extract, rollback_load
-from analytics.mappings import remembered_mapping
-from analytics.quarters import parse_quarter_text, shift_quarter
-from analytics.queries import channel_summary, latest_quarter
-from analytics.scoring import refresh_scores, score_status, stored_report, stored_scores
-from analytics.store import Store, StoreError, StoreFault, default_db_path, store_fault
+from analytics.ingest.extract import ExtractInvalid, extract_headers
+from analytics.ingest.load import list_loads, load_extract, rollback_load
+from analytics.ingest.mappings import remembered_mapping
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.scoring import refresh_scores, score_status, stored_report, stored_scores
+from analytics.store.quarters import parse_quarter_text, shift_quarter
+from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault
 
 __all__ = ["main", "build_parser", "DEFAULT_WAIT"]
 
@@ -230,7 +230,7 @@ def _score(store: Store, args: argparse.Namespace) -> int:
 
 
 def _backtest(store: Store, args: argparse.Namespace) -> int:
-    from analytics.model import backtest_text
+    from analytics.model.fit import backtest_text
 
     quarter, horizon = _scored(store, args)
     print(backtest_text(stored_report(store, quarter, horizon)))
@@ -251,7 +251,7 @@ def _brief(store: Store, args: argparse.Namespace) -> int:
 
 
 def _backup(store: Store, args: argparse.Namespace) -> int:
-    from analytics.backup import prune_backups, take_backup
+    from analytics.store.backup import prune_backups, take_backup
 
     backup = take_backup(store, args.dir)
     print(f"Backup written: {backup.describe()}.")
@@ -261,7 +261,7 @@ def _backup(store: Store, args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from analytics.backup import restore_backup
+    from analytics.store.backup import restore_backup
 
     target = Path(args.db) if args.db else default_db_path()
     done = restore_backup(args.dir, target, force=args.force, wait=args.wait,
@@ -273,8 +273,8 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _review(store: Store, args: argparse.Namespace) -> int:
-    from analytics.program import PROGRAM_PATH, load_program
-    from analytics.review import ACTIONS, REVIEW_HORIZON, recommendations, review_export
+    from analytics.review.decisions import ACTIONS, REVIEW_HORIZON, recommendations, review_export
+    from analytics.review.program import PROGRAM_PATH, load_program
 
     rules = load_program(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
     args.horizon = REVIEW_HORIZON

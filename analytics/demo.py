@@ -24,6 +24,7 @@ declining, recruits still ramping) and gives the first Q1 re-tiering a trailing 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -34,8 +35,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.quarters import quarter_end, quarter_index, quarter_label, quarter_start
-from analytics.schema import SEGMENTS, TIERS
+from analytics.store.quarters import quarter_end, quarter_index, quarter_label, quarter_start
+from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS
 
 __all__ = [
     "DEFAULT_LAST_QUARTER",
@@ -62,21 +63,10 @@ DEFAULT_PARTNERS = 6000
 DEFAULT_SEED = 7
 
 DEAL_TYPES = ("New", "Renewal", "Upsell")
-ORDER_LINE_COLUMNS = (
-    "transaction_id",
-    "order_date",
-    "partner_id",
-    "partner_name",
-    "tier",
-    "region",
-    "country",
-    "distributor",
-    "customer_id",
-    "customer_segment",
-    "product",
-    "quantity",
-    "deal_type",
-    "revenue",
+# The stored line columns as an extract carries them: the order date up front, no quarter (it
+# follows from the date) and no row number (the reader counts rows).
+ORDER_LINE_COLUMNS = ("transaction_id", "order_date") + tuple(
+    c for c in LINE_COLUMNS if c not in ("row_no", "transaction_id", "order_date", "quarter")
 )
 
 # --- Geography -------------------------------------------------------------------------------------
@@ -232,6 +222,78 @@ def _numbered(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
     return prefix + pd.Series(numbers).astype("str").str.zfill(width)
 
 
+# The odds, as a logit per quarter, that an active partner starts to decline: what its history shows
+# explains part of it (focus, engagement, being a young recruit, tier, revenue drift), chance the rest.
+@dataclass(frozen=True)
+class _DeclineOdds:
+    base: float = -3.75
+    unfocused: float = 2.2  # per unit of focus below the mean
+    low_engagement: float = 0.9
+    young_recruit: float = 0.6  # a recruit in its first two years
+    top_two_tiers: float = 0.5  # subtracted: Platinum and Gold decline less often
+    drift: float = 18.0  # subtracted, per unit of revenue drift above the mean
+
+
+# The odds that a partner starting to decline will turn around rather than churn (before noise).
+@dataclass(frozen=True)
+class _TurnaroundOdds:
+    base: float = -0.7
+    focus: float = 2.5  # per unit of focus above the mean
+    top_three_tiers: float = 0.5
+    young_recruit: float = 0.7  # subtracted: young recruits turn around less often
+
+
+_DECLINE_ODDS = _DeclineOdds()
+_TURNAROUND_ODDS = _TurnaroundOdds()
+_FOCUS_MEAN = 0.55  # the centre the odds measure focus from (focus is beta(2.2, 1.8): mean 0.55)
+_DRIFT_MEAN = 0.008  # partners' mean revenue drift per quarter (log scale)
+
+
+@dataclass
+class _Partners:
+    """The simulated partners, one array per attribute with one entry per partner (in order of joining)."""
+
+    tier: np.ndarray
+    focus: np.ndarray
+    level: np.ndarray
+    drift: np.ndarray
+    region: np.ndarray
+    country: np.ndarray
+    legal: np.ndarray
+    distributor: np.ndarray
+    alt_distributor: np.ndarray
+    low_engagement: np.ndarray
+    phase: np.ndarray
+    seg_probs: np.ndarray
+    oversell: np.ndarray
+    portfolio: np.ndarray
+    cust_start: np.ndarray
+    cust_n: np.ndarray
+    cust_cap: np.ndarray
+    joined: np.ndarray
+    recruit: np.ndarray
+    state: np.ndarray
+    step: np.ndarray
+    fall: np.ndarray
+    bottom: np.ndarray
+    rise: np.ndarray
+    m_min: np.ndarray
+    m_final: np.ndarray
+    turner: np.ndarray
+    cooldown: np.ndarray
+    declines: np.ndarray
+    turnarounds: np.ndarray
+    stops: np.ndarray
+    stop_hazard: np.ndarray
+    random_buyer: np.ndarray
+    buy_rate: np.ndarray
+
+    def extended(self, more: _Partners) -> _Partners:
+        """Give these partners followed by `more`."""
+        return _Partners(**{f.name: np.concatenate([getattr(self, f.name), getattr(more, f.name)])
+                            for f in dataclasses.fields(self)})
+
+
 class _Channel:
     """The simulated partner population: one array per partner attribute, grown by recruiting."""
 
@@ -241,7 +303,7 @@ class _Channel:
         self.name_order = self.rng.permutation(
             len(_NAME_HEADS) * len(_NAME_TAILS) * len(_NAME_TRADES) * len(_NAME_VARIANTS)
         )
-        self.p: dict[str, np.ndarray] = {}
+        self.p: _Partners | None = None
         self.n = 0
         self.cust_seg = np.zeros(0, dtype=np.int8)
         self.revenue: list[np.ndarray] = []  # realised revenue per partner, one array per quarter
@@ -249,6 +311,12 @@ class _Channel:
         self._names = np.empty(0, dtype=object)
         # The burn-in recruits a few more partners than it loses: start a little below the target.
         self._add_partners(round(spec.partners * 0.97), joined=-_BURN_IN, recruits=False)
+
+    @property
+    def partners_now(self) -> _Partners:
+        """Give the partners so far (the starting channel is added on creation, so there always are some)."""
+        assert self.p is not None
+        return self.p
 
     # -- population -----------------------------------------------------------------------------
     def _add_partners(self, k: int, joined: int, recruits: bool) -> None:
@@ -268,8 +336,65 @@ class _Channel:
         level = (
             np.log(_TIER_MEDIAN[tier])
             + rng.normal(0.0, _LEVEL_SIGMA + 0.1 * recruits, size=k)
-            + 0.5 * (focus - 0.55)
+            + 0.5 * (focus - _FOCUS_MEAN)
         )
+        region, country, distributor, alt_distributor = self._draw_routes(tier)
+
+        low_engagement = rng.random(k) < _LOW_ENGAGEMENT_BY_TIER[tier] * (1.6 - 1.2 * focus) / 0.94
+        seg_gamma = rng.gamma(8.0 * _SEGMENT_MIX_BY_TIER[tier])
+        seg_probs = seg_gamma / seg_gamma.sum(axis=1, keepdims=True)
+        oversell = rng.random(k) < _OVERSELL_BY_TIER[tier]
+
+        portfolio = self._draw_portfolio(tier, focus, oversell)
+
+        pool, capacity, cust_start = self._draw_customers(tier, focus, seg_probs, recruits)
+
+        added = _Partners(
+            tier=tier,
+            focus=focus,
+            level=level,
+            drift=rng.normal(_DRIFT_MEAN, 0.015, size=k),
+            region=region,
+            country=country,
+            legal=rng.integers(0, 2, size=k),
+            distributor=distributor,
+            alt_distributor=alt_distributor,
+            low_engagement=low_engagement,
+            phase=rng.integers(0, 4, size=k),
+            seg_probs=seg_probs,
+            oversell=oversell,
+            portfolio=portfolio,
+            cust_start=cust_start,
+            cust_n=pool,
+            cust_cap=capacity,
+            joined=np.full(k, joined),
+            recruit=np.full(k, recruits),
+            state=np.full(k, _ACTIVE),
+            step=np.zeros(k, dtype=np.int64),
+            fall=np.ones(k, dtype=np.int64),
+            bottom=np.zeros(k, dtype=np.int64),
+            rise=np.ones(k, dtype=np.int64),
+            m_min=np.ones(k),
+            m_final=np.ones(k),
+            turner=np.zeros(k, dtype=bool),
+            cooldown=np.zeros(k, dtype=np.int64),
+            # Counted only to inspect the simulation; nothing reads them.
+            declines=np.zeros(k, dtype=np.int64),
+            turnarounds=np.zeros(k, dtype=np.int64),
+            stops=np.zeros(k, dtype=np.int64),
+            # Chance per quarter of stopping without warning: beta(0.5, 45) has a mean of 1.1 % and a long
+            # tail, so a few partners are far more likely to stop than most.
+            stop_hazard=rng.beta(0.5, 45.0, size=k) * (1.6 - focus) * np.where(low_engagement, 1.8, 1.0),
+            # Occasional dealers that buy at random (at their own rate per quarter) rather than in one quarter.
+            random_buyer=rng.random(k) < 0.5,
+            buy_rate=rng.uniform(0.15, 0.55, size=k),
+        )
+        self.p = added if self.p is None else self.p.extended(added)
+        self.n += k
+
+    def _draw_routes(self, tier: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Give new partners' region, country, distributor (0: buying direct) and other way in."""
+        rng, k = self.rng, len(tier)
         region = rng.choice(len(REGIONS), size=k, p=[s for s, _ in _GEOGRAPHY.values()])
         country = np.empty(k, dtype=np.int64)
         distributor = np.empty(k, dtype=np.int64)
@@ -290,12 +415,11 @@ class _Channel:
             alt_distributor[mask] = alt
         direct = rng.random(k) < _DIRECT_BY_TIER[tier]
         distributor = np.where(direct, 0, distributor)
+        return region, country, distributor, alt_distributor
 
-        low_engagement = rng.random(k) < _LOW_ENGAGEMENT_BY_TIER[tier] * (1.6 - 1.2 * focus) / 0.94
-        seg_gamma = rng.gamma(8.0 * _SEGMENT_MIX_BY_TIER[tier])
-        seg_probs = seg_gamma / seg_gamma.sum(axis=1, keepdims=True)
-        oversell = rng.random(k) < _OVERSELL_BY_TIER[tier]
-
+    def _draw_portfolio(self, tier: np.ndarray, focus: np.ndarray, oversell: np.ndarray) -> np.ndarray:
+        """Give new partners' weight for each product (zero for products they do not carry)."""
+        rng, k = self.rng, len(tier)
         # Product portfolio: focused and bigger partners carry more of the range.
         ent_incl = np.clip(_ENTERPRISE_PORTFOLIO_BY_TIER[tier] * (0.6 + 0.8 * focus), 0, 0.97)
         std_incl = np.clip(0.25 + 0.6 * focus + 0.08 * (4 - tier), 0.1, 0.95)
@@ -305,7 +429,13 @@ class _Channel:
         no_standard = ~included[:, ~_IS_ENTERPRISE].any(axis=1)
         included[no_standard, PRODUCTS.index("Business Suite")] = True
         portfolio = included * _POPULARITY[None, :] * rng.lognormal(0.0, 0.5, size=(k, len(PRODUCTS)))
+        return portfolio
 
+    def _draw_customers(
+        self, tier: np.ndarray, focus: np.ndarray, seg_probs: np.ndarray, recruits: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Give new partners' customers so far, room for customers and first customer id; draws their segments."""
+        rng, k = self.rng, len(tier)
         # Customer pool: a block of ids per partner with room to win new customers.
         pool = np.where(
             recruits, 0, np.maximum(1, np.round(_POOL_BY_TIER[tier] * rng.lognormal(0, 0.35, k) * (0.7 + 0.6 * focus)))
@@ -314,50 +444,7 @@ class _Channel:
         cust_start = len(self.cust_seg) + np.concatenate([[0], np.cumsum(capacity)[:-1]])
         new_segs = _choice(rng, np.repeat(seg_probs, capacity, axis=0)).astype(np.int8)
         self.cust_seg = np.concatenate([self.cust_seg, new_segs])
-
-        attrs = {
-            "tier": tier,
-            "focus": focus,
-            "level": level,
-            "drift": rng.normal(0.008, 0.015, size=k),
-            "region": region,
-            "country": country,
-            "legal": rng.integers(0, 2, size=k),
-            "distributor": distributor,
-            "alt_distributor": alt_distributor,
-            "low_engagement": low_engagement,
-            "phase": rng.integers(0, 4, size=k),
-            "seg_probs": seg_probs,
-            "oversell": oversell,
-            "portfolio": portfolio,
-            "cust_start": cust_start,
-            "cust_n": pool,
-            "cust_cap": capacity,
-            "joined": np.full(k, joined),
-            "recruit": np.full(k, recruits),
-            "state": np.full(k, _ACTIVE),
-            "step": np.zeros(k, dtype=np.int64),
-            "fall": np.ones(k, dtype=np.int64),
-            "bottom": np.zeros(k, dtype=np.int64),
-            "rise": np.ones(k, dtype=np.int64),
-            "m_min": np.ones(k),
-            "m_final": np.ones(k),
-            "turner": np.zeros(k, dtype=bool),
-            "cooldown": np.zeros(k, dtype=np.int64),
-            # Counted only to inspect the simulation; nothing reads them.
-            "declines": np.zeros(k, dtype=np.int64),
-            "turnarounds": np.zeros(k, dtype=np.int64),
-            "stops": np.zeros(k, dtype=np.int64),
-            # Chance per quarter of stopping without warning: beta(0.5, 45) has a mean of 1.1 % and a long
-            # tail, so a few partners are far more likely to stop than most.
-            "stop_hazard": rng.beta(0.5, 45.0, size=k) * (1.6 - focus) * np.where(low_engagement, 1.8, 1.0),
-            # Occasional dealers that buy at random (at their own rate per quarter) rather than in one quarter.
-            "random_buyer": rng.random(k) < 0.5,
-            "buy_rate": rng.uniform(0.15, 0.55, size=k),
-        }
-        for key, value in attrs.items():
-            self.p[key] = value if key not in self.p else np.concatenate([self.p[key], value])
-        self.n += k
+        return pool, capacity, cust_start
 
     def recruit(self, t: int) -> None:
         """Add this quarter's recruits."""
@@ -367,163 +454,174 @@ class _Channel:
     # -- dynamics -------------------------------------------------------------------------------
     def advance_states(self, t: int) -> None:
         """Move partners along decline, recovery and churn, and start this quarter's declines."""
-        p, rng = self.p, self.rng
-        state, step = p["state"], p["step"]
+        p, rng = self.partners_now, self.rng
+        state, step = p.state, p.step
         was = state.copy()
-        p["cooldown"] = np.maximum(p["cooldown"] - 1, 0)
+        p.cooldown = np.maximum(p.cooldown - 1, 0)
 
         dec = was == _DECLINING
-        cont = dec & (step < p["fall"])
+        cont = dec & (step < p.fall)
         step[cont] += 1
         done = dec & ~cont
-        state[done & ~p["turner"]] = _CHURNED
-        to_bottom = done & p["turner"] & (p["bottom"] > 0)
+        state[done & ~p.turner] = _CHURNED
+        to_bottom = done & p.turner & (p.bottom > 0)
         state[to_bottom] = _BOTTOM
         step[to_bottom] = 1
-        to_rise = done & p["turner"] & (p["bottom"] == 0)
+        to_rise = done & p.turner & (p.bottom == 0)
 
         bot = was == _BOTTOM
-        cont = bot & (step < p["bottom"])
+        cont = bot & (step < p.bottom)
         step[cont] += 1
         to_rise |= bot & ~cont
         state[to_rise] = _RECOVERING
         step[to_rise] = 1
 
         rec = (was == _RECOVERING) & ~to_rise
-        cont = rec & (step < p["rise"])
+        cont = rec & (step < p.rise)
         step[cont] += 1
         back = rec & ~cont
         state[back] = _ACTIVE
-        p["level"][back] += np.log(p["m_final"][back])
-        p["cooldown"][back] = 4
-        p["turnarounds"][back] += 1
+        p.level[back] += np.log(p.m_final[back])
+        p.cooldown[back] = 4
+        p.turnarounds[back] += 1
 
         # Who starts to decline now: partly explained by what history shows, partly chance.
-        at_risk = (was == _ACTIVE) & (p["cooldown"] == 0) & (p["joined"] < t)
-        young = p["recruit"] & (t - p["joined"] < 8)
+        at_risk = (was == _ACTIVE) & (p.cooldown == 0) & (p.joined < t)
+        young = p.recruit & (t - p.joined < 8)
+        odds = _DECLINE_ODDS
         logit = (
-            -3.75
-            + 2.2 * (0.55 - p["focus"])
-            + 0.9 * p["low_engagement"]
-            + 0.6 * young
-            - 0.5 * (p["tier"] <= 1)
-            - 18.0 * (p["drift"] - 0.008)
+            odds.base
+            + odds.unfocused * (_FOCUS_MEAN - p.focus)
+            + odds.low_engagement * p.low_engagement
+            + odds.young_recruit * young
+            - odds.top_two_tiers * (p.tier <= 1)
+            - odds.drift * (p.drift - _DRIFT_MEAN)
         )
         start = at_risk & (rng.random(self.n) < 1 / (1 + np.exp(-logit)))
         k = int(start.sum())
-        turn_logit = -0.7 + 2.5 * (p["focus"][start] - 0.55) + 0.5 * (p["tier"][start] <= 2)
-        turn_logit -= 0.7 * young[start]
+        turn = _TURNAROUND_ODDS
+        turn_logit = (
+            turn.base + turn.focus * (p.focus[start] - _FOCUS_MEAN) + turn.top_three_tiers * (p.tier[start] <= 2)
+        )
+        turn_logit -= turn.young_recruit * young[start]
         turner = rng.random(k) < 1 / (1 + np.exp(-(turn_logit + rng.normal(0, 0.5, k))))
-        p["turner"][start] = turner
-        p["state"][start] = _DECLINING
-        p["step"][start] = 1
-        p["fall"][start] = rng.choice([1, 2, 3], size=k, p=[0.3, 0.4, 0.3])
-        p["bottom"][start] = rng.choice([0, 1, 2], size=k, p=[0.4, 0.4, 0.2])
-        p["rise"][start] = rng.choice([1, 2, 3], size=k, p=[0.45, 0.4, 0.15])
+        p.turner[start] = turner
+        p.state[start] = _DECLINING
+        p.step[start] = 1
+        p.fall[start] = rng.choice([1, 2, 3], size=k, p=[0.3, 0.4, 0.3])
+        p.bottom[start] = rng.choice([0, 1, 2], size=k, p=[0.4, 0.4, 0.2])
+        p.rise[start] = rng.choice([1, 2, 3], size=k, p=[0.45, 0.4, 0.15])
         # Those who will turn around fall less deep, on average; the ranges overlap on purpose. Some
         # leavers give little warning: one quarter a bit below normal, then nothing.
         quiet = ~turner & (rng.random(k) < 0.15)
-        p["fall"][start] = np.where(quiet, 1, p["fall"][start])
+        p.fall[start] = np.where(quiet, 1, p.fall[start])
         m_min = np.where(turner, rng.uniform(0.2, 0.6, k), rng.uniform(0.08, 0.45, k))
-        p["m_min"][start] = np.where(quiet, rng.uniform(0.5, 0.9, k), m_min)
-        p["m_final"][start] = rng.uniform(1.0, 1.4, k)
-        p["declines"][start] += 1
+        p.m_min[start] = np.where(quiet, rng.uniform(0.5, 0.9, k), m_min)
+        p.m_final[start] = rng.uniform(1.0, 1.4, k)
+        p.declines[start] += 1
         # Others stop at once, with nothing in their history to announce it.
-        abrupt = at_risk & ~start & (rng.random(self.n) < p["stop_hazard"])
+        abrupt = at_risk & ~start & (rng.random(self.n) < p.stop_hazard)
         state[abrupt] = _CHURNED
-        p["stops"][abrupt] += 1
+        p.stops[abrupt] += 1
 
     def retier(self, t: int) -> None:
         """Re-set tiers from trailing-year revenue, one step at a time and with hysteresis."""
-        p = self.p
+        p = self.partners_now
         trailing = np.zeros(self.n)
         for rev in self.revenue[-4:]:
             trailing[: len(rev)] += rev
-        tier = p["tier"]
+        tier = p.tier
         # Recruits keep their entry tier until they have a full year behind them.
-        eligible = (p["state"] != _CHURNED) & (p["joined"] <= t - 4)
+        eligible = (p.state != _CHURNED) & (p.joined <= t - 4)
         up_entry = _TIER_ENTRY[np.maximum(tier - 1, 0)]
         promote = eligible & (tier > 0) & (trailing >= up_entry * _HYSTERESIS)
         down_entry = _TIER_ENTRY[np.minimum(tier, 3)]
         demote = eligible & (tier < 4) & (trailing < down_entry / _HYSTERESIS)
-        p["tier"] = tier - promote + demote
+        p.tier = tier - promote + demote
 
     def multiplier(self) -> np.ndarray:
         """Give each partner's revenue multiplier for its decline / recovery state."""
-        p = self.p
-        state, step = p["state"], p["step"]
+        p = self.partners_now
+        state, step = p.state, p.step
         m = np.ones(self.n)
         dec = state == _DECLINING
-        m[dec] = p["m_min"][dec] ** (step[dec] / p["fall"][dec])
+        m[dec] = p.m_min[dec] ** (step[dec] / p.fall[dec])
         bot = state == _BOTTOM
-        m[bot] = p["m_min"][bot]
+        m[bot] = p.m_min[bot]
         rec = state == _RECOVERING
-        m[rec] = p["m_min"][rec] * (p["m_final"][rec] / p["m_min"][rec]) ** (step[rec] / p["rise"][rec])
+        m[rec] = p.m_min[rec] * (p.m_final[rec] / p.m_min[rec]) ** (step[rec] / p.rise[rec])
         m[state == _CHURNED] = 0.0
         return m
 
     def drift_levels(self) -> None:
         """Let active partners' underlying revenue drift for the next quarter."""
-        p = self.p
-        active = p["state"] == _ACTIVE
-        p["level"][active] += p["drift"][active] + self.rng.normal(0, 0.06, int(active.sum()))
+        p = self.partners_now
+        active = p.state == _ACTIVE
+        p.level[active] += p.drift[active] + self.rng.normal(0, 0.06, int(active.sum()))
 
     def quarter_plan(self, t: int, q_of_year: int) -> tuple[np.ndarray, np.ndarray]:
         """Give each partner's revenue this quarter and its number of orders."""
-        p, rng = self.p, self.rng
-        age = t - p["joined"]
-        ramp = np.where(p["recruit"], 1 - 0.75 * np.exp(-age / 2.5), 1.0)
+        p, rng = self.partners_now, self.rng
+        age = t - p.joined
+        ramp = np.where(p.recruit, 1 - 0.75 * np.exp(-age / 2.5), 1.0)
         m = self.multiplier()
-        nominal = np.exp(p["level"]) * ramp
-        lam = 3.7 * np.sqrt(nominal / _TIER_MEDIAN[-1]) * (0.75 + 0.5 * p["focus"])
+        nominal = np.exp(p.level) * ramp
+        lam = 3.7 * np.sqrt(nominal / _TIER_MEDIAN[-1]) * (0.75 + 0.5 * p.focus)
         lam_rev = lam.copy()
         # A decline shows mostly as fewer deals, and a little as smaller ones.
         lam *= m**0.7
         orders = rng.poisson(lam)
         # Occasional dealers buy in one quarter of the year, sometimes once more.
-        low = p["low_engagement"]
-        chance = np.where(p["random_buyer"], p["buy_rate"], np.where(p["phase"] == q_of_year, 0.92, 0.12)) * np.sqrt(m)
+        low = p.low_engagement
+        chance = np.where(p.random_buyer, p.buy_rate, np.where(p.phase == q_of_year, 0.92, 0.12)) * np.sqrt(m)
         orders[low] = (rng.random(int(low.sum())) < chance[low]).astype(orders.dtype)
         lam_rev[low] = 0.32
-        sigma = 0.12 + 0.3 * (1 - p["focus"])
+        sigma = 0.12 + 0.3 * (1 - p.focus)
         noise = rng.lognormal(-(sigma**2) / 2, sigma)
         revenue = nominal * _SEASON[q_of_year] * m * noise * orders / np.maximum(lam_rev, 1e-9)
         return revenue, orders
 
     # -- order lines ----------------------------------------------------------------------------
-    def order_lines(self, label: str, revenue: np.ndarray, orders: np.ndarray, t: int) -> pd.DataFrame:
-        """Give the quarter's order lines, spreading each partner's revenue over its orders."""
-        p, rng = self.p, self.rng
-        owner = np.repeat(np.arange(self.n), orders)
+    def _order_customers(self, owner: np.ndarray, orders: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Give each order's customer id and whether it is a new customer; counts the partners' new customers."""
+        p, rng = self.partners_now, self.rng
         n_orders = len(owner)
-
         # Customer of each order: an existing one (the older, bigger ones more often) or a new one.
-        declining = p["state"] == _DECLINING
+        declining = p.state == _DECLINING
         p_new = np.where(declining, 0.03, 0.12)
-        p_new = np.where(p["recruit"] & (t - p["joined"] < 4), 0.5, p_new)
-        cust_n = p["cust_n"]
+        p_new = np.where(p.recruit & (t - p.joined < 4), 0.5, p_new)
+        cust_n = p.cust_n
         is_new = (rng.random(n_orders) < p_new[owner]) | (cust_n[owner] == 0)
         first = np.concatenate([[0], np.cumsum(orders)[:-1]])
         csum = np.cumsum(is_new)
         rank = csum - (csum - is_new)[first[owner]] - 1  # rank among this partner's new customers
         local_new = cust_n[owner] + rank
-        is_new &= local_new < p["cust_cap"][owner]
-        gamma = np.where(declining & ~p["turner"], 2.2, np.where(declining, 1.7, 1.3))
+        is_new &= local_new < p.cust_cap[owner]
+        gamma = np.where(declining & ~p.turner, 2.2, np.where(declining, 1.7, 1.3))
         local_old = np.floor(cust_n[owner] * rng.random(n_orders) ** gamma[owner]).astype(np.int64)
-        customer = p["cust_start"][owner] + np.where(is_new, local_new, local_old)
-        p["cust_n"] = cust_n + np.bincount(owner[is_new], minlength=self.n)
+        customer = p.cust_start[owner] + np.where(is_new, local_new, local_old)
+        p.cust_n = cust_n + np.bincount(owner[is_new], minlength=self.n)
+        return customer, is_new
+
+    def order_lines(self, label: str, revenue: np.ndarray, orders: np.ndarray, t: int) -> pd.DataFrame:
+        """Give the quarter's order lines, spreading each partner's revenue over its orders."""
+        p, rng = self.partners_now, self.rng
+        owner = np.repeat(np.arange(self.n), orders)
+        n_orders = len(owner)
+
+        customer, is_new = self._order_customers(owner, orders, t)
         segment = self.cust_seg[customer]
 
         deal = np.where(is_new, 0, np.where(rng.random(n_orders) < 0.62, 1, 2))
         via_alt = rng.random(n_orders) < 0.05
-        distributor = np.where(via_alt, p["alt_distributor"][owner], p["distributor"][owner])
+        distributor = np.where(via_alt, p.alt_distributor[owner], p.distributor[owner])
         start, end = quarter_start(label), quarter_end(label)
         days = (end - start).days + 1
         # Deals bunch up towards the end of the quarter.
         day = np.floor(days * rng.random(n_orders) ** 0.8).astype(np.int64)
 
         # Lines per order: bigger partners write bigger baskets.
-        mu = np.clip(0.35 + 0.3 * np.log10(np.maximum(np.exp(p["level"]) / _TIER_MEDIAN[-1], 1.0)), 0.2, 1.4)
+        mu = np.clip(0.35 + 0.3 * np.log10(np.maximum(np.exp(p.level) / _TIER_MEDIAN[-1], 1.0)), 0.2, 1.4)
         lines_per_order = 1 + rng.poisson(mu[owner])
         order_of_line = np.repeat(np.arange(n_orders), lines_per_order)
         n_lines = len(order_of_line)
@@ -531,12 +629,12 @@ class _Channel:
         line_seg = segment[order_of_line]
 
         affinity = np.where(
-            p["oversell"][line_owner, None], _AFFINITY_OVERSELL[line_seg], _AFFINITY[line_seg]
+            p.oversell[line_owner, None], _AFFINITY_OVERSELL[line_seg], _AFFINITY[line_seg]
         )
-        product = _choice(rng, p["portfolio"][line_owner] * affinity)
+        product = _choice(rng, p.portfolio[line_owner] * affinity)
         size = _SEGMENT_ORDER_SIZE[line_seg]
         # An oversold enterprise product is a big deal for the small customer who buys it.
-        oversold = p["oversell"][line_owner] & _IS_ENTERPRISE[product] & (line_seg == 0)
+        oversold = p.oversell[line_owner] & _IS_ENTERPRISE[product] & (line_seg == 0)
         size = np.where(oversold, _SEGMENT_ORDER_SIZE[1], size)
         weight = _LINE_WEIGHT[product] * size * rng.lognormal(0, 0.7, n_lines)
         total = np.bincount(line_owner, weights=weight, minlength=self.n)
@@ -566,9 +664,9 @@ class _Channel:
                 "order_date": np.datetime64(start, "D") + day[o],
                 "partner_id": _labelled(partner_ids, lo),
                 "partner_name": _labelled(self.partner_names(), lo),
-                "tier": _labelled(TIERS, p["tier"][lo]),
-                "region": _labelled(REGIONS, p["region"][lo]),
-                "country": _labelled(_COUNTRIES, p["country"][lo]),
+                "tier": _labelled(TIERS, p.tier[lo]),
+                "region": _labelled(REGIONS, p.region[lo]),
+                "country": _labelled(_COUNTRIES, p.country[lo]),
                 "distributor": _labelled(_DISTRIBUTORS, distributor[o]),
                 "customer_id": _numbered("C", customer[o] + 1, 7),
                 "customer_segment": _labelled(SEGMENTS, line_seg[by_time]),
@@ -586,7 +684,7 @@ class _Channel:
         cached = self._names
         if len(cached) == self.n:
             return cached
-        p = self.p
+        p = self.partners_now
         space = len(self.name_order)
         names = np.empty(self.n, dtype=object)
         for i in range(len(cached), self.n):
@@ -594,12 +692,12 @@ class _Channel:
             code, variant = divmod(code, len(_NAME_VARIANTS))
             code, trade = divmod(code, len(_NAME_TRADES))
             head, tail = divmod(code, len(_NAME_TAILS))
-            country = _COUNTRIES[p["country"][i]]
+            country = _COUNTRIES[p.country[i]]
             forms = _LEGAL_FORMS[country]
             repeat = f" {i // space + 1}" if i >= space else ""
             names[i] = (
                 f"{_NAME_HEADS[head]}{_NAME_TAILS[tail]} {_NAME_TRADES[trade]}{_NAME_VARIANTS[variant]}{repeat} "
-                f"{forms[p['legal'][i] % len(forms)]}"
+                f"{forms[p.legal[i] % len(forms)]}"
             )
         names[: len(cached)] = cached
         self._names = names
@@ -685,7 +783,7 @@ def build_demo_channel(
 ) -> list:
     """Give the load results of writing the demo's quarterly extracts and loading each through the importer.
 
-    With `score`, the model's scores are then brought up to date (analytics.scoring), as after any load.
+    With `score`, the model's scores are then brought up to date (analytics.model.scoring), as after any load.
 
     `actor` (analytics.access.Actor) is who loads them: refused before anything is written unless
     their role may load; None is the machine's operator.
@@ -695,9 +793,9 @@ def build_demo_channel(
     """
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
     from analytics.access import check
-    from analytics.features import DEFAULT_HORIZON
-    from analytics.ingest import load_extract
-    from analytics.scoring import refresh_scores
+    from analytics.ingest.load import load_extract
+    from analytics.model.features import DEFAULT_HORIZON
+    from analytics.model.scoring import refresh_scores
 
     check(actor, "load")
     notify = progress or (lambda fraction, message: None)

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytics.analyses.queries import channel_summary  # noqa: E402
 from analytics.demo import DemoSpec, write_demo_extracts  # noqa: E402
-from analytics.ingest import load_extract  # noqa: E402
-from analytics.queries import channel_summary  # noqa: E402
-from analytics.store import Store  # noqa: E402
+from analytics.ingest.load import load_extract  # noqa: E402
+from analytics.store.store import Store  # noqa: E402
 from bench.pages import page_times  # noqa: E402
 
 

@@ -47,21 +47,18 @@ import platform
 import random
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load.md"
 HELD_BACK = "2026Q3"  # the demo's last quarter, held back and loaded from the command line during the run
@@ -207,50 +204,6 @@ class CliLoad:
 
 
 # -- the app ------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(db: Path, log_path: Path, timeout: float = 90) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Serve the app on a free localhost port with `streamlit run`, its output going to log_path.
-
-    Not tests/browser.py's app_server: that keeps the server's stderr in a pipe nobody reads while it
-    runs, which a long run under load could fill (and so stall the server), and it keeps no log to
-    look for tracebacks in afterwards.
-    """
-    port = _free_port()
-    env = {**os.environ, "CHANNEL_DB": str(db)}
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start: {log_path.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.3)
-        yield url, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
 def build_demo(workdir: Path, partners: int) -> tuple[Path, Path, float]:
     """Build the demo channel with its last quarter held back; give the database, that quarter's extract, seconds."""
     db, extracts = workdir / "channel.duckdb", workdir / "extracts"
@@ -264,7 +217,7 @@ def build_demo(workdir: Path, partners: int) -> tuple[Path, Path, float]:
 
 def channel_facts(db: Path) -> tuple[list[str], str]:
     """Give partner ids to open on the Partner page (active ones, big to small) and a line about the channel."""
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     with Store(db) as store:
         ids = store.query_df(
@@ -727,7 +680,7 @@ def main() -> int:
                 parser.error("--load-during with --url needs --db (and --extract, or the extract next to it)")
             partner_ids, facts = ["P000002"], "the app's channel"
             if db is not None:
-                from analytics.store import StoreError
+                from analytics.store.store import StoreError
 
                 with contextlib.suppress(StoreError):  # the app holds the file while a page runs
                     partner_ids, facts = channel_facts(db)
@@ -738,7 +691,7 @@ def main() -> int:
             load_during = args.load_during is not False
             setup.append(f"Demo channel of {args.partners:,} partners at the start, {HELD_BACK} held back: {facts}; "
                          f"built in {built:.0f} s. Served by `streamlit run app.py` on localhost.")
-            base, server = stack.enter_context(serve(db, workdir / "server.log"))
+            base, server = stack.enter_context(serve_app(db, workdir / "server.log", timeout=90))
         setup.append(
             f"{args.sessions} sessions (one headless Chromium, one browser context each) for {args.duration:.0f} s"
             f"{' and until the load has ended plus ' + format(args.settle, '.0f') + ' s' if load_during else ''}"

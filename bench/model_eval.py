@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.features import DEFAULT_HORIZON, load_panel  # noqa: E402
-from analytics.model import TARGETS, backtest_text, fit_models, score_partners  # noqa: E402
-from analytics.store import Store  # noqa: E402
+from analytics.model.features import DEFAULT_HORIZON, load_panel  # noqa: E402
+from analytics.model.fit import TARGETS, backtest_text, fit_models, score_partners  # noqa: E402
+from analytics.store.store import Store  # noqa: E402
 
 # The horizon a channel of occasional buyers is reviewed on (the real history was scored with 2).
 OCCASIONAL_HORIZON = 2
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "model.md")
     args = parser.parse_args()
     from analytics.demo import build_demo_channel, occasional_buyers_extract
-    from analytics.ingest import load_extract
+    from analytics.ingest.load import load_extract
 
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db

@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
-HELPERS = ("__init__", "shared", "tables", "overview_sections")  # modules in views/ that pages import, not pages
+# Modules in views/ that pages import, not pages.
+HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections")
 
 
 @dataclass

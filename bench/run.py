@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analytics.analyses.queries import channel_summary  # noqa: E402
 from analytics.demo import DemoSpec, write_demo_extracts  # noqa: E402
-from analytics.ingest import load_extract  # noqa: E402
-from analytics.queries import channel_summary  # noqa: E402
-from analytics.scoring import refresh_scores  # noqa: E402
-from analytics.store import Store  # noqa: E402
+from analytics.ingest.load import load_extract  # noqa: E402
+from analytics.model.scoring import refresh_scores  # noqa: E402
+from analytics.store.store import Store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
@@ -79,45 +79,49 @@ def bare_read(path: Path, work: Path) -> float:
     return elapsed
 
 
-def pandas_route(path: Path, work: Path) -> float:
-    """Time what a person writes by hand: pandas.read_csv, then the frame written into a DuckDB file."""
-    db = work / "pandas.duckdb"
+def _timed_write(db: Path, write: Callable[[Path], None]) -> float:
+    """Give the seconds `write` takes to fill a fresh database file at db (removed before and after)."""
     db.unlink(missing_ok=True)
+    # From opening the file to closing it, the same for the importer and the two references.
     started = time.perf_counter()
-    frame = pd.read_csv(path)
-    con = duckdb.connect(str(db))
-    con.register("frame", frame)
-    con.execute("CREATE TABLE order_lines AS SELECT * FROM frame")
-    con.close()
+    write(db)
     elapsed = time.perf_counter() - started
     db.unlink()
     return elapsed
+
+
+def pandas_route(path: Path, work: Path) -> float:
+    """Time what a person writes by hand: pandas.read_csv, then the frame written into a DuckDB file."""
+
+    def write(db: Path) -> None:
+        frame = pd.read_csv(path)
+        con = duckdb.connect(str(db))
+        con.register("frame", frame)
+        con.execute("CREATE TABLE order_lines AS SELECT * FROM frame")
+        con.close()
+
+    return _timed_write(work / "pandas.duckdb", write)
 
 
 def duckdb_copy(path: Path, work: Path) -> float:
     """Time DuckDB alone writing the CSV into a table of a database file (types detected, nothing checked)."""
-    db = work / "copy.duckdb"
-    db.unlink(missing_ok=True)
-    started = time.perf_counter()
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE order_lines AS SELECT * FROM read_csv(?)", [str(path)])
-    con.close()
-    elapsed = time.perf_counter() - started
-    db.unlink()
-    return elapsed
+
+    def write(db: Path) -> None:
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE order_lines AS SELECT * FROM read_csv(?)", [str(path)])
+        con.close()
+
+    return _timed_write(work / "copy.duckdb", write)
 
 
 def importer(path: Path, work: Path) -> float:
     """Time the product's importer: read, validate, write order lines and refresh partner x quarter."""
-    db = work / "importer.duckdb"
-    db.unlink(missing_ok=True)
-    # From opening the file to closing it, as the two references are timed.
-    started = time.perf_counter()
-    with Store(db) as store:
-        load_extract(store, path)
-    elapsed = time.perf_counter() - started
-    db.unlink()
-    return elapsed
+
+    def write(db: Path) -> None:
+        with Store(db) as store:
+            load_extract(store, path)
+
+    return _timed_write(work / "importer.duckdb", write)
 
 
 def importer_into(channel: Path) -> Callable[[Path, Path], float]:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytics.demo import DemoSpec, build_demo_channel  # noqa: E402
-from analytics.store import Store  # noqa: E402
+from analytics.store.store import Store  # noqa: E402
 from tests.browser import app_server, browser_page, wait_for_app  # noqa: E402
 
 

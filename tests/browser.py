@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -52,15 +53,21 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(db: Path, timeout: float = 60) -> Iterator[str]:
-    """Give the URL of the real app served by `streamlit run` on a free localhost port."""
+def serve_app(db: Path, log_path: Path, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Give the URL and process of the real app served by `streamlit run` on a free localhost port.
+
+    The server's output goes to log_path, not to a pipe: nobody reads a pipe while the app runs, and
+    a long run (the load test) would fill it and stall the server. The log's tail is the error when
+    the app does not start.
+    """
     port = _free_port()
     env = {**os.environ, "CHANNEL_DB": str(db)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -72,15 +79,22 @@ def app_server(db: Path, timeout: float = 60) -> Iterator[str]:
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start: {server.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"the app did not start: {log_path.read_text(errors='replace')[-2000:]}")
             time.sleep(0.3)
-        yield url
+        yield url, server
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextlib.contextmanager
+def app_server(db: Path, timeout: float = 60) -> Iterator[str]:
+    """Give the URL of the real app served on a free localhost port (its log in a folder of its own)."""
+    with tempfile.TemporaryDirectory() as logs, serve_app(db, Path(logs) / "server.log", timeout) as (url, _server):
+        yield url
 
 
 @contextlib.contextmanager

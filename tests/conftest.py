@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.store.store import Store
 
 # Plain asserts in the helper module report their values, as in a test.
 pytest.register_assert_rewrite("tests.apptest_helpers")
@@ -49,6 +50,22 @@ def store(tmp_path: Path):
     """Give a fresh channel database in a temporary file."""
     with Store(tmp_path / "channel.duckdb") as opened:
         yield opened
+
+
+@pytest.fixture(scope="module")
+def channel(request, tmp_path_factory):
+    """Give a store holding the test module's CHANNEL_CSV (one CSV text, or several loaded in order).
+
+    Built once per module: the module's tests only read it.
+    """
+    texts = request.module.CHANNEL_CSV
+    folder = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    with Store(folder / "channel.duckdb") as store:
+        for number, text in enumerate([texts] if isinstance(texts, str) else texts, start=1):
+            path = folder / f"channel_{number}.csv"
+            path.write_text(text)
+            load_extract(store, path)
+        yield store
 
 
 @pytest.fixture

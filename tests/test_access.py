@@ -19,10 +19,10 @@ from analytics.access import (
     permitted,
 )
 from analytics.formatting import markdown_literal
-from analytics.ingest import list_loads, load_extract, rollback_load
-from analytics.mappings import remember_mapping, remembered_mapping
-from analytics.program import load_program, save_program
-from analytics.review import DECISION_COLUMNS, list_reviews, load_review, save_review
+from analytics.ingest.load import list_loads, load_extract, rollback_load
+from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.review.decisions import DECISION_COLUMNS, list_reviews, load_review, save_review
+from analytics.review.program import load_program, save_program
 from tests.apptest_helpers import APP
 
 VIEWER = Actor("exec@example.com", "viewer")
@@ -204,7 +204,7 @@ def roles_file(tmp_path, monkeypatch):
 
 @pytest.fixture
 def small_db(tmp_path, write_file):
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     path = tmp_path / "small.duckdb"
     with Store(path) as store:
@@ -306,7 +306,7 @@ def test_the_upload_page_is_offered_only_to_operators_and_admins(small_db, roles
 def test_the_upload_page_remembers_an_operators_column_mapping(small_db, roles_file):
     import streamlit as st
 
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     at = run_as(small_db, "ops@example.com", "views/upload.py")
     at.file_uploader(key="uploads").upload("odd.csv", b"Acct;When;Amt\nP9;2025-10-01;100\n", "text/csv").run()
@@ -338,7 +338,7 @@ def test_review_decisions_can_be_changed_only_by_reviewers_and_admins(demo_db, r
 
 def test_an_empty_database_offers_the_way_in_only_to_those_who_may_load(tmp_path, roles_file):
     from analytics.demo import build_demo_channel
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     db = tmp_path / "empty.duckdb"
     Store(db).close()

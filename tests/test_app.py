@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.store import Store
+from analytics.store.quarters import shift_quarter
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 
 

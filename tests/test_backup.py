@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.backup import BackupError, list_backups, restore_backup, take_backup, verify_backup
-from analytics.ingest import load_extract
-from analytics.program import load_program
-from analytics.queries import channel_summary
-from analytics.review import DECISION_COLUMNS, list_reviews, load_review, save_review
-from analytics.store import Store
+from analytics.analyses.queries import channel_summary
+from analytics.ingest.load import load_extract
+from analytics.review.decisions import DECISION_COLUMNS, list_reviews, load_review, save_review
+from analytics.review.program import load_program
+from analytics.store.backup import BackupError, list_backups, restore_backup, take_backup, verify_backup
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.conftest import ROOT
 from tests.test_faults import quarter_file

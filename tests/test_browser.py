@@ -90,7 +90,7 @@ def test_a_shared_url_opens_the_same_filtered_view(demo_db):
 
 def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp_path):
     from analytics.demo import DemoSpec, build_demo_channel
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     db, extracts = tmp_path / "held_back.duckdb", tmp_path / "extracts"
     with Store(db) as store:

@@ -14,8 +14,8 @@ import urllib.parse
 import pytest
 
 from analytics.formatting import WORD_JOINER
-from analytics.ingest import load_extract
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.store.store import Store
 from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -132,36 +132,31 @@ def test_partner_page_shows_the_name_as_written(hostile_names_app, partner_id, n
         screenshot(page, f"trust_literal_partner_{partner_id}")
 
 
-def test_revenue_dropoffs_show_the_names_as_written(hostile_names_app):
-    with browser_page() as page:
-        _open(page, f"{hostile_names_app}/dropoffs", "Revenue drop-offs")
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60000)
-        for name in (SCRIPT_NAME, MARKDOWN_NAME):
-            _assert_shown_literally(page, name, "Revenue drop-offs")
+@pytest.mark.parametrize(
+    ("path", "title", "heading", "plots", "bar_chart", "shot"),
+    [
         # The bar chart of the largest falls labels its bars with the names, in SVG text.
-        bars = page.locator(".js-plotly-plot").nth(1)
+        ("dropoffs", "Revenue drop-offs", None, 2, 1, "trust_literal_dropoffs"),
+        ("engagement", "Engagement and fit", "Enterprise-grade products sold into small businesses", 4, 2,
+         "trust_literal_engagement"),
+    ],
+    ids=["dropoffs", "engagement"],
+)
+def test_top_partner_bars_show_the_names_as_written(hostile_names_app, path, title, heading, plots, bar_chart, shot):
+    with browser_page() as page:
+        _open(page, f"{hostile_names_app}/{path}", title)
+        if heading:
+            page.get_by_role("heading", name=heading).wait_for(timeout=60000)
+        page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot').length >= {plots}", timeout=60000)
+        for name in (SCRIPT_NAME, MARKDOWN_NAME):
+            _assert_shown_literally(page, name, title)
+        bars = page.locator(".js-plotly-plot").nth(bar_chart)
         labels = bars.locator("g.ytick text").all_text_contents()
         assert f"{SCRIPT_NAME} (P1)" in labels and f"{MARKDOWN_NAME} (P2)" in labels, labels
-        _assert_nothing_ran_or_failed(page, "Revenue drop-offs")
-        _assert_no_markup_from_names(page, "Revenue drop-offs")
+        _assert_nothing_ran_or_failed(page, title)
+        _assert_no_markup_from_names(page, title)
         bars.scroll_into_view_if_needed()
-        screenshot(page, "trust_literal_dropoffs")
-
-
-def test_engagement_shows_the_names_as_written(hostile_names_app):
-    with browser_page() as page:
-        _open(page, f"{hostile_names_app}/engagement", "Engagement and fit")
-        page.get_by_role("heading", name="Enterprise-grade products sold into small businesses").wait_for(timeout=60000)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60000)
-        for name in (SCRIPT_NAME, MARKDOWN_NAME):
-            _assert_shown_literally(page, name, "Engagement and fit")
-        oversell = page.locator(".js-plotly-plot").nth(2)
-        labels = oversell.locator("g.ytick text").all_text_contents()
-        assert f"{SCRIPT_NAME} (P1)" in labels and f"{MARKDOWN_NAME} (P2)" in labels, labels
-        _assert_nothing_ran_or_failed(page, "Engagement and fit")
-        _assert_no_markup_from_names(page, "Engagement and fit")
-        oversell.scroll_into_view_if_needed()
-        screenshot(page, "trust_literal_engagement")
+        screenshot(page, shot)
 
 
 def test_a_name_with_tags_plotly_knows_shows_as_written_in_the_chart_title(hostile_names_app):

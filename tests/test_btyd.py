@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.btyd import BgNbd, fit_bgnbd, simulate_bgnbd
+from analytics.model.btyd import BgNbd, fit_bgnbd, simulate_bgnbd
 
 
 @pytest.mark.parametrize(

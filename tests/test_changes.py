@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.changes import CHANGE_ROW_COLUMNS, KINDS, load_changes
+from analytics.analyses.changes import CHANGE_ROW_COLUMNS, KINDS, load_changes
 from analytics.formatting import markdown_literal
-from analytics.ingest import load_extract, rollback_load
-from analytics.program import ProgramRules, TierRule
-from analytics.store import Store
+from analytics.ingest.load import load_extract, rollback_load
+from analytics.review.program import ProgramRules, TierRule
+from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 RULES = ProgramRules(tiers=(TierRule("Gold", 1000, 1, 1), TierRule("Silver", 500, 1, 1),

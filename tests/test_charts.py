@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import pytest
 
 from analytics import charts
-from analytics.dropoffs import change_distribution, compute_changes, revenue_bridge, significant_dropoffs
-from analytics.engagement import AGGREGATE_COLUMNS, compute_engagement, oversellers, segment_focus
-from analytics.tiers import classify_tier_moves, concentration, tier_flow, tier_shares
+from analytics.analyses.dropoffs import change_distribution, compute_changes, revenue_bridge, significant_dropoffs
+from analytics.analyses.engagement import AGGREGATE_COLUMNS, compute_engagement, oversellers, segment_focus
+from analytics.analyses.tiers import classify_tier_moves, concentration, tier_flow, tier_shares
 
 DISTRIBUTION = tier_shares(pd.DataFrame({
     "quarter": ["2025Q1", "2025Q1", "2025Q2", "2025Q2", "2025Q2"],
@@ -205,10 +205,10 @@ def test_figures_take_empty_frames():
 
 
 def test_figures_on_an_empty_store(store):
-    from analytics.dropoffs import partner_changes
-    from analytics.engagement import engagement_table
+    from analytics.analyses.dropoffs import partner_changes
+    from analytics.analyses.engagement import engagement_table
+    from analytics.analyses.tiers import revenue_concentration, tier_distribution, tier_moves
     from analytics.filters import ChannelFilter
-    from analytics.tiers import revenue_concentration, tier_distribution, tier_moves
 
     flt = ChannelFilter()
     changes, table = partner_changes(store, flt), engagement_table(store, flt)

@@ -175,8 +175,8 @@ def _hand_made_partners() -> str:
 
 def test_review_command_writes_one_row_per_partner_of_the_review_year(tmp_path, write_file):
     from analytics.cli import main
-    from analytics.ingest import load_extract
-    from analytics.store import Store
+    from analytics.ingest.load import load_extract
+    from analytics.store.store import Store
     from tests.test_model import minimal_extract
 
     db = tmp_path / "review.duckdb"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest import load_extract, rollback_load
-from analytics.queries import channel_summary
-from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version
+from analytics.analyses.queries import channel_summary
+from analytics.ingest.load import load_extract, rollback_load
+from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version
 from tests.apptest_helpers import APP, metric, open_page
 from tests.test_faults import quarter_file
 
@@ -90,7 +90,7 @@ def test_readers_that_open_per_run_let_the_command_line_load_from_another_proces
     done = threading.Event()
 
     def page_runs():
-        # As the app does (views/shared.py): open for a run, read, let go; wait while a load is announced.
+        # As the app does (views/db.py): open for a run, read, let go; wait while a load is announced.
         while not done.is_set():
             try:
                 with Store(db, wait=120, on_wait=waits.append) as store:

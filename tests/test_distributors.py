@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics import charts
-from analytics.distributors import (
+from analytics.analyses.distributors import (
     HEALTH_COLUMNS,
     MIX_COLUMNS,
     NO_DISTRIBUTOR,
@@ -20,12 +20,12 @@ from analytics.distributors import (
     distributor_tier_mix,
     lower_tier_shares,
 )
-from analytics.dropoffs import partner_changes
+from analytics.analyses.dropoffs import partner_changes
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.program import PROGRAM_PATH, load_program, save_program
-from analytics.quarters import quarter_index, quarter_range
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.review.program import PROGRAM_PATH, load_program, save_program
+from analytics.store.quarters import quarter_index, quarter_range
+from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 LAST = "2025Q4"
@@ -52,13 +52,8 @@ CSV = "\n".join([
 ]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("distributors")
-    (folder / "channel.csv").write_text(CSV)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "channel.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = CSV
 
 
 def test_tier_mix_per_distributor_quarter_and_tier(channel):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.dropoffs import (
+from analytics.analyses.dropoffs import (
     BRIDGE_COMPONENTS,
     CHANGE_COLUMNS,
     change_distribution,
@@ -16,9 +16,7 @@ from analytics.dropoffs import (
     significant_dropoffs,
 )
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.quarters import quarter_index, quarter_range
-from analytics.store import Store
+from analytics.store.quarters import quarter_index, quarter_range
 
 LAST = "2025Q4"
 Q = quarter_index(LAST)
@@ -177,13 +175,8 @@ def store_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dropoffs")
-    (folder / "channel.csv").write_text(store_csv())
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "channel.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = store_csv()
 
 
 def test_partner_changes_from_the_store(channel):

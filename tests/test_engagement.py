@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.catalogue import CATALOGUE_PATH, enterprise_grade_listed, enterprise_products
-from analytics.engagement import (
+from analytics.analyses.catalogue import CATALOGUE_PATH, enterprise_grade_listed, enterprise_products
+from analytics.analyses.engagement import (
     AGGREGATE_COLUMNS,
     ENGAGEMENT_COLUMNS,
     compute_engagement,
@@ -17,8 +17,7 @@ from analytics.engagement import (
     segment_focus,
 )
 from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.store import Store
+from analytics.store.store import Store
 
 LINES = """partner_id,partner_name,tier,region,order_date,customer_id,customer_segment,product,revenue
 P1,Alpha,Gold,NA,2025-01-10,C1,SMB,Business Suite,100
@@ -39,15 +38,8 @@ P2,2025Q4,C4,25
 CATALOGUE = 'enterprise_grade = ["Data Vault"]\n'
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("engagement")
-    (folder / "lines.csv").write_text(LINES)
-    (folder / "quarterly.csv").write_text(QUARTERLY)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "lines.csv")
-        load_extract(store, folder / "quarterly.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = (LINES, QUARTERLY)
 
 
 @pytest.fixture
@@ -218,8 +210,8 @@ def test_segment_focus_leaves_out_partners_without_revenue():
 @pytest.mark.parametrize("flt", [ChannelFilter(), ChannelFilter(tiers=("Gold", "Silver"), regions=("EMEA",))])
 def test_derived_tables_give_what_the_order_lines_give(demo_db, quarter, flt):
     """The whole channel's figures come from partner_quarter and partner_year; they must equal the lines'."""
-    from analytics.engagement import _aggregates_from_derived, _aggregates_from_lines
-    from analytics.quarters import quarter_index
+    from analytics.analyses.engagement import _aggregates_from_derived, _aggregates_from_lines
+    from analytics.store.quarters import quarter_index
 
     with Store(demo_db) as store:
         products = enterprise_products(store)

@@ -1,7 +1,7 @@
 """Nothing lost under faults: a write killed outright at any point leaves the database as it was, and it opens.
 
 Each test runs the real command line (or the engine) in a second process, stops it at a named point
-inside the write ($CHANNEL_PAUSE_AT, analytics.store.checkpoint) or at a random moment, kills it with
+inside the write ($CHANNEL_PAUSE_AT, analytics.store.store.checkpoint) or at a random moment, kills it with
 SIGKILL, and compares every table of the file with what it held before.
 """
 
@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
-from analytics.ingest import list_loads, load_extract
-from analytics.queries import channel_summary
-from analytics.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
+from analytics.ingest.load import list_loads, load_extract
+from analytics.store.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
 from tests.apptest_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,9 +119,9 @@ def test_a_rollback_killed_half_way_leaves_the_database_as_it_was(channel, tmp_p
 
 SAVE_REVIEW = """
 import pandas as pd
-from analytics.program import load_program
-from analytics.review import DECISION_COLUMNS, save_review
-from analytics.store import Store
+from analytics.review.program import load_program
+from analytics.review.decisions import DECISION_COLUMNS, save_review
+from analytics.store.store import Store
 rows = [{c: None for c in DECISION_COLUMNS} | {"partner_id": f"P{i}", "recommendation": "retain",
         "decision": "retain", "note": ""} for i in range(40)]
 with Store() as store:

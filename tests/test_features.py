@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.features import (
+from analytics.ingest.load import load_extract
+from analytics.model.features import (
     NotEnoughHistory,
     cutoffs,
     features_at,
@@ -14,8 +15,7 @@ from analytics.features import (
     load_panel,
     panel_from_frame,
 )
-from analytics.ingest import load_extract
-from analytics.quarters import quarter_index, quarter_label
+from analytics.store.quarters import quarter_index, quarter_label
 
 FIRST = quarter_index("2024Q1")
 

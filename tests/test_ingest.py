@@ -9,11 +9,11 @@ import textwrap
 import pandas as pd
 import pytest
 
-from analytics import ingest
-from analytics.extract import ExtractInvalid
-from analytics.ingest import LoadRefused, list_loads, load_extract, rollback_load
-from analytics.queries import channel_summary
-from analytics.store import Store, StoreError
+from analytics.analyses.queries import channel_summary
+from analytics.ingest import load as ingest
+from analytics.ingest.extract import ExtractInvalid
+from analytics.ingest.load import LoadRefused, list_loads, load_extract, rollback_load
+from analytics.store.store import Store, StoreError
 from tests.conftest import ROOT
 
 WITH_IDS = "partner_id,order_date,revenue,transaction_id,customer_id,customer_segment,tier\n"
@@ -226,8 +226,8 @@ def test_killed_process_leaves_the_database_as_before(tmp_path, write_file, stag
     script = textwrap.dedent(
         f"""
         import os
-        from analytics import ingest
-        from analytics.store import Store
+        from analytics.ingest import load as ingest
+        from analytics.store.store import Store
         real_refresh = ingest.refresh_derived
         def die(cur, quarters):
             if {stage!r} == "after_refresh":

@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
-from analytics import limits
 from analytics.formatting import markdown_literal
-from analytics.ingest import list_loads, load_extract
-from analytics.limits import ExtractTooLarge, check_extract
+from analytics.ingest import limits
+from analytics.ingest.limits import ExtractTooLarge, check_extract
+from analytics.ingest.load import list_loads, load_extract
 from tests.apptest_helpers import open_page
 
 GOOD = b"partner_id,order_date,revenue\nP1,2025-07-01,100\n"
@@ -54,7 +54,7 @@ def test_a_csv_with_a_100_mb_line_is_refused_without_holding_it(tmp_path):
             handle.write(b"9" * (1024 * 1024))
         handle.write(b"\n")
     said, peak = peak_memory_mb_of(
-        "from analytics.limits import check_extract, ExtractTooLarge\n"
+        "from analytics.ingest.limits import check_extract, ExtractTooLarge\n"
         f"try:\n    check_extract({str(path)!r})\nexcept ExtractTooLarge as exc:\n    print(exc)\n"
     )
     assert "long_line.csv has a line longer than 1,000,000 bytes" in said
@@ -71,19 +71,19 @@ def test_a_header_with_a_million_columns_is_refused(tmp_path):
         check_extract(path)
 
 
-def test_too_many_rows_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(limits, "MAX_ROWS", 10)
-    path = tmp_path / "tall.csv"
-    path.write_bytes(GOOD + b"P1,2025-07-02,1\n" * 10)
-    with pytest.raises(ExtractTooLarge, match="tall.csv has more than 10 rows"):
-        check_extract(path)
-
-
-def test_a_file_over_the_size_limit_is_refused_by_its_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(limits, "MAX_FILE_MB", 1)
-    path = tmp_path / "big.csv"
-    path.write_bytes(GOOD + b"P1,2025-07-02,1\n" * 100_000)
-    with pytest.raises(ExtractTooLarge, match=r"big.csv is 2 MB; files of at most 1 MB"):
+@pytest.mark.parametrize(
+    ("limit", "value", "name", "rows", "message"),
+    [
+        ("MAX_ROWS", 10, "tall.csv", 10, "tall.csv has more than 10 rows"),
+        ("MAX_FILE_MB", 1, "big.csv", 100_000, r"big.csv is 2 MB; files of at most 1 MB"),
+    ],
+    ids=["too-many-rows", "over-the-size-limit"],
+)
+def test_a_file_over_a_limit_is_refused_naming_it(tmp_path, monkeypatch, limit, value, name, rows, message):
+    monkeypatch.setattr(limits, limit, value)
+    path = tmp_path / name
+    path.write_bytes(GOOD + b"P1,2025-07-02,1\n" * rows)
+    with pytest.raises(ExtractTooLarge, match=message):
         check_extract(path)
 
 
@@ -92,7 +92,7 @@ def test_an_excel_zip_bomb_is_refused_without_expanding_it(tmp_path):
     zip_bomb(path, 300)
     assert path.stat().st_size < 2 * 1024 * 1024
     said, peak = peak_memory_mb_of(
-        "from analytics.limits import check_extract, ExtractTooLarge\n"
+        "from analytics.ingest.limits import check_extract, ExtractTooLarge\n"
         f"try:\n    check_extract({str(path)!r})\nexcept ExtractTooLarge as exc:\n    print(exc)\n"
     )
     assert "bomb.xlsx expands to more than 100 MB" in said or "looks like a zip bomb" in said, said
@@ -127,7 +127,7 @@ def test_the_command_line_says_the_file_is_too_large(tmp_path):
 
 
 def test_the_upload_page_states_the_limits_and_refuses_a_bomb(tmp_path):
-    from analytics.store import Store
+    from analytics.store.store import Store
 
     db = tmp_path / "up.duckdb"
     Store(db).close()

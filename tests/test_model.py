@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import model as model_module
 from analytics.cli import main
 from analytics.demo import DemoSpec, build_demo_channel, occasional_buyers_extract
-from analytics.features import NotEnoughHistory, build_examples, cutoffs, load_panel, panel_from_frame
-from analytics.ingest import load_extract
-from analytics.model import BASELINES, BTYD, BTYD_ALONE, MODEL, Scorer, fit_models, score_partners
-from analytics.quarters import quarter_index, quarter_label
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.model import fit as model_module
+from analytics.model.features import NotEnoughHistory, build_examples, cutoffs, load_panel, panel_from_frame
+from analytics.model.fit import BASELINES, BTYD, BTYD_ALONE, MODEL, Scorer, fit_models, score_partners
+from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,14 @@ import pytest
 
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
-from analytics.model import MODEL
-from analytics.program import load_program
-from analytics.review import recommendations, review_decisions, save_review
-from analytics.scoring import refresh_scores, stored_scores
-from analytics.store import Store
+from analytics.model.fit import MODEL
+from analytics.model.scoring import refresh_scores, stored_scores
+from analytics.review.decisions import recommendations, review_decisions, save_review
+from analytics.review.program import load_program
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_model import minimal_extract
-from views.tables import ROWS_SHOWN
+from views.widgets import ROWS_SHOWN
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_partner_page_shows_risk_and_reasons(demo_db, demo_scores):
 def test_a_short_history_is_scored_by_bgnbd_and_the_model_page_says_so(tmp_path, write_file):
     db = tmp_path / "short.duckdb"
     with Store(db) as store:
-        from analytics.ingest import load_extract
+        from analytics.ingest.load import load_extract
 
         load_extract(store, write_file("short.csv", minimal_extract("2025Q1", 6)))
         refresh_scores(store)

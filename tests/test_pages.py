@@ -10,9 +10,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics.formatting import money
-from analytics.ingest import load_extract
-from analytics.quarters import shift_quarter
-from analytics.store import Store
+from analytics.ingest.load import load_extract
+from analytics.store.quarters import shift_quarter
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 
 PAGES = [

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.ingest import load_extract
-from analytics.partner_profile import (
+from analytics.analyses.partner_profile import (
     fill_history,
     find_partners,
     partner_history,
@@ -17,7 +16,6 @@ from analytics.partner_profile import (
     partner_top_customers,
     rank_partner,
 )
-from analytics.store import Store
 
 LINES = """partner_id,partner_name,tier,region,order_date,customer_id,customer_segment,product,revenue
 P1,Bluepeak Systems,Silver,NA,2024-08-01,C1,SMB,Business Suite,100
@@ -32,13 +30,8 @@ P3,Redrock Ltd,Silver,NA,2025-07-15,C8,SMB,Starter Edition,20
 """
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("profile")
-    (folder / "lines.csv").write_text(LINES)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "lines.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = LINES
 
 
 # -- find_partners ------------------------------------------------------------------------------

@@ -8,11 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from analytics import charts
-from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.program import ProgramRules, TierRule
-from analytics.quarters import quarter_index
-from analytics.recruits import (
+from analytics.analyses.recruits import (
     HISTORY_COLUMNS,
     PIPELINE_COLUMNS,
     cohort_revenue,
@@ -21,7 +17,9 @@ from analytics.recruits import (
     nursery_tiers,
     recruit_history,
 )
-from analytics.store import Store
+from analytics.filters import ChannelFilter
+from analytics.review.program import ProgramRules, TierRule
+from analytics.store.quarters import quarter_index
 from tests.apptest_helpers import metric, open_page
 
 nan = np.nan
@@ -196,13 +194,8 @@ P2,Second Ltd,Silver,EMEA,2025-10-01,C2,30
 """
 
 
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("recruits")
-    (folder / "channel.csv").write_text(CSV)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "channel.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = CSV
 
 
 def history_rows(*cells: tuple) -> pd.DataFrame:
@@ -238,8 +231,8 @@ P1 = [("P1", "First Ltd", "Gold", "NA", quarter_index("2025Q1"), 100.0, 1, 1, Tr
     ],
     ids=["latest", "as-of-earlier", "tier-latest", "tier-not-yet", "region"],
 )
-def test_recruit_history_from_the_store(small_store, as_of, flt, expected):
-    result = recruit_history(small_store, flt, as_of)
+def test_recruit_history_from_the_store(channel, as_of, flt, expected):
+    result = recruit_history(channel, flt, as_of)
     pd.testing.assert_frame_equal(result, history_rows(*expected), check_dtype=bool(expected))
 
 

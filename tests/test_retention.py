@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 
 from analytics import charts
-from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.retention import (
+from analytics.analyses.retention import (
     RETENTION_COLUMNS,
     account_retention,
     compute_retention,
@@ -17,7 +15,8 @@ from analytics.retention import (
     losing_accounts,
     retention_periods,
 )
-from analytics.store import Store
+from analytics.filters import ChannelFilter
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 
 LAST = "2025Q4"
@@ -49,13 +48,8 @@ CSV = "\n".join([
 ]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("retention")
-    (folder / "lines.csv").write_text(CSV)
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "lines.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = CSV
 
 
 def expected(rows: list[tuple]) -> pd.DataFrame:

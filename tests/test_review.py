@@ -14,12 +14,12 @@ import streamlit as st
 from analytics.export import to_safe_csv, to_safe_excel
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
-from analytics.ingest import load_extract
-from analytics.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
-from analytics.review import (
+from analytics.ingest.load import load_extract
+from analytics.review.decisions import (
     ACTIONS,
     PROVISIONAL,
     action_counts,
+    compare_action_counts,
     list_reviews,
     load_review,
     provisional_follow_up,
@@ -30,8 +30,9 @@ from analytics.review import (
     save_review,
     select_partners,
 )
-from analytics.schema import MIGRATIONS, SCHEMA_VERSION
-from analytics.store import Store
+from analytics.review.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
+from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_export import assert_csv_is_safe, assert_excel_is_safe
 
@@ -185,6 +186,21 @@ def test_what_if_covers_deal_and_customer_minimums():
 def test_threshold_moves_partners_between_provisional_and_the_rules():
     lower = recommend(HAND_MADE, RULES, threshold=0.2).set_index("partner_id")["recommendation"]
     assert lower["down"] == "provisional continuation" and lower["nursery_done"] == "terminate"
+
+
+def test_the_what_if_comparison_sets_each_action_beside_the_program():
+    program = action_counts(pd.DataFrame({"recommendation": ["retain", "retain", "promote"],
+                                          "revenue_trailing": [10.0, 20.0, 5.0]}))
+    what_if = action_counts(pd.DataFrame({"recommendation": ["retain", "demote", "demote"],
+                                          "revenue_trailing": [10.0, 20.0, 5.0]}))
+    expected = pd.DataFrame({
+        "action": list(ACTIONS),
+        "partners": [1, 2, 0, 0, 0],
+        "revenue_trailing": [5.0, 30.0, 0.0, 0.0, 0.0],
+        "partners_what_if": [0, 1, 2, 0, 0],
+        "revenue_trailing_what_if": [0.0, 10.0, 25.0, 0.0, 0.0],
+    })
+    pd.testing.assert_frame_equal(compare_action_counts(program, what_if), expected)
 
 
 def test_customer_minimums_are_ignored_when_the_data_have_no_customers():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics import model as model_module
-from analytics import scoring
 from analytics.cli import main
-from analytics.features import load_panel
-from analytics.ingest import load_extract, rollback_load
-from analytics.model import SCORE_COLUMNS, fit_models, score_partners
-from analytics.scoring import (
+from analytics.ingest.load import load_extract, rollback_load
+from analytics.model import fit as model_module
+from analytics.model import scoring
+from analytics.model.features import load_panel
+from analytics.model.fit import SCORE_COLUMNS, fit_models, score_partners
+from analytics.model.scoring import (
     NOT_ENOUGH_HISTORY,
     refresh_scores,
     refresher,
@@ -21,7 +21,7 @@ from analytics.scoring import (
     stored_scores,
     supported_horizons,
 )
-from analytics.store import Store
+from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_model import minimal_extract
 

@@ -9,9 +9,9 @@ import time
 import duckdb
 import pytest
 
-from analytics.ingest import load_extract
-from analytics.schema import MIGRATIONS, SCHEMA_VERSION
-from analytics.store import Store, StoreError
+from analytics.ingest.load import load_extract
+from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.store.store import Store, StoreError
 
 
 def make_v1_file(path) -> None:
@@ -21,7 +21,8 @@ def make_v1_file(path) -> None:
         con.execute(statement)
     con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
     con.execute(
-        "INSERT INTO loads VALUES (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
+        "INSERT INTO loads VALUES"
+        " (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
     )
     con.execute(
         """
@@ -116,7 +117,11 @@ def test_database_in_use_by_another_process_says_so(tmp_path):
     path = tmp_path / "busy.duckdb"
     Store(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -136,8 +141,8 @@ def test_a_file_kept_from_the_first_release_opens_upgraded_with_its_history(tmp_
     import shutil
     from pathlib import Path
 
-    from analytics.ingest import list_loads, rollback_load
-    from analytics.queries import channel_summary
+    from analytics.analyses.queries import channel_summary
+    from analytics.ingest.load import list_loads, rollback_load
 
     path = tmp_path / "old.duckdb"
     with gzip.open(Path(__file__).parent / "fixtures" / "channel_schema2.duckdb.gz") as packed, path.open("wb") as out:

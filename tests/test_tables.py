@@ -1,4 +1,4 @@
-"""Partner tables (views/tables.py): the first rows on screen in a stated order, every row in the download."""
+"""Partner tables (views/widgets.py): the first rows on screen in a stated order, every row in the download."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def table_script(partners: int) -> None:
     """The script AppTest runs: a partner table of `partners` rows (a parameter of AppTest.from_function)."""
     import pandas as pd
 
-    from views.tables import partner_table
+    from views.widgets import partner_table
 
     frame = pd.DataFrame({"partner_id": [f"P{i:05d}" for i in range(partners)], "revenue": range(partners, 0, -1)})
     partner_table(frame, "partners by revenue", "dl_partners", "by revenue, largest first")

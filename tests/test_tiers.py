@@ -6,10 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.filters import ChannelFilter
-from analytics.ingest import load_extract
-from analytics.store import Store
-from analytics.tiers import (
+from analytics.analyses.tiers import (
     classify_tier_moves,
     concentration,
     revenue_concentration,
@@ -19,6 +16,7 @@ from analytics.tiers import (
     tier_rank,
     tier_shares,
 )
+from analytics.filters import ChannelFilter
 
 QUARTERS_2024 = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
 QUARTERS_2025 = ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
@@ -42,13 +40,8 @@ def channel_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def channel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiers")
-    (folder / "channel.csv").write_text(channel_csv())
-    with Store(folder / "channel.duckdb") as store:
-        load_extract(store, folder / "channel.csv")
-        yield store
+# Loaded into the module's store by the `channel` fixture (tests/conftest.py).
+CHANNEL_CSV = channel_csv()
 
 
 # -- tier_rank / tier_shares --------------------------------------------------------------------

@@ -7,9 +7,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
-from analytics.queries import channel_summary
-from analytics.store import Store
+from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 PAGE = "views/upload.py"

@@ -3,15 +3,18 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.distributors import distributor_health, distributor_tier_mix, lower_tier_shares
+from analytics.analyses.distributors import distributor_health, distributor_tier_mix, lower_tier_shares
 from analytics.formatting import markdown_literal, money
-from analytics.program import load_program
-from analytics.quarters import shift_quarter
-from views.shared import current_filter, download_table, load, scores_ready
+from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.scores import scores_ready
+from views.sidebar import current_filter
+from views.widgets import download_table
 
 st.title("Distributors")
 flt = current_filter()
-mix = load(distributor_tier_mix, flt) if flt.quarter else None
+mix = cached(distributor_tier_mix, flt) if flt.quarter else None
 if mix is None or mix.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -48,7 +51,7 @@ st.caption(
 
 st.subheader(f"Health of each distributor's partners, {t4}")
 have_scores = scores_ready(q, 4)
-health = load(distributor_health, flt, q)
+health = cached(distributor_health, flt, q)
 st.dataframe(health, hide_index=True, width="stretch", column_config={
     "distributor": "Distributor",
     "partners": st.column_config.NumberColumn(f"Partners with orders, {t4}", format="localized"),

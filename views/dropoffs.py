@@ -3,15 +3,16 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
+from analytics.analyses.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from views.shared import current_filter, load
-from views.tables import partner_table
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.sidebar import current_filter
+from views.widgets import partner_table
 
 st.title("Revenue drop-offs")
 flt = current_filter()
-changes = load(partner_changes, flt, flt.quarter) if flt.quarter else None
+changes = cached(partner_changes, flt, flt.quarter) if flt.quarter else None
 if changes is None or changes.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()

@@ -3,18 +3,19 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.catalogue import enterprise_products
-from analytics.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
+from analytics.analyses.catalogue import enterprise_products
+from analytics.analyses.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
+from analytics.analyses.retention import account_retention, kept_text, losing_accounts, retention_periods
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.retention import account_retention, kept_text, losing_accounts, retention_periods
-from views.shared import current_filter, load
-from views.tables import partner_table
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.sidebar import current_filter
+from views.widgets import partner_table
 
 st.title("Engagement and fit")
 flt = current_filter()
-products = load(enterprise_products)
-table = load(engagement_table, flt, flt.quarter, tuple(products)) if flt.quarter else None
+products = cached(enterprise_products)
+table = cached(engagement_table, flt, flt.quarter, tuple(products)) if flt.quarter else None
 if table is None or table.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -58,7 +59,7 @@ st.plotly_chart(charts.segment_focus_box(segment_focus(table), q), width="stretc
 st.caption(f"{charts.BOX_NOTE} Partners without positive revenue in {period} have no shares and are left out.")
 
 st.subheader("Account retention: customers who bought again")
-retention = load(account_retention, flt, q)
+retention = cached(account_retention, flt, q)
 year_before, this_year = retention_periods(q)
 if retention.empty:
     st.info(f"No partner's order lines in {year_before} carry customer ids, so account retention cannot be told.")

@@ -4,22 +4,20 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal
-from analytics.model import MODEL
-from analytics.quarters import shift_quarter
-from analytics.scoring import score_status, stored_report
-from views.shared import current_filter, download_table, horizon_choice, load, scores_ready
+from analytics.model.fit import MODEL
+from analytics.model.scoring import score_status, stored_report
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.scores import scored_horizon
+from views.sidebar import filter_with_data
+from views.widgets import download_table
 
 st.title("Model")
-flt = current_filter()
-if not flt.quarter:
-    st.info("No data loaded yet. Load an extract on the Upload page.")
-    st.stop()
-horizon = horizon_choice("model_horizon")
+flt = filter_with_data()
 q = flt.quarter
-if not scores_ready(q, horizon, notes=False):  # the notes show in full below
-    st.stop()
-report = load(stored_report, q, horizon)
-status = load(score_status, q, horizon)
+horizon = scored_horizon(q, "model_horizon", notes=False)  # the notes show in full below
+report = cached(stored_report, q, horizon)
+status = cached(score_status, q, horizon)
 if not flt.is_everything:
     st.caption("The model, its backtest and its drivers cover the whole channel: the sidebar's tier, region, "
                "distributor and segment filters narrow the Partners at risk list, not this page.")

@@ -1,21 +1,25 @@
 """Overview: the channel's headline figures, or, on an empty database, the way to get data in."""
 
+import pandas as pd
 import streamlit as st
 
 from analytics import charts
 from analytics.access import AccessDenied
+from analytics.analyses.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.demo import DemoSpec, build_demo_channel
-from analytics.extract import ExtractInvalid
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
-from analytics.ingest import load_extract
-from analytics.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
-from analytics.store import StoreError
+from analytics.ingest.extract import ExtractInvalid
+from analytics.ingest.load import load_extract
+from analytics.store.quarters import shift_quarter
+from analytics.store.store import StoreError
+from views.auth import current_actor
+from views.db import cached, get_store
 from views.overview_sections import board_pack_button, changes_section
-from views.shared import current_actor, current_filter, get_store, load
+from views.sidebar import current_filter
 
 st.title("Channel overview")
 flt = current_filter()
-summary = load(overview, flt)
+summary = cached(overview, flt)
 
 if summary is None:
     actor = current_actor()
@@ -53,8 +57,8 @@ if summary is None:
     st.stop()
 
 q = summary.quarter
-year_before = f"{int(q[:4]) - 1}{q[4:]}"
-flows = load(new_and_lapsed, flt)
+year_before = shift_quarter(q, -4)
+flows = cached(new_and_lapsed, flt)
 latest_flow = flows[flows["quarter"] == q]
 
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
@@ -83,13 +87,13 @@ if not latest_flow.empty:
     new, lapsed = row["new_partners"], row["lapsed_partners"]
     c4.metric(
         f"New / lapsed partners in {q}",
-        " / ".join("n/a" if v != v else f"{int(v):,}" for v in (new, lapsed)),
+        " / ".join("n/a" if pd.isna(v) else f"{int(v):,}" for v in (new, lapsed)),
         help="New: first order ever in this quarter. Lapsed: last order four quarters ago, none since.",
     )
 
 left, right = st.columns([2, 3])
-left.plotly_chart(charts.partners_by_tier_bar(load(partners_by_tier, flt, q), q), width="stretch")
-right.plotly_chart(charts.revenue_by_tier_bars(load(revenue_by_tier, flt)), width="stretch")
+left.plotly_chart(charts.partners_by_tier_bar(cached(partners_by_tier, flt, q), q), width="stretch")
+right.plotly_chart(charts.revenue_by_tier_bars(cached(revenue_by_tier, flt)), width="stretch")
 st.plotly_chart(charts.new_and_lapsed_bars(flows), width="stretch")
 st.caption(
     "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.analyses.changes import KINDS, load_changes
 from analytics.brief import board_pack_bytes
-from analytics.changes import KINDS, load_changes
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
-from analytics.program import load_program
-from analytics.store import Store
-from views.shared import APP_WAIT, get_store, load
-from views.tables import partner_table
+from analytics.review.program import load_program
+from analytics.store.store import Store
+from views.db import APP_WAIT, cached, get_store
+from views.widgets import partner_table
 
 __all__ = ["changes_section", "board_pack_button"]
 
@@ -32,7 +32,7 @@ def changes_section() -> None:
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
         return
-    changes = load(load_changes, rules)
+    changes = cached(load_changes, rules)
     if changes is None:
         st.info("No load is in effect, so there is no last load to compare with.")
         return

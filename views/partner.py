@@ -3,9 +3,7 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.filters import ChannelFilter
-from analytics.formatting import markdown_literal, money
-from analytics.partner_profile import (
+from analytics.analyses.partner_profile import (
     find_partners,
     partner_history,
     partner_products,
@@ -13,12 +11,17 @@ from analytics.partner_profile import (
     partner_segments,
     partner_top_customers,
 )
-from analytics.program import load_program
-from analytics.quarters import shift_quarter
-from analytics.retention import account_retention, kept_text, retention_periods
-from analytics.review import partner_decisions, recommendations
-from analytics.scoring import stored_scores
-from views.shared import current_filter, download_table, load, scores_ready
+from analytics.analyses.retention import account_retention, kept_text, retention_periods
+from analytics.filters import ChannelFilter
+from analytics.formatting import markdown_literal, money
+from analytics.model.scoring import stored_scores
+from analytics.review.decisions import partner_decisions, recommendations
+from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.scores import scores_ready
+from views.sidebar import current_filter
+from views.widgets import download_table
 
 st.title("Partner")
 flt = current_filter()
@@ -27,7 +30,7 @@ text = st.text_input("Find a partner by name or id", value=linked, key="partner_
 if not text.strip():
     st.info("Type part of a partner's name or id; tables on the other pages link here too.")
     st.stop()
-found = load(find_partners, text.strip(), 50)
+found = cached(find_partners, text.strip(), 50)
 if found.empty:
     st.warning(f"No partner's name or id contains “{markdown_literal(text.strip())}”.")
     st.stop()
@@ -40,9 +43,9 @@ st.query_params["partner_id"] = partner_id
 
 q = flt.quarter
 period = f"{shift_quarter(q, -3)}–{q}" if q else "the latest 4 quarters"
-history = load(partner_history, partner_id)
+history = cached(partner_history, partner_id)
 name = names[partner_id]  # from the data, not cut out of the label: a name may hold " (" itself
-rank = load(partner_rank, partner_id, q)
+rank = cached(partner_rank, partner_id, q)
 
 st.subheader(markdown_literal(name))  # a heading is Markdown: "**x**" or "$x$" in a name must show as written
 c1, c2, c3, c4 = st.columns(4)
@@ -62,15 +65,15 @@ with st.expander("Quarter by quarter (table)"):
 left, right = st.columns(2)
 with left:
     st.markdown(f"**Products, {period}**")
-    st.dataframe(load(partner_products, partner_id, q), hide_index=True, width="stretch")
+    st.dataframe(cached(partner_products, partner_id, q), hide_index=True, width="stretch")
 with right:
     st.markdown(f"**Customer segments, {period}**")
-    st.dataframe(load(partner_segments, partner_id, q), hide_index=True, width="stretch")
+    st.dataframe(cached(partner_segments, partner_id, q), hide_index=True, width="stretch")
 st.markdown(f"**Largest customers, {period}**")
-st.dataframe(load(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
+st.dataframe(cached(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
 if q:
     year_before, this_year = retention_periods(q)
-    retention = load(account_retention, ChannelFilter(), q)
+    retention = cached(account_retention, ChannelFilter(), q)
     mine = retention[retention["partner_id"] == partner_id]
     st.metric(f"Customers kept from the year before: of {year_before}, bought again in {this_year}",
               "n/a" if mine.empty else kept_text(int(mine.iloc[0].customers_kept), int(mine.iloc[0].customers_before)),
@@ -80,7 +83,7 @@ if q:
 st.subheader(f"Risk over the next 4 quarters, as of {q}")
 scored = bool(q) and scores_ready(q, 4)
 if scored:
-    scores = load(stored_scores, q, 4)
+    scores = cached(stored_scores, q, 4)
     mine = scores[scores["partner_id"] == partner_id]
     if mine.empty:
         st.info(f"No orders in {shift_quarter(q, -3)}–{q}, so no risk score as of {q}.")
@@ -106,7 +109,7 @@ except ValueError as exc:
     rules = None
     st.warning(f"No recommendation: the program rules cannot be used: {markdown_literal(str(exc))}")
 if rules is not None and scored:  # the recommendation weighs the stored scores
-    recs = load(recommendations, q, rules)
+    recs = cached(recommendations, q, rules)
     mine = recs[recs["partner_id"] == partner_id]
     if mine.empty:
         st.info(f"No orders in {period}, so no recommendation in the review of that year.")
@@ -115,7 +118,7 @@ if rules is not None and scored:  # the recommendation weighs the stored scores
         st.markdown(f"**Recommendation:** {rec.recommendation}" + (" · **at risk**" if rec.at_risk else "")
                     + f" (meets every minimum of: {markdown_literal(rec.qualifies_for)})")
         st.markdown(f"**Why:** {markdown_literal(rec.reasons)}")
-decisions = load(partner_decisions, partner_id)
+decisions = cached(partner_decisions, partner_id)
 if decisions.empty:
     st.caption("No saved review holds a decision for this partner.")
 else:

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
 from analytics.formatting import markdown_literal, money
-from analytics.program import load_program
-from analytics.quarters import shift_quarter
-from analytics.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
-from views.shared import current_filter, download_table, load
-from views.tables import partner_table
+from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.sidebar import current_filter
+from views.widgets import download_table, partner_table
 
 st.title("Recruits and ramp")
 flt = current_filter()
@@ -17,7 +18,7 @@ try:
 except ValueError as exc:
     st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
-report = load(recruits_report, flt, rules) if flt.quarter else None
+report = cached(recruits_report, flt, rules) if flt.quarter else None
 if report is None:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()

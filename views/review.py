@@ -10,14 +10,13 @@ from analytics import charts
 from analytics.access import AccessDenied
 from analytics.export import to_safe_csv, to_safe_excel
 from analytics.formatting import markdown_literal, money
-from analytics.program import PROGRAM_PATH, load_program, program_files, save_program
-from analytics.quarters import shift_quarter
-from analytics.review import (
+from analytics.review.decisions import (
     ACTIONS,
     DECISION_EXPORT_COLUMNS,
     NOT_YET_KNOWN,
     PROVISIONAL,
     action_counts,
+    compare_action_counts,
     default_review_name,
     list_reviews,
     load_review,
@@ -28,17 +27,20 @@ from analytics.review import (
     save_review,
     select_partners,
 )
-from views.shared import PARTNER_LINK, current_actor, current_filter, get_store, load, partner_links, scores_ready
+from analytics.review.program import PROGRAM_PATH, load_program, program_files, save_program
+from analytics.store.quarters import shift_quarter
+from views.auth import current_actor
+from views.db import cached, get_store
+from views.scores import scores_ready
+from views.sidebar import filter_with_data
+from views.widgets import PARTNER_LINK, partner_links
 
 st.title("Annual review")
 actor = current_actor()
 may_decide = actor is not None and actor.may("save review")
 may_change_rules = actor is not None and actor.may("change program rules")
-flt = current_filter()
+flt = filter_with_data()
 q = flt.quarter
-if not q:
-    st.info("No data loaded yet. Load an extract on the Upload page.")
-    st.stop()
 year = f"{shift_quarter(q, -3)}–{q}"
 
 files = program_files(PROGRAM_PATH.parent)
@@ -61,7 +63,7 @@ except ValueError as exc:  # changed on disk since it was listed
 rules_name = markdown_literal(Path(rules_file).name)  # a file name shows as written, never as Markdown
 if not scores_ready(q, 4):
     st.stop()
-recs = load(recommendations, q, rules)
+recs = cached(recommendations, q, rules)
 st.caption(
     f"Review of the year {year}: every partner with orders in it. Revenue, deals and customers are over {year}; "
     f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
@@ -200,12 +202,11 @@ with whatif_tab:
     except ValueError as exc:
         st.error(markdown_literal(str(exc)))
     else:
-        scenario = action_counts(select_partners(load(recommendations, q, whatif_rules, threshold), flt))
+        scenario = action_counts(select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
-        compare = counts[["action", "partners", "revenue_trailing"]].merge(
-            scenario[["action", "partners", "revenue_trailing"]], on="action", suffixes=("", "_what_if"))
+        compare = compare_action_counts(counts, scenario)
         st.dataframe(compare, hide_index=True, width="stretch", column_config={
             "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
             "revenue_trailing_what_if": st.column_config.NumberColumn(f"Revenue {year}, what if", format="dollar"),

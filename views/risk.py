@@ -4,21 +4,18 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.risk import risk_summary, risk_table
-from views.shared import current_filter, horizon_choice, load, scores_ready
-from views.tables import partner_table
+from analytics.model.risk import risk_summary, risk_table
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.scores import scored_horizon
+from views.sidebar import filter_with_data
+from views.widgets import partner_table
 
 st.title("Partners at risk")
-flt = current_filter()
-if not flt.quarter:
-    st.info("No data loaded yet. Load an extract on the Upload page.")
-    st.stop()
-horizon = horizon_choice("risk_horizon")
+flt = filter_with_data()
 q = flt.quarter
-if not scores_ready(q, horizon):
-    st.stop()
-scores = load(risk_table, flt, horizon)
+horizon = scored_horizon(q, "risk_horizon")
+scores = cached(risk_table, flt, horizon)
 if scores.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()

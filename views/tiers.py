@@ -3,15 +3,16 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.analyses.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
 from analytics.formatting import markdown_literal, money
-from analytics.quarters import shift_quarter
-from analytics.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
-from views.shared import current_filter, download_table, load
-from views.tables import partner_table
+from analytics.store.quarters import shift_quarter
+from views.db import cached
+from views.sidebar import current_filter
+from views.widgets import download_table, partner_table
 
 st.title("Tiers")
 flt = current_filter()
-distribution = load(tier_distribution, flt)
+distribution = cached(tier_distribution, flt)
 if flt.quarter is None or distribution.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -49,7 +50,7 @@ if not earlier:
 else:
     default = shift_quarter(q, -4) if shift_quarter(q, -4) in earlier else earlier[0]
     from_q = st.selectbox("Compare with", earlier[::-1], index=earlier[::-1].index(default), key="tier_from")
-    moves = load(tier_moves, flt, from_q, q)
+    moves = cached(tier_moves, flt, from_q, q)
     st.caption(
         f"A partner's tier at a quarter is its latest recorded tier in the four quarters to it; lapsed partners "
         f"had orders in the four quarters to {from_q} but none in the four to {q}, new ones the other way round."
@@ -70,7 +71,7 @@ else:
     )
 
 st.subheader("Revenue concentration")
-concentration = load(revenue_concentration, flt, q)
+concentration = cached(revenue_concentration, flt, q)
 st.plotly_chart(charts.concentration_bars(concentration, q), width="stretch")
 st.dataframe(
     concentration, hide_index=True, width="stretch",

@@ -1,17 +1,24 @@
 """Upload: quarterly sales extracts from the browser: preview, mapping and report first, then load or roll back."""
 
-import json
-
 import streamlit as st
 
 from analytics.access import AccessDenied
-from analytics.extract import AmbiguousColumn, PreparedExtract, extract_headers, prepare_extract
 from analytics.formatting import markdown_literal
-from analytics.ingest import list_loads, load_summary, loaded_as, quarters_holding_data, rollback_load, store_prepared
-from analytics.limits import ExtractTooLarge, check_extract, limits_text
-from analytics.mappings import remember_mapping, remembered_mapping
-from analytics.store import StoreError
-from views.shared import PARTNER_LINK, current_actor, download_table, get_store, partner_links
+from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
+from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
+from analytics.ingest.load import (
+    list_loads,
+    load_summary,
+    loaded_as,
+    quarters_holding_data,
+    rollback_load,
+    store_prepared,
+)
+from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.store.store import StoreError
+from views.auth import current_actor
+from views.db import get_store, prepared_upload
+from views.widgets import PARTNER_LINK, download_table, partner_links
 
 st.title("Upload extracts")
 store = get_store()
@@ -40,16 +47,6 @@ MODES = {
 }
 
 
-def prepared_for(file_id: str, data: bytes, name: str, overrides: dict | None) -> PreparedExtract:
-    """Give the file read and validated, kept for this session so reruns do not read it again."""
-    cache = st.session_state.setdefault("_prepared", {})
-    key = (file_id, json.dumps(overrides, sort_keys=True))
-    if key not in cache:
-        with st.spinner(f"Reading and checking {markdown_literal(name)}…"):
-            cache[key] = prepare_extract(data, file_name=name, column_overrides=overrides)
-    return cache[key]
-
-
 def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, str],
                  ambiguous: list[AmbiguousColumn]) -> None:
     """Let a person map required columns not recognised, or held by several differing columns; it is remembered."""
@@ -62,8 +59,7 @@ def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, st
         options = {a.column: list(a.headers) for a in ambiguous}
     else:
         st.warning("Some required columns were not recognised. Choose which of the file's columns hold them.")
-        needed = ["partner_id", "revenue"] + ([] if "order_date" in mapping or "quarter" in mapping else ["order_date"])
-        options = {canonical: headers for canonical in needed}
+        options = {canonical: headers for canonical in required_columns(mapping)}
     choices = {}
     cols = st.columns(len(options))
     for col, canonical in zip(cols, options, strict=True):
@@ -132,7 +128,8 @@ for i, upload in enumerate(files or []):
         continue
     headers = extract_headers(data, upload.name)
     overrides = st.session_state.get("_overrides", {}).get(upload.file_id) or remembered_mapping(store, headers)
-    prepared = prepared_for(upload.file_id, data, upload.name, overrides)
+    with st.spinner(f"Reading and checking {markdown_literal(upload.name)}…"):
+        prepared = prepared_upload(upload.file_id, data, upload.name, overrides)
     report = prepared.report
     with st.container(border=True):
         st.subheader(markdown_literal(upload.name), anchor=False)
@@ -146,8 +143,7 @@ for i, upload in enumerate(files or []):
             st.table({"column": list(report.mapping), "from the file's header": list(report.mapping.values())})
             if overrides:
                 st.caption("A mapping confirmed before for files with these headers was used.")
-        missing_required = any(p.row == 1 and p.message.startswith("Required column") for p in report.problems)
-        if missing_required or report.ambiguous:
+        if report.missing or report.ambiguous:
             mapping_form(i, upload.file_id, headers, report.mapping, report.ambiguous)
             continue
         if not report.ok:

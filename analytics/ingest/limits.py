@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.extract import unreadable_file
-from analytics.store import StoreError
+from analytics.ingest.extract import unreadable_file
+from analytics.store.store import StoreError
 
 __all__ = [
     "MAX_FILE_MB",

@@ -13,12 +13,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics import quarters
+from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
 from analytics.filters import ChannelFilter
 from analytics.frames import empty_frame, require_columns
-from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
-from analytics.schema import TIERS
-from analytics.store import Store
+from analytics.store import quarters
+from analytics.store.schema import TIERS
+from analytics.store.store import Store
 
 __all__ = [
     "BRIDGE_COMPONENTS",

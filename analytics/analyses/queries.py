@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.filters import ChannelFilter
-from analytics.quarters import quarter_index, quarter_label
-from analytics.schema import ordered_tiers
-from analytics.store import ACTIVE_LINES, Store
+from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.schema import ordered_tiers
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
     "ACTIVE_WINDOW",
@@ -54,7 +54,12 @@ def channel_summary(store: Store) -> dict:
         "revenue": round(float(total["revenue"]), 2),
         "loads": int(loads),
         "quarters": [
-            {"quarter": r.quarter, "lines": int(r.lines), "partners": int(r.partners), "revenue": round(float(r.revenue), 2)}
+            {
+                "quarter": r.quarter,
+                "lines": int(r.lines),
+                "partners": int(r.partners),
+                "revenue": round(float(r.revenue), 2),
+            }
             for r in per_quarter.itertuples()
         ],
     }
@@ -68,7 +73,8 @@ def latest_quarter(store: Store) -> str | None:
 def last_load(store: Store) -> dict | None:
     """Give the newest load still in effect (file, time, rows added), or None."""
     frame = store.query_df(
-        "SELECT load_id, file_name, loaded_at, rows_added FROM loads WHERE status = 'active' ORDER BY load_id DESC LIMIT 1"
+        "SELECT load_id, file_name, loaded_at, rows_added FROM loads"
+        " WHERE status = 'active' ORDER BY load_id DESC LIMIT 1"
     )
     return None if frame.empty else frame.iloc[0].to_dict()
 
@@ -238,7 +244,11 @@ def filter_options(store: Store) -> FilterOptions:
 
     def values(column: str) -> tuple[str, ...]:
         # column is one of the constant names below, never user input.
-        frame = store.query_df(f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL ORDER BY 1")
+        frame = store.query_df(
+            f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL ORDER BY 1"
+        )
         return tuple(frame["v"])
 
-    return FilterOptions(values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor"))
+    return FilterOptions(
+        values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor")
+    )

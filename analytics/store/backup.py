@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store import Store, StoreDamaged, StoreError, StoreReadOnly, store_fault, writer_note
+from analytics.store.store import Store, StoreDamaged, StoreError, StoreReadOnly, store_fault, writer_note
 
 __all__ = ["Backup", "BackupError", "Restored", "list_backups", "prune_backups", "restore_backup", "take_backup",
            "verify_backup"]

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.schema import SEGMENTS, TIERS, column_candidates, match_columns
+from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
     "Problem",
@@ -35,25 +35,18 @@ __all__ = [
     "ExtractReport",
     "PreparedExtract",
     "ExtractInvalid",
+    "required_columns",
     "prepare_extract",
     "prepare_extract_in",
     "extract_headers",
     "normalise_cell",
     "unreadable_file",
     "EARLIEST_DATE",
-    "LINE_COLUMNS",
 ]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 DELIMITERS = (",", ";", "\t", "|")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-
-# The columns of a prepared extract, in the order order_lines stores them (load_id comes on write).
-LINE_COLUMNS = (
-    "row_no", "transaction_id", "partner_id", "partner_name", "tier", "region", "country",
-    "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type",
-    "order_date", "quarter", "revenue",
-)
 
 Progress = Callable[[float, str], None]
 
@@ -109,6 +102,8 @@ class ExtractReport:
     # The file's header -> the cells whose invisible characters, spaces or forms were normalised.
     normalised: dict[str, RowsNoted] = field(default_factory=dict)
     ambiguous: list[AmbiguousColumn] = field(default_factory=list)
+    # Required columns no header matched ("order_date" stands for a date or a quarter column).
+    missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -535,6 +530,11 @@ def extract_headers(source: str | Path | bytes, file_name: str | None = None) ->
     return _header_and_delimiter(text)[0]
 
 
+def required_columns(mapping: dict[str, str]) -> list[str]:
+    """Give the columns an extract must map: partner_id, revenue, and order_date unless a quarter column is mapped."""
+    return ["partner_id", "revenue"] + ([] if "order_date" in mapping or "quarter" in mapping else ["order_date"])
+
+
 def prepare_extract(
     source: str | Path | bytes,
     file_name: str | None = None,
@@ -685,12 +685,34 @@ def _normalise_and_validate(
     today: dt.date,
 ) -> None:
     """Parse table raw_numbered into temporary table lines, adding every problem found to `report`."""
+    mapped = _map_columns(con, report, overrides)
+    if mapped is None:
+        return
+    col, candidates = mapped
+    _parse_lines(con, report, col, candidates, day_first)
+    _check_rows(con, report, col, today)
+    _check_duplicate_ids(con, report, col)
+    report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    _collect_warnings(con, report, col)
+    report.quarters = [
+        r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
+    ]
+
+
+def _map_columns(
+    con: duckdb.DuckDBPyConnection, report: ExtractReport, overrides: dict[str, str] | None
+) -> tuple[dict[str, str], dict[str, list[int]]] | None:
+    """Give canonical column -> raw column and the candidates per column; None when the header alone stops the file.
+
+    It stops at a header that cannot be matched, a required column missing or no data rows. Records
+    the mapping, the row count and the header's problems in `report`.
+    """
     headers = report.headers
     try:
         positions, notes = match_columns(headers, overrides, quiet=COMPARED_COLUMNS)
     except ValueError as exc:
         report.problems.append(Problem(1, None, str(exc)))
-        return
+        return None
     report.warnings += notes
     # A column a person chose is not compared with the others that could hold it.
     candidates = {c: found for c, found in column_candidates(headers, positions).items() if c not in (overrides or {})}
@@ -698,24 +720,30 @@ def _normalise_and_validate(
     # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
     report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchall()[0][0] + len(report.problems)
     col = {canonical: f"c{i}" for canonical, i in positions.items()}
-    header_of = report.mapping
 
     listed = ", ".join(repr(h) for h in headers)
-    for required in ("partner_id", "revenue"):
-        if required not in col:
-            report.problems.append(
-                Problem(1, None, f"Required column {required} missing: no header matches it (headers: {listed})")
-            )
-    if "order_date" not in col and "quarter" not in col:
+    report.missing = [c for c in required_columns(report.mapping) if c not in col]
+    for required in report.missing:
+        what = "order_date (or quarter)" if required == "order_date" else required
         report.problems.append(
-            Problem(1, None,
-                    f"Required column order_date (or quarter) missing: no header matches it (headers: {listed})")
+            Problem(1, None, f"Required column {what} missing: no header matches it (headers: {listed})")
         )
     if report.problems and any(p.row == 1 for p in report.problems):
-        return
+        return None
     if report.rows == 0:
         report.problems.append(Problem(None, None, "the file has a header but no data rows"))
-        return
+        return None
+    return col, candidates
+
+
+def _parse_lines(
+    con: duckdb.DuckDBPyConnection,
+    report: ExtractReport,
+    col: dict[str, str],
+    candidates: dict[str, list[int]],
+    day_first: bool | None,
+) -> None:
+    """Create temporary table lines: every row's values parsed (amounts, dates, quarters, tiers, segments)."""
     _normalise_cells(con, report, col)
 
     convention, note = _decimal_convention(con, col["revenue"])
@@ -762,6 +790,11 @@ def _normalise_and_validate(
     parsed = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in select.items()) + " FROM raw_numbered"
     con.execute(f"CREATE TEMP TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
 
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str], today: dt.date) -> None:
+    """Add a problem for every row with an empty or unreadable required value, or a date far out of range."""
+    header_of = report.mapping
     latest = today + dt.timedelta(days=366)
     # Rows whose parsed values could be wrong get their raw text back from raw_numbered, to tell an
     # empty value from an unreadable one and to show it in the report; the rest never carry it.
@@ -817,6 +850,11 @@ def _normalise_and_validate(
     found = con.execute(f"SELECT * FROM ({union}) ORDER BY row_no, check_no").fetchall()
     report.problems += [Problem(int(r), header_of[checks[i][0]], checks[i][2], v) for r, i, v in found]
 
+
+
+def _check_duplicate_ids(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:
+    """Add a problem for every row whose transaction id an earlier row of the file already has."""
+    header_of = report.mapping
     # Grouping finds whether any id repeats far quicker than the window that says where each repeat is.
     repeats = "transaction_id" in col and con.execute(
         "SELECT count(*) FROM (SELECT transaction_id FROM lines WHERE transaction_id IS NOT NULL "
@@ -836,11 +874,6 @@ def _normalise_and_validate(
                     f"transaction id appears twice in the file (first at row {first})", tx)
             for r, tx, first in dups
         ]
-    report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    _collect_warnings(con, report, col)
-    report.quarters = [
-        r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
-    ]
 
 
 @functools.cache

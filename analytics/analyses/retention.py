@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.analyses.queries import latest_quarter, partner_window
 from analytics.filters import ChannelFilter
 from analytics.frames import empty_frame, require_columns
-from analytics.quarters import YEAR, quarter_index, quarter_label
-from analytics.queries import latest_quarter, partner_window
-from analytics.store import Store
+from analytics.store.quarters import YEAR, quarter_index, quarter_label
+from analytics.store.store import Store
 
 __all__ = [
     "RETENTION_COLUMNS",

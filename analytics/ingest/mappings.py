@@ -8,8 +8,8 @@ import json
 from collections.abc import Sequence
 
 from analytics.access import Actor, check
-from analytics.schema import CANONICAL_COLUMNS, normalise_header
-from analytics.store import Store
+from analytics.store.schema import CANONICAL_COLUMNS, normalise_header
+from analytics.store.store import Store
 
 __all__ = ["headers_key", "remembered_mapping", "remember_mapping"]
 

@@ -1,10 +1,10 @@
 """The churn and turnaround model: time-ordered backtest against baselines, calibrated fit, scores and reasons.
 
-Two targets (analytics.features.labels_at): churn for every active partner, turnaround for the
+Two targets (analytics.model.features.labels_at): churn for every active partner, turnaround for the
 partners underperforming at the cutoff. For each, a gradient-boosted classifier with sigmoid (Platt)
 calibrated probabilities competes with one-feature baselines: quarters since the last deal, days
 since the last order, the year-over-year fall, and the BG/NBD "buy till you die" model fitted on
-order days at each cutoff (analytics.btyd). Each baseline's figure is mapped to a probability by a
+order days at each cutoff (analytics.model.btyd). Each baseline's figure is mapped to a probability by a
 one-variable logistic regression on the same training data.
 
 The backtest only uses what was known at the as-of quarter. The latest cutoff whose H-quarter future
@@ -36,7 +36,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
-from analytics.features import (
+from analytics.formatting import money
+from analytics.model.features import (
     CATEGORICAL_FEATURES,
     DEFAULT_CHURN_SHARE,
     DEFAULT_HORIZON,
@@ -48,9 +49,8 @@ from analytics.features import (
     cutoffs,
     features_at,
 )
-from analytics.formatting import money
-from analytics.program import ProgramRules, load_program
-from analytics.quarters import quarter_index, quarter_label
+from analytics.review.program import ProgramRules, load_program
+from analytics.store.quarters import quarter_index, quarter_label
 
 __all__ = [
     "MODEL_VERSION",
@@ -338,7 +338,7 @@ def _pct(share: float) -> str:
 
 
 def _change(value: float, what: str, before: str) -> str:
-    if value != value:  # NaN: nothing (or only credits) to compare with
+    if pd.isna(value):  # NaN: nothing (or only credits) to compare with
         return f"no revenue {before} to compare with"
     if value <= -1:
         return f"no revenue {what}"
@@ -354,7 +354,7 @@ def describe(group: str, row: dict) -> str:
         return f"revenue {money(row['revenue_trailing'])} in the last 4 quarters"
     if group == "latest quarter":
         ratio = row["latest_quarter_ratio"]
-        if ratio != ratio:
+        if pd.isna(ratio):
             return "no positive revenue in the last 4 quarters"
         if ratio <= 0:
             return "no revenue in the latest quarter"
@@ -373,7 +373,7 @@ def describe(group: str, row: dict) -> str:
         return f"no deal for {_plural(since, 'quarter')}"
     if group == "days since last order":
         days = row["days_since_order"]
-        if days != days:
+        if pd.isna(days):
             return "no order day on record"
         return f"last order {_plural(days, 'day')} before the quarter's end"
     if group == "order days":
@@ -398,7 +398,7 @@ def describe(group: str, row: dict) -> str:
         return "a partner for a year or more" if tenure >= 4 else f"a partner for only {_plural(tenure, 'quarter')}"
     if group == "tier":
         ratio = row["tier_minimum_ratio"]
-        if ratio != ratio:
+        if pd.isna(ratio):
             return f"tier {row['tier']}"
         if ratio < 0:
             return f"tier {row['tier']}, revenue {_pct(2 ** ratio)} of the tier's minimum"
@@ -736,7 +736,7 @@ def report_from(fitted: FittedModels, scores: pd.DataFrame) -> ModelReport:
 def backtest_text(fitted: FittedModels | ModelReport) -> str:
     """Give the backtest of both targets as a plain-text table (what `python -m analytics backtest` prints).
 
-    From a fit or from the report stored with its scores (analytics.scoring.stored_report).
+    From a fit or from the report stored with its scores (analytics.model.scoring.stored_report).
     """
     lines = [
         f"Backtest as of {fitted.as_of}, horizon {fitted.horizon} quarters "

@@ -13,13 +13,13 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from analytics.catalogue import enterprise_products as catalogue_enterprise_products
+from analytics.analyses.catalogue import enterprise_products as catalogue_enterprise_products
+from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
 from analytics.filters import ChannelFilter
 from analytics.frames import empty_frame, require_columns
-from analytics.quarters import quarter_index, quarter_label
-from analytics.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
-from analytics.schema import TIERS
-from analytics.store import Store
+from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.schema import TIERS
+from analytics.store.store import Store
 
 __all__ = [
     "ENGAGEMENT_COLUMNS",
@@ -55,7 +55,7 @@ def engagement_table(
     """Give one row per partner with any order in the 4 quarters to `quarter`: revenue, deals, breadth, shares.
 
     `quarter` defaults to the filter's quarter, then to the latest; `enterprise_products` to
-    analytics.catalogue.enterprise_products(store). A deal is one customer on one day (distinct
+    analytics.analyses.catalogue.enterprise_products(store). A deal is one customer on one day (distinct
     customer_id, order_date); each undated line is a deal of its own, as in partner_quarter.
     """
     quarter = quarter or flt.quarter or latest_quarter(store)

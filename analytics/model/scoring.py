@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.features import DEFAULT_HORIZON, NotEnoughHistory, Panel, load_panel
-from analytics.model import (
+from analytics.model.features import DEFAULT_HORIZON, NotEnoughHistory, Panel, load_panel
+from analytics.model.fit import (
     SCORE_COLUMNS,
     Evaluation,
     FittedModels,
@@ -38,9 +38,9 @@ from analytics.model import (
     report_from,
     score_partners,
 )
-from analytics.program import ProgramRules, load_program
-from analytics.quarters import quarter_index, quarter_label
-from analytics.store import Store, bump_scores_version
+from analytics.review.program import ProgramRules, load_program
+from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.store import Store, bump_scores_version
 
 __all__ = [
     "CANDIDATE_HORIZONS",
@@ -69,7 +69,7 @@ NOT_ENOUGH_HISTORY = "not enough history"
 
 def model_version() -> str:
     """Give the version of the model's code that scores are stored with (a change makes stored scores stale)."""
-    from analytics import model
+    from analytics.model import fit as model
 
     return str(getattr(model, "MODEL_VERSION", "1"))
 
@@ -314,7 +314,7 @@ def stale_runs(store: Store) -> list[tuple[str, int]]:
 def stored_scores(store: Store, as_of: str, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
     """Give every partner's stored scores as of a quarter (SCORE_COLUMNS, riskiest first); empty if none are stored.
 
-    The columns are those of analytics.model.score_partners; the run they come from is in score_status.
+    The columns are those of analytics.model.fit.score_partners; the run they come from is in score_status.
     """
     run = _run_of(store, as_of, horizon)
     if run is None or run.status != SCORED:

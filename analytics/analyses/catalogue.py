@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from analytics.store import ACTIVE_LINES, PROJECT_ROOT, Store
+from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
 
 __all__ = ["CATALOGUE_PATH", "enterprise_grade_listed", "enterprise_products"]
 

@@ -1,4 +1,4 @@
-"""Partner tables on the pages: the first rows on screen, every row in the download.
+"""Tables on the pages: partner tables (the first rows on screen, every row in the download), links, downloads.
 
 A table of every partner runs to tens of thousands of rows at a large vendor; sending them all to
 the browser on every rerun (and writing them as CSV in case someone clicks Download) made the pages
@@ -14,11 +14,29 @@ import streamlit as st
 
 from analytics.export import to_safe_csv
 from analytics.formatting import markdown_literal
-from views.shared import PARTNER_LINK, partner_links
 
-__all__ = ["ROWS_SHOWN", "partner_table"]
+__all__ = ["ROWS_SHOWN", "PARTNER_LINK", "partner_table", "partner_links", "download_table"]
 
 ROWS_SHOWN = 500
+
+
+def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
+    """Offer a table as a CSV download that is safe to open in a spreadsheet, written only when clicked."""
+    st.download_button(
+        f"Download {markdown_literal(name)} (CSV)", lambda: to_safe_csv(frame),
+        file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key, icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def partner_links(frame: pd.DataFrame, column: str = "partner_id") -> pd.DataFrame:
+    """Give the frame with a `partner` column of links to the Partner page (shown by LinkColumn)."""
+    linked = frame.copy()
+    linked.insert(0, "partner", "partner?partner_id=" + linked[column].astype(str))
+    return linked
+
+
+PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=(.*)", help="Open the partner page")
 
 
 def partner_table(

@@ -16,11 +16,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from analytics.btyd import DAYS_PER_WEEK, WEEKS_PER_QUARTER, fit_bgnbd
-from analytics.catalogue import enterprise_products
-from analytics.quarters import YEAR, quarter_end, quarter_index, quarter_label
-from analytics.schema import TIERS
-from analytics.store import ACTIVE_LINES, Store
+from analytics.analyses.catalogue import enterprise_products
+from analytics.model.btyd import DAYS_PER_WEEK, WEEKS_PER_QUARTER, fit_bgnbd
+from analytics.store.quarters import YEAR, quarter_end, quarter_index, quarter_label
+from analytics.store.schema import TIERS
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
     "DEFAULT_HORIZON",

@@ -5,7 +5,7 @@ lies in the first stored quarter: they were there before the data began, so nobo
 joined, and they belong to no cohort. Time is counted in quarters since joining, the quarter of the
 first order being quarter 0.
 
-Qualifying for a tier is the review's rule (analytics.review): revenue, deals and distinct customers
+Qualifying for a tier is the review's rule (analytics.review.decisions): revenue, deals and distinct customers
 over the trailing four quarters at or above the tier's minimums in the program rules.
 
 How the sidebar's selection applies: only quarters up to the as-of quarter are read; a partner is
@@ -21,16 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.analyses.queries import latest_quarter
 from analytics.filters import ChannelFilter
 from analytics.frames import empty_frame, require_columns
-from analytics.program import ProgramRules
-from analytics.quarters import YEAR, quarter_index, quarter_label
-from analytics.queries import latest_quarter
 
 # The review's own test of a tier's minimums: reused so that "reaches a tier" here and "qualifies for
 # a tier" in the review can never disagree. Imported by its private name to leave the review module as it is.
-from analytics.review import meets_tier_minimums
-from analytics.store import Store
+from analytics.review.decisions import meets_tier_minimums
+from analytics.review.program import ProgramRules
+from analytics.store.quarters import YEAR, quarter_index, quarter_label
+from analytics.store.store import Store
 
 __all__ = [
     "HISTORY_COLUMNS",

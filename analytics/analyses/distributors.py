@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.dropoffs import partner_changes, significant_dropoffs
-from analytics.features import DEFAULT_HORIZON
+from analytics.analyses.dropoffs import partner_changes, significant_dropoffs
+from analytics.analyses.queries import UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
 from analytics.filters import ChannelFilter
 from analytics.frames import empty_frame, require_columns
-from analytics.quarters import YEAR, quarter_index
-from analytics.queries import UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
-from analytics.schema import TIERS
-from analytics.scoring import stored_scores
-from analytics.store import Store
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.scoring import stored_scores
+from analytics.store.quarters import YEAR, quarter_index
+from analytics.store.schema import TIERS
+from analytics.store.store import Store
 
 __all__ = [
     "NO_DISTRIBUTOR",
@@ -102,7 +102,7 @@ def distributor_partners(store: Store, flt: ChannelFilter, quarter: str | None =
     distributor is the partner's latest recorded one in those 8 quarters (NO_DISTRIBUTOR if none);
     q_first is the index of its first quarter with any order ever stored, q_last of its latest in the
     8 quarters. Partners are selected by their latest tier, region and distributor, as the drop-offs
-    are (analytics.queries.partner_window).
+    are (analytics.analyses.queries.partner_window).
     """
     quarter = quarter or flt.quarter or latest_quarter(store)
     if quarter is None:
@@ -133,9 +133,9 @@ def distributor_health(
 ) -> pd.DataFrame:
     """Give HEALTH_COLUMNS per distributor as of `quarter`: its partners, their risk, drop-offs and recruits.
 
-    Risk comes from the stored churn scores at the default horizon (analytics.scoring; no model is
+    Risk comes from the stored churn scores at the default horizon (analytics.model.scoring; no model is
     trained here); without stored scores the risk columns are missing values. Drop-offs are the
-    partners whose trailing-year revenue fell by half or more (analytics.dropoffs). See
+    partners whose trailing-year revenue fell by half or more (analytics.analyses.dropoffs). See
     compute_distributor_health for each column.
     """
     quarter = quarter or flt.quarter or latest_quarter(store)
@@ -159,7 +159,7 @@ def compute_distributor_health(
     """Give HEALTH_COLUMNS per distributor from its partners (distributor_partners), their changes and scores.
 
     * partners: its partners with any order in the 4 quarters to `quarter_index`; revenue_t4 their
-      revenue there (from `changes`, analytics.dropoffs.compute_changes).
+      revenue there (from `changes`, analytics.analyses.dropoffs.compute_changes).
     * scored_partners / partners_at_risk / share_at_risk: of those partners, the ones with a stored
       churn score (`scores`: partner_id, churn_probability), those scored at `threshold` or above, and
       their share of the scored; all three missing when `scores` is empty (none stored).

@@ -11,18 +11,18 @@ import duckdb
 import pandas as pd
 
 from analytics.access import Actor, check
-from analytics.extract import (
-    LINE_COLUMNS,
+from analytics.ingest.extract import (
     ExtractInvalid,
     PreparedExtract,
     Progress,
     extract_headers,
     prepare_extract_in,
 )
-from analytics.limits import check_extract
-from analytics.mappings import remembered_mapping
-from analytics.quarters import shift_quarter
-from analytics.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
+from analytics.ingest.limits import check_extract
+from analytics.ingest.mappings import remembered_mapping
+from analytics.store.quarters import shift_quarter
+from analytics.store.schema import LINE_COLUMNS
+from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "MODES",
@@ -80,7 +80,7 @@ def load_extract(
     """Give the result of reading, validating and storing one extract in a single transaction.
 
     Raises AccessDenied when `actor` may not load (or replace), ExtractTooLarge when the file breaks
-    a stated limit (analytics.limits), ExtractInvalid (with the full report) when the file has
+    a stated limit (analytics.ingest.limits), ExtractInvalid (with the full report) when the file has
     problems, and LoadRefused when the file's quarters already hold rows it could double and `mode`
     is "refuse". The load records `loaded_by`, else the actor's name.
     """
@@ -139,73 +139,115 @@ def _store_incoming(
     name, quarters = prepared.file_name, prepared.report.quarters
     checkpoint("load:read")
     with store.transaction(cur, on_wait=lambda why: notify(0.6, why)):
-        same = cur.execute(
-            "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' "
-            "ORDER BY load_id LIMIT 1",
-            [prepared.content_hash],
-        ).fetchall()
-        same = same[0] if same else None
-        if same:
-            return LoadResult(
-                name, "unchanged", same[0], n_rows, rows_skipped=n_rows, quarters=quarters,
-                message=f"{name} was already loaded as load #{same[0]} on {same[1]:%Y-%m-%d %H:%M}; nothing changed.",
-            )
+        unchanged = _already_loaded(cur, prepared, n_rows)
+        if unchanged is not None:
+            return unchanged
         conflicts = _conflicting_quarters(cur, quarters)
         if conflicts and mode == "refuse":
             raise LoadRefused(_refusal_message(name, conflicts), sorted(conflicts))
         load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
         notify(0.7, f"Writing {n_rows:,} rows of {name}")
-        rows_replaced = 0
-        if mode == "replace":
-            rows_replaced = cur.execute(
-                f"UPDATE order_lines SET replaced_by = ? WHERE {ACTIVE_LINES} AND list_contains(?, quarter)",
-                [load_id, quarters],
-            ).fetchall()[0][0]
-            checkpoint("load:replaced")
-        # A transaction id already stored (and still counting) means the row is already in: skip it.
-        # Only stored ids within the file's range can match; saying so lets DuckDB skip the row groups
-        # of other periods (ids mostly follow time) instead of hashing every stored id.
-        columns = ", ".join(LINE_COLUMNS)
-        rows_added = cur.execute(
-            f"""
-            INSERT INTO order_lines ({columns}, load_id)
-            SELECT {", ".join(f"i.{c}" for c in LINE_COLUMNS)}, ? FROM incoming i
-            WHERE i.transaction_id IS NULL OR NOT EXISTS (
-                SELECT 1 FROM order_lines o
-                WHERE o.transaction_id = i.transaction_id AND o.{ACTIVE_LINES}
-                  AND o.transaction_id BETWEEN (SELECT min(transaction_id) FROM incoming)
-                                           AND (SELECT max(transaction_id) FROM incoming)
-            )
-            """,
-            [load_id],
-        ).fetchall()[0][0]
+        rows_replaced = _replace_quarters(cur, load_id, quarters) if mode == "replace" else 0
+        rows_added = _insert_new_lines(cur, load_id)
         rows_skipped = n_rows - rows_added
         checkpoint("load:inserted")
-        cur.execute(
-            """
-            INSERT INTO loads (load_id, file_name, content_hash, rows_in_file, rows_added, rows_skipped,
-                               rows_replaced, quarters, mode, loaded_at, loaded_by, status)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
-            """,
-            [load_id, name, prepared.content_hash, n_rows, rows_added, rows_skipped, rows_replaced,
-             quarters, mode, dt.datetime.now(), loaded_by],
-        )
+        _record_load(cur, load_id, prepared, mode, n_rows, rows_added, rows_skipped, rows_replaced, loaded_by)
         checkpoint("load:recorded")
         notify(0.9, f"Refreshing the partner x quarter and trailing-year tables for {len(quarters)} quarter(s)")
         refresh_derived(cur, quarters)
         bump_data_version(cur)
         checkpoint("load:refreshed")
     checkpoint("load:committed")
-    message = f"Loaded {name} as load #{load_id}: {rows_added:,} rows added"
-    if rows_skipped:
-        message += f", {rows_skipped:,} skipped (transaction id already stored)"
-    if rows_replaced:
-        message += f", {rows_replaced:,} stored rows of {', '.join(quarters)} replaced"
+    message = _loaded_message(name, load_id, quarters, rows_added, rows_skipped, rows_replaced)
     notify(1.0, message)
     return LoadResult(
         name, "loaded", load_id, n_rows, rows_added, rows_skipped, rows_replaced, quarters,
         message + ".", prepared.report.warnings,
     )
+
+
+def _already_loaded(cur: duckdb.DuckDBPyConnection, prepared: PreparedExtract, n_rows: int) -> LoadResult | None:
+    """Give the result of loading a file whose very contents are already loaded (nothing changes), else None."""
+    same = cur.execute(
+        "SELECT load_id, loaded_at FROM loads WHERE content_hash = ? AND status = 'active' "
+        "ORDER BY load_id LIMIT 1",
+        [prepared.content_hash],
+    ).fetchall()
+    if not same:
+        return None
+    load_id, loaded_at = same[0]
+    name = prepared.file_name
+    return LoadResult(
+        name, "unchanged", load_id, n_rows, rows_skipped=n_rows, quarters=prepared.report.quarters,
+        message=f"{name} was already loaded as load #{load_id} on {loaded_at:%Y-%m-%d %H:%M}; nothing changed.",
+    )
+
+
+def _replace_quarters(cur: duckdb.DuckDBPyConnection, load_id: int, quarters: list[str]) -> int:
+    """Give how many stored lines of `quarters` load `load_id` replaces, marking them replaced by it."""
+    rows_replaced = cur.execute(
+        f"UPDATE order_lines SET replaced_by = ? WHERE {ACTIVE_LINES} AND list_contains(?, quarter)",
+        [load_id, quarters],
+    ).fetchall()[0][0]
+    checkpoint("load:replaced")
+    return rows_replaced
+
+
+def _insert_new_lines(cur: duckdb.DuckDBPyConnection, load_id: int) -> int:
+    """Give how many lines of relation `incoming` were added as load `load_id` (those not already stored)."""
+    # A transaction id already stored (and still counting) means the row is already in: skip it.
+    # Only stored ids within the file's range can match; saying so lets DuckDB skip the row groups
+    # of other periods (ids mostly follow time) instead of hashing every stored id.
+    columns = ", ".join(LINE_COLUMNS)
+    return cur.execute(
+        f"""
+        INSERT INTO order_lines ({columns}, load_id)
+        SELECT {", ".join(f"i.{c}" for c in LINE_COLUMNS)}, ? FROM incoming i
+        WHERE i.transaction_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM order_lines o
+            WHERE o.transaction_id = i.transaction_id AND o.{ACTIVE_LINES}
+              AND o.transaction_id BETWEEN (SELECT min(transaction_id) FROM incoming)
+                                       AND (SELECT max(transaction_id) FROM incoming)
+        )
+        """,
+        [load_id],
+    ).fetchall()[0][0]
+
+
+def _record_load(
+    cur: duckdb.DuckDBPyConnection,
+    load_id: int,
+    prepared: PreparedExtract,
+    mode: str,
+    n_rows: int,
+    rows_added: int,
+    rows_skipped: int,
+    rows_replaced: int,
+    loaded_by: str | None,
+) -> None:
+    """Record load `load_id` in the loads table, in effect from now."""
+    name, quarters = prepared.file_name, prepared.report.quarters
+    cur.execute(
+        """
+        INSERT INTO loads (load_id, file_name, content_hash, rows_in_file, rows_added, rows_skipped,
+                           rows_replaced, quarters, mode, loaded_at, loaded_by, status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
+        """,
+        [load_id, name, prepared.content_hash, n_rows, rows_added, rows_skipped, rows_replaced,
+         quarters, mode, dt.datetime.now(), loaded_by],
+    )
+
+
+def _loaded_message(
+    name: str, load_id: int, quarters: list[str], rows_added: int, rows_skipped: int, rows_replaced: int
+) -> str:
+    """Give the sentence that says what a load added, skipped and replaced (without the full stop)."""
+    message = f"Loaded {name} as load #{load_id}: {rows_added:,} rows added"
+    if rows_skipped:
+        message += f", {rows_skipped:,} skipped (transaction id already stored)"
+    if rows_replaced:
+        message += f", {rows_replaced:,} stored rows of {', '.join(quarters)} replaced"
+    return message
 
 
 def _conflicting_quarters(cur: duckdb.DuckDBPyConnection, quarters: list[str]) -> dict[str, list[tuple]]:

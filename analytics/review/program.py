@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analytics.store import PROJECT_ROOT
+from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program", "save_program", "program_files"]
 
@@ -34,7 +34,7 @@ class ProgramRules:
     review_out_share: float = 0.10
     provisional_threshold: float = 0.30
     # A partner kept in its tier is flagged at risk from this churn probability, this fall year over
-    # year, or a latest quarter below this share of its quarterly average (see analytics.review).
+    # year, or a latest quarter below this share of its quarterly average (see analytics.review.decisions).
     at_risk_churn: float = 0.40
     at_risk_fall: float = 0.50
     at_risk_latest_share: float = 0.10

@@ -26,17 +26,18 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from analytics.access import Actor, check
-from analytics.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
-from analytics.program import ProgramRules, TierRule
-from analytics.quarters import quarter_index, shift_quarter
-from analytics.scoring import score_status, stored_scores
-from analytics.store import Store, checkpoint
+from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
+from analytics.model.scoring import score_status, stored_scores
+from analytics.review.program import ProgramRules, TierRule
+from analytics.store.quarters import quarter_index, shift_quarter
+from analytics.store.store import Store, checkpoint
 
 __all__ = [
     "ACTIONS",
@@ -52,6 +53,7 @@ __all__ = [
     "record_edits",
     "review_decisions",
     "action_counts",
+    "compare_action_counts",
     "DECISION_EXPORT_COLUMNS",
     "save_review",
     "list_reviews",
@@ -84,7 +86,7 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     tenure_full counts quarters since the partner's first order (from the first stored quarter when
     it was there from the start); revenue_latest is the as-of quarter's revenue, active_before_latest
     the quarters with orders among the LATEST_RUN before it; distributor is the latest one recorded in
-    the review year. The scores are the stored ones (analytics.scoring), with the version of the model
+    the review year. The scores are the stored ones (analytics.model.scoring), with the version of the model
     that made them; without them the probabilities are missing.
     """
     panel = load_panel(store)
@@ -161,7 +163,7 @@ def _pct(share: float) -> str:
 
 
 def _signed_pct(change: float) -> str:
-    return "n/a (no revenue a year earlier)" if change != change else f"{change * 100:+.0f} %"
+    return "n/a (no revenue a year earlier)" if pd.isna(change) else f"{change * 100:+.0f} %"
 
 
 def _development_goals(deals: float, customers: float, rule, use_customers: bool) -> str:
@@ -374,6 +376,12 @@ def action_counts(recommendations: pd.DataFrame, column: str = "recommendation")
     return out
 
 
+def compare_action_counts(program: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:
+    """Give per action the partners and revenue of the program beside a what-if's (both from action_counts)."""
+    columns = ["action", "partners", "revenue_trailing"]
+    return program[columns].merge(what_if[columns], on="action", suffixes=("", "_what_if"))
+
+
 # -- decisions in the database ------------------------------------------------------------------
 DECISION_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "revenue_trailing", "churn_probability",
@@ -422,6 +430,21 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
     check(actor, "save review")
     user = user if user is not None else actor.who if actor is not None else None
     name = name.strip()
+    _check_decisions(name, decisions)
+    frame = _decision_rows(decisions, as_of)
+    now = datetime.now()
+    with store.transaction() as cur:
+        review_id = _review_id(cur, name, as_of, json.dumps(asdict(rules)), now, user)
+        cur.register("incoming", frame)
+        added, changed = _count_changes(cur, review_id)
+        cur.execute(_UPSERT, [review_id, user, now])
+        checkpoint("review:written")
+        cur.unregister("incoming")
+    return {"review": name, "added": added, "changed": changed, "unchanged": len(frame) - added - changed}
+
+
+def _check_decisions(name: str, decisions: pd.DataFrame) -> None:
+    """Raise ValueError naming what is wrong: no review name, a column missing, an unknown action, a partner twice."""
     if not name:
         raise ValueError("A review needs a name, like FY2026")
     missing = [c for c in DECISION_COLUMNS if c not in decisions.columns]
@@ -434,7 +457,10 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
                          f"{', '.join(ACTIONS)}")
     if decisions["partner_id"].duplicated().any():
         raise ValueError("A partner appears twice in the decisions")
-    now = datetime.now()
+
+
+def _decision_rows(decisions: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    """Give the decisions as stored: every column present, notes as text, the goal quarters after `as_of`."""
     frame = decisions[DECISION_COLUMNS].copy()
     for column, default in _OPTIONAL_DECISION_COLUMNS.items():
         frame[column] = decisions[column] if column in decisions.columns else default
@@ -443,36 +469,41 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
     frame["note"] = frame["note"].fillna("").astype(str)
     frame["goal_quarters"] = f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, GOAL_QUARTERS)}"
     frame["deals_goal"] = pd.to_numeric(frame["deals_goal"], errors="coerce").astype("Int64")
-    rules_json = json.dumps(asdict(rules))
-    with store.transaction() as cur:
-        found = cur.execute("SELECT review_id, as_of FROM reviews WHERE name = ?", [name]).fetchall()
-        if found:
-            review_id, saved_as_of = found[0]
-            if saved_as_of != as_of:
-                raise ValueError(f"Review {name!r} is as of {saved_as_of}, not {as_of}; choose another name")
-            cur.execute("UPDATE reviews SET saved_at = ?, saved_by = ?, rules = ? WHERE review_id = ?",
-                        [now, user, rules_json, review_id])
-        else:
-            review_id = cur.execute("SELECT coalesce(max(review_id), 0) + 1 FROM reviews").fetchall()[0][0]
-            cur.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [review_id, name, as_of, rules_json, now, user, now, user])
-        cur.register("incoming", frame)
-        counts = cur.execute(
-            """
-            SELECT count(*) FILTER (WHERE d.partner_id IS NULL),
-                   count(*) FILTER (WHERE d.partner_id IS NOT NULL AND (d.decision IS DISTINCT FROM i.decision
-                        OR coalesce(d.note, '') IS DISTINCT FROM i.note
-                        OR d.revenue_goal IS DISTINCT FROM i.revenue_goal
-                        OR d.deals_goal IS DISTINCT FROM i.deals_goal))
-            FROM incoming i LEFT JOIN review_decisions d ON d.review_id = ? AND d.partner_id = i.partner_id
-            """,
-            [review_id],
-        ).fetchall()[0]
-        cur.execute(_UPSERT, [review_id, user, now])
-        checkpoint("review:written")
-        cur.unregister("incoming")
-    added, changed = int(counts[0]), int(counts[1])
-    return {"review": name, "added": added, "changed": changed, "unchanged": len(frame) - added - changed}
+    return frame
+
+
+def _review_id(
+    cur: duckdb.DuckDBPyConnection, name: str, as_of: str, rules_json: str, now: datetime, user: str | None
+) -> int:
+    """Give the id of review `name` as of `as_of`, recording this save; a new review gets the next id."""
+    found = cur.execute("SELECT review_id, as_of FROM reviews WHERE name = ?", [name]).fetchall()
+    if found:
+        review_id, saved_as_of = found[0]
+        if saved_as_of != as_of:
+            raise ValueError(f"Review {name!r} is as of {saved_as_of}, not {as_of}; choose another name")
+        cur.execute("UPDATE reviews SET saved_at = ?, saved_by = ?, rules = ? WHERE review_id = ?",
+                    [now, user, rules_json, review_id])
+        return review_id
+    review_id = cur.execute("SELECT coalesce(max(review_id), 0) + 1 FROM reviews").fetchall()[0][0]
+    cur.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [review_id, name, as_of, rules_json, now, user, now, user])
+    return review_id
+
+
+def _count_changes(cur: duckdb.DuckDBPyConnection, review_id: int) -> tuple[int, int]:
+    """Give how many of the registered `incoming` decisions are new to the review, and how many changed."""
+    counts = cur.execute(
+        """
+        SELECT count(*) FILTER (WHERE d.partner_id IS NULL),
+               count(*) FILTER (WHERE d.partner_id IS NOT NULL AND (d.decision IS DISTINCT FROM i.decision
+                    OR coalesce(d.note, '') IS DISTINCT FROM i.note
+                    OR d.revenue_goal IS DISTINCT FROM i.revenue_goal
+                    OR d.deals_goal IS DISTINCT FROM i.deals_goal))
+        FROM incoming i LEFT JOIN review_decisions d ON d.review_id = ? AND d.partner_id = i.partner_id
+        """,
+        [review_id],
+    ).fetchall()[0]
+    return int(counts[0]), int(counts[1])
 
 
 def list_reviews(store: Store) -> pd.DataFrame:

@@ -9,6 +9,7 @@ __all__ = [
     "REQUIRED",
     "OPTIONAL",
     "CANONICAL_COLUMNS",
+    "LINE_COLUMNS",
     "SYNONYMS",
     "SEGMENTS",
     "TIERS",
@@ -40,6 +41,14 @@ OPTIONAL = (
     "deal_type",
 )
 CANONICAL_COLUMNS = REQUIRED + OPTIONAL
+
+# The columns of an order line, in the order order_lines stores them (load_id comes on write):
+# the one list that extracts are prepared into, loads insert and the demo writes (without row_no).
+LINE_COLUMNS = (
+    "row_no", "transaction_id", "partner_id", "partner_name", "tier", "region", "country",
+    "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type",
+    "order_date", "quarter", "revenue",
+)
 
 SEGMENTS = ("SMB", "Mid-market", "Enterprise")
 TIERS = ("Platinum", "Gold", "Silver", "Bronze", "Authorized")  # highest first
@@ -101,7 +110,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 def ordered_tiers(tiers) -> list[str]:
     """Give the distinct tiers given, highest first; tiers outside the program after, alphabetically."""
-    present = list(dict.fromkeys(tiers))
+    # A column holds a tier per partner (tens of thousands at a large vendor): let pandas find the
+    # distinct values first when it is given a Series or an Index.
+    present = list(dict.fromkeys(tiers.unique() if hasattr(tiers, "unique") else tiers))
     return [t for t in TIERS if t in present] + sorted(t for t in present if t not in TIERS)
 
 
@@ -292,7 +303,7 @@ CREATE TABLE partner_year (
 );
 """
 
-# Version 6: the model's stored scores (analytics.scoring). A run is one as-of quarter and horizon
+# Version 6: the model's stored scores (analytics.model.scoring). A run is one as-of quarter and horizon
 # scored from one data version by one model version, with the Model page's report as JSON; its
 # partners' scores beside it. Pages read these; only a change of the data computes new ones.
 _V6 = """

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analytics.features import DEFAULT_HORIZON
+from analytics.analyses.queries import latest_quarter
 from analytics.filters import ChannelFilter
-from analytics.quarters import quarter_index
-from analytics.queries import latest_quarter
-from analytics.scoring import stored_scores
-from analytics.store import Store
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.scoring import stored_scores
+from analytics.store.quarters import quarter_index
+from analytics.store.store import Store
 
 __all__ = ["risk_table", "RiskSummary", "risk_summary"]
 
 
 def risk_table(store: Store, flt: ChannelFilter, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
-    """Give the stored scores of the partners (analytics.scoring) selected by tier, region and distributor.
+    """Give the stored scores of the partners (analytics.model.scoring) selected by tier, region and distributor.
 
     A partner is selected by its latest recorded tier, region and distributor in the `horizon`
     quarters to the filter's quarter. Segments do not narrow the list: a probability is for a whole

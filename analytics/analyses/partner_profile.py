@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics.quarters import quarter_index, quarter_label, quarter_range
-from analytics.queries import ACTIVE_WINDOW, latest_quarter
-from analytics.schema import SEGMENTS
-from analytics.store import ACTIVE_LINES, Store
+from analytics.analyses.queries import ACTIVE_WINDOW, latest_quarter
+from analytics.store.quarters import quarter_index, quarter_label, quarter_range
+from analytics.store.schema import SEGMENTS
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
     "UNSPECIFIED",

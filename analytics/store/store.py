@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics.quarters import YEAR, quarter_index, quarter_label
-from analytics.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
+from analytics.store.quarters import YEAR, quarter_index, quarter_label
+from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
 
 __all__ = [
     "PROJECT_ROOT",
@@ -33,7 +33,7 @@ __all__ = [
     "writer_waiting",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
 
 # Rows that count: set-aside rows of a replaced quarter stay stored (so a replace can be rolled back)
 # but are excluded everywhere through this predicate.
@@ -118,7 +118,7 @@ class Store:
     """An open channel database; upgrades an older file to the current schema on open.
 
     Only one process at a time can have the file open (DuckDB locks it), so the app opens it per
-    page run and lets go in between (views/shared.py), and the command line waits for its turn:
+    page run and lets go in between (views/db.py), and the command line waits for its turn:
     `wait` is how many seconds to keep trying while another process holds the file, `on_wait` is
     told why (and told when an older file is being upgraded, which can take a while, or when its write
     waits for another one), and `announce` (the command line) leaves a note beside the file while waiting
@@ -304,7 +304,7 @@ class Store:
             return int(rows[0][0]) if rows else 0
 
     def scores_version(self) -> int:
-        """Give a number that changes whenever stored model scores are written (see analytics.scoring)."""
+        """Give a number that changes whenever stored model scores are written (see analytics.model.scoring)."""
         with contextlib.closing(self.cursor()) as cur:
             rows = cur.execute("SELECT value FROM meta WHERE key = 'scores_version'").fetchall()
             return int(rows[0][0]) if rows else 0

@@ -1,17 +1,17 @@
 """What changed with the last load: the channel before the latest load in effect against the channel after it.
 
 "Before" is the order lines without the latest active load, with the lines that load set aside by a
-replace back in; "after" is what counts now (analytics.store.ACTIVE_LINES). Rolled-back loads have
+replace back in; "after" is what counts now (analytics.store.store.ACTIVE_LINES). Rolled-back loads have
 no lines left, so they are in neither. Each side is judged as of its own latest quarter, so a load
 that adds a quarter compares the trailing year to that quarter with the trailing year to the one before.
 
 Rows, one per partner and kind of change (a partner may have several):
 
 * tier up / tier down: the highest tier whose minimums (data/program.toml) the partner meets over
-  the trailing four quarters changed, judged by the review's own rule (analytics.review.qualifying_tier);
+  the trailing four quarters changed, judged by the review's own rule (analytics.review.decisions.qualifying_tier);
 * risk rose: churn probability below RISK_THRESHOLD in the stored run as of the quarter before the
   latest and at or above it in the run as of the latest (both runs must be stored; no model is trained);
-* drop-off: a significant trailing-year fall (analytics.dropoffs) after the load that was not one before,
+* drop-off: a significant trailing-year fall (analytics.analyses.dropoffs) after the load that was not one before,
   the DROPOFFS_SHOWN largest by revenue lost;
 * recruit: orders after the load and none before it;
 * gone: orders in the quarter before the latest and none in the latest, after the load but not before.
@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analytics.dropoffs import compute_changes, significant_dropoffs
-from analytics.features import DEFAULT_HORIZON
+from analytics.analyses.dropoffs import compute_changes, significant_dropoffs
 from analytics.formatting import money
 from analytics.frames import empty_frame
-from analytics.program import ProgramRules, load_program
-from analytics.quarters import YEAR, quarter_index, shift_quarter
-from analytics.review import qualifying_tier
-from analytics.scoring import score_status, stored_scores
-from analytics.store import ACTIVE_LINES, Store
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.model.scoring import score_status, stored_scores
+from analytics.review.decisions import qualifying_tier
+from analytics.review.program import ProgramRules, load_program
+from analytics.store.quarters import YEAR, quarter_index, shift_quarter
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
     "KINDS",

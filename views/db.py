@@ -1,0 +1,173 @@
+"""The database for this page run and the cached results of engine functions.
+
+This is the one place where the UI caches. Query results are cache_data keyed by the database's
+data version, which every load and rollback bumps, so a new upload shows on the next rerun without
+a restart.
+
+The database file is opened per page run, not once per process. DuckDB lets one process at a time
+open a file, so an app that kept it open for its whole life would shut out the command line (a
+nightly `python -m analytics ingest`) for as long as it runs. Instead every run opens the file
+(a connection to the already open database when another run or the keep-alive holds it: well under
+a millisecond), and the file is let go of LINGER seconds after the last run, or at once when the
+command line leaves its note beside the file (analytics.store.store.writer_waiting). While the command
+line holds the file, a run waits for it (up to APP_WAIT seconds) and says why. Sessions of this
+process share one DuckDB database, so a load made in one session is committed or invisible to the
+others, never half there (DuckDB's transactions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import streamlit as st
+
+from analytics.formatting import markdown_literal
+from analytics.ingest.extract import PreparedExtract, prepare_extract
+from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
+
+__all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "clear_caches", "prepared_upload"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+LINGER = 10.0     # seconds the file stays open after the last page run (unless the command line waits)
+APP_WAIT = 120.0  # seconds a page run waits for the command line to finish a load
+
+_run = threading.local()  # the store of the page run on this thread (Streamlit runs a session's script in a thread)
+
+
+class _KeepAlive:
+    """Hold the database open for LINGER seconds after the last run, so runs in quick succession do not reopen it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._last_use = 0.0
+
+    def touch(self, store: Store) -> None:
+        with self._lock:
+            self._last_use = time.monotonic()
+            if self._store is not None and self._store.path == store.path:
+                return
+            old, self._store = self._store, None
+            if old is not None:
+                old.close()
+            try:
+                self._store = Store(store.path)  # a second connection to the open database: instant
+            except StoreError:
+                return
+            threading.Thread(target=self._watch, args=(self._store,), daemon=True, name="db-keepalive").start()
+
+    def _watch(self, held: Store) -> None:
+        while True:
+            time.sleep(0.2)
+            with self._lock:
+                if self._store is not held:
+                    return
+                if time.monotonic() - self._last_use > LINGER or writer_waiting(held.path):
+                    self._store = None
+                    held.close()
+                    return
+
+
+_keep_alive = _KeepAlive()
+
+
+@contextlib.contextmanager
+def database() -> Iterator[None]:
+    """Let this page run use the database (opened at its first use) and let go of it when the run ends."""
+    _run.active, _run.store = True, None
+    try:
+        yield
+    except Exception as exc:
+        # Garbled blocks beyond those opening the file reads show only when a page's query reaches them.
+        fault = store_fault(default_db_path(), exc)
+        if fault is None:
+            raise
+        _stop_for_fault(fault)
+    finally:
+        store, _run.store, _run.active = _run.store, None, False
+        if store is not None:
+            _keep_alive.touch(store)
+            store.close()
+
+
+def _open_for_run() -> Store:
+    """Open the database, waiting (and saying why on the page) while the command line holds it."""
+    notice = st.empty()
+    try:
+        store = Store(default_db_path(), wait=APP_WAIT,
+                      on_wait=lambda why: notice.info(why, icon=":material/hourglass_top:"))
+    except StoreFault as exc:
+        notice.empty()
+        _stop_for_fault(exc)
+    except StoreError as exc:
+        notice.empty()
+        st.warning(f"{exc} The page shows as soon as it is free: reload it in a minute.")
+        st.stop()
+    notice.empty()
+    return store
+
+
+def _stop_for_fault(fault: StoreFault) -> None:
+    """Say on the page what is wrong with the database file and what to do, and end the run there."""
+    st.error(markdown_literal(str(fault)), icon=":material/database:")
+    st.stop()
+
+
+def get_store() -> Store:
+    """Give this page run's database ($CHANNEL_DB or the default file), opened at the first use in the run.
+
+    app.py wraps every run in database(), which lets go of the file at the end of the run. Outside
+    one (a script run on its own) the store stays with the thread until the thread ends.
+    """
+    store = getattr(_run, "store", None)
+    if store is None or store.path != default_db_path():
+        store = _open_for_run()
+        _run.store = store
+    return store
+
+
+# 64 results: one result at ten times the demo is 7-13 MB, and a long-running app would otherwise keep
+# hundreds of them.
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_result(module: str, name: str, db_path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
+    # The function comes as its module and name: plain values that st.cache_data hashes into the key.
+    function = getattr(importlib.import_module(module), name)
+    return function(get_store(), *args, **dict(kwargs))
+
+
+def cached(function: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Give function(store, *args, **kwargs), cached until the data or the stored scores change.
+
+    The result has the function's own return type. The cache refreshes at once after a load, a
+    rollback or new scores, because their data and scores versions are part of the key.
+    """
+    store = get_store()
+    version = (store.data_version(), store.scores_version())
+    return _cached_result(function.__module__, function.__name__, str(store.path), version, args,
+                          tuple(sorted(kwargs.items())))
+
+
+def clear_caches() -> None:
+    """Forget cached results (after a write made in this session, the data version already does it)."""
+    _cached_result.clear()
+
+
+# An upload read and checked once, not on every rerun of the Upload page. A resource, not data: the
+# page only reads it, and a copy of a file's rows on every rerun would cost what the cache saves.
+# Keyed by the upload's id and the mapping, so the file's bytes are not hashed on every rerun.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(file_id: str, _data: bytes, name: str, overrides: str) -> PreparedExtract:
+    return prepare_extract(_data, file_name=name, column_overrides=json.loads(overrides))
+
+
+def prepared_upload(file_id: str, data: bytes, name: str, overrides: dict[str, str] | None) -> PreparedExtract:
+    """Give an uploaded file read and validated with the column overrides, read once per upload and mapping."""
+    return _prepared(file_id, data, name, json.dumps(overrides, sort_keys=True))
