@@ -176,3 +176,25 @@ def test_order_days_recency_and_the_bgnbd_probability_from_real_lines(store, wri
     # The BG/NBD model, fitted on these partners at 2025Q4: the silent one is the likeliest to order nothing.
     p = frame["btyd_churn"]
     assert p["GONE"] > p["STEADY"] and p.between(0, 1).all()
+
+
+def test_order_days_are_derived_again_when_an_older_database_is_opened(tmp_path, write_file):
+    import duckdb
+
+    from analytics.store.store import Store
+
+    rows = ["partner_id,order_date,revenue", "A,2025-01-10,100", "A,2025-01-10,5", "A,2025-02-11,100",
+            "B,2025-03-01,-20", "B,2025-03-02,50"]
+    path = tmp_path / "older.duckdb"
+    with Store(path) as store:
+        load_extract(store, write_file("a.csv", "\n".join(rows) + "\n"))
+        before = features_at(load_panel(store), "2025Q1", 1).set_index("partner_id")
+    # The file as version 7 wrote it: no order-day columns yet.
+    with duckdb.connect(str(path)) as con:
+        for column in ("order_days", "first_day", "last_day"):
+            con.execute(f"ALTER TABLE partner_quarter DROP COLUMN {column}")
+        con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    with Store(path) as store:
+        after = features_at(load_panel(store), "2025Q1", 1).set_index("partner_id")
+    assert after.loc["A", "order_days_total"] == 2 and after.loc["B", "order_days_total"] == 1
+    pd.testing.assert_frame_equal(after, before)

@@ -202,7 +202,10 @@ with whatif_tab:
     except ValueError as exc:
         st.error(markdown_literal(str(exc)))
     else:
-        scenario = action_counts(select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
+        # Until someone changes a figure the what-if is the program itself: no second review of every partner.
+        unchanged = whatif_rules == rules and threshold == rules.provisional_threshold
+        scenario = counts if unchanged else action_counts(
+            select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")

@@ -263,22 +263,9 @@ def load_panel(store: Store) -> Panel:
     )
     quarters = quarters.merge(enterprise, how="left", on=["partner_id", "q_index"])
     quarters["enterprise_into_smb"] = quarters["enterprise_into_smb"].fillna(0.0)
-    # Order days for the BG/NBD model: a day with a positive line is a purchase (a credit is not). An
-    # extract by quarter has no dates: its quarter counts as one order day in the quarter's middle month.
+    # Order days for the BG/NBD model, derived at load time (partner_quarter, see analytics.store.store).
     days = store.query_arrow_df(
-        f"""
-        SELECT partner_id, q_index, count(*)::DOUBLE AS order_days,
-               min(day)::DOUBLE AS first_day, max(day)::DOUBLE AS last_day
-        FROM (
-            SELECT DISTINCT partner_id,
-                   substr(quarter, 1, 4)::INTEGER * 4 + substr(quarter, 6, 1)::INTEGER - 1 AS q_index,
-                   datediff('day', DATE '1970-01-01', coalesce(order_date, make_date(
-                       substr(quarter, 1, 4)::INTEGER, substr(quarter, 6, 1)::INTEGER * 3 - 1, 15))) AS day
-            FROM order_lines
-            WHERE {ACTIVE_LINES} AND revenue > 0
-        )
-        GROUP BY ALL
-        """
+        "SELECT partner_id, q_index, order_days, first_day, last_day FROM partner_quarter WHERE order_days > 0"
     )
     return panel_from_frame(quarters, windows, days)
 

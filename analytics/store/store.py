@@ -493,11 +493,18 @@ def _refresh_partner_quarter(cur: duckdb.DuckDBPyConnection, quarters: Sequence[
             arg_max(tier, latest) FILTER (WHERE tier IS NOT NULL) AS tier,
             arg_max(region, latest) FILTER (WHERE region IS NOT NULL) AS region,
             arg_max(country, latest) FILTER (WHERE country IS NOT NULL) AS country,
-            arg_max(distributor, latest) FILTER (WHERE distributor IS NOT NULL) AS distributor
+            arg_max(distributor, latest) FILTER (WHERE distributor IS NOT NULL) AS distributor,
+            -- Order days for the BG/NBD model: a day with a positive line is a purchase (a credit is not).
+            CAST(count(DISTINCT day) FILTER (WHERE revenue > 0) AS DOUBLE) AS order_days,
+            CAST(min(day) FILTER (WHERE revenue > 0) AS DOUBLE) AS first_day,
+            CAST(max(day) FILTER (WHERE revenue > 0) AS DOUBLE) AS last_day
         FROM (
             SELECT *,
                 coalesce(date_diff('day', DATE '1970-01-01', order_date), 2147483647)::HUGEINT * 18446744073709551616
-                    + load_id::HUGEINT * 4294967296 + row_no AS latest
+                    + load_id::HUGEINT * 4294967296 + row_no AS latest,
+                -- An extract by quarter has no dates: its quarter counts as one day in the middle month.
+                date_diff('day', DATE '1970-01-01', coalesce(order_date, make_date(
+                    CAST(substr(quarter, 1, 4) AS INTEGER), CAST(substr(quarter, 6, 1) AS INTEGER) * 3 - 1, 15))) AS day
             FROM order_lines
             WHERE {where}
         )
