@@ -116,13 +116,15 @@ def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp
 
 def _edit_review_cell(page, grid_box: dict, row: int, column: int, text: str) -> None:
     """Type `text` into a cell of the review table (0-based body row and column), as a person does with the keys."""
-    page.mouse.click(grid_box["x"] + 60, grid_box["y"] + 35 * (row + 1) + 17)  # header and rows are 35 px high
+    # The second column (the name): a click on the first, the partner link, may open the link instead.
+    page.mouse.click(grid_box["x"] + 200, grid_box["y"] + 35 * (row + 1) + 17)  # header and rows are 35 px high
     page.wait_for_timeout(500)  # keys pressed before the grid has taken the focus go nowhere
-    for _ in range(column):
+    for _ in range(column - 1):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Enter")
     page.wait_for_timeout(800)
     page.keyboard.type(text)
+    page.wait_for_timeout(500)  # the choices narrow to the text typed; Enter before that picks another
     page.keyboard.press("Enter")
     page.wait_for_timeout(300)
     page.keyboard.press("Escape")
