@@ -163,3 +163,14 @@ def test_a_file_kept_from_the_first_release_opens_upgraded_with_its_history(tmp_
         assert channel_summary(store)["revenue"] == 1575.5
     with Store(path) as again:  # opens at once the next time, nothing left to upgrade
         assert again.schema_version() == SCHEMA_VERSION
+
+
+def test_versions_give_the_data_and_scores_versions_together(store, write_file):
+    from analytics.ingest.load import load_extract
+    from analytics.store.store import bump_scores_version
+
+    assert store.versions() == (store.data_version(), store.scores_version())
+    load_extract(store, write_file("a.csv", "partner_id,order_date,revenue\nP1,2025-07-01,10\n"))
+    with store.transaction() as cur:
+        bump_scores_version(cur)
+    assert store.versions() == (store.data_version(), store.scores_version()) and store.scores_version() == 1

@@ -150,7 +150,7 @@ def cached(function: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs
     rollback or new scores, because their data and scores versions are part of the key.
     """
     store = get_store()
-    version = (store.data_version(), store.scores_version())
+    version = store.versions()
     return _cached_result(function.__module__, function.__name__, str(store.path), version, args,
                           tuple(sorted(kwargs.items())))
 

@@ -309,6 +309,13 @@ class Store:
             rows = cur.execute("SELECT value FROM meta WHERE key = 'scores_version'").fetchall()
             return int(rows[0][0]) if rows else 0
 
+    def versions(self) -> tuple[int, int]:
+        """Give (data_version, scores_version) in one query: the pages' cache key, read by every cached call."""
+        with contextlib.closing(self.cursor()) as cur:
+            found = dict(cur.execute(
+                "SELECT key, value FROM meta WHERE key IN ('data_version', 'scores_version')").fetchall())
+        return int(found.get("data_version", 0)), int(found.get("scores_version", 0))
+
     def is_empty(self) -> bool:
         """Tell whether no order line is stored."""
         with contextlib.closing(self.cursor()) as cur:
