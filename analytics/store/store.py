@@ -168,8 +168,10 @@ class Store:
                         raise fault from exc
                     if "lock" not in str(exc).lower():
                         raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+                    # The command line may have left its note between our look and our try: name it then.
                     holder = re.search(r"PID (\d+)", str(exc))
-                    waiting_for = f"process {holder.group(1)}" if holder else "another process"
+                    waiting_for = writer_waiting(self.path) or (
+                        f"process {holder.group(1)}" if holder else "another process")
             waited = time.monotonic() - started
             why = f"The database {self.path} is in use by another process ({waiting_for})"
             if waited >= wait:
@@ -380,7 +382,10 @@ def _note_path(path: Path) -> Path:
 def _leave_note(path: Path) -> Path:
     """Give the note beside the file, written now: the app lets go of the file while it is there."""
     note = _note_path(path)
-    note.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
+    # Written aside and renamed into place, so a reader never finds the note half written (and ignores it).
+    partial = note.with_name(f"{note.name}.{os.getpid()}.partial")
+    partial.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
+    partial.replace(note)
     return note
 
 
