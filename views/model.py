@@ -6,6 +6,7 @@ from analytics import charts
 from analytics.formatting import markdown_literal
 from analytics.model.fit import MODEL
 from analytics.model.scoring import score_status, stored_report
+from analytics.model.summary import plain_summary
 from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scored_horizon
@@ -22,6 +23,11 @@ if not flt.is_everything:
     st.caption("The model, its backtest and its drivers cover the whole channel: the sidebar's tier, region, "
                "distributor and segment filters narrow the Partners at risk list, not this page.")
 
+st.subheader("In short")
+for point in plain_summary(report):
+    st.markdown(f"**{point.topic}.** {markdown_literal(point.text)}")
+
+st.header("For analysts")
 st.markdown(
     f"""
 **What it predicts.** For every partner with orders in the {horizon} quarters to **{q}**:
