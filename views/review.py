@@ -31,6 +31,7 @@ from analytics.review.program import PROGRAM_PATH, load_program, program_files, 
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, get_store
+from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
 from views.widgets import PARTNER_LINK, partner_links
@@ -75,8 +76,11 @@ st.caption(
     f"Selection: {markdown_literal(flt.describe())} (tier, region and distributor)."
 )
 
-# The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns.
-edits: dict[str, dict] = st.session_state.setdefault("review_overrides", {})
+# The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns, and
+# as the person's draft of this review year in the database, so that a reload or a lost connection loses nothing.
+if may_decide:
+    restore_draft(actor, q)
+edits: dict[str, dict] = st.session_state.setdefault(EDITS, {})
 # A table editor reports changes by row position. They are folded into `edits` by partner on the next run and the
 # editors then start afresh under new keys, so an old change never lands on another row when the list changes.
 generation = st.session_state.setdefault("review_editor_generation", 0)
@@ -118,11 +122,14 @@ with decisions_tab:
             f1, f2, f3 = st.columns([2, 1, 2])
             labels = dict(zip(recs["partner_id"], recs["partner_name"].fillna("") + " (" + recs["partner_id"] + ")",
                               strict=True))
-            who = f1.selectbox("Partner", list(labels), format_func=labels.get, key="review_override_partner")
-            what = f2.selectbox("Decision", ACTIONS, key="review_override_decision")
-            why = f3.text_input("Note", key="review_override_note")
-            if st.form_submit_button("Apply", key="review_override_apply"):
-                edits.setdefault(who, {}).update({"decision": what, "note": why})
+            f1.selectbox("Partner", list(labels), format_func=labels.get, key="review_override_partner")
+            f2.selectbox("Decision", ACTIONS, key="review_override_decision")
+            f3.text_input("Note", key="review_override_note")
+            st.form_submit_button("Apply", key="review_override_apply", on_click=apply_override, args=(recs, flt))
+    if may_decide:
+        if said := applied():
+            st.success(markdown_literal(said))
+        keep_draft(actor, q, edits)
     table = review_decisions(recs, flt, edits)
     st.caption("Change a decision or write a note in the table or with the form above; sort by any column. "
                "A partner set to provisional continuation gets its tier's default goals (Provisional continuation "
@@ -236,7 +243,8 @@ name = left.text_input("Review name", value=default_review_name(q), key="review_
                        help="Saving again under the same name updates that review; nothing is duplicated.")
 changed = int((decisions["decision"] != decisions["recommendation"]).sum())
 right.metric("Decisions that differ from the recommendation", f"{changed:,}",
-             help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept until you save.")
+             help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept as your draft "
+                  "of this review, across reloads, until you save it or discard the draft.")
 right.caption(f"Changed in this session: {len(edits):,} partner" + ("" if len(edits) == 1 else "s"))
 c1, c2, c3 = st.columns(3)
 if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary", key="save_review",
@@ -246,6 +254,7 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
     except (ValueError, AccessDenied) as exc:
         st.error(markdown_literal(str(exc)))
     else:
+        draft_saved(actor, q, edits)
         st.success(f"Saved review {markdown_literal(result['review'])}: {result['added']:,} decisions added, "
                    f"{result['changed']:,} changed, {result['unchanged']:,} unchanged.")
 # Written only on a click: an Excel file of every partner took seconds on every rerun of the page.

@@ -356,7 +356,19 @@ ALTER TABLE partner_quarter ADD COLUMN first_day DOUBLE;
 ALTER TABLE partner_quarter ADD COLUMN last_day DOUBLE;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# Version 9: review decisions in progress, one draft per person and review (analytics.review.drafts): the
+# chief's overrides, notes and goals as JSON text, so that a reload or a lost session loses nothing.
+_V9 = """
+CREATE TABLE IF NOT EXISTS review_drafts (
+    owner VARCHAR NOT NULL,
+    review_key VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (owner, review_key)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
