@@ -234,3 +234,38 @@ def test_each_person_gets_their_own_draft_and_a_viewer_none(review_db, roles):
     with Store(review_db) as store:
         owners = store.query_df("SELECT owner FROM review_drafts")["owner"].tolist()
     assert owners == ["chief@example.com"]
+
+
+@pytest.mark.browser
+def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
+    import pandas as pd
+
+    from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
+    from tests.test_browser import _edit_review_cell
+
+    require_chromium()
+    # Wide enough for every column: moving to a cell off screen would scroll the table sideways.
+    with app_server(review_db) as url, browser_page(4000, 1100) as page:
+        page.goto(f"{url}/review")
+        wait_for_app(page, 180000)
+        page.get_by_text("Changed in this session: 0 partners").wait_for(timeout=180000)
+        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        _edit_review_cell(page, box, row=0, column=7, text="terminate")
+        page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
+        page.wait_for_timeout(1000)  # the table drawn anew
+        _edit_review_cell(page, box, row=0, column=8, text="kept across reload")
+        wait_for_app(page)
+
+        page.reload()
+        wait_for_app(page, 180000)
+        page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
+        restored = page.get_by_text("Draft restored from")
+        assert "(1 change)" in restored.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "review_draft_restored")
+        # The decisions the page would save after the reload (its CSV download) hold the edit.
+        with page.expect_download() as download:
+            page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download decisions (CSV)").click()
+        decisions = pd.read_csv(download.value.path(), encoding="utf-8-sig", keep_default_na=False)
+        assert decisions.loc[0, ["decision", "note"]].tolist() == ["terminate", "kept across reload"]
+        assert (decisions["note"] != "").sum() == 1
