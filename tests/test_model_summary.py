@@ -1,4 +1,4 @@
-"""The Model page's plain summary: sentences that follow the stored report's figures, and the page that opens with it."""
+"""The Model page's plain summary: sentences that follow the stored report's figures, and the page opening with it."""
 
 from __future__ import annotations
 
