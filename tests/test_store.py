@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from analytics.ingest.load import load_extract
-from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
+from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
 from analytics.store.store import Store, StoreError
 
 
@@ -65,6 +65,20 @@ def test_older_file_is_upgraded_in_place_and_keeps_its_data(tmp_path):
     with Store(path, on_wait=told.append) as again:  # a second open has nothing to upgrade
         assert again.data_version() == 4
     assert len(told) == 1
+
+
+def test_a_migration_that_only_adds_tables_leaves_the_data_version_and_scores_alone(tmp_path):
+    path = tmp_path / "current.duckdb"
+    with Store(path) as store:
+        before = store.data_version()
+        last_rederive = max(REDERIVE_AT)
+        with store.transaction() as cur:  # as the last release that changed derived figures left it
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(last_rederive)])
+    assert last_rederive < SCHEMA_VERSION, "the newest migration derives again: nothing to check here"
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        # Stored scores key on the data version: an upgrade that adds a table must not make them stale.
+        assert store.data_version() == before
 
 
 def test_sessions_opening_an_old_file_at_once_upgrade_it_once(tmp_path):

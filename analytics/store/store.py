@@ -296,7 +296,10 @@ class Store:
             if rederive:
                 # New derived columns are only right once recomputed from the raw lines.
                 refresh_derived(cur, None)
-            bump_data_version(cur)
+            if rederive or version == 0:
+                # Only a change to the derived figures makes stored scores and cached pages stale; a
+                # migration that adds a table (drafts, saved views) must not send every score to be recomputed.
+                bump_data_version(cur)
 
     # -- what changed -------------------------------------------------------------------------
     def data_version(self) -> int:
