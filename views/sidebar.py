@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
@@ -40,6 +42,7 @@ _FILTER_PARAMS = {
     "f_distributors": "distributor",
     "f_segments": "segment",
 }
+_QUARTER = re.compile(r"\d{4}Q[1-4]")
 # How a note names a filter the link asked for, and what the page shows without it.
 _FILTER_WORDS = {
     "f_tiers": ("tier", "tiers"),
@@ -104,7 +107,8 @@ def _seed_from_url(options: FilterOptions) -> None:
         missing = [v for v in asked if v not in allowed[key]]
         if key == "f_quarter":
             if missing:
-                notes.append(f"The link asked for {_literal(missing[0])}, which is no longer loaded; showing "
+                asked_for = missing[0] if _QUARTER.fullmatch(missing[0]) else _literal(missing[0])
+                notes.append(f"The link asked for {asked_for}, which is no longer loaded; showing "
                              f"{values[0] if values else options.quarters[-1]}.")
             if values or asked_any:
                 st.session_state["_keptf_quarter"] = values[0] if values else None
