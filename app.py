@@ -6,6 +6,7 @@ import streamlit as st
 
 from views.auth import current_actor, identity_sidebar, sign_in_page
 from views.db import database
+from views.saved_views import saved_views_sidebar
 from views.scores import keep_scores_fresh
 from views.sidebar import data_sidebar, remember_page, sidebar_filters
 
@@ -42,5 +43,6 @@ identity_sidebar(actor)
 with database():
     data_sidebar()
     sidebar_filters()
+    saved_views_sidebar(actor, page, pages)
     keep_scores_fresh()
     page.run()
