@@ -99,3 +99,20 @@ def test_a_link_to_a_quarter_or_value_no_longer_loaded_says_so(tiny_db):
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     at.multiselect(key="f_tiers").set_value(["Silver"]).run()  # the person's own choice answers the link
     assert not at.warning
+
+
+def test_back_gives_the_page_its_own_choices_and_the_filters_as_they_are_now(tiny_db):
+    at = open_page(tiny_db, "views/dropoffs.py", quarter="2026Q2", period_a="2024Q3-2024Q4",
+                   period_b="2025Q3-2025Q4")
+    at.session_state["dl_changes_table"] = {"selection": {"cells": [[0, "partner"]]}}
+    at.run()
+    assert at.title[0].value == "Partner"
+    at.switch_page("views/partner.py")  # AppTest's own next run would go back to the page it last switched to
+    at.multiselect(key="f_regions").set_value(["NA"]).run()  # changed on the Partner page
+    assert at.title[0].value == "Partner", [t.value for t in at.title]
+    (back,) = at.get("page_link")
+    assert back.proto.label == "← Back to Revenue drop-offs"
+    query = back.proto.query_string
+    for part in ("period_a=2024Q3-2024Q4", "period_b=2025Q3-2025Q4", "quarter=2026Q2", "region=NA"):
+        assert part in query, query
+    assert "partner_id" not in query

@@ -46,9 +46,10 @@ def saved_views_sidebar(actor: Actor, page: StreamlitPage, pages: list[Streamlit
             return
         offered = {p.url_path: p for p in pages}
         where = dict(zip(views["name"], views["page"], strict=True))
+        titles = {n: offered[u].title if u in offered else "a page not offered to you" for n, u in where.items()}
         # Option labels are plain text, so a name shows as typed.
         pick = st.selectbox("Your views", list(views["name"]), key="view_pick",
-                            format_func=lambda n: f"{n} · {offered[where[n]].title if where[n] in offered else 'not offered to you'}")
+                            format_func=lambda n: f"{n} · {titles[n]}")
         left, right = st.columns(2)
         if left.button("Open", key="view_open", icon=":material/open_in_browser:"):
             target = offered.get(where[pick])

@@ -14,7 +14,7 @@ from views.db import cached
 
 __all__ = [
     "data_sidebar", "sidebar_filters", "current_filter", "filter_with_data", "remember_page", "current_page",
-    "view_params",
+    "view_params", "page_params",
 ]
 
 
@@ -195,6 +195,12 @@ def sidebar_filters() -> ChannelFilter:
             del st.query_params[param]
     st.session_state["_url_written"] = written
     return flt
+
+
+def page_params(leave_out: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Give the URL parameters that are the page's own (not the sidebar's filters), less `leave_out`."""
+    own = set(st.query_params) - set(_FILTER_PARAMS.values()) - set(leave_out)
+    return {k: st.query_params.get_all(k) for k in own}
 
 
 def view_params() -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ import streamlit as st
 
 from analytics.export import to_safe_csv
 from analytics.formatting import markdown_literal
-from views.sidebar import current_page, view_params
+from views.sidebar import current_page, page_params, view_params
 
 __all__ = [
     "ROWS_SHOWN", "PARTNER_LINK", "PARTNER_PICK", "partner_table", "partner_links", "clickable_partners",
@@ -67,17 +67,16 @@ def open_partner(partner_id: str) -> NoReturn:
     here = current_page()
     if here is not None:
         # The page's own choices (Drop-offs' periods) are in its URL; Back gives them back to it.
-        own = {k: st.query_params.get_all(k) for k in st.query_params if k != "partner_id"}
-        st.session_state["_partner_from"] = (here, own)
+        st.session_state["_partner_from"] = (here, page_params(leave_out=("partner_id",)))
     st.switch_page(PARTNER_PAGE, query_params={"partner_id": partner_id, **view_params()})
 
 
 def back_link() -> None:
-    """Offer "← Back to <page>" to the page a partner was opened from, with its filters and choices."""
+    """Offer "← Back to <page>" to the page a partner was opened from, with its choices and the filters as now."""
     origin = st.session_state.get("_partner_from")
     if origin is not None:
-        page, params = origin
-        st.page_link(page, label=f"← Back to {page.title}", query_params=params)
+        page, own = origin
+        st.page_link(page, label=f"← Back to {page.title}", query_params={**own, **view_params()})
 
 
 def clickable_partners(
