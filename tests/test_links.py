@@ -97,6 +97,10 @@ def test_a_link_to_a_quarter_or_value_no_longer_loaded_says_so(tiny_db):
         in warnings
     assert at.selectbox(key="f_quarter").value == "2026Q2"
     assert at.multiselect(key="f_tiers").value == ["Gold"]
+    at.switch_page("views/tiers.py").run()
+    assert at.multiselect(key="f_tiers").value == ["Gold"]
+    assert not at.warning  # what the link asked for is said on the page it opened
+    at = open_page(tiny_db, "views/overview.py", quarter="2026Q3")
     at.multiselect(key="f_tiers").set_value(["Silver"]).run()  # the person's own choice answers the link
     assert not at.warning
 

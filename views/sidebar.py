@@ -59,6 +59,9 @@ def _keep(key: str) -> None:
 
 def remember_page(page: StreamlitPage) -> None:
     """Keep which page this run shows, so that links from it (a partner's) can lead back to it."""
+    before = st.session_state.get("_page")
+    if before is not None and before.url_path != page.url_path:
+        st.session_state.pop("_link_notes", None)  # what a link asked for is said on the page it opened
     st.session_state["_page"] = page
     if page.url_path != "partner":
         st.session_state.pop("_partner_from", None)  # a Back link is only for the partner just opened
