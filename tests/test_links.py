@@ -120,3 +120,27 @@ def test_back_gives_the_page_its_own_choices_and_the_filters_as_they_are_now(tin
     for part in ("period_a=2024Q3-2024Q4", "period_b=2025Q3-2025Q4", "quarter=2026Q2", "region=NA"):
         assert part in query, query
     assert "partner_id" not in query
+
+
+def test_a_chosen_quarter_rolled_back_in_the_session_is_named(tmp_path):
+    from analytics.ingest.load import rollback_load
+
+    lines = TINY.splitlines(keepends=True)
+    early, late = tmp_path / "early.csv", tmp_path / "late.csv"
+    early.write_text("".join(line for line in lines if "2026-04" not in line))
+    late.write_text(lines[0] + "".join(line for line in lines if "2026-04" in line))
+    db = tmp_path / "two.duckdb"
+    with Store(db) as store:
+        load_extract(store, early)
+        load_extract(store, late)
+    at = open_page(db, "views/overview.py")
+    at.selectbox(key="f_quarter").set_value("2026Q1").run()
+    at.selectbox(key="f_quarter").set_value("2026Q2").run()  # chosen, not just the latest
+    import streamlit as st
+
+    st.cache_resource.clear()
+    with Store(db) as store:
+        rollback_load(store, 2)
+    at.run()
+    assert "The quarter chosen, 2026Q2, is no longer loaded; showing 2026Q1." in [w.value for w in at.warning]
+    assert at.selectbox(key="f_quarter").value == "2026Q1"
