@@ -6,8 +6,9 @@ import streamlit as st
 
 from views.auth import current_actor, identity_sidebar, sign_in_page
 from views.db import database
+from views.saved_views import saved_views_sidebar
 from views.scores import keep_scores_fresh
-from views.sidebar import data_sidebar, sidebar_filters
+from views.sidebar import data_sidebar, remember_page, sidebar_filters
 
 # The icon is served by the app itself: a Material icon as page_icon makes every viewer's browser fetch
 # the favicon from fonts.gstatic.com.
@@ -37,9 +38,11 @@ pages = [
 if actor.may("load") or actor.may("roll back"):
     pages.append(st.Page("views/upload.py", title="Upload extracts", icon=":material/upload_file:"))
 page = st.navigation(pages)
+remember_page(page)
 identity_sidebar(actor)
 with database():
     data_sidebar()
     sidebar_filters()
+    saved_views_sidebar(actor, page, pages)
     keep_scores_fresh()
     page.run()

@@ -272,8 +272,12 @@ def top_partners_bar(
     return _layout(fig, title, "", x_title).update_layout(hovermode="closest")
 
 
-def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15) -> go.Figure:
-    """Give the `top` partners by revenue lost, largest at the top (frame: dropoffs.significant_dropoffs)."""
+def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15, *, compared: str | None = None) -> go.Figure:
+    """Give the `top` partners by revenue lost, largest at the top (frame: dropoffs.significant_dropoffs).
+
+    `compared` names the two periods ("2025Q1–2025Q2 against 2024Q1–2024Q2") when they are not the 4
+    quarters to `quarter` against the 4 before.
+    """
     shown = min(top, len(frame))
     return top_partners_bar(
         frame,
@@ -281,15 +285,18 @@ def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15) -> go.Figure:
         "change_t4",
         "{:+.0%}",
         _HIGHLIGHT,
-        f"Top {shown} partners by revenue lost: 4 quarters to {quarter} against the 4 before (USD)",
+        f"Top {shown} partners by revenue lost: {compared or f'4 quarters to {quarter} against the 4 before'} (USD)",
         "Revenue lost (USD)",
         top,
         hover_word="lost ",
     )
 
 
-def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str) -> go.Figure:
-    """Give the revenue bridge from the previous 4 quarters to the last 4 (frame: dropoffs.revenue_bridge)."""
+def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str | None = None) -> go.Figure:
+    """Give the revenue bridge from the previous 4 quarters to the last 4 (frame: dropoffs.revenue_bridge).
+
+    `compared` names other periods, as in dropoffs_bar.
+    """
     last = len(frame) - 1
     measure = ["absolute" if i in (0, last) else "relative" for i in range(len(frame))]
     fig = go.Figure(
@@ -306,7 +313,7 @@ def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str) -> go.Figure:
     )
     return _layout(
         fig,
-        f"Revenue bridge: the 4 quarters to {quarter} against the 4 before, by kind of partner (USD)",
+        f"Revenue bridge: {compared or f'the 4 quarters to {quarter} against the 4 before'}, by kind of partner (USD)",
         "Revenue (USD)",
     ).update_layout(hovermode="closest")
 
@@ -350,8 +357,12 @@ def _box_label(group: str, partners: int) -> str:
     return f"{plotly_literal(group)}<br>{partners:,} partner{'' if partners == 1 else 's'}"
 
 
-def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier") -> go.Figure:
+def change_distribution_box(
+    frame: pd.DataFrame, quarter: str, by: str = "tier", *, compared: str | None = None,
+) -> go.Figure:
     """Give a box per tier (or region) of partners' revenue change, 4 quarters to `quarter` against the 4 before.
+
+    `compared` names other periods, as in dropoffs_bar.
 
     frame: dropoffs.change_distribution. Each box is drawn from box_statistics (quartiles and
     whiskers of all the group's partners; points beyond the whiskers are not drawn), labelled with
@@ -381,7 +392,7 @@ def change_distribution_box(frame: pd.DataFrame, quarter: str, by: str = "tier")
     fig.update_layout(showlegend=False)
     return _layout(
         fig,
-        f"Change in each partner's revenue by {by}: 4 quarters to {quarter} against the 4 before (%)",
+        f"Change in each partner's revenue by {by}: {compared or f'4 quarters to {quarter} against the 4 before'} (%)",
         "Revenue change (%)",
     ).update_layout(hovermode="closest")
 

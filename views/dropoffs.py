@@ -4,32 +4,35 @@ import streamlit as st
 
 from analytics import charts
 from analytics.analyses.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
+from analytics.analyses.queries import filter_options
 from analytics.formatting import markdown_literal, money
-from analytics.store.quarters import shift_quarter
 from views.db import cached
-from views.sidebar import current_filter
+from views.periods import compare_periods
+from views.sidebar import filter_with_data
 from views.widgets import partner_table
 
 st.title("Revenue drop-offs")
-flt = current_filter()
-changes = cached(partner_changes, flt, flt.quarter) if flt.quarter else None
-if changes is None or changes.empty:
+flt = filter_with_data()
+periods = compare_periods(cached(filter_options).quarters, flt.quarter)
+changes = cached(partner_changes, flt, flt.quarter, periods)
+if changes.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
-q = flt.quarter
-t4 = f"{shift_quarter(q, -3)}–{q}"
-prev_t4 = f"{shift_quarter(q, -7)}–{shift_quarter(q, -4)}"
+q = periods.b_last  # quarter over quarter and year over year are to period B's last quarter
+t4, prev_t4 = periods.label_b, periods.label_a
+compared = None if periods.is_trailing else f"{t4} against {prev_t4}"
 st.caption(
-    f"Last 4 quarters: {t4}; the 4 before: {prev_t4} · {markdown_literal(flt.describe())}. "
-    "Revenue in USD, net of credits and returns."
+    (f"Last 4 quarters: {t4}; the 4 before: {prev_t4}" if compared is None else
+     f"Period B: {t4}; period A: {prev_t4} ({periods.length} quarters each)")
+    + f" · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns."
 )
 
 threshold = st.slider(
     "A significant fall is a drop of at least (%)", min_value=10, max_value=100, value=50, step=5,
-    key="dropoff_threshold", help="Revenue in the last 4 quarters against the 4 before.",
+    key="dropoff_threshold", help="Revenue in period B against period A (the last 4 quarters against the 4 before).",
 )
 fallen = significant_dropoffs(changes, threshold / 100)
-bridge = revenue_bridge(changes)
+bridge = revenue_bridge(changes, periods)
 total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].sum())
 lost = float(fallen["revenue_lost"].sum())
 
@@ -39,11 +42,11 @@ c2.metric(f"Revenue they lost, {t4} vs {prev_t4}", money(lost))
 c3.metric(f"Channel revenue change, {t4} vs {prev_t4}", money(total_change))
 
 left, right = st.columns(2)
-left.plotly_chart(charts.revenue_bridge_waterfall(bridge, q), width="stretch")
+left.plotly_chart(charts.revenue_bridge_waterfall(bridge, q, compared=compared), width="stretch")
 if fallen.empty:
     right.info(f"No partner fell by {threshold} % or more.")
 else:
-    right.plotly_chart(charts.dropoffs_bar(fallen, q, top=20), width="stretch")
+    right.plotly_chart(charts.dropoffs_bar(fallen, q, top=20, compared=compared), width="stretch")
 
 st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
 partner_table(
@@ -60,10 +63,11 @@ partner_table(
 
 st.subheader("How changes spread")
 by = st.segmented_control("Group by", ["tier", "region"], default="tier", key="dropoff_group") or "tier"
-st.plotly_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by), width="stretch")
+st.plotly_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by, compared=compared),
+                width="stretch")
 st.caption(f"{charts.BOX_NOTE} Partners whose revenue in {prev_t4} was zero or a net credit have no change "
            "and are left out.")
 
-with st.expander(f"Every partner's change (quarter, year and trailing year to {q})"):
+with st.expander(f"Every partner's change (quarter and year to {q}, {t4} against {prev_t4})"):
     largest = changes.sort_values(["revenue_t4", "partner_id"], ascending=[False, True])
     partner_table(largest, f"partner_changes_{q}", "dl_changes", f"by revenue in {t4}, largest first")

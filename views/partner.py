@@ -21,9 +21,10 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scores_ready
 from views.sidebar import current_filter
-from views.widgets import download_table
+from views.widgets import back_link, download_table
 
 st.title("Partner")
+back_link()
 flt = current_filter()
 linked = st.query_params.get("partner_id", "")
 text = st.text_input("Find a partner by name or id", value=linked, key="partner_search")

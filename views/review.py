@@ -34,7 +34,7 @@ from views.db import cached, get_store
 from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
-from views.widgets import PARTNER_LINK, partner_links
+from views.widgets import PARTNER_LINK, clickable_partners, partner_links
 
 st.title("Annual review")
 actor = current_actor()
@@ -271,7 +271,7 @@ with saved_tab:
         st.dataframe(saved, hide_index=True, width="stretch")
         opened = st.selectbox("Open a saved review", saved["name"], key="open_review")
         record = load_review(get_store(), opened)
-        st.dataframe(partner_links(record), hide_index=True, width="stretch", column_config={"partner": PARTNER_LINK})
+        clickable_partners(record, "saved_review_table")
         d1, d2 = st.columns(2)
         shown_name = markdown_literal(opened)  # typed by a person: shown as typed
         d1.download_button(f"Download {shown_name} (CSV)", lambda: to_safe_csv(record),
@@ -291,5 +291,4 @@ with saved_tab:
             f1.metric(f"Met their goals, {quarters}", f"{status.get('met', 0):,}")
             f2.metric(f"Missed, {quarters}", f"{status.get('missed', 0):,}")
             f3.metric(f"Not yet known ({quarters} not all loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
-            st.dataframe(partner_links(follow), hide_index=True, width="stretch",
-                         column_config={"partner": PARTNER_LINK})
+            clickable_partners(follow, "provisional_follow_up_table")

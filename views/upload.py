@@ -18,7 +18,7 @@ from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import get_store, prepared_upload
-from views.widgets import PARTNER_LINK, download_table, partner_links
+from views.widgets import clickable_partners, download_table
 
 st.title("Upload extracts")
 store = get_store()
@@ -114,7 +114,7 @@ def show_summary(load_id: int) -> None:
     st.caption(f"Quarters covered: {', '.join(summary['quarters'])}. Rows replaced: {summary['rows_replaced']:,}.")
     if not gone.empty:
         with st.expander(f"The {len(gone):,} partners with no order in {summary['latest_quarter']}"):
-            st.dataframe(partner_links(gone), hide_index=True, column_config={"partner": PARTNER_LINK})
+            clickable_partners(gone, f"gone_table_{load_id}")
 
 
 for i, upload in enumerate(files or []):

@@ -1,14 +1,17 @@
-"""Revenue drop-offs: each partner's change quarter over quarter, year over year and trailing year over the one before.
+"""Revenue drop-offs: each partner's change quarter over quarter, year over year and between two periods.
 
-The trailing year ("t4") is the 4 quarters to the chosen quarter, "prev_t4" the 4 before those. A
-partner is selected by its latest recorded tier, region and distributor in those 8 quarters; a
-segment selection counts only revenue from customers in those segments (and partner x quarter rows
-with revenue there).
+The two periods compared are by default the trailing year ("t4", the 4 quarters to the chosen quarter)
+and the 4 before ("prev_t4"); a person may choose any two runs of quarters of the same length
+(ComparePeriods: period A before period B), and the t4 columns then hold period B, the prev_t4 columns
+period A. A partner is selected by its latest recorded tier, region and distributor from the start of
+period A to the end of period B; a segment selection counts only revenue from customers in those
+segments (and partner x quarter rows with revenue there).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,6 +25,7 @@ from analytics.store.store import Store
 
 __all__ = [
     "BRIDGE_COMPONENTS",
+    "ComparePeriods",
     "CHANGE_COLUMNS",
     "partner_changes",
     "compute_changes",
@@ -45,21 +49,72 @@ _PQ_COLUMNS = ["partner_id", "q_index", "revenue", "partner_name", "tier", "regi
 _DTYPES = {c: "float64" for c in CHANGE_COLUMNS if c.startswith(("revenue", "change"))}
 
 
+@dataclass(frozen=True)
+class ComparePeriods:
+    """Two runs of quarters of the same length to compare: period A (a_first to a_last) before period B."""
+
+    a_first: str
+    a_last: str
+    b_first: str
+    b_last: str
+
+    def __post_init__(self) -> None:
+        a0, a1, b0, b1 = (quarters.quarter_index(q) for q in (self.a_first, self.a_last, self.b_first, self.b_last))
+        if a0 > a1 or b0 > b1:
+            raise ValueError(f"A period runs from its first quarter to its last, not {self.label_a} or {self.label_b}")
+        if a1 - a0 != b1 - b0:
+            raise ValueError(f"Period A ({self.label_a}, {a1 - a0 + 1} quarters) and period B ({self.label_b}, "
+                             f"{b1 - b0 + 1} quarters) must be of the same length")
+        if a1 >= b0:
+            raise ValueError(f"Period A ({self.label_a}) must end before period B ({self.label_b}) starts")
+
+    @classmethod
+    def trailing(cls, quarter: str, length: int = ACTIVE_WINDOW) -> ComparePeriods:
+        """Give the `length` quarters to `quarter` (period B) against the `length` before them (period A)."""
+        return cls(quarters.shift_quarter(quarter, -2 * length + 1), quarters.shift_quarter(quarter, -length),
+                   quarters.shift_quarter(quarter, -length + 1), quarter)
+
+    @property
+    def length(self) -> int:
+        """Give the quarters in each period."""
+        return quarters.quarter_index(self.b_last) - quarters.quarter_index(self.b_first) + 1
+
+    @property
+    def label_a(self) -> str:
+        """Give period A as "2024Q3–2025Q2" (one quarter: "2024Q3")."""
+        return self.a_first if self.a_first == self.a_last else f"{self.a_first}–{self.a_last}"
+
+    @property
+    def label_b(self) -> str:
+        """Give period B as "2025Q3–2026Q2" (one quarter: "2025Q3")."""
+        return self.b_first if self.b_first == self.b_last else f"{self.b_first}–{self.b_last}"
+
+    @property
+    def is_trailing(self) -> bool:
+        """Tell whether these are the default periods: the 4 quarters to period B's end against the 4 before."""
+        return self == ComparePeriods.trailing(self.b_last)
+
+
 def _relative_change(new: pd.Series, base: pd.Series) -> pd.Series:
     # A change from nothing (or from a net credit) has no meaningful percentage.
     return ((new - base) / base).where(base > 0)
 
 
-def partner_changes(store: Store, flt: ChannelFilter, quarter: str | None = None) -> pd.DataFrame:
-    """Give one row per partner with any order in the 8 quarters to `quarter`: its changes (see compute_changes).
+def partner_changes(
+    store: Store, flt: ChannelFilter, quarter: str | None = None, periods: ComparePeriods | None = None,
+) -> pd.DataFrame:
+    """Give one row per partner with any order in the two periods compared: its changes (see compute_changes).
 
-    `quarter` defaults to the filter's quarter, then to the latest.
+    `periods` defaults to the 4 quarters to `quarter` against the 4 before; `quarter` to the filter's
+    quarter, then to the latest. With `periods` given, `quarter` is not used.
     """
-    quarter = quarter or flt.quarter or latest_quarter(store)
-    if quarter is None:
-        return empty_frame(CHANGE_COLUMNS, _DTYPES)
-    last = quarters.quarter_index(quarter)
-    first = last - 2 * ACTIVE_WINDOW + 1
+    if periods is None:
+        quarter = quarter or flt.quarter or latest_quarter(store)
+        if quarter is None:
+            return empty_frame(CHANGE_COLUMNS, _DTYPES)
+        periods = ComparePeriods.trailing(quarter)
+    last = quarters.quarter_index(periods.b_last)
+    first = quarters.quarter_index(periods.a_first)
     window, window_params = partner_window(flt, first, last)
     where, params = flt.partner_quarter_where("l")
     frame = store.query_df(
@@ -70,37 +125,49 @@ def partner_changes(store: Store, flt: ChannelFilter, quarter: str | None = None
         FROM partner_quarter pq JOIN l ON l.partner_id = pq.partner_id
         WHERE pq.q_index BETWEEN ? AND ? AND {in_selected_segments(flt, "pq")} AND {where}
         """,
-        [*window_params, first, last, *params],
+        # From a year before period B's last quarter too: its year-over-year change needs that quarter.
+        [*window_params, min(first, last - ACTIVE_WINDOW), last, *params],
     )
-    return compute_changes(frame, last)
+    return compute_changes(frame, last, periods)
 
 
-def compute_changes(pq: pd.DataFrame, quarter_index: int) -> pd.DataFrame:
-    """Give per partner with a row in the 8 quarters to `quarter_index` its revenue changes.
+def compute_changes(pq: pd.DataFrame, quarter_index: int, periods: ComparePeriods | None = None) -> pd.DataFrame:
+    """Give per partner with a row in the two periods compared its revenue changes.
 
     `pq` is partner_quarter-like: [partner_id, q_index, revenue, partner_name, tier, region].
-    revenue_q / revenue_prev_q / revenue_year_ago_q are the revenue in the quarter, the one before and
-    the same quarter a year before; revenue_t4 / revenue_prev_t4 over the 4 quarters to it and the 4
-    before those. change_* = (new - base) / base, NaN when the base is zero or negative.
+    `periods` defaults to the 4 quarters to `quarter_index` (period B) and the 4 before (period A);
+    when given, `quarter_index` must be period B's last quarter.
+    revenue_q / revenue_prev_q / revenue_year_ago_q are the revenue in that quarter, the one before and
+    the same quarter a year before; revenue_t4 / revenue_prev_t4 over period B and period A.
+    change_* = (new - base) / base, NaN when the base is zero or negative.
     revenue_lost = max(revenue_prev_t4 - revenue_t4, 0). partner_name, tier and region are the latest
-    recorded in the 8 quarters. Ordered by partner_id.
+    recorded in the two periods. Ordered by partner_id.
     """
     require_columns(pq, _PQ_COLUMNS, "the partner x quarter rows")
     last = int(quarter_index)
-    window = pq[pq["q_index"].between(last - 2 * ACTIVE_WINDOW + 1, last)]
-    if window.empty:
+    periods = periods or ComparePeriods.trailing(quarters.quarter_label(last))
+    if quarters.quarter_index(periods.b_last) != last:
+        raise ValueError(f"quarter_index {last} is not the last quarter of period B ({periods.label_b})")
+    b_first = quarters.quarter_index(periods.b_first)
+    a_first, a_last = quarters.quarter_index(periods.a_first), quarters.quarter_index(periods.a_last)
+    in_a, in_b = pq["q_index"].between(a_first, a_last), pq["q_index"].between(b_first, last)
+    members = pq.loc[in_a | in_b, "partner_id"].unique()
+    if len(members) == 0:
         return empty_frame(CHANGE_COLUMNS, _DTYPES)
-    q, revenue = window["q_index"], window["revenue"].astype("float64")
+    mine = pq["partner_id"].isin(members)
+    rows, in_a, in_b = pq[mine], in_a[mine], in_b[mine]
+    q, revenue = rows["q_index"], rows["revenue"].astype("float64")
     sums = pd.DataFrame({
-        "partner_id": window["partner_id"],
+        "partner_id": rows["partner_id"],
         "revenue_q": revenue.where(q == last, 0.0),
         "revenue_prev_q": revenue.where(q == last - 1, 0.0),
         "revenue_year_ago_q": revenue.where(q == last - ACTIVE_WINDOW, 0.0),
-        "revenue_t4": revenue.where(q > last - ACTIVE_WINDOW, 0.0),
-        "revenue_prev_t4": revenue.where(q <= last - ACTIVE_WINDOW, 0.0),
+        "revenue_t4": revenue.where(in_b, 0.0),
+        "revenue_prev_t4": revenue.where(in_a, 0.0),
     }).groupby("partner_id").sum()
     # groupby().last() skips missing values: the latest attribute that was recorded.
-    attributes = window.sort_values("q_index").groupby("partner_id")[["partner_name", "tier", "region"]].last()
+    compared = rows[in_a | in_b]
+    attributes = compared.sort_values("q_index").groupby("partner_id")[["partner_name", "tier", "region"]].last()
     out = attributes.join(sums).reset_index()
     out["change_qoq"] = _relative_change(out["revenue_q"], out["revenue_prev_q"])
     out["change_yoy"] = _relative_change(out["revenue_q"], out["revenue_year_ago_q"])
@@ -136,8 +203,11 @@ def significant_dropoffs(changes: pd.DataFrame, threshold: float = 0.5) -> pd.Da
     return out
 
 
-def revenue_bridge(changes: pd.DataFrame) -> pd.DataFrame:
+def revenue_bridge(changes: pd.DataFrame, periods: ComparePeriods | None = None) -> pd.DataFrame:
     """Give [component, amount]: the previous 4 quarters' revenue, what changed it, and the last 4 quarters'.
+
+    With `periods` other than the trailing ones, the first and last components name period A and B
+    ("Period A, 2024Q1–2024Q2"), and "New partners" and "Lapsed" are new to and absent from period B.
 
     Every partner's change (revenue_t4 - revenue_prev_t4) falls in exactly one component:
 
@@ -165,7 +235,10 @@ def revenue_bridge(changes: pd.DataFrame) -> pd.DataFrame:
         return math.fsum(np.concatenate([now[mask], -before[mask]]))
 
     amounts = [math.fsum(before), *(change(mask) for mask in groups.values()), math.fsum(now)]
-    return pd.DataFrame({"component": list(BRIDGE_COMPONENTS), "amount": amounts})
+    components = list(BRIDGE_COMPONENTS)
+    if periods is not None and not periods.is_trailing:
+        components[0], components[-1] = f"Period A, {periods.label_a}", f"Period B, {periods.label_b}"
+    return pd.DataFrame({"component": components, "amount": amounts})
 
 
 def change_distribution(changes: pd.DataFrame, by: str = "tier") -> pd.DataFrame:

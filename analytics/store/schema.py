@@ -368,7 +368,21 @@ CREATE TABLE IF NOT EXISTS review_drafts (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# Version 10: views a person saved by name (analytics.saved_views): a page and its URL query string (quarter,
+# filters, the page's own choices), one per owner and name. Not data: any role may keep its own.
+_V10 = """
+CREATE TABLE IF NOT EXISTS saved_views (
+    owner VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    page VARCHAR NOT NULL,
+    query VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    saved_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (owner, name)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
