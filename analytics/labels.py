@@ -242,12 +242,19 @@ def people_columns(frame: pd.DataFrame, labels: Mapping[str, str | None] | None 
 
 
 def partner_order(columns: Mapping[str, Column], first: Sequence[str] = ()) -> list[str]:
-    """Give the columns of a partner table in reading order: `first`, the name, long text, text, flags, numbers.
+    """Give a partner table's columns in reading order: link and id, name, `first`, long text, text, flags, figures.
 
     What people read a partner table for (name, reasons, decision, note) comes before the figures, so it
     shows without scrolling on a laptop; within each group the engine's order stays.
     """
-    rank = {"id": 0, "long_text": 2, "text": 3, "date": 3, "datetime": 3, "flag": 4}
-    head = [c for c in first if c in columns]
-    rest = [c for c in columns if c not in head]
-    return head + sorted(rest, key=lambda c: 1 if c == "partner_name" else rank.get(columns[c].kind, 5))
+    rank = {"long_text": 3, "text": 4, "date": 4, "datetime": 4, "flag": 5}
+    lead = {"partner": 0, "partner_id": 0, "partner_name": 1}
+
+    def place(name: str) -> tuple[int, int]:
+        if name in lead:
+            return lead[name], 0
+        if name in first:
+            return 2, list(first).index(name)
+        return rank.get(columns[name].kind, 6), 0
+
+    return sorted(columns, key=place)

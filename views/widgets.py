@@ -7,23 +7,79 @@ slow. The page shows the first rows in the order it states, and the CSV is writt
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from analytics.export import to_safe_csv
+from analytics.export import people_csv
 from analytics.formatting import markdown_literal
+from analytics.labels import Column, partner_order, people_columns
 
-__all__ = ["ROWS_SHOWN", "PARTNER_LINK", "partner_table", "partner_links", "download_table"]
+__all__ = ["ROWS_SHOWN", "PARTNER_LINK", "partner_table", "partner_links", "download_table", "column_config",
+           "show_table", "linked_table", "Labels"]
 
 ROWS_SHOWN = 500
 
+# What a page says about some columns beyond analytics/labels.py: a header (a period in it), None to leave the
+# column out, or a column_config of its own (a progress bar, a selectbox) whose label the download uses too.
+Labels = Mapping[str, "str | None | Mapping[str, Any]"]
 
-def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """Offer a table as a CSV download that is safe to open in a spreadsheet, written only when clicked."""
+_WIDTHS = {"long_text": "large", "text": "medium", "id": "small", "flag": "small"}
+
+
+def _config(spec: Column) -> Any:
+    """Give the column_config that shows a column of this kind as people read it."""
+    width = _WIDTHS.get(spec.kind)
+    if spec.kind == "money":
+        return st.column_config.NumberColumn(spec.label, format="dollar", help=spec.help)
+    if spec.kind == "share":
+        return st.column_config.NumberColumn(spec.label, format="percent", help=spec.help)
+    if spec.kind == "count":
+        return st.column_config.NumberColumn(spec.label, format="localized", help=spec.help)
+    if spec.kind == "number":
+        return st.column_config.NumberColumn(spec.label, format="%.3g", help=spec.help)
+    if spec.kind == "flag":
+        return st.column_config.CheckboxColumn(spec.label, width=width, help=spec.help)
+    if spec.kind == "date":
+        return st.column_config.DateColumn(spec.label, format="YYYY-MM-DD", help=spec.help)
+    if spec.kind == "datetime":
+        return st.column_config.DatetimeColumn(spec.label, format="YYYY-MM-DD HH:mm", help=spec.help)
+    return st.column_config.TextColumn(spec.label, width=width, help=spec.help)
+
+
+def _header_labels(labels: Labels | None) -> dict[str, str | None]:
+    """Give the headers `labels` set (a column_config's own label), for analytics.labels and the download."""
+    return {name: value.get("label") if isinstance(value, Mapping) else value for name, value in (labels or {}).items()}
+
+
+def column_config(frame: pd.DataFrame, labels: Labels | None = None) -> dict[str, Any]:
+    """Give the column_config that shows every column of `frame` in words and formats (analytics/labels.py).
+
+    `labels` holds only what this page says differently (see Labels); a column left out, or one whose
+    header repeats an earlier one's, is hidden.
+    """
+    labels = labels or {}
+    shown = people_columns(frame, _header_labels(labels))
+    config: dict[str, Any] = {name: None for name in frame.columns if name not in shown}
+    for name, spec in shown.items():
+        own = labels.get(name)
+        config[name] = own if isinstance(own, Mapping) else _config(spec)
+    return config
+
+
+def show_table(frame: pd.DataFrame, labels: Labels | None = None, **kwargs: Any) -> None:
+    """Show a table with headers in words, figures formatted and missing values as empty cells."""
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame, labels), placeholder="",
+                 **kwargs)
+
+
+def download_table(frame: pd.DataFrame, name: str, key: str, labels: Labels | None = None) -> None:
+    """Offer a table as a CSV download in words that is safe to open in a spreadsheet, written only when clicked."""
+    headers = _header_labels(labels)
     st.download_button(
-        f"Download {markdown_literal(name)} (CSV)", lambda: to_safe_csv(frame),
+        f"Download {markdown_literal(name)} (CSV)", lambda: people_csv(frame, headers),
         file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key, icon=":material/download:",
         on_click="ignore",
     )
@@ -39,28 +95,41 @@ def partner_links(frame: pd.DataFrame, column: str = "partner_id") -> pd.DataFra
 PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=(.*)", help="Open the partner page")
 
 
+def linked_table(frame: pd.DataFrame, labels: Labels | None = None, first: Sequence[str] = ()) -> None:
+    """Show a partner table with links to the Partner page, in words and in reading order (see partner_table)."""
+    shown = partner_links(frame)
+    config = column_config(shown, {"partner_id": None, **(labels or {})})
+    config["partner"] = PARTNER_LINK
+    columns = people_columns(shown, {n: None for n, c in config.items() if c is None})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder="",
+                 column_order=partner_order(columns, first))
+
+
 def partner_table(
     frame: pd.DataFrame,
     name: str,
     key: str,
     order: str,
     *,
-    column_config: dict[str, Any] | None = None,
+    labels: Labels | None = None,
+    first: Sequence[str] = (),
     rows: int = ROWS_SHOWN,
 ) -> None:
     """Show a partner table's first `rows` rows with links to the Partner page, and offer all of it as a CSV.
 
     `frame` is already in the order `order` describes ("by revenue lost, largest first"); when rows
-    are left out, a caption says how many and that the download has them all.
+    are left out, a caption says how many and that the download has them all. Columns read as
+    analytics/labels.py says, with `labels` for what differs here, and run: link, name, `first`, long
+    text, text, figures, so that what a row is read for shows without scrolling. The link shows the
+    partner id, so the id column itself is hidden on screen (the download has it first).
     """
     if len(frame) > rows:
         st.caption(f"Showing the first {rows:,} of {len(frame):,} partners, {order}; the download has all of them.")
-    st.dataframe(
-        partner_links(frame.head(rows)), hide_index=True, width="stretch",
-        column_config={"partner": PARTNER_LINK, **(column_config or {})},
-    )
+    linked_table(frame.head(rows), labels, first)
+    headers = _header_labels(labels)
     st.download_button(
-        f"Download {markdown_literal(name)} (CSV, {len(frame):,} rows)", lambda: to_safe_csv(frame),
+        f"Download {markdown_literal(name)} (CSV, {len(frame):,} rows)",
+        lambda: people_csv(frame, headers, first),
         file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key, icon=":material/download:",
         on_click="ignore",  # a download changes nothing on the page, so it need not run the page again
     )
