@@ -44,8 +44,6 @@ else:
 
 # The fields as people name them (the engine's names are partner_id, order_date, revenue).
 FIELDS = {"partner_id": "Partner id", "order_date": "Order date", "quarter": "Quarter", "revenue": "Revenue (USD)"}
-# The preview leads with what identifies a line: partner, date and revenue; the rest follows as the file had it.
-PREVIEW_FIRST = ["partner_id", "partner_name", "order_date", "quarter", "revenue"]
 
 MODES = {
     "replace": "Replace those quarters with this file's rows",
@@ -167,8 +165,11 @@ for i, upload in enumerate(files or []):
 
         st.markdown("**Preview: the first rows as they were understood**")
         preview = prepared.lines.slice(0, 10).to_pandas()
-        show_table(preview, FIELDS, column_order=[c for c in PREVIEW_FIRST if c in preview]
-                   + [c for c in preview if c not in PREVIEW_FIRST])
+        # Partner, date (the quarter for a file without dates) and revenue first; columns the file lacks left out.
+        when = "order_date" if preview["order_date"].notna().any() else "quarter"
+        present = [c for c in preview if preview[c].notna().any()]
+        first = [c for c in ("partner_id", "partner_name", when, "revenue") if c in present]
+        show_table(preview, FIELDS, column_order=first + [c for c in present if c not in first])
 
         loaded_id = st.session_state.get("_loaded", {}).get(prepared.content_hash)
         if loaded_id is not None:
