@@ -169,7 +169,7 @@ COLUMNS: dict[str, Column] = {
     "mode": _c("Mode"),
     "rows_in_file": _c("Rows in file", "count"),
     "rows_added": _c("Rows added", "count"),
-    "rows_skipped": _c("Rows skipped (already stored)", "count"),
+    "rows_skipped": _c("Rows skipped", "count", help="Lines whose transaction id was already stored"),
     "rows_replaced": _c("Rows replaced", "count"),
     "quarters": _c("Quarters"),
     "loaded_at": _c("Loaded at", "datetime"),

@@ -33,7 +33,7 @@ from views.auth import current_actor
 from views.db import cached, get_store
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
-from views.widgets import PARTNER_LINK, column_config, linked_table, partner_links, show_table
+from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, linked_table, partner_links, show_table
 
 st.title("Annual review")
 actor = current_actor()
@@ -134,7 +134,7 @@ with decisions_tab:
              "customers_trailing", "yoy_change", "churn_probability", "turnaround_probability"]
     editing = partner_links(table)[shown + ["partner_id"]]
     st.data_editor(
-        editing, hide_index=True, width="stretch", placeholder="",
+        editing, hide_index=True, width="stretch", placeholder="", row_height=WRAPPED_ROW_HEIGHT,
         key=f"review_editor_{generation}",
         disabled=[c for c in shown if c not in ("decision", "note") or not may_decide] + ["partner_id"],
         column_config=column_config(editing, {
@@ -144,7 +144,7 @@ with decisions_tab:
             "at_risk": st.column_config.CheckboxColumn("At risk", help="Kept, but the model's churn probability "
                                                        "or the recent fall is severe: see the reasons."),
             "decision": st.column_config.SelectboxColumn("Decision", options=ACTIONS, required=True),
-            "note": st.column_config.TextColumn("Note", width="medium"),
+            "note": st.column_config.TextColumn("Note", width=110),
         }),
     )
 
@@ -162,6 +162,7 @@ with provisional_tab:
          "otherwise", "tier", "recommendation", "revenue_trailing", "partner_id"]]
     st.data_editor(
         granting, hide_index=True, width="stretch", key=f"provisional_editor_{generation}", placeholder="",
+        row_height=WRAPPED_ROW_HEIGHT,
         disabled=True if not may_decide else ["partner", "partner_name", "tier", "recommendation",
                                               "turnaround_probability", "revenue_trailing", "otherwise", "reasons",
                                               "partner_id"],

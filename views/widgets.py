@@ -18,7 +18,8 @@ from analytics.formatting import markdown_literal
 from analytics.labels import Column, partner_order, people_columns
 
 __all__ = ["ROWS_SHOWN", "PARTNER_LINK", "partner_table", "partner_links", "download_table", "column_config",
-           "show_table", "linked_table", "Labels"]
+           "show_table", "linked_table", "row_height", "WRAPPED_ROW_HEIGHT",
+           "Labels"]
 
 ROWS_SHOWN = 500
 
@@ -26,12 +27,17 @@ ROWS_SHOWN = 500
 # column out, or a column_config of its own (a progress bar, a selectbox) whose label the download uses too.
 Labels = Mapping[str, "str | None | Mapping[str, Any]"]
 
-_WIDTHS = {"long_text": "large", "text": "medium", "id": "small", "flag": "small"}
+# Long text (reasons, notes) gets room and rows tall enough to wrap in (Streamlit wraps text only in rows
+# taller than 4rem), so a reason reads in full instead of ending in "short of G…"; names get room for a
+# whole company name. Widths in pixels fit link, name and two long texts into a 1280 px window.
+_WIDTHS: dict[str, Any] = {"long_text": 340, "text": "medium", "id": "small", "flag": "small"}
+_NAME_WIDTH = 200
+WRAPPED_ROW_HEIGHT = 72
 
 
-def _config(spec: Column) -> Any:
+def _config(spec: Column, name: str = "") -> Any:
     """Give the column_config that shows a column of this kind as people read it."""
-    width = _WIDTHS.get(spec.kind)
+    width = _NAME_WIDTH if name == "partner_name" else _WIDTHS.get(spec.kind)
     if spec.kind == "money":
         return st.column_config.NumberColumn(spec.label, format="dollar", help=spec.help)
     if spec.kind == "share":
@@ -65,14 +71,21 @@ def column_config(frame: pd.DataFrame, labels: Labels | None = None) -> dict[str
     config: dict[str, Any] = {name: None for name in frame.columns if name not in shown}
     for name, spec in shown.items():
         own = labels.get(name)
-        config[name] = own if isinstance(own, Mapping) else _config(spec)
+        config[name] = own if isinstance(own, Mapping) else _config(spec, name)
     return config
+
+
+def row_height(frame: pd.DataFrame, config: Mapping[str, Any]) -> int | None:
+    """Give a row height that lets long text wrap when the table shows any, else None (one line)."""
+    shown = people_columns(frame, {n: None for n, c in config.items() if c is None})
+    return WRAPPED_ROW_HEIGHT if any(c.kind == "long_text" for c in shown.values()) else None
 
 
 def show_table(frame: pd.DataFrame, labels: Labels | None = None, **kwargs: Any) -> None:
     """Show a table with headers in words, figures formatted and missing values as empty cells."""
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame, labels), placeholder="",
-                 **kwargs)
+    config = column_config(frame, labels)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config, placeholder="",
+                 row_height=row_height(frame, config), **kwargs)
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str, labels: Labels | None = None) -> None:
@@ -102,7 +115,7 @@ def linked_table(frame: pd.DataFrame, labels: Labels | None = None, first: Seque
     config["partner"] = PARTNER_LINK
     columns = people_columns(shown, {n: None for n, c in config.items() if c is None})
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder="",
-                 column_order=partner_order(columns, first))
+                 column_order=partner_order(columns, first), row_height=row_height(shown, config))
 
 
 def partner_table(
