@@ -1,4 +1,4 @@
-"""Tables on the pages: partner tables (the first rows on screen, every row in the download), links, downloads.
+"""Tables on the pages in words (headers and formats from analytics/labels.py), partner tables, links, downloads.
 
 A table of every partner runs to tens of thousands of rows at a large vendor; sending them all to
 the browser on every rerun (and writing them as CSV in case someone clicks Download) made the pages
@@ -18,8 +18,7 @@ from analytics.formatting import markdown_literal
 from analytics.labels import Column, partner_order, people_columns
 
 __all__ = ["ROWS_SHOWN", "PARTNER_LINK", "partner_table", "partner_links", "download_table", "column_config",
-           "show_table", "linked_table", "row_height", "WRAPPED_ROW_HEIGHT",
-           "Labels"]
+           "show_table", "linked_table", "row_height", "WRAPPED_ROW_HEIGHT", "Labels"]
 
 ROWS_SHOWN = 500
 
@@ -29,7 +28,7 @@ Labels = Mapping[str, "str | None | Mapping[str, Any]"]
 
 # Long text (reasons, notes) gets room and rows tall enough to wrap in (Streamlit wraps text only in rows
 # taller than 4rem), so a reason reads in full instead of ending in "short of G…"; names get room for a
-# whole company name. Widths in pixels fit link, name and two long texts into a 1280 px window.
+# whole company name. In pixels: link, name, one short column and one long text fit a 1280 px window.
 _WIDTHS: dict[str, Any] = {"long_text": 340, "text": "medium", "id": "small", "flag": "small"}
 _NAME_WIDTH = 200
 WRAPPED_ROW_HEIGHT = 72
