@@ -163,7 +163,7 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results = build_demo_channel(
         store, spec, progress=_progress, extracts_dir=args.extracts_dir, hold_back=tuple(args.hold_back),
-        score=not args.no_scores,
+        score=not args.no_scores, by=_who(),
     )
     rows = sum(r.rows_added for r in results)
     print(f"Demo channel loaded: {rows:,} order lines in {len(results)} quarterly extracts, "

@@ -780,6 +780,7 @@ def build_demo_channel(
     hold_back: tuple[str, ...] = (),
     actor=None,
     score: bool = True,
+    by: str | None = None,
 ) -> list:
     """Give the load results of writing the demo's quarterly extracts and loading each through the importer.
 
@@ -790,14 +791,18 @@ def build_demo_channel(
 
     The extracts go to a temporary folder unless `extracts_dir` is given (then they are kept there).
     Quarters in `hold_back` are written but not loaded, to be uploaded later as a real extract would be.
+    Each load is recorded as loaded by "demo, by " and `by` (the command line says "command line (<login>)"),
+    else the actor's name, else the local user's login.
     """
     # Imported here: the generator itself needs no database, and ingest must not import the demo.
-    from analytics.access import check
+    from analytics.access import check, local_actor
     from analytics.ingest.load import load_extract
     from analytics.model.features import DEFAULT_HORIZON
     from analytics.model.scoring import refresh_scores
 
     check(actor, "load")
+    # The loads table says these rows are generated, and who had them generated.
+    loaded_by = f"demo, by {by or (actor or local_actor()).who}"
     notify = progress or (lambda fraction, message: None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(extracts_dir) if extracts_dir is not None else Path(tmp)
@@ -810,7 +815,7 @@ def build_demo_channel(
             def step(fraction: float, message: str, i: int = i) -> None:
                 notify(0.3 + loading * (i + fraction) / len(to_load), message)
 
-            results.append(load_extract(store, path, progress=step, actor=actor))
+            results.append(load_extract(store, path, progress=step, actor=actor, loaded_by=loaded_by))
     if score:
         refresh_scores(store, progress=lambda f, m: notify(0.8 + 0.15 * f, m))
         # The quarter before too, at the default horizon: the Overview's "what changed with the last load"

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
+from views.widgets import WRAPPED_ROW_HEIGHT
 
 pytestmark = pytest.mark.browser
 
@@ -117,7 +118,8 @@ def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp
 def _edit_review_cell(page, grid_box: dict, row: int, column: int, text: str) -> None:
     """Type `text` into a cell of the review table (0-based body row and column), as a person does with the keys."""
     # The second column (the name): a click on the first, the partner link, may open the link instead.
-    page.mouse.click(grid_box["x"] + 200, grid_box["y"] + 35 * (row + 1) + 17)  # header and rows are 35 px high
+    # The header is 35 px high; the rows are taller, so the reasons wrap (views/widgets.py).
+    page.mouse.click(grid_box["x"] + 200, grid_box["y"] + 35 + WRAPPED_ROW_HEIGHT * row + WRAPPED_ROW_HEIGHT // 2)
     page.wait_for_timeout(500)  # keys pressed before the grid has taken the focus go nowhere
     for _ in range(column - 1):
         page.keyboard.press("ArrowRight")
@@ -145,10 +147,11 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_db):
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         # The table is redrawn under a new key after each change: the change must survive that, and the next.
-        _edit_review_cell(page, box, row=0, column=7, text="terminate")
+        # Name, decision, note: the columns after the name, so that they read without scrolling.
+        _edit_review_cell(page, box, row=0, column=2, text="terminate")
         page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
         page.wait_for_timeout(1000)  # the table drawn anew
-        _edit_review_cell(page, box, row=1, column=8, text="noted")
+        _edit_review_cell(page, box, row=1, column=3, text="noted")
         page.get_by_text("Changed in this session: 2 partners").wait_for(timeout=60000)
         wait_for_app(page)
         assert differ.inner_text() == "1"
@@ -157,7 +160,7 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_db):
         with page.expect_download() as download:
             page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download decisions (CSV)").click()
         decisions = pd.read_csv(download.value.path(), encoding="utf-8-sig", keep_default_na=False)
-        assert decisions.loc[0, "decision"] == "terminate" and decisions.loc[1, "note"] == "noted"
-        assert (decisions["decision"] != decisions["recommendation"]).sum() == 1
-        assert (decisions["note"] != "").sum() == 1
+        assert decisions.loc[0, "Decision"] == "terminate" and decisions.loc[1, "Note"] == "noted"
+        assert (decisions["Decision"] != decisions["Recommendation"]).sum() == 1
+        assert (decisions["Note"] != "").sum() == 1
         screenshot(page, "review_table_edit")

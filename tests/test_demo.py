@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.access import Actor
 from analytics.demo import (
     DEFAULT_LAST_QUARTER,
     DEFAULT_QUARTERS,
@@ -18,11 +20,14 @@ from analytics.demo import (
     SEGMENTS,
     TIERS,
     DemoSpec,
+    build_demo_channel,
     generate_quarters,
     write_demo_extracts,
 )
+from analytics.ingest.load import list_loads
 from analytics.store import schema
 from analytics.store.quarters import quarter_end, quarter_range, quarter_start
+from analytics.store.store import Store
 
 COLUMNS = [
     "transaction_id", "order_date", "partner_id", "partner_name", "tier", "region", "country",
@@ -300,3 +305,26 @@ def test_a_small_demo_channel_is_byte_for_byte_what_it_was(tmp_path):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     assert digest.hexdigest() == SMALL_DEMO_SHA256
+
+
+# --- who the loads table says loaded the demo ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("actor", "by", "expected"),
+    [(None, None, f"demo, by local user ({getpass.getuser()})"),
+     (Actor("ops@example.com", "operator"), None, "demo, by ops@example.com"),
+     (None, f"command line ({getpass.getuser()})", f"demo, by command line ({getpass.getuser()})")],
+    ids=["local user", "signed in", "command line"],
+)
+def test_demo_loads_say_they_are_the_demo_and_who_built_it(store, actor, by, expected) -> None:
+    build_demo_channel(store, DemoSpec(partners=40, quarters=2), actor=actor, score=False, by=by)
+    assert list_loads(store)["loaded_by"].tolist() == [expected, expected]
+
+
+def test_the_command_line_demo_records_the_login(tmp_path) -> None:
+    from analytics.cli import main
+
+    db = tmp_path / "cli.duckdb"
+    assert main(["--db", str(db), "demo", "--partners", "30", "--no-scores"]) == 0
+    with Store(db) as store:
+        assert set(list_loads(store)["loaded_by"]) == {f"demo, by command line ({getpass.getuser()})"}

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import duckdb
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import streamlit as st
 
-from analytics.export import to_safe_csv, to_safe_excel
+from analytics.export import people_excel, to_safe_csv
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
@@ -378,8 +379,10 @@ def test_export_of_decisions_neutralises_formulas():
     csv = pd.read_csv(io.BytesIO(to_safe_csv(decisions)), encoding="utf-8-sig")
     assert csv.loc[0, "note"].startswith("'=") and csv.loc[1, "partner_name"].startswith("'+")
     assert csv.loc[2, "note"].startswith("'@") and csv.loc[3, "note"].startswith("'-")
-    excel = pd.read_excel(io.BytesIO(to_safe_excel(decisions, "decisions")))
-    assert excel.loc[0, "note"].startswith("'=")
+    sheet = openpyxl.load_workbook(io.BytesIO(people_excel(decisions, "decisions"))).active
+    header = [c.value for c in sheet[1]]
+    note = sheet.cell(row=2, column=header.index("Note") + 1)
+    assert (note.value, note.data_type, note.quotePrefix) == ('=HYPERLINK("http://evil.example","click")', "s", True)
 
 
 def test_saved_review_exports_split_no_cell_into_a_formula(store):
@@ -392,7 +395,7 @@ def test_saved_review_exports_split_no_cell_into_a_formula(store):
     record = load_review(store, "FY2025")
     for frame in (decisions, record):
         rows = assert_csv_is_safe(to_safe_csv(frame), frame)
-        book = assert_excel_is_safe(to_safe_excel(frame, "decisions"), frame)
+        book = assert_excel_is_safe(people_excel(frame, "decisions"), frame)
         notes = {row[rows[0].index("note")] for row in rows[1:]}
         assert 'call back =HYPERLINK("http://evil.example","click")' in notes  # one cell, words kept
         assert "line one @SUM(A1);' -2+3" in notes

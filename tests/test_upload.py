@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -117,7 +120,8 @@ def test_rollback_asks_for_confirmation(tmp_path):
     at.button(key="rollback_confirm").click().run()
     assert not at.exception, at.exception
     assert summary_of(db)["lines"] == 0
-    assert at.dataframe[0].value["status"].tolist() == ["rolled_back"]
+    (status,) = at.dataframe[0].value["status"].tolist()
+    assert re.fullmatch(r"rolled back \d{4}-\d{2}-\d{2} \d{2}:\d{2} by local user \(.+\)", status)
 
 
 def test_a_file_name_with_markdown_is_shown_literally_in_the_sidebar(tmp_path):
@@ -163,3 +167,45 @@ def test_an_image_named_csv_is_refused_in_one_sentence(tmp_path):
         "chart.csv is not a text file (it looks like a PNG image): export the extract as CSV or Excel and load it "
         "again."
     ]
+
+
+def shown_headers(element) -> list[str]:
+    """Give a dataframe element's headers in the order shown (hidden columns left out)."""
+    config = json.loads(element.proto.columns)
+    names = list(element.proto.column_order) or list(element.value.columns)
+    return [config.get(n, {}).get("label") or n for n in names if not config.get(n, {}).get("hidden")]
+
+
+def test_the_preview_leads_with_partner_date_and_revenue_in_words(tmp_path):
+    at = upload(open_page(tmp_path / "up.duckdb", PAGE), "q3.csv", GOOD)
+    assert shown_headers(at.dataframe[0])[:3] == ["Partner id", "Order date", "Revenue (USD)"]
+    # Then the rest, columns the file lacks left out: no empty transaction id or customer columns.
+    assert shown_headers(at.dataframe[0])[3:] == ["Row in file", "Tier", "Quarter"]
+    mapping = at.table[0].value
+    assert list(mapping.columns) == ["Field", "Column in the file"]
+    assert dict(zip(mapping["Field"], mapping["Column in the file"], strict=True)) == {
+        "Partner id": "Partner ID", "Revenue (USD)": "Amount (USD)", "Order date": "Booking Date", "Tier": "Tier"}
+
+
+def test_mapping_fields_are_named_as_people_name_them(tmp_path):
+    at = upload(open_page(tmp_path / "up.duckdb", PAGE), "odd.csv", ODD_HEADERS)
+    assert {s.key: s.label for s in at.selectbox if s.key and s.key.startswith("map_")} == {
+        "map_0_partner_id": "Partner id", "map_0_revenue": "Revenue (USD)",
+        "map_0_order_date": "Order date (or a quarter column)"}
+
+
+def test_the_summary_and_the_loads_table_read_in_words(tmp_path):
+    db = tmp_path / "up.duckdb"
+    at = upload(open_page(db, PAGE), "q3.csv", GOOD)
+    at.button(key="load_0").click().run()
+    assert not at.exception, at.exception
+    # Short labels that fit their column; what each counts is in the help.
+    assert [(m.label, m.value) for m in at.metric] == [
+        ("Rows added", "2"), ("Rows skipped", "0"), ("New partners", "2"), ("Partners gone", "0")]
+    assert all(m.help for m in at.metric)
+    loads = at.dataframe[-1]
+    assert shown_headers(loads) == ["Load", "Loaded by", "Loaded at", "File", "Rows added",
+                                    "Rows skipped", "Rows replaced", "Quarters", "Mode", "Status"]
+    row = loads.value.iloc[0]
+    assert (row["loaded_by"], row["mode"], row["status"]) == (f"local user ({getpass.getuser()})", "new data only",
+                                                              "in effect")

@@ -10,7 +10,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scores_ready
 from views.sidebar import current_filter
-from views.widgets import download_table
+from views.widgets import download_table, show_table
 
 st.title("Distributors")
 flt = current_filter()
@@ -31,12 +31,9 @@ measure = st.segmented_control("Show", ["revenue", "partners"], default="revenue
     or "revenue"
 st.plotly_chart(charts.distributor_tier_bars(mix, q, measure), width="stretch")
 with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
-    st.dataframe(mix, hide_index=True, width="stretch", column_config={
-        "distributor": "Distributor", "quarter": "Quarter", "tier": "Partner tier",
-        "partners": st.column_config.NumberColumn("Partners with orders", format="localized"),
-        "revenue": st.column_config.NumberColumn("Revenue (USD)", format="dollar"),
-    })
-    download_table(mix, f"distributor_tiers_to_{q}", key="dl_distributor_mix")
+    mix_columns = {"tier": "Partner tier", "partners": "Partners with orders"}
+    show_table(mix, mix_columns)
+    download_table(mix, f"distributor_tiers_to_{q}", key="dl_distributor_mix", labels=mix_columns)
 
 st.subheader("Revenue through lower-tier partners against the program's target")
 shares = lower_tier_shares(mix)
@@ -52,25 +49,20 @@ st.caption(
 st.subheader(f"Health of each distributor's partners, {t4}")
 have_scores = scores_ready(q, 4)
 health = cached(distributor_health, flt, q)
-st.dataframe(health, hide_index=True, width="stretch", column_config={
-    "distributor": "Distributor",
-    "partners": st.column_config.NumberColumn(f"Partners with orders, {t4}", format="localized"),
-    "revenue_t4": st.column_config.NumberColumn(f"Revenue, {t4}", format="dollar"),
-    "scored_partners": st.column_config.NumberColumn("Partners scored", format="localized"),
-    "partners_at_risk": st.column_config.NumberColumn("Partners at risk", format="localized"),
+health_columns = {
+    "partners": f"Partners with orders, {t4}",
+    "revenue_t4": f"Revenue, {t4}",
     "share_at_risk": st.column_config.NumberColumn(
         f"Share at risk of churning by {shift_quarter(q, 4)}", format="percent",
         help="Stored churn probability of 50 % or more over the next 4 quarters (see Partners at risk)."),
-    "dropoff_partners": st.column_config.NumberColumn("Partners down by half or more", format="localized"),
     "share_dropoffs": st.column_config.NumberColumn(
         "Share down by half or more", format="percent",
         help=f"Revenue in {t4} at least 50 % below {prev_t4}, of the partners with revenue in {prev_t4}."),
-    "revenue_lost_dropoffs": st.column_config.NumberColumn(f"Their revenue lost, {t4} vs {prev_t4}",
-                                                           format="dollar"),
-    "recruits": st.column_config.NumberColumn(f"Recruits, first order in {t4}", format="localized"),
-    "share_recruits": st.column_config.NumberColumn("Share recruits", format="percent"),
-})
-download_table(health, f"distributor_health_{q}", key="dl_distributor_health")
+    "revenue_lost_dropoffs": f"Their revenue lost, {t4} vs {prev_t4}",
+    "recruits": f"Recruits, first order in {t4}",
+}
+show_table(health, health_columns)
+download_table(health, f"distributor_health_{q}", key="dl_distributor_health", labels=health_columns)
 if not have_scores:
     st.caption("Without stored churn scores the risk columns are empty; the other columns do not need them.")
 top = health.iloc[0] if not health.empty else None

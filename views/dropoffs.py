@@ -6,6 +6,7 @@ from analytics import charts
 from analytics.analyses.dropoffs import change_distribution, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.analyses.queries import filter_options
 from analytics.formatting import markdown_literal, money
+from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.periods import compare_periods
 from views.sidebar import filter_with_data
@@ -26,6 +27,12 @@ st.caption(
      f"Period B: {t4}; period A: {prev_t4} ({periods.length} quarters each)")
     + f" · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns."
 )
+
+# The engine names its windows relative to the quarter (period B's last); the headers name them.
+headers = {"revenue_q": f"Revenue {q}", "revenue_prev_q": f"Revenue {shift_quarter(q, -1)}",
+           "revenue_year_ago_q": f"Revenue {shift_quarter(q, -4)}", "revenue_t4": f"Revenue {t4}",
+           "revenue_prev_t4": f"Revenue {prev_t4}", "change_t4": f"Change, {t4} on {prev_t4}",
+           "revenue_lost": f"Revenue lost, {t4} on {prev_t4}"}
 
 threshold = st.slider(
     "A significant fall is a drop of at least (%)", min_value=10, max_value=100, value=50, step=5,
@@ -51,14 +58,7 @@ else:
 st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
 partner_table(
     fallen, f"revenue_dropoffs_{q}", "dl_dropoffs", "by revenue lost, largest first",
-    column_config={
-        **{c: st.column_config.NumberColumn(c, format="dollar") for c in fallen.columns if c.startswith("revenue")},
-        **{
-            c: st.column_config.NumberColumn(c, format="percent")
-            for c in fallen.columns
-            if "change" in c or "share" in c
-        },
-    },
+    labels=headers,
 )
 
 st.subheader("How changes spread")
@@ -70,4 +70,5 @@ st.caption(f"{charts.BOX_NOTE} Partners whose revenue in {prev_t4} was zero or a
 
 with st.expander(f"Every partner's change (quarter and year to {q}, {t4} against {prev_t4})"):
     largest = changes.sort_values(["revenue_t4", "partner_id"], ascending=[False, True])
-    partner_table(largest, f"partner_changes_{q}", "dl_changes", f"by revenue in {t4}, largest first")
+    partner_table(largest, f"partner_changes_{q}", "dl_changes", f"by revenue in {t4}, largest first",
+                  labels=headers)

@@ -21,6 +21,7 @@ if table is None or table.empty:
     st.stop()
 q = flt.quarter
 period = f"{shift_quarter(q, -3)}–{q}"
+year_columns = {f"{what}_t4": f"{what.capitalize()} {period}" for what in ("revenue", "deals", "customers", "products")}
 st.caption(f"Trailing year {period} · {markdown_literal(flt.describe())}. A deal is an order: one customer on one day.")
 
 occasional = low_deal_partners(table, max_deals=2)
@@ -36,7 +37,8 @@ st.subheader("Deals per partner")
 st.plotly_chart(charts.deals_histogram(table, q), width="stretch")
 with st.expander(f"The {len(occasional):,} partners with at most two deals in {period}"):
     partner_table(
-        occasional, f"occasional_partners_{q}", "dl_occasional", f"fewest deals first, then by revenue in {period}"
+        occasional, f"occasional_partners_{q}", "dl_occasional", f"fewest deals first, then by revenue in {period}",
+        labels=year_columns,
     )
 
 st.subheader("Breadth: distinct customers and products")
@@ -49,9 +51,7 @@ else:
     st.plotly_chart(charts.oversell_bar(oversold, q), width="stretch")
     partner_table(
         oversold, f"enterprise_into_smb_{q}", "dl_oversell", "by enterprise-grade revenue from SMB, largest first",
-        column_config={
-            "enterprise_into_smb_share": st.column_config.NumberColumn("share of revenue", format="percent"),
-        },
+        labels=year_columns, first=["enterprise_into_smb_share", "enterprise_into_smb_revenue"],
     )
 
 st.subheader("Segment focus against tier")
@@ -75,13 +75,9 @@ else:
                 "Partners whose lines carry no customer ids have no figure. Not a model feature yet.")
     partner_table(
         losing, f"account_retention_{q}", "dl_retention", "lowest retention first, then most customers lost",
-        column_config={
-            "customers_before": st.column_config.NumberColumn(f"Customers {year_before}", format="localized"),
-            "customers_kept": st.column_config.NumberColumn(f"Of them bought again {this_year}", format="localized"),
-            "customers_lost": st.column_config.NumberColumn("Customers lost", format="localized"),
-            "retention": st.column_config.NumberColumn("Share kept", format="percent"),
-        },
+        labels={"customers_before": f"Customers {year_before}", "customers_kept": f"Of them bought again {this_year}"},
     )
 
 with st.expander(f"Every partner's engagement, {period} (table)"):
-    partner_table(table, f"engagement_{q}", "dl_engagement", f"by revenue in {period}, largest first")
+    partner_table(table, f"engagement_{q}", "dl_engagement", f"by revenue in {period}, largest first",
+                  labels=year_columns)

@@ -11,7 +11,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
-from views.widgets import download_table
+from views.widgets import download_table, show_table
 
 st.title("Model")
 flt = filter_with_data()
@@ -73,8 +73,7 @@ for target in ("churn", "turnaround"):
     if chosen and chosen != MODEL:
         st.warning(f"A baseline ranked better than the model here, so the {target} probabilities come from {chosen}.")
     metrics = evaluation.metrics.reset_index()
-    st.dataframe(metrics, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in metrics.columns[1:]})
+    show_table(metrics)
     download_table(metrics, f"backtest_{target}_{q}_{horizon}q", key=f"dl_backtest_{target}")
     st.plotly_chart(charts.reliability_chart(evaluation.reliability, target, ", ".join(evaluation.test_quarters)),
                     width="stretch")

@@ -57,13 +57,14 @@ def changes_section() -> None:
         changes.rows, f"changes with load {changes.load_id}", "dl_load_changes",
         "by kind of change (tier up, tier down, risk rose, drop-off, recruit, gone), then riskiest, largest loss "
         "or largest trailing-year revenue first",
-        column_config={
-            **{c: st.column_config.NumberColumn(c.replace("_", " "), format="dollar")
-               for c in changes.rows.columns if c.startswith("revenue")},
-            **{c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
-               for c in changes.rows.columns if c.startswith("churn")},
-            "what_changed": st.column_config.TextColumn("what changed", width="large"),
+        labels={
+            "revenue_trailing_before": f"Revenue, year to {changes.before_quarter}, before the load",
+            "revenue_trailing_after": f"Revenue, year to {changes.after_quarter}",
+            "revenue_latest_quarter": f"Revenue {changes.after_quarter}",
+            "churn_probability_before": f"Churn probability as of {changes.before_quarter}",
+            "churn_probability_after": f"Churn probability as of {changes.after_quarter}",
         },
+        first=["change", "what_changed"],
     )
 
 

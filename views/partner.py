@@ -21,7 +21,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scores_ready
 from views.sidebar import current_filter
-from views.widgets import back_link, download_table
+from views.widgets import back_link, download_table, show_table
 
 st.title("Partner")
 back_link()
@@ -60,18 +60,18 @@ c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
 
 st.plotly_chart(charts.partner_history_bars(history, name), width="stretch")
 with st.expander("Quarter by quarter (table)"):
-    st.dataframe(history, hide_index=True, width="stretch")
+    show_table(history)
     download_table(history, f"partner_{partner_id}_history", key="dl_partner_history")
 
 left, right = st.columns(2)
 with left:
     st.markdown(f"**Products, {period}**")
-    st.dataframe(cached(partner_products, partner_id, q), hide_index=True, width="stretch")
+    show_table(cached(partner_products, partner_id, q))
 with right:
     st.markdown(f"**Customer segments, {period}**")
-    st.dataframe(cached(partner_segments, partner_id, q), hide_index=True, width="stretch")
+    show_table(cached(partner_segments, partner_id, q))
 st.markdown(f"**Largest customers, {period}**")
-st.dataframe(cached(partner_top_customers, partner_id, q), hide_index=True, width="stretch")
+show_table(cached(partner_top_customers, partner_id, q))
 if q:
     year_before, this_year = retention_periods(q)
     retention = cached(account_retention, ChannelFilter(), q)
@@ -124,8 +124,4 @@ if decisions.empty:
     st.caption("No saved review holds a decision for this partner.")
 else:
     st.markdown("**Saved decisions** (newest review first)")
-    st.dataframe(decisions, hide_index=True, width="stretch", column_config={
-        "churn_probability": st.column_config.NumberColumn("Churn probability", format="percent"),
-        "turnaround_probability": st.column_config.NumberColumn("Turnaround probability", format="percent"),
-        "revenue_goal": st.column_config.NumberColumn("Revenue goal", format="dollar"),
-    })
+    show_table(decisions)

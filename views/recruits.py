@@ -9,7 +9,7 @@ from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
-from views.widgets import download_table, partner_table
+from views.widgets import download_table, partner_table, show_table
 
 st.title("Recruits and ramp")
 flt = current_filter()
@@ -50,28 +50,18 @@ st.subheader("Cohorts by quarter of first order")
 if cohorts.empty:
     st.info(f"No partner in this selection joined after {report.first_quarter}.")
     st.stop()
-shares = [*(f"active_after_{k}" for k in RETENTION_AFTER), "three_deals_first_year"]
-medians = {f"quarters_to_{t}": f"Median quarters to {t}" for t in rules.tier_names}
-# Shown as text: a number column shows "None" in a cell the data do not reach, which should stay empty.
-formats = {c: "{:.0%}" for c in shares} | {c: "{:.0f}" for c in medians}
-shown = cohorts.assign(**{c: cohorts[c].map(f.format, na_action="ignore").astype(object).fillna("")
-                          for c, f in formats.items()})
-st.dataframe(
-    shown, hide_index=True, width="stretch", key="cohort_table", height=35 * (len(shown) + 1) + 3,  # every cohort
-    column_config={
-        "cohort": "Cohort (quarter of first order)",
-        "recruited": "Partners recruited",
-        **{f"active_after_{k}": st.column_config.Column(
-            f"Ordering {k} quarter{'s' if k > 1 else ''} later",
-            help=f"Share of the cohort with an order in quarter {k} after the one it joined in")
-           for k in RETENTION_AFTER},
-        "three_deals_first_year": st.column_config.Column(
-            f"At least {FIRST_YEAR_DEALS} deals in the first year",
-            help=f"Share of the cohort with {FIRST_YEAR_DEALS} or more deals in its first 4 quarters "
-                 "(the joining quarter included)"),
-        **medians,
-    },
-)
+cohort_columns = {
+    **{f"active_after_{k}": st.column_config.NumberColumn(
+        f"Ordering {k} quarter{'s' if k > 1 else ''} later", format="percent",
+        help=f"Share of the cohort with an order in quarter {k} after the one it joined in")
+       for k in RETENTION_AFTER},
+    "three_deals_first_year": st.column_config.NumberColumn(
+        f"At least {FIRST_YEAR_DEALS} deals in the first year", format="percent",
+        help=f"Share of the cohort with {FIRST_YEAR_DEALS} or more deals in its first 4 quarters "
+             "(the joining quarter included)"),
+}
+# Cells the data do not reach yet are empty (show_table's placeholder), not "None".
+show_table(cohorts, cohort_columns, key="cohort_table", height=35 * (len(cohorts) + 1) + 3)  # every cohort
 lowest = rules.tier_names[-1]
 st.caption(
     f"Shares are of the partners recruited in the quarter. A cell is empty where the data, which end in {q}, do "
@@ -79,7 +69,7 @@ st.caption(
     f"half the cohort met its minimums in revenue, deals and customers over a trailing year, as the annual review "
     f"counts them ({markdown_literal(lowest)} is the lowest tier); empty while fewer than half have."
 )
-download_table(cohorts, f"recruit_cohorts_{q}", "dl_cohorts")
+download_table(cohorts, f"recruit_cohorts_{q}", "dl_cohorts", labels=cohort_columns)
 
 st.subheader("Revenue per cohort by quarter since joining")
 st.plotly_chart(charts.cohort_revenue_lines(report.revenue, q), width="stretch", key="cohort_chart")
@@ -97,19 +87,12 @@ st.caption(
 if report.pipeline.empty:
     st.info(f"No partner in {nursery} is on course for the next tier in this selection.")
 else:
-    money_format = {c: st.column_config.NumberColumn(label, format="dollar") for c, label in (
-        ("revenue_trailing", f"Revenue {shift_quarter(q, -3)}–{q}"), ("revenue_pace", "Revenue pace (annualised)"),
-        ("revenue_gap", "Revenue gap to next tier"))}
-    count_format = {c: st.column_config.NumberColumn(label, format="%d") for c, label in (
-        ("deals_trailing", f"Deals {shift_quarter(q, -3)}–{q}"), ("deals_pace", "Deals pace (annualised)"),
-        ("deals_gap", "Deals gap"), ("customers_trailing", f"Customers {shift_quarter(q, -3)}–{q}"),
-        ("customers_gap", "Customers gap"))}
     partner_table(
         report.pipeline, f"nursery_pipeline_{q}", "dl_pipeline",
         "those still short first, then by next tier (highest first) and smallest revenue gap",
-        column_config={"partner_name": "Name", "tier": "Tier", "next_tier": "Next tier", "region": "Region",
-                       "meets_next_tier": st.column_config.CheckboxColumn("Already meets the next tier"),
-                       **money_format, **count_format},
+        labels={f"{what}_trailing": f"{what.capitalize()} {shift_quarter(q, -3)}–{q}"
+                for what in ("revenue", "deals", "customers")},
+        first=["next_tier", "meets_next_tier"],
     )
 st.caption(f"Revenue in USD, net of credits and returns. All recruits' revenue since joining, {since}–{q}: "
            f"{money(report.revenue['revenue'].sum())}.")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import charts
 from analytics.access import AccessDenied
-from analytics.export import to_safe_csv, to_safe_excel
+from analytics.export import people_csv, people_excel
 from analytics.formatting import markdown_literal, money
 from analytics.review.decisions import (
     ACTIONS,
@@ -34,7 +34,7 @@ from views.db import cached, get_store
 from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
-from views.widgets import PARTNER_LINK, clickable_partners, partner_links
+from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, linked_table, partner_links, show_table
 
 st.title("Annual review")
 actor = current_actor()
@@ -131,32 +131,28 @@ with decisions_tab:
             st.success(markdown_literal(said))
         keep_draft(actor, q, edits)
     table = review_decisions(recs, flt, edits)
+    year_columns = {f"{what}_trailing": f"{what.capitalize()} {year}" for what in ("revenue", "deals", "customers")}
     st.caption("Change a decision or write a note in the table or with the form above; sort by any column. "
                "A partner set to provisional continuation gets its tier's default goals (Provisional continuation "
                "tab). Saved with the button below.")
-    shown = ["partner", "partner_name", "tier", "region", "qualifies_for", "recommendation", "at_risk", "decision",
-             "note", "reasons", "development_goals", "revenue_trailing", "deals_trailing", "customers_trailing",
-             "yoy_change", "churn_probability", "turnaround_probability"]
+    # What the chief decides on comes first (name, decision, note, reasons), so it reads without scrolling.
+    shown = ["partner", "partner_name", "decision", "note", "reasons", "recommendation", "at_risk",
+             "development_goals", "qualifies_for", "tier", "region", "revenue_trailing", "deals_trailing",
+             "customers_trailing", "yoy_change", "churn_probability", "turnaround_probability"]
+    editing = partner_links(table)[shown + ["partner_id"]]
     st.data_editor(
-        partner_links(table)[shown + ["partner_id"]], hide_index=True, width="stretch",
+        editing, hide_index=True, width="stretch", placeholder="", row_height=WRAPPED_ROW_HEIGHT,
         key=f"review_editor_{generation}",
         disabled=[c for c in shown if c not in ("decision", "note") or not may_decide] + ["partner_id"],
-        column_config={
+        column_config=column_config(editing, {
+            **year_columns,
             "partner": PARTNER_LINK,
             "partner_id": None,
             "at_risk": st.column_config.CheckboxColumn("At risk", help="Kept, but the model's churn probability "
                                                        "or the recent fall is severe: see the reasons."),
             "decision": st.column_config.SelectboxColumn("Decision", options=ACTIONS, required=True),
-            "note": st.column_config.TextColumn("Note"),
-            "development_goals": st.column_config.TextColumn("Development goals"),
-            "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
-            "deals_trailing": st.column_config.NumberColumn(f"Deals {year}"),
-            "customers_trailing": st.column_config.NumberColumn(f"Customers {year}"),
-            "yoy_change": st.column_config.NumberColumn("Change year over year", format="percent"),
-            "churn_probability": st.column_config.NumberColumn("Churn probability", format="percent"),
-            "turnaround_probability": st.column_config.NumberColumn("Turnaround probability", format="percent"),
-            "reasons": st.column_config.TextColumn("Reasons", width="large"),
-        },
+            "note": st.column_config.TextColumn("Note", width=110),
+        }),
     )
 
 with provisional_tab:
@@ -168,26 +164,25 @@ with provisional_tab:
         f"say otherwise; adjust its goals for {shift_quarter(q, 1)}–{shift_quarter(q, 2)} (default: half its tier's "
         f"yearly minimums)."
     )
+    granting = partner_links(candidates)[
+        ["partner", "partner_name", "grant", "turnaround_probability", "revenue_goal", "deals_goal", "reasons",
+         "otherwise", "tier", "recommendation", "revenue_trailing", "partner_id"]]
     st.data_editor(
-        partner_links(candidates)[
-            ["partner", "grant", "partner_name", "tier", "recommendation", "turnaround_probability",
-             "revenue_trailing", "otherwise", "revenue_goal", "deals_goal", "reasons", "partner_id"]],
-        hide_index=True, width="stretch", key=f"provisional_editor_{generation}",
+        granting, hide_index=True, width="stretch", key=f"provisional_editor_{generation}", placeholder="",
+        row_height=WRAPPED_ROW_HEIGHT,
         disabled=True if not may_decide else ["partner", "partner_name", "tier", "recommendation",
                                               "turnaround_probability", "revenue_trailing", "otherwise", "reasons",
                                               "partner_id"],
-        column_config={
+        column_config=column_config(granting, {
+            **year_columns,
             "partner": PARTNER_LINK,
             "partner_id": None,
-            "grant": st.column_config.CheckboxColumn("Provisional continuation"),
             "turnaround_probability": st.column_config.ProgressColumn("Turnaround probability", format="percent",
                                                                       min_value=0, max_value=1),
-            "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
-            "otherwise": st.column_config.TextColumn("If not granted"),
             "revenue_goal": st.column_config.NumberColumn("Revenue goal, next 2 quarters", format="dollar",
                                                           min_value=0),
             "deals_goal": st.column_config.NumberColumn("Deals goal, next 2 quarters", min_value=0, step=1),
-        },
+        }),
     )
 
 with whatif_tab:
@@ -217,10 +212,8 @@ with whatif_tab:
                           scenario.assign(scenario="what if")])
         st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
         compare = compare_action_counts(counts, scenario)
-        st.dataframe(compare, hide_index=True, width="stretch", column_config={
-            "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
-            "revenue_trailing_what_if": st.column_config.NumberColumn(f"Revenue {year}, what if", format="dollar"),
-        })
+        show_table(compare, {"revenue_trailing": f"Revenue {year}",
+                             "revenue_trailing_what_if": f"Revenue {year}, what if"})
         if may_change_rules:
             # Admins only (the engine checks too): these minimums and threshold become the program's terms.
             if st.button(f"Save these minimums and threshold to {rules_name}", key="save_program",
@@ -258,9 +251,15 @@ if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary"
         st.success(f"Saved review {markdown_literal(result['review'])}: {result['added']:,} decisions added, "
                    f"{result['changed']:,} changed, {result['unchanged']:,} unchanged.")
 # Written only on a click: an Excel file of every partner took seconds on every rerun of the page.
-c2.download_button("Download decisions (CSV)", lambda: to_safe_csv(download), file_name=f"review_{name}.csv",
+# A file the chief can send as is: who, the decision and why first, in words, the figures after.
+sent_first = ["partner_id", "partner_name", "decision", "note", "development_goals", "revenue_goal", "deals_goal",
+              "recommendation", "reasons"]
+sent_columns = {"revenue_trailing": f"Revenue {year}", "deals_trailing": f"Deals {year}",
+                "customers_trailing": f"Customers {year}"}
+c2.download_button("Download decisions (CSV)", lambda: people_csv(download, sent_columns, sent_first),
+                   file_name=f"review_{name}.csv",
                    mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
-c3.download_button("Download decisions (Excel)", lambda: to_safe_excel(download, "decisions"),
+c3.download_button("Download decisions (Excel)", lambda: people_excel(download, "decisions", sent_columns, sent_first),
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
@@ -268,16 +267,17 @@ with saved_tab:
     if saved.empty:
         st.info("No review saved yet.")
     else:
-        st.dataframe(saved, hide_index=True, width="stretch")
+        show_table(saved, {"name": "Review"})
         opened = st.selectbox("Open a saved review", saved["name"], key="open_review")
         record = load_review(get_store(), opened)
-        clickable_partners(record, "saved_review_table")
+        linked_table(record, "saved_review_table", first=sent_first)
         d1, d2 = st.columns(2)
         shown_name = markdown_literal(opened)  # typed by a person: shown as typed
-        d1.download_button(f"Download {shown_name} (CSV)", lambda: to_safe_csv(record),
+        d1.download_button(f"Download {shown_name} (CSV)", lambda: people_csv(record, first=sent_first),
                            file_name=f"review_{opened}.csv",
                            mime="text/csv", key="dl_saved_csv", icon=":material/download:", on_click="ignore")
-        d2.download_button(f"Download {shown_name} (Excel)", lambda: to_safe_excel(record, "decisions"),
+        d2.download_button(f"Download {shown_name} (Excel)", lambda: people_excel(record, "decisions",
+                                                                                   first=sent_first),
                            file_name=f"review_{opened}.xlsx", key="dl_saved_xlsx", icon=":material/download:",
                            on_click="ignore")
         follow = provisional_follow_up(get_store(), opened)
@@ -291,4 +291,4 @@ with saved_tab:
             f1.metric(f"Met their goals, {quarters}", f"{status.get('met', 0):,}")
             f2.metric(f"Missed, {quarters}", f"{status.get('missed', 0):,}")
             f3.metric(f"Not yet known ({quarters} not all loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
-            clickable_partners(follow, "provisional_follow_up_table")
+            linked_table(follow, "provisional_follow_up_table", first=["status"])

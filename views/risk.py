@@ -47,20 +47,19 @@ if not_drawn:
 
 shown = scores[scores["churn_probability"] >= threshold]
 st.subheader(f"Partners with a churn probability of {threshold:.0%} or more, riskiest first ({len(shown):,})")
+# With a horizon of 4 the trailing year is the revenue at stake: its column then shows once.
+columns = {
+    "revenue_at_stake": f"Revenue {window}",
+    "revenue_trailing": f"Revenue {shift_quarter(q, -3)}–{q}",
+    "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent", min_value=0,
+                                                         max_value=1),
+    "turnaround_probability": st.column_config.NumberColumn(
+        "Turnaround probability", format="percent", help="Only for partners underperforming now"),
+}
 partner_table(
     shown, f"partners_at_risk_{q}_{horizon}q", "dl_risk", "riskiest first",
-    column_config={
-        "revenue_at_stake": st.column_config.NumberColumn(f"Revenue {window}", format="dollar"),
-        "revenue_trailing": st.column_config.NumberColumn(f"Revenue {shift_quarter(q, -3)}–{q}", format="dollar"),
-        "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent", min_value=0,
-                                                             max_value=1),
-        "turnaround_probability": st.column_config.NumberColumn(
-            "Turnaround probability", format="percent", help="Only for partners underperforming now"),
-        "churn_reasons": st.column_config.TextColumn("What raises the risk", width="large"),
-        "churn_reasons_against": st.column_config.TextColumn("What lowers it"),
-        "turnaround_reasons": st.column_config.TextColumn("What favours a turnaround"),
-        "turnaround_reasons_against": st.column_config.TextColumn("What holds a turnaround back"),
-    },
+    labels=columns, first=["churn_probability", "churn_reasons"],
 )
 with st.expander(f"Every scored partner ({len(scores):,})"):
-    partner_table(scores, f"partner_scores_{q}_{horizon}q", "dl_scores", "riskiest first")
+    partner_table(scores, f"partner_scores_{q}_{horizon}q", "dl_scores", "riskiest first", labels=columns,
+                  first=["churn_probability", "churn_reasons"])

@@ -8,7 +8,7 @@ from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
-from views.widgets import download_table, partner_table
+from views.widgets import download_table, partner_table, show_table
 
 st.title("Tiers")
 flt = current_filter()
@@ -37,9 +37,7 @@ measure = st.segmented_control(
 )
 st.plotly_chart(charts.tier_share_over_time(distribution, measure or "revenue"), width="stretch")
 with st.expander("Partners and revenue per tier and quarter (table)"):
-    table = distribution.rename(columns={"partner_share": "share of partners", "revenue_share": "share of revenue"})
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"revenue": st.column_config.NumberColumn("revenue (USD)", format="dollar")})
+    show_table(distribution)
     download_table(distribution, "tier_distribution", key="dl_tier_distribution")
 
 st.subheader("Tier moves")
@@ -68,14 +66,12 @@ else:
         shown, f"tier_moves_{from_q}_{q}", "dl_tier_moves",
         "by move (promoted, kept, demoted, lapsed, new), then by the larger of the two periods' revenue, "
         "largest first",
+        labels={"revenue_from": f"Revenue {shift_quarter(from_q, -3)}–{from_q}",
+                "revenue_to": f"Revenue {shift_quarter(q, -3)}–{q}"},
     )
 
 st.subheader("Revenue concentration")
 concentration = cached(revenue_concentration, flt, q)
 st.plotly_chart(charts.concentration_bars(concentration, q), width="stretch")
-st.dataframe(
-    concentration, hide_index=True, width="stretch",
-    column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
-                   for c in concentration.columns if c.endswith("share")},
-)
+show_table(concentration)
 download_table(concentration, f"revenue_concentration_{q}", key="dl_concentration")

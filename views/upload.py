@@ -8,6 +8,7 @@ from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_h
 from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
 from analytics.ingest.load import (
     list_loads,
+    load_history,
     load_summary,
     loaded_as,
     quarters_holding_data,
@@ -15,10 +16,11 @@ from analytics.ingest.load import (
     store_prepared,
 )
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.labels import column
 from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import get_store, prepared_upload
-from views.widgets import clickable_partners, download_table
+from views.widgets import download_table, linked_table, show_table
 
 st.title("Upload extracts")
 store = get_store()
@@ -39,6 +41,9 @@ else:
     files = []
     st.info(f"Loading extracts takes the operator or admin role; {actor.who if actor else 'you'} "
             f"{'is ' + actor.role if actor else 'are not signed in'}.")
+
+# The fields as people name them (the engine's names are partner_id, order_date, revenue).
+FIELDS = {"partner_id": "Partner id", "order_date": "Order date", "quarter": "Quarter", "revenue": "Revenue (USD)"}
 
 MODES = {
     "replace": "Replace those quarters with this file's rows",
@@ -63,7 +68,8 @@ def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, st
     choices = {}
     cols = st.columns(len(options))
     for col, canonical in zip(cols, options, strict=True):
-        label = "order_date (or a quarter column)" if canonical == "order_date" and not ambiguous else canonical
+        field = FIELDS.get(canonical, column(canonical).label)
+        label = f"{field} (or a quarter column)" if canonical == "order_date" and not ambiguous else field
         choices[canonical] = col.selectbox(
             label, options[canonical],
             index=headers.index(mapping[canonical]) if canonical in mapping and not ambiguous else None,
@@ -105,16 +111,19 @@ def show_summary(load_id: int) -> None:
     st.success(f"Loaded as load #{load_id}. The other pages show the new data now; the churn and turnaround "
                "scores are being brought up to date in the background (the risk pages show the previous ones and "
                "say so until then).")
+    # Short labels that fit a quarter of the page; what each counts is in its help.
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Rows added", f"{summary['rows_added']:,}")
-    c2.metric("Rows skipped (transaction id already stored)", f"{summary['rows_skipped']:,}")
-    c3.metric("New partners (in no earlier load)", f"{summary['new_partners']:,}")
-    c4.metric(f"Partners with orders in {summary['quarter_before']}, none in {summary['latest_quarter']}",
-              f"{summary['partners_gone']:,}")
+    c1.metric("Rows added", f"{summary['rows_added']:,}", help="Order lines of this file now stored.")
+    c2.metric("Rows skipped", f"{summary['rows_skipped']:,}",
+              help="Lines whose transaction id was already stored: not counted twice.")
+    c3.metric("New partners", f"{summary['new_partners']:,}", help="Partners in no earlier load.")
+    c4.metric("Partners gone", f"{summary['partners_gone']:,}",
+              help=f"Partners with orders in {summary['quarter_before']} and none in {summary['latest_quarter']}.")
     st.caption(f"Quarters covered: {', '.join(summary['quarters'])}. Rows replaced: {summary['rows_replaced']:,}.")
     if not gone.empty:
         with st.expander(f"The {len(gone):,} partners with no order in {summary['latest_quarter']}"):
-            clickable_partners(gone, f"gone_table_{load_id}")
+            linked_table(gone, f"gone_table_{load_id}",
+                         {"revenue_quarter_before": f"Revenue {summary['quarter_before']}"})
 
 
 for i, upload in enumerate(files or []):
@@ -140,7 +149,8 @@ for i, upload in enumerate(files or []):
         for warning in report.warnings:
             st.info(markdown_literal(warning))
         with st.expander("Column mapping", expanded=False):
-            st.table({"column": list(report.mapping), "from the file's header": list(report.mapping.values())})
+            st.table({"Field": [FIELDS.get(c, column(c).label) for c in report.mapping],
+                      "Column in the file": list(report.mapping.values())})
             if overrides:
                 st.caption("A mapping confirmed before for files with these headers was used.")
         if report.missing or report.ambiguous:
@@ -150,12 +160,17 @@ for i, upload in enumerate(files or []):
             st.error(f"{markdown_literal(upload.name)} cannot be loaded: fix the problems below in the file and "
                      "upload it again.")
             problems = report.problems_frame()
-            st.dataframe(problems, hide_index=True, width="stretch")
+            show_table(problems)
             download_table(problems, f"problems_{upload.name}", key=f"dl_problems_{i}")
             continue
 
         st.markdown("**Preview: the first rows as they were understood**")
-        st.dataframe(prepared.lines.slice(0, 10).to_pandas(), hide_index=True, width="stretch")
+        preview = prepared.lines.slice(0, 10).to_pandas()
+        # Partner, date (the quarter for a file without dates) and revenue first; columns the file lacks left out.
+        when = "order_date" if preview["order_date"].notna().any() else "quarter"
+        present = [c for c in preview if preview[c].notna().any()]
+        first = [c for c in ("partner_id", "partner_name", when, "revenue") if c in present]
+        show_table(preview, FIELDS, column_order=first + [c for c in present if c not in first])
 
         loaded_id = st.session_state.get("_loaded", {}).get(prepared.content_hash)
         if loaded_id is not None:
@@ -193,7 +208,7 @@ loads = list_loads(store)
 if loads.empty:
     st.info("Nothing loaded yet.")
 else:
-    st.dataframe(loads.drop(columns=["content_hash"]), hide_index=True, width="stretch")
+    show_table(load_history(store))
     active = loads[loads["status"] == "active"]
     if not may_roll_back:
         st.caption("Rolling back a load takes the operator or admin role.")

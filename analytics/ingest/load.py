@@ -26,6 +26,8 @@ from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_ver
 
 __all__ = [
     "MODES",
+    "MODE_WORDS",
+    "load_history",
     "LoadRefused",
     "LoadResult",
     "load_extract",
@@ -40,6 +42,9 @@ __all__ = [
 # refuse: a quarter that already holds rows the file could double is refused (the default);
 # replace: the file's quarters are swapped for the file's rows; append: rows are added.
 MODES = ("refuse", "replace", "append")
+# What each mode did, as the loads table says it ("refuse" is the engine's word for "refuse to touch a quarter
+# that holds data"): a load that went through in that mode only added new quarters or new transactions.
+MODE_WORDS = {"refuse": "new data only", "replace": "replaced its quarters", "append": "appended"}
 
 
 class LoadRefused(StoreError):
@@ -325,6 +330,33 @@ def list_loads(store: Store) -> pd.DataFrame:
         """
     )
 
+
+
+def load_history(store: Store) -> pd.DataFrame:
+    """Give every load, newest first, as people read it: who, when, file, rows, quarters, mode, status.
+
+    The status says "in effect", or "rolled back" with when and by whom; empty `loaded_by` (loads
+    recorded before it was kept) stays empty.
+    """
+    loads = list_loads(store)
+    status = [
+        "in effect" if state == "active"
+        else " ".join(["rolled back", *([f"{at:%Y-%m-%d %H:%M}"] if pd.notna(at) else []),
+                       *([f"by {by}"] if isinstance(by, str) and by else [])])
+        for state, at, by in zip(loads["status"], loads["rolled_back_at"], loads["rolled_back_by"], strict=True)
+    ]
+    return pd.DataFrame({
+        "load_id": loads["load_id"],
+        "loaded_by": loads["loaded_by"],
+        "loaded_at": loads["loaded_at"],
+        "file_name": loads["file_name"],
+        "rows_added": loads["rows_added"],
+        "rows_skipped": loads["rows_skipped"],
+        "rows_replaced": loads["rows_replaced"],
+        "quarters": loads["quarters"],
+        "mode": loads["mode"].map(MODE_WORDS).fillna(loads["mode"]),
+        "status": pd.Series(status, index=loads.index, dtype=object),
+    })
 
 
 def loaded_as(store: Store, content_hash: str) -> dict | None:
