@@ -138,6 +138,7 @@ def instrument(timer: SplitTimer) -> None:
     Store.close = timer.wrap(Store.close, "db open/close")
     Store.versions = timer.wrap(Store.versions, "versions")
     views.db.cached = timer.wrap(views.db.cached, "cached")
+    views.db.cached_figure = timer.wrap(views.db.cached_figure, "cached")
     for name in getattr(charts, "__all__", dir(charts)):
         value = getattr(charts, name)
         if callable(value) and getattr(value, "__module__", None) == charts.__name__ and not isinstance(value, type):

@@ -30,7 +30,7 @@ from analytics.review.decisions import (
 from analytics.review.program import PROGRAM_PATH, load_program, program_files, save_program
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
-from views.db import cached, get_store
+from views.db import cached, cached_figure, get_store
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
 from views.widgets import PARTNER_LINK, partner_links
@@ -208,7 +208,7 @@ with whatif_tab:
             select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
-        st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
+        st.plotly_chart(cached_figure(charts.review_actions_bar, both, q), width="stretch")
         compare = compare_action_counts(counts, scenario)
         st.dataframe(compare, hide_index=True, width="stretch", column_config={
             "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
