@@ -139,6 +139,7 @@ def instrument(timer: SplitTimer) -> None:
     Store.versions = timer.wrap(Store.versions, "versions")
     views.db.cached = timer.wrap(views.db.cached, "cached")
     views.db.cached_figure = timer.wrap(views.db.cached_figure, "cached")
+    views.db.derived = timer.wrap(views.db.derived, "cached")
     for name in getattr(charts, "__all__", dir(charts)):
         value = getattr(charts, name)
         if callable(value) and getattr(value, "__module__", None) == charts.__name__ and not isinstance(value, type):
@@ -191,7 +192,7 @@ def _share_script_cache() -> None:
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
 
 
-def profile_pages(db: Path, warm_runs: int, partner_id: str) -> list[dict]:
+def profile_pages(db: Path, warm_runs: int, partner_id: str, only: list[str] | None = None) -> list[dict]:
     """Give per page the median warm run's seconds: total, chrome, each category, wire, and the bytes sent."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -204,6 +205,8 @@ def profile_pages(db: Path, warm_runs: int, partner_id: str) -> list[dict]:
     _share_script_cache()
     rows = []
     for page, title in discover_pages():
+        if only and page not in only:
+            continue
         st.cache_data.clear()
         st.cache_resource.clear()
         at = AppTest.from_file(str(APP), default_timeout=900)
@@ -287,12 +290,13 @@ def main() -> None:
     parser.add_argument("--label", default="", help="the table's heading (e.g. before / after)")
     parser.add_argument("--cprofile", metavar="PAGE", help="print cProfile's top functions for this page instead")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--page", action="append", help="only this page (views/x.py; repeatable)")
     args = parser.parse_args()
     if args.cprofile:
         print(cprofile_page(args.db, args.cprofile, args.warm_runs, args.partner_id, args.top))
         return
     load = os.getloadavg()[0]
-    rows = profile_pages(args.db, args.warm_runs, args.partner_id)
+    rows = profile_pages(args.db, args.warm_runs, args.partner_id, args.page)
     heading = (f"### {args.label or 'Warm visits'}: milliseconds of server time per warm run "
                f"(median of {args.warm_runs}; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
     text = markdown_table(rows, heading)
