@@ -107,3 +107,17 @@ def test_derived_results_follow_their_arguments_and_the_filter(tiny_db):
     at.multiselect(key="f_tiers").set_value(["Gold"]).run()  # P2 is Silver now, P4 Bronze
     assert not at.exception
     assert metric(at, "Partners down 50 %").value == "0"
+
+
+def test_the_app_skips_streamlits_full_garbage_collection_after_every_run(monkeypatch):
+    # A full gc.collect(2) after each run was three quarters of a warm visit's server CPU (bench/README.md).
+    from streamlit import config
+
+    monkeypatch.delenv("STREAMLIT_RUNNER_POST_SCRIPT_GC", raising=False)
+    monkeypatch.chdir(Path(__file__).parents[1])  # `streamlit run app.py` reads .streamlit/config.toml from here
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("runner.postScriptGC") is False
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
