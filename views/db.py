@@ -208,7 +208,8 @@ def derived(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Give function(*args, **kwargs) for a pure function of results of cached(), cached as they are.
 
     For what a page computes from a cached frame on every run (ranking, narrowing, shares): the key
-    is how the arguments were made, so neither the work nor hashing the frame is repeated.
+    is how the arguments were made, so neither the work nor hashing the frame is repeated. Pass
+    frames as cached() or derived() gave them, unchanged: a frame changed in place keeps its key.
     """
     key = _made_key(function, args, kwargs)
     result = _derived_result(*key, args, kwargs)
@@ -218,7 +219,8 @@ def derived(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 # Figures are shared, not copied: st.plotly_chart only reads them, and a copy would cost what the cache saves.
-@st.cache_resource(show_spinner=False, max_entries=128)
+# 64, as for results: a scatter of every partner at ten times the demo holds tens of thousands of labels.
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _cached_figure(module: str, name: str, db_path: str, version: tuple, key_args: tuple, key_kwargs: tuple,
                    _args: tuple, _kwargs: dict) -> Any:
     return getattr(importlib.import_module(module), name)(*_args, **_kwargs)
