@@ -252,10 +252,10 @@ def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
         wait_for_app(page, 180000)
         page.get_by_text("Changed in this session: 0 partners").wait_for(timeout=180000)
         box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-        _edit_review_cell(page, box, row=0, column=7, text="terminate")
+        _edit_review_cell(page, box, row=0, column=2, text="terminate")  # name, decision, note lead
         page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
         page.wait_for_timeout(1000)  # the table drawn anew
-        _edit_review_cell(page, box, row=0, column=8, text="kept across reload")
+        _edit_review_cell(page, box, row=0, column=3, text="kept across reload")
         wait_for_app(page)
 
         page.reload()
@@ -269,5 +269,5 @@ def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
         with page.expect_download() as download:
             page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download decisions (CSV)").click()
         decisions = pd.read_csv(download.value.path(), encoding="utf-8-sig", keep_default_na=False)
-        assert decisions.loc[0, ["decision", "note"]].tolist() == ["terminate", "kept across reload"]
-        assert (decisions["note"] != "").sum() == 1
+        assert decisions.loc[0, ["Decision", "Note"]].tolist() == ["terminate", "kept across reload"]
+        assert (decisions["Note"] != "").sum() == 1

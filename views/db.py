@@ -31,7 +31,8 @@ from analytics.formatting import markdown_literal
 from analytics.ingest.extract import PreparedExtract, prepare_extract
 from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
-__all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "clear_caches", "prepared_upload"]
+__all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "derived", "cached_figure", "clear_caches",
+           "prepared_upload"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -143,6 +144,27 @@ def _cached_result(module: str, name: str, db_path: str, version: tuple, args: t
     return function(get_store(), *args, **dict(kwargs))
 
 
+def _run_versions(store: Store) -> tuple[int, int]:
+    """Give the data and scores versions, read once per page run (a run's figures all come from one version).
+
+    A page calls cached() five to fifteen times a run; each read was a query. A run that writes (a load,
+    a rollback) reruns the page afterwards, so the next run reads the new version.
+    """
+    held = getattr(_run, "versions", None)
+    if held is None or held[0] is not store or not getattr(_run, "active", False):
+        held = _run.versions = (store, store.versions())
+    return held[1]
+
+
+def _made_in_run() -> dict[int, tuple[Any, tuple]]:
+    """Give this page run's results of cached() by id: the result (held, so the id stays its own) and its key."""
+    store = getattr(_run, "store", None)
+    held = getattr(_run, "made", None)
+    if held is None or held[0] is not store:
+        held = _run.made = (store, {})
+    return held[1]
+
+
 def cached(function: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Give function(store, *args, **kwargs), cached until the data or the stored scores change.
 
@@ -150,14 +172,76 @@ def cached(function: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs
     rollback or new scores, because their data and scores versions are part of the key.
     """
     store = get_store()
-    version = store.versions()
-    return _cached_result(function.__module__, function.__name__, str(store.path), version, args,
-                          tuple(sorted(kwargs.items())))
+    key = (function.__module__, function.__name__, str(store.path), _run_versions(store), args,
+           tuple(sorted(kwargs.items())))
+    result = _cached_result(*key)
+    if getattr(_run, "active", False):  # derived() and cached_figure() key on this, not on hashing the frame
+        _made_in_run()[id(result)] = (result, key)
+    return result
+
+
+def _made_key(function: Callable, args: tuple, kwargs: dict) -> tuple:
+    """Give the cache key of function(*args, **kwargs), arguments from cached() or derived() keyed by their making.
+
+    Such an argument (a frame) is replaced by its own call's key, so it is never hashed; other
+    arguments (a quarter, a frame the page made itself) are hashed as they are.
+    """
+    store = get_store()
+    made = _made_in_run()
+
+    def key(value: Any) -> Any:
+        entry = made.get(id(value))
+        return ("made", entry[1]) if entry is not None and entry[0] is value else value
+
+    return (function.__module__, function.__name__, str(store.path), _run_versions(store),
+            tuple(key(a) for a in args), tuple(sorted((k, key(v)) for k, v in kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _derived_result(module: str, name: str, db_path: str, version: tuple, key_args: tuple, key_kwargs: tuple,
+                    _args: tuple, _kwargs: dict) -> Any:
+    # Keyed by key_args (how each argument was made); the arguments themselves (_args) are not hashed.
+    return getattr(importlib.import_module(module), name)(*_args, **_kwargs)
+
+
+def derived(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Give function(*args, **kwargs) for a pure function of results of cached(), cached as they are.
+
+    For what a page computes from a cached frame on every run (ranking, narrowing, shares): the key
+    is how the arguments were made, so neither the work nor hashing the frame is repeated. Pass
+    frames as cached() or derived() gave them, unchanged: a frame changed in place keeps its key.
+    """
+    key = _made_key(function, args, kwargs)
+    result = _derived_result(*key, args, kwargs)
+    if getattr(_run, "active", False):
+        _made_in_run()[id(result)] = (result, key)
+    return result
+
+
+# Figures are shared, not copied: st.plotly_chart only reads them, and a copy would cost what the cache saves.
+# 64, as for results: a scatter of every partner at ten times the demo holds tens of thousands of labels.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _cached_figure(module: str, name: str, db_path: str, version: tuple, key_args: tuple, key_kwargs: tuple,
+                   _args: tuple, _kwargs: dict) -> Any:
+    return getattr(importlib.import_module(module), name)(*_args, **_kwargs)
+
+
+def cached_figure(chart: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Give chart(*args, **kwargs), built once per data version and arguments, the same figure after that.
+
+    Building a plotly figure (validating every property) took half of a warm page run. Arguments
+    are keyed as derived() keys them. The figure is shared between sessions: pass it to
+    st.plotly_chart and never change it.
+    """
+    return _cached_figure(*_made_key(chart, args, kwargs), args, kwargs)
 
 
 def clear_caches() -> None:
     """Forget cached results (after a write made in this session, the data version already does it)."""
     _cached_result.clear()
+    _derived_result.clear()
+    _cached_figure.clear()
+    _run.versions = None
 
 
 # An upload read and checked once, not on every rerun of the Upload page. A resource, not data: the

@@ -7,7 +7,7 @@ from analytics.analyses.dropoffs import change_distribution, partner_changes, re
 from analytics.analyses.queries import filter_options
 from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure, derived
 from views.periods import compare_periods
 from views.sidebar import filter_with_data
 from views.widgets import partner_table
@@ -38,8 +38,8 @@ threshold = st.slider(
     "A significant fall is a drop of at least (%)", min_value=10, max_value=100, value=50, step=5,
     key="dropoff_threshold", help="Revenue in period B against period A (the last 4 quarters against the 4 before).",
 )
-fallen = significant_dropoffs(changes, threshold / 100)
-bridge = revenue_bridge(changes, periods)
+fallen = derived(significant_dropoffs, changes, threshold / 100)
+bridge = derived(revenue_bridge, changes, periods)
 total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].sum())
 lost = float(fallen["revenue_lost"].sum())
 
@@ -49,11 +49,11 @@ c2.metric(f"Revenue they lost, {t4} vs {prev_t4}", money(lost))
 c3.metric(f"Channel revenue change, {t4} vs {prev_t4}", money(total_change))
 
 left, right = st.columns(2)
-left.plotly_chart(charts.revenue_bridge_waterfall(bridge, q, compared=compared), width="stretch")
+left.plotly_chart(cached_figure(charts.revenue_bridge_waterfall, bridge, q, compared=compared), width="stretch")
 if fallen.empty:
     right.info(f"No partner fell by {threshold} % or more.")
 else:
-    right.plotly_chart(charts.dropoffs_bar(fallen, q, top=20, compared=compared), width="stretch")
+    right.plotly_chart(cached_figure(charts.dropoffs_bar, fallen, q, top=20, compared=compared), width="stretch")
 
 st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
 partner_table(
@@ -63,7 +63,8 @@ partner_table(
 
 st.subheader("How changes spread")
 by = st.segmented_control("Group by", ["tier", "region"], default="tier", key="dropoff_group") or "tier"
-st.plotly_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by, compared=compared),
+st.plotly_chart(cached_figure(charts.change_distribution_box, derived(change_distribution, changes, by=by), q, by=by,
+                              compared=compared),
                 width="stretch")
 st.caption(f"{charts.BOX_NOTE} Partners whose revenue in {prev_t4} was zero or a net credit have no change "
            "and are left out.")

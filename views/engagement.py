@@ -8,7 +8,7 @@ from analytics.analyses.engagement import engagement_table, low_deal_partners, o
 from analytics.analyses.retention import account_retention, kept_text, losing_accounts, retention_periods
 from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure, derived
 from views.sidebar import current_filter
 from views.widgets import partner_table
 
@@ -24,8 +24,8 @@ period = f"{shift_quarter(q, -3)}–{q}"
 year_columns = {f"{what}_t4": f"{what.capitalize()} {period}" for what in ("revenue", "deals", "customers", "products")}
 st.caption(f"Trailing year {period} · {markdown_literal(flt.describe())}. A deal is an order: one customer on one day.")
 
-occasional = low_deal_partners(table, max_deals=2)
-oversold = oversellers(table, min_share=0.2)
+occasional = derived(low_deal_partners, table, max_deals=2)
+oversold = derived(oversellers, table, min_share=0.2)
 c1, c2, c3 = st.columns(3)
 c1.metric(f"Partners with at most 2 deals, {period}", f"{len(occasional):,}",
           help=f"Out of {len(table):,} partners with any order in {period}.")
@@ -34,7 +34,7 @@ c3.metric(f"Enterprise-grade revenue sold to SMB, {period}", money(table["enterp
           help="Enterprise-grade products: " + ", ".join(products))
 
 st.subheader("Deals per partner")
-st.plotly_chart(charts.deals_histogram(table, q), width="stretch")
+st.plotly_chart(cached_figure(charts.deals_histogram, table, q), width="stretch")
 with st.expander(f"The {len(occasional):,} partners with at most two deals in {period}"):
     partner_table(
         occasional, f"occasional_partners_{q}", "dl_occasional", f"fewest deals first, then by revenue in {period}",
@@ -42,20 +42,20 @@ with st.expander(f"The {len(occasional):,} partners with at most two deals in {p
     )
 
 st.subheader("Breadth: distinct customers and products")
-st.plotly_chart(charts.breadth_scatter(table, q), width="stretch")
+st.plotly_chart(cached_figure(charts.breadth_scatter, table, q), width="stretch")
 
 st.subheader("Enterprise-grade products sold into small businesses")
 if oversold.empty:
     st.info("No partner puts 20 % or more of its revenue into enterprise-grade products for SMB customers.")
 else:
-    st.plotly_chart(charts.oversell_bar(oversold, q), width="stretch")
+    st.plotly_chart(cached_figure(charts.oversell_bar, oversold, q), width="stretch")
     partner_table(
         oversold, f"enterprise_into_smb_{q}", "dl_oversell", "by enterprise-grade revenue from SMB, largest first",
         labels=year_columns, first=["enterprise_into_smb_share", "enterprise_into_smb_revenue"],
     )
 
 st.subheader("Segment focus against tier")
-st.plotly_chart(charts.segment_focus_box(segment_focus(table), q), width="stretch")
+st.plotly_chart(cached_figure(charts.segment_focus_box, derived(segment_focus, table), q), width="stretch")
 st.caption(f"{charts.BOX_NOTE} Partners without positive revenue in {period} have no shares and are left out.")
 
 st.subheader("Account retention: customers who bought again")
@@ -68,8 +68,9 @@ else:
     st.metric(f"Customers kept from the year before: of {year_before}, bought again in {this_year}",
               kept_text(kept, before),
               help="Per partner: distinct customers with an order of positive revenue in each year, added up.")
-    st.plotly_chart(charts.retention_histogram(retention, year_before, this_year, min_customers=5), width="stretch")
-    losing = losing_accounts(retention, min_customers=5)
+    st.plotly_chart(cached_figure(charts.retention_histogram, retention, year_before, this_year, min_customers=5),
+                    width="stretch")
+    losing = derived(losing_accounts, retention, min_customers=5)
     st.markdown(f"**Partners losing accounts fastest**: lowest share of their {year_before} customers kept in "
                 f"{this_year}, among partners with 5 or more customers in {year_before} ({len(losing):,}). "
                 "Partners whose lines carry no customer ids have no figure. Not a model feature yet.")

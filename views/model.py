@@ -8,7 +8,7 @@ from analytics.model.fit import MODEL
 from analytics.model.scoring import score_status, stored_report
 from analytics.model.summary import plain_summary
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
 from views.widgets import download_table, show_table
@@ -75,8 +75,8 @@ for target in ("churn", "turnaround"):
     metrics = evaluation.metrics.reset_index()
     show_table(metrics)
     download_table(metrics, f"backtest_{target}_{q}_{horizon}q", key=f"dl_backtest_{target}")
-    st.plotly_chart(charts.reliability_chart(evaluation.reliability, target, ", ".join(evaluation.test_quarters)),
-                    width="stretch")
+    st.plotly_chart(cached_figure(charts.reliability_chart, evaluation.reliability, target,
+                                  ", ".join(evaluation.test_quarters)), width="stretch")
     st.caption(
         f"Calibration (reliability curve): the test partners in ten equal groups by predicted {target} probability; "
         f"each point is a group's average predicted probability against the share that actually saw {target}. "
@@ -89,4 +89,4 @@ st.caption(
     f"For each reason, how far the partners' own values move their churn probability from a typical partner's "
     f"value, averaged over the {report.partners_scored:,} partners scored as of {q}."
 )
-st.plotly_chart(charts.drivers_bar(report.drivers, q), width="stretch")
+st.plotly_chart(cached_figure(charts.drivers_bar, report.drivers, q), width="stretch")

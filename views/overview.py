@@ -13,7 +13,7 @@ from analytics.ingest.load import load_extract
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import StoreError
 from views.auth import current_actor
-from views.db import cached, get_store
+from views.db import cached, cached_figure, get_store
 from views.overview_sections import board_pack_button, changes_section
 from views.sidebar import current_filter
 
@@ -92,9 +92,9 @@ if not latest_flow.empty:
     )
 
 left, right = st.columns([2, 3])
-left.plotly_chart(charts.partners_by_tier_bar(cached(partners_by_tier, flt, q), q), width="stretch")
-right.plotly_chart(charts.revenue_by_tier_bars(cached(revenue_by_tier, flt)), width="stretch")
-st.plotly_chart(charts.new_and_lapsed_bars(flows), width="stretch")
+left.plotly_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q), q), width="stretch")
+right.plotly_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt)), width="stretch")
+st.plotly_chart(cached_figure(charts.new_and_lapsed_bars, flows), width="stretch")
 st.caption(
     "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "
     "order in the data may just be its first order of the year."

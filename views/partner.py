@@ -18,7 +18,7 @@ from analytics.model.scoring import stored_scores
 from analytics.review.decisions import partner_decisions, recommendations
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure
 from views.scores import scores_ready
 from views.sidebar import current_filter
 from views.widgets import back_link, download_table, show_table
@@ -58,7 +58,7 @@ c3.metric(f"Rank in region ({markdown_literal(rank.get('region') or 'none')}), {
 deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"].sum() if q else None
 c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
 
-st.plotly_chart(charts.partner_history_bars(history, name), width="stretch")
+st.plotly_chart(cached_figure(charts.partner_history_bars, history, name), width="stretch")
 with st.expander("Quarter by quarter (table)"):
     show_table(history)
     download_table(history, f"partner_{partner_id}_history", key="dl_partner_history")

@@ -7,7 +7,7 @@ from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recru
 from analytics.formatting import markdown_literal, money
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure
 from views.sidebar import current_filter
 from views.widgets import download_table, partner_table, show_table
 
@@ -72,7 +72,7 @@ st.caption(
 download_table(cohorts, f"recruit_cohorts_{q}", "dl_cohorts", labels=cohort_columns)
 
 st.subheader("Revenue per cohort by quarter since joining")
-st.plotly_chart(charts.cohort_revenue_lines(report.revenue, q), width="stretch", key="cohort_chart")
+st.plotly_chart(cached_figure(charts.cohort_revenue_lines, report.revenue, q), width="stretch", key="cohort_chart")
 
 nursery = " and ".join(markdown_literal(t) for t in report.nursery_tiers)
 st.subheader("Nursery pipeline: on course for the next tier")

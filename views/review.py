@@ -30,7 +30,7 @@ from analytics.review.decisions import (
 from analytics.review.program import PROGRAM_PATH, load_program, program_files, save_program
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
-from views.db import cached, get_store
+from views.db import cached, cached_figure, derived, get_store
 from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
@@ -84,7 +84,7 @@ edits: dict[str, dict] = st.session_state.setdefault(EDITS, {})
 # A table editor reports changes by row position. They are folded into `edits` by partner on the next run and the
 # editors then start afresh under new keys, so an old change never lands on another row when the list changes.
 generation = st.session_state.setdefault("review_editor_generation", 0)
-before = review_decisions(recs, flt, edits)
+before = derived(review_decisions, recs, flt, edits)
 folded = record_edits(edits, before.reset_index(drop=True),
                       (st.session_state.get(f"review_editor_{generation}") or {}).get("edited_rows", {}))
 provisional_before = before[before["grant"] | (before["recommendation"] == PROVISIONAL)].sort_values(
@@ -94,12 +94,12 @@ folded |= record_edits(edits, provisional_before,
 if folded:
     generation = st.session_state["review_editor_generation"] = generation + 1
 
-recs = select_partners(recs, flt)
+recs = derived(select_partners, recs, flt)
 if recs.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
 
-counts = action_counts(recs)
+counts = derived(action_counts, recs)
 cols = st.columns(len(ACTIONS))
 for col, row in zip(cols, counts.itertuples(), strict=True):
     col.metric(f"{row.action.capitalize()}, review {year}", f"{row.partners:,}",
@@ -130,7 +130,7 @@ with decisions_tab:
         if said := applied():
             st.success(markdown_literal(said))
         keep_draft(actor, q, edits)
-    table = review_decisions(recs, flt, edits)
+    table = derived(review_decisions, recs, flt, edits)
     year_columns = {f"{what}_trailing": f"{what.capitalize()} {year}" for what in ("revenue", "deals", "customers")}
     st.caption("Change a decision or write a note in the table or with the form above; sort by any column. "
                "A partner set to provisional continuation gets its tier's default goals (Provisional continuation "
@@ -210,8 +210,8 @@ with whatif_tab:
             select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
-        st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
-        compare = compare_action_counts(counts, scenario)
+        st.plotly_chart(cached_figure(charts.review_actions_bar, both, q), width="stretch")
+        compare = derived(compare_action_counts, counts, scenario)
         show_table(compare, {"revenue_trailing": f"Revenue {year}",
                              "revenue_trailing_what_if": f"Revenue {year}, what if"})
         if may_change_rules:

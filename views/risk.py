@@ -6,7 +6,7 @@ from analytics import charts
 from analytics.formatting import markdown_literal, money
 from analytics.model.risk import risk_summary, risk_table
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
 from views.widgets import partner_table
@@ -40,7 +40,7 @@ c2.metric(f"Their revenue, {window}", money(summary.revenue_likely_churners))
 c3.metric(f"Expected revenue at risk, {window}", money(summary.expected_revenue_lost),
           help="Each partner's revenue in the window times its churn probability, summed.")
 
-st.plotly_chart(charts.risk_scatter(scores, q, horizon), width="stretch")
+st.plotly_chart(cached_figure(charts.risk_scatter, scores, q, horizon), width="stretch")
 not_drawn = int((scores["revenue_at_stake"] <= 0).sum())
 if not_drawn:
     st.caption(f"{not_drawn:,} partners with no positive net revenue in {window} are not on the chart (log scale).")

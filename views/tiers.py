@@ -6,7 +6,7 @@ from analytics import charts
 from analytics.analyses.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
 from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
-from views.db import cached
+from views.db import cached, cached_figure
 from views.sidebar import current_filter
 from views.widgets import download_table, partner_table, show_table
 
@@ -35,7 +35,7 @@ measure = st.segmented_control(
     "Share of", ["revenue", "partners"], default="revenue", key="tier_measure",
     format_func=lambda m: "Revenue" if m == "revenue" else "Partners",
 )
-st.plotly_chart(charts.tier_share_over_time(distribution, measure or "revenue"), width="stretch")
+st.plotly_chart(cached_figure(charts.tier_share_over_time, distribution, measure or "revenue"), width="stretch")
 with st.expander("Partners and revenue per tier and quarter (table)"):
     show_table(distribution)
     download_table(distribution, "tier_distribution", key="dl_tier_distribution")
@@ -56,7 +56,7 @@ else:
     counts = moves["move"].value_counts()
     for col, move in zip(st.columns(5), ["promoted", "kept", "demoted", "lapsed", "new"], strict=True):
         col.metric(f"{move.capitalize()}, {from_q} → {q}", f"{int(counts.get(move, 0)):,}")
-    st.plotly_chart(charts.tier_flow_sankey(tier_flow(moves), from_q, q), width="stretch")
+    st.plotly_chart(cached_figure(charts.tier_flow_sankey, tier_flow(moves), from_q, q), width="stretch")
     show = st.multiselect(
         "Show partners who were", ["promoted", "demoted", "lapsed", "new", "kept"],
         default=["promoted", "demoted"], key="tier_moves_shown",
@@ -72,6 +72,6 @@ else:
 
 st.subheader("Revenue concentration")
 concentration = cached(revenue_concentration, flt, q)
-st.plotly_chart(charts.concentration_bars(concentration, q), width="stretch")
+st.plotly_chart(cached_figure(charts.concentration_bars, concentration, q), width="stretch")
 show_table(concentration)
 download_table(concentration, f"revenue_concentration_{q}", key="dl_concentration")

@@ -347,7 +347,10 @@ def review_decisions(recommendations: pd.DataFrame, selection: ChannelFilter,
     table["decision"] = table["recommendation"]
     table["note"] = ""
     for column in ("decision", "note", "revenue_goal", "deals_goal"):
-        chosen = table["partner_id"].map(lambda pid, c=column: edits.get(pid, {}).get(c))
+        # A dict to map by, not a function called per partner: thousands of partners, a handful of edits.
+        picked = {pid: edit[column] for pid, edit in edits.items() if edit.get(column) is not None}
+        chosen = (table["partner_id"].map(picked) if picked
+                  else pd.Series(None, index=table.index, dtype=object))
         if column == "deals_goal":
             chosen = pd.to_numeric(chosen, errors="coerce").astype("Int64")
         elif column == "revenue_goal":

@@ -1,0 +1,123 @@
+"""A warm page run reuses what the last run made: figures built once per data version, the version read once per run.
+
+Real parts throughout: the app under AppTest on a real DuckDB file, a real extract loaded in between.
+The chart functions and Store.versions are wrapped to count calls; the real ones still run.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+
+import analytics.charts as charts
+from analytics.ingest.load import load_extract
+from analytics.store.store import Store
+from tests.apptest_helpers import metric, open_page
+from tests.test_pages import TINY
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.duckdb"
+    csv = tmp_path / "tiny.csv"
+    csv.write_text(TINY)
+    with Store(path) as store:
+        load_extract(store, csv)
+    return path
+
+
+@pytest.fixture
+def calls(monkeypatch) -> dict[str, int]:
+    """Count calls of every chart function and of Store.versions (the real functions still run)."""
+    counted: dict[str, int] = {}
+
+    def counting(function, name):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            counted[name] = counted.get(name, 0) + 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    for name in charts.__all__:
+        value = getattr(charts, name)
+        if callable(value) and not isinstance(value, type) and getattr(value, "__module__", "") == charts.__name__:
+            monkeypatch.setattr(charts, name, counting(value, "figure"))
+    monkeypatch.setattr(Store, "versions", counting(Store.versions, "versions"))
+    return counted
+
+
+def figure_specs(at) -> list[dict]:
+    """Give the page's plotly figures as the browser gets them."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", ["views/overview.py", "views/engagement.py", "views/dropoffs.py"],
+                         ids=["overview", "engagement", "dropoffs"])
+def test_warm_run_builds_no_figure_and_reads_the_version_once(tiny_db, calls, page):
+    at = open_page(tiny_db, page)
+    first = figure_specs(at)
+    assert first and calls["figure"] >= len(first)
+    calls.clear()
+    at.run()
+    assert not at.exception
+    assert "figure" not in calls  # every figure came from the cache
+    assert calls["versions"] == 1  # one query for the run, not one per cached call
+    assert figure_specs(at) == first
+
+
+def test_a_new_load_shows_in_the_figures_at_once(tiny_db, tmp_path):
+    at = open_page(tiny_db, "views/overview.py")
+    before = figure_specs(at)
+    extra = tmp_path / "more.csv"
+    extra.write_text(TINY.splitlines()[0] + "\n" + "".join(
+        f"P{n},New {n},2026-05-{n:02d},500,Gold,EMEA,C{n},SMB,Core\n" for n in range(10, 20)))
+    with Store(tiny_db) as store:
+        load_extract(store, extra, mode="append")
+    at.run()
+    assert not at.exception
+    after = figure_specs(at)
+    assert after != before
+    # The partners-per-tier bar counts the ten new Gold partners.
+    gold_before, gold_after = (next(y for x, y in zip(s[0]["data"][0]["x"], _values(s[0]["data"][0]["y"]),
+                                                      strict=True) if x == "Gold") for s in (before, after))
+    assert gold_after == gold_before + 10
+
+
+def _values(y) -> list:
+    """Give a plotly trace's values, decoding plotly's base64 typed arrays."""
+    if isinstance(y, dict) and "bdata" in y:
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).tolist()
+    return list(y)
+
+
+def test_derived_results_follow_their_arguments_and_the_filter(tiny_db):
+    at = open_page(tiny_db, "views/dropoffs.py")
+    # Over the trailing year P2 fell from 850 to 400 (-53 %), P4 from 70 to nothing; P1 held steady.
+    assert metric(at, "Partners down 50 %").value == "2"
+    at.slider(key="dropoff_threshold").set_value(60).run()
+    assert metric(at, "Partners down 60 %").value == "1"
+    at.slider(key="dropoff_threshold").set_value(50).run()
+    assert metric(at, "Partners down 50 %").value == "2"
+    at.multiselect(key="f_tiers").set_value(["Gold"]).run()  # P2 is Silver now, P4 Bronze
+    assert not at.exception
+    assert metric(at, "Partners down 50 %").value == "0"
+
+
+def test_the_app_skips_streamlits_full_garbage_collection_after_every_run(monkeypatch):
+    # A full gc.collect(2) after each run was three quarters of a warm visit's server CPU (bench/README.md).
+    from streamlit import config
+
+    monkeypatch.delenv("STREAMLIT_RUNNER_POST_SCRIPT_GC", raising=False)
+    monkeypatch.chdir(Path(__file__).parents[1])  # `streamlit run app.py` reads .streamlit/config.toml from here
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("runner.postScriptGC") is False
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
