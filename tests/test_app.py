@@ -53,7 +53,10 @@ def test_demo_channel_overview_matches_a_direct_query(demo_db):
             [first4, last],
         ).fetchall()[0]
     assert metric(at, f"Revenue in {last}").value == money(float(revenue_q))
-    assert metric(at, f"Revenue, 4 quarters to {last}").value == money(float(revenue_4q))
-    assert metric(at, f"Active partners, 4 quarters to {last}").value == f"{active:,}"
+    assert metric(at, "Revenue, 4 quarters").value == money(float(revenue_4q))
+    assert metric(at, "Active partners").value == f"{active:,}"
+    # Labels short enough to show whole; the period they cover is in their help.
+    assert f"{first4}–{last}" in metric(at, "Revenue, 4 quarters").help
+    assert f"{first4}–{last}" in metric(at, "Active partners").help
     assert len(at.get("plotly_chart")) == 3
     assert any(f"Data to **{last}**" in c.value for c in at.sidebar.caption)

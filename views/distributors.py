@@ -10,6 +10,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.scores import scores_ready
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import download_table
 
 st.title("Distributors")
@@ -29,7 +30,7 @@ st.caption(
 st.subheader(f"Partners and revenue by tier, {q}")
 measure = st.segmented_control("Show", ["revenue", "partners"], default="revenue", key="distributor_measure") \
     or "revenue"
-st.plotly_chart(charts.distributor_tier_bars(mix, q, measure), width="stretch")
+show_chart(charts.distributor_tier_bars(mix, q, measure))
 with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
     st.dataframe(mix, hide_index=True, width="stretch", column_config={
         "distributor": "Distributor", "quarter": "Quarter", "tier": "Partner tier",
@@ -40,7 +41,7 @@ with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
 
 st.subheader("Revenue through lower-tier partners against the program's target")
 shares = lower_tier_shares(mix)
-st.plotly_chart(charts.lower_tier_share_lines(shares, target), width="stretch")
+show_chart(charts.lower_tier_share_lines(shares, target))
 now = shares[shares["quarter"] == q]
 below = now[now["lower_tier_share"] < target]
 st.caption(

@@ -8,6 +8,7 @@ from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
 from views.db import cached
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import partner_table
 
 st.title("Revenue drop-offs")
@@ -34,16 +35,17 @@ total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].su
 lost = float(fallen["revenue_lost"].sum())
 
 c1, c2, c3 = st.columns(3)
-c1.metric(f"Partners down {threshold} % or more, {t4} vs {prev_t4}", f"{len(fallen):,}")
-c2.metric(f"Revenue they lost, {t4} vs {prev_t4}", money(lost))
-c3.metric(f"Channel revenue change, {t4} vs {prev_t4}", money(total_change))
+periods = f"Revenue in {t4} against {prev_t4}."
+c1.metric(f"Partners down {threshold} % or more", f"{len(fallen):,}", help=periods)
+c2.metric("Revenue they lost", money(lost), help=periods)
+c3.metric("Channel revenue change", money(total_change), help=periods)
 
-left, right = st.columns(2)
-left.plotly_chart(charts.revenue_bridge_waterfall(bridge, q), width="stretch")
+# One above the other: side by side, the partners' names left the bars a sliver of the width.
+show_chart(charts.revenue_bridge_waterfall(bridge, q))
 if fallen.empty:
-    right.info(f"No partner fell by {threshold} % or more.")
+    st.info(f"No partner fell by {threshold} % or more.")
 else:
-    right.plotly_chart(charts.dropoffs_bar(fallen, q, top=20), width="stretch")
+    show_chart(charts.dropoffs_bar(fallen, q, top=20))
 
 st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
 partner_table(
@@ -60,7 +62,7 @@ partner_table(
 
 st.subheader("How changes spread")
 by = st.segmented_control("Group by", ["tier", "region"], default="tier", key="dropoff_group") or "tier"
-st.plotly_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by), width="stretch")
+show_chart(charts.change_distribution_box(change_distribution(changes, by=by), q, by=by))
 st.caption(f"{charts.BOX_NOTE} Partners whose revenue in {prev_t4} was zero or a net credit have no change "
            "and are left out.")
 

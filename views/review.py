@@ -33,6 +33,7 @@ from views.auth import current_actor
 from views.db import cached, get_store
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
+from views.style import show_chart
 from views.widgets import PARTNER_LINK, partner_links
 
 st.title("Annual review")
@@ -98,8 +99,9 @@ if recs.empty:
 counts = action_counts(recs)
 cols = st.columns(len(ACTIONS))
 for col, row in zip(cols, counts.itertuples(), strict=True):
-    col.metric(f"{row.action.capitalize()}, review {year}", f"{row.partners:,}",
-               help=f"{row.share_of_partners:.1%} of the partners; {money(row.revenue_trailing)} revenue in {year}")
+    col.metric(row.action.capitalize(), f"{row.partners:,}",
+               help=f"Review {year}: {row.share_of_partners:.1%} of the partners; {money(row.revenue_trailing)} "
+                    f"revenue in {year}")
 out = counts.set_index("action").loc["terminate", "share_of_partners"]
 if out > rules.review_out_share:
     st.warning(f"Recommended terminations are {out:.1%} of the partners; the program means to review out at most "
@@ -208,7 +210,7 @@ with whatif_tab:
             select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
-        st.plotly_chart(charts.review_actions_bar(both, q), width="stretch")
+        show_chart(charts.review_actions_bar(both, q))
         compare = compare_action_counts(counts, scenario)
         st.dataframe(compare, hide_index=True, width="stretch", column_config={
             "revenue_trailing": st.column_config.NumberColumn(f"Revenue {year}", format="dollar"),
@@ -235,7 +237,7 @@ left, right = st.columns([2, 1])
 name = left.text_input("Review name", value=default_review_name(q), key="review_name",
                        help="Saving again under the same name updates that review; nothing is duplicated.")
 changed = int((decisions["decision"] != decisions["recommendation"]).sum())
-right.metric("Decisions that differ from the recommendation", f"{changed:,}",
+right.metric("Differ from the recommendation", f"{changed:,}",
              help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept until you save.")
 right.caption(f"Changed in this session: {len(edits):,} partner" + ("" if len(edits) == 1 else "s"))
 c1, c2, c3 = st.columns(3)

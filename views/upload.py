@@ -107,10 +107,10 @@ def show_summary(load_id: int) -> None:
                "say so until then).")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows added", f"{summary['rows_added']:,}")
-    c2.metric("Rows skipped (transaction id already stored)", f"{summary['rows_skipped']:,}")
-    c3.metric("New partners (in no earlier load)", f"{summary['new_partners']:,}")
-    c4.metric(f"Partners with orders in {summary['quarter_before']}, none in {summary['latest_quarter']}",
-              f"{summary['partners_gone']:,}")
+    c2.metric("Rows skipped", f"{summary['rows_skipped']:,}", help="Their transaction id was already stored.")
+    c3.metric("New partners", f"{summary['new_partners']:,}", help="Partners in no earlier load.")
+    c4.metric("Partners gone", f"{summary['partners_gone']:,}",
+              help=f"Partners with orders in {summary['quarter_before']}, none in {summary['latest_quarter']}.")
     st.caption(f"Quarters covered: {', '.join(summary['quarters'])}. Rows replaced: {summary['rows_replaced']:,}.")
     if not gone.empty:
         with st.expander(f"The {len(gone):,} partners with no order in {summary['latest_quarter']}"):
