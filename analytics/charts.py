@@ -160,10 +160,14 @@ def plotly_literal(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _partner_labels(frame: pd.DataFrame) -> np.ndarray:
+def _partner_labels(frame: pd.DataFrame, longest_name: int | None = None) -> np.ndarray:
     # Names repeat across partners (and can be missing); the id keeps each bar its own category.
-    names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"])
-    labels = names.astype("str") + " (" + frame["partner_id"].astype("str") + ")"
+    # On an axis, names are cut to `longest_name` characters: long ones left the bars a sliver of a
+    # phone's width. Cut before escaping, so that no entity is cut in half.
+    names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"]).astype("str")
+    if longest_name is not None:
+        names = names.where(names.str.len() <= longest_name, names.str[: longest_name - 1].str.rstrip() + "…")
+    labels = names + " (" + frame["partner_id"].astype("str") + ")"
     # Names come from files: escaped, so that a name holding <b> shows the tag, not bold text.
     labels = labels.str.replace("&", "&amp;").str.replace("<", "&lt;").str.replace(">", "&gt;")
     # A fixed-width text array, not objects: plotly deep-copies a trace's arrays, element by element
@@ -315,13 +319,14 @@ def top_partners_bar(
     fig = go.Figure(
         go.Bar(
             x=shown[value],
-            y=_partner_labels(shown),
+            y=_partner_labels(shown, longest_name=24),
             orientation="h",
             marker_color=colour,
             text=[note_format.format(v) if pd.notna(v) else "" for v in shown[note]],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{y}: $%{x:,.0f} " + hover_word + "(%{text})<extra></extra>",
+            customdata=_partner_labels(shown),
+            hovertemplate="%{customdata}: $%{x:,.0f} " + hover_word + "(%{text})<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from analytics.formatting import markdown_literal
 
-__all__ = ["PAGE_CSS", "CHART_CONFIG", "page_style", "show_chart"]
+__all__ = ["PAGE_CSS", "PRINT_SCRIPT", "CHART_CONFIG", "page_style", "show_chart"]
 
 # Print: Streamlit lays the app out as a full-height box whose main area scrolls, so a printout held
 # only what fitted on screen; the chrome (sidebar, header, toolbars) is of no use on paper; flex
@@ -46,24 +46,66 @@ PAGE_CSS = """
   }
   [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { display: block !important; }
   [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] > * { margin-bottom: 0.75rem; }
-  /* A new page before each section (st.subheader), never inside a chart or a metric. */
-  [data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(h2, h3) {
+  /* A new page before each section (st.header, st.subheader) but the first, which stays with the
+     page's title; never inside a chart or a row of metrics. */
+  [data-testid="stElementContainer"]:has(h2, h3) ~ [data-testid="stElementContainer"]:has(h2, h3) {
     break-before: page;
   }
   .stPlotlyChart, [class*="st-key-chart-"], [data-testid="stMetric"], [data-testid="stHorizontalBlock"] {
     break-inside: avoid;
   }
-  .stPlotlyChart, .stPlotlyChart .js-plotly-plot, .stPlotlyChart .plot-container,
-  .stPlotlyChart .svg-container {
+  /* Charts scaled to the paper's width: PRINT_SCRIPT gives each chart's drawing a viewBox of its
+     size on screen (and the ratio), so the drawing shrinks with its box instead of running off it. */
+  .stPlotlyChart, .stPlotlyChart > div, .stPlotlyChart .js-plotly-plot, .stPlotlyChart .plot-container {
+    width: 100% !important;
     max-width: 100% !important;
+    height: auto !important;
   }
-  .stPlotlyChart .main-svg { max-width: 100%; height: auto; }
+  /* Columns stay side by side on paper, sharing the width (Streamlit's own print style stacks them). */
+  [data-testid="stHorizontalBlock"] { display: flex !important; flex-wrap: nowrap !important; }
+  [data-testid="stColumn"] { min-width: 0 !important; width: auto !important; }
+  .stPlotlyChart .svg-container {
+    width: 100% !important;
+    height: auto !important;
+    aspect-ratio: var(--print-ratio, 16 / 9);
+  }
+  .stPlotlyChart .svg-container > .main-svg, .stPlotlyChart .svg-container canvas {
+    width: 100% !important;
+    height: 100% !important;
+  }
   [data-testid="stExpanderDetails"] { display: block !important; }
 }
+/* The element holding PRINT_SCRIPT shows nothing; without this it took a gap at the top of each page. */
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script) { display: none; }
 @media (max-width: 640px) {
   [data-testid="stMetricLabel"] p { white-space: normal !important; }
 }
 </style>
+"""
+
+# Plotly draws a chart at its size on screen, in pixels, and nothing redraws it for the paper. Before
+# printing, each drawing gets a viewBox of that size, so the print CSS can scale it to the page; after
+# printing they go, so that Plotly's own redraws (a resized window) are not scaled by a stale box.
+# Our own constant script, registered once per browser tab.
+PRINT_SCRIPT = """
+<script>
+if (!window.channelHealthPrint) {
+  window.channelHealthPrint = true;
+  const boxes = () => document.querySelectorAll('.stPlotlyChart .svg-container');
+  window.addEventListener('beforeprint', () => boxes().forEach((box) => {
+    const drawing = box.querySelector(':scope > svg.main-svg');
+    const width = Number(drawing?.getAttribute('width')), height = Number(drawing?.getAttribute('height'));
+    if (!width || !height) return;
+    box.style.setProperty('--print-ratio', `${width} / ${height}`);
+    box.querySelectorAll(':scope > svg.main-svg').forEach(
+      (svg) => svg.setAttribute('viewBox', `0 0 ${width} ${height}`));
+  }));
+  window.addEventListener('afterprint', () => boxes().forEach((box) => {
+    box.style.removeProperty('--print-ratio');
+    box.querySelectorAll(':scope > svg.main-svg').forEach((svg) => svg.removeAttribute('viewBox'));
+  }));
+}
+</script>
 """
 
 # The mode bar only while the pointer is on a chart: on a phone it otherwise sits on the plot's top.
@@ -76,6 +118,7 @@ _TOP_MARGIN = 32
 def page_style() -> None:
     """Put the app's own CSS (print layout, narrow screens) on the page; app.py calls it on every run."""
     st.html(PAGE_CSS)
+    st.html(PRINT_SCRIPT, unsafe_allow_javascript=True)
 
 
 def show_chart(fig: go.Figure, where: Any = st, key: str | None = None) -> None:
