@@ -98,7 +98,8 @@ show_chart(charts.partners_by_tier_bar(cached(partners_by_tier, flt, q), q), lef
 show_chart(charts.revenue_by_tier_bars(cached(revenue_by_tier, flt), q), right)
 show_chart(charts.new_and_lapsed_bars(flows, q))
 st.caption(
-    "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "
-    "order in the data may just be its first order of the year."
+    "Partners per tier: each partner with an order in the four quarters, in its latest recorded tier there (as "
+    "on the Tiers page). New and lapsed partners are counted from the fifth quarter of data on: before that, a "
+    "partner's first order in the data may just be its first order of the year."
 )
 changes_section()

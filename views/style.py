@@ -19,7 +19,7 @@ __all__ = ["PAGE_CSS", "PRINT_SCRIPT", "CHART_CONFIG", "page_style", "show_chart
 # Print: Streamlit lays the app out as a full-height box whose main area scrolls, so a printout held
 # only what fitted on screen; the chrome (sidebar, header, toolbars) is of no use on paper; flex
 # columns of blocks do not break between pages in Chromium, plain blocks do.
-# Narrow screens: Streamlit stacks columns below 640 px; the metric labels may wrap there.
+# Metric labels: Streamlit cuts a long one off with "…"; ours wrap instead.
 PAGE_CSS = """
 <style>
 @media print {
@@ -77,8 +77,11 @@ PAGE_CSS = """
 }
 /* The element holding PRINT_SCRIPT shows nothing; without this it took a gap at the top of each page. */
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script) { display: none; }
-@media (max-width: 640px) {
-  [data-testid="stMetricLabel"] p { white-space: normal !important; }
+/* A metric label too long for its column wraps rather than ending in "…" (labels are kept short too). */
+[data-testid="stMetricLabel"] *:not(svg, path) {
+  white-space: normal !important;
+  text-overflow: clip !important;
+  overflow: visible !important;
 }
 </style>
 """
