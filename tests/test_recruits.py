@@ -244,7 +244,8 @@ def test_recruits_page_on_the_demo_channel_shows_cohorts_and_follows_the_tier_fi
     assert {"cohort", "recruited", "active_after_1", "three_deals_first_year"} <= set(cohorts.columns)
     # Where the data do not reach, the cell is empty, not 0 or "None".
     assert len(cohorts) >= 8 and cohorts["active_after_8"].iloc[-1] == "" and cohorts["active_after_1"].iloc[0]
-    (chart,) = [c for c in at.get("plotly_chart") if "Revenue per cohort" in c.proto.spec]
+    assert any(m.value.startswith("**Revenue per cohort") for m in at.markdown)  # the chart's title, as text
+    (chart,) = [c for c in at.get("plotly_chart") if "Quarters since joining" in c.proto.spec]  # its x axis
     whole = int(metric(at, "Partners recruited").value.replace(",", ""))
     assert whole == int(cohorts["recruited"].sum()) > 500
     at.multiselect(key="f_tiers").set_value(["Bronze"]).run()
