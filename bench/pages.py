@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 # Modules in views/ that pages import, not pages.
-HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections")
+HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections", "style")
 
 
 @dataclass
