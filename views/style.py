@@ -1,6 +1,7 @@
 """How the pages look beyond Streamlit's defaults: the app's print and narrow-screen CSS, and charts with their titles.
 
-Only our own constant CSS goes through st.html here; nothing from the data ever does.
+Only our own constant CSS and script go through st.html here; nothing from the data ever does (chart
+titles, which hold partner names, are shown as escaped Markdown).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ _TOP_MARGIN = 32
 
 
 def page_style() -> None:
-    """Put the app's own CSS (print layout, narrow screens) on the page; app.py calls it on every run."""
+    """Put the app's own CSS (print layout, metric labels) and print script on the page; app.py calls it each run."""
     st.html(PAGE_CSS)
     st.html(PRINT_SCRIPT, unsafe_allow_javascript=True)
 
