@@ -9,11 +9,13 @@ from views.db import database
 from views.saved_views import saved_views_sidebar
 from views.scores import keep_scores_fresh
 from views.sidebar import data_sidebar, remember_page, sidebar_filters
+from views.style import page_style
 
 # The icon is served by the app itself: a Material icon as page_icon makes every viewer's browser fetch
 # the favicon from fonts.gstatic.com.
 st.set_page_config(page_title="Channel Health", page_icon=str(Path(__file__).parent / "views" / "icon.png"),
                    layout="wide")
+page_style()
 
 actor = current_actor()
 if actor is None:  # sign-in is set up and nobody is signed in: nothing but the way in

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.formatting import money
 from analytics.frames import empty_frame
 from analytics.store.schema import ordered_tiers
 
@@ -40,10 +41,11 @@ __all__ = [
     "cohort_revenue_lines",
 ]
 
-# Highest tier darkest, so the pyramid reads at a glance; partners without a tier in grey.
+# Highest tier darkest, so the pyramid reads at a glance; partners without a tier in grey. No shade
+# so dark that it vanishes on the dark theme's background, nor so light that it does on white.
 TIER_COLOURS = {
-    "Platinum": "#08306b",
-    "Gold": "#2171b5",
+    "Platinum": "#1a4f9c",
+    "Gold": "#2b7bba",
     "Silver": "#4292c6",
     "Bronze": "#9ecae1",
     "Authorized": "#c6dbef",
@@ -51,16 +53,34 @@ TIER_COLOURS = {
 }
 
 
+# A legend below the plot, in rows: at the side it took half the width of a phone's screen.
+_LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 0, "yanchor": "bottom",
+                 "title_text": ""}
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
+    # No colours for the paper, the plot or the fonts: the page's theme (light or dark) gives them.
     fig.update_layout(
-        title=title,
+        title={"text": title, "x": 0, "xanchor": "left", "automargin": True},
         xaxis_title=x_title,
         yaxis_title=y_title,
-        legend_title_text="",
+        legend=_LEGEND_BELOW,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         hovermode="x unified",
     )
     return fig
+
+
+def _quarters_to(frame: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    # A chart as of a quarter draws nothing after it, whatever the frame holds.
+    return frame[frame["quarter"] <= quarter]
+
+
+def _room_for_labels(fig: go.Figure, largest: float, axis: str = "y") -> None:
+    # Labels outside the bars are drawn past the axis's end (cliponaxis off); a quarter more range
+    # keeps the longest on the figure instead of cut at its edge ("-9…").
+    if largest > 0:
+        (fig.update_yaxes if axis == "y" else fig.update_xaxes)(range=[0, largest * 1.25])
 
 
 def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
@@ -72,16 +92,20 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
             x=[plotly_literal(t) for t in frame["tier"]],
             y=frame["partners"],
             marker_color=[TIER_COLOURS.get(t, "#bdbdbd") for t in frame["tier"]],
-            text=frame["partners"],
+            text=[f"{n:,}" for n in frame["partners"]],
             textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{x}: %{y:,} partners<extra></extra>",
         )
     )
-    return _layout(fig, f"Active partners per tier, 4 quarters to {quarter}", "Partners")
+    _room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
+    return _layout(fig, f"Active partners per tier, 4 quarters to {quarter}", "Partners").update_layout(
+        showlegend=False)
 
 
-def revenue_by_tier_bars(frame: pd.DataFrame) -> go.Figure:
-    """Give revenue per quarter stacked by tier (frame: quarter, tier, revenue)."""
+def revenue_by_tier_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give revenue per quarter to `quarter` stacked by tier (frame: quarter, tier, revenue)."""
+    frame = _quarters_to(frame, quarter)
     fig = go.Figure()
     for tier in ordered_tiers(frame["tier"]):
         part = frame[frame["tier"] == tier]
@@ -95,11 +119,12 @@ def revenue_by_tier_bars(frame: pd.DataFrame) -> go.Figure:
             )
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Revenue per quarter by tier (USD)", "Revenue (USD)")
+    return _layout(fig, f"Revenue per quarter by tier, to {quarter} (USD)", "Revenue (USD)")
 
 
-def new_and_lapsed_bars(frame: pd.DataFrame) -> go.Figure:
-    """Give new and lapsed partners per quarter side by side (frame: quarter, new_partners, lapsed_partners)."""
+def new_and_lapsed_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
+    """Give new and lapsed partners per quarter to `quarter` (frame: quarter, new_partners, lapsed_partners)."""
+    frame = _quarters_to(frame, quarter)
     fig = go.Figure(
         [
             go.Bar(x=frame["quarter"], y=frame["new_partners"], name="New (first order ever)", marker_color="#2ca02c"),
@@ -112,7 +137,7 @@ def new_and_lapsed_bars(frame: pd.DataFrame) -> go.Figure:
         ]
     )
     fig.update_layout(barmode="group")
-    return _layout(fig, "New and lapsed partners per quarter", "Partners")
+    return _layout(fig, f"New and lapsed partners per quarter, to {quarter}", "Partners")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,10 +160,14 @@ def plotly_literal(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _partner_labels(frame: pd.DataFrame) -> np.ndarray:
+def _partner_labels(frame: pd.DataFrame, longest_name: int | None = None) -> np.ndarray:
     # Names repeat across partners (and can be missing); the id keeps each bar its own category.
-    names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"])
-    labels = names.astype("str") + " (" + frame["partner_id"].astype("str") + ")"
+    # On an axis, names are cut to `longest_name` characters: long ones left the bars a sliver of a
+    # phone's width. Cut before escaping, so that no entity is cut in half.
+    names = frame["partner_name"].where(frame["partner_name"].notna(), frame["partner_id"]).astype("str")
+    if longest_name is not None:
+        names = names.where(names.str.len() <= longest_name, names.str[: longest_name - 1].str.rstrip() + "…")
+    labels = names + " (" + frame["partner_id"].astype("str") + ")"
     # Names come from files: escaped, so that a name holding <b> shows the tag, not bold text.
     labels = labels.str.replace("&", "&amp;").str.replace("<", "&lt;").str.replace(">", "&gt;")
     # A fixed-width text array, not objects: plotly deep-copies a trace's arrays, element by element
@@ -181,34 +210,64 @@ def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Fi
     )
 
 
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
 def tier_flow_sankey(flow: pd.DataFrame, from_quarter: str, to_quarter: str) -> go.Figure:
-    """Give a Sankey of partners moving between tiers from one quarter to another (flow: tiers.tier_flow)."""
+    """Give a Sankey of partners moving between tiers from one quarter to another (flow: tiers.tier_flow).
+
+    Nodes and links are coloured by tier (a link by the tier it comes from; lapsed partners' links
+    red); each node's label gives its partners ("Gold 2025Q4 (312)"), each link's hover the move's.
+    """
     sources = list(dict.fromkeys(flow["source"]))
     targets = list(dict.fromkeys(flow["target"]))
     # Left and right nodes are distinct even when they share a tier name ("Gold" -> "Gold").
     left = {name: i for i, name in enumerate(sources)}
     right = {name: len(sources) + i for i, name in enumerate(targets)}
     colours = {"New": _GROWTH, "Lapsed": _HIGHLIGHT}
-    labels = [f"{plotly_literal(s)} ({from_quarter})" if s != "New" else "New" for s in sources] + [
-        f"{plotly_literal(t)} ({to_quarter})" if t != "Lapsed" else "Lapsed" for t in targets
+    out_of = flow.groupby("source", sort=False)["partners"].sum()
+    into = flow.groupby("target", sort=False)["partners"].sum()
+    labels = [
+        f"{plotly_literal(s)} {from_quarter} ({int(out_of[s]):,})" if s != "New" else f"New ({int(out_of[s]):,})"
+        for s in sources
+    ] + [
+        f"{plotly_literal(t)} {to_quarter} ({int(into[t]):,})" if t != "Lapsed" else f"Lapsed ({int(into[t]):,})"
+        for t in targets
+    ]
+    link_colours = [
+        _rgba(_HIGHLIGHT if t == "Lapsed" else colours.get(s, _tier_colour(s)), 0.35)
+        for s, t in zip(flow["source"], flow["target"], strict=True)
     ]
     fig = go.Figure(
         go.Sankey(
             node={
                 "label": labels,
                 "color": [colours.get(n, _tier_colour(n)) for n in sources + targets],
-                "pad": 15,
+                "line": {"width": 0},
+                "pad": 18,
+                "thickness": 18,
+                "hovertemplate": "%{label}<extra></extra>",
             },
             link={
                 "source": [left[s] for s in flow["source"]],
                 "target": [right[t] for t in flow["target"]],
                 "value": flow["partners"].tolist(),
-                "hovertemplate": "%{source.label} → %{target.label}: %{value:,} partners<extra></extra>",
+                "color": link_colours,
+                "customdata": [
+                    [s if s == "New" else f"{plotly_literal(s)} {from_quarter}",
+                     t if t == "Lapsed" else f"{plotly_literal(t)} {to_quarter}"]
+                    for s, t in zip(flow["source"], flow["target"], strict=True)
+                ],
+                "hovertemplate": "%{customdata[0]} → %{customdata[1]}: %{value:,} partners<extra></extra>",
             },
+            textfont={"size": 13},
         )
     )
     fig.update_layout(
-        title=f"Partners' tier moves from {from_quarter} to {to_quarter} (tier in the 4 quarters to each)",
+        title={"text": f"Tier moves, {from_quarter} to {to_quarter} (tier in the 4 quarters to each)",
+               "x": 0, "xanchor": "left"},
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )
     return fig
@@ -260,15 +319,18 @@ def top_partners_bar(
     fig = go.Figure(
         go.Bar(
             x=shown[value],
-            y=_partner_labels(shown),
+            y=_partner_labels(shown, longest_name=24),
             orientation="h",
             marker_color=colour,
             text=[note_format.format(v) if pd.notna(v) else "" for v in shown[note]],
             textposition="outside",
-            hovertemplate="%{y}: $%{x:,.0f} " + hover_word + "(%{text})<extra></extra>",
+            cliponaxis=False,
+            customdata=_partner_labels(shown),
+            hovertemplate="%{customdata}: $%{x:,.0f} " + hover_word + "(%{text})<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
+    _room_for_labels(fig, float(shown[value].max()) if len(shown) else 0.0, axis="x")
     return _layout(fig, title, "", x_title).update_layout(hovermode="closest")
 
 
@@ -295,15 +357,23 @@ def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15, *, compared: 
 def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str | None = None) -> go.Figure:
     """Give the revenue bridge from the previous 4 quarters to the last 4 (frame: dropoffs.revenue_bridge).
 
-    `compared` names other periods, as in dropoffs_bar.
+    `compared` names other periods, as in dropoffs_bar. Each bar carries its amount ("$1.72B" for the
+    two totals, "+$41.2M" / "-$38.0M" for the steps).
     """
     last = len(frame) - 1
     measure = ["absolute" if i in (0, last) else "relative" for i in range(len(frame))]
+    text = [
+        money(amount) if kind == "absolute" else ("+" if amount >= 0 else "") + money(amount)
+        for kind, amount in zip(measure, frame["amount"], strict=True)
+    ]
     fig = go.Figure(
         go.Waterfall(
             x=frame["component"],
             y=frame["amount"],
             measure=measure,
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
             increasing={"marker": {"color": _GROWTH}},
             decreasing={"marker": {"color": _HIGHLIGHT}},
             totals={"marker": {"color": _NEUTRAL}},
@@ -311,11 +381,12 @@ def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str
             hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
         )
     )
+    fig.update_yaxes(rangemode="tozero")
     return _layout(
         fig,
-        f"Revenue bridge: {compared or f'the 4 quarters to {quarter} against the 4 before'}, by kind of partner (USD)",
+        f"Revenue bridge, {compared or f'4 quarters to {quarter} against the 4 before'}, by kind of partner (USD)",
         "Revenue (USD)",
-    ).update_layout(hovermode="closest")
+    ).update_layout(hovermode="closest", showlegend=False, margin={"t": 70})
 
 
 def box_statistics(frame: pd.DataFrame, by: str | list[str], value: str) -> pd.DataFrame:
@@ -450,7 +521,7 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
                     "sizemin": 3,
                     "color": _tier_colour(tier),
                     "opacity": 0.6,
-                    "line": {"width": 0.5, "color": "#ffffff"},
+                    "line": {"width": 0.5, "color": "rgba(128, 128, 128, 0.6)"},
                 },
                 text=_partner_labels(part),
                 customdata=part["revenue_t4"],
@@ -514,8 +585,10 @@ def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
     ).update_layout(hovermode="closest")
 
 
-def partner_history_bars(frame: pd.DataFrame, partner_name: str) -> go.Figure:
-    """Give a partner's revenue per quarter coloured by its tier then (partner_profile.partner_history)."""
+def partner_history_bars(frame: pd.DataFrame, partner_name: str, quarter: str | None = None) -> go.Figure:
+    """Give a partner's revenue per quarter (to `quarter`, when given) coloured by its tier then (partner_history)."""
+    if quarter is not None:
+        frame = _quarters_to(frame, quarter)
     quarters = frame["quarter"].tolist()
     tiers = frame["tier"].where(frame["tier"].notna(), "Unknown")
     ordered = frame["tier"].notna() | (frame["revenue"] != 0) | (frame["deals"] > 0)
@@ -574,7 +647,7 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
                 mode="markers",
                 name=plotly_literal(tier),
                 marker={"color": _tier_colour(tier), "size": 6, "opacity": 0.7,
-                        "line": {"width": 0.4, "color": "#555"}},
+                        "line": {"width": 0.4, "color": "rgba(128, 128, 128, 0.6)"}},
                 text=_partner_labels(part),
                 customdata=part["revenue_at_stake"],
                 hovertemplate="%{text}<br>revenue $%{customdata:,.0f}<br>churn probability %{y:.0%}<extra></extra>",
@@ -639,12 +712,13 @@ def review_actions_bar(frame: pd.DataFrame, as_of: str) -> go.Figure:
             marker_color=[ACTION_COLOURS.get(a, "#999") for a in part["action"]] if frame["scenario"].nunique() == 1
             else None,
             customdata=part[["revenue_trailing", "share_of_partners"]],
-            text=part["partners"].map("{:,}".format), textposition="outside",
+            text=part["partners"].map("{:,}".format), textposition="outside", cliponaxis=False,
             hovertemplate="%{x}: %{y:,} partners (%{customdata[1]:.1%}), "
                           "revenue $%{customdata[0]:,.0f} in the 4 quarters<extra>%{fullData.name}</extra>",
         ))
     fig = _layout(fig, f"Recommended actions, review as of {as_of} (partners with orders in the 4 quarters to it)",
                   "Partners")
+    _room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
     return fig.update_layout(barmode="group", hovermode="closest")
 
 

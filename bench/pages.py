@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 # Modules in views/ that pages import, not pages.
-HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections", "periods", "saved_views")
+HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections", "periods", "saved_views",
+           "style", "review_draft")
 
 
 @dataclass

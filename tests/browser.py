@@ -98,14 +98,14 @@ def app_server(db: Path, timeout: float = 60) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
-    """Give a Playwright page in headless Debian Chromium."""
+def browser_page(width: int = 1400, height: int = 1000, color_scheme: str = "light"):
+    """Give a Playwright page in headless Debian Chromium, its system set to a light (or dark) colour scheme."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
             yield page
         finally:
             browser.close()

@@ -139,7 +139,7 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_db):
     with app_server(demo_db) as url, browser_page(4000, 1100) as page:
         page.goto(f"{url}/review")
         wait_for_app(page, 180000)
-        differ = page.locator('[data-testid="stMetric"]').filter(has_text="Decisions that differ").locator(
+        differ = page.locator('[data-testid="stMetric"]').filter(has_text="Differ from the recommendation").locator(
             '[data-testid="stMetricValue"]')
         differ.wait_for(timeout=180000)
         assert differ.inner_text() == "0"

@@ -10,6 +10,7 @@ from analytics import charts
 from analytics.analyses.dropoffs import change_distribution, compute_changes, revenue_bridge, significant_dropoffs
 from analytics.analyses.engagement import AGGREGATE_COLUMNS, compute_engagement, oversellers, segment_focus
 from analytics.analyses.tiers import classify_tier_moves, concentration, tier_flow, tier_shares
+from analytics.formatting import money
 
 DISTRIBUTION = tier_shares(pd.DataFrame({
     "quarter": ["2025Q1", "2025Q1", "2025Q2", "2025Q2", "2025Q2"],
@@ -105,7 +106,7 @@ def test_tier_flow_sankey_has_a_node_per_side_and_a_link_per_flow():
     assert len(sankey.link.value) == len(flow) == 5
     # Sources Gold, Silver, Bronze, New; targets Gold, Bronze, Lapsed, Authorized.
     assert len(sankey.node.label) == 8
-    assert "Lapsed" in sankey.node.label and "New" in sankey.node.label
+    assert "Lapsed (1)" in sankey.node.label and "New (1)" in sankey.node.label
     assert "2024Q4" in fig.layout.title.text and "2025Q4" in fig.layout.title.text
 
 
@@ -253,3 +254,123 @@ def test_drivers_bar_puts_the_strongest_reason_on_top():
                             "partners_top_reason": [10, 300]})
     fig = charts.drivers_bar(drivers, "2026Q3")
     assert list(fig.data[0].y) == ["tier", "recency of orders"]  # plotly draws the last bar at the top
+
+
+# -- presentation: what a reader sees on any screen and theme ------------------------------------------
+
+BY_TIER = pd.DataFrame({
+    "quarter": ["2025Q3", "2025Q3", "2025Q4", "2026Q1", "2026Q2"],
+    "tier": ["Gold", "Silver", "Gold", "Gold", "Gold"],
+    "revenue": [100.0, 50.0, 120.0, 130.0, 140.0],
+    "partners": [2, 3, 2, 2, 2],
+})
+FLOWS = pd.DataFrame({
+    "quarter": ["2025Q3", "2025Q4", "2026Q1", "2026Q2"],
+    "new_partners": [1.0, 2.0, 3.0, 4.0], "lapsed_partners": [0.0, 1.0, 0.0, 2.0],
+})
+
+
+def every_figure() -> dict[str, go.Figure]:
+    """Give one figure of each chart function the pages show, built from the small frames above."""
+    tiers = pd.DataFrame({"tier": ["Gold", "Bronze"], "partners": [312, 1701]})
+    drivers = pd.DataFrame({"reason": ["tier"], "mean_effect": [0.01], "partners_top_reason": [10]})
+    return {
+        "partners-by-tier": charts.partners_by_tier_bar(tiers, "2025Q4"),
+        "revenue-by-tier": charts.revenue_by_tier_bars(BY_TIER, "2025Q4"),
+        "new-and-lapsed": charts.new_and_lapsed_bars(FLOWS, "2025Q4"),
+        "tier-share": charts.tier_share_over_time(DISTRIBUTION),
+        "sankey": charts.tier_flow_sankey(tier_flow(MOVES), "2024Q4", "2025Q4"),
+        "dropoffs": charts.dropoffs_bar(significant_dropoffs(CHANGES), "2025Q1"),
+        "bridge": charts.revenue_bridge_waterfall(revenue_bridge(CHANGES), "2025Q1"),
+        "change-box": charts.change_distribution_box(change_distribution(CHANGES, "tier"), "2025Q1"),
+        "deals": charts.deals_histogram(ENGAGEMENT, "2025Q2"),
+        "breadth": charts.breadth_scatter(ENGAGEMENT, "2025Q2"),
+        "oversell": charts.oversell_bar(oversellers(ENGAGEMENT), "2025Q2"),
+        "segment-box": charts.segment_focus_box(segment_focus(ENGAGEMENT), "2025Q2"),
+        "partner-history": charts.partner_history_bars(HISTORY, "Bluepeak"),
+        "drivers": charts.drivers_bar(drivers, "2026Q3"),
+    }
+
+
+@pytest.mark.parametrize("name", list(every_figure()))
+def test_figures_leave_colours_to_the_theme_and_put_legends_below(name):
+    fig = every_figure()[name]
+    layout = fig.layout
+    # Paper, plot and fonts come from the page's light or dark theme (st.plotly_chart theme="streamlit").
+    assert layout.paper_bgcolor is None and layout.plot_bgcolor is None and layout.font.color is None
+    if name != "sankey":
+        # A legend at the side took half a phone's width: in rows under the plot instead.
+        assert layout.legend.orientation == "h" and layout.legend.yanchor == "bottom" and layout.legend.y == 0
+    markers = [getattr(trace, "marker", None) for trace in fig.data]
+    outlines = [m.line.color for m in markers if m is not None and m.line is not None and m.line.color is not None]
+    assert not any(str(c).lower() in ("#ffffff", "white", "#000", "#000000", "black", "#555") for c in outlines)
+
+
+@pytest.mark.parametrize("name", list(every_figure()))
+def test_titles_name_a_period_and_fit_two_lines(name):
+    title = every_figure()[name].layout.title.text
+    assert any(q in title for q in ("2024Q", "2025Q", "2026Q")), title
+    assert len(title) <= 110, title  # shown as text above the chart (views/style.py), wrapped on a phone
+
+
+def test_overview_time_series_stop_at_the_as_of_quarter():
+    for fig in (charts.revenue_by_tier_bars(BY_TIER, "2025Q4"), charts.new_and_lapsed_bars(FLOWS, "2025Q4")):
+        drawn = sorted({x for trace in fig.data for x in trace.x})
+        assert drawn == ["2025Q3", "2025Q4"], drawn
+        assert "to 2025Q4" in fig.layout.title.text
+    history = charts.partner_history_bars(HISTORY, "Bluepeak", "2025Q1")
+    assert max(x for trace in history.data for x in trace.x) == "2025Q1"
+
+
+def test_bar_labels_are_not_cut_at_the_plot_edge():
+    for fig, axis in (
+        (charts.partners_by_tier_bar(pd.DataFrame({"tier": ["Gold", "Bronze"], "partners": [312, 1701]}), "2025Q4"),
+         "yaxis"),
+        (charts.dropoffs_bar(significant_dropoffs(CHANGES), "2025Q1"), "xaxis"),
+    ):
+        (bar,) = fig.data
+        assert bar.cliponaxis is False and bar.textposition == "outside"
+        # Room past the longest bar for its label.
+        largest = max(bar.x if axis == "xaxis" else bar.y)
+        assert fig.layout[axis].range[1] >= 1.2 * largest
+    (bar,) = charts.partners_by_tier_bar(pd.DataFrame({"tier": ["Bronze"], "partners": [1701]}), "2025Q4").data
+    assert list(bar.text) == ["1,701"]
+
+
+def test_long_partner_names_are_cut_on_the_axis_but_whole_in_the_hover():
+    changes = CHANGES.copy()
+    changes["partner_name"] = changes["partner_name"].replace("Falling", "Falling Integration International Pty <Ltd>")
+    (bar,) = charts.dropoffs_bar(significant_dropoffs(changes), "2025Q1").data
+    assert bar.y[0] == "Falling Integration Int… (F)" and bar.customdata[0] == (
+        "Falling Integration International Pty &lt;Ltd&gt; (F)")
+
+
+def test_revenue_bridge_shows_each_amount_on_its_bar():
+    bridge = revenue_bridge(CHANGES)
+    (waterfall,) = charts.revenue_bridge_waterfall(bridge, "2025Q1").data
+    amounts = dict(zip(bridge["component"], bridge["amount"], strict=True))
+    texts = dict(zip(waterfall.x, waterfall.text, strict=True))
+    first, last = bridge["component"].iloc[0], bridge["component"].iloc[-1]
+    assert texts[first] == money(amounts[first]) and texts[last] == money(amounts[last])
+    steps = [c for c in bridge["component"] if c not in (first, last)]
+    for component in steps:
+        sign = "+" if amounts[component] >= 0 else ""
+        assert texts[component] == sign + money(amounts[component]), (component, texts[component])
+    assert waterfall.textposition == "outside" and waterfall.cliponaxis is False
+
+
+def test_sankey_nodes_and_links_are_coloured_by_tier_with_counts():
+    flow = tier_flow(MOVES)  # Gold A->Gold, B Silver->Gold, C Gold->Bronze, D Bronze->lapsed, E new Authorized
+    (sankey,) = charts.tier_flow_sankey(flow, "2024Q4", "2025Q4").data
+    labels = list(sankey.node.label)
+    assert "Gold 2024Q4 (2)" in labels and "Gold 2025Q4 (2)" in labels
+    assert "Lapsed (1)" in labels and "New (1)" in labels
+    colours = dict(zip(labels, sankey.node.color, strict=True))
+    assert colours["Gold 2024Q4 (2)"] == charts.TIER_COLOURS["Gold"]
+    assert colours["Silver 2024Q4 (1)"] == charts.TIER_COLOURS["Silver"]
+    # Links take their source tier's colour, see-through; none is plotly's default grey.
+    links = list(sankey.link.color)
+    assert len(set(links)) >= 3 and all(c.startswith("rgba(") for c in links)
+    assert "%{value:,} partners" in sankey.link.hovertemplate
+    moves = {tuple(pair): value for pair, value in zip(sankey.link.customdata, sankey.link.value, strict=True)}
+    assert moves[("Silver 2024Q4", "Gold 2025Q4")] == 1

@@ -271,7 +271,7 @@ def test_distributors_page_on_the_demo_with_the_distributor_filter(demo_db):
 
 def test_review_page_narrows_to_the_sidebar_distributor(demo_db):
     def reviewed(at) -> int:
-        return sum(int(m.value.replace(",", "")) for m in at.metric if ", review " in m.label)
+        return sum(int(m.value.replace(",", "")) for m in at.metric if m.help.startswith("Review "))
 
     at = open_page(demo_db, "views/review.py")
     everyone = reviewed(at)

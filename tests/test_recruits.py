@@ -245,7 +245,8 @@ def test_recruits_page_on_the_demo_channel_shows_cohorts_and_follows_the_tier_fi
     # Where the data do not reach, the cell is empty, not 0 or "None": missing, shown with an empty placeholder.
     assert len(cohorts) >= 8 and pd.isna(cohorts["active_after_8"].iloc[-1]) and cohorts["active_after_1"].iloc[0] > 0
     assert at.dataframe[0].proto.placeholder == ""
-    (chart,) = [c for c in at.get("plotly_chart") if "Revenue per cohort" in c.proto.spec]
+    assert any(m.value.startswith("**Revenue per cohort") for m in at.markdown)  # the chart's title, as text
+    (chart,) = [c for c in at.get("plotly_chart") if "Quarters since joining" in c.proto.spec]  # its x axis
     whole = int(metric(at, "Partners recruited").value.replace(",", ""))
     assert whole == int(cohorts["recruited"].sum()) > 500
     at.multiselect(key="f_tiers").set_value(["Bronze"]).run()

@@ -174,6 +174,6 @@ def test_partner_page_shows_the_customers_kept(demo_db):
     quarter = at.selectbox(key="f_quarter").value
     before, after = retention_periods(quarter)
     shown = metric(at, "Customers kept from the year before")
-    assert before in shown.label and after in shown.label
+    assert before in shown.help and after in shown.help
     assert shown.value == kept_text(*direct_retention(demo_db, "P000002", quarter))
     assert " of " in shown.value

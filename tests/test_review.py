@@ -419,7 +419,7 @@ def test_demo_review_proposes_an_action_for_every_active_partner(demo_db):
 
 def test_review_page_records_an_override_and_reads_it_back(demo_copy):
     at = open_page(demo_copy, "views/review.py")
-    assert metric(at, "Decisions that differ").value == "0"
+    assert metric(at, "Differ from the recommendation").value == "0"
     partner_id = at.selectbox(key="review_override_partner").value  # the first partner of the list
     assert partner_id
     at.selectbox(key="review_override_decision").set_value("terminate")

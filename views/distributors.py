@@ -10,6 +10,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.scores import scores_ready
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import download_table, show_table
 
 st.title("Distributors")
@@ -29,7 +30,7 @@ st.caption(
 st.subheader(f"Partners and revenue by tier, {q}")
 measure = st.segmented_control("Show", ["revenue", "partners"], default="revenue", key="distributor_measure") \
     or "revenue"
-st.plotly_chart(cached_figure(charts.distributor_tier_bars, mix, q, measure), width="stretch")
+show_chart(cached_figure(charts.distributor_tier_bars, mix, q, measure))
 with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
     mix_columns = {"tier": "Partner tier", "partners": "Partners with orders"}
     show_table(mix, mix_columns)
@@ -37,7 +38,7 @@ with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
 
 st.subheader("Revenue through lower-tier partners against the program's target")
 shares = lower_tier_shares(mix)
-st.plotly_chart(cached_figure(charts.lower_tier_share_lines, shares, target), width="stretch")
+show_chart(cached_figure(charts.lower_tier_share_lines, shares, target))
 now = shares[shares["quarter"] == q]
 below = now[now["lower_tier_share"] < target]
 st.caption(

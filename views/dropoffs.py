@@ -10,6 +10,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure, derived
 from views.periods import compare_periods
 from views.sidebar import filter_with_data
+from views.style import show_chart
 from views.widgets import partner_table
 
 st.title("Revenue drop-offs")
@@ -44,16 +45,17 @@ total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].su
 lost = float(fallen["revenue_lost"].sum())
 
 c1, c2, c3 = st.columns(3)
-c1.metric(f"Partners down {threshold} % or more, {t4} vs {prev_t4}", f"{len(fallen):,}")
-c2.metric(f"Revenue they lost, {t4} vs {prev_t4}", money(lost))
-c3.metric(f"Channel revenue change, {t4} vs {prev_t4}", money(total_change))
+periods = f"Revenue in {t4} against {prev_t4}."
+c1.metric(f"Partners down {threshold} % or more", f"{len(fallen):,}", help=periods)
+c2.metric("Revenue they lost", money(lost), help=periods)
+c3.metric("Channel revenue change", money(total_change), help=periods)
 
-left, right = st.columns(2)
-left.plotly_chart(cached_figure(charts.revenue_bridge_waterfall, bridge, q, compared=compared), width="stretch")
+# One above the other: side by side, the partners' names left the bars a sliver of the width.
+show_chart(cached_figure(charts.revenue_bridge_waterfall, bridge, q, compared=compared))
 if fallen.empty:
-    right.info(f"No partner fell by {threshold} % or more.")
+    st.info(f"No partner fell by {threshold} % or more.")
 else:
-    right.plotly_chart(cached_figure(charts.dropoffs_bar, fallen, q, top=20, compared=compared), width="stretch")
+    show_chart(cached_figure(charts.dropoffs_bar, fallen, q, top=20, compared=compared))
 
 st.subheader(f"Partners whose revenue fell {threshold} % or more, by revenue lost")
 partner_table(
@@ -63,9 +65,8 @@ partner_table(
 
 st.subheader("How changes spread")
 by = st.segmented_control("Group by", ["tier", "region"], default="tier", key="dropoff_group") or "tier"
-st.plotly_chart(cached_figure(charts.change_distribution_box, derived(change_distribution, changes, by=by), q, by=by,
-                              compared=compared),
-                width="stretch")
+show_chart(cached_figure(charts.change_distribution_box, derived(change_distribution, changes, by=by), q, by=by,
+                         compared=compared))
 st.caption(f"{charts.BOX_NOTE} Partners whose revenue in {prev_t4} was zero or a net credit have no change "
            "and are left out.")
 

@@ -10,6 +10,7 @@ from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure, derived
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import partner_table
 
 st.title("Engagement and fit")
@@ -27,14 +28,15 @@ st.caption(f"Trailing year {period} · {markdown_literal(flt.describe())}. A dea
 occasional = derived(low_deal_partners, table, max_deals=2)
 oversold = derived(oversellers, table, min_share=0.2)
 c1, c2, c3 = st.columns(3)
-c1.metric(f"Partners with at most 2 deals, {period}", f"{len(occasional):,}",
-          help=f"Out of {len(table):,} partners with any order in {period}.")
-c2.metric(f"Median distinct customers per partner, {period}", f"{table['customers_t4'].median():,.0f}")
-c3.metric(f"Enterprise-grade revenue sold to SMB, {period}", money(table["enterprise_into_smb_revenue"].sum()),
-          help="Enterprise-grade products: " + ", ".join(products))
+c1.metric("Partners with at most 2 deals", f"{len(occasional):,}",
+          help=f"In {period}, out of {len(table):,} partners with any order then.")
+c2.metric("Median customers per partner", f"{table['customers_t4'].median():,.0f}",
+          help=f"Distinct customers per partner in {period}.")
+c3.metric("Enterprise-grade sold to SMB", money(table["enterprise_into_smb_revenue"].sum()),
+          help=f"Revenue in {period}. Enterprise-grade products: " + ", ".join(products))
 
 st.subheader("Deals per partner")
-st.plotly_chart(cached_figure(charts.deals_histogram, table, q), width="stretch")
+show_chart(cached_figure(charts.deals_histogram, table, q))
 with st.expander(f"The {len(occasional):,} partners with at most two deals in {period}"):
     partner_table(
         occasional, f"occasional_partners_{q}", "dl_occasional", f"fewest deals first, then by revenue in {period}",
@@ -42,20 +44,20 @@ with st.expander(f"The {len(occasional):,} partners with at most two deals in {p
     )
 
 st.subheader("Breadth: distinct customers and products")
-st.plotly_chart(cached_figure(charts.breadth_scatter, table, q), width="stretch")
+show_chart(cached_figure(charts.breadth_scatter, table, q))
 
 st.subheader("Enterprise-grade products sold into small businesses")
 if oversold.empty:
     st.info("No partner puts 20 % or more of its revenue into enterprise-grade products for SMB customers.")
 else:
-    st.plotly_chart(cached_figure(charts.oversell_bar, oversold, q), width="stretch")
+    show_chart(cached_figure(charts.oversell_bar, oversold, q))
     partner_table(
         oversold, f"enterprise_into_smb_{q}", "dl_oversell", "by enterprise-grade revenue from SMB, largest first",
         labels=year_columns, first=["enterprise_into_smb_share", "enterprise_into_smb_revenue"],
     )
 
 st.subheader("Segment focus against tier")
-st.plotly_chart(cached_figure(charts.segment_focus_box, derived(segment_focus, table), q), width="stretch")
+show_chart(cached_figure(charts.segment_focus_box, derived(segment_focus, table), q))
 st.caption(f"{charts.BOX_NOTE} Partners without positive revenue in {period} have no shares and are left out.")
 
 st.subheader("Account retention: customers who bought again")
@@ -65,11 +67,10 @@ if retention.empty:
     st.info(f"No partner's order lines in {year_before} carry customer ids, so account retention cannot be told.")
 else:
     kept, before = int(retention["customers_kept"].sum()), int(retention["customers_before"].sum())
-    st.metric(f"Customers kept from the year before: of {year_before}, bought again in {this_year}",
-              kept_text(kept, before),
-              help="Per partner: distinct customers with an order of positive revenue in each year, added up.")
-    st.plotly_chart(cached_figure(charts.retention_histogram, retention, year_before, this_year, min_customers=5),
-                    width="stretch")
+    st.metric("Customers kept from the year before", kept_text(kept, before),
+              help=f"Customers of {year_before} who bought again in {this_year}. Per partner: distinct customers "
+                   "with an order of positive revenue in each year, added up.")
+    show_chart(cached_figure(charts.retention_histogram, retention, year_before, this_year, min_customers=5))
     losing = derived(losing_accounts, retention, min_customers=5)
     st.markdown(f"**Partners losing accounts fastest**: lowest share of their {year_before} customers kept in "
                 f"{this_year}, among partners with 5 or more customers in {year_before} ({len(losing):,}). "

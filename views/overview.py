@@ -16,6 +16,7 @@ from views.auth import current_actor
 from views.db import cached, cached_figure, get_store
 from views.overview_sections import board_pack_button, changes_section
 from views.sidebar import current_filter
+from views.style import show_chart
 
 st.title("Channel overview")
 flt = current_filter()
@@ -64,11 +65,12 @@ latest_flow = flows[flows["quarter"] == q]
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 board_pack_button(flt)
 c1, c2, c3, c4 = st.columns(4)
+# Short labels, so that none is cut off at 1280 px; the periods and definitions are in the help.
 c1.metric(
-    f"Active partners, 4 quarters to {q}",
+    "Active partners",
     f"{summary.active_partners:,}",
     delta=f"{summary.active_partners - summary.active_partners_before:+,} vs a year before",
-    help="Partners with at least one order in the four quarters to the selected quarter.",
+    help=f"Partners with at least one order in the four quarters {shift_quarter(q, -3)}–{q}.",
 )
 c2.metric(
     f"Revenue in {q}",
@@ -77,26 +79,27 @@ c2.metric(
     help=f"Against {year_before}: {money(summary.revenue_quarter_before)}",
 )
 c3.metric(
-    f"Revenue, 4 quarters to {q}",
+    "Revenue, 4 quarters",
     money(summary.revenue_trailing),
     delta=signed_pct(pct_change(summary.revenue_trailing, summary.revenue_trailing_before)),
-    help=f"Against the four quarters before: {money(summary.revenue_trailing_before)}",
+    help=f"{shift_quarter(q, -3)}–{q}, against the four quarters before: {money(summary.revenue_trailing_before)}",
 )
 if not latest_flow.empty:
     row = latest_flow.iloc[0]
     new, lapsed = row["new_partners"], row["lapsed_partners"]
     c4.metric(
-        f"New / lapsed partners in {q}",
+        f"New / lapsed in {q}",
         " / ".join("n/a" if pd.isna(v) else f"{int(v):,}" for v in (new, lapsed)),
-        help="New: first order ever in this quarter. Lapsed: last order four quarters ago, none since.",
+        help="Partners. New: first order ever in this quarter. Lapsed: last order four quarters ago, none since.",
     )
 
 left, right = st.columns([2, 3])
-left.plotly_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q), q), width="stretch")
-right.plotly_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt)), width="stretch")
-st.plotly_chart(cached_figure(charts.new_and_lapsed_bars, flows), width="stretch")
+show_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q), q), left)
+show_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt), q), right)
+show_chart(cached_figure(charts.new_and_lapsed_bars, flows, q))
 st.caption(
-    "New and lapsed partners are counted from the fifth quarter of data on: before that, a partner's first "
-    "order in the data may just be its first order of the year."
+    "Partners per tier: each partner with an order in the four quarters, in its latest recorded tier there (as "
+    "on the Tiers page). New and lapsed partners are counted from the fifth quarter of data on: before that, a "
+    "partner's first order in the data may just be its first order of the year."
 )
 changes_section()

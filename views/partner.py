@@ -21,6 +21,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.scores import scores_ready
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import back_link, download_table, show_table
 
 st.title("Partner")
@@ -51,14 +52,16 @@ rank = cached(partner_rank, partner_id, q)
 st.subheader(markdown_literal(name))  # a heading is Markdown: "**x**" or "$x$" in a name must show as written
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Revenue, {period}", money(rank.get("revenue_t4")))
-c2.metric(f"Rank in tier ({markdown_literal(rank.get('tier') or 'no tier')}), {period}",
-          f"{rank['rank_in_tier']:,} of {rank['partners_in_tier']:,}" if rank.get("rank_in_tier") else "n/a")
-c3.metric(f"Rank in region ({markdown_literal(rank.get('region') or 'none')}), {period}",
-          f"{rank['rank_in_region']:,} of {rank['partners_in_region']:,}" if rank.get("rank_in_region") else "n/a")
+c2.metric(f"Rank in tier ({markdown_literal(rank.get('tier') or 'no tier')})",
+          f"{rank['rank_in_tier']:,} of {rank['partners_in_tier']:,}" if rank.get("rank_in_tier") else "n/a",
+          help=f"By revenue in {period}.")
+c3.metric(f"Rank in region ({markdown_literal(rank.get('region') or 'none')})",
+          f"{rank['rank_in_region']:,} of {rank['partners_in_region']:,}" if rank.get("rank_in_region") else "n/a",
+          help=f"By revenue in {period}.")
 deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"].sum() if q else None
 c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
 
-st.plotly_chart(cached_figure(charts.partner_history_bars, history, name), width="stretch")
+show_chart(cached_figure(charts.partner_history_bars, history, name, q))
 with st.expander("Quarter by quarter (table)"):
     show_table(history)
     download_table(history, f"partner_{partner_id}_history", key="dl_partner_history")
@@ -76,10 +79,10 @@ if q:
     year_before, this_year = retention_periods(q)
     retention = cached(account_retention, ChannelFilter(), q)
     mine = retention[retention["partner_id"] == partner_id]
-    st.metric(f"Customers kept from the year before: of {year_before}, bought again in {this_year}",
+    st.metric("Customers kept from the year before",
               "n/a" if mine.empty else kept_text(int(mine.iloc[0].customers_kept), int(mine.iloc[0].customers_before)),
-              help="Distinct customers with an order of positive revenue in each year; n/a when no order line "
-                   "in the year before carries a customer id.")
+              help=f"Customers of {year_before} who bought again in {this_year}: distinct customers with an order of "
+                   "positive revenue in each year; n/a when no order line in the year before carries a customer id.")
 
 st.subheader(f"Risk over the next 4 quarters, as of {q}")
 scored = bool(q) and scores_ready(q, 4)

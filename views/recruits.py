@@ -9,6 +9,7 @@ from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import download_table, partner_table, show_table
 
 st.title("Recruits and ramp")
@@ -37,9 +38,9 @@ year = cohorts[cohorts["three_deals_first_year"].notna()]
 last_year = cohorts[cohorts["cohort"] >= shift_quarter(q, -3)]
 c1, c2, c3 = st.columns(3)
 c1.metric(f"Partners recruited, {since}–{q}", f"{int(cohorts['recruited'].sum()):,}")
-c2.metric(f"Recruited in the last 4 quarters, {shift_quarter(q, -3)}–{q}", f"{int(last_year['recruited'].sum()):,}")
+c2.metric("Recruited, last 4 quarters", f"{int(last_year['recruited'].sum()):,}", help=f"{shift_quarter(q, -3)}–{q}")
 c3.metric(
-    f"{FIRST_YEAR_DEALS}+ deals in the first 4 quarters, cohorts to {shift_quarter(q, -3)}",
+    f"{FIRST_YEAR_DEALS}+ deals in the first year",
     f"{(year['three_deals_first_year'] * year['recruited']).sum() / year['recruited'].sum():.0%}"
     if not year.empty else "n/a",
     help=f"Share of the recruits of {', '.join(year['cohort']) or 'no cohort'} (their first year is over by {q}) "
@@ -72,7 +73,7 @@ st.caption(
 download_table(cohorts, f"recruit_cohorts_{q}", "dl_cohorts", labels=cohort_columns)
 
 st.subheader("Revenue per cohort by quarter since joining")
-st.plotly_chart(cached_figure(charts.cohort_revenue_lines, report.revenue, q), width="stretch", key="cohort_chart")
+show_chart(cached_figure(charts.cohort_revenue_lines, report.revenue, q), key="cohort_chart")
 
 nursery = " and ".join(markdown_literal(t) for t in report.nursery_tiers)
 st.subheader("Nursery pipeline: on course for the next tier")

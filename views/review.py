@@ -34,6 +34,7 @@ from views.db import cached, cached_figure, derived, get_store
 from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
+from views.style import show_chart
 from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, linked_table, partner_links, show_table
 
 st.title("Annual review")
@@ -102,8 +103,9 @@ if recs.empty:
 counts = derived(action_counts, recs)
 cols = st.columns(len(ACTIONS))
 for col, row in zip(cols, counts.itertuples(), strict=True):
-    col.metric(f"{row.action.capitalize()}, review {year}", f"{row.partners:,}",
-               help=f"{row.share_of_partners:.1%} of the partners; {money(row.revenue_trailing)} revenue in {year}")
+    col.metric(row.action.capitalize(), f"{row.partners:,}",
+               help=f"Review {year}: {row.share_of_partners:.1%} of the partners; {money(row.revenue_trailing)} "
+                    f"revenue in {year}")
 out = counts.set_index("action").loc["terminate", "share_of_partners"]
 if out > rules.review_out_share:
     st.warning(f"Recommended terminations are {out:.1%} of the partners; the program means to review out at most "
@@ -210,7 +212,7 @@ with whatif_tab:
             select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
         both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
                           scenario.assign(scenario="what if")])
-        st.plotly_chart(cached_figure(charts.review_actions_bar, both, q), width="stretch")
+        show_chart(cached_figure(charts.review_actions_bar, both, q))
         compare = derived(compare_action_counts, counts, scenario)
         show_table(compare, {"revenue_trailing": f"Revenue {year}",
                              "revenue_trailing_what_if": f"Revenue {year}, what if"})
@@ -235,7 +237,7 @@ left, right = st.columns([2, 1])
 name = left.text_input("Review name", value=default_review_name(q), key="review_name",
                        help="Saving again under the same name updates that review; nothing is duplicated.")
 changed = int((decisions["decision"] != decisions["recommendation"]).sum())
-right.metric("Decisions that differ from the recommendation", f"{changed:,}",
+right.metric("Differ from the recommendation", f"{changed:,}",
              help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept as your draft "
                   "of this review, across reloads, until you save it or discard the draft.")
 right.caption(f"Changed in this session: {len(edits):,} partner" + ("" if len(edits) == 1 else "s"))

@@ -9,6 +9,7 @@ from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
+from views.style import show_chart
 from views.widgets import partner_table
 
 st.title("Partners at risk")
@@ -37,10 +38,10 @@ c1.metric(f"Likely to churn by {shift_quarter(q, horizon)} (≥ {threshold:.0%})
           f"{summary.likely_churners:,} of {summary.partners:,}",
           help=f"Expected number of churners (sum of probabilities): {summary.expected_churners:,.0f}")
 c2.metric(f"Their revenue, {window}", money(summary.revenue_likely_churners))
-c3.metric(f"Expected revenue at risk, {window}", money(summary.expected_revenue_lost),
-          help="Each partner's revenue in the window times its churn probability, summed.")
+c3.metric("Expected revenue at risk", money(summary.expected_revenue_lost),
+          help=f"Each partner's revenue in {window} times its churn probability, summed.")
 
-st.plotly_chart(cached_figure(charts.risk_scatter, scores, q, horizon), width="stretch")
+show_chart(cached_figure(charts.risk_scatter, scores, q, horizon))
 not_drawn = int((scores["revenue_at_stake"] <= 0).sum())
 if not_drawn:
     st.caption(f"{not_drawn:,} partners with no positive net revenue in {window} are not on the chart (log scale).")

@@ -3,11 +3,13 @@
 import streamlit as st
 
 from analytics import charts
+from analytics.analyses.queries import partners_by_tier
 from analytics.analyses.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
 from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.sidebar import current_filter
+from views.style import show_chart
 from views.widgets import download_table, partner_table, show_table
 
 st.title("Tiers")
@@ -19,23 +21,30 @@ if flt.quarter is None or distribution.empty:
 q = flt.quarter
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 
-st.subheader(f"Partners and revenue per tier in {q}")
-current = distribution[distribution["quarter"] == q].copy()
+st.subheader(f"Partners and revenue per tier, 4 quarters to {q}")
+current = cached(partners_by_tier, flt, q)
 if current.empty:
-    st.info(f"No partner in the selection ordered in {q}.")
+    st.info(f"No partner in the selection ordered in the four quarters to {q}.")
 else:
-    cols = st.columns(len(current))
-    for col, row in zip(cols, current.itertuples(), strict=True):
+    total = float(current["revenue_trailing"].sum())
+    for col, row in zip(st.columns(len(current)), current.itertuples(), strict=True):
         col.metric(
-            f"{markdown_literal(row.tier)} partners ordering in {q}",
+            markdown_literal(row.tier),
             f"{row.partners:,}",
-            help=f"{row.partner_share:.1%} of partners; revenue {money(row.revenue)} ({row.revenue_share:.1%})",
+            help=f"{row.partners / current['partners'].sum():.1%} of the active partners; revenue "
+                 f"{money(row.revenue_trailing)}" + (f" ({row.revenue_trailing / total:.1%})" if total > 0 else ""),
         )
+    st.caption(
+        f"Active partners: an order in the four quarters {shift_quarter(q, -3)}–{q}, each in its latest recorded "
+        "tier there, as on the Overview and in the tier moves below. The chart counts each quarter's partners with "
+        "an order in that quarter, in the tier recorded then, so its counts are lower; the annual review sorts "
+        "partners by the tier whose minimums they meet (qualifies for), which can differ from the recorded tier."
+    )
 measure = st.segmented_control(
     "Share of", ["revenue", "partners"], default="revenue", key="tier_measure",
     format_func=lambda m: "Revenue" if m == "revenue" else "Partners",
 )
-st.plotly_chart(cached_figure(charts.tier_share_over_time, distribution, measure or "revenue"), width="stretch")
+show_chart(cached_figure(charts.tier_share_over_time, distribution, measure or "revenue"))
 with st.expander("Partners and revenue per tier and quarter (table)"):
     show_table(distribution)
     download_table(distribution, "tier_distribution", key="dl_tier_distribution")
@@ -55,8 +64,8 @@ else:
     )
     counts = moves["move"].value_counts()
     for col, move in zip(st.columns(5), ["promoted", "kept", "demoted", "lapsed", "new"], strict=True):
-        col.metric(f"{move.capitalize()}, {from_q} → {q}", f"{int(counts.get(move, 0)):,}")
-    st.plotly_chart(cached_figure(charts.tier_flow_sankey, tier_flow(moves), from_q, q), width="stretch")
+        col.metric(move.capitalize(), f"{int(counts.get(move, 0)):,}", help=f"Partners {move}, {from_q} → {q}")
+    show_chart(cached_figure(charts.tier_flow_sankey, tier_flow(moves), from_q, q))
     show = st.multiselect(
         "Show partners who were", ["promoted", "demoted", "lapsed", "new", "kept"],
         default=["promoted", "demoted"], key="tier_moves_shown",
@@ -72,6 +81,6 @@ else:
 
 st.subheader("Revenue concentration")
 concentration = cached(revenue_concentration, flt, q)
-st.plotly_chart(cached_figure(charts.concentration_bars, concentration, q), width="stretch")
+show_chart(cached_figure(charts.concentration_bars, concentration, q))
 show_table(concentration)
 download_table(concentration, f"revenue_concentration_{q}", key="dl_concentration")

@@ -140,14 +140,16 @@ def overview(store: Store, flt: ChannelFilter = ChannelFilter()) -> Overview | N
         f"WHERE q_index <= ? AND {where} GROUP BY q_index",
         [last, *params],
     )
-    active = store.query_df(
-        f"""
-        SELECT count(DISTINCT partner_id) FILTER (WHERE q_index > ? - ?) AS now,
-               count(DISTINCT partner_id) FILTER (WHERE q_index <= ? - ? AND q_index > ? - 2 * ?) AS before
-        FROM partner_quarter WHERE q_index <= ? AND {where}
-        """,
-        [last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last, ACTIVE_WINDOW, last, *params],
-    ).iloc[0]
+    # Counted as partners_by_tier counts them (each partner in its latest tier of the year), so the
+    # headline and the partners per tier agree under a tier filter too.
+    active = {}
+    for name, end in (("now", last), ("before", last - ACTIVE_WINDOW)):
+        window, window_params = partner_window(flt, end - ACTIVE_WINDOW + 1, end)
+        window_where, window_where_params = flt.partner_quarter_where("w")
+        active[name] = int(store.query_df(
+            f"WITH w AS ({window}) SELECT count(*) AS n FROM w WHERE {window_where}",
+            [*window_params, *window_where_params],
+        ).iloc[0]["n"])
     return Overview(
         quarter=quarter,
         active_partners=int(active["now"]),
@@ -160,32 +162,41 @@ def overview(store: Store, flt: ChannelFilter = ChannelFilter()) -> Overview | N
 
 
 def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataFrame:
-    """Give the active partners per tier as of `quarter` (each partner in its latest recorded tier)."""
+    """Give the active partners per tier as of `quarter`, highest tier first (each in its latest recorded tier).
+
+    Active: an order in the four quarters to `quarter`. Partners are taken as partner_window has
+    them and then selected by the filter, as the tier moves and revenue concentration do, so a partner
+    promoted within the year counts once, in its new tier, on every page.
+    """
     last = quarter_index(quarter)
-    where, params = flt.partner_quarter_where()
-    return store.query_df(
+    window, window_params = partner_window(flt, last - ACTIVE_WINDOW + 1, last)
+    where, params = flt.partner_quarter_where("w")
+    frame = store.query_df(
         f"""
-        SELECT coalesce(tier, ?) AS tier, count(*) AS partners, sum(revenue) AS revenue_trailing
-        FROM (
-            SELECT partner_id, arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier,
-                   sum({flt.revenue_expr()}) AS revenue
-            FROM partner_quarter WHERE q_index BETWEEN ? - ? + 1 AND ? AND {where} GROUP BY partner_id
-        )
-        GROUP BY 1 ORDER BY 1
+        WITH w AS ({window})
+        SELECT coalesce(w.tier, ?) AS tier, count(*) AS partners, sum(w.revenue) AS revenue_trailing
+        FROM w WHERE {where} GROUP BY 1
         """,
-        [UNKNOWN_TIER, last, ACTIVE_WINDOW, last, *params],
+        [*window_params, UNKNOWN_TIER, *params],
     )
+    # Highest tier first, as every page lists them.
+    return frame.set_index("tier").loc[ordered_tiers(frame["tier"])].reset_index()
 
 
 def revenue_by_tier(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.DataFrame:
-    """Give revenue and partners with orders per quarter and tier (the tier recorded in that quarter)."""
+    """Give revenue and partners with orders per quarter and tier (the tier recorded in that quarter).
+
+    Quarters run to the filter's quarter (all when it is None), as on the Tiers page.
+    """
     where, params = flt.partner_quarter_where()
+    last = quarter_index(flt.quarter) if flt.quarter else None
     return store.query_df(
         f"""
         SELECT quarter, coalesce(tier, ?) AS tier, sum({flt.revenue_expr()}) AS revenue, count(*) AS partners
-        FROM partner_quarter WHERE {where} GROUP BY ALL ORDER BY quarter, tier
+        FROM partner_quarter WHERE {where} AND (CAST(? AS INTEGER) IS NULL OR q_index <= ?)
+        GROUP BY ALL ORDER BY quarter, tier
         """,
-        [UNKNOWN_TIER, *params],
+        [UNKNOWN_TIER, *params, last, last],
     )
 
 
@@ -194,9 +205,11 @@ def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.Dat
 
     A partner lapses in the quarter its last order leaves the four-quarter window. Both are only
     known from the fifth quarter of data on (NaN before): until then a partner's first order in the
-    data may be its first of the year rather than its first ever.
+    data may be its first of the year rather than its first ever. Quarters run to the filter's
+    quarter (all when it is None).
     """
     where, params = flt.partner_quarter_where()
+    last = quarter_index(flt.quarter) if flt.quarter else None
     frame = store.query_df(
         f"""
         WITH bounds AS (SELECT min(q_index) AS first_q, max(q_index) AS last_q FROM partner_quarter),
@@ -209,7 +222,8 @@ def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.Dat
                   FROM activity)
             WHERE coalesce(next_q, 1 << 30) > q_index + ?
         ),
-        quarters AS (SELECT unnest(range(first_q, last_q + 1)) AS q FROM bounds)
+        quarters AS (SELECT unnest(range(first_q, least(last_q, coalesce(CAST(? AS INTEGER), last_q)) + 1)) AS q
+                     FROM bounds)
         SELECT q.q AS q_index,
                (SELECT count(*) FROM firsts f WHERE f.q = q.q) AS new_partners,
                (SELECT count(*) FROM gaps g WHERE g.q = q.q) AS lapsed_partners
@@ -217,7 +231,7 @@ def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.Dat
         WHERE q.q > b.first_q
         ORDER BY q.q
         """,
-        [*params, ACTIVE_WINDOW, ACTIVE_WINDOW],
+        [*params, ACTIVE_WINDOW, ACTIVE_WINDOW, last],
     )
     if frame.empty:
         return pd.DataFrame(columns=["quarter", "new_partners", "lapsed_partners"])
