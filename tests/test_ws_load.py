@@ -5,11 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
-from analytics.ingest.load import load_extract
 from analytics.store.store import Store
-from tests.test_faults import quarter_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -17,20 +13,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import ws_load  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def small_db(tmp_path_factory) -> Path:
-    """Give a small channel of four quarters (2025Q1-2025Q4), no stored scores."""
-    folder = tmp_path_factory.mktemp("ws_load")
-    db = folder / "channel.duckdb"
-    with Store(db) as store:
-        for month in ("2025-01", "2025-04", "2025-07", "2025-10"):
-            load_extract(store, quarter_file(folder / f"{month}.csv", month, lines=400))
-    return db
-
-
-def test_visits_of_every_page_are_timed_and_a_load_half_way_is_seen(small_db: Path, tmp_path: Path):
+def test_visits_of_every_page_are_timed_and_a_load_half_way_is_seen(small_channel_db: Path, tmp_path: Path):
     out = tmp_path / "ws_load.md"
-    code = ws_load.main(["--db", str(small_db), "--sessions", "1", "--duration", "4", "--out", str(out)])
+    code = ws_load.main(["--db", str(small_channel_db), "--sessions", "1", "--duration", "4", "--out", str(out)])
     table = out.read_text()
     row = next(line for line in table.splitlines() if line.startswith("| 1 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -40,13 +25,13 @@ def test_visits_of_every_page_are_timed_and_a_load_half_way_is_seen(small_db: Pa
     assert cells[5] == "0" and cells[6] == "0", table  # no stale visit after the load, the session saw 2026Q1
     assert "command-line load of 2026Q1" in table and "exit code 0" in table, table
     assert code == 0
-    with Store(small_db) as store:  # the run loaded a copy, never the file given
+    with Store(small_channel_db) as store:  # the run loaded a copy, never the file given
         assert store.query_df("SELECT max(quarter) AS q FROM order_lines")["q"][0] == "2025Q4"
 
 
-def test_a_page_that_raises_is_counted_as_an_error(small_db: Path, tmp_path: Path):
+def test_a_page_that_raises_is_counted_as_an_error(small_channel_db: Path, tmp_path: Path):
     out = tmp_path / "ws_load.md"
-    code = ws_load.main(["--db", str(small_db), "--sessions", "1", "--duration", "2", "--no-load-during",
+    code = ws_load.main(["--db", str(small_channel_db), "--sessions", "1", "--duration", "2", "--no-load-during",
                          "--app", str(ROOT / "tests" / "fixtures" / "raising_app.py"), "--out", str(out)])
     table = out.read_text()
     row = next(line for line in table.splitlines() if line.startswith("| 1 |"))

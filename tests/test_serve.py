@@ -1,0 +1,132 @@
+"""Several app processes on one database file: read-only stores, writes in turn, and `python -m analytics serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from analytics.ingest.load import load_extract
+from analytics.store.store import Store, writer_waiting
+from tests.test_faults import quarter_file
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import ws_load  # noqa: E402
+
+# An app process in miniature: holds the file read-only, lets go while a writer's note is there (as
+# views/db.py's keep-alive does), opens it again afterwards and prints the data version it then reads.
+READER = textwrap.dedent("""
+    import sys, time
+    from analytics.store.store import Store, writer_waiting
+    path = sys.argv[1]
+    store = Store(path)
+    print("open", store.read_only, store.data_version(), flush=True)
+    deadline = time.monotonic() + 60
+    while writer_waiting(store.path) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    store.close()
+    print("let go", flush=True)
+    with Store(path, wait=60) as again:
+        print("reads", again.data_version(), flush=True)
+""")
+
+
+@pytest.fixture
+def several_processes(monkeypatch):
+    """Make this process one of two sharing the database file, as `serve --processes 2` does."""
+    monkeypatch.setenv("CHANNEL_PROCESSES", "2")
+    return {**os.environ, "CHANNEL_PROCESSES": "2"}
+
+
+def test_two_processes_read_the_file_at_once(small_channel_db: Path, several_processes):
+    with Store(small_channel_db) as store:
+        assert store.read_only
+        other = subprocess.run(
+            [sys.executable, "-c", "import sys; from analytics.store.store import Store; "
+                                   "print(Store(sys.argv[1]).data_version())", str(small_channel_db)],
+            cwd=ROOT, env=several_processes, capture_output=True, text=True, timeout=60)
+        assert other.returncode == 0, other.stderr
+        assert int(other.stdout) == store.data_version()
+
+
+def test_a_write_takes_the_file_in_turn_from_readers_in_this_and_another_process(
+        small_channel_db: Path, several_processes, tmp_path: Path):
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(small_channel_db)], cwd=ROOT,
+                              env=several_processes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().split()[:2] == ["open", "True"]
+        # Another session of this process is in the middle of a page run for a moment.
+        page_run = Store(small_channel_db)
+        threading.Timer(0.5, page_run.close).start()
+        told: list[str] = []
+        with Store(small_channel_db, wait=60, on_wait=told.append) as store:
+            before = store.data_version()
+            result = load_extract(store, quarter_file(tmp_path / "q1.csv", "2026-01", lines=200))
+            assert result.status == "loaded"
+            assert store.read_only and store.data_version() == before + 1  # read-only again, sees its write
+        assert reader.stdout.readline().strip() == "let go"
+        assert reader.stdout.readline().split() == ["reads", str(before + 1)]
+        assert reader.wait(timeout=30) == 0, reader.stderr.read()
+    finally:
+        reader.kill()
+    assert any("pages being shown" in text for text in told), told  # the page run was waited for, and said so
+    assert writer_waiting(small_channel_db) is None and not small_channel_db.with_name(
+        small_channel_db.name + ".writer").exists()
+
+
+def test_serve_runs_pages_through_the_proxy_and_a_command_line_load_is_seen(small_channel_db: Path, tmp_path: Path):
+    port = ws_load.free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "analytics", "--db", str(small_channel_db), "serve", "--processes", "2",
+             "--port", str(port), "--address", "127.0.0.1"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        ws_load.wait_healthy(url, server, log)
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+            assert b"<html" in response.read().lower()
+            assert "channel_backend=" in response.headers["set-cookie"]
+
+        async def browse() -> tuple[ws_load.Visit, ws_load.Visit, subprocess.CompletedProcess]:
+            session = ws_load.Session(url, 0, timeout=60)
+            first = await session.open()
+            assert first.error is None and len(session.pages) >= 5, first
+            tiers = next(p for p in session.pages if p.name == "Tiers")
+            before = await session.visit(tiers)
+            started = time.monotonic()
+            load = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "analytics", "--db", str(small_channel_db), "--wait", "60", "ingest",
+                 str(quarter_file(tmp_path / "q1.csv", "2026-01", lines=200)), "--no-scores"],
+                cwd=ROOT, capture_output=True, text=True, timeout=120)
+            assert time.monotonic() - started < 60
+            after = await session.visit(tiers)
+            await session.close()
+            return before, after, load
+
+        before, after, load = asyncio.run(browse())
+        assert before.error is None and before.quarter == "2025Q4", before
+        assert load.returncode == 0, load.stdout + load.stderr
+        assert after.error is None and after.quarter == "2026Q1", after
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    assert "2 app processes" in log.read_text()
