@@ -22,8 +22,10 @@ starts, so any database works, the demo or ten times it. Every visit that starts
 finished must show the new quarter in the sidebar ("Data to **QUARTER**"); one that does not is
 counted as stale, and at the end every session visits once more and must see it.
 
-The table (sessions, visits/s served, p50, p95, errors, and the servers' peak resident memory) goes
-to bench/results/ws_load.md with the load average before and after, the machine and the command.
+The table (sessions, visits/s served, p50, p95, errors, the CPU seconds the server's processes used
+per visit and how many cores they kept busy, and the largest peak resident memory among them) goes to
+bench/results/ws_load.md with the load average before and after, the machine and the command. On a
+machine others use too, CPU per visit is the figure that does not move with their load.
 Exit code 1 when any visit failed, a session missed the new quarter, or the load did not succeed.
 """
 
@@ -93,6 +95,7 @@ class RunResult:
     load: dict | None = None
     final_quarters: list[str | None] = field(default_factory=list)
     peak_mb: float | None = None
+    cpu: float | None = None  # CPU seconds the server's processes used while the sessions ran
 
 
 class Session:
@@ -227,13 +230,30 @@ def started_app(db: Path, processes: int, log: Path, app: Path):
             server.wait()
 
 
-def peak_memory_mb(root_pid: int) -> float | None:
-    """Give the largest peak resident memory (VmHWM) among the process and its children, in MB."""
+def _server_pids(root_pid: int) -> list[int]:
+    """Give the process and its children (the app processes `serve` started)."""
     pids = [root_pid]
     with contextlib.suppress(OSError):
         pids += [int(p) for p in Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()]
+    return pids
+
+
+def cpu_seconds(root_pid: int | None) -> float | None:
+    """Give the CPU seconds (user and system) the server's processes have used so far, or None without a server."""
+    if root_pid is None:
+        return None
+    total = 0.0
+    for pid in _server_pids(root_pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def peak_memory_mb(root_pid: int) -> float | None:
+    """Give the largest peak resident memory (VmHWM) among the process and its children, in MB."""
     peaks = []
-    for pid in pids:
+    for pid in _server_pids(root_pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -300,7 +320,7 @@ async def command_line_load(db: Path, extract: Path, at: float, t0: float) -> di
 
 
 async def run_step(url: str, sessions: int, duration: float, timeout: float, db: Path | None,
-                   extract: Path | None) -> RunResult:
+                   extract: Path | None, server_pid: int | None = None) -> RunResult:
     """Warm the caches with one session, then run `sessions` sessions for `duration` seconds (a load half-way)."""
     result = RunResult(sessions, duration)
     warm = Session(url, 0, timeout)
@@ -315,12 +335,15 @@ async def run_step(url: str, sessions: int, duration: float, timeout: float, db:
     group = [Session(url, n, timeout) for n in range(sessions)]
     for s in group:
         s.pages = pages
+    cpu_before = cpu_seconds(server_pid)
     t0 = time.perf_counter()
     stop_at = t0 + duration
     loading = (asyncio.create_task(command_line_load(db, extract, duration / 2, t0))
                if extract is not None else None)
     await asyncio.gather(*(session_loop(s, pages, stop_at, t0, result.visits) for s in group))
     result.duration = time.perf_counter() - t0
+    if cpu_before is not None:
+        result.cpu = cpu_seconds(server_pid) - cpu_before
     if loading is not None:
         result.load = await loading
         # Afterwards every session must see the new quarter.
@@ -358,6 +381,8 @@ def summary_row(result: RunResult, following: str | None) -> dict:
         "stale": stale,
         "missed": sum(1 for q in result.final_quarters if q != following) if result.load else 0,
         "peak_mb": result.peak_mb,
+        "cpu_per_visit": result.cpu / len(done) if result.cpu is not None and done else None,
+        "cores_busy": result.cpu / result.duration if result.cpu is not None and result.duration else None,
     }
 
 
@@ -374,13 +399,17 @@ def report(rows: list[dict], results: list[RunResult], args: argparse.Namespace,
         f"Load average before: {' '.join(f'{x:.2f}' for x in load_before)}; "
         f"after: {' '.join(f'{x:.2f}' for x in load_after)}.",
         "",
-        "| sessions | visits/s served | p50 | p95 | errors | stale after load | missed new quarter | peak MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| sessions | visits/s served | p50 | p95 | errors | stale after load | missed new quarter "
+        "| server CPU s per visit | cores busy | peak MB (largest process) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         peak = f"{r['peak_mb']:,.0f}" if r["peak_mb"] else "n/a"
+        per_visit = f"{r['cpu_per_visit']:.3f}" if r["cpu_per_visit"] is not None else "n/a"
+        busy = f"{r['cores_busy']:.2f}" if r["cores_busy"] is not None else "n/a"
         lines.append(f"| {r['sessions']} | {r['per_s']:.2f} ({r['visits']} visits) | {r['p50']:.2f} s | "
-                     f"{r['p95']:.2f} s | {r['errors']} | {r['stale']} | {r['missed']} | {peak} |")
+                     f"{r['p95']:.2f} s | {r['errors']} | {r['stale']} | {r['missed']} | {per_visit} | {busy} | "
+                     f"{peak} |")
     lines.append("")
     for result in results:
         if result.load is not None:
@@ -443,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
                 db = work / "channel.duckdb"
                 shutil.copyfile(args.db, db)  # every step starts from the same data, the load its own
                 with started_app(db, args.processes, work / f"server-{n}.log", args.app) as (url, server):
-                    result = asyncio.run(run_step(url, n, args.duration, args.page_timeout, db, extract))
+                    result = asyncio.run(run_step(url, n, args.duration, args.page_timeout, db, extract, server.pid))
                     result.peak_mb = peak_memory_mb(server.pid)
             results.append(result)
             if following is None and result.final_quarters:  # a file of the caller's: its quarter is the newest seen
