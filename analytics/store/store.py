@@ -287,7 +287,7 @@ class Store:
             with _GATE:
                 _TURNS[key] = threading.get_ident()
             try:
-                self._note = _leave_note(self.path)
+                self._note = _leave_note(self.path, "a change saved in another process of the app")
                 self._wait_for_readers(key, tell)
                 self._con = self._connect(max(self._wait, 30.0), tell)
                 self._writing = 1
@@ -542,12 +542,12 @@ def _note_path(path: Path) -> Path:
     return path.with_name(path.name + ".writer")
 
 
-def _leave_note(path: Path) -> Path:
+def _leave_note(path: Path, what: str = "") -> Path:
     """Give the note beside the file, written now: the app lets go of the file while it is there."""
     note = _note_path(path)
     # Written aside and renamed into place, so a reader never finds the note half written (and ignores it).
     partial = note.with_name(f"{note.name}.{os.getpid()}.partial")
-    partial.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
+    partial.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n{what}\n")
     partial.replace(note)
     return note
 
@@ -576,7 +576,8 @@ def writer_waiting(path: Path) -> str | None:
     """
     note = _note_path(path)
     try:
-        pid_text, _, command = note.read_text().partition("\n")
+        pid_text, _, rest = note.read_text().partition("\n")
+        command, _, what = rest.partition("\n")
         pid = int(pid_text)
     except (OSError, ValueError):
         return None
@@ -591,7 +592,9 @@ def writer_waiting(path: Path) -> str | None:
         return None
     except PermissionError:
         pass  # alive, run by another user
-    return f"a load from the command line (process {pid}: {command.strip() or 'python -m analytics'})"
+    # The third line says who writes when it is not the command line (an app process's write, Store.writing()).
+    who = what.strip() or "a load from the command line"
+    return f"{who} (process {pid}: {command.strip() or 'python -m analytics'})"
 
 
 def checkpoint(name: str) -> None:
