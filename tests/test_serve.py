@@ -17,7 +17,9 @@ import pytest
 
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store, writer_waiting
+from tests.apptest_helpers import open_page
 from tests.test_faults import quarter_file
+from tests.test_upload import upload
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -83,6 +85,23 @@ def test_a_write_takes_the_file_in_turn_from_readers_in_this_and_another_process
     assert any("pages being shown" in text for text in told), told  # the page run was waited for, and said so
     assert writer_waiting(small_channel_db) is None and not small_channel_db.with_name(
         small_channel_db.name + ".writer").exists()
+
+
+def test_an_upload_on_the_page_of_one_process_is_written_while_another_process_reads(
+        small_channel_db: Path, several_processes):
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(small_channel_db)], cwd=ROOT,
+                              env=several_processes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        version = int(reader.stdout.readline().split()[2])
+        next_quarter = b"partner_id,order_date,revenue\nP1,2026-01-05,100\nP2,2026-02-01,50\n"
+        at = upload(open_page(small_channel_db, "views/upload.py"), "q1.csv", next_quarter)
+        at.button(key="load_0").click().run()
+        assert not at.exception, at.exception
+        assert "Loaded as load #5" in at.success[0].value
+        assert reader.stdout.readline().startswith("let go for a change saved in another process of the app")
+        assert reader.stdout.readline().split() == ["reads", str(version + 1)]
+    finally:
+        reader.kill()
 
 
 def test_serve_runs_pages_through_the_proxy_and_a_command_line_load_is_seen(small_channel_db: Path, tmp_path: Path):
