@@ -227,6 +227,9 @@ def serve(db: Path, processes: int, port: int, address: str = "0.0.0.0",
     ports = [_free_port() for _ in range(processes)]
     # With $CHANNEL_PROCESSES above 1 the pages start no refresher of their own (views/scores.py); this one does.
     env = {**os.environ, PROCESSES_ENV: str(processes), "CHANNEL_DB": str(db)}
+    # SIGTERM (a container stopping) while the processes start ends this one as Ctrl-C does, so that the
+    # app processes are stopped too (uvicorn handles it itself once it runs).
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     children = [
         subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.port", str(p),
@@ -243,10 +246,11 @@ def serve(db: Path, processes: int, port: int, address: str = "0.0.0.0",
         if processes > 1:  # one process keeps its own refresher, as `streamlit run app.py` does
             threading.Thread(target=_keep_scores_fresh, args=(db, stop, say), daemon=True,
                              name="scores-check").start()
-        # SIGTERM (a container stopping, the load test ending) ends uvicorn as Ctrl-C does.
-        signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
-        uvicorn.run(StickyProxy(ports), host=address, port=port, log_level="warning", ws="websockets-sansio", server_header=False, date_header=False,
-                    lifespan="on")
+        uvicorn.run(StickyProxy(ports), host=address, port=port, log_level="warning", ws="websockets-sansio",
+                    lifespan="on", server_header=False, date_header=False)  # the app's own headers pass through
+        return 0
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before the proxy ran
+        say("Stopped.")
         return 0
     finally:
         stop.set()
