@@ -115,6 +115,11 @@ class Session:
                                  open_timeout=self.timeout, ping_interval=None)
         return await self.visit(Page("(first run)", "", ""))
 
+    @property
+    def connected(self) -> bool:
+        """Tell whether the session has its websocket (it is dropped after a lost connection or a timeout)."""
+        return self._ws is not None
+
     async def close(self) -> None:
         if self._ws is not None:
             with contextlib.suppress(Exception):
@@ -300,7 +305,7 @@ async def session_loop(session: Session, pages: list[Page], stop_at: float, t0: 
     """Visit the pages in turn, starting at the session's own offset, until stop_at."""
     i = session.number % len(pages)
     while time.perf_counter() < stop_at:
-        if session._ws is None:
+        if not session.connected:
             await session.open()
         out.append(await session.visit(pages[i], time.perf_counter() - t0))
         i = (i + 1) % len(pages)
