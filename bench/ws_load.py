@@ -352,7 +352,12 @@ async def run_step(url: str, sessions: int, duration: float, timeout: float, db:
     if loading is not None:
         result.load = await loading
         # Afterwards every session must see the new quarter.
-        finals = await asyncio.gather(*(s.visit(pages[0], time.perf_counter() - t0) for s in group))
+        async def last_visit(session: Session) -> Visit:
+            if not session.connected:  # dropped after a timeout: a browser would reconnect too
+                await session.open()
+            return await session.visit(pages[0], time.perf_counter() - t0)
+
+        finals = await asyncio.gather(*(last_visit(s) for s in group))
         result.final_quarters = [v.quarter for v in finals]
     for s in group:
         await s.close()
