@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store, writer_waiting
 from tests.apptest_helpers import open_page
+from tests.browser import browser_page, require_chromium, wait_for_app
 from tests.test_faults import quarter_file
 from tests.test_upload import upload
 
@@ -104,17 +106,31 @@ def test_an_upload_on_the_page_of_one_process_is_written_while_another_process_r
         reader.kill()
 
 
-def test_serve_runs_pages_through_the_proxy_and_a_command_line_load_is_seen(small_channel_db: Path, tmp_path: Path):
+@contextlib.contextmanager
+def serving(db: Path, folder: Path, processes: int = 2):
+    """Give the URL of `python -m analytics serve --processes N` on a free port (its output in folder/serve.log)."""
     port = ws_load.free_port()
-    log = tmp_path / "serve.log"
+    log = folder / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "analytics", "--db", str(small_channel_db), "serve", "--processes", "2",
+            [sys.executable, "-m", "analytics", "--db", str(db), "serve", "--processes", str(processes),
              "--port", str(port), "--address", "127.0.0.1"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         ws_load.wait_healthy(url, server, log)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def test_serve_runs_pages_through_the_proxy_and_a_command_line_load_is_seen(small_channel_db: Path, tmp_path: Path):
+    with serving(small_channel_db, tmp_path) as url:
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.status == 200
             assert b"<html" in response.read().lower()
@@ -141,11 +157,22 @@ def test_serve_runs_pages_through_the_proxy_and_a_command_line_load_is_seen(smal
         assert before.error is None and before.quarter == "2025Q4", before
         assert load.returncode == 0, load.stdout + load.stderr
         assert after.error is None and after.quarter == "2026Q1", after
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-    assert "2 app processes" in log.read_text()
+    assert "2 app processes" in (tmp_path / "serve.log").read_text()
+
+
+@pytest.mark.browser
+def test_an_upload_in_the_browser_through_serve_is_loaded_and_shown(small_channel_db: Path, tmp_path: Path):
+    require_chromium()
+    extract = quarter_file(tmp_path / "q1.csv", "2026-01", lines=200)
+    with serving(small_channel_db, tmp_path) as url, browser_page() as page:
+        page.goto(f"{url}/upload")
+        wait_for_app(page)
+        page.locator('input[type="file"]').set_input_files(str(extract))  # an HTTP PUT through the proxy
+        page.get_by_text("Preview: the first rows as they were understood").wait_for(timeout=60000)
+        page.get_by_role("button", name="Load q1.csv").click()
+        page.get_by_text("Loaded as load #5").wait_for(timeout=120000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.goto(f"{url}/")
+        wait_for_app(page)
+        page.get_by_text("Revenue in 2026Q1").first.wait_for(timeout=60000)
+        assert page.locator('[data-testid="stException"]').count() == 0
