@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, brief, summary, backup, restore.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, brief, summary, backup, restore, serve.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -138,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("dir", type=Path, metavar="DIR")
     restore.add_argument("--force", action="store_true",
                          help="replace a database that holds data (the replaced file is kept beside it)")
+
+    serve = commands.add_parser("serve", help="run the app as N processes behind one address (a reverse proxy "
+                                              "keeping each browser on one process)")
+    serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="app processes, each reading the database read-only (default: one per core)")
+    serve.add_argument("--port", type=int, default=8501, help="the address's port (default 8501)")
+    serve.add_argument("--address", default="0.0.0.0", help="the interface to answer on (default all)")
     return parser
 
 
@@ -303,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "restore":
             return _restore(args)
+        if args.command == "serve":
+            from analytics.serve import serve
+
+            return serve(Path(args.db) if args.db else default_db_path(), args.processes, args.port, args.address,
+                         say=lambda text: print(text, file=sys.stderr, flush=True))
         with Store(args.db, wait=args.wait, on_wait=lambda why: print(why, file=sys.stderr, flush=True),
                    announce=args.command in WRITING) as store:
             if args.command == "demo":

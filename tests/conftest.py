@@ -102,3 +102,15 @@ def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "demo_copy.duckdb"
     shutil.copy(demo_db, copy)
     return copy
+
+
+@pytest.fixture
+def small_channel_db(tmp_path: Path) -> Path:
+    """Give a small channel database: 40 partners over 2025Q1-2025Q4 (400 lines a quarter), no stored scores."""
+    from tests.test_faults import quarter_file
+
+    db = tmp_path / "small_channel.duckdb"
+    with Store(db) as store:
+        for month in ("2025-01", "2025-04", "2025-07", "2025-10"):
+            load_extract(store, quarter_file(tmp_path / f"small_{month}.csv", month, lines=400))
+    return db

@@ -13,6 +13,14 @@ command line leaves its note beside the file (analytics.store.store.writer_waiti
 line holds the file, a run waits for it (up to APP_WAIT seconds) and says why. Sessions of this
 process share one DuckDB database, so a load made in one session is committed or invisible to the
 others, never half there (DuckDB's transactions).
+
+When the app runs as several processes (`python -m analytics serve --processes N` sets
+$CHANNEL_PROCESSES), every store here is read-only, so the processes read the file at once, and a write
+from a page (an upload, a rollback, a saved review, anything in Store.transaction()) takes the file in
+turn inside the Store (Store.writing()): it leaves the same note as the command line, the keep-alive and
+the page runs of every process let go and wait, and the write is done read-write; then all read again.
+That is why new writes need nothing here. The score refresher does not run in those processes
+(views/scores.py); the serve process keeps the scores fresh for all of them.
 """
 
 from __future__ import annotations

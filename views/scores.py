@@ -10,6 +10,7 @@ from analytics.analyses.queries import latest_quarter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs, stored_report
+from analytics.store.store import read_only_mode
 from views.auth import current_actor
 from views.db import cached, get_store
 
@@ -18,7 +19,9 @@ __all__ = ["keep_scores_fresh", "scores_ready", "horizon_choice", "scored_horizo
 
 def _background_scoring() -> bool:
     # The test suite turns it off (tests/conftest.py) so that no thread fits models behind a test's back.
-    return os.environ.get("CHANNEL_BACKGROUND_SCORES", "1") != "0"
+    # One of several app processes (python -m analytics serve) leaves it to the serve process: each of
+    # them would otherwise fit the same models at once.
+    return os.environ.get("CHANNEL_BACKGROUND_SCORES", "1") != "0" and not read_only_mode()
 
 
 def keep_scores_fresh() -> None:

@@ -95,8 +95,9 @@ def load_extract(
         # A layout whose mapping a person confirmed before is read the same way again.
         column_overrides = remembered_mapping(store, extract_headers(source, file_name))
     # The file is read and checked in temporary tables of the store's own connection, so its rows
-    # reach order_lines in one INSERT ... SELECT, never leaving DuckDB.
-    with contextlib.closing(store.cursor()) as cur:
+    # reach order_lines in one INSERT ... SELECT, never leaving DuckDB. That connection must be the one
+    # that writes: a read-only store (several app processes) takes the file for the whole load.
+    with store.writing(), contextlib.closing(store.cursor()) as cur:
         prepared = prepare_extract_in(cur, source, file_name, column_overrides, day_first, progress=progress)
         if not prepared.report.ok:
             raise ExtractInvalid(prepared.report)
@@ -117,7 +118,7 @@ def store_prepared(
     loaded_by = _allowed(actor, mode, loaded_by)
     if prepared.lines is None:
         raise ExtractInvalid(prepared.report)
-    with contextlib.closing(store.cursor()) as cur:
+    with store.writing(), contextlib.closing(store.cursor()) as cur:
         cur.register("incoming", prepared.lines)
         return _store_incoming(store, cur, prepared, prepared.lines.num_rows, mode, loaded_by, progress)
 

@@ -31,6 +31,8 @@ __all__ = [
     "ACTIVE_LINES",
     "checkpoint",
     "writer_waiting",
+    "read_only_mode",
+    "PROCESSES_ENV",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
@@ -108,6 +110,23 @@ def store_fault(path: Path, exc: BaseException) -> StoreFault | None:
     return None
 
 
+# Set by `python -m analytics serve` for the app processes it starts (and itself): how many processes
+# share the database file. Above 1 they open it read-only, which DuckDB lets several processes do at once.
+PROCESSES_ENV = "CHANNEL_PROCESSES"
+
+
+def read_only_mode() -> bool:
+    """Tell whether this process is one of several sharing the file ($CHANNEL_PROCESSES above 1): it reads read-only.
+
+    Such a process still writes (an upload, a rollback, a saved review or view): Store.writing() takes
+    the file in turn, as the command line does, and hands it back.
+    """
+    try:
+        return int(os.environ.get(PROCESSES_ENV, "1") or "1") > 1
+    except ValueError:
+        return False
+
+
 def default_db_path() -> Path:
     """Give the database path: $CHANNEL_DB if set, else data/channel.duckdb in the project."""
     env = os.environ.get("CHANNEL_DB")
@@ -123,6 +142,9 @@ class Store:
     told why (and told when an older file is being upgraded, which can take a while, or when its write
     waits for another one), and `announce` (the command line) leaves a note beside the file while waiting
     and working, so that the app lets go and does not open it again until the note is gone.
+
+    With `read_only` (default: read_only_mode(), never with `announce`) the file is opened read-only,
+    so that several processes can read it at once; a write then takes the file in turn (writing()).
     """
 
     def __init__(
@@ -131,37 +153,65 @@ class Store:
         wait: float = 0.0,
         on_wait: Callable[[str], None] | None = None,
         announce: bool = False,
+        read_only: bool | None = None,
     ):
         self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = (read_only_mode() if read_only is None else read_only) and not announce
         self._note: Path | None = None
         self._on_wait = on_wait
+        self._wait = wait
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._reading = False  # this store counts among the process's readers of the file (_READERS)
+        self._reopen = False   # a write handed the file back: open it read-only again at the next use
+        self._writing = 0      # depth of writing() blocks: while above 0 the connection is read-write
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if announce:
                 self._note = _leave_note(self.path)
-            self._con = self._connect(wait, on_wait)
-            # Sessions of the app open the file at once; one upgrades it, the others then find it done.
-            with _MIGRATING:
-                self._migrate(on_wait)
+            if self.read_only:
+                self._open_read_only()
+            else:
+                self._con = self._connect(wait, on_wait)
+                # Sessions of the app open the file at once; one upgrades it, the others then find it done.
+                with _MIGRATING:
+                    self._migrate(on_wait)
         except BaseException as exc:
-            if getattr(self, "_con", None) is not None:
-                self._con.close()
+            self._release()
             self._drop_note()
             fault = _file_fault(self.path, exc)
             if fault is not None and fault is not exc:
                 raise fault from exc
             raise
 
-    def _connect(self, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
-        """Give a connection to the file, trying again for `wait` seconds while another process holds it."""
+    def _open_read_only(self) -> None:
+        """Open the file read-only; a missing file or an older schema is first made or upgraded in a turn to write."""
+        if self.path.exists():
+            self._con = self._connect(self._wait, self._on_wait, read_only=True)
+            if self.schema_version() == SCHEMA_VERSION:
+                return
+        with self.writing():  # writing() makes the file or upgrades it; it opens read-only again at the next use
+            pass
+
+    def _connect(self, wait: float, on_wait: Callable[[str], None] | None,
+                 read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Give a connection to the file, trying again for `wait` seconds while another process holds it.
+
+        A read-only connection also waits while another session of this process writes (writing()):
+        one process cannot hold the file read-only and read-write at once.
+        """
         started = time.monotonic()
         told_at = None
         while True:
             waiting_for = None if self._note else writer_waiting(self.path)
+            if waiting_for is None and read_only:
+                waiting_for = self._join_readers()
             if waiting_for is None:
                 try:
-                    return _connect_in_process(self.path)
-                except duckdb.IOException as exc:
+                    return _connect_in_process(self.path, read_only)
+                except BaseException as exc:
+                    self._leave_readers()
+                    if not isinstance(exc, duckdb.IOException):
+                        raise
                     # A fault first: "block" in a damaged file's message must not pass for a lock to wait on.
                     fault = store_fault(self.path, exc)
                     if fault is not None:
@@ -181,20 +231,114 @@ class Store:
                 on_wait(f"{why}; waiting for it to finish ({waited:.0f} s of at most {wait:.0f} s).")
             time.sleep(0.1)
 
+    def _join_readers(self) -> str | None:
+        """Count this store among the process's readers of the file, or give who writes in this process now."""
+        key = os.path.realpath(self.path)
+        with _GATE:
+            writer = _TURNS.get(key)
+            if writer is not None and writer != threading.get_ident():
+                return _IN_PROCESS_WRITER
+            _READERS[key] = _READERS.get(key, 0) + 1
+            self._reading = True
+            return None
+
+    def _leave_readers(self) -> None:
+        if self._reading:
+            key = os.path.realpath(self.path)
+            with _GATE:
+                _READERS[key] -= 1
+                self._reading = False
+                _GATE.notify_all()
+
+    def _release(self) -> None:
+        """Close this store's connection (its cursors with it) and leave the readers."""
+        con, self._con = self._con, None
+        if con is not None:
+            with _OPENING:
+                con.close()
+        self._leave_readers()
+
+    @contextlib.contextmanager
+    def writing(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Make this store's connection read-write for the block: at once, unless the store is read-only.
+
+        A read-only store (one of several processes sharing the file) takes the file in turn, as the
+        command line does: it lets go of its own connection, waits for the other writes of this process,
+        leaves the note beside the file (other processes let go and wait), waits until no session of this
+        process and no other process has the file open, opens it read-write, and afterwards hands it back
+        and opens it read-only again. Cursors made before the block are closed by it: make them inside.
+        """
+        if not self.read_only or self._writing:
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
+            return
+        tell = on_wait or self._on_wait
+        key = os.path.realpath(self.path)
+        self._release()
+        lock = _write_lock(self.path)
+        if not lock.acquire(blocking=False):
+            if tell is not None:
+                tell(WRITE_WAIT_MESSAGE)
+            lock.acquire()
+        try:
+            with _GATE:
+                _TURNS[key] = threading.get_ident()
+            try:
+                self._note = _leave_note(self.path, "a change saved in another process of the app")
+                self._wait_for_readers(key, tell)
+                self._con = self._connect(max(self._wait, 30.0), tell)
+                self._writing = 1
+                with _MIGRATING:
+                    self._migrate(tell)
+                yield
+            finally:
+                self._writing = 0
+                self._release()
+                self._drop_note()
+                self._reopen = True
+                with _GATE:
+                    _TURNS.pop(key, None)
+                    _GATE.notify_all()
+        finally:
+            lock.release()
+
+    def _wait_for_readers(self, key: str, tell: Callable[[str], None] | None) -> None:
+        """Wait until no other session of this process has the file open (they let go when their page run ends)."""
+        deadline = time.monotonic() + max(self._wait, 30.0)
+        told = False
+        with _GATE:
+            while _READERS.get(key, 0) > 0:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"The database {self.path} is still being read by other sessions of this app; "
+                                     "nothing was written. Try again in a moment.")
+                if tell is not None and not told:
+                    told = True
+                    tell("Waiting for the pages being shown right now to finish before writing.")
+                _GATE.wait(0.2)
+
     # -- connection ---------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Give a cursor of its own, so threads (Streamlit sessions) never share one."""
+        if self._reopen:
+            self._con = self._connect(self._wait, self._on_wait, read_only=True)
+            self._reopen = False
         return self._con.cursor()
 
     def close(self) -> None:
         """Close the database file (and take away the command line's note, if this store left one)."""
-        with _OPENING:
-            self._con.close()
+        self._release()
+        self._reopen = False
         self._drop_note()
 
     def _drop_note(self) -> None:
         if self._note is not None:
-            self._note.unlink(missing_ok=True)
+            # Another writer may have written its own note over ours meanwhile: that one stays.
+            with contextlib.suppress(OSError):
+                if self._note.read_text().partition("\n")[0] == str(os.getpid()):
+                    self._note.unlink(missing_ok=True)
             self._note = None
 
     def __enter__(self) -> Store:
@@ -213,6 +357,16 @@ class Store:
         Writes to one database take turns (see _write_lock): while another one is under way, `on_wait`
         (else the store's) is told that this one follows, and it starts when the other is committed.
         """
+        if cur is not None and self.read_only and not self._writing:
+            raise RuntimeError("a cursor made before store.writing() is closed by it: make it inside the block")
+        with self.writing(on_wait):
+            with self._transaction(cur, on_wait) as inside:
+                yield inside
+
+    @contextlib.contextmanager
+    def _transaction(
+        self, cur: duckdb.DuckDBPyConnection | None, on_wait: Callable[[str], None] | None,
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         own = cur is None
         lock = _write_lock(self.path)
         if not lock.acquire(blocking=False):
@@ -332,7 +486,16 @@ class Store:
 # the file still attached by the instance being torn down ("Unique file handle conflict"). Opening
 # under one lock and retrying that one error for a moment makes this invisible to the caller.
 _OPENING = threading.Lock()
-_MIGRATING = threading.Lock()
+_MIGRATING = threading.RLock()  # a read-only store upgrades inside writing(), which migrates again (a no-op)
+
+# Read-only stores (several processes sharing the file): which sessions of this process have the file
+# open, per file, and which thread of this process is taking it to write. DuckDB refuses to open a file
+# read-write in a process that has it open read-only, so a write waits until the readers let go, and
+# readers wait while it writes.
+_GATE = threading.Condition()
+_READERS: dict[str, int] = {}
+_TURNS: dict[str, int] = {}
+_IN_PROCESS_WRITER = "another session of this app, writing a change"
 
 # DuckDB lets two transactions of one process write at once and then fails the later one ("Conflict on
 # update"); two sessions pressing Load or Roll back together did exactly that. Writes to one file
@@ -356,7 +519,7 @@ def _write_lock(path: Path) -> threading.RLock:
 _TEARDOWN_RETRY_SECONDS = 5.0
 
 
-def _connect_in_process(path: Path) -> duckdb.DuckDBPyConnection:
+def _connect_in_process(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Give a new connection to `path`, retrying while another thread's connection to it is being torn down."""
     deadline = time.monotonic() + _TEARDOWN_RETRY_SECONDS
     while True:
@@ -364,7 +527,7 @@ def _connect_in_process(path: Path) -> duckdb.DuckDBPyConnection:
             with _OPENING:
                 # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
                 # machine with its sessions, so it is capped (and spills to disk beyond the cap).
-                return duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
+                return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.ResourceInUseException:
             if time.monotonic() > deadline:
                 raise
@@ -382,12 +545,12 @@ def _note_path(path: Path) -> Path:
     return path.with_name(path.name + ".writer")
 
 
-def _leave_note(path: Path) -> Path:
+def _leave_note(path: Path, what: str = "") -> Path:
     """Give the note beside the file, written now: the app lets go of the file while it is there."""
     note = _note_path(path)
     # Written aside and renamed into place, so a reader never finds the note half written (and ignores it).
     partial = note.with_name(f"{note.name}.{os.getpid()}.partial")
-    partial.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n")
+    partial.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n{what}\n")
     partial.replace(note)
     return note
 
@@ -412,16 +575,19 @@ def writer_waiting(path: Path) -> str | None:
     """Give who is waiting for or holding the file to write from another process (the command line), or None.
 
     The note beside the file names a process id; a note whose process is gone (killed) is stale and
-    taken away.
+    taken away. A note of this process counts only while another thread of it writes (Store.writing()).
     """
     note = _note_path(path)
     try:
-        pid_text, _, command = note.read_text().partition("\n")
+        pid_text, _, rest = note.read_text().partition("\n")
+        command, _, what = rest.partition("\n")
         pid = int(pid_text)
     except (OSError, ValueError):
         return None
     if pid == os.getpid():
-        return None
+        with _GATE:
+            writer = _TURNS.get(os.path.realpath(path))
+        return _IN_PROCESS_WRITER if writer is not None and writer != threading.get_ident() else None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -429,7 +595,9 @@ def writer_waiting(path: Path) -> str | None:
         return None
     except PermissionError:
         pass  # alive, run by another user
-    return f"a load from the command line (process {pid}: {command.strip() or 'python -m analytics'})"
+    # The third line says who writes when it is not the command line (an app process's write, Store.writing()).
+    who = what.strip() or "a load from the command line"
+    return f"{who} (process {pid}: {command.strip() or 'python -m analytics'})"
 
 
 def checkpoint(name: str) -> None:
