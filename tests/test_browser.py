@@ -71,7 +71,7 @@ def test_every_page_opens_without_an_error_and_keeps_the_filters(demo_db):
             page.wait_for_timeout(500)
             assert page.locator('[data-testid="stException"]').count() == 0, name
             sidebar = page.locator('[data-testid="stSidebar"]')
-            assert sidebar.get_by_text("Filters").count() == 1, name
+            assert sidebar.get_by_text("Filters", exact=True).count() == 1, name  # the heading, drawn once
             # A deep link still goes through app.py's navigation: page titles, not file names.
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
             assert "Revenue drop-offs" in nav and "shared" not in nav, nav
