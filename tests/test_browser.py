@@ -134,9 +134,10 @@ def _edit_review_cell(page, grid_box: dict, row: int, column: int, text: str) ->
     wait_for_app(page)
 
 
-def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_db):
+def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_copy):
+    # A copy: each change is kept as a draft in the database, which would follow every later test of demo_db.
     # Wide enough for every column: moving to a cell off screen would scroll the table sideways.
-    with app_server(demo_db) as url, browser_page(4000, 1100) as page:
+    with app_server(demo_copy) as url, browser_page(4000, 1100) as page:
         page.goto(f"{url}/review")
         wait_for_app(page, 180000)
         differ = page.locator('[data-testid="stMetric"]').filter(has_text="Differ from the recommendation").locator(

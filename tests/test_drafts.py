@@ -172,7 +172,7 @@ def test_a_table_edit_is_kept_as_a_draft_and_restored_in_a_new_session(review_db
     note = [i.value for i in again.info if i.value.startswith("Draft restored")]
     assert len(note) == 1 and f"Draft restored from {datetime.now():%H}:" in note[0] and "(1 change)" in note[0]
     assert _decisions(again).loc[partner_id, ["decision", "note"]].tolist() == ["terminate", "**chief's** call"]
-    assert metric(again, "Decisions that differ").value == ("1" if recommended != "terminate" else "0")
+    assert metric(again, "Differ from the recommendation").value == ("1" if recommended != "terminate" else "0")
 
     again.button(key="review_discard_draft").click().run()
     assert not again.exception

@@ -45,10 +45,10 @@ total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].su
 lost = float(fallen["revenue_lost"].sum())
 
 c1, c2, c3 = st.columns(3)
-periods = f"Revenue in {t4} against {prev_t4}."
-c1.metric(f"Partners down {threshold} % or more", f"{len(fallen):,}", help=periods)
-c2.metric("Revenue they lost", money(lost), help=periods)
-c3.metric("Channel revenue change", money(total_change), help=periods)
+windows = f"Revenue in {t4} against {prev_t4}."
+c1.metric(f"Partners down {threshold} % or more", f"{len(fallen):,}", help=windows)
+c2.metric("Revenue they lost", money(lost), help=windows)
+c3.metric("Channel revenue change", money(total_change), help=windows)
 
 # One above the other: side by side, the partners' names left the bars a sliver of the width.
 show_chart(cached_figure(charts.revenue_bridge_waterfall, bridge, q, compared=compared))
