@@ -22,7 +22,7 @@ from analytics.ingest.extract import ExtractInvalid, extract_headers
 from analytics.ingest.load import list_loads, load_extract, rollback_load
 from analytics.ingest.mappings import remembered_mapping
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.model.scoring import refresh_scores, score_status, stored_report, stored_scores
+from analytics.model.scoring import refresh_scores, refresh_scores_apart, score_status, stored_report, stored_scores
 from analytics.store.quarters import parse_quarter_text, shift_quarter
 from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault
 
@@ -53,15 +53,28 @@ def _no_scores_option(command: argparse.ArgumentParser) -> None:
 
 
 def _rescore(store: Store, args: argparse.Namespace) -> None:
-    """Bring the stored scores up to date after a change of the data, unless --no-scores."""
-    if getattr(args, "no_scores", False):
-        return
-    runs = refresh_scores(store, progress=_progress)
+    """Ask for the stored scores to be brought up to date once this command has let go of the file (see main)."""
+    args.rescore_after = not getattr(args, "no_scores", False)
+
+
+def _rescore_apart(args: argparse.Namespace) -> None:
+    """Bring the stored scores up to date, holding the file only to read the history and to write the scores.
+
+    A load is done and committed before this starts: the app's pages show the new quarter while the
+    model is fitted, instead of waiting for the whole command (most of a minute at the demo size).
+    """
+    runs = refresh_scores_apart(lambda: _open(args), progress=_progress)
     for run in runs:
         what = f"{run.partners:,} partners scored" if run.partners else run.message
         print(f"Scores as of {run.as_of}, {run.horizon}-quarter horizon: {what}.")
     if not runs:
         print("The stored scores are up to date.")
+
+
+def _open(args: argparse.Namespace) -> Store:
+    """Give the database the command works on, waiting for its turn; a writing command announces itself."""
+    return Store(args.db, wait=args.wait, on_wait=lambda why: print(why, file=sys.stderr, flush=True),
+                 announce=args.command in WRITING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,44 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve(Path(args.db) if args.db else default_db_path(), args.processes, args.port, args.address,
                          say=lambda text: print(text, file=sys.stderr, flush=True))
-        with Store(args.db, wait=args.wait, on_wait=lambda why: print(why, file=sys.stderr, flush=True),
-                   announce=args.command in WRITING) as store:
-            if args.command == "demo":
-                return _demo(store, args)
-            if args.command == "ingest":
-                return _ingest(store, args)
-            if args.command == "loads":
-                frame = list_loads(store).drop(columns=["content_hash"])
-                print("No loads yet." if frame.empty else frame.to_string(index=False))
-                return 0
-            if args.command == "score":
-                return _score(store, args)
-            if args.command == "backtest":
-                return _backtest(store, args)
-            if args.command == "backup":
-                return _backup(store, args)
-            if args.command == "review":
-                return _review(store, args)
-            if args.command == "brief":
-                return _brief(store, args)
-            if args.command == "rollback":
-                quarters = rollback_load(store, args.load_id, by=_who())
-                print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
-                _rescore(store, args)
-                return 0
-            if args.command == "rescore":
-                _rescore(store, args)
-                return 0
-            summary = channel_summary(store)
-            if args.json:
-                print(json.dumps(summary))
-            else:
-                print(f"{summary['lines']:,} order lines, {summary['partners']:,} partners, "
-                      f"revenue {summary['revenue']:,.2f}, {summary['loads']} loads")
-                for q in summary["quarters"]:
-                    print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners "
-                          f"{q['revenue']:>18,.2f}")
-            return 0
+        code = _with_store(args)
+        if getattr(args, "rescore_after", False):
+            _rescore_apart(args)
+        return code
     except StoreFault as exc:
         print(f"error: {exc}", file=sys.stderr)
         return FAULT_EXIT
@@ -368,3 +347,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {fault}", file=sys.stderr)
         return FAULT_EXIT
+
+
+def _with_store(args: argparse.Namespace) -> int:
+    """Run a command that works on the database, and give its exit code."""
+    with _open(args) as store:
+        if args.command == "demo":
+            return _demo(store, args)
+        if args.command == "ingest":
+            return _ingest(store, args)
+        if args.command == "loads":
+            frame = list_loads(store).drop(columns=["content_hash"])
+            print("No loads yet." if frame.empty else frame.to_string(index=False))
+            return 0
+        if args.command == "score":
+            return _score(store, args)
+        if args.command == "backtest":
+            return _backtest(store, args)
+        if args.command == "backup":
+            return _backup(store, args)
+        if args.command == "review":
+            return _review(store, args)
+        if args.command == "brief":
+            return _brief(store, args)
+        if args.command == "rollback":
+            quarters = rollback_load(store, args.load_id, by=_who())
+            print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
+            _rescore(store, args)
+            return 0
+        if args.command == "rescore":
+            _rescore(store, args)
+            return 0
+        summary = channel_summary(store)
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print(f"{summary['lines']:,} order lines, {summary['partners']:,} partners, "
+                  f"revenue {summary['revenue']:,.2f}, {summary['loads']} loads")
+            for q in summary["quarters"]:
+                print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners "
+                      f"{q['revenue']:>18,.2f}")
+        return 0

@@ -18,6 +18,7 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.ingest.load import load_extract, rollback_load
+from analytics.model.scoring import refresh_scores_apart
 from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version
 from tests.apptest_helpers import APP, metric, open_page
 from tests.test_faults import quarter_file
@@ -304,3 +305,50 @@ def test_the_upload_page_loads_after_another_write_without_an_exception(tmp_path
     assert "Loaded as load #2" in " ".join(s.value for s in at.success)
     with Store(db) as store:
         assert count_lines(store) == (200, 1)
+
+
+def test_the_command_line_lets_go_of_the_file_while_it_fits_the_model_after_a_load(tmp_path):
+    db = tmp_path / "channel.duckdb"
+    with Store(db) as store:
+        load_extract(store, quarter_file(tmp_path / "first.csv", MONTHS[0], partners=40, lines=400))
+    later = quarter_file(tmp_path / "later.csv", MONTHS[1], partners=40, lines=400)
+    # Stopped where the models are fitted (CHANNEL_PAUSE_AT): no timing to race.
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "analytics", "--db", str(db), "ingest", str(later)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "CHANNEL_PAUSE_AT": "fit apart"},
+    )
+    try:
+        for line in cli.stderr:
+            if "paused at fit apart" in line:
+                break
+        assert cli.poll() is None, cli.stdout.read()
+        # What a page run does: open at once, no waiting. The load is there; its scores are still to come.
+        with Store(db, wait=0) as store:
+            assert store.query_df("SELECT max(quarter) AS q FROM partner_quarter")["q"][0] == "2025Q1"
+            assert store.query_df("SELECT count(*) AS n FROM model_runs WHERE as_of = '2025Q1'")["n"][0] == 0
+    finally:
+        cli.kill()
+        cli.communicate()
+
+
+def test_scores_fitted_apart_are_not_written_over_newer_data(tmp_path):
+    db = tmp_path / "channel.duckdb"
+    with Store(db) as store:
+        load_extract(store, quarter_file(tmp_path / "first.csv", MONTHS[0], partners=40, lines=400))
+    opened = []
+
+    def open_store() -> Store:
+        store = Store(db)
+        if opened:  # between the read and the write, another load lands
+            load_extract(store, quarter_file(tmp_path / "later.csv", MONTHS[1], partners=40, lines=400))
+        opened.append(store)
+        return store
+
+    said = []
+    assert refresh_scores_apart(open_store, progress=lambda f, m: said.append(m)) == []
+    assert "The data changed while the scores were computed" in said[-1]
+    with Store(db) as store:
+        assert store.query_df("SELECT count(*) AS n FROM model_runs")["n"][0] == 0
+        assert refresh_scores_apart(lambda: Store(db))  # now they are computed, from the newer data
+        assert store.query_df("SELECT max(as_of) AS q FROM model_runs")["q"][0] == "2025Q1"

@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from io import StringIO
@@ -40,7 +41,7 @@ from analytics.model.fit import (
 )
 from analytics.review.program import ProgramRules, load_program
 from analytics.store.quarters import quarter_index, quarter_label
-from analytics.store.store import Store, bump_scores_version
+from analytics.store.store import Store, bump_scores_version, checkpoint
 
 __all__ = [
     "CANDIDATE_HORIZONS",
@@ -52,6 +53,7 @@ __all__ = [
     "supported_horizons",
     "horizons_for",
     "refresh_scores",
+    "refresh_scores_apart",
     "RefreshState",
     "Refresher",
     "refresher",
@@ -265,6 +267,39 @@ def refresh_scores(store: Store, progress: Progress | None = None, as_of: str | 
             say((step + min(max(fraction, 0.0), 1.0)) / len(todo),
                 f"Churn scores, {horizon}-quarter horizon ({step + 1} of {len(todo)}): {message}")
         written.append(_write_run(store, _compute(panel, quarter, horizon, version, rules, part)))
+    say(1.0, "Scores up to date")
+    return written
+
+
+def refresh_scores_apart(open_store: Callable[[], Store], progress: Progress | None = None) -> list[ScoreRun]:
+    """Bring the stored scores up to date as refresh_scores does, holding the file only to read and to write.
+
+    For the command line, which keeps every other process off the file while it holds it: the models
+    are fitted (most of a minute at the demo size, minutes at ten times it) with the file let go, so the
+    app's pages read meanwhile. `open_store` gives a store opened to write (and closed by the caller's
+    `with`). If the data changed in between (another load), nothing is written: those scores would be
+    stale at once, and the next refresh (the app's, or `rescore`) computes them from the new data.
+    """
+    say = progress or _quiet
+    with open_store() as store:
+        _drop_runs_beyond_data(store)
+        quarter, todo = _todo(store, None, None)
+        if not todo:
+            return []
+        say(0.0, "Reading the partners' history")
+        panel, version, rules = load_panel(store), store.data_version(), load_program()
+    checkpoint("fit apart")  # the file is let go here (the fault tests stop here to read it meanwhile)
+    computed = []
+    for step, horizon in enumerate(todo):
+        def part(fraction: float, message: str, step: int = step, horizon: int = horizon) -> None:
+            say((step + min(max(fraction, 0.0), 1.0)) / len(todo),
+                f"Churn scores, {horizon}-quarter horizon ({step + 1} of {len(todo)}): {message}")
+        computed.append(_compute(panel, quarter, horizon, version, rules, part))
+    with open_store() as store:
+        if store.data_version() != version:
+            say(1.0, "The data changed while the scores were computed: they are left for the next refresh")
+            return []
+        written = [_write_run(store, run) for run in computed]
     say(1.0, "Scores up to date")
     return written
 
