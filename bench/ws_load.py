@@ -427,6 +427,8 @@ def report(rows: list[dict], results: list[RunResult], args: argparse.Namespace,
             lines.append(f"- {result.sessions} sessions: command-line load of {following} from "
                          f"{load['started']:.1f} s to {load['finished']:.1f} s ({load['seconds']:.1f} s), "
                          f"exit code {load['exit']}.")
+            if load["exit"] != 0:  # what the command line said, so a failed load can be told from a slow one
+                lines.extend(f"    {line}" for line in load["output"].strip().splitlines()[-5:])
         errors: dict[str, int] = {}
         for v in result.visits:
             if v.error:

@@ -39,8 +39,8 @@ from analytics.formatting import markdown_literal
 from analytics.ingest.extract import PreparedExtract, prepare_extract
 from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
-__all__ = ["LINGER", "APP_WAIT", "database", "get_store", "cached", "derived", "cached_figure", "clear_caches",
-           "prepared_upload"]
+__all__ = ["FIGURE_LOCK", "LINGER", "APP_WAIT", "database", "get_store", "cached", "derived", "cached_figure",
+           "clear_caches", "prepared_upload"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -226,12 +226,17 @@ def derived(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return result
 
 
+# One figure made at a time in this process (views/style.py copies them under it too): plotly makes its
+# property validators lazily, and sessions building figures at once after a load raised plotly errors.
+FIGURE_LOCK = threading.RLock()
+
 # Figures are shared, not copied: st.plotly_chart only reads them, and a copy would cost what the cache saves.
 # 64, as for results: a scatter of every partner at ten times the demo holds tens of thousands of labels.
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _cached_figure(module: str, name: str, db_path: str, version: tuple, key_args: tuple, key_kwargs: tuple,
                    _args: tuple, _kwargs: dict) -> Any:
-    return getattr(importlib.import_module(module), name)(*_args, **_kwargs)
+    with FIGURE_LOCK:
+        return getattr(importlib.import_module(module), name)(*_args, **_kwargs)
 
 
 def cached_figure(chart: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -16,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.formatting import markdown_literal
+from views.db import FIGURE_LOCK
 
 __all__ = ["PAGE_CSS", "PRINT_SCRIPT", "CHART_CONFIG", "page_style", "show_chart"]
 
@@ -130,21 +130,22 @@ def page_style() -> None:
 # A figure from cached_figure() is the same object on every run: its title is split off once, not on every run
 # (copying a figure and validating it again cost what caching the figure saved). Keyed by id, checked by identity.
 _SPLIT: OrderedDict[int, tuple[go.Figure, str, go.Figure]] = OrderedDict()
-_SPLIT_LOCK = threading.Lock()
 _SPLIT_KEPT = 64  # as many as cached_figure keeps
 
 
 def _split_title(fig: go.Figure) -> tuple[str, go.Figure]:
     """Give the figure's title and a copy without it (room at the top for the mode bar), once per figure."""
-    with _SPLIT_LOCK:
+    # One thread at a time, and not while another builds a figure (FIGURE_LOCK): plotly makes its property
+    # validators lazily, and figures made at once by several sessions raised "Invalid property specified for
+    # object of type Scatter: 'link'" for a Sankey under load. Building is bound to the GIL anyway.
+    with FIGURE_LOCK:
         kept = _SPLIT.get(id(fig))
         if kept is not None and kept[0] is fig:
             _SPLIT.move_to_end(id(fig))
             return kept[1], kept[2]
-    title = fig.layout.title.text or ""
-    untitled = go.Figure(fig)
-    untitled.update_layout(title=None, margin={"t": _TOP_MARGIN})
-    with _SPLIT_LOCK:
+        title = fig.layout.title.text or ""
+        untitled = go.Figure(fig)
+        untitled.update_layout(title=None, margin={"t": _TOP_MARGIN})
         _SPLIT[id(fig)] = (fig, title, untitled)
         while len(_SPLIT) > _SPLIT_KEPT:
             _SPLIT.popitem(last=False)
