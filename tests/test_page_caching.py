@@ -121,3 +121,22 @@ def test_the_app_skips_streamlits_full_garbage_collection_after_every_run(monkey
     finally:
         monkeypatch.undo()
         config.get_config_options(force_reparse=True)
+
+
+def test_a_new_load_drops_the_older_generation_from_the_caches(tiny_db, tmp_path):
+    from views import db, style
+
+    at = open_page(tiny_db, "views/overview.py")
+    assert not at.exception
+    assert str(tiny_db) in db._latest_versions  # the run's versions were seen
+    older = [kept[0] for kept in style._SPLIT.values()]  # held here, so their ids stay theirs
+    assert older  # the page's figures were split once and kept
+    extra = tmp_path / "more.csv"
+    extra.write_text(TINY.splitlines()[0] + "\n" + "".join(
+        f"P{n},New {n},2026-05-{n:02d},500,Gold,EMEA,C{n},SMB,Core\n" for n in range(10, 20)))
+    with Store(tiny_db) as store:
+        load_extract(store, extra, mode="append")
+    at.run()
+    assert not at.exception
+    # Only the new generation is kept: no figure of the older data survived the new version.
+    assert style._SPLIT and not any(kept[0] is old for kept in style._SPLIT.values() for old in older)

@@ -39,8 +39,8 @@ from analytics.formatting import markdown_literal
 from analytics.ingest.extract import PreparedExtract, prepare_extract
 from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
 
-__all__ = ["FIGURE_LOCK", "LINGER", "APP_WAIT", "database", "get_store", "cached", "derived", "cached_figure",
-           "clear_caches", "prepared_upload"]
+__all__ = ["FIGURE_LOCK", "ON_NEW_VERSIONS", "LINGER", "APP_WAIT", "database", "get_store", "cached", "derived",
+           "cached_figure", "clear_caches", "prepared_upload"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -161,7 +161,34 @@ def _run_versions(store: Store) -> tuple[int, int]:
     held = getattr(_run, "versions", None)
     if held is None or held[0] is not store or not getattr(_run, "active", False):
         held = _run.versions = (store, store.versions())
+        _forget_older_versions(str(store.path), held[1])
     return held[1]
+
+
+_latest_versions: dict[str, tuple[int, int]] = {}
+_versions_lock = threading.Lock()
+# Called with no arguments when a database's versions change (views/style.py forgets its figure copies).
+ON_NEW_VERSIONS: list[Callable[[], None]] = []
+
+
+def _forget_older_versions(path: str, versions: tuple[int, int]) -> None:
+    """Drop every cached result, derivation and figure once a database's data or scores version moves on.
+
+    Their keys hold the versions, so the old entries would never be asked for again, yet they stayed
+    until pushed out: after a load at ten times the demo the app held both generations (a process
+    grew past 3.5 GB under load). A run still on the old version recomputes what it asks for next.
+    """
+    with _versions_lock:
+        before = _latest_versions.get(path)
+        if before is not None and versions <= before:
+            return
+        _latest_versions[path] = versions
+    if before is not None:
+        _cached_result.clear()
+        _derived_result.clear()
+        _cached_figure.clear()
+        for forget in ON_NEW_VERSIONS:
+            forget()
 
 
 def _made_in_run() -> dict[int, tuple[Any, tuple]]:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.formatting import markdown_literal
-from views.db import FIGURE_LOCK
+from views.db import FIGURE_LOCK, ON_NEW_VERSIONS
 
 __all__ = ["PAGE_CSS", "PRINT_SCRIPT", "CHART_CONFIG", "page_style", "show_chart"]
 
@@ -131,6 +131,14 @@ def page_style() -> None:
 # (copying a figure and validating it again cost what caching the figure saved). Keyed by id, checked by identity.
 _SPLIT: OrderedDict[int, tuple[go.Figure, str, go.Figure]] = OrderedDict()
 _SPLIT_KEPT = 64  # as many as cached_figure keeps
+
+
+def _forget_split() -> None:
+    with FIGURE_LOCK:
+        _SPLIT.clear()
+
+
+ON_NEW_VERSIONS.append(_forget_split)  # the figures of older data are dropped from the cache: their copies too
 
 
 def _split_title(fig: go.Figure) -> tuple[str, go.Figure]:
