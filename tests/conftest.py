@@ -114,3 +114,16 @@ def small_channel_db(tmp_path: Path) -> Path:
         for month in ("2025-01", "2025-04", "2025-07", "2025-10"):
             load_extract(store, quarter_file(tmp_path / f"small_{month}.csv", month, lines=400))
     return db
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path) -> Path:
+    """Give a database holding the hand-made TINY channel of tests/test_pages.py (numbers checked by hand)."""
+    from tests.test_pages import TINY
+
+    path = tmp_path / "tiny.duckdb"
+    csv = tmp_path / "tiny.csv"
+    csv.write_text(TINY)
+    with Store(path) as store:
+        load_extract(store, csv)
+    return path

@@ -5,25 +5,11 @@ AppTests of the real app on a tiny channel; tests/test_browser_links.py clicks i
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_pages import TINY, url_values
-
-
-@pytest.fixture
-def tiny_db(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.duckdb"
-    csv = tmp_path / "tiny.csv"
-    csv.write_text(TINY)
-    with Store(path) as store:
-        load_extract(store, csv)
-    return path
 
 
 def test_a_click_on_a_partner_opens_it_as_of_the_quarter_with_the_filters(tiny_db):

@@ -20,16 +20,6 @@ from tests.test_pages import TINY
 
 
 @pytest.fixture
-def tiny_db(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.duckdb"
-    csv = tmp_path / "tiny.csv"
-    csv.write_text(TINY)
-    with Store(path) as store:
-        load_extract(store, csv)
-    return path
-
-
-@pytest.fixture
 def calls(monkeypatch) -> dict[str, int]:
     """Count calls of every chart function and of Store.versions (the real functions still run)."""
     counted: dict[str, int] = {}
@@ -47,6 +37,15 @@ def calls(monkeypatch) -> dict[str, int]:
             monkeypatch.setattr(charts, name, counting(value, "figure"))
     monkeypatch.setattr(Store, "versions", counting(Store.versions, "versions"))
     return counted
+
+
+def load_ten_gold_partners(db: Path, folder: Path) -> None:
+    """Load ten new Gold partners into the TINY channel (appended: a new data version)."""
+    extra = folder / "more.csv"
+    extra.write_text(TINY.splitlines()[0] + "\n" + "".join(
+        f"P{n},New {n},2026-05-{n:02d},500,Gold,EMEA,C{n},SMB,Core\n" for n in range(10, 20)))
+    with Store(db) as store:
+        load_extract(store, extra, mode="append")
 
 
 def figure_specs(at) -> list[dict]:
@@ -71,11 +70,7 @@ def test_warm_run_builds_no_figure_and_reads_the_version_once(tiny_db, calls, pa
 def test_a_new_load_shows_in_the_figures_at_once(tiny_db, tmp_path):
     at = open_page(tiny_db, "views/overview.py")
     before = figure_specs(at)
-    extra = tmp_path / "more.csv"
-    extra.write_text(TINY.splitlines()[0] + "\n" + "".join(
-        f"P{n},New {n},2026-05-{n:02d},500,Gold,EMEA,C{n},SMB,Core\n" for n in range(10, 20)))
-    with Store(tiny_db) as store:
-        load_extract(store, extra, mode="append")
+    load_ten_gold_partners(tiny_db, tmp_path)
     at.run()
     assert not at.exception
     after = figure_specs(at)
@@ -131,11 +126,7 @@ def test_a_new_load_drops_the_older_generation_from_the_caches(tiny_db, tmp_path
     assert str(tiny_db) in db._latest_versions  # the run's versions were seen
     older = [kept[0] for kept in style._SPLIT.values()]  # held here, so their ids stay theirs
     assert older  # the page's figures were split once and kept
-    extra = tmp_path / "more.csv"
-    extra.write_text(TINY.splitlines()[0] + "\n" + "".join(
-        f"P{n},New {n},2026-05-{n:02d},500,Gold,EMEA,C{n},SMB,Core\n" for n in range(10, 20)))
-    with Store(tiny_db) as store:
-        load_extract(store, extra, mode="append")
+    load_ten_gold_partners(tiny_db, tmp_path)
     at.run()
     assert not at.exception
     # Only the new generation is kept: no figure of the older data survived the new version.

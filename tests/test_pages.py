@@ -11,7 +11,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics.formatting import money
-from analytics.ingest.load import load_extract
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
@@ -37,16 +36,6 @@ TINY = "partner_id,partner_name,order_date,revenue,tier,region,customer_id,custo
         ("P4", "Gone GmbH", "2024-11-01", 70, "Bronze", "NA", "C5", "Mid-market", "Core"),
     ]
 )
-
-
-@pytest.fixture
-def tiny_db(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.duckdb"
-    csv = tmp_path / "tiny.csv"
-    csv.write_text(TINY)
-    with Store(path) as store:
-        load_extract(store, csv)
-    return path
 
 
 def url_values(at: AppTest, key: str) -> list[str]:
