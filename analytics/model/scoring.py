@@ -19,7 +19,7 @@ import contextlib
 import json
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from io import StringIO
@@ -247,6 +247,16 @@ def _todo(store: Store, as_of: str | None, horizons: tuple[int, ...] | None) -> 
     return quarter, [h for h in wanted if not _is_current(_run_of(store, quarter, h), version, rules)]
 
 
+def _computed_runs(panel: Panel, quarter: str, horizons: list[int], version: int, rules: ProgramRules,
+                   say: Progress) -> Iterator[_Computed]:
+    """Give the fitted runs of `quarter` at each horizon in turn, telling `say` how far along the whole is."""
+    for step, horizon in enumerate(horizons):
+        def part(fraction: float, message: str, step: int = step, horizon: int = horizon) -> None:
+            say((step + min(max(fraction, 0.0), 1.0)) / len(horizons),
+                f"Churn scores, {horizon}-quarter horizon ({step + 1} of {len(horizons)}): {message}")
+        yield _compute(panel, quarter, horizon, version, rules, part)
+
+
 def refresh_scores(store: Store, progress: Progress | None = None, as_of: str | None = None,
                    horizons: tuple[int, ...] | None = None) -> list[ScoreRun]:
     """Bring the stored scores up to date: the latest quarter (or `as_of`) at every horizon the data support.
@@ -261,12 +271,8 @@ def refresh_scores(store: Store, progress: Progress | None = None, as_of: str | 
         return []
     say(0.0, "Reading the partners' history")
     panel, version, rules = load_panel(store), store.data_version(), load_program()
-    written = []
-    for step, horizon in enumerate(todo):
-        def part(fraction: float, message: str, step: int = step, horizon: int = horizon) -> None:
-            say((step + min(max(fraction, 0.0), 1.0)) / len(todo),
-                f"Churn scores, {horizon}-quarter horizon ({step + 1} of {len(todo)}): {message}")
-        written.append(_write_run(store, _compute(panel, quarter, horizon, version, rules, part)))
+    # Each run is written as soon as it is fitted: the file is held throughout here anyway.
+    written = [_write_run(store, run) for run in _computed_runs(panel, quarter, todo, version, rules, say)]
     say(1.0, "Scores up to date")
     return written
 
@@ -289,12 +295,7 @@ def refresh_scores_apart(open_store: Callable[[], Store], progress: Progress | N
         say(0.0, "Reading the partners' history")
         panel, version, rules = load_panel(store), store.data_version(), load_program()
     checkpoint("fit apart")  # the file is let go here (the fault tests stop here to read it meanwhile)
-    computed = []
-    for step, horizon in enumerate(todo):
-        def part(fraction: float, message: str, step: int = step, horizon: int = horizon) -> None:
-            say((step + min(max(fraction, 0.0), 1.0)) / len(todo),
-                f"Churn scores, {horizon}-quarter horizon ({step + 1} of {len(todo)}): {message}")
-        computed.append(_compute(panel, quarter, horizon, version, rules, part))
+    computed = list(_computed_runs(panel, quarter, todo, version, rules, say))
     with open_store() as store:
         if store.data_version() != version:
             say(1.0, "The data changed while the scores were computed: they are left for the next refresh")
