@@ -1,46 +1,38 @@
 """Annual review: a recommended action for every active partner, the chief's decisions, what-if, saved reviews."""
 
-from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from analytics import charts
 from analytics.access import AccessDenied
 from analytics.export import people_csv, people_excel
 from analytics.formatting import markdown_literal, money
 from analytics.review.decisions import (
     ACTIONS,
     DECISION_EXPORT_COLUMNS,
-    NOT_YET_KNOWN,
     PROVISIONAL,
     action_counts,
-    compare_action_counts,
     default_review_name,
-    list_reviews,
-    load_review,
-    provisional_follow_up,
     recommendations,
     record_edits,
     review_decisions,
     save_review,
     select_partners,
 )
-from analytics.review.program import PROGRAM_PATH, load_program, program_files, save_program
+from analytics.review.program import PROGRAM_PATH, load_program, program_files
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
-from views.db import cached, cached_figure, derived, get_store
+from views.db import cached, derived, get_store
 from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
+from views.review_saved import saved_reviews_tab
+from views.review_whatif import whatif_tab
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
-from views.style import show_chart
-from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, linked_table, partner_links, show_table
+from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, partner_links
 
 st.title("Annual review")
 actor = current_actor()
 may_decide = actor is not None and actor.may("save review")
-may_change_rules = actor is not None and actor.may("change program rules")
 flt = filter_with_data()
 q = flt.quarter
 year = f"{shift_quarter(q, -3)}–{q}"
@@ -111,7 +103,7 @@ if out > rules.review_out_share:
     st.warning(f"Recommended terminations are {out:.1%} of the partners; the program means to review out at most "
                f"{rules.review_out_share:.0%}.")
 
-decisions_tab, provisional_tab, whatif_tab, saved_tab = st.tabs(
+decisions_tab, provisional_tab, what_if_tab, saved_tab = st.tabs(
     ["Every partner", "Provisional continuation", "What if", "Saved reviews"])
 
 with decisions_tab:
@@ -187,47 +179,8 @@ with provisional_tab:
         }),
     )
 
-with whatif_tab:
-    st.caption("Try other minimums or another threshold: the counts change at once. Nothing is saved.")
-    threshold = st.slider("Provisional continuation from a turnaround probability of (%)", 0, 100,
-                          int(round(rules.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
-    tier_cols = st.columns(len(rules.tiers))
-    minimums, deals, customers = {}, {}, {}
-    for col, t in zip(tier_cols, rules.tiers, strict=True):
-        label = markdown_literal(t.name)
-        minimums[t.name] = col.number_input(f"{label} minimum revenue, 4 quarters", min_value=0.0,
-                                            value=float(t.min_revenue), step=5_000.0, key=f"whatif_min_{t.name}")
-        deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
-                                         key=f"whatif_deals_{t.name}")
-        customers[t.name] = col.number_input(f"{label} minimum customers", min_value=0, value=int(t.min_customers),
-                                             step=1, key=f"whatif_customers_{t.name}")
-    try:
-        whatif_rules = rules.with_minimums(minimums, deals, customers)
-    except ValueError as exc:
-        st.error(markdown_literal(str(exc)))
-    else:
-        # Until someone changes a figure the what-if is the program itself: no second review of every partner.
-        unchanged = whatif_rules == rules and threshold == rules.provisional_threshold
-        scenario = counts if unchanged else action_counts(
-            select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
-        both = pd.concat([counts.assign(scenario=f"program ({Path(rules_file).name})"),
-                          scenario.assign(scenario="what if")])
-        show_chart(cached_figure(charts.review_actions_bar, both, q))
-        compare = derived(compare_action_counts, counts, scenario)
-        show_table(compare, {"revenue_trailing": f"Revenue {year}",
-                             "revenue_trailing_what_if": f"Revenue {year}, what if"})
-        if may_change_rules:
-            # Admins only (the engine checks too): these minimums and threshold become the program's terms.
-            if st.button(f"Save these minimums and threshold to {rules_name}", key="save_program",
-                         icon=":material/gavel:", help="Every later review reads the program rules from this file."):
-                try:
-                    save_program(replace(whatif_rules, provisional_threshold=threshold), rules_file, actor=actor)
-                except (AccessDenied, ValueError, OSError) as exc:
-                    st.error(markdown_literal(str(exc)))
-                else:
-                    st.success(f"Program rules in {rules_name} changed by {markdown_literal(actor.who)}.")
-        else:
-            st.caption("Changing the program rules themselves takes the admin role.")
+with what_if_tab:
+    whatif_tab(rules, Path(rules_file), counts, flt, actor)
 
 decisions = table  # the decisions to save: the recommendations with the chief's changes
 download = decisions[DECISION_EXPORT_COLUMNS]
@@ -265,32 +218,4 @@ c3.download_button("Download decisions (Excel)", lambda: people_excel(download, 
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
-    saved = list_reviews(get_store())
-    if saved.empty:
-        st.info("No review saved yet.")
-    else:
-        show_table(saved, {"name": "Review"})
-        opened = st.selectbox("Open a saved review", saved["name"], key="open_review")
-        record = load_review(get_store(), opened)
-        linked_table(record, "saved_review_table", first=sent_first)
-        d1, d2 = st.columns(2)
-        shown_name = markdown_literal(opened)  # typed by a person: shown as typed
-        d1.download_button(f"Download {shown_name} (CSV)", lambda: people_csv(record, first=sent_first),
-                           file_name=f"review_{opened}.csv",
-                           mime="text/csv", key="dl_saved_csv", icon=":material/download:", on_click="ignore")
-        d2.download_button(f"Download {shown_name} (Excel)", lambda: people_excel(record, "decisions",
-                                                                                   first=sent_first),
-                           file_name=f"review_{opened}.xlsx", key="dl_saved_xlsx", icon=":material/download:",
-                           on_click="ignore")
-        follow = provisional_follow_up(get_store(), opened)
-        st.subheader(f"How {shown_name}'s provisional partners did against their goals")
-        if follow.empty:
-            st.info(f"{shown_name} put no partner on provisional continuation.")
-        else:
-            status = follow["status"].value_counts()
-            f1, f2, f3 = st.columns(3)
-            quarters = follow["goal_quarters"].iloc[0]
-            f1.metric(f"Met their goals, {quarters}", f"{status.get('met', 0):,}")
-            f2.metric(f"Missed, {quarters}", f"{status.get('missed', 0):,}")
-            f3.metric(f"Not yet known ({quarters} not all loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
-            linked_table(follow, "provisional_follow_up_table", first=["status"])
+    saved_reviews_tab(sent_first)
