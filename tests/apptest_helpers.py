@@ -39,3 +39,8 @@ def metric(at: AppTest, label_start: str) -> Metric:
     found = [m for m in at.metric if m.label.startswith(label_start)]
     assert found, [m.label for m in at.metric]
     return found[0]
+
+
+def first_option_id(partner_picker) -> str:
+    """Give the partner id of a partner picker's first option ("Name (P000123)": options are shown as labels)."""
+    return partner_picker.options[0].rsplit("(", 1)[1].rstrip(")")

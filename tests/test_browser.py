@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
-from views.widgets import WRAPPED_ROW_HEIGHT
 
 pytestmark = pytest.mark.browser
 
@@ -115,11 +114,18 @@ def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp
         screenshot(page, "overview_after_upload")
 
 
+def edit_in_review_table(page) -> None:
+    """Turn on editing in the review's table (the page opens it for browsing)."""
+    page.get_by_text("Edit in the table").click()
+    wait_for_app(page)
+    page.wait_for_timeout(1000)
+
+
 def _edit_review_cell(page, grid_box: dict, row: int, column: int, text: str) -> None:
     """Type `text` into a cell of the review table (0-based body row and column), as a person does with the keys."""
     # The second column (the name): a click on the first, the partner link, may open the link instead.
-    # The header is 35 px high; the rows are taller, so the reasons wrap (views/widgets.py).
-    page.mouse.click(grid_box["x"] + 200, grid_box["y"] + 35 + WRAPPED_ROW_HEIGHT * row + WRAPPED_ROW_HEIGHT // 2)
+    # The header and the rows are 35 px high: one line a row, the reasons in full below the table.
+    page.mouse.click(grid_box["x"] + 200, grid_box["y"] + 35 + 35 * row + 35 // 2)
     page.wait_for_timeout(500)  # keys pressed before the grid has taken the focus go nowhere
     for _ in range(column - 1):
         page.keyboard.press("ArrowRight")
@@ -144,6 +150,7 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_copy):
             '[data-testid="stMetricValue"]')
         differ.wait_for(timeout=180000)
         assert differ.inner_text() == "0"
+        edit_in_review_table(page)
         grid = page.locator('[data-testid="stDataFrame"]').first
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
@@ -161,7 +168,8 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_copy):
         with page.expect_download() as download:
             page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download decisions (CSV)").click()
         decisions = pd.read_csv(download.value.path(), encoding="utf-8-sig", keep_default_na=False)
-        assert decisions.loc[0, "Decision"] == "terminate" and decisions.loc[1, "Note"] == "noted"
-        assert (decisions["Decision"] != decisions["Recommendation"]).sum() == 1
+        changed = decisions[decisions["Decision"] != decisions["Recommendation"]]
+        assert changed["Decision"].tolist() == ["terminate"]
+        assert decisions.loc[decisions["Note"] == "noted", "Partner id"].tolist() != changed["Partner id"].tolist()
         assert (decisions["Note"] != "").sum() == 1
         screenshot(page, "review_table_edit")

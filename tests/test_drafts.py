@@ -17,7 +17,7 @@ from analytics.review.decisions import recommend, review_decisions
 from analytics.review.drafts import clear_draft, describe_changes, draft_owner, load_draft, save_draft
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
-from tests.apptest_helpers import metric, open_page
+from tests.apptest_helpers import first_option_id, metric, open_page
 from tests.test_access import run_as
 from tests.test_review import HAND_MADE, RULES
 
@@ -141,7 +141,15 @@ def review_db(small_demo, tmp_path) -> Path:
     return copy
 
 
+def _edit_in_table(at):
+    """Turn on editing in the review's table (browsing is the default)."""
+    if not at.toggle(key="review_edit_in_table").value:
+        at.toggle(key="review_edit_in_table").set_value(True).run()
+        assert not at.exception
+
+
 def _edit_first_row(at, change: dict):
+    _edit_in_table(at)
     generation = at.session_state["review_editor_generation"]
     table = at.data_editor(key=f"review_editor_{generation}").value.reset_index(drop=True)
     at.session_state[f"review_editor_{generation}"] = {"edited_rows": {0: change}, "added_rows": [],
@@ -152,6 +160,7 @@ def _edit_first_row(at, change: dict):
 
 
 def _decisions(at):
+    _edit_in_table(at)
     generation = at.session_state["review_editor_generation"]
     return at.data_editor(key=f"review_editor_{generation}").value.set_index("partner_id")
 
@@ -185,8 +194,12 @@ def test_a_table_edit_is_kept_as_a_draft_and_restored_in_a_new_session(review_db
 
 def test_apply_says_what_changed_clears_the_form_and_keeps_a_draft(review_db):
     at = open_page(review_db, "views/review.py")
-    partner_id = at.selectbox(key="review_override_partner").value
+    partner_id = first_option_id(at.selectbox(key="review_override_partner"))
+    at.selectbox(key="review_override_partner").set_value(partner_id).run()
     recommended = _decisions(at).loc[partner_id, "recommendation"]
+    # Picking a partner starts the form from its decision as it stands, its reasons in full beside it.
+    assert at.selectbox(key="review_override_decision").value == recommended
+    assert any(t.value.startswith("Reasons: ") for t in at.text)
     new = "provisional continuation" if recommended != "provisional continuation" else "terminate"
     at.selectbox(key="review_override_decision").set_value(new)
     at.text_input(key="review_override_note").set_value("call them")
@@ -194,8 +207,10 @@ def test_apply_says_what_changed_clears_the_form_and_keeps_a_draft(review_db):
     assert not at.exception
     said = [s.value.replace("\\", "") for s in at.success]  # shown literally: Markdown's escapes aside
     assert said and said[0].startswith(f"1 decision changed: {partner_id} {recommended} → {new} (note")
-    assert at.text_input(key="review_override_note").value == ""  # the form starts afresh
-    assert at.selectbox(key="review_override_decision").value == "promote"
+    assert at.selectbox(key="review_override_partner").value is None  # the form starts afresh
+    at.selectbox(key="review_override_partner").set_value(partner_id).run()  # and shows the change when picked
+    assert at.selectbox(key="review_override_decision").value == new
+    assert at.text_input(key="review_override_note").value == "call them"
     assert _decisions(at).loc[partner_id, ["decision", "note"]].tolist() == [new, "call them"]
     assert _draft(review_db).edits[partner_id] == {"decision": new, "note": "call them"}
 
@@ -243,7 +258,7 @@ def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
     import pandas as pd
 
     from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
-    from tests.test_browser import _edit_review_cell
+    from tests.test_browser import _edit_review_cell, edit_in_review_table
 
     require_chromium()
     # Wide enough for every column: moving to a cell off screen would scroll the table sideways.
@@ -251,6 +266,7 @@ def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
         page.goto(f"{url}/review")
         wait_for_app(page, 180000)
         page.get_by_text("Changed in this session: 0 partners").wait_for(timeout=180000)
+        edit_in_review_table(page)
         box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
         _edit_review_cell(page, box, row=0, column=2, text="terminate")  # name, decision, note lead
         page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
@@ -269,5 +285,5 @@ def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
         with page.expect_download() as download:
             page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download decisions (CSV)").click()
         decisions = pd.read_csv(download.value.path(), encoding="utf-8-sig", keep_default_na=False)
-        assert decisions.loc[0, ["Decision", "Note"]].tolist() == ["terminate", "kept across reload"]
-        assert (decisions["Note"] != "").sum() == 1
+        noted = decisions[decisions["Note"] != ""]
+        assert noted[["Decision", "Note"]].values.tolist() == [["terminate", "kept across reload"]]

@@ -34,7 +34,7 @@ from analytics.review.decisions import (
 from analytics.review.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
-from tests.apptest_helpers import metric, open_page
+from tests.apptest_helpers import first_option_id, metric, open_page
 from tests.test_export import assert_csv_is_safe, assert_excel_is_safe
 
 RULES = ProgramRules(
@@ -402,13 +402,19 @@ def test_saved_review_exports_split_no_cell_into_a_formula(store):
         assert len(book) == len(rows)
 
 
-def test_demo_review_proposes_an_action_for_every_active_partner(demo_db):
+def test_demo_review_proposes_an_action_for_every_partner_of_the_program(demo_db):
+    def partners(store, first, last):
+        return set(store.query_df("SELECT DISTINCT partner_id FROM partner_quarter WHERE quarter BETWEEN ? AND ?",
+                                  [first, last])["partner_id"])
+
     with Store(demo_db) as store:
-        inputs = review_inputs(store, "2026Q3")
-        active = store.query_df("SELECT count(DISTINCT partner_id) AS n FROM partner_quarter WHERE quarter BETWEEN "
-                                "'2025Q4' AND '2026Q3'")["n"].iloc[0]
+        inputs = review_inputs(store, "2026Q3", lookback=8)
+        active, year_before = partners(store, "2025Q4", "2026Q3"), partners(store, "2024Q4", "2025Q3")
     recs = recommend(inputs, load_program())
-    assert len(recs) == active and recs["recommendation"].isin(ACTIONS).all()
+    # Everyone with an order in the review year or the year before: the dormant ones are reviewed too.
+    assert set(recs["partner_id"]) == active | year_before and recs["recommendation"].isin(ACTIONS).all()
+    assert set(recs.loc[recs["dormant"], "partner_id"]) == year_before - active
+    assert len(year_before - active) > 100
     shares = action_counts(recs).set_index("action")["share_of_partners"]
     # The program's intent: cut up to a tenth, keep the ones likely to turn around, retain most. Deal and
     # customer counts alone no longer cut anyone, so the demo's cuts are those short of the lowest tier's revenue.
@@ -420,8 +426,9 @@ def test_demo_review_proposes_an_action_for_every_active_partner(demo_db):
 def test_review_page_records_an_override_and_reads_it_back(demo_copy):
     at = open_page(demo_copy, "views/review.py")
     assert metric(at, "Differ from the recommendation").value == "0"
-    partner_id = at.selectbox(key="review_override_partner").value  # the first partner of the list
-    assert partner_id
+    assert at.selectbox(key="review_override_partner").value is None  # nothing preselected
+    partner_id = first_option_id(at.selectbox(key="review_override_partner"))  # the first partner of the list
+    at.selectbox(key="review_override_partner").set_value(partner_id).run()
     at.selectbox(key="review_override_decision").set_value("terminate")
     at.text_input(key="review_override_note").set_value("=not a formula")
     at.button(key="review_override_apply").click().run()
@@ -464,7 +471,8 @@ def test_review_page_what_if_follows_the_minimums(demo_db):
 
 def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(demo_copy):
     at = open_page(demo_copy, "views/review.py")
-    partner_id = at.selectbox(key="review_override_partner").value
+    partner_id = first_option_id(at.selectbox(key="review_override_partner"))
+    at.selectbox(key="review_override_partner").set_value(partner_id).run()
     at.selectbox(key="review_override_decision").set_value("provisional continuation")
     at.button(key="review_override_apply").click().run()
     assert not at.exception
@@ -486,7 +494,10 @@ def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(de
         saved = load_review(store, "FY2026").set_index("partner_id")
     assert saved.loc[partner_id, ["decision", "revenue_goal", "deals_goal"]].tolist() == [
         "provisional continuation", 12_345.0, 7]
-    assert saved["churn_probability"].notna().all() and saved["model_version"].notna().all()
+    # Every decision keeps the model's version; dormant partners (no order in the review year) have no score.
+    scored = saved["reasons"].str.startswith("no order in the review year")
+    assert saved.loc[~scored, "churn_probability"].notna().all() and saved["model_version"].notna().all()
+    assert saved.loc[scored, "churn_probability"].isna().all() and scored.sum() > 100
     # Opened again, the saved review's follow-up does not count the unloaded quarters as met.
     at = open_page(demo_copy, "views/review.py")
     assert metric(at, "Met their goals").value == "0"
@@ -495,6 +506,7 @@ def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(de
 
 def test_review_page_table_edits_stay_with_their_partner_when_the_selection_changes(demo_copy):
     at = open_page(demo_copy, "views/review.py")
+    at.toggle(key="review_edit_in_table").set_value(True).run()
     generation = at.session_state["review_editor_generation"]
     table = at.data_editor(key=f"review_editor_{generation}").value.reset_index(drop=True)
     first, tier = table.loc[0, "partner_id"], table.loc[0, "tier"]

@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.access import AccessDenied
+from analytics.analyses.queries import filter_options
 from analytics.export import people_csv, people_excel
 from analytics.formatting import markdown_literal, money
 from analytics.review.decisions import (
@@ -12,10 +13,11 @@ from analytics.review.decisions import (
     DECISION_EXPORT_COLUMNS,
     PROVISIONAL,
     action_counts,
+    decision_counts,
     default_review_name,
     recommendations,
-    record_edits,
     review_decisions,
+    review_out,
     save_review,
     select_partners,
 )
@@ -23,9 +25,18 @@ from analytics.review.program import PROGRAM_PATH, load_program, program_files
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, derived, get_store
-from views.review_draft import EDITS, applied, apply_override, draft_saved, keep_draft, restore_draft
+from views.review_draft import EDITS, applied, draft_saved, keep_draft, restore_draft
 from views.review_saved import saved_reviews_tab
+from views.review_table import (
+    GENERATION,
+    decisions_table,
+    fold_table_edits,
+    partner_panel,
+    remember_shown,
+    work_filters,
+)
 from views.review_whatif import whatif_tab
+from views.review_year import review_filter
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
 from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, partner_links
@@ -33,7 +44,7 @@ from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, partn
 st.title("Annual review")
 actor = current_actor()
 may_decide = actor is not None and actor.may("save review")
-flt = filter_with_data()
+flt = review_filter(filter_with_data(), cached(filter_options).quarters, actor)
 q = flt.quarter
 year = f"{shift_quarter(q, -3)}–{q}"
 
@@ -58,9 +69,27 @@ rules_name = markdown_literal(Path(rules_file).name)  # a file name shows as wri
 if not scores_ready(q, 4):
     st.stop()
 recs = cached(recommendations, q, rules)
+before_year = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{shift_quarter(q, -4)}"
+
+# The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns, and
+# as the person's draft of this review year in the database, so that a reload or a lost connection loses nothing.
+if may_decide:
+    restore_draft(actor, q)
+edits: dict[str, dict] = st.session_state.setdefault(EDITS, {})
+fold_table_edits(edits, derived(review_decisions, recs, flt, edits), ("review_editor", "provisional_editor"))
+generation = st.session_state[GENERATION]
+
+recs = derived(select_partners, recs, flt)
+if recs.empty:
+    st.info("No partner matches the filters. Widen the selection in the sidebar.")
+    st.stop()
+table = derived(review_decisions, recs, flt, edits)
+dormant = int(table["dormant"].sum())
 st.caption(
-    f"Review of the year {year}: every partner with orders in it. Revenue, deals and customers are over {year}; "
-    f"churn and turnaround probabilities over {shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model. "
+    f"Review of the year {year}: all {len(table):,} partners of the selection with an order in {before_year}–{q}, "
+    f"{len(table) - dormant:,} with orders in {year} and {dormant:,} dormant (orders in {before_year}, none since). "
+    f"Revenue, deals and customers are over {year}; churn and turnaround probabilities over "
+    f"{shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model (none for dormant partners). "
     f"Rules from {rules_name}: revenue decides a move down (short deal or customer counts become "
     f"development goals); provisional continuation from a turnaround probability of "
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
@@ -69,85 +98,37 @@ st.caption(
     f"Selection: {markdown_literal(flt.describe())} (tier, region and distributor)."
 )
 
-# The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns, and
-# as the person's draft of this review year in the database, so that a reload or a lost connection loses nothing.
-if may_decide:
-    restore_draft(actor, q)
-edits: dict[str, dict] = st.session_state.setdefault(EDITS, {})
-# A table editor reports changes by row position. They are folded into `edits` by partner on the next run and the
-# editors then start afresh under new keys, so an old change never lands on another row when the list changes.
-generation = st.session_state.setdefault("review_editor_generation", 0)
-before = derived(review_decisions, recs, flt, edits)
-folded = record_edits(edits, before.reset_index(drop=True),
-                      (st.session_state.get(f"review_editor_{generation}") or {}).get("edited_rows", {}))
-provisional_before = before[before["grant"] | (before["recommendation"] == PROVISIONAL)].sort_values(
-    ["turnaround_probability", "revenue_trailing"], ascending=False, kind="stable").reset_index(drop=True)
-folded |= record_edits(edits, provisional_before,
-                       (st.session_state.get(f"provisional_editor_{generation}") or {}).get("edited_rows", {}))
-if folded:
-    generation = st.session_state["review_editor_generation"] = generation + 1
-
-recs = derived(select_partners, recs, flt)
-if recs.empty:
-    st.info("No partner matches the filters. Widen the selection in the sidebar.")
-    st.stop()
-
-counts = derived(action_counts, recs)
+counts = derived(decision_counts, table)
 cols = st.columns(len(ACTIONS))
 for col, row in zip(cols, counts.itertuples(), strict=True):
-    col.metric(row.action.capitalize(), f"{row.partners:,}",
-               help=f"Review {year}: {row.share_of_partners:.1%} of the partners; {money(row.revenue_trailing)} "
-                    f"revenue in {year}")
-out = counts.set_index("action").loc["terminate", "share_of_partners"]
-if out > rules.review_out_share:
-    st.warning(f"Recommended terminations are {out:.1%} of the partners; the program means to review out at most "
-               f"{rules.review_out_share:.0%}.")
+    differs = row.decided_minus_recommended
+    col.metric(row.action.capitalize(), f"{row.decided:,}",
+               delta=f"{differs:+,} on the {row.recommended:,} recommended" if differs else None, delta_color="off",
+               help=f"Decided, review {year}: {row.share_of_partners:.1%} of the {len(table):,} partners; "
+                    f"{money(row.revenue_trailing)} revenue in {year}. Recommended by the rules and model: "
+                    f"{row.recommended:,}; the rest are your changes.")
+out = review_out(table, rules)
+second_looks = int((table["second_look"] != "").sum())
+(st.warning if out.over_target else st.info)(
+    f"Terminations decided: {out.describe()} (review_out_share in {rules_name})."
+    + (f" {second_looks:,} recommended terminations are worth a second look (a low churn probability or a small "
+       "shortfall): filter the table by Marked → worth a second look." if second_looks else ""),
+    icon=":material/gavel:")
 
 decisions_tab, provisional_tab, what_if_tab, saved_tab = st.tabs(
     ["Every partner", "Provisional continuation", "What if", "Saved reviews"])
 
+year_columns = {f"{what}_trailing": f"{what.capitalize()} {year}" for what in ("revenue", "deals", "customers")}
 with decisions_tab:
     if not may_decide:
         st.info(f"Recording decisions takes the reviewer or admin role; {actor.who} is {actor.role}. "
                 "The recommendations are shown as they stand.")
-    with st.form("override_form", border=True) if may_decide else st.container():
-        if may_decide:
-            st.markdown("**Change one partner's decision**")
-            f1, f2, f3 = st.columns([2, 1, 2])
-            labels = dict(zip(recs["partner_id"], recs["partner_name"].fillna("") + " (" + recs["partner_id"] + ")",
-                              strict=True))
-            f1.selectbox("Partner", list(labels), format_func=labels.get, key="review_override_partner")
-            f2.selectbox("Decision", ACTIONS, key="review_override_decision")
-            f3.text_input("Note", key="review_override_note")
-            st.form_submit_button("Apply", key="review_override_apply", on_click=apply_override, args=(recs, flt))
+    elif said := applied():
+        st.success(markdown_literal(said))
     if may_decide:
-        if said := applied():
-            st.success(markdown_literal(said))
         keep_draft(actor, q, edits)
-    table = derived(review_decisions, recs, flt, edits)
-    year_columns = {f"{what}_trailing": f"{what.capitalize()} {year}" for what in ("revenue", "deals", "customers")}
-    st.caption("Change a decision or write a note in the table or with the form above; sort by any column. "
-               "A partner set to provisional continuation gets its tier's default goals (Provisional continuation "
-               "tab). Saved with the button below.")
-    # What the chief decides on comes first (name, decision, note, reasons), so it reads without scrolling.
-    shown = ["partner", "partner_name", "decision", "note", "reasons", "recommendation", "at_risk",
-             "development_goals", "qualifies_for", "tier", "region", "revenue_trailing", "deals_trailing",
-             "customers_trailing", "yoy_change", "churn_probability", "turnaround_probability"]
-    editing = partner_links(table)[shown + ["partner_id"]]
-    st.data_editor(
-        editing, hide_index=True, width="stretch", placeholder="", row_height=WRAPPED_ROW_HEIGHT,
-        key=f"review_editor_{generation}",
-        disabled=[c for c in shown if c not in ("decision", "note") or not may_decide] + ["partner_id"],
-        column_config=column_config(editing, {
-            **year_columns,
-            "partner": PARTNER_LINK,
-            "partner_id": None,
-            "at_risk": st.column_config.CheckboxColumn("At risk", help="Kept, but the model's churn probability "
-                                                       "or the recent fall is severe: see the reasons."),
-            "decision": st.column_config.SelectboxColumn("Decision", options=ACTIONS, required=True),
-            "note": st.column_config.TextColumn("Note", width=110),
-        }),
-    )
+    decisions_table(work_filters(table, edits), len(table), may_decide, year_columns)
+    partner_panel(table, recs, flt, may_decide)
 
 with provisional_tab:
     candidates = table[table["grant"] | (table["recommendation"] == PROVISIONAL)].sort_values(
@@ -161,6 +142,7 @@ with provisional_tab:
     granting = partner_links(candidates)[
         ["partner", "partner_name", "grant", "turnaround_probability", "revenue_goal", "deals_goal", "reasons",
          "otherwise", "tier", "recommendation", "revenue_trailing", "partner_id"]]
+    remember_shown(f"provisional_editor_{generation}", granting)
     st.data_editor(
         granting, hide_index=True, width="stretch", key=f"provisional_editor_{generation}", placeholder="",
         row_height=WRAPPED_ROW_HEIGHT,
@@ -180,7 +162,7 @@ with provisional_tab:
     )
 
 with what_if_tab:
-    whatif_tab(rules, Path(rules_file), counts, flt, actor)
+    whatif_tab(rules, Path(rules_file), derived(action_counts, recs), flt, actor)
 
 decisions = table  # the decisions to save: the recommendations with the chief's changes
 download = decisions[DECISION_EXPORT_COLUMNS]

@@ -17,12 +17,11 @@ from analytics.review.decisions import review_decisions
 from analytics.review.drafts import clear_draft, describe_changes, draft_payload, load_draft, save_draft
 from views.db import get_store
 
-__all__ = ["EDITS", "restore_draft", "keep_draft", "draft_saved", "apply_override", "applied"]
+__all__ = ["EDITS", "restore_draft", "keep_draft", "draft_saved", "apply_override", "applied", "picked_partner"]
 
 EDITS = "review_overrides"   # the session's changes by partner: decision, note, revenue_goal, deals_goal
 _WRITTEN = "review_draft_written"    # the draft text last written or restored: write only when it differs
 _RESTORED = "review_draft_restored"  # the draft brought back when the page opened, until saved or discarded
-_FORM = ("review_override_partner", "review_override_decision", "review_override_note")  # the form's widgets
 _SAID = "review_apply_said"  # what the last Apply changed, shown once
 
 
@@ -91,8 +90,19 @@ def apply_override(recommendations: pd.DataFrame, selection: ChannelFilter) -> N
     edits.setdefault(who, {}).update({"decision": st.session_state["review_override_decision"],
                                       "note": st.session_state["review_override_note"]})
     st.session_state[_SAID] = describe_changes(was, review_decisions(one, selection, edits))
-    for key in _FORM:
-        st.session_state.pop(key, None)
+    # Cleared by setting, not by removing the keys: a removed key leaves the browser showing the old values.
+    st.session_state["review_override_partner"] = None
+    st.session_state["review_override_note"] = ""
+
+
+def picked_partner(decisions: pd.DataFrame) -> None:
+    """Start the one-partner form from the picked partner's decision and note as they stand (a callback)."""
+    who = st.session_state.get("review_override_partner")
+    found = decisions[decisions["partner_id"] == who]
+    if found.empty:
+        return
+    st.session_state["review_override_decision"] = found["decision"].iloc[0]
+    st.session_state["review_override_note"] = found["note"].iloc[0] or ""
 
 
 def applied() -> str | None:

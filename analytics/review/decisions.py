@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import duckdb
@@ -36,7 +36,7 @@ from analytics.formatting import money
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.model.scoring import score_status, stored_scores
 from analytics.review.program import ProgramRules, TierRule
-from analytics.store.quarters import quarter_index, shift_quarter
+from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.store import Store, checkpoint
 
 __all__ = [
@@ -53,6 +53,9 @@ __all__ = [
     "record_edits",
     "review_decisions",
     "action_counts",
+    "decision_counts",
+    "ReviewOut",
+    "review_out",
     "compare_action_counts",
     "DECISION_EXPORT_COLUMNS",
     "save_review",
@@ -76,34 +79,51 @@ LATEST_RUN = 3
 INPUT_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "distributor", "revenue_trailing", "revenue_latest",
     "active_before_latest", "deals_trailing", "customers_trailing", "tenure_full", "yoy_change", "churn_probability",
-    "turnaround_probability", "churn_reasons", "model_version",
+    "turnaround_probability", "churn_reasons", "model_version", "dormant", "last_order_quarter",
+    "revenue_year_before", "active_quarters_year_before",
 ]
 
 
-def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
-    """Give every partner with orders in the 4 quarters to `as_of`: review-year figures, tenure, the model's scores.
+def review_inputs(store: Store, as_of: str, lookback: int = 8) -> pd.DataFrame:
+    """Give every partner of the review to `as_of`: review-year figures, tenure, the year before, the model's scores.
 
-    tenure_full counts quarters since the partner's first order (from the first stored quarter when
-    it was there from the start); revenue_latest is the as-of quarter's revenue, active_before_latest
-    the quarters with orders among the LATEST_RUN before it; distributor is the latest one recorded in
-    the review year. The scores are the stored ones (analytics.model.scoring), with the version of the model
-    that made them; without them the probabilities are missing.
+    The review holds every partner with an order in the `lookback` quarters to `as_of` (the program's
+    review_lookback_quarters): those with orders in the review year (the 4 quarters to `as_of`) and the
+    dormant ones, whose last order is older (dormant is true, their review-year figures are zero and
+    the model scores none of them: it scores partners still ordering). tier, region and name are the
+    latest recorded up to `as_of`. tenure_full counts quarters since the partner's first order (from
+    the first stored quarter when it was there from the start); revenue_latest is the as-of quarter's
+    revenue, active_before_latest the quarters with orders among the LATEST_RUN before it;
+    last_order_quarter the latest quarter with an order; revenue_year_before and
+    active_quarters_year_before cover the 4 quarters before the review year; distributor is the latest
+    one recorded in the lookback. The scores are the stored ones (analytics.model.scoring), with the
+    version of the model that made them; without them the probabilities are missing.
     """
     panel = load_panel(store)
     features = features_at(panel, as_of, REVIEW_HORIZON)
     c = panel.column(as_of)
+    lookback = max(int(lookback), YEAR)
+    ordered_before = panel.present[:, max(c - lookback + 1, 0):max(c - YEAR + 1, 0)].any(axis=1)
+    recent = panel.present[:, max(c - YEAR + 1, 0):c + 1].any(axis=1)
+    dormant = panel.partners[ordered_before & ~recent]
+    features = pd.concat([features.assign(dormant=False), _dormant_rows(panel, c, dormant)], ignore_index=True)
     rows = panel.rows_of(features["partner_id"])
     present = panel.present[rows, :c + 1]
     features["tenure_full"] = c - np.argmax(present, axis=1) + 1
+    features["last_order_quarter"] = [quarter_label(panel.first + c - back) for back in
+                                      np.argmax(present[:, ::-1], axis=1)]
     features["revenue_latest"] = panel.revenue[rows, c]
     features["active_before_latest"] = panel.present[rows, max(c - LATEST_RUN, 0):c].sum(axis=1)
+    year_before = slice(max(c - 2 * YEAR + 1, 0), max(c - YEAR + 1, 0))
+    features["revenue_year_before"] = panel.revenue[rows, year_before].sum(axis=1)
+    features["active_quarters_year_before"] = panel.present[rows, year_before].sum(axis=1)
     end = panel.first + c
     distributors = store.query_df(
         """
         SELECT partner_id, arg_max(distributor, q_index) AS distributor
         FROM partner_quarter WHERE q_index BETWEEN ? AND ? AND distributor IS NOT NULL GROUP BY partner_id
         """,
-        [end - YEAR + 1, end],
+        [end - lookback + 1, end],
     )
     scores = stored_scores(store, as_of, REVIEW_HORIZON)
     status = score_status(store, as_of, REVIEW_HORIZON)
@@ -112,6 +132,23 @@ def review_inputs(store: Store, as_of: str) -> pd.DataFrame:
     merged = features.merge(scores, on="partner_id", how="left").merge(distributors, on="partner_id", how="left")
     merged["model_version"] = version
     return merged[INPUT_COLUMNS]
+
+
+def _dormant_rows(panel, c: int, partner_ids: np.ndarray) -> pd.DataFrame:
+    """Give the review's figures of partners with no order in the review year: zero this year, their latest tier."""
+    rows = panel.rows_of(partner_ids)
+    return pd.DataFrame({
+        "partner_id": partner_ids,
+        "partner_name": panel.name[rows, c],
+        "tier": [t if t is not None else UNKNOWN for t in panel.tier[rows, c]],
+        "region": [r if r is not None else UNKNOWN for r in panel.region[rows, c]],
+        "revenue_trailing": panel.revenue[rows, max(c - YEAR + 1, 0):c + 1].sum(axis=1),
+        "deals_trailing": np.zeros(len(rows)),
+        "customers_trailing": np.zeros(len(rows)),
+        # As features_at has it: the last two quarters (nothing) against the same two a year earlier.
+        "yoy_change": np.where(panel.revenue[rows, max(c - 5, 0):max(c - 3, 0)].sum(axis=1) > 0, -1.0, np.nan),
+        "dormant": True,
+    })
 
 
 def meets_tier_minimums(frame: pd.DataFrame, rule: TierRule, use_customers: bool) -> np.ndarray:
@@ -176,6 +213,52 @@ def _development_goals(deals: float, customers: float, rule, use_customers: bool
     return ", ".join(goals)
 
 
+def _column(frame: pd.DataFrame, name: str, default: object) -> np.ndarray:
+    """Give a column of `frame` as an array, or `default` for every row when the frame has none (hand-made inputs)."""
+    return frame[name].to_numpy() if name in frame.columns else np.full(len(frame), default)
+
+
+def _dormant_words(row: pd.Series) -> str:
+    """Give why a partner without orders in the review year is reviewed: since when nothing, what it sold before."""
+    words = f"no order in the review year (last order in {row['last_order_quarter']})"
+    before = row.get("revenue_year_before")
+    if before is not None and not pd.isna(before) and before != 0:
+        active = int(row.get("active_quarters_year_before") or 0)
+        words += (f", after {money(before)} in the year before, with orders in {active} of its 4 quarters"
+                  if active else f", after {money(before)} in the year before")
+    return words
+
+
+def _second_looks(frame: pd.DataFrame, action: np.ndarray, churn: np.ndarray, recovery: np.ndarray,
+                  threshold: float, rules: ProgramRules) -> np.ndarray:
+    """Give, per recommended termination a chief would question, what to look at and why it stays; else "".
+
+    Questioned: a churn probability under rules.second_look_churn (the model expects it to keep
+    ordering), or revenue short of the lowest tier's minimum by less than rules.second_look_shortfall
+    of it. It stays recommended because the rules terminate any partner whose revenue meets no tier's
+    minimum and that is not likely enough to turn around; the text says which of those holds.
+    """
+    lowest = rules.tiers[-1]
+    revenue = frame["revenue_trailing"].to_numpy(dtype=float)
+    shortfall = lowest.min_revenue - revenue
+    out = np.full(len(frame), "", dtype=object)
+    for i in np.flatnonzero(action == "terminate"):
+        doubts = []
+        if churn[i] == churn[i] and churn[i] < rules.second_look_churn:
+            doubts.append(f"churn probability only {_pct(churn[i])} (under {_pct(rules.second_look_churn)})")
+        if lowest.min_revenue > 0 and 0 < shortfall[i] < rules.second_look_shortfall * lowest.min_revenue:
+            doubts.append(f"revenue only {money(shortfall[i])} ({_pct(shortfall[i] / lowest.min_revenue)}) short "
+                          f"of {lowest.name}'s {money(lowest.min_revenue)}")
+        if not doubts:
+            continue
+        why = (f"turnaround probability {_pct(recovery[i])} is under the {_pct(threshold)} threshold"
+               if recovery[i] == recovery[i]
+               else "the model gives no turnaround probability (its revenue did not fall)")
+        out[i] = (", ".join(doubts) + f"; still recommended because its revenue meets no tier's minimum and {why} "
+                  "(a provisional continuation would keep it with revised goals)")
+    return out
+
+
 def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None = None) -> pd.DataFrame:
     """Give `inputs` (review_inputs) with qualifies_for, revenue_meets, recommendation, at_risk, reasons and goals.
 
@@ -225,6 +308,8 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
     )
     at_risk = severe & (action != "terminate")
     kept = np.where(action == "demote", by_revenue, current)  # the tier a partner holds after the review
+    dormant = _column(frame, "dormant", False).astype(bool)
+    frame["second_look"] = _second_looks(frame, action, churn, recovery, threshold, rules)
     frame["qualifies_for"] = [names[q] if q < none else "none" for q in every]
     frame["revenue_meets"] = [names[q] if q < none else "none" for q in by_revenue]
     frame["recommendation"] = action
@@ -235,6 +320,9 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
     for i in range(len(frame)):
         tier = rules.tiers[current[i]]
         words = []
+        if dormant[i]:
+            # Nothing this year: what it sold before and since when is the whole story; no model scores it.
+            words.append(_dormant_words(frame.iloc[i]))
         if action[i] == "promote":
             up = rules.tiers[every[i]]
             words.append(f"meets every {up.name} minimum: revenue {money(revenue[i])} ≥ {money(up.min_revenue)}, "
@@ -252,7 +340,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         if action[i] in ("retain", "demote") and (holds[i] or action[i] == "demote"):
             goals = _development_goals(deals[i], customers[i], rules.tiers[kept[i]], use_customers)
         development.append(goals)
-        if action[i] != "promote":
+        if action[i] != "promote" and not dormant[i]:
             words.append(f"{_count(deals[i], 'deal')}" + (f", {_count(customers[i], 'customer')}"
                                                           if use_customers else ""))
         if goals:
@@ -262,6 +350,8 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
                 words.append(f"in the nursery ({int(tenure[i])} of {rules.nursery_quarters} quarters)")
             elif has_turnaround[i]:
                 words.append(f"turnaround probability {_pct(recovery[i])} (threshold {_pct(threshold)})")
+            elif dormant[i]:
+                pass
             else:
                 words.append("no turnaround probability (revenue has not fallen): the rules decide")
         if at_risk[i]:
@@ -274,10 +364,12 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
             if fall_severe[i]:
                 risks.append(f"year over year {_signed_pct(yoy[i])} (a fall of {_pct(rules.at_risk_fall)} or more)")
             words.append("at risk: " + ", ".join(risks))
-        if not churn_severe[i] or not at_risk[i]:
+        if not dormant[i] and (not churn_severe[i] or not at_risk[i]):
             words.append("churn probability " + ("n/a" if churn[i] != churn[i] else _pct(churn[i])))
-        if not fall_severe[i] or not at_risk[i]:
+        if not dormant[i] and (not fall_severe[i] or not at_risk[i]):
             words.append(f"year over year {_signed_pct(yoy[i])}")
+        if frame.at[i, "second_look"]:
+            words.append("worth a second look: " + frame.at[i, "second_look"])
         reasons.append("; ".join(words))
     frame["reasons"] = reasons
     frame["development_goals"] = development
@@ -298,7 +390,7 @@ def recommendations(store: Store, as_of: str, rules: ProgramRules, threshold: fl
     One call that the pages cache whole, keyed by the rules and threshold, so a rerun or a what-if
     already tried costs nothing.
     """
-    return recommend(review_inputs(store, as_of), rules, threshold)
+    return recommend(review_inputs(store, as_of, rules.review_lookback_quarters), rules, threshold)
 
 
 def select_partners(recommendations: pd.DataFrame, selection: ChannelFilter) -> pd.DataFrame:
@@ -377,6 +469,53 @@ def action_counts(recommendations: pd.DataFrame, column: str = "recommendation")
     total = max(len(recommendations), 1)
     out["share_of_partners"] = out["partners"] / total
     return out
+
+
+def decision_counts(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Give per action (in the order of ACTIONS) the partners recommended, decided, the difference, decided revenue.
+
+    `decisions` is review_decisions' frame: recommendation is what the rules and model say, decision
+    what stands after the chief's changes; share_decided is of every partner in `decisions`.
+    """
+    recommended = decisions["recommendation"].value_counts().reindex(ACTIONS, fill_value=0)
+    decided = decisions["decision"].value_counts().reindex(ACTIONS, fill_value=0)
+    revenue = decisions.groupby("decision")["revenue_trailing"].sum().reindex(ACTIONS, fill_value=0.0)
+    out = pd.DataFrame({
+        "action": ACTIONS,
+        "recommended": recommended.astype(int).to_numpy(),
+        "decided": decided.astype(int).to_numpy(),
+        "revenue_trailing": revenue.astype(float).to_numpy(),
+    })
+    out["decided_minus_recommended"] = out["decided"] - out["recommended"]
+    out["share_of_partners"] = out["decided"] / max(len(decisions), 1)
+    return out
+
+
+@dataclass(frozen=True)
+class ReviewOut:
+    """The terminations a review decides against the share of partners the program means to review out."""
+
+    terminations: int
+    partners: int
+    target: float
+
+    @property
+    def share(self) -> float:
+        return self.terminations / self.partners if self.partners else 0.0
+
+    @property
+    def over_target(self) -> bool:
+        return self.share > self.target
+
+    def describe(self) -> str:
+        """Give the comparison in words: "878 of 6,383 partners (13.8 %) against the program's 10 %"."""
+        return (f"{self.terminations:,} of {self.partners:,} partners ({self.share:.1%}) against the program's "
+                f"{self.target:.0%}")
+
+
+def review_out(decisions: pd.DataFrame, rules: ProgramRules) -> ReviewOut:
+    """Give the review's decided terminations against the program's review_out_share (of partners reviewed)."""
+    return ReviewOut(int((decisions["decision"] == "terminate").sum()), len(decisions), rules.review_out_share)
 
 
 def compare_action_counts(program: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from analytics.review.decisions import ACTIONS
 from analytics.store.store import Store
 
 __all__ = ["DRAFT_FIELDS", "ReviewDraft", "draft_owner", "draft_payload", "save_draft", "load_draft",
-           "clear_draft", "describe_changes"]
+           "latest_draft_key", "clear_draft", "describe_changes"]
 
 # What a draft keeps per partner: the fields the chief can change (analytics.review.decisions.record_edits).
 DRAFT_FIELDS = ("decision", "note", "revenue_goal", "deals_goal")
@@ -116,6 +116,14 @@ def load_draft(store: Store, review_key: str, actor: Actor | None = None) -> Rev
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where} cannot be read ({exc})") from exc
     return ReviewDraft(owner, review_key, _edits_from(payload, where), row[1])
+
+
+def latest_draft_key(store: Store, actor: Actor | None = None) -> str | None:
+    """Give the review (as-of quarter) of `actor`'s most recently changed draft, or None when they keep none."""
+    with contextlib.closing(store.cursor()) as cur:
+        row = cur.execute("SELECT review_key FROM review_drafts WHERE owner = ? ORDER BY updated_at DESC LIMIT 1",
+                          [draft_owner(actor)]).fetchone()
+    return None if row is None else row[0]
 
 
 def clear_draft(store: Store, review_key: str, actor: Actor | None = None) -> bool:

@@ -13,6 +13,8 @@ __all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program", "save_pro
 
 PROGRAM_PATH = PROJECT_ROOT / "data" / "program.toml"
 AT_RISK_KEYS = ("at_risk_churn", "at_risk_fall", "at_risk_latest_share")
+# Shares that tell which recommended terminations deserve a second look (see ProgramRules).
+SECOND_LOOK_KEYS = ("second_look_churn", "second_look_shortfall")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class ProgramRules:
     # The share of each distributor's revenue the program wants through Silver, Bronze and Authorized
     # partners rather than Gold and Platinum ([distributors] in program.toml).
     target_lower_tier_share: float = 0.5
+    # Who is in the review: every partner with an order in this many quarters to the review's quarter (the
+    # review year and the year before by default), so partners that stopped ordering are reviewed too.
+    review_lookback_quarters: int = 8
+    # A recommended termination a chief would question: a churn probability under this, or revenue short
+    # of the lowest tier's minimum by less than this share of it.
+    second_look_churn: float = 0.20
+    second_look_shortfall: float = 0.10
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +58,8 @@ class ProgramRules:
         revenues = [t.min_revenue for t in self.tiers]
         if revenues != sorted(revenues, reverse=True):
             raise ValueError("Tier minimum revenues must fall from the highest tier to the lowest")
-        shares = ("review_out_share", "provisional_threshold", "at_risk_churn", "at_risk_fall", "at_risk_latest_share")
+        shares = ("review_out_share", "provisional_threshold", "at_risk_churn", "at_risk_fall", "at_risk_latest_share",
+                  "second_look_churn", "second_look_shortfall")
         outside = [name for name in shares if not 0 <= getattr(self, name) <= 1]
         if outside:
             raise ValueError(f"{', '.join(outside)} must be shares between 0 and 1")
@@ -57,6 +67,8 @@ class ProgramRules:
             raise ValueError("distributors.target_lower_tier_share is a share between 0 and 1 (0.5 = 50 %)")
         if self.nursery_quarters < 0:
             raise ValueError("nursery_quarters cannot be negative")
+        if self.review_lookback_quarters < 4:
+            raise ValueError("review_lookback_quarters must be at least 4 (the review year)")
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -120,7 +132,9 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             nursery_quarters=_number(raw.get("nursery_quarters", 4), f"{path}: nursery_quarters", whole=True),
             review_out_share=_number(raw.get("review_out_share", 0.10), f"{path}: review_out_share"),
             provisional_threshold=_number(raw.get("provisional_threshold", 0.30), f"{path}: provisional_threshold"),
-            **{key: _number(raw[key], f"{path}: {key}") for key in AT_RISK_KEYS if key in raw},
+            **{key: _number(raw[key], f"{path}: {key}") for key in AT_RISK_KEYS + SECOND_LOOK_KEYS if key in raw},
+            review_lookback_quarters=_number(raw.get("review_lookback_quarters", 8),
+                                             f"{path}: review_lookback_quarters", whole=True),
             target_lower_tier_share=_number(distributors.get("target_lower_tier_share", 0.5),
                                             f"{path}: distributors.target_lower_tier_share"),
             source=str(path),
@@ -151,7 +165,8 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
         f"nursery_quarters = {rules.nursery_quarters}",
         f"review_out_share = {rules.review_out_share!r}",
         f"provisional_threshold = {rules.provisional_threshold!r}",
-        *(f"{key} = {getattr(rules, key)!r}" for key in AT_RISK_KEYS),
+        *(f"{key} = {getattr(rules, key)!r}" for key in AT_RISK_KEYS + SECOND_LOOK_KEYS),
+        f"review_lookback_quarters = {rules.review_lookback_quarters}",
         "",
         "[distributors]",
         f"target_lower_tier_share = {rules.target_lower_tier_share!r}",
