@@ -303,8 +303,11 @@ def _review(store: Store, args: argparse.Namespace) -> int:
     rows = review_export(recommendations(store, as_of, rules))
     args.out.write_bytes(to_safe_csv(rows))
     counts = rows["recommendation"].value_counts()
-    print(f"{len(rows):,} partners with orders in {shift_quarter(as_of, 1 - REVIEW_HORIZON)}–{as_of} "
-          f"reviewed: " + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
+    dormant = int((rows["dormant"] == "true").sum())
+    print(f"{len(rows):,} partners reviewed, every one with an order in "
+          f"{shift_quarter(as_of, 1 - rules.review_lookback_quarters)}–{as_of}: {len(rows) - dormant:,} with orders in "
+          f"{shift_quarter(as_of, 1 - REVIEW_HORIZON)}–{as_of}, {dormant:,} dormant. Recommended: "
+          + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
           + f" ({(rows['at_risk'] == 'true').sum():,} at risk); written to {args.out}.")
     return 0
 

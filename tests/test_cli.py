@@ -173,7 +173,7 @@ def _hand_made_partners() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_review_command_writes_one_row_per_partner_of_the_review_year(tmp_path, write_file):
+def test_review_command_writes_one_row_per_partner_of_the_program(tmp_path, write_file):
     from analytics.cli import main
     from analytics.ingest.load import load_extract
     from analytics.store.store import Store
@@ -183,15 +183,19 @@ def test_review_command_writes_one_row_per_partner_of_the_review_year(tmp_path, 
     with Store(db) as store:
         load_extract(store, write_file("history.csv", minimal_extract("2023Q1", 10)))
         load_extract(store, write_file("hand.csv", _hand_made_partners()), mode="append")
+        # The review year and the year before (review_lookback_quarters = 8): partners that stopped are reviewed.
         active = store.query_df("SELECT count(DISTINCT partner_id) AS n FROM partner_quarter "
-                                "WHERE quarter BETWEEN '2024Q3' AND '2025Q2'")["n"].iloc[0]
+                                "WHERE quarter BETWEEN '2023Q3' AND '2025Q2'")["n"].iloc[0]
     out = tmp_path / "review.csv"
     assert main(["--db", str(db), "review", "--as-of", "2025Q2", "--out", str(out)]) == 0
-    rows = pd.read_csv(out, encoding="utf-8-sig", keep_default_na=False, dtype={"at_risk": str})
+    rows = pd.read_csv(out, encoding="utf-8-sig", keep_default_na=False, dtype={"at_risk": str, "dormant": str})
     assert list(rows.columns) == ["partner_id", "tier", "revenue", "qualifies_for", "recommendation", "at_risk",
-                                  "churn_probability", "turnaround_probability", "reasons"]
+                                  "dormant", "last_order_quarter", "churn_probability", "turnaround_probability",
+                                  "reasons", "second_look"]
     assert len(rows) == active and rows["partner_id"].is_unique
-    assert set(rows["at_risk"]) <= {"true", "false"}
+    assert set(rows["at_risk"]) <= {"true", "false"} and set(rows["dormant"]) <= {"true", "false"}
+    dormant = rows[rows["dormant"] == "true"]
+    assert (dormant["recommendation"] == "terminate").all() and (dormant["revenue"].astype(float) == 0).all()
     by_id = rows.set_index("partner_id")
     big = by_id.loc["BIG"]
     assert (big["tier"], float(big["revenue"]), big["qualifies_for"], big["recommendation"]) == (

@@ -70,6 +70,7 @@ if not scores_ready(q, 4):
     st.stop()
 recs = cached(recommendations, q, rules)
 before_year = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{shift_quarter(q, -4)}"
+lookback = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{q}"
 
 # The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns, and
 # as the person's draft of this review year in the database, so that a reload or a lost connection loses nothing.
@@ -86,7 +87,7 @@ if recs.empty:
 table = derived(review_decisions, recs, flt, edits)
 dormant = int(table["dormant"].sum())
 st.caption(
-    f"Review of the year {year}: all {len(table):,} partners of the selection with an order in {before_year}–{q}, "
+    f"Review of the year {year}: all {len(table):,} partners of the selection with an order in {lookback}, "
     f"{len(table) - dormant:,} with orders in {year} and {dormant:,} dormant (orders in {before_year}, none since). "
     f"Revenue, deals and customers are over {year}; churn and turnaround probabilities over "
     f"{shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model (none for dormant partners). "
@@ -104,7 +105,7 @@ for col, row in zip(cols, counts.itertuples(), strict=True):
     differs = row.decided_minus_recommended
     col.metric(row.action.capitalize(), f"{row.decided:,}",
                delta=f"{differs:+,} on the {row.recommended:,} recommended" if differs else None, delta_color="off",
-               help=f"Decided, review {year}: {row.share_of_partners:.1%} of the {len(table):,} partners; "
+               help=f"Review {year}, decided: {row.share_of_partners:.1%} of the {len(table):,} partners; "
                     f"{money(row.revenue_trailing)} revenue in {year}. Recommended by the rules and model: "
                     f"{row.recommended:,}; the rest are your changes.")
 out = review_out(table, rules)

@@ -108,7 +108,12 @@ def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: M
     event = st.dataframe(
         table, hide_index=True, width="stretch", placeholder="", height=TABLE_HEIGHT, key="review_browse",
         on_select="rerun", selection_mode="single-cell",
-        column_config=column_config(table, {**labels, "partner": PARTNER_PICK, "partner_id": None}),
+        column_config=column_config(table, {
+            **labels, "partner": PARTNER_PICK, "partner_id": None,
+            # One line a row: the note and reasons read in part here and in full below (a click on the row).
+            "note": st.column_config.TextColumn("Note", width="small"),
+            "reasons": st.column_config.TextColumn("Reasons", width="large"),
+        }),
     )
     cells = event.selection.cells
     if not cells:

@@ -732,17 +732,18 @@ def default_review_name(as_of: str) -> str:
 
 
 REVIEW_EXPORT_COLUMNS = [
-    "partner_id", "tier", "revenue", "qualifies_for", "recommendation", "at_risk", "churn_probability",
-    "turnaround_probability", "reasons",
+    "partner_id", "tier", "revenue", "qualifies_for", "recommendation", "at_risk", "dormant", "last_order_quarter",
+    "churn_probability", "turnaround_probability", "reasons", "second_look",
 ]
 
 
 def review_export(recommendations: pd.DataFrame) -> pd.DataFrame:
-    """Give the recommendations as the review command writes them: REVIEW_EXPORT_COLUMNS, at_risk as true/false.
+    """Give the recommendations as the review command writes them: REVIEW_EXPORT_COLUMNS, flags as true/false.
 
     revenue is the review year's; a partner's missing tier is left empty.
     """
     out = recommendations.rename(columns={"revenue_trailing": "revenue"})[REVIEW_EXPORT_COLUMNS].copy()
     out["tier"] = out["tier"].where(out["tier"] != UNKNOWN)
-    out["at_risk"] = np.where(out["at_risk"].astype(bool), "true", "false")
+    for flag in ("at_risk", "dormant"):
+        out[flag] = np.where(out[flag].astype(bool), "true", "false")
     return out.sort_values("partner_id", kind="stable").reset_index(drop=True)
