@@ -128,8 +128,9 @@ with decisions_tab:
         st.success(markdown_literal(said))
     if may_decide:
         keep_draft(actor, q, edits)
-    decisions_table(work_filters(table, edits), len(table), may_decide, year_columns)
-    partner_panel(table, recs, flt, may_decide)
+    plans = [""] + [plan.name for plan in rules.incentive_plans] + [rules.default_incentive]
+    decisions_table(work_filters(table, edits), len(table), may_decide, year_columns, plans)
+    partner_panel(table, recs, flt, may_decide, plans)
 
 with provisional_tab:
     candidates = table[table["grant"] | (table["recommendation"] == PROVISIONAL)].sort_values(

@@ -89,6 +89,9 @@ def apply_override(recommendations: pd.DataFrame, selection: ChannelFilter) -> N
     was = review_decisions(one, selection, edits)
     edits.setdefault(who, {}).update({"decision": st.session_state["review_override_decision"],
                                       "note": st.session_state["review_override_note"]})
+    plan = st.session_state.get("review_override_plan")
+    if plan is not None and plan != one["incentive_plan"].iloc[0]:
+        edits[who]["incentive_plan"] = plan
     st.session_state[_SAID] = describe_changes(was, review_decisions(one, selection, edits))
     # Cleared by setting, not by removing the keys: a removed key leaves the browser showing the old values.
     st.session_state["review_override_partner"] = None
@@ -103,6 +106,7 @@ def picked_partner(decisions: pd.DataFrame) -> None:
         return
     st.session_state["review_override_decision"] = found["decision"].iloc[0]
     st.session_state["review_override_note"] = found["note"].iloc[0] or ""
+    st.session_state["review_override_plan"] = found["incentive_plan"].iloc[0] or ""
 
 
 def applied() -> str | None:

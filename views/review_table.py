@@ -72,10 +72,12 @@ def work_filters(decisions: pd.DataFrame, edits: Mapping[str, dict]) -> pd.DataF
 # What the chief decides on comes first (name, decision, note, marks, reasons), so a row reads without scrolling.
 _SHOWN = ["partner", "partner_name", "decision", "note", "flags", "reasons", "recommendation", "tier",
           "qualifies_for", "region", "revenue_trailing", "deals_trailing", "customers_trailing", "last_order_quarter",
-          "yoy_change", "churn_probability", "turnaround_probability", "development_goals", "second_look"]
+          "yoy_change", "churn_probability", "turnaround_probability", "incentive_plan", "development_goals",
+          "second_look"]
 
 
-def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: Mapping[str, object]) -> None:
+def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: Mapping[str, object],
+                    plans: list[str]) -> None:
     """Show the narrowed decisions: a list to browse (a partner opens in this tab) or, on request, to edit.
 
     Browsing, a click on a partner's id or name opens its page with a way back, and a click on any other
@@ -96,11 +98,12 @@ def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: M
         remember_shown(key, table)
         st.data_editor(
             table, hide_index=True, width="stretch", placeholder="", height=TABLE_HEIGHT, key=key,
-            disabled=[c for c in _SHOWN if c not in ("decision", "note")] + ["partner_id"],
+            disabled=[c for c in _SHOWN if c not in ("decision", "note", "incentive_plan")] + ["partner_id"],
             column_config=column_config(table, {
                 **labels, "partner": PARTNER_LINK, "partner_id": None,
                 "decision": st.column_config.SelectboxColumn("Decision", options=ACTIONS, required=True),
                 "note": st.column_config.TextColumn("Note", width="medium"),
+                "incentive_plan": st.column_config.SelectboxColumn("Incentive plan", options=plans),
             }),
         )
         return
@@ -130,7 +133,7 @@ def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: M
 
 
 def partner_panel(decisions: pd.DataFrame, recommendations: pd.DataFrame, flt: ChannelFilter,
-                  may_decide: bool) -> None:
+                  may_decide: bool, plans: list[str]) -> None:
     """Show one partner of the review in full (decision, marks, every reason) and, for a reviewer, change it."""
     labels = dict(zip(decisions["partner_id"],
                       decisions["partner_name"].fillna("") + " (" + decisions["partner_id"] + ")", strict=True))
@@ -153,8 +156,10 @@ def partner_panel(decisions: pd.DataFrame, recommendations: pd.DataFrame, flt: C
             st.text(f"Note: {row['note']}")
         if not may_decide:
             return
-        d1, d2, d3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+        d1, d2, d3, d4 = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
         d1.selectbox("Decision", ACTIONS, key="review_override_decision")
-        d2.text_input("Note", key="review_override_note", max_chars=2000)
-        d3.button("Apply", key="review_override_apply", type="primary", on_click=apply_override,
+        d2.selectbox("Incentive plan", plans, key="review_override_plan", format_func=lambda p: p or "none",
+                     help="The program's plan for its segment focus over the review year; yours if you change it.")
+        d3.text_input("Note", key="review_override_note", max_chars=2000)
+        d4.button("Apply", key="review_override_apply", type="primary", on_click=apply_override,
                   args=(recommendations, flt))

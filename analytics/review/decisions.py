@@ -35,6 +35,7 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.model.scoring import score_status, stored_scores
+from analytics.review.incentives import SEGMENT_COLUMNS, recommended_incentives, segment_shares
 from analytics.review.program import ProgramRules, TierRule
 from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.store import Store, checkpoint
@@ -80,7 +81,7 @@ INPUT_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "distributor", "revenue_trailing", "revenue_latest",
     "active_before_latest", "deals_trailing", "customers_trailing", "tenure_full", "yoy_change", "churn_probability",
     "turnaround_probability", "churn_reasons", "model_version", "dormant", "last_order_quarter",
-    "revenue_year_before", "active_quarters_year_before",
+    "revenue_year_before", "active_quarters_year_before", "revenue_smb", "revenue_mid_market", "revenue_enterprise",
 ]
 
 
@@ -125,11 +126,21 @@ def review_inputs(store: Store, as_of: str, lookback: int = 8) -> pd.DataFrame:
         """,
         [end - lookback + 1, end],
     )
+    segments = store.query_df(
+        """
+        SELECT partner_id, sum(revenue_smb) AS revenue_smb, sum(revenue_mid_market) AS revenue_mid_market,
+               sum(revenue_enterprise) AS revenue_enterprise
+        FROM partner_quarter WHERE q_index BETWEEN ? AND ? GROUP BY partner_id
+        """,
+        [end - YEAR + 1, end],
+    )
     scores = stored_scores(store, as_of, REVIEW_HORIZON)
     status = score_status(store, as_of, REVIEW_HORIZON)
     version = status.run.model_version if status.scored else ""
     scores = scores[["partner_id", "churn_probability", "turnaround_probability", "churn_reasons"]]
-    merged = features.merge(scores, on="partner_id", how="left").merge(distributors, on="partner_id", how="left")
+    merged = (features.merge(scores, on="partner_id", how="left").merge(distributors, on="partner_id", how="left")
+              .merge(segments, on="partner_id", how="left"))
+    merged[list(SEGMENT_COLUMNS.values())] = merged[list(SEGMENT_COLUMNS.values())].fillna(0.0)
     merged["model_version"] = version
     return merged[INPUT_COLUMNS]
 
@@ -310,6 +321,15 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
     kept = np.where(action == "demote", by_revenue, current)  # the tier a partner holds after the review
     dormant = _column(frame, "dormant", False).astype(bool)
     frame["second_look"] = _second_looks(frame, action, churn, recovery, threshold, rules)
+    if set(SEGMENT_COLUMNS.values()) <= set(frame.columns):
+        frame = pd.concat([frame, segment_shares(frame)], axis=1)
+        frame["incentive_plan"] = recommended_incentives(frame, rules)
+    else:  # hand-made inputs without segment figures
+        frame["incentive_plan"] = ""
+    # The tier a partner holds after each decision a chief may take: judged in (kept), one up, one down.
+    frame["tier_judged"] = [names[k] for k in current]
+    frame["tier_up"] = [names[min(every[i], max(current[i] - 1, 0))] for i in range(len(frame))]
+    frame["tier_down"] = [names[min(max(by_revenue[i], current[i] + 1), lowest)] for i in range(len(frame))]
     frame["qualifies_for"] = [names[q] if q < none else "none" for q in every]
     frame["revenue_meets"] = [names[q] if q < none else "none" for q in by_revenue]
     frame["recommendation"] = action
@@ -438,7 +458,9 @@ def review_decisions(recommendations: pd.DataFrame, selection: ChannelFilter,
     table = select_partners(recommendations, selection).copy()
     table["decision"] = table["recommendation"]
     table["note"] = ""
-    for column in ("decision", "note", "revenue_goal", "deals_goal"):
+    if "incentive_plan" not in table:
+        table["incentive_plan"] = ""
+    for column in ("decision", "note", "revenue_goal", "deals_goal", "incentive_plan"):
         # A dict to map by, not a function called per partner: thousands of partners, a handful of edits.
         picked = {pid: edit[column] for pid, edit in edits.items() if edit.get(column) is not None}
         chosen = (table["partner_id"].map(picked) if picked
@@ -454,6 +476,10 @@ def review_decisions(recommendations: pd.DataFrame, selection: ChannelFilter,
     table["deals_goal"] = table["deals_goal"].fillna(pd.Series(table["default_deals_goal"], index=table.index)
                                                      .astype("Int64"))
     table.loc[~granted, "deals_goal"] = pd.NA
+    decision = table["decision"]
+    table["tier_after"] = np.select(
+        [decision == "promote", decision == "demote", decision == "terminate"],
+        [table["tier_up"], table["tier_down"], ""], default=table["tier_judged"]) if "tier_up" in table else ""
     return table
 
 
@@ -533,27 +559,33 @@ DECISION_COLUMNS = [
 DECISION_EXPORT_COLUMNS = [
     "partner_id", "partner_name", "tier", "region", "revenue_trailing", "deals_trailing", "customers_trailing",
     "yoy_change", "churn_probability", "turnaround_probability", "model_version", "qualifies_for", "recommendation",
-    "at_risk", "reasons", "development_goals", "decision", "note", "revenue_goal", "deals_goal",
+    "at_risk", "reasons", "development_goals", "decision", "note", "revenue_goal", "deals_goal", "tier_after",
+    "incentive_plan",
 ]
-# Kept with each decision when present (older callers may leave them out): the model's version and the flag.
-_OPTIONAL_DECISION_COLUMNS = {"model_version": "", "at_risk": False}
+# Kept with each decision when present (older callers may leave them out): the model's version, the flag, and
+# what the partner's letter says (its deals and customers, its tier after the review, its incentive plan).
+_OPTIONAL_DECISION_COLUMNS = {"model_version": "", "at_risk": False, "deals_trailing": np.nan,
+                              "customers_trailing": np.nan, "tier_after": "", "incentive_plan": ""}
 # What a decision was made on: rewritten with it when the decision, note or goals change, else left as saved.
 _DECIDED_ON = ("partner_name", "tier", "region", "revenue_trailing", "churn_probability", "turnaround_probability",
-               "recommendation", "reasons", "model_version", "at_risk", "decided_by", "decided_at")
+               "recommendation", "reasons", "model_version", "at_risk", "deals_trailing", "customers_trailing",
+               "tier_after", "decided_by", "decided_at")
 _CHANGED = """(review_decisions.decision IS DISTINCT FROM excluded.decision
     OR coalesce(review_decisions.note, '') IS DISTINCT FROM excluded.note
     OR review_decisions.revenue_goal IS DISTINCT FROM excluded.revenue_goal
-    OR review_decisions.deals_goal IS DISTINCT FROM excluded.deals_goal)"""
+    OR review_decisions.deals_goal IS DISTINCT FROM excluded.deals_goal
+    OR coalesce(review_decisions.incentive_plan, '') IS DISTINCT FROM excluded.incentive_plan)"""
 _UPSERT = f"""
 INSERT INTO review_decisions (review_id, partner_id, partner_name, tier, region, revenue_trailing, churn_probability,
     turnaround_probability, recommendation, reasons, decision, note, revenue_goal, deals_goal, goal_quarters,
-    decided_by, decided_at, model_version, at_risk)
+    decided_by, decided_at, model_version, at_risk, deals_trailing, customers_trailing, tier_after, incentive_plan)
 SELECT ?, partner_id, partner_name, tier, region, revenue_trailing, churn_probability, turnaround_probability,
-       recommendation, reasons, decision, note, revenue_goal, deals_goal, goal_quarters, ?, ?, model_version, at_risk
+       recommendation, reasons, decision, note, revenue_goal, deals_goal, goal_quarters, ?, ?, model_version, at_risk,
+       deals_trailing, customers_trailing, tier_after, incentive_plan
 FROM incoming
 ON CONFLICT (review_id, partner_id) DO UPDATE SET
     decision = excluded.decision, note = excluded.note, revenue_goal = excluded.revenue_goal,
-    deals_goal = excluded.deals_goal,
+    deals_goal = excluded.deals_goal, incentive_plan = excluded.incentive_plan,
     {", ".join(f"{c} = CASE WHEN {_CHANGED} THEN excluded.{c} ELSE review_decisions.{c} END" for c in _DECIDED_ON)}
 """
 
@@ -608,6 +640,10 @@ def _decision_rows(decisions: pd.DataFrame, as_of: str) -> pd.DataFrame:
         frame[column] = decisions[column] if column in decisions.columns else default
     frame["model_version"] = frame["model_version"].fillna("").astype(str)
     frame["at_risk"] = frame["at_risk"].fillna(False).astype(bool)
+    for column in ("tier_after", "incentive_plan"):
+        frame[column] = frame[column].fillna("").astype(str)
+    for column in ("deals_trailing", "customers_trailing"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["note"] = frame["note"].fillna("").astype(str)
     frame["goal_quarters"] = f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, GOAL_QUARTERS)}"
     frame["deals_goal"] = pd.to_numeric(frame["deals_goal"], errors="coerce").astype("Int64")
@@ -640,7 +676,8 @@ def _count_changes(cur: duckdb.DuckDBPyConnection, review_id: int) -> tuple[int,
                count(*) FILTER (WHERE d.partner_id IS NOT NULL AND (d.decision IS DISTINCT FROM i.decision
                     OR coalesce(d.note, '') IS DISTINCT FROM i.note
                     OR d.revenue_goal IS DISTINCT FROM i.revenue_goal
-                    OR d.deals_goal IS DISTINCT FROM i.deals_goal))
+                    OR d.deals_goal IS DISTINCT FROM i.deals_goal
+                    OR coalesce(d.incentive_plan, '') IS DISTINCT FROM i.incentive_plan))
         FROM incoming i LEFT JOIN review_decisions d ON d.review_id = ? AND d.partner_id = i.partner_id
         """,
         [review_id],
@@ -666,7 +703,8 @@ def load_review(store: Store, name: str) -> pd.DataFrame:
         """
         SELECT d.partner_id, d.partner_name, d.tier, d.region, d.revenue_trailing, d.churn_probability,
                d.turnaround_probability, d.model_version, d.at_risk, d.recommendation, d.reasons, d.decision,
-               d.note, d.revenue_goal, d.deals_goal, d.goal_quarters, d.decided_by, d.decided_at
+               d.note, d.revenue_goal, d.deals_goal, d.goal_quarters, d.decided_by, d.decided_at,
+               d.deals_trailing, d.customers_trailing, d.tier_after, d.incentive_plan
         FROM review_decisions d JOIN reviews r USING (review_id)
         WHERE r.name = ? ORDER BY d.partner_id
         """,

@@ -32,7 +32,7 @@ __all__ = ["DRAFT_FIELDS", "ReviewDraft", "draft_owner", "draft_payload", "save_
            "latest_draft_key", "clear_draft", "describe_changes"]
 
 # What a draft keeps per partner: the fields the chief can change (analytics.review.decisions.record_edits).
-DRAFT_FIELDS = ("decision", "note", "revenue_goal", "deals_goal")
+DRAFT_FIELDS = ("decision", "note", "revenue_goal", "deals_goal", "incentive_plan")
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ def describe_changes(before: pd.DataFrame, after: pd.DataFrame) -> str:
             decisions += 1
             what.append(f"{was['decision']} → {row.decision}")
         also = [name for name, column in (("note", "note"), ("revenue goal", "revenue_goal"),
-                                          ("deals goal", "deals_goal"))
-                if _differs(was[column], getattr(row, column))]
+                                          ("deals goal", "deals_goal"), ("incentive plan", "incentive_plan"))
+                if column in old.columns and _differs(was[column], getattr(row, column, None))]
         if also:
             what.append(f"({', '.join(also)})" if what else f"{', '.join(also)} changed")
         if what:

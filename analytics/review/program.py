@@ -9,7 +9,8 @@ from pathlib import Path
 
 from analytics.store.store import PROJECT_ROOT
 
-__all__ = ["PROGRAM_PATH", "TierRule", "ProgramRules", "load_program", "save_program", "program_files"]
+__all__ = ["PROGRAM_PATH", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program", "save_program",
+           "program_files"]
 
 PROGRAM_PATH = PROJECT_ROOT / "data" / "program.toml"
 AT_RISK_KEYS = ("at_risk_churn", "at_risk_fall", "at_risk_latest_share")
@@ -25,6 +26,19 @@ class TierRule:
     min_revenue: float
     min_deals: int
     min_customers: int
+
+
+SEGMENTS = ("SMB", "Mid-market", "Enterprise")
+
+
+@dataclass(frozen=True)
+class IncentivePlan:
+    """An incentive plan a partner gets when the given customer segments hold at least `min_share` of its revenue."""
+
+    name: str
+    segments: tuple[str, ...]
+    min_share: float
+    terms: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,11 @@ class ProgramRules:
     # of the lowest tier's minimum by less than this share of it.
     second_look_churn: float = 0.20
     second_look_shortfall: float = 0.10
+    # Each partner's incentive plan follows its segment focus over the review year: the first plan whose
+    # segments hold at least its share of the partner's revenue, else the default ([incentives] in program.toml).
+    incentive_plans: tuple[IncentivePlan, ...] = ()
+    default_incentive: str = "Standard plan"
+    default_incentive_terms: str = ""
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +86,13 @@ class ProgramRules:
             raise ValueError("distributors.target_lower_tier_share is a share between 0 and 1 (0.5 = 50 %)")
         if self.nursery_quarters < 0:
             raise ValueError("nursery_quarters cannot be negative")
+        for plan in self.incentive_plans:
+            unknown = [seg for seg in plan.segments if seg not in SEGMENTS]
+            if unknown or not plan.segments:
+                raise ValueError(f"incentive plan {plan.name!r}: segments must be some of {', '.join(SEGMENTS)}, "
+                                 f"not {', '.join(unknown) or 'none'}")
+            if not 0 <= plan.min_share <= 1:
+                raise ValueError(f"incentive plan {plan.name!r}: min_share must be a share between 0 and 1")
         if self.review_lookback_quarters < 4:
             raise ValueError("review_lookback_quarters must be at least 4 (the review year)")
 
@@ -123,6 +149,19 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             min_deals=_number(terms["min_deals"], f"{path}: tiers.{name}.min_deals", whole=True),
             min_customers=_number(terms["min_customers"], f"{path}: tiers.{name}.min_customers", whole=True),
         ))
+    incentives = raw.get("incentives", {})
+    if not isinstance(incentives, dict) or not isinstance(incentives.get("plans", []), list):
+        raise ValueError(f"{path}: [incentives] must be a table with [[incentives.plans]] entries")
+    plans = []
+    for number, plan in enumerate(incentives.get("plans", []), start=1):
+        where = f"{path}: incentives.plans #{number}"
+        if not isinstance(plan, dict) or not isinstance(plan.get("name"), str) or not plan.get("name"):
+            raise ValueError(f"{where} needs a name")
+        segments = plan.get("segments")
+        if not isinstance(segments, list) or not all(isinstance(seg, str) for seg in segments):
+            raise ValueError(f"{where} ({plan['name']}) needs segments, a list like [\"SMB\", \"Mid-market\"]")
+        plans.append(IncentivePlan(plan["name"], tuple(segments), _number(plan.get("min_share"), f"{where} min_share"),
+                                   str(plan.get("terms", ""))))
     distributors = raw.get("distributors", {})
     if not isinstance(distributors, dict):
         raise ValueError(f"{path}: [distributors] must be a table (target_lower_tier_share = 0.5)")
@@ -137,6 +176,9 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
                                              f"{path}: review_lookback_quarters", whole=True),
             target_lower_tier_share=_number(distributors.get("target_lower_tier_share", 0.5),
                                             f"{path}: distributors.target_lower_tier_share"),
+            incentive_plans=tuple(plans),
+            default_incentive=str(incentives.get("default", "Standard plan")),
+            default_incentive_terms=str(incentives.get("default_terms", "")),
             source=str(path),
         )
     except ValueError as exc:
@@ -171,6 +213,12 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
         "[distributors]",
         f"target_lower_tier_share = {rules.target_lower_tier_share!r}",
     ]
+    lines += ["", "[incentives]", f"default = {_toml_text(rules.default_incentive)}",
+              f"default_terms = {_toml_text(rules.default_incentive_terms)}"]
+    for plan in rules.incentive_plans:
+        lines += ["", "[[incentives.plans]]", f"name = {_toml_text(plan.name)}",
+                  f"segments = [{', '.join(_toml_text(seg) for seg in plan.segments)}]",
+                  f"min_share = {plan.min_share!r}", f"terms = {_toml_text(plan.terms)}"]
     for tier in rules.tiers:
         lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",
                   f"min_deals = {tier.min_deals}", f"min_customers = {tier.min_customers}"]
@@ -179,6 +227,13 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
     load_program(load_check)  # what was written reads back, or the old file stays
     os.replace(load_check, path)
     return path
+
+
+def _toml_text(text: str) -> str:
+    """Give a TOML basic string holding `text` as written (JSON's escaping is valid TOML for a basic string)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
 
 
 def program_files(folder: str | Path = PROGRAM_PATH.parent) -> list[Path]:

@@ -382,7 +382,17 @@ CREATE TABLE IF NOT EXISTS saved_views (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+# Version 11: what a partner's letter after the review says (analytics.review.letters): the review year's deals and
+# customers the decision rests on, the tier the partner holds after it, and its incentive plan (the chief's or the
+# program's for its segment focus).
+_V11 = """
+ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS deals_trailing DOUBLE;
+ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS customers_trailing DOUBLE;
+ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS tier_after VARCHAR;
+ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS incentive_plan VARCHAR;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
