@@ -1,6 +1,7 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, brief, summary, backup, restore, serve.
+Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, letters, brief, summary, backup,
+restore, serve.
 """
 
 from __future__ import annotations
@@ -129,12 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("rescore", help="bring the stored model scores up to date (after new program rules, "
                                         "a new version, or a load made with --no-scores)")
 
-    review = commands.add_parser("review", help="write each partner's recommended action in the annual review to a CSV")
+    review = commands.add_parser("review", help="write each partner's recommended action in the annual review to a "
+                                                "CSV, or save them as a named review's decisions")
     review.add_argument("--as-of", metavar="QUARTER", help="last quarter of the review year like 2026Q3 "
                                                            "(default: the latest)")
-    review.add_argument("--out", type=Path, required=True, metavar="FILE.csv")
+    review.add_argument("--out", type=Path, metavar="FILE.csv", help="write the recommendations to this CSV")
+    review.add_argument("--save", metavar="NAME", help="save the recommendations as the decisions of review NAME "
+                                                        "(like FY2026), as the page's Save does; again updates it")
     review.add_argument("--program", type=Path, metavar="FILE.toml",
                         help="program rules (default: data/program.toml)")
+
+    letters = commands.add_parser("letters", help="write a letter per partner of a saved review (Word) and a mail "
+                                                  "merge file")
+    letters.add_argument("--review", required=True, metavar="NAME", help="the saved review, like FY2026")
+    letters.add_argument("--out", type=Path, required=True, metavar="DIR",
+                         help="folder for <partner_id>.docx and mailmerge.csv")
+    letters.add_argument("--with-notes", action="store_true", help="include the chief's note in each letter")
 
     brief = commands.add_parser("brief", help="write the quarter's board pack (a PowerPoint deck)")
     brief.add_argument("--as-of", metavar="QUARTER", help="the quarter like 2026Q3 (default: the latest)")
@@ -294,21 +305,47 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _review(store: Store, args: argparse.Namespace) -> int:
-    from analytics.review.decisions import ACTIONS, REVIEW_HORIZON, recommendations, review_export
+    from analytics.filters import ChannelFilter
+    from analytics.review.decisions import (
+        ACTIONS,
+        REVIEW_HORIZON,
+        recommendations,
+        review_decisions,
+        review_export,
+        save_review,
+    )
     from analytics.review.program import PROGRAM_PATH, load_program
 
     rules = load_program(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
     args.horizon = REVIEW_HORIZON
     as_of, _ = _scored(store, args)  # the stored scores the recommendations weigh, computed if missing
-    rows = review_export(recommendations(store, as_of, rules))
-    args.out.write_bytes(to_safe_csv(rows))
+    if args.out is None and args.save is None:
+        raise ValueError("review needs --out FILE.csv, --save NAME or both")
+    recommended = recommendations(store, as_of, rules)
+    rows = review_export(recommended)
+    if args.out is not None:
+        args.out.write_bytes(to_safe_csv(rows))
+    if args.save is not None:
+        saved = save_review(store, args.save, as_of, rules, review_decisions(recommended, ChannelFilter(as_of), {}),
+                            user=f"the command line ({_who()})")
+        print(f"Saved review {saved['review']} as of {as_of}: {saved['added']:,} decisions added, "
+              f"{saved['changed']:,} changed, {saved['unchanged']:,} unchanged.")
     counts = rows["recommendation"].value_counts()
     dormant = int((rows["dormant"] == "true").sum())
     print(f"{len(rows):,} partners reviewed, every one with an order in "
           f"{shift_quarter(as_of, 1 - rules.review_lookback_quarters)}–{as_of}: {len(rows) - dormant:,} with orders in "
           f"{shift_quarter(as_of, 1 - REVIEW_HORIZON)}–{as_of}, {dormant:,} dormant. Recommended: "
           + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
-          + f" ({(rows['at_risk'] == 'true').sum():,} at risk); written to {args.out}.")
+          + f" ({(rows['at_risk'] == 'true').sum():,} at risk)" + (f"; written to {args.out}." if args.out else "."))
+    return 0
+
+
+def _letters(store: Store, args: argparse.Namespace) -> int:
+    from analytics.review.letters import write_letters
+
+    count = write_letters(store, args.review, args.out, include_notes=args.with_notes,
+                          progress=lambda done, total: _progress(done / total, f"Letters: {done:,} of {total:,}"))
+    print(f"{count:,} letters of review {args.review} written to {args.out} (one .docx per partner, mailmerge.csv).")
     return 0
 
 
@@ -371,6 +408,8 @@ def _with_store(args: argparse.Namespace) -> int:
             return _backup(store, args)
         if args.command == "review":
             return _review(store, args)
+        if args.command == "letters":
+            return _letters(store, args)
         if args.command == "brief":
             return _brief(store, args)
         if args.command == "rollback":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["money", "pct_change", "signed_pct", "markdown_literal", "WORD_JOINER"]
+__all__ = ["money", "money_exact", "pct_change", "signed_pct", "markdown_literal", "WORD_JOINER"]
 
 
 def money(value: float | None) -> str:
@@ -18,6 +18,13 @@ def money(value: float | None) -> str:
         if value >= size:
             return f"{sign}${value / size:,.2f}{unit}"
     return f"{sign}${value:,.0f}"
+
+
+def money_exact(value: float | None) -> str:
+    """Give an amount in whole dollars as a letter or contract writes it ("$1,234,567"); "n/a" for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{'-' if value < 0 else ''}${abs(value):,.0f}"
 
 
 def pct_change(now: float, before: float) -> float | None:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 # Modules in views/ that pages import, not pages.
 HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections", "periods", "saved_views",
-           "style", "review_draft", "review_whatif", "review_saved", "review_table", "review_year")
+           "style", "review_draft", "review_whatif", "review_saved", "review_table", "review_year", "review_letters")
 
 
 @dataclass

@@ -26,6 +26,7 @@ from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, derived, get_store
 from views.review_draft import EDITS, applied, draft_saved, keep_draft, restore_draft
+from views.review_letters import letters_section
 from views.review_saved import saved_reviews_tab
 from views.review_table import (
     GENERATION,
@@ -203,3 +204,4 @@ c3.download_button("Download decisions (Excel)", lambda: people_excel(download, 
 
 with saved_tab:
     saved_reviews_tab(sent_first)
+    letters_section(st.session_state.get("open_review"))
