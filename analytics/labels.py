@@ -157,6 +157,9 @@ COLUMNS: dict[str, Column] = {
     "revenue_smb_share": _c("SMB share of revenue", "share"),
     "revenue_mid_market_share": _c("Mid-market share of revenue", "share"),
     "revenue_enterprise_share": _c("Enterprise share of revenue", "share"),
+    "revenue_goal_so_far": _c("Revenue goal so far", "money", help="The revenue goal pro rata for the goal "
+                                                                    "quarters loaded so far"),
+    "deals_goal_so_far": _c("Deals goal so far", "number"),
     "recommended": _c("Recommended", "count"),
     "decided": _c("Decided", "count"),
     "decided_minus_recommended": _c("Decided − recommended", "count"),

@@ -273,8 +273,9 @@ def test_follow_up_of_provisional_partners_against_their_goals(store, write_file
     load_extract(store, write_file("q1.csv", "partner_id,order_date,revenue\nprov_down,2026-02-01,300\n"
                                             "prov_down,2026-02-03,250\nprov_out,2026-01-10,20\n"))
     follow = provisional_follow_up(store, "FY2025").set_index("partner_id")
-    # prov_down already has its goal's revenue, but 2026Q2 is not loaded: not yet known, never "met".
-    assert follow["status"].to_dict() == {"prov_down": "not yet known", "prov_out": "not yet known"}
+    # prov_down already has its goal's revenue, but 2026Q2 is not loaded: on track, never "met" half-way;
+    # prov_out's $20 is short of half its goal ($25): behind.
+    assert follow["status"].to_dict() == {"prov_down": "on track", "prov_out": "behind"}
     assert (follow["quarters_loaded"] == "2026Q1").all()
     load_extract(store, write_file("q2.csv", "partner_id,order_date,revenue\nother,2026-05-01,10\n"))
     follow = provisional_follow_up(store, "FY2025").set_index("partner_id")

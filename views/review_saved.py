@@ -6,7 +6,16 @@ import streamlit as st
 
 from analytics.export import people_csv, people_excel
 from analytics.formatting import markdown_literal
-from analytics.review.decisions import NOT_YET_KNOWN, list_reviews, load_review, provisional_follow_up
+from analytics.review.decisions import (
+    BEHIND,
+    MET,
+    MISSED,
+    NOT_YET_KNOWN,
+    ON_TRACK,
+    list_reviews,
+    load_review,
+    provisional_follow_up,
+)
 from views.db import get_store
 from views.widgets import linked_table, show_table
 
@@ -38,9 +47,14 @@ def saved_reviews_tab(sent_first: list[str]) -> None:
         st.info(f"{shown_name} put no partner on provisional continuation.")
         return
     status = follow["status"].value_counts()
-    f1, f2, f3 = st.columns(3)
-    quarters = follow["goal_quarters"].iloc[0]
-    f1.metric(f"Met their goals, {quarters}", f"{status.get('met', 0):,}")
-    f2.metric(f"Missed, {quarters}", f"{status.get('missed', 0):,}")
-    f3.metric(f"Not yet known ({quarters} not all loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
-    linked_table(follow, "provisional_follow_up_table", first=["status"])
+    quarters, loaded = follow["goal_quarters"].iloc[0], follow["quarters_loaded"].iloc[0]
+    st.caption(f"Goals cover {quarters}; loaded so far: {loaded}. Until both quarters are in, each partner is on "
+               "track or behind against its goals pro rata (half of each after the first quarter).")
+    f1, f2, f3, f4, f5 = st.columns(5)
+    f1.metric(f"Met their goals, {quarters}", f"{status.get(MET, 0):,}")
+    f2.metric(f"Missed, {quarters}", f"{status.get(MISSED, 0):,}")
+    f3.metric(f"On track, {loaded}", f"{status.get(ON_TRACK, 0):,}")
+    f4.metric(f"Behind, {loaded}", f"{status.get(BEHIND, 0):,}")
+    f5.metric("Not yet known (no goal quarter loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
+    linked_table(follow, "provisional_follow_up_table", first=["status"],
+                 labels={"revenue": f"Revenue {loaded}", "deals": f"Deals {loaded}"})

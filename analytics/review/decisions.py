@@ -32,7 +32,7 @@ import pandas as pd
 
 from analytics.access import Actor, check
 from analytics.filters import ChannelFilter
-from analytics.formatting import money
+from analytics.formatting import money, money_exact
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.model.scoring import score_status, stored_scores
 from analytics.review.incentives import SEGMENT_COLUMNS, recommended_incentives, segment_shares
@@ -64,6 +64,10 @@ __all__ = [
     "load_review",
     "partner_decisions",
     "provisional_follow_up",
+    "ON_TRACK",
+    "BEHIND",
+    "MET",
+    "MISSED",
     "default_review_name",
     "review_export",
 ]
@@ -82,6 +86,7 @@ INPUT_COLUMNS = [
     "active_before_latest", "deals_trailing", "customers_trailing", "tenure_full", "yoy_change", "churn_probability",
     "turnaround_probability", "churn_reasons", "model_version", "dormant", "last_order_quarter",
     "revenue_year_before", "active_quarters_year_before", "revenue_smb", "revenue_mid_market", "revenue_enterprise",
+    "previous_review", "previous_decision", "previous_goal_status", "previous_goal_words",
 ]
 
 
@@ -142,6 +147,7 @@ def review_inputs(store: Store, as_of: str, lookback: int = 8) -> pd.DataFrame:
               .merge(segments, on="partner_id", how="left"))
     merged[list(SEGMENT_COLUMNS.values())] = merged[list(SEGMENT_COLUMNS.values())].fillna(0.0)
     merged["model_version"] = version
+    merged = merged.merge(previous_review_outcomes(store, as_of), on="partner_id", how="left")
     return merged[INPUT_COLUMNS]
 
 
@@ -317,8 +323,17 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         ["promote", "retain", "retain", PROVISIONAL, "terminate"],
         default="demote",
     )
+    # Last review's provisional continuations are judged on their revised goals first.
+    goal_status = _column(frame, "previous_goal_status", None)
+    missed, met = goal_status == MISSED, goal_status == MET
+    # A tier lower than its own (its revenue's, or the next one down): missed goals are not simply kept again.
+    down_to = np.minimum(np.maximum(by_revenue, current + 1), none)
+    action = np.where(missed, np.where(down_to >= none, "terminate", "demote"), action)
+    action = np.where(met & np.isin(action, ["demote", "terminate", PROVISIONAL]), "retain", action)
+    terminated_before = (_column(frame, "previous_decision", None) == "terminate") & (revenue > 0)
+    frame["terminated_before"] = terminated_before
     at_risk = severe & (action != "terminate")
-    kept = np.where(action == "demote", by_revenue, current)  # the tier a partner holds after the review
+    kept = np.where(action == "demote", np.minimum(down_to, lowest), current)  # the tier held after the review
     dormant = _column(frame, "dormant", False).astype(bool)
     frame["second_look"] = _second_looks(frame, action, churn, recovery, threshold, rules)
     if set(SEGMENT_COLUMNS.values()) <= set(frame.columns):
@@ -329,7 +344,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
     # The tier a partner holds after each decision a chief may take: judged in (kept), one up, one down.
     frame["tier_judged"] = [names[k] for k in current]
     frame["tier_up"] = [names[min(every[i], max(current[i] - 1, 0))] for i in range(len(frame))]
-    frame["tier_down"] = [names[min(max(by_revenue[i], current[i] + 1), lowest)] for i in range(len(frame))]
+    frame["tier_down"] = [names[min(down_to[i], lowest)] for i in range(len(frame))]
     frame["qualifies_for"] = [names[q] if q < none else "none" for q in every]
     frame["revenue_meets"] = [names[q] if q < none else "none" for q in by_revenue]
     frame["recommendation"] = action
@@ -343,6 +358,14 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         if dormant[i]:
             # Nothing this year: what it sold before and since when is the whole story; no model scores it.
             words.append(_dormant_words(frame.iloc[i]))
+        if missed[i] or met[i]:
+            outcome = "missed" if missed[i] else "met"
+            words.append(f"{outcome} the revised goals of review {frame.at[i, 'previous_review']}: "
+                         f"{frame.at[i, 'previous_goal_words']}"
+                         + (" (kept in its tier)" if met[i] and action[i] == "retain" else ""))
+        if terminated_before[i]:
+            words.append(f"terminated in review {frame.at[i, 'previous_review']} and still ordering: "
+                         f"{money(revenue[i])} in the review year")
         if action[i] == "promote":
             up = rules.tiers[every[i]]
             words.append(f"meets every {up.name} minimum: revenue {money(revenue[i])} ≥ {money(up.min_revenue)}, "
@@ -353,9 +376,9 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
             if every[i] < current[i]:
                 words.append(f"meets every {names[every[i]]} minimum but not promoted while at risk")
         else:
-            met = (f"meets {names[by_revenue[i]]}'s {money(rules.tiers[by_revenue[i]].min_revenue)}"
-                   if by_revenue[i] < none else "meets no tier's minimum")
-            words.append(f"short of {tier.name}: revenue {money(revenue[i])} < {money(tier.min_revenue)} ({met})")
+            meets = (f"meets {names[by_revenue[i]]}'s {money(rules.tiers[by_revenue[i]].min_revenue)}"
+                     if by_revenue[i] < none else "meets no tier's minimum")
+            words.append(f"short of {tier.name}: revenue {money(revenue[i])} < {money(tier.min_revenue)} ({meets})")
         goals = ""
         if action[i] in ("retain", "demote") and (holds[i] or action[i] == "demote"):
             goals = _development_goals(deals[i], customers[i], rules.tiers[kept[i]], use_customers)
@@ -365,7 +388,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
                                                           if use_customers else ""))
         if goals:
             words.append(f"development goals for {names[kept[i]]}: {goals}")
-        if not holds[i]:
+        if not holds[i] and not (missed[i] or met[i]):  # last review's goals decided it, not the model
             if nursery[i]:
                 words.append(f"in the nursery ({int(tenure[i])} of {rules.nursery_quarters} quarters)")
             elif has_turnaround[i]:
@@ -726,12 +749,17 @@ def partner_decisions(store: Store, partner_id: str) -> pd.DataFrame:
     )
 
 
-def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
-    """Give how each partner put on provisional continuation in review `name` did against its goals.
+ON_TRACK, BEHIND, MET, MISSED = "on track", "behind", "met", "missed"
 
-    Revenue and deals are counted over the goal quarters loaded so far (the two after the review);
-    status is "met" or "missed" once both are loaded, NOT_YET_KNOWN before (a goal half-way is not
-    met), "no goals" for a decision saved without any. quarters_loaded says which are in.
+
+def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
+    """Give how each partner put on provisional continuation in review `name` did against its goals so far.
+
+    Revenue and deals are counted over the goal quarters loaded so far (the two after the review).
+    Once both are loaded the status is MET or MISSED; after one, ON_TRACK or BEHIND against the goals
+    pro rata (half of each after the first of two quarters; revenue_goal_so_far and deals_goal_so_far
+    say how much); before any, NOT_YET_KNOWN; "no goals" for a decision saved without any.
+    quarters_loaded says which goal quarters are in.
     """
     found = store.query_df("SELECT review_id, as_of FROM reviews WHERE name = ?", [name])
     if found.empty:
@@ -752,16 +780,49 @@ def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
         """,
         [first, last, int(found["review_id"].iloc[0]), PROVISIONAL],
     )
+    loaded = max(loaded_to - first + 1, 0)
     frame["quarters_loaded"] = (
-        "none yet" if loaded_to < first
-        else f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, loaded_to - first + 1)}" if loaded_to > first
+        "none yet" if loaded == 0
+        else f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, loaded)}" if loaded > 1
         else shift_quarter(as_of, 1)
     )
-    met = (frame["revenue"] >= frame["revenue_goal"]) & (frame["deals"] >= frame["deals_goal"].astype(float))
+    share = loaded / GOAL_QUARTERS
+    frame["revenue_goal_so_far"] = frame["revenue_goal"] * share
+    frame["deals_goal_so_far"] = frame["deals_goal"].astype(float) * share
+    reached = ((frame["revenue"] >= frame["revenue_goal_so_far"].fillna(0))
+               & (frame["deals"] >= frame["deals_goal_so_far"].fillna(0)))
     no_goals = frame["revenue_goal"].isna() & frame["deals_goal"].isna()
-    frame["status"] = np.where(no_goals, "no goals", np.where(loaded_to < last, NOT_YET_KNOWN,
-                                                              np.where(met, "met", "missed")))
+    frame["status"] = np.select(
+        [no_goals, loaded == 0, (loaded >= GOAL_QUARTERS) & reached, loaded >= GOAL_QUARTERS, reached],
+        ["no goals", NOT_YET_KNOWN, MET, MISSED, ON_TRACK], default=BEHIND)
     return frame
+
+
+def previous_review_outcomes(store: Store, as_of: str) -> pd.DataFrame:
+    """Give what the latest saved review before `as_of` decided for each partner, and how its goals went.
+
+    One row per partner of that review: previous_review (its name and quarter), previous_decision, and
+    for a provisional continuation previous_goal_status (provisional_follow_up's) with the figures in
+    words ("revenue $180,000 of $250,000 and 3 of 4 deals in 2025Q4–2026Q1"). Empty when no review was
+    saved before `as_of`.
+    """
+    columns = ["partner_id", "previous_review", "previous_decision", "previous_goal_status", "previous_goal_words"]
+    found = store.query_df(
+        "SELECT name, as_of FROM reviews WHERE as_of < ? ORDER BY as_of DESC, saved_at DESC LIMIT 1", [as_of])
+    if found.empty:
+        return pd.DataFrame(columns=columns)
+    name, then = found["name"].iloc[0], found["as_of"].iloc[0]
+    decided = load_review(store, name)[["partner_id", "decision"]].rename(columns={"decision": "previous_decision"})
+    follow = provisional_follow_up(store, name)
+    words = [f"revenue {money_exact(r)} of {money_exact(g)} and {int(d):,} of {int(dg):,} deals in {q}"
+             if g == g and dg is not pd.NA and dg == dg else f"revenue {money_exact(r)} in {q}"
+             for r, g, d, dg, q in zip(follow["revenue"], follow["revenue_goal"], follow["deals"],
+                                       follow["deals_goal"].astype(float), follow["goal_quarters"], strict=True)]
+    goals = pd.DataFrame({"partner_id": follow["partner_id"], "previous_goal_status": follow["status"],
+                          "previous_goal_words": words})
+    out = decided.merge(goals, on="partner_id", how="left")
+    out["previous_review"] = f"{name} (as of {then})"
+    return out[columns]
 
 
 def default_review_name(as_of: str) -> str:
