@@ -184,7 +184,8 @@ def test_the_preview_leads_with_partner_date_and_revenue_in_words(tmp_path):
     mapping = at.table[0].value
     assert list(mapping.columns) == ["Field", "Column in the file"]
     assert dict(zip(mapping["Field"], mapping["Column in the file"], strict=True)) == {
-        "Partner id": "Partner ID", "Revenue (USD)": "Amount (USD)", "Order date": "Booking Date", "Tier (recorded)": "Tier"}
+        "Partner id": "Partner ID", "Revenue (USD)": "Amount (USD)", "Order date": "Booking Date",
+        "Tier (recorded)": "Tier"}
 
 
 def test_mapping_fields_are_named_as_people_name_them(tmp_path):

@@ -30,7 +30,7 @@ from analytics.filters import ChannelFilter
 from analytics.frames import empty_frame, require_columns
 from analytics.review.decisions import qualifying_tier
 from analytics.review.program import ProgramRules
-from analytics.store.quarters import quarter_index
+from analytics.store.quarters import quarter_index, shift_quarter
 from analytics.store.schema import TIERS
 from analytics.store.store import Store
 
@@ -45,6 +45,7 @@ __all__ = [
     "qualifying_tiers",
     "NO_TIER_MET",
     "classify_tier_moves",
+    "move_definitions",
     "tier_flow",
     "revenue_concentration",
     "concentration",
@@ -193,6 +194,21 @@ def tier_moves(
     out["_revenue"] = out[["revenue_from", "revenue_to"]].max(axis=1)
     out = out.sort_values(["_order", "_revenue", "partner_id"], ascending=[True, False, True])
     return out.reset_index(drop=True)[columns]
+
+
+def move_definitions(from_quarter: str, to_quarter: str) -> str:
+    """Give the recorded tier moves from `from_quarter` to `to_quarter` defined in words, with their periods.
+
+    The Tiers page and the board pack say this under the counts, so both define them the same way.
+    """
+    year_from = f"{shift_quarter(from_quarter, -ACTIVE_WINDOW + 1)}–{from_quarter}"
+    year_to = f"{shift_quarter(to_quarter, -ACTIVE_WINDOW + 1)}–{to_quarter}"
+    return (
+        f"Recorded tier moves: a partner's tier at a quarter is the latest tier the data record for it in the four "
+        f"quarters to it ({year_from} and {year_to}), not the tier its figures meet. Promoted, kept, demoted: that "
+        f"tier rose, stayed, fell. Lapsed: an order in {year_from}, none in {year_to}. New: first order ever after "
+        f"{from_quarter}. Returned: an order in {year_to}, none in {year_from}, and one before."
+    )
 
 
 def qualifying_tiers(store: Store, quarter: str, rules: ProgramRules) -> pd.DataFrame:
