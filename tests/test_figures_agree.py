@@ -30,9 +30,10 @@ from analytics.analyses.queries import (
     overview,
     partners_by_tier,
 )
-from analytics.analyses.tiers import NO_TIER_MET, qualifying_tiers, tier_moves
+from analytics.analyses.tiers import NO_TIER_MET, qualifying_tiers, tier_gap_words, tier_moves
 from analytics.brief import board_pack
 from analytics.filters import ChannelFilter
+from analytics.formatting import markdown_literal
 from analytics.ingest.load import load_extract
 from analytics.review.program import ProgramRules, TierRule, load_program
 from analytics.store.quarters import quarter_index, quarter_range
@@ -230,11 +231,13 @@ def test_partner_page_ranks_a_lapsed_partner_in_its_latest_recorded_tier(figures
 
 def test_partner_page_shows_both_tiers_of_a_partner_whose_figures_meet_a_higher_one(figures_db):
     with Store(figures_db) as store:
-        met = qualifying_tiers(store, Q, load_program()).set_index("partner_id").loc["P2", "qualifies_for"]
+        rules = load_program()
+        met = qualifying_tiers(store, Q, rules).set_index("partner_id").loc["P2"]
+    words = tier_gap_words(met, "Bronze", rules)
+    assert words.startswith("Gold: $3.20M of revenue, 16 deals, 8 customers; higher than its recorded tier (Bronze)")
     at = open_page(figures_db, "views/partner.py", partner_id="P2")
     text = next(m.value for m in at.markdown if "Tier its figures meet" in m.value)
-    assert "**Tier (recorded)**: Bronze, as recorded in 2026Q1" in text and f"): {met}." in text and met == "Gold"
-    assert "The two differ" in text
+    assert "**Tier (recorded)**: Bronze, as recorded in 2026Q1" in text and text.endswith(markdown_literal(words))
 
 
 def test_board_pack_says_what_the_pages_say(figures):
@@ -248,3 +251,26 @@ def test_board_pack_says_what_the_pages_say(figures):
     recruits = " ".join(sh.text_frame.text for sh in texts[f"Recruits: new partners to {Q}"] if sh.has_text_frame)
     assert f"New partners in {Q}: {flows['new_partners']:.0f}" in recruits
     assert f"Lapsed partners in {Q}: {flows['lapsed_partners']:.0f}" in recruits
+
+
+WORDS_RULES = ProgramRules(tiers=(TierRule("Gold", 500_000, 10, 5), TierRule("Bronze", 1000, 3, 2)))
+
+
+@pytest.mark.parametrize(
+    ("figures", "recorded", "words"),
+    [
+        ((600_000, 12, 6, "Gold"), "Bronze",
+         "Gold: $600.00k of revenue, 12 deals, 6 customers; higher than its recorded tier (Bronze): the annual review "
+         "weighs a promotion."),
+        ((2_740_000, 1, 1, NO_TIER_MET), "Bronze",
+         "none: $2.74M of revenue, 1 deal, 1 customer; short of its recorded tier (Bronze), whose minimums are "
+         "$1.00k, 3 deals, 2 customers."),
+        ((2000, 3, 2, "Bronze"), "Bronze", "Bronze: $2.00k of revenue, 3 deals, 2 customers."),
+        ((2000, 3, 2, "Bronze"), None, "Bronze: $2.00k of revenue, 3 deals, 2 customers."),
+    ],
+    ids=["meets-higher", "meets-none", "same", "none-recorded"],
+)
+def test_tier_gap_words_say_both_tiers_and_the_figures(figures, recorded, words):
+    row = pd.Series(dict(zip(["revenue_trailing", "deals_trailing", "customers_trailing", "qualifies_for"], figures,
+                             strict=True)))
+    assert tier_gap_words(row, recorded, WORDS_RULES) == words

@@ -12,7 +12,7 @@ from analytics.analyses.partner_profile import (
     partner_top_customers,
 )
 from analytics.analyses.retention import account_retention, kept_text, retention_periods
-from analytics.analyses.tiers import NO_TIER_MET, qualifying_tiers
+from analytics.analyses.tiers import qualifying_tiers, tier_gap_words
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money
 from analytics.model.scoring import stored_scores
@@ -75,15 +75,12 @@ except ValueError as exc:
     rules = None
     st.warning(f"The program rules cannot be used: {markdown_literal(str(exc))}")
 if rules is not None and q:
-    met = cached(qualifying_tiers, q, rules).set_index("partner_id")["qualifies_for"].get(partner_id)
+    met = cached(qualifying_tiers, q, rules)
+    met = met[met["partner_id"] == partner_id]
     recorded = (f"**Tier (recorded)**: {markdown_literal(rank['tier'])}, as recorded in {rank['tier_quarter']}"
                 if rank.get("tier") else "**Tier (recorded)**: none recorded")
-    meets = {None: "no order in that year", NO_TIER_MET: "no tier's minimums"}.get(met, markdown_literal(met))
-    note = (" The two differ: the data record the tier the program gave the partner, its figures may since have "
-            "met another's; the annual review recommends the move." if met and rank.get("tier") not in (None, met)
-            else "")
-    st.markdown(f"{recorded} · **Tier its figures meet** (revenue, deals and customers of {period} against "
-                f"the program's minimums): {meets}.{note}")
+    meets = "no order in that year" if met.empty else markdown_literal(tier_gap_words(met.iloc[0], rank["tier"], rules))
+    st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the program's minimums): {meets}")
 
 show_chart(cached_figure(charts.partner_history_bars, history, name, q))
 with st.expander("Quarter by quarter (table)"):

@@ -27,6 +27,7 @@ import pandas as pd
 
 from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
 from analytics.filters import ChannelFilter
+from analytics.formatting import money
 from analytics.frames import empty_frame, require_columns
 from analytics.review.decisions import qualifying_tier
 from analytics.review.program import ProgramRules
@@ -43,6 +44,7 @@ __all__ = [
     "tier_shares",
     "tier_moves",
     "qualifying_tiers",
+    "tier_gap_words",
     "NO_TIER_MET",
     "classify_tier_moves",
     "move_definitions",
@@ -288,6 +290,27 @@ def tier_flow(moves: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["source", "target"], key=_tier_sort_key).reset_index(drop=True)
     out["partners"] = out["partners"].astype("int64")
     return out[FLOW_COLUMNS]
+
+
+def tier_gap_words(figures: pd.Series, recorded: str | None, rules: ProgramRules) -> str:
+    """Give in plain words the tier a partner's figures meet, the figures, and how it stands to its recorded tier.
+
+    `figures` is a row of qualifying_tiers; `recorded` its recorded tier (None: none recorded). E.g.
+    "none: $2.74M of revenue, 1 deal, 1 customer; lower than its recorded tier (Bronze), whose
+    minimums are $60,000, 3 deals, 2 customers".
+    """
+    met = figures["qualifies_for"]
+    deals, customers = int(figures["deals_trailing"]), int(figures["customers_trailing"])
+    said = (f"{'none' if met == NO_TIER_MET else met}: {money(figures['revenue_trailing'])} of revenue, "
+            f"{deals:,} deal{'' if deals == 1 else 's'}, {customers:,} customer{'' if customers == 1 else 's'}")
+    names = list(rules.tier_names)
+    if recorded is None or recorded == met or recorded not in names:
+        return said + "."
+    rule = rules.tiers[names.index(recorded)]
+    minimums = f"{money(rule.min_revenue)}, {rule.min_deals:,} deals, {rule.min_customers:,} customers"
+    if met != NO_TIER_MET and names.index(met) < names.index(recorded):
+        return f"{said}; higher than its recorded tier ({recorded}): the annual review weighs a promotion."
+    return f"{said}; short of its recorded tier ({recorded}), whose minimums are {minimums}."
 
 
 # -- concentration ------------------------------------------------------------------------------
