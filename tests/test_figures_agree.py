@@ -30,6 +30,7 @@ from analytics.analyses.queries import (
     overview,
     partners_by_tier,
 )
+from analytics.analyses.recruits import recruits_report
 from analytics.analyses.tiers import NO_TIER_MET, qualifying_tiers, tier_gap_words, tier_moves
 from analytics.brief import board_pack
 from analytics.filters import ChannelFilter
@@ -171,6 +172,14 @@ def test_what_changed_counts_new_lapsed_and_gone_as_the_overview_does(figures):
     assert (changes.counts["new"], changes.counts["lapsed"]) == (flows["new_partners"], flows["lapsed_partners"])
     by_kind = changes.rows.groupby("change")["partner_id"].apply(list).to_dict()
     assert (by_kind["new"], by_kind["lapsed"], by_kind["gone"]) == (["P5"], ["P3"], ["P4"])
+
+
+def test_recruits_per_cohort_are_the_new_partners_per_quarter(figures):
+    cohorts = recruits_report(figures, ChannelFilter(Q), load_program()).cohorts.set_index("cohort")["recruited"]
+    flows = new_and_lapsed(figures, ChannelFilter(Q)).set_index("quarter")["new_partners"].dropna()
+    # Known from the fifth quarter on: 2025Q1 P4, 2025Q2 P2, 2026Q1 P5; no cohort is an empty quarter.
+    assert {q: int(n) for q, n in flows.items() if n} == cohorts.reindex(flows.index).dropna().astype(int).to_dict() \
+        == {"2025Q1": 1, "2025Q2": 1, "2026Q1": 1}
 
 
 def test_partner_rank_peers_are_the_partners_per_tier(figures):
