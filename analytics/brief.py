@@ -177,7 +177,7 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, order, {"Partners": [tiers.at[t, "partners"] for t in order]},
            COUNT, "Active partners per recorded tier", colours={"Partners": _NEUTRAL})
     _text(slide, [f"Active: an order in {shift_quarter(quarter, -3)}–{quarter}; each partner in the latest tier the "
-                  "data record for it there, not the tier its figures meet."], top=4.9, width=5.5, height=1.2, size=12)
+                  "data record for it there, not the tier its figures meet."], top=5.3, width=5.5, height=1.2, size=12)
     by_tier = revenue_by_tier(store, flt)
     shown = sorted(q for q in by_tier["quarter"].unique()
                    if quarter_index(quarter) - QUARTERS_SHOWN < quarter_index(q) <= quarter_index(quarter))
