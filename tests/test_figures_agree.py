@@ -31,7 +31,13 @@ from analytics.analyses.queries import (
     partners_by_tier,
 )
 from analytics.analyses.recruits import recruits_report
-from analytics.analyses.tiers import NO_TIER_MET, qualifying_tiers, tier_gap_words, tier_moves
+from analytics.analyses.tiers import (
+    NO_TIER_MET,
+    qualifying_tiers,
+    recorded_against_met,
+    tier_gap_words,
+    tier_moves,
+)
 from analytics.brief import board_pack
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
@@ -283,3 +289,22 @@ def test_tier_gap_words_say_both_tiers_and_the_figures(figures, recorded, words)
     row = pd.Series(dict(zip(["revenue_trailing", "deals_trailing", "customers_trailing", "qualifies_for"], figures,
                              strict=True)))
     assert tier_gap_words(row, recorded, WORDS_RULES) == words
+
+
+def test_recorded_against_met_counts_partners_by_how_their_figures_stand_to_their_recorded_tier():
+    moves = pd.DataFrame({
+        "to_tier": ["Bronze", "Gold", "Gold", "Bronze", None, "Unknown"],
+        "qualifies_for": ["Gold", "Gold", "Bronze", NO_TIER_MET, None, "Gold"],
+    })
+    assert recorded_against_met(moves, WORDS_RULES) == {"higher": 1, "same": 1, "lower": 2}
+
+
+def test_tiers_page_counts_how_recorded_tiers_stand_to_the_figures(figures_db):
+    with Store(figures_db) as store:
+        against = recorded_against_met(tier_moves(store, ChannelFilter(Q), "2025Q1", Q, load_program()), load_program())
+    # Under the program's minimums only P2 (recorded Bronze) meets a tier, Gold; the other six meet none.
+    assert against == {"higher": 1, "same": 0, "lower": 6}
+    at = open_page(figures_db, "views/tiers.py")
+    assert any(c.value.startswith("Of the 7 partners with a recorded tier in the year to 2026Q1, the figures of 1 "
+                                  "meet a higher tier than the one recorded, 0 their recorded tier and 6 a lower")
+               for c in at.caption)

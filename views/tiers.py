@@ -7,6 +7,7 @@ from analytics.analyses.queries import partners_by_tier
 from analytics.analyses.tiers import (
     MOVES,
     move_definitions,
+    recorded_against_met,
     revenue_concentration,
     tier_distribution,
     tier_flow,
@@ -81,6 +82,14 @@ else:
         "Show partners who were", ["promoted", "demoted", "lapsed", "new", "returned", "kept"],
         default=["promoted", "demoted"], key="tier_moves_shown",
     )
+    if rules is not None:
+        against = recorded_against_met(moves, rules)
+        st.caption(
+            f"Of the {sum(against.values()):,} partners with a recorded tier in the year to {q}, the figures of "
+            f"{against['higher']:,} meet a higher tier than the one recorded, {against['same']:,} their recorded tier "
+            f"and {against['lower']:,} a lower tier or none: the data record the tier the program gave a partner, "
+            "the annual review weighs its figures (the table shows both)."
+        )
     shown = moves[moves["move"].isin(show)]  # tier_moves' order, stated below
     partner_table(
         shown, f"tier_moves_{from_q}_{q}", "dl_tier_moves",

@@ -45,6 +45,7 @@ __all__ = [
     "tier_moves",
     "qualifying_tiers",
     "tier_gap_words",
+    "recorded_against_met",
     "NO_TIER_MET",
     "classify_tier_moves",
     "move_definitions",
@@ -290,6 +291,21 @@ def tier_flow(moves: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["source", "target"], key=_tier_sort_key).reset_index(drop=True)
     out["partners"] = out["partners"].astype("int64")
     return out[FLOW_COLUMNS]
+
+
+def recorded_against_met(moves: pd.DataFrame, rules: ProgramRules) -> dict[str, int]:
+    """Give how many partners' figures meet a higher tier than recorded, their recorded tier, or a lower one (or none).
+
+    `moves` is tier_moves with rules: partners with a recorded tier at the later quarter (to_tier, not
+    "Unknown" or a tier the program does not know) and a qualifies_for. Keys: "higher", "same", "lower".
+    """
+    require_columns(moves, ["to_tier", "qualifies_for"], "the tier moves")
+    names = list(rules.tier_names)
+    rank = {name: i for i, name in enumerate(names)} | {NO_TIER_MET: len(names)}
+    known = moves[moves["to_tier"].isin(names) & moves["qualifies_for"].isin(list(rank))]
+    recorded, met = known["to_tier"].map(rank), known["qualifies_for"].map(rank)
+    return {"higher": int((met < recorded).sum()), "same": int((met == recorded).sum()),
+            "lower": int((met > recorded).sum())}
 
 
 def tier_gap_words(figures: pd.Series, recorded: str | None, rules: ProgramRules) -> str:
