@@ -19,7 +19,7 @@ from pptx.util import Inches, Pt
 
 from analytics.analyses.dropoffs import partner_changes, revenue_bridge, significant_dropoffs
 from analytics.analyses.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
-from analytics.analyses.tiers import MOVES, tier_moves
+from analytics.analyses.tiers import MOVES, move_definitions, tier_moves
 from analytics.charts import TIER_COLOURS
 from analytics.filters import ChannelFilter
 from analytics.formatting import money, pct_change, signed_pct
@@ -171,11 +171,13 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
     tiers = partners_by_tier(store, flt, quarter).set_index("tier")
     order = ordered_tiers(tiers.index)
     slide = _slide(deck, f"Tiers: active partners and revenue, 4 quarters to {quarter}")
-    _table(slide, ["Tier", "Partners", "Revenue, 4 quarters"],
+    _table(slide, ["Tier (recorded)", "Partners", "Revenue, 4 quarters"],
            [[t, f"{int(tiers.at[t, 'partners']):,}", money(tiers.at[t, "revenue_trailing"])] for t in order]
            + [["All", f"{int(tiers['partners'].sum()):,}", money(tiers["revenue_trailing"].sum())]], width=5.5)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, order, {"Partners": [tiers.at[t, "partners"] for t in order]},
-           COUNT, "Active partners per tier", colours={"Partners": _NEUTRAL})
+           COUNT, "Active partners per recorded tier", colours={"Partners": _NEUTRAL})
+    _text(slide, [f"Active: an order in {shift_quarter(quarter, -3)}–{quarter}; each partner in the latest tier the "
+                  "data record for it there, not the tier its figures meet."], top=5.3, width=5.5, height=1.2, size=12)
     by_tier = revenue_by_tier(store, flt)
     shown = sorted(q for q in by_tier["quarter"].unique()
                    if quarter_index(quarter) - QUARTERS_SHOWN < quarter_index(q) <= quarter_index(quarter))
@@ -188,15 +190,13 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
     quarters = filter_options(store).quarters
     earlier = [q for q in quarters if q < quarter]
     if not earlier:
-        _text(_slide(deck, "Tier moves"), [f"No quarter before {quarter} to compare with."])
+        _text(_slide(deck, "Recorded tier moves"), [f"No quarter before {quarter} to compare with."])
         return
     from_q = shift_quarter(quarter, -4) if shift_quarter(quarter, -4) in earlier else earlier[0]
     counts = tier_moves(store, flt, from_q, quarter)["move"].value_counts()
-    slide = _slide(deck, f"Tier moves, {from_q} → {quarter}")
+    slide = _slide(deck, f"Recorded tier moves, {from_q} → {quarter}")
     _table(slide, ["Move", "Partners"], [[m, f"{int(counts.get(m, 0)):,}"] for m in MOVES], width=4.5)
-    _text(slide, ["A partner's tier at a quarter is its latest recorded tier in the four quarters to it; lapsed "
-                  f"partners had orders in the four quarters to {from_q} but none in the four to {quarter}, new "
-                  "ones the other way round."], top=4.6, width=5.5, height=2.0, size=12)
+    _text(slide, [move_definitions(from_q, quarter)], top=4.9, width=5.8, height=2.4, size=11)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, list(MOVES), {"Partners": [int(counts.get(m, 0)) for m in MOVES]},
            COUNT, "Partners per move", colours={"Partners": _NEUTRAL})
 
@@ -244,7 +244,7 @@ def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarte
         _text(slide, [f"No partner's revenue fell by {DROPOFF_THRESHOLD:.0%} or more."])
         return
     top = fallen.head(ROWS_SHOWN)
-    _table(slide, ["Partner", "Name", "Tier", prev_t4, t4, "Change"],
+    _table(slide, ["Partner", "Name", "Tier (recorded)", prev_t4, t4, "Change"],
            [[r.partner_id, r.partner_name or "", r.tier or "", money(r.revenue_prev_t4), money(r.revenue_t4),
              signed_pct(r.change_t4) or "n/a"] for r in top.itertuples()], top=1.4, width=12.3,
            widths=[1.2, 4.3, 1.3, 1.9, 1.9, 1.7])
@@ -293,8 +293,9 @@ def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
     new = row["new_partners"].iloc[0] if not row.empty else None
     lapsed = row["lapsed_partners"].iloc[0] if not row.empty else None
     _text(slide, [f"New partners in {quarter}: {_count(new)}", f"Lapsed partners in {quarter}: {_count(lapsed)}",
-                  "New: first order ever in the quarter. Lapsed: last order four quarters ago, none since. Both "
-                  "are counted from the fifth quarter of data on."], width=5.8, height=2.5)
+                  f"New: first order ever in {quarter}. Lapsed: an order in {shift_quarter(quarter, -4)}–"
+                  f"{shift_quarter(quarter, -1)}, none in {shift_quarter(quarter, -3)}–{quarter}. Both are counted "
+                  "from the fifth quarter of data on."], width=5.8, height=2.5)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, flows["quarter"].tolist(),
            {"New partners": flows["new_partners"].tolist(), "Lapsed partners": flows["lapsed_partners"].tolist()},
            COUNT, "New and lapsed partners per quarter", colours={"New partners": _GROWTH, "Lapsed partners": _FALL})

@@ -99,7 +99,7 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
         )
     )
     _room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
-    return _layout(fig, f"Active partners per tier, 4 quarters to {quarter}", "Partners").update_layout(
+    return _layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter}", "Partners").update_layout(
         showlegend=False)
 
 
@@ -119,7 +119,7 @@ def revenue_by_tier_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
             )
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, f"Revenue per quarter by tier, to {quarter} (USD)", "Revenue (USD)")
+    return _layout(fig, f"Revenue per quarter by tier recorded then, to {quarter} (USD)", "Revenue (USD)")
 
 
 def new_and_lapsed_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
@@ -204,7 +204,7 @@ def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Fi
         )
     return _layout(
         fig,
-        f"Share of {what} by tier, per quarter, {_quarter_span(frame['quarter'])} (%)",
+        f"Share of {what} by tier recorded then, per quarter, {_quarter_span(frame['quarter'])} (%)",
         f"Share of {what} (%)",
         "Quarter",
     )
@@ -226,11 +226,12 @@ def tier_flow_sankey(flow: pd.DataFrame, from_quarter: str, to_quarter: str) -> 
     # Left and right nodes are distinct even when they share a tier name ("Gold" -> "Gold").
     left = {name: i for i, name in enumerate(sources)}
     right = {name: len(sources) + i for i, name in enumerate(targets)}
-    colours = {"New": _GROWTH, "Lapsed": _HIGHLIGHT}
+    colours = {"New": _GROWTH, "Returned": _GROWTH, "Lapsed": _HIGHLIGHT}
+    entering = ("New", "Returned")  # nodes without a tier before
     out_of = flow.groupby("source", sort=False)["partners"].sum()
     into = flow.groupby("target", sort=False)["partners"].sum()
     labels = [
-        f"{plotly_literal(s)} {from_quarter} ({int(out_of[s]):,})" if s != "New" else f"New ({int(out_of[s]):,})"
+        f"{plotly_literal(s)} {from_quarter} ({int(out_of[s]):,})" if s not in entering else f"{s} ({int(out_of[s]):,})"
         for s in sources
     ] + [
         f"{plotly_literal(t)} {to_quarter} ({int(into[t]):,})" if t != "Lapsed" else f"Lapsed ({int(into[t]):,})"
@@ -256,7 +257,7 @@ def tier_flow_sankey(flow: pd.DataFrame, from_quarter: str, to_quarter: str) -> 
                 "value": flow["partners"].tolist(),
                 "color": link_colours,
                 "customdata": [
-                    [s if s == "New" else f"{plotly_literal(s)} {from_quarter}",
+                    [s if s in entering else f"{plotly_literal(s)} {from_quarter}",
                      t if t == "Lapsed" else f"{plotly_literal(t)} {to_quarter}"]
                     for s, t in zip(flow["source"], flow["target"], strict=True)
                 ],
@@ -266,7 +267,8 @@ def tier_flow_sankey(flow: pd.DataFrame, from_quarter: str, to_quarter: str) -> 
         )
     )
     fig.update_layout(
-        title={"text": f"Tier moves, {from_quarter} to {to_quarter} (tier in the 4 quarters to each)",
+        title={"text": f"Recorded tier moves, {from_quarter} to {to_quarter} (latest recorded tier in the 4 quarters "
+                       "to each)",
                "x": 0, "xanchor": "left"},
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )

@@ -39,13 +39,15 @@ COLUMNS: dict[str, Column] = {
     # Who and where
     "partner_id": _c("Partner id", "id"),
     "partner_name": _c("Name"),
-    "tier": _c("Tier"),
+    # Two tiers, two names everywhere: the tier the data record, and the tier the program's minimums give.
+    "tier": _c("Tier (recorded)", help="The tier the sales extracts record for the partner"),
+    "tier_quarter": _c("Tier recorded in"),
     "region": _c("Region"),
     "country": _c("Country"),
     "distributor": _c("Distributor"),
     "next_tier": _c("Next tier"),
-    "from_tier": _c("Tier before"),
-    "to_tier": _c("Tier after"),
+    "from_tier": _c("Tier (recorded) before"),
+    "to_tier": _c("Tier (recorded) after"),
     "move": _c("Move"),
     "quarter": _c("Quarter"),
     "cohort": _c("Cohort (quarter of first order)"),
@@ -137,8 +139,8 @@ COLUMNS: dict[str, Column] = {
     "underperforming": _c("Underperforming", "flag"),
     "candidate": _c("Model or baseline"),
     "model_version": _c("Model version"),
-    "qualifies_for": _c("Meets the minimums of", help="The highest tier whose revenue, deal and customer minimums "
-                                                      "it all meets over the review year"),
+    "qualifies_for": _c("Tier its figures meet", help="The highest tier whose revenue, deal and customer minimums "
+                                                      "(data/program.toml) its last four quarters all meet"),
     "recommendation": _c("Recommendation"),
     "at_risk": _c("At risk", "flag"),
     "dormant": _c("Dormant", "flag", help="No order in the review year; ordered in the year before"),

@@ -90,7 +90,7 @@ def test_demo_deck_slides_and_figures_match_the_engine(demo_db):
         f"Headline figures: {q} against a year before",
         f"Tiers: active partners and revenue, 4 quarters to {q}",
         "Revenue per tier and quarter (the tier recorded in that quarter)",
-        f"Tier moves, 2025Q3 → {q}",
+        f"Recorded tier moves, 2025Q3 → {q}",
         "Revenue bridge: 2025Q4–2026Q3 against 2024Q4–2025Q3",
         "Largest revenue drop-offs, 2025Q4–2026Q3 against 2024Q4–2025Q3",
         "Partners at risk of churning by 2027Q3",
@@ -106,7 +106,8 @@ def test_demo_deck_slides_and_figures_match_the_engine(demo_db):
     assert chart_series(tier_slide)["Partners"] == expected_partners
     assert table(tier_slide)[1] == ["Platinum", f"{tiers.at['Platinum', 'partners']:,}",
                                     money(tiers.at["Platinum", "revenue_trailing"])]
-    assert chart_series(slides[f"Tier moves, 2025Q3 → {q}"])["Partners"] == [float(moves.get(m, 0)) for m in MOVES]
+    assert chart_series(slides[f"Recorded tier moves, 2025Q3 → {q}"])["Partners"] == [
+        float(moves.get(m, 0)) for m in MOVES]
     bridge_slide = slides["Revenue bridge: 2025Q4–2026Q3 against 2024Q4–2025Q3"]
     assert [row[1] for row in table(bridge_slide)[1:]] == [money(a) for a in bridge["amount"]]
     heights = chart_series(bridge_slide)["Amount"]

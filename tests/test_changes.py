@@ -57,15 +57,18 @@ def test_a_second_load_gives_the_hand_computed_rows(two_loads):
         2, "b.csv", "2025Q3", "2025Q4")
     nan = float("nan")
     pd.testing.assert_frame_equal(changes.rows, expected([
-        ("P1", "Climber Ltd", "tier up", "now meets the Gold minimums (met Silver before)", 600, 1100, 500, nan, nan),
-        ("P2", "Faller GmbH", "tier down", "fell below the Gold minimums; now meets Authorized", 1300, 100, 0, nan,
-         nan),
+        ("P1", "Climber Ltd", "qualifies higher", "now meets the Gold minimums (met Silver before)", 600, 1100, 500,
+         nan, nan),
+        ("P2", "Faller GmbH", "qualifies lower", "fell below the Gold minimums; now meets Authorized", 1300, 100, 0,
+         nan, nan),
         ("P2", "Faller GmbH", "drop-off", "trailing-year revenue down 92% ($1.20k to $100): $1.10k lost", 1300, 100,
          0, nan, nan),
-        ("P3", "Newcomer Inc", "recruit", "new partner: first order in 2025Q4", 0, 150, 150, nan, nan),
+        ("P3", "Newcomer Inc", "new", "new partner: first order ever in 2025Q4", 0, 150, 150, nan, nan),
         ("P2", "Faller GmbH", "gone", "ordered in 2025Q3, no order in 2025Q4", 1300, 100, 0, nan, nan),
     ]))
-    assert changes.counts == {"tier up": 1, "tier down": 1, "risk rose": 0, "drop-off": 1, "recruit": 1, "gone": 1}
+    # Nobody lapsed: P2 and P5 ordered within the four quarters to 2025Q4 (P2 in 2025Q3 is gone, not lapsed).
+    assert changes.counts == {"qualifies higher": 1, "qualifies lower": 1, "risk rose": 0, "drop-off": 1, "new": 1,
+                              "lapsed": 0, "gone": 1}
     assert len(changes.notes) == 1 and "needs the stored scores as of both 2025Q3 and 2025Q4" in changes.notes[0]
 
 
@@ -97,10 +100,10 @@ def test_a_replace_compares_with_the_lines_it_set_aside(two_loads, write_file):
     by_kind = {k: changes.rows.loc[changes.rows["change"] == k, "partner_id"].tolist() for k in KINDS}
     # Before the replace P1 met Gold (1,100), now 700; P3's and P4's 2025Q4 lines went with the replace, so
     # P3 meets no tier now and P4, which ordered in 2025Q3, is gone.
-    assert by_kind["tier down"] == ["P1", "P3"]
-    p1 = changes.rows[(changes.rows["partner_id"] == "P1") & (changes.rows["change"] == "tier down")].iloc[0]
+    assert by_kind["qualifies lower"] == ["P1", "P3"]
+    p1 = changes.rows[(changes.rows["partner_id"] == "P1") & (changes.rows["change"] == "qualifies lower")].iloc[0]
     assert (p1["revenue_trailing_before"], p1["revenue_trailing_after"]) == (1100, 700)
-    assert by_kind["recruit"] == [] and by_kind["gone"] == ["P4"]
+    assert by_kind["new"] == [] and by_kind["lapsed"] == [] and by_kind["gone"] == ["P4"]
 
 
 def test_after_a_rollback_the_load_before_is_the_latest_and_the_first_has_nothing_to_compare(two_loads):

@@ -56,7 +56,8 @@ def test_find_partners(channel, text, partners):
 def test_find_partners_gives_the_latest_attributes_and_last_quarter(channel):
     found = find_partners(channel, "P1", limit=1)
     expected = pd.DataFrame({
-        "partner_id": ["P1"], "partner_name": ["Bluepeak Systems"], "tier": ["Gold"], "region": ["NA"],
+        "partner_id": ["P1"], "partner_name": ["Bluepeak Systems"], "tier": ["Gold"], "tier_quarter": ["2025Q2"],
+        "region": ["NA"],
         "last_quarter": ["2025Q2"],
     })
     pd.testing.assert_frame_equal(found, expected)
@@ -147,13 +148,13 @@ def test_profile_of_a_quiet_partner_is_empty_not_an_error(channel):
 @pytest.mark.parametrize(
     ("partner_id", "expected"),
     [
-        ("P1", {"tier": "Gold", "region": "NA", "rank_in_tier": 1, "partners_in_tier": 3, "rank_in_region": 1,
-                "partners_in_region": 3, "revenue_t4": 1050.0}),
-        ("P10", {"tier": "Gold", "region": "EMEA", "rank_in_tier": 3, "partners_in_tier": 3, "rank_in_region": 1,
-                 "partners_in_region": 1, "revenue_t4": 1000.0}),
-        ("P3", {"tier": "Silver", "region": "NA", "rank_in_tier": 1, "partners_in_tier": 1, "rank_in_region": 3,
-                "partners_in_region": 3, "revenue_t4": 100.0}),
-        ("P999", {"tier": None, "region": None, "rank_in_tier": None, "partners_in_tier": None,
+        ("P1", {"tier": "Gold", "tier_quarter": "2025Q2", "region": "NA", "rank_in_tier": 1, "partners_in_tier": 3,
+                "rank_in_region": 1, "partners_in_region": 3, "revenue_t4": 1050.0}),
+        ("P10", {"tier": "Gold", "tier_quarter": "2025Q1", "region": "EMEA", "rank_in_tier": 3, "partners_in_tier": 3,
+                 "rank_in_region": 1, "partners_in_region": 1, "revenue_t4": 1000.0}),
+        ("P3", {"tier": "Silver", "tier_quarter": "2025Q3", "region": "NA", "rank_in_tier": 1, "partners_in_tier": 1,
+                "rank_in_region": 3, "partners_in_region": 3, "revenue_t4": 100.0}),
+        ("P999", {"tier": None, "tier_quarter": None, "region": None, "rank_in_tier": None, "partners_in_tier": None,
                   "rank_in_region": None, "partners_in_region": None, "revenue_t4": 0.0}),
     ],
     ids=["tied-first", "last-in-tier", "alone-in-tier", "not-active"],
@@ -161,6 +162,14 @@ def test_profile_of_a_quiet_partner_is_empty_not_an_error(channel):
 def test_partner_rank_by_trailing_year_revenue(channel, partner_id, expected):
     # Trailing year to 2025Q3: P1 and P2 1,050 (Gold, NA), P10 1,000 (Gold, EMEA), P3 100 (Silver, NA).
     assert partner_rank(channel, partner_id, "2025Q3") == expected
+
+
+def test_a_partner_without_orders_in_the_year_is_ranked_in_its_latest_recorded_tier(channel):
+    # Year to 2026Q1 (2025Q2–2026Q1): P2 1,050 and P1 250 (Gold), P3 100 (Silver). P10's last order, and
+    # tier, is of 2025Q1: it is still Gold (recorded 2025Q1), last of the three Gold partners with revenue 0.
+    assert partner_rank(channel, "P10", "2026Q1") == {
+        "tier": "Gold", "tier_quarter": "2025Q1", "region": "EMEA", "rank_in_tier": 3, "partners_in_tier": 3,
+        "rank_in_region": 1, "partners_in_region": 1, "revenue_t4": 0.0}
 
 
 def test_rank_partner_without_a_region():

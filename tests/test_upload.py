@@ -180,11 +180,12 @@ def test_the_preview_leads_with_partner_date_and_revenue_in_words(tmp_path):
     at = upload(open_page(tmp_path / "up.duckdb", PAGE), "q3.csv", GOOD)
     assert shown_headers(at.dataframe[0])[:3] == ["Partner id", "Order date", "Revenue (USD)"]
     # Then the rest, columns the file lacks left out: no empty transaction id or customer columns.
-    assert shown_headers(at.dataframe[0])[3:] == ["Row in file", "Tier", "Quarter"]
+    assert shown_headers(at.dataframe[0])[3:] == ["Row in file", "Tier (recorded)", "Quarter"]
     mapping = at.table[0].value
     assert list(mapping.columns) == ["Field", "Column in the file"]
     assert dict(zip(mapping["Field"], mapping["Column in the file"], strict=True)) == {
-        "Partner id": "Partner ID", "Revenue (USD)": "Amount (USD)", "Order date": "Booking Date", "Tier": "Tier"}
+        "Partner id": "Partner ID", "Revenue (USD)": "Amount (USD)", "Order date": "Booking Date",
+        "Tier (recorded)": "Tier"}
 
 
 def test_mapping_fields_are_named_as_people_name_them(tmp_path):

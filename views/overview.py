@@ -90,7 +90,10 @@ if not latest_flow.empty:
     c4.metric(
         f"New / lapsed in {q}",
         " / ".join("n/a" if pd.isna(v) else f"{int(v):,}" for v in (new, lapsed)),
-        help="Partners. New: first order ever in this quarter. Lapsed: last order four quarters ago, none since.",
+        help=f"Partners. New: first order ever in {q}. Lapsed: an order in the four quarters "
+             f"{shift_quarter(q, -4)}–{shift_quarter(q, -1)}, none in {shift_quarter(q, -3)}–{q} (last order in "
+             f"{shift_quarter(q, -4)}). The same partners as the Tiers page's new and lapsed from "
+             f"{shift_quarter(q, -1)} to {q}.",
     )
 
 left, right = st.columns([2, 3])
@@ -98,8 +101,11 @@ show_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, f
 show_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt), q), right)
 show_chart(cached_figure(charts.new_and_lapsed_bars, flows, q))
 st.caption(
-    "Partners per tier: each partner with an order in the four quarters, in its latest recorded tier there (as "
-    "on the Tiers page). New and lapsed partners are counted from the fifth quarter of data on: before that, a "
-    "partner's first order in the data may just be its first order of the year."
+    f"Partners per tier: each partner with an order in {shift_quarter(q, -3)}–{q}, in the latest tier the data "
+    "record for it there (Tier (recorded), as on the Tiers page; not the tier its figures meet, which the annual "
+    "review judges). Revenue per quarter: each partner in the tier recorded in that quarter. New in a quarter: "
+    "first order ever in it; lapsed: an order in the four quarters to the quarter before, none in the four to it. "
+    "Both are counted from the fifth quarter of data on: before that, a partner's first order in the data may just "
+    "be its first order of the year."
 )
 changes_section()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.analyses.changes import KINDS, load_changes
+from analytics.analyses.changes import KINDS, RISK_THRESHOLD, load_changes
 from analytics.brief import board_pack_bytes
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.program import load_program
+from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
 from views.db import APP_WAIT, cached, get_store
 from views.widgets import partner_table
@@ -16,12 +17,28 @@ from views.widgets import partner_table
 __all__ = ["changes_section", "board_pack_button"]
 
 _NOTHING = {
-    "tier up": "no partner rose above a tier minimum",
-    "tier down": "none fell below one",
+    "qualifies higher": "no partner's figures rose to a higher tier's minimums",
+    "qualifies lower": "none fell below its tier's",
     "drop-off": "no new revenue drop-off",
-    "recruit": "no recruit",
-    "gone": "no partner gone",
+    "new": "no new partner",
+    "lapsed": "none lapsed",
+    "gone": "none gone",
 }
+
+
+def kind_definitions(after_quarter: str) -> str:
+    """Give each kind of change in words with its period, as the page shows it under the counts."""
+    year = f"{shift_quarter(after_quarter, -3)}–{after_quarter}"
+    return (
+        f"**Qualifies higher / lower**: the tier its figures meet (revenue, deals and customers over {year} against "
+        "the program's minimums, as the review judges) changed; the tier recorded in the data may not have "
+        "(recorded tier moves are on the Tiers page). "
+        f"**Risk rose**: churn probability crossed {RISK_THRESHOLD:.0%} between the scores as of "
+        f"{shift_quarter(after_quarter, -1)} and {after_quarter}. **Drop-off**: trailing-year revenue down by half or "
+        f"more, newly. **New**: first order ever with this load. **Lapsed**: an order in the four quarters to "
+        f"{shift_quarter(after_quarter, -1)}, none in {year} (as the Overview counts lapsed). **Gone**: an order in "
+        f"{shift_quarter(after_quarter, -1)}, none in {after_quarter} (not yet lapsed)."
+    )
 
 
 def changes_section() -> None:
@@ -48,6 +65,7 @@ def changes_section() -> None:
         "sidebar's filters do not narrow this list."
     )
     st.caption(" · ".join(f"{kind}: {changes.counts[kind]:,}" for kind in KINDS))
+    st.caption(kind_definitions(changes.after_quarter))
     for note in changes.notes:
         st.info(markdown_literal(note), icon=":material/info:")
     if changes.rows.empty:
@@ -55,7 +73,7 @@ def changes_section() -> None:
         return
     partner_table(
         changes.rows, f"changes with load {changes.load_id}", "dl_load_changes",
-        "by kind of change (tier up, tier down, risk rose, drop-off, recruit, gone), then riskiest, largest loss "
+        f"by kind of change ({', '.join(KINDS)}), then riskiest, largest loss "
         "or largest trailing-year revenue first",
         labels={
             "revenue_trailing_before": f"Revenue, year to {changes.before_quarter}, before the load",

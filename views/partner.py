@@ -12,6 +12,7 @@ from analytics.analyses.partner_profile import (
     partner_top_customers,
 )
 from analytics.analyses.retention import account_retention, kept_text, retention_periods
+from analytics.analyses.tiers import qualifying_tiers, tier_gap_words
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money
 from analytics.model.scoring import stored_scores
@@ -38,7 +39,9 @@ if found.empty:
     st.stop()
 names = {r.partner_id: r.partner_name or r.partner_id for r in found.itertuples()}
 # Option labels are plain text (never Markdown), so a name shows there as written.
-labels = {r.partner_id: f"{names[r.partner_id]} ({r.partner_id}) · {r.tier or 'no tier'} · {r.region or ''}"
+labels = {r.partner_id: f"{names[r.partner_id]} ({r.partner_id}) · "
+                        + (f"{r.tier} (recorded {r.tier_quarter})" if r.tier else "no tier recorded")
+                        + f" · {r.region or ''}"
           for r in found.itertuples()}
 partner_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="partner_pick")
 st.query_params["partner_id"] = partner_id
@@ -52,14 +55,32 @@ rank = cached(partner_rank, partner_id, q)
 st.subheader(markdown_literal(name))  # a heading is Markdown: "**x**" or "$x$" in a name must show as written
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Revenue, {period}", money(rank.get("revenue_t4")))
-c2.metric(f"Rank in tier ({markdown_literal(rank.get('tier') or 'no tier')})",
+tier_words = (f"{markdown_literal(rank['tier'])}) · recorded {rank['tier_quarter']}" if rank.get("tier")
+              else "no tier recorded)")
+c2.metric(f"Rank in tier ({tier_words}",
           f"{rank['rank_in_tier']:,} of {rank['partners_in_tier']:,}" if rank.get("rank_in_tier") else "n/a",
-          help=f"By revenue in {period}.")
+          help=f"By revenue in {period}, among the partners with an order then, each in its latest recorded tier "
+               "(as the partners per tier count them); the tier is the one the data record, not the one its "
+               "figures meet (below)." + ("" if rank.get("revenue_t4") else
+                                          f" No order in {period}: ranked with no revenue."))
 c3.metric(f"Rank in region ({markdown_literal(rank.get('region') or 'none')})",
           f"{rank['rank_in_region']:,} of {rank['partners_in_region']:,}" if rank.get("rank_in_region") else "n/a",
           help=f"By revenue in {period}.")
 deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"].sum() if q else None
 c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
+
+try:
+    rules = load_program()
+except ValueError as exc:
+    rules = None
+    st.warning(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+if rules is not None and q:
+    met = cached(qualifying_tiers, q, rules)
+    met = met[met["partner_id"] == partner_id]
+    recorded = (f"**Tier (recorded)**: {markdown_literal(rank['tier'])}, as recorded in {rank['tier_quarter']}"
+                if rank.get("tier") else "**Tier (recorded)**: none recorded")
+    meets = "no order in that year" if met.empty else markdown_literal(tier_gap_words(met.iloc[0], rank["tier"], rules))
+    st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the program's minimums): {meets}")
 
 show_chart(cached_figure(charts.partner_history_bars, history, name, q))
 with st.expander("Quarter by quarter (table)"):
@@ -107,11 +128,8 @@ if scored:
             st.markdown(f"**What holds a turnaround back:** {markdown_literal(row.turnaround_reasons_against)}")
 
 st.subheader(f"Annual review of {period}")
-try:
-    rules = load_program()
-except ValueError as exc:
-    rules = None
-    st.warning(f"No recommendation: the program rules cannot be used: {markdown_literal(str(exc))}")
+if rules is None:
+    st.caption("No recommendation: the program rules cannot be used (see above).")
 if rules is not None and scored:  # the recommendation weighs the stored scores
     recs = cached(recommendations, q, rules)
     mine = recs[recs["partner_id"] == partner_id]
@@ -120,7 +138,7 @@ if rules is not None and scored:  # the recommendation weighs the stored scores
     else:
         rec = mine.iloc[0]
         st.markdown(f"**Recommendation:** {rec.recommendation}" + (" · **at risk**" if rec.at_risk else "")
-                    + f" (meets every minimum of: {markdown_literal(rec.qualifies_for)})")
+                    + f" (tier its figures meet: {markdown_literal(rec.qualifies_for)})")
         st.markdown(f"**Why:** {markdown_literal(rec.reasons)}")
 decisions = cached(partner_decisions, partner_id)
 if decisions.empty:

@@ -4,8 +4,17 @@ import streamlit as st
 
 from analytics import charts
 from analytics.analyses.queries import partners_by_tier
-from analytics.analyses.tiers import revenue_concentration, tier_distribution, tier_flow, tier_moves
+from analytics.analyses.tiers import (
+    MOVES,
+    move_definitions,
+    recorded_against_met,
+    revenue_concentration,
+    tier_distribution,
+    tier_flow,
+    tier_moves,
+)
 from analytics.formatting import markdown_literal, money
+from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.sidebar import current_filter
@@ -21,7 +30,7 @@ if flt.quarter is None or distribution.empty:
 q = flt.quarter
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 
-st.subheader(f"Partners and revenue per tier, 4 quarters to {q}")
+st.subheader(f"Partners and revenue per recorded tier, 4 quarters to {q}")
 current = cached(partners_by_tier, flt, q)
 if current.empty:
     st.info(f"No partner in the selection ordered in the four quarters to {q}.")
@@ -35,10 +44,11 @@ else:
                  f"{money(row.revenue_trailing)}" + (f" ({row.revenue_trailing / total:.1%})" if total > 0 else ""),
         )
     st.caption(
-        f"Active partners: an order in the four quarters {shift_quarter(q, -3)}–{q}, each in its latest recorded "
-        "tier there, as on the Overview and in the tier moves below. The chart counts each quarter's partners with "
-        "an order in that quarter, in the tier recorded then, so its counts are lower; the annual review sorts "
-        "partners by the tier whose minimums they meet (qualifies for), which can differ from the recorded tier."
+        f"Active partners: an order in the four quarters {shift_quarter(q, -3)}–{q}, each in its latest tier recorded "
+        "in the data there (Tier (recorded)), as on the Overview and in the tier moves below. The chart counts each "
+        "quarter's partners with an order in that quarter, in the tier recorded then, so its counts are lower. The "
+        "annual review sorts partners by the tier their figures meet (the program's minimums), which can differ from "
+        "the recorded tier: the moves table shows both."
     )
 measure = st.segmented_control(
     "Share of", ["revenue", "partners"], default="revenue", key="tier_measure",
@@ -49,7 +59,7 @@ with st.expander("Partners and revenue per tier and quarter (table)"):
     show_table(distribution)
     download_table(distribution, "tier_distribution", key="dl_tier_distribution")
 
-st.subheader("Tier moves")
+st.subheader("Recorded tier moves")
 quarters = sorted(distribution["quarter"].unique())
 earlier = [x for x in quarters if x < q]
 if not earlier:
@@ -57,26 +67,37 @@ if not earlier:
 else:
     default = shift_quarter(q, -4) if shift_quarter(q, -4) in earlier else earlier[0]
     from_q = st.selectbox("Compare with", earlier[::-1], index=earlier[::-1].index(default), key="tier_from")
-    moves = cached(tier_moves, flt, from_q, q)
-    st.caption(
-        f"A partner's tier at a quarter is its latest recorded tier in the four quarters to it; lapsed partners "
-        f"had orders in the four quarters to {from_q} but none in the four to {q}, new ones the other way round."
-    )
+    try:
+        rules = load_program()
+    except ValueError as exc:
+        rules = None
+        st.warning(f"Without the tier its figures meet: the program rules cannot be used: {markdown_literal(str(exc))}")
+    moves = cached(tier_moves, flt, from_q, q, rules)
+    st.caption(move_definitions(from_q, q))
     counts = moves["move"].value_counts()
-    for col, move in zip(st.columns(5), ["promoted", "kept", "demoted", "lapsed", "new"], strict=True):
+    for col, move in zip(st.columns(len(MOVES)), MOVES, strict=True):
         col.metric(move.capitalize(), f"{int(counts.get(move, 0)):,}", help=f"Partners {move}, {from_q} → {q}")
     show_chart(cached_figure(charts.tier_flow_sankey, tier_flow(moves), from_q, q))
     show = st.multiselect(
-        "Show partners who were", ["promoted", "demoted", "lapsed", "new", "kept"],
+        "Show partners who were", ["promoted", "demoted", "lapsed", "new", "returned", "kept"],
         default=["promoted", "demoted"], key="tier_moves_shown",
     )
+    if rules is not None:
+        against = recorded_against_met(moves, rules)
+        st.caption(
+            f"Of the {sum(against.values()):,} partners with a recorded tier in the year to {q}, the figures of "
+            f"{against['higher']:,} meet a higher tier than the one recorded, {against['same']:,} their recorded tier "
+            f"and {against['lower']:,} a lower tier or none: the data record the tier the program gave a partner, "
+            "the annual review weighs its figures (the table shows both)."
+        )
     shown = moves[moves["move"].isin(show)]  # tier_moves' order, stated below
     partner_table(
         shown, f"tier_moves_{from_q}_{q}", "dl_tier_moves",
-        "by move (promoted, kept, demoted, lapsed, new), then by the larger of the two periods' revenue, "
-        "largest first",
+        f"by move ({', '.join(MOVES)}), then by the larger of the two periods' revenue, largest first",
         labels={"revenue_from": f"Revenue {shift_quarter(from_q, -3)}–{from_q}",
-                "revenue_to": f"Revenue {shift_quarter(q, -3)}–{q}"},
+                "revenue_to": f"Revenue {shift_quarter(q, -3)}–{q}",
+                "from_tier": f"Tier (recorded), year to {from_q}", "to_tier": f"Tier (recorded), year to {q}",
+                "qualifies_for": f"Tier its figures meet, {shift_quarter(q, -3)}–{q}"},
     )
 
 st.subheader("Revenue concentration")

@@ -7,14 +7,22 @@ that adds a quarter compares the trailing year to that quarter with the trailing
 
 Rows, one per partner and kind of change (a partner may have several):
 
-* tier up / tier down: the highest tier whose minimums (data/program.toml) the partner meets over
-  the trailing four quarters changed, judged by the review's own rule (analytics.review.decisions.qualifying_tier);
+* qualifies higher / qualifies lower: the tier its figures meet (the highest tier whose minimums in
+  data/program.toml its trailing four quarters meet, the review's own rule,
+  analytics.review.decisions.qualifying_tier) changed. These are *qualifying* tier moves, not the
+  recorded tier moves of the Tiers page (analytics.analyses.tiers.tier_moves): the tier recorded in
+  the data can stay Bronze while the figures meet Gold;
 * risk rose: churn probability below RISK_THRESHOLD in the stored run as of the quarter before the
   latest and at or above it in the run as of the latest (both runs must be stored; no model is trained);
 * drop-off: a significant trailing-year fall (analytics.analyses.dropoffs) after the load that was not one before,
   the DROPOFFS_SHOWN largest by revenue lost;
-* recruit: orders after the load and none before it;
-* gone: orders in the quarter before the latest and none in the latest, after the load but not before.
+* new: orders after the load and none before it (a recruit: for a load that adds the latest
+  quarter, its first order ever is in it, the Overview's "new");
+* lapsed: lapsed in the latest quarter after the load (an order in the four quarters to the one
+  before, none in the four to it: analytics.analyses.queries.lapsed_partners, the Overview's
+  "lapsed"), and not lapsed in the latest quarter before the load;
+* gone: an order in the quarter before the latest and none in the latest, after the load but not
+  before (analytics.analyses.queries.gone_partners, as the Upload page's summary counts them).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.analyses.dropoffs import compute_changes, significant_dropoffs
+from analytics.analyses.queries import gone_partners, lapsed_partners
 from analytics.formatting import money
 from analytics.frames import empty_frame
 from analytics.model.features import DEFAULT_HORIZON
@@ -43,7 +52,7 @@ __all__ = [
     "load_changes",
 ]
 
-KINDS = ("tier up", "tier down", "risk rose", "drop-off", "recruit", "gone")
+KINDS = ("qualifies higher", "qualifies lower", "risk rose", "drop-off", "new", "lapsed", "gone")
 RISK_THRESHOLD = 0.5
 DROPOFFS_SHOWN = 20
 CHANGE_ROW_COLUMNS = [
@@ -198,7 +207,8 @@ def _tier_rows(before: pd.DataFrame, after: pd.DataFrame, recruits: set, rules: 
             words = f"fell below the {before} minimums and now meets no tier's"
         else:
             words = f"fell below the {before} minimums; now meets {after}"
-        rows.append({"partner_id": partners[i], "change": "tier up" if up else "tier down", "what_changed": words})
+        rows.append({"partner_id": partners[i], "change": "qualifies higher" if up else "qualifies lower",
+                     "what_changed": words})
     return pd.DataFrame(rows, columns=["partner_id", "change", "what_changed"])
 
 
@@ -238,11 +248,6 @@ def _dropoff_rows(before_pq: pd.DataFrame, before_q: str, after_pq: pd.DataFrame
     return pd.DataFrame({"partner_id": new["partner_id"], "change": "drop-off", "what_changed": words})
 
 
-def _gone(pq: pd.DataFrame, quarter: str) -> set:
-    last = quarter_index(quarter)
-    return set(pq.loc[pq["q_index"] == last - 1, "partner_id"]) - set(pq.loc[pq["q_index"] == last, "partner_id"])
-
-
 def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int = DEFAULT_HORIZON) -> LoadChanges | None:
     """Give what the latest load in effect changed (see the module's docstring), or None when no load is in effect."""
     latest = store.query_df(
@@ -266,17 +271,24 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
         "SELECT partner_id, min(quarter) AS first FROM partner_quarter WHERE list_contains(?, partner_id) "
         "GROUP BY partner_id", [sorted(recruits)]).set_index("partner_id")["first"]
     recruit_rows = pd.DataFrame({
-        "partner_id": sorted(recruits), "change": "recruit",
-        "what_changed": [f"new partner: first order in {first_quarters.get(p, after_q)}" for p in sorted(recruits)],
+        "partner_id": sorted(recruits), "change": "new",
+        "what_changed": [f"new partner: first order ever in {first_quarters.get(p, after_q)}"
+                         for p in sorted(recruits)],
     })
-    gone = sorted(_gone(after_pq, after_q) - _gone(before_pq, before_q))
+    lapsed = sorted(lapsed_partners(after_pq, after_q) - lapsed_partners(before_pq, before_q))
+    lapsed_rows = pd.DataFrame({
+        "partner_id": lapsed, "change": "lapsed",
+        "what_changed": f"last order in {shift_quarter(after_q, -YEAR)}: none in the four quarters "
+                        f"{shift_quarter(after_q, -YEAR + 1)}–{after_q}",
+    })
+    gone = sorted(gone_partners(after_pq, after_q) - gone_partners(before_pq, before_q))
     gone_rows = pd.DataFrame({
         "partner_id": gone, "change": "gone",
         "what_changed": f"ordered in {shift_quarter(after_q, -1)}, no order in {after_q}",
     })
     risk, risk_note = _risk_rows(store, after_q, horizon)
     parts = [_tier_rows(before_t, after_t, recruits, rules), risk,
-             _dropoff_rows(before_pq, before_q, after_pq, after_q), recruit_rows, gone_rows]
+             _dropoff_rows(before_pq, before_q, after_pq, after_q), recruit_rows, lapsed_rows, gone_rows]
     rows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else pd.DataFrame(columns=["partner_id", "change", "what_changed"])
     rows = _with_figures(rows, before_t, after_t, before_pq, after_pq, after_q)

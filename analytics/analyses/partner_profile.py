@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import ACTIVE_WINDOW, latest_quarter
+from analytics.analyses.queries import ACTIVE_WINDOW, latest_quarter, latest_recorded_tier
 from analytics.store.quarters import quarter_index, quarter_label, quarter_range
 from analytics.store.schema import SEGMENTS
 from analytics.store.store import ACTIVE_LINES, Store
@@ -31,7 +31,7 @@ __all__ = [
 # Lines without a product or a customer segment are shown under this label, not dropped.
 UNSPECIFIED = "Unspecified"
 HISTORY_COLUMNS = ["quarter", "revenue", "tier", "deals", "customers", "products"]
-FIND_COLUMNS = ["partner_id", "partner_name", "tier", "region", "last_quarter"]
+FIND_COLUMNS = ["partner_id", "partner_name", "tier", "tier_quarter", "region", "last_quarter"]
 
 
 def _escape_like(text: str) -> str:
@@ -55,7 +55,8 @@ def _share(revenue: pd.Series) -> pd.Series:
 def find_partners(store: Store, text: str, limit: int = 20) -> pd.DataFrame:
     """Give up to `limit` partners whose id or latest name contains `text` (any case), an exact id first.
 
-    Columns: partner_id, partner_name, tier, region (the latest recorded), last_quarter (of its last order).
+    Columns: partner_id, partner_name, tier, region (the latest recorded), tier_quarter (the quarter that
+    tier was recorded in), last_quarter (of its last order).
     """
     if limit < 1:
         raise ValueError(f"limit must be 1 or more, not {limit}")
@@ -67,6 +68,7 @@ def find_partners(store: Store, text: str, limit: int = 20) -> pd.DataFrame:
             SELECT partner_id,
                    arg_max(partner_name, q_index) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
                    arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier,
+                   arg_max(quarter, q_index) FILTER (WHERE tier IS NOT NULL) AS tier_quarter,
                    arg_max(region, q_index) FILTER (WHERE region IS NOT NULL) AS region,
                    max(quarter) AS last_quarter
             FROM partner_quarter GROUP BY partner_id
@@ -192,10 +194,15 @@ def partner_top_customers(store: Store, partner_id: str, quarter: str | None = N
 
 
 def partner_rank(store: Store, partner_id: str, quarter: str | None = None) -> dict:
-    """Give the partner's rank by revenue over the 4 quarters to `quarter` in its tier and in its region.
+    """Give the partner's rank by revenue over the 4 quarters to `quarter` in its recorded tier and in its region.
 
-    Keys: tier, region, rank_in_tier, partners_in_tier, rank_in_region, partners_in_region,
-    revenue_t4 (see rank_partner).
+    Keys: tier, tier_quarter, region, rank_in_tier, partners_in_tier, rank_in_region,
+    partners_in_region, revenue_t4 (see rank_partner). tier is the partner's latest recorded tier up to
+    `quarter` (latest_recorded_tier) and tier_quarter the quarter it was recorded in; its peers are
+    the partners with an order in the 4 quarters, each in its latest recorded tier there (as the
+    partners per tier count them). A partner without an order in the 4 quarters is ranked with
+    revenue 0 among them, in its latest recorded tier and region up to `quarter`, so a partner the
+    data give a tier always has a rank in it.
     """
     window = _trailing_quarters(store, quarter)
     first, last = (quarter_index(window[0]), quarter_index(window[-1])) if window else (0, -1)
@@ -210,7 +217,21 @@ def partner_rank(store: Store, partner_id: str, quarter: str | None = None) -> d
         """,
         [first, last],
     )
-    return rank_partner(frame, partner_id)
+    mine = latest_recorded_tier(store, window[-1] if window else None, [partner_id])
+    tier, tier_quarter = (mine.iloc[0]["tier"], mine.iloc[0]["tier_quarter"]) if not mine.empty else (None, None)
+    if tier is not None and not (frame["partner_id"] == partner_id).any():
+        region = store.query_df(
+            "SELECT arg_max(region, q_index) AS region FROM partner_quarter "
+            "WHERE partner_id = ? AND region IS NOT NULL AND q_index <= ?",
+            [partner_id, last],
+        ).iloc[0]["region"]
+        frame = pd.concat([frame, pd.DataFrame({"partner_id": [partner_id], "tier": [tier], "region": [region],
+                                                "revenue": [0.0]})], ignore_index=True)
+    # Active with no tier recorded in the 4 quarters: its latest recorded one, from before them.
+    frame.loc[(frame["partner_id"] == partner_id) & frame["tier"].isna(), "tier"] = tier
+    result = rank_partner(frame, partner_id)
+    result["tier_quarter"] = tier_quarter if result["tier"] is not None else None
+    return result
 
 
 def rank_partner(frame: pd.DataFrame, partner_id: str) -> dict:

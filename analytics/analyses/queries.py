@@ -1,4 +1,29 @@
-"""Questions asked of the store: channel totals, the overview figures and what was last loaded."""
+"""Questions asked of the store: channel totals, the overview figures and what was last loaded.
+
+The channel's headline counts have one definition each, used by every page, the board pack and the
+exports (tests/test_figures_agree.py computes each one two ways and compares them):
+
+* **Active partners** as of a quarter Q: partners with an order in the four quarters to Q (Q's
+  trailing year). ``overview``.
+* **Partners per tier** as of Q: the active partners, each in its latest *recorded* tier in Q's
+  trailing year ("Tier (recorded)": the tier the extracts carry). ``partners_by_tier``. The tier
+  whose minimums a partner's figures meet is another thing with another name ("Tier its figures
+  meet", analytics.analyses.tiers.qualifying_tiers).
+* **New** in Q (a recruit): the partner's first order ever is in Q. **Lapsed** in Q: an order in
+  Q-1's trailing year, none in Q's (its last order was in Q-4). Both per quarter in
+  ``new_and_lapsed`` (``lapsed_partners`` gives who, from a frame of orders); between any
+  two quarters A and B (an order in A's trailing year and none in B's) in
+  analytics.analyses.tiers.tier_moves, which gives the same partners for A = B-1.
+* **Gone** in Q: an order in Q-1, none in Q (a quarter without an order, which a partner that deals
+  once or twice a year often has; it lapses only after four). ``gone_partners``.
+* **Recorded tier moves** between A and B: each partner's latest recorded tier in A's and in B's
+  trailing year (promoted, kept, demoted, lapsed, new). analytics.analyses.tiers.tier_moves.
+* **Qualifying tier moves**: the tier its figures meet changed (What changed with the last load:
+  "qualifies higher" / "qualifies lower"). analytics.analyses.changes.
+
+A selection (tier, region, distributor) takes a partner by its latest recorded attributes in the
+trailing year where it is counted, so a partner is counted whole, once.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +48,10 @@ __all__ = [
     "partners_by_tier",
     "revenue_by_tier",
     "new_and_lapsed",
+    "latest_recorded_tier",
+    "lapsed_partners",
+    "gone_partners",
+    "LATEST_TIER_COLUMNS",
     "filter_options",
     "FilterOptions",
 ]
@@ -201,26 +230,33 @@ def revenue_by_tier(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.Da
 
 
 def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.DataFrame:
-    """Give per quarter the partners new (first order ever) and lapsed (no order for four quarters).
+    """Give per quarter Q the partners new in Q (first order ever in Q) and lapsed in Q (last order in Q-4).
 
-    A partner lapses in the quarter its last order leaves the four-quarter window. Both are only
-    known from the fifth quarter of data on (NaN before): until then a partner's first order in the
-    data may be its first of the year rather than its first ever. Quarters run to the filter's
-    quarter (all when it is None).
+    Lapsed in Q: an order in the four quarters to Q-1, none in the four to Q (it may come back later).
+    These are tier_moves' "new" and "lapsed" from Q-1 to Q, selection included: a partner is selected
+    by its row of the quarter it is counted from (its first quarter; its last before it lapsed), which
+    is its latest in that trailing year. Both are only known from the fifth quarter of data on (NaN
+    before): until then a partner's first order in the data may be its first of the year rather than
+    its first ever. Quarters run to the filter's quarter (all when it is None).
     """
-    where, params = flt.partner_quarter_where()
+    where, params = flt.partner_quarter_where("a")
     last = quarter_index(flt.quarter) if flt.quarter else None
     frame = store.query_df(
         f"""
         WITH bounds AS (SELECT min(q_index) AS first_q, max(q_index) AS last_q FROM partner_quarter),
-        activity AS (SELECT partner_id, q_index FROM partner_quarter WHERE {where}),
-        firsts AS (SELECT partner_id, min(q_index) AS q FROM activity GROUP BY partner_id),
+        activity AS (SELECT * FROM partner_quarter pq WHERE {in_selected_segments(flt, "pq")}),
+        firsts AS (
+            SELECT f.q FROM (SELECT partner_id, min(q_index) AS q FROM activity GROUP BY partner_id) f
+            JOIN activity a ON a.partner_id = f.partner_id AND a.q_index = f.q
+            WHERE {where}
+        ),
         -- quarters after which a partner went four quarters without an order (it may come back later)
         gaps AS (
-            SELECT partner_id, q_index + ? AS q
+            SELECT g.q_index + ? AS q
             FROM (SELECT partner_id, q_index, lead(q_index) OVER (PARTITION BY partner_id ORDER BY q_index) AS next_q
-                  FROM activity)
-            WHERE coalesce(next_q, 1 << 30) > q_index + ?
+                  FROM activity) g
+            JOIN activity a ON a.partner_id = g.partner_id AND a.q_index = g.q_index
+            WHERE coalesce(g.next_q, 1 << 30) > g.q_index + ? AND {where}
         ),
         quarters AS (SELECT unnest(range(first_q, least(last_q, coalesce(CAST(? AS INTEGER), last_q)) + 1)) AS q
                      FROM bounds)
@@ -231,7 +267,7 @@ def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.Dat
         WHERE q.q > b.first_q
         ORDER BY q.q
         """,
-        [*params, ACTIVE_WINDOW, ACTIVE_WINDOW, last],
+        [*params, ACTIVE_WINDOW, ACTIVE_WINDOW, *params, last],
     )
     if frame.empty:
         return pd.DataFrame(columns=["quarter", "new_partners", "lapsed_partners"])
@@ -241,6 +277,54 @@ def new_and_lapsed(store: Store, flt: ChannelFilter = ChannelFilter()) -> pd.Dat
     frame["new_partners"] = frame["new_partners"].where(known)
     frame.insert(0, "quarter", frame["q_index"].map(quarter_label))
     return frame.drop(columns="q_index")
+
+
+def _partners_in(rows: pd.DataFrame, first: int, last: int) -> set:
+    return set(rows.loc[rows["q_index"].between(first, last), "partner_id"])
+
+
+def lapsed_partners(rows: pd.DataFrame, quarter: str) -> set:
+    """Give the partners lapsed in `quarter`: an order in the four quarters to the one before, none in the four to it.
+
+    `rows` holds [partner_id, q_index], one row per partner and quarter with an order (partner_quarter's
+    rows). The same partners new_and_lapsed counts (without a selection).
+    """
+    last = quarter_index(quarter)
+    return _partners_in(rows, last - ACTIVE_WINDOW, last - 1) - _partners_in(rows, last - ACTIVE_WINDOW + 1, last)
+
+
+def gone_partners(rows: pd.DataFrame, quarter: str) -> set:
+    """Give the partners gone in `quarter`: an order in the quarter before, none in `quarter` (not yet lapsed).
+
+    `rows` holds [partner_id, q_index], one row per partner and quarter with an order.
+    """
+    last = quarter_index(quarter)
+    return _partners_in(rows, last - 1, last - 1) - _partners_in(rows, last, last)
+
+
+LATEST_TIER_COLUMNS = ["partner_id", "tier", "tier_quarter"]
+
+
+def latest_recorded_tier(
+    store: Store, quarter: str | None = None, partner_ids: list[str] | None = None
+) -> pd.DataFrame:
+    """Give each partner's latest recorded tier up to `quarter` (default: all data) and the quarter it was recorded in.
+
+    Columns: partner_id, tier, tier_quarter. A partner whose rows to `quarter` carry no tier is left out.
+    `partner_ids` narrows to those partners (None: every partner). This is the tier the extracts
+    carried, not the tier its figures meet (analytics.analyses.tiers.qualifying_tiers).
+    """
+    last = quarter_index(quarter) if quarter else None
+    return store.query_df(
+        """
+        SELECT partner_id, arg_max(tier, q_index) AS tier, arg_max(quarter, q_index) AS tier_quarter
+        FROM partner_quarter
+        WHERE tier IS NOT NULL AND (CAST(? AS INTEGER) IS NULL OR q_index <= ?)
+          AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(?, partner_id))
+        GROUP BY partner_id ORDER BY partner_id
+        """,
+        [last, last, partner_ids, partner_ids],
+    )[LATEST_TIER_COLUMNS]
 
 
 @dataclass(frozen=True)
