@@ -93,8 +93,8 @@ def test_reasons_name_the_partners_real_figures(demo_fit):
             elif m := re.fullmatch(r"last order (\d+) days? before the end of \S+", reason):
                 assert int(m.group(1)) == f["days_since_order"]
                 checked += 1
-            elif m := re.fullmatch(r"orders on (\d+) days? in \S+(, the last (\d+) days? before the end of \S+)?",
-                                   reason):
+            elif m := re.fullmatch(r"orders on (\d+) days? in \S+(, none in the (\d+) days? to the end of \S+|"
+                                   r", the latest on the last day of \S+)?", reason):
                 assert int(m.group(1)) == f["order_days_trailing"]
                 assert m.group(3) is None or int(m.group(3)) == f["days_since_order"]
                 checked += 1

@@ -55,9 +55,11 @@ def test_one_empty_quarter_after_a_long_history_is_told_from_that_history():
         ([100.0] * 12, "tier", "tier Platinum, revenue in 2025Q4–2026Q3 under 1 % of the tier's minimum"),
         ([100.0] * 12, "recency of orders", "orders in 2026Q3, and in 4 of the 4 quarters 2025Q4–2026Q3"),
         ([None] * 10 + [100.0, 100.0], "tenure", "a partner for only 2 quarters (first order in 2026Q2)"),
+        ([100.0] * 11 + [None], "ordering pattern", "orders on 3 days in 2025Q4–2026Q3, none in the 137 days to the "
+                                                    "end of 2026Q3"),
     ],
     ids=["fell-62-yoy", "up-2.5-times", "flat", "latest-below-average", "credits", "level", "tier-far-below",
-         "ordering-now", "recruit"],
+         "ordering-now", "recruit", "ordering-pattern-gone-quiet"],
 )
 def test_reasons_name_the_figures_and_their_periods(history, group, expected):
     assert describe(group, rows_of({"p": history})["p"]) == expected

@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 # Changes whenever the model's code changes what it scores: stored scores carry it.
-MODEL_VERSION = "2026.12-btyd1-words2"
+MODEL_VERSION = "2026.12-btyd1-history-reasons"
 TARGETS = ("churn", "turnaround")
 MODEL = "gradient boosting (calibrated)"
 BTYD = "baseline: BG/NBD (BTYD)"
@@ -436,10 +436,11 @@ def describe(group: str, row: dict) -> str:
         days = row["days_since_order"]
         if pd.isna(days):
             return "no order day on record"
-        last = f"the last {_plural(days, 'day')} before the end of {quarter}"
         if group == "days since last order":
             return f"last order {_plural(days, 'day')} before the end of {quarter}"
-        return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}, {last}"
+        since = f"none in the {_plural(days, 'day')} to the end of {quarter}" if days >= 1 else \
+            f"the latest on the last day of {quarter}"
+        return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}, {since}"
     if group == "order days":
         return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}"
     if group == "deals":
