@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.formatting import money, probability_text
+from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, money, probability_text
 from analytics.frames import empty_frame
 from analytics.store.quarters import shift_quarter
 from analytics.store.schema import ordered_tiers
@@ -663,7 +663,9 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
     fig = _layout(fig, f"Churn probability in {ahead} against revenue at stake, {stake}",
                   f"Churn probability, {ahead}", f"Revenue at stake, {stake} (USD, log scale)")
     fig.update_xaxes(type="log")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    # Ticks within the range probabilities are written in: no "0 %" or "100 %" on the axis either.
+    ticks = [PROBABILITY_FLOOR, 0.25, 0.5, 0.75, PROBABILITY_CEILING]
+    fig.update_yaxes(range=[0, 1.02], tickvals=ticks, ticktext=[probability_text(t) for t in ticks])
     return fig.update_layout(hovermode="closest")
 
 

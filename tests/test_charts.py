@@ -242,6 +242,7 @@ def test_risk_scatter_draws_each_tier_and_leaves_out_revenue_a_log_axis_cannot_s
     gold = next(trace for trace in fig.data if trace.name == "Gold")
     assert [list(row) for row in gold.customdata] == [[1000.0, "over 95 %"], [50.0, "under 5 %"]]
     assert "%{y" not in gold.hovertemplate
+    assert list(fig.layout.yaxis.ticktext) == ["5 %", "25 %", "50 %", "75 %", "95 %"]
 
 
 def test_reliability_chart_has_the_diagonal_and_one_line_per_candidate():

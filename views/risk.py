@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal, money
+from analytics.labels import column
 from analytics.model.risk import risk_list, risk_periods, risk_summary, risk_table
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
@@ -67,11 +68,14 @@ figures = {
     "revenue_trailing": f"Revenue {shift_quarter(q, -3)}–{q}",
 }
 on_screen = {**figures, "churn_probability": None, "turnaround_probability": None,
-             "churn_chance": f"Churn probability, {ahead}", "turnaround_chance": f"Turnaround probability, {ahead}"}
+             # Wide enough for its header, which names the quarters ahead.
+             "churn_chance": st.column_config.TextColumn(f"Churn probability, {ahead}", width=210,
+                                                         help=column("churn_chance").help),
+             "turnaround_chance": f"Turnaround probability, {ahead}"}
 in_file = {**figures, "churn_chance": None, "turnaround_chance": None,
            "churn_probability": f"Churn probability {ahead} (0 to 1)",
            "turnaround_probability": f"Turnaround probability {ahead} (0 to 1, underperformers only)"}
-first = ["risk_rank", "churn_chance", "churn_reasons"]
+first = ["churn_chance", "risk_rank", "churn_reasons"]
 
 
 def risk_table_with_download(frame, name: str, key: str) -> None:
