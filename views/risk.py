@@ -63,9 +63,10 @@ st.subheader(f"Partners with a churn probability of {threshold:.0%} or more, ris
 st.caption("Probabilities read as bands at the ends (under 5 %, over 95 %): the data cannot tell finer odds apart "
            "there. Sort by the risk rank to order by risk; the download has the probabilities as numbers.")
 # With a horizon of 4 the trailing year is the revenue at stake: its column then shows once.
+year = f"{shift_quarter(q, -3)}–{q}"
 figures = {
     "revenue_at_stake": f"Revenue at stake, {window}",
-    "revenue_trailing": f"Revenue {shift_quarter(q, -3)}–{q}",
+    "revenue_trailing": None if year == window else f"Revenue {year}",
 }
 on_screen = {**figures, "churn_probability": None, "turnaround_probability": None,
              # Wide enough for its header, which names the quarters ahead.
