@@ -284,12 +284,11 @@ def _risk_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: s
                    f"Churn probability, {periods.ahead}"],
            [[r.partner_id, r.partner_name or "", r.tier or "", money(r.revenue_at_stake),
              probability_text(r.churn_probability)] for r in top.itertuples()], top=2.9, width=12.3,
-           widths=[1.2, 4.6, 1.3, 2.6, 2.6])
-    _text(slide, [f"The {len(top)} likely churners with the most revenue at stake; the Partners at risk page lists "
-                  "them all with the reasons. Expected revenue lost: each partner's revenue in "
-                  f"{periods.at_stake} times its churn probability, summed over all partners. Probabilities under "
-                  "5 % and over 95 % are bands: the data cannot tell finer odds apart there."],
-          top=6.6, height=0.8, size=11)
+           widths=[1.2, 3.8, 1.3, 3.0, 3.0])
+    _text(slide, [f"The {len(top)} likely churners with the most revenue at stake (the Partners at risk page lists "
+                  f"them all). Expected revenue lost: each partner's revenue in {periods.at_stake} times its churn "
+                  "probability, summed. Under 5 % and over 95 % are bands: the data cannot tell finer odds apart."],
+          top=6.8, height=0.6, size=11)
 
 
 def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str) -> None:
