@@ -22,9 +22,9 @@ from analytics.analyses.queries import filter_options, new_and_lapsed, overview,
 from analytics.analyses.tiers import MOVES, move_definitions, tier_moves
 from analytics.charts import TIER_COLOURS
 from analytics.filters import ChannelFilter
-from analytics.formatting import money, pct_change, signed_pct
+from analytics.formatting import money, pct_change, probability_text, signed_pct
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.model.risk import risk_summary, risk_table
+from analytics.model.risk import risk_periods, risk_summary, risk_table
 from analytics.model.scoring import score_status
 from analytics.review.decisions import action_counts, list_reviews, load_review
 from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
@@ -265,24 +265,30 @@ def _risk_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: s
         return
     scores = risk_table(store, flt, horizon)
     summary = risk_summary(scores, RISK_THRESHOLD)
-    window = f"{shift_quarter(quarter, -horizon + 1)}–{quarter}"
-    slide = _slide(deck, f"Partners at risk of churning by {shift_quarter(quarter, horizon)}")
+    periods = risk_periods(quarter, horizon)
+    slide = _slide(deck, f"Partners at risk of churning in {periods.ahead}")
+    # A line per period: the quarters ahead, then the revenue at stake; no line sets one against the other.
     _text(slide, [
-        f"Likely to churn (probability ≥ {RISK_THRESHOLD:.0%}): {summary.likely_churners:,} of {summary.partners:,}",
-        f"Their revenue, {window}: {money(summary.revenue_likely_churners)}",
-        f"Expected revenue at risk, {window}: {money(summary.expected_revenue_lost)}",
-    ], height=1.4)
+        f"Next {horizon} quarters, {periods.ahead}: {summary.likely_churners:,} of {summary.partners:,} partners "
+        f"likely to churn (probability {RISK_THRESHOLD:.0%} or more); expected revenue lost "
+        f"{money(summary.expected_revenue_lost)}",
+        f"Revenue at stake, {periods.at_stake}: {money(summary.revenue_at_stake)} from all {summary.partners:,} "
+        f"partners, {money(summary.revenue_likely_churners)} of it from the likely churners",
+    ], height=1.3, size=15)
     likely = scores[scores["churn_probability"] >= RISK_THRESHOLD]
     top = likely.sort_values(["revenue_at_stake", "partner_id"], ascending=[False, True]).head(ROWS_SHOWN)
     if top.empty:
-        _text(slide, [f"No partner has a churn probability of {RISK_THRESHOLD:.0%} or more."], top=3.0)
+        _text(slide, [f"No partner has a churn probability of {RISK_THRESHOLD:.0%} or more."], top=2.9)
         return
-    _table(slide, ["Partner", "Name", "Tier", f"Revenue {window}", "Churn probability"],
+    _table(slide, ["Partner", "Name", "Tier", f"Revenue at stake, {periods.at_stake}",
+                   f"Churn probability, {periods.ahead}"],
            [[r.partner_id, r.partner_name or "", r.tier or "", money(r.revenue_at_stake),
-             f"{r.churn_probability:.0%}"] for r in top.itertuples()], top=2.9, width=12.3,
-           widths=[1.2, 5.0, 1.3, 2.6, 2.2])
-    _text(slide, [f"The {len(top)} likely churners with the most revenue at stake; the Partners at risk page lists "
-                  "them all with the reasons."], top=6.8, height=0.5, size=12)
+             probability_text(r.churn_probability)] for r in top.itertuples()], top=2.9, width=12.3,
+           widths=[1.2, 3.8, 1.3, 3.0, 3.0])
+    _text(slide, [f"The {len(top)} likely churners with the most revenue at stake (the Partners at risk page lists "
+                  f"them all). Expected revenue lost: each partner's revenue in {periods.at_stake} times its churn "
+                  "probability, summed. Under 5 % and over 95 % are bands: the data cannot tell finer odds apart."],
+          top=6.8, height=0.6, size=11)
 
 
 def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str) -> None:

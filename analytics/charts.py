@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.formatting import money
+from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, money, probability_text
 from analytics.frames import empty_frame
+from analytics.store.quarters import shift_quarter
 from analytics.store.schema import ordered_tiers
 
 __all__ = [
@@ -651,15 +652,22 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
                 marker={"color": _tier_colour(tier), "size": 6, "opacity": 0.7,
                         "line": {"width": 0.4, "color": "rgba(128, 128, 128, 0.6)"}},
                 text=_partner_labels(part),
-                customdata=part["revenue_at_stake"],
-                hovertemplate="%{text}<br>revenue $%{customdata:,.0f}<br>churn probability %{y:.0%}<extra></extra>",
+                # The probability in words, as everywhere else: never "100 %" or "0 %".
+                customdata=np.array([[revenue, probability_text(p)] for revenue, p
+                                     in zip(part["revenue_at_stake"], part["churn_probability"], strict=True)],
+                                    dtype=object).reshape(-1, 2),
+                hovertemplate="%{text}<br>revenue $%{customdata[0]:,.0f}<br>churn probability %{customdata[1]}"
+                              "<extra></extra>",
             )
         )
-    first = f"{horizon} quarters to {quarter}"
-    fig = _layout(fig, f"Churn probability over the next {horizon} quarters against revenue in the {first}",
-                  "Churn probability", f"Revenue, {first} (USD, log scale)")
+    stake = f"{shift_quarter(quarter, -horizon + 1)}–{quarter}"
+    ahead = f"{shift_quarter(quarter, 1)}–{shift_quarter(quarter, horizon)}"
+    fig = _layout(fig, f"Churn probability in {ahead} against revenue at stake, {stake}",
+                  f"Churn probability, {ahead}", f"Revenue at stake, {stake} (USD, log scale)")
     fig.update_xaxes(type="log")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    # Ticks within the range probabilities are written in: no "0 %" or "100 %" on the axis either.
+    ticks = [PROBABILITY_FLOOR, 0.25, 0.5, 0.75, PROBABILITY_CEILING]
+    fig.update_yaxes(range=[0, 1.02], tickvals=ticks, ticktext=[probability_text(t) for t in ticks])
     return fig.update_layout(hovermode="closest")
 
 

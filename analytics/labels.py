@@ -132,6 +132,11 @@ COLUMNS: dict[str, Column] = {
     "turnaround_probability": _c("Turnaround probability", "share"),
     "churn_probability_before": _c("Churn probability before", "share"),
     "churn_probability_after": _c("Churn probability after", "share"),
+    # A probability in words for a table (analytics.formatting.probability_text), with a rank to sort by.
+    "churn_chance": _c("Churn probability", "text", help="Under 5 % and over 95 % are bands: the data cannot tell "
+                                                         "finer odds apart there, and no partner's future is certain"),
+    "turnaround_chance": _c("Turnaround probability", "text", help="Only for partners underperforming now"),
+    "risk_rank": _c("Risk rank", "count", help="1 = the highest churn probability: sort by it to order by risk"),
     "churn_reasons": _c("What raises the risk", "long_text"),
     "churn_reasons_against": _c("What lowers it", "long_text"),
     "turnaround_reasons": _c("What favours a turnaround", "long_text"),

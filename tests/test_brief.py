@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -93,7 +94,7 @@ def test_demo_deck_slides_and_figures_match_the_engine(demo_db):
         f"Recorded tier moves, 2025Q3 → {q}",
         "Revenue bridge: 2025Q4–2026Q3 against 2024Q4–2025Q3",
         "Largest revenue drop-offs, 2025Q4–2026Q3 against 2024Q4–2025Q3",
-        "Partners at risk of churning by 2027Q3",
+        "Partners at risk of churning in 2026Q4–2027Q3",
         f"Recruits: new partners to {q}",
     ]
     assert "Board pack · data 2023Q4–2026Q3 · whole channel" in texts(slides[f"Channel Health: the channel in {q}"])
@@ -115,9 +116,22 @@ def test_demo_deck_slides_and_figures_match_the_engine(demo_db):
     assert f"Partners down 50% or more: {len(fallen):,}" in texts(bridge_slide)
     drops = table(slides["Largest revenue drop-offs, 2025Q4–2026Q3 against 2024Q4–2025Q3"])
     assert [row[0] for row in drops[1:]] == fallen["partner_id"].head(ROWS_SHOWN).tolist()
-    risk_texts = texts(slides["Partners at risk of churning by 2027Q3"])
-    assert f"Likely to churn (probability ≥ 50%): {risk.likely_churners:,} of {risk.partners:,}" in risk_texts
-    assert f"Their revenue, 2025Q4–2026Q3: {money(risk.revenue_likely_churners)}" in risk_texts
+    risk_slide = slides["Partners at risk of churning in 2026Q4–2027Q3"]
+    risk_texts = texts(risk_slide)
+    # A line per period: the quarters ahead, then the revenue at stake before them.
+    assert (f"Next 4 quarters, 2026Q4–2027Q3: {risk.likely_churners:,} of {risk.partners:,} partners likely to churn "
+            f"(probability 50% or more); expected revenue lost {money(risk.expected_revenue_lost)}") in risk_texts
+    assert (f"Revenue at stake, 2025Q4–2026Q3: {money(risk.revenue_at_stake)} from all {risk.partners:,} partners, "
+            f"{money(risk.revenue_likely_churners)} of it from the likely churners") in risk_texts
+    # The expected loss is a part of the revenue at stake of the same partners, never more.
+    assert 0 < risk.revenue_likely_churners <= risk.revenue_at_stake
+    assert 0 < risk.expected_revenue_lost <= risk.revenue_at_stake
+    rows = table(risk_slide)
+    assert rows[0][3:] == ["Revenue at stake, 2025Q4–2026Q3", "Churn probability, 2026Q4–2027Q3"]
+    # Probabilities in words, read back from the deck: bands at the ends, never 0 % or 100 %.
+    assert {row[4] for row in rows[1:]} <= {"over 95 %"} | {f"{p} %" for p in range(50, 96)}
+    written = " ".join(risk_texts + [cell for row in rows for cell in row])
+    assert not re.search(r"(?<![\d.])(0|100) ?%", written), written
     recruits = slides[f"Recruits: new partners to {q}"]
     shown = flows.set_index("quarter").loc[chart_categories(recruits)]
     assert chart_series(recruits)["New partners"] == shown["new_partners"].astype(float).tolist()

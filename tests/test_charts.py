@@ -230,13 +230,19 @@ def test_risk_scatter_draws_each_tier_and_leaves_out_revenue_a_log_axis_cannot_s
     frame = pd.DataFrame({
         "partner_id": ["P1", "P2", "P3", "P4"], "partner_name": ["A", None, "C", "D"],
         "tier": ["Gold", "Gold", None, "Silver"], "revenue_at_stake": [1000.0, 50.0, 200.0, -10.0],
-        "churn_probability": [0.9, 0.1, 0.5, 0.7],
+        "churn_probability": [0.999, 0.01, 0.5, 0.7],
     })
     fig = charts.risk_scatter(frame, "2026Q3", 4)
     drawn = {trace.name: list(trace.x) for trace in fig.data}
     assert drawn == {"Gold": [1000.0, 50.0], "Unknown": [200.0]}
     assert fig.layout.xaxis.type == "log"
-    assert "next 4 quarters" in fig.layout.title.text and "2026Q3" in fig.layout.title.text
+    # Each figure names its period: the churn ahead, the revenue at stake before.
+    assert "Churn probability in 2026Q4–2027Q3 against revenue at stake, 2025Q4–2026Q3" in fig.layout.title.text
+    # The hover says the probability in words, as the tables do: never "100 %" or "0 %".
+    gold = next(trace for trace in fig.data if trace.name == "Gold")
+    assert [list(row) for row in gold.customdata] == [[1000.0, "over 95 %"], [50.0, "under 5 %"]]
+    assert "%{y" not in gold.hovertemplate
+    assert list(fig.layout.yaxis.ticktext) == ["5 %", "25 %", "50 %", "75 %", "95 %"]
 
 
 def test_reliability_chart_has_the_diagonal_and_one_line_per_candidate():

@@ -77,32 +77,37 @@ def test_reasons_name_the_partners_real_figures(demo_fit):
     for row in top.itertuples():
         f = features.loc[row.partner_id]
         for reason in row.churn_reasons.split("; "):
-            if m := re.fullmatch(r"no deal for (\d+) quarters?", reason):
-                assert int(m.group(1)) == f["quarters_since_deal"]
+            if m := re.fullmatch(r"no order in (\S+) after (\d+) quarters? with orders \(\S+\), averaging .*",
+                                 reason):
+                assert m.group(1).split("–")[-1] == fitted.as_of and f["quarters_since_deal"] >= 1
+                assert int(m.group(2)) == f["quarters_with_orders"]
                 checked += 1
-            elif m := re.fullmatch(r"revenue (down|up) (\d+) % year over year", reason):
+            elif m := re.fullmatch(r"revenue (down|up) (\d+) % in \S+ against \S+", reason):
                 sign = -1 if m.group(1) == "down" else 1
-                assert sign * int(m.group(2)) == pytest.approx(100 * f["yoy_change"], abs=0.5)
+                assert sign * int(m.group(2)) == pytest.approx(100 * f["yoy_change"], abs=0.5) or \
+                    sign * int(m.group(2)) == pytest.approx(100 * f["half_year_trend"], abs=0.5)
                 checked += 1
-            elif m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
+            elif m := re.fullmatch(r"(\d+) deals? in \S+", reason):
                 assert int(m.group(1)) == f["deals_trailing"]
                 checked += 1
-            elif m := re.fullmatch(r"last order (\d+) days? before the quarter's end", reason):
+            elif m := re.fullmatch(r"last order (\d+) days? before the end of \S+", reason):
                 assert int(m.group(1)) == f["days_since_order"]
                 checked += 1
-            elif m := re.fullmatch(r"orders on (\d+) days? in the last 4 quarters", reason):
+            elif m := re.fullmatch(r"orders on (\d+) days? in \S+(, none in the (\d+) days? to the end of \S+|"
+                                   r", the latest on the last day of \S+)?", reason):
                 assert int(m.group(1)) == f["order_days_trailing"]
+                assert m.group(3) is None or int(m.group(3)) == f["days_since_order"]
                 checked += 1
-            elif m := re.fullmatch(r"its ordering pattern gives a (\d+) % chance of no order in the horizon "
-                                   r"\(BG/NBD model\)", reason):
-                assert int(m.group(1)) == pytest.approx(100 * f["btyd_churn"], abs=0.5)
-                checked += 1
+            assert "BG/NBD" not in reason and "model" not in reason, reason
     assert checked > 50
     # Reasons come strongest first: each raises the probability at least as much as the next one.
     effects = scores.filter(like="effect: ").head(300)
     for (_, effect), row in zip(effects.iterrows(), top.itertuples(), strict=True):
         figures = features.loc[row.partner_id].to_dict() | {"tier": row.tier, "region": row.region}
-        said = {model_module.describe(g, figures): effect[f"effect: {g}"] for g in model_module.REASON_GROUPS}
+        said: dict[str, float] = {}
+        for g in model_module.REASON_GROUPS:  # two groups may tell one fact in the same words: it is named once
+            text = model_module.describe(g, figures)
+            said[text] = max(said.get(text, -np.inf), effect[f"effect: {g}"])
         named = [said[reason] for reason in row.churn_reasons.split("; ") if reason in said]
         assert named == sorted(named, reverse=True) and all(e > 0 for e in named), row.churn_reasons
 
@@ -246,7 +251,7 @@ def occasional_scores(tmp_path_factory):
 
 
 # Words that say a partner is not ordering: never a reason for less churn risk or for a turnaround.
-_NOT_ORDERING = re.compile(r"^(0|1) deals? |^no revenue in the latest quarter$|^no deal for |^no order day")
+_NOT_ORDERING = re.compile(r"^(0|1) deals? |^no order in |^net revenue .* credits outweigh|^no order day")
 
 
 @pytest.mark.parametrize("scored", ["small_demo_scores", "occasional_scores"], ids=["demo", "occasional buyers"])
@@ -263,14 +268,14 @@ def test_reasons_match_every_partners_history(scored, request):
         for reason in filter(None, row.churn_reasons_against.split("; ") + row.turnaround_reasons.split("; ")):
             assert not _NOT_ORDERING.search(reason), (row.partner_id, reason)
         for reason in filter(None, row.churn_reasons.split("; ")):
-            if m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
+            if m := re.fullmatch(r"(\d+) deals? in \S+", reason):
                 assert int(m.group(1)) < typical["deals_trailing"], (row.partner_id, reason)
             if reason.startswith("region "):
                 assert evidence.get(row.region) == 1, (row.partner_id, reason)
         for reason in filter(None, row.churn_reasons_against.split("; ")):
-            if m := re.fullmatch(r"(\d+) deals? in the last 4 quarters", reason):
+            if m := re.fullmatch(r"(\d+) deals? in \S+", reason):
                 assert int(m.group(1)) > max(typical["deals_trailing"], 1), (row.partner_id, reason)
-            if m := re.fullmatch(r"last order (\d+) days? before the quarter's end", reason):
+            if m := re.fullmatch(r"last order (\d+) days? before the end of \S+", reason):
                 assert f["quarters_since_deal"] == 0 and int(m.group(1)) < typical["days_since_order"]
             if reason.startswith("region "):
                 assert evidence.get(row.region) == -1, (row.partner_id, reason)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from analytics.filters import ChannelFilter
-from analytics.formatting import markdown_literal
+from analytics.formatting import markdown_literal, probability_text
 from analytics.model.fit import MODEL
 from analytics.model.scoring import refresh_scores, stored_scores
 from analytics.review.decisions import recommendations, review_decisions, save_review
@@ -31,6 +33,9 @@ def test_risk_page_counts_match_the_scores(demo_db, demo_scores):
     table = at.dataframe[0].value
     assert len(table) == min(likely, ROWS_SHOWN)  # the first rows on screen, all of them in the download
     assert table["churn_probability"].is_monotonic_decreasing
+    # Shown in words with a rank to sort by (1 = the riskiest).
+    assert table["risk_rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["churn_chance"].tolist() == [probability_text(p) for p in table["churn_probability"]]
     assert (table["churn_reasons"] != "").all()
     assert len(at.get("plotly_chart")) == 1
 
@@ -51,8 +56,31 @@ def test_risk_page_with_another_horizon(demo_db):
     at = open_page(demo_db, "views/risk.py")
     at.segmented_control(key="risk_horizon").set_value(2).run()
     assert not at.exception
-    assert metric(at, "Their revenue").label == "Their revenue, 2026Q2–2026Q3"
-    assert metric(at, "Likely to churn").label.startswith("Likely to churn by 2027Q1")
+    assert metric(at, "Revenue at stake").label == "Revenue at stake, 2026Q2–2026Q3, all " + \
+        metric(at, "Likely to churn").value.split(" of ")[1] + " partners"
+    assert metric(at, "Likely to churn").label.startswith("Likely to churn in 2026Q4–2027Q1")
+    assert metric(at, "Expected revenue lost").label == "Expected revenue lost, next 2 quarters 2026Q4–2027Q1"
+
+
+_ZERO_OR_HUNDRED = re.compile(r"(?<![\d.])(0|100) ?%")
+
+
+def test_risk_page_shows_no_probability_of_0_or_100_percent(demo_db, demo_scores):
+    # The demo has partners scored over 99.5 %: they read "over 95 %", on screen and in the tables.
+    assert (demo_scores["churn_probability"] > 0.995).any()
+    at = open_page(demo_db, "views/risk.py")
+    said = [e.value for kind in ("markdown", "caption", "subheader", "title", "info") for e in at.get(kind)]
+    said += [m.label for m in at.metric] + [m.value for m in at.metric]
+    for frame in at.dataframe:
+        shown = json.loads(frame.proto.columns)  # the column_config: a hidden column is configured hidden
+        hidden = {name for name, config in shown.items() if config.get("hidden")}
+        assert {"churn_probability", "turnaround_probability"} <= hidden
+        for name in frame.value.columns.difference(hidden):
+            if frame.value[name].dtype == object:
+                said += [str(v) for v in frame.value[name].dropna()]
+        assert "over 95 %" in set(frame.value["churn_chance"])
+    found = [text for text in said if _ZERO_OR_HUNDRED.search(text)]
+    assert not found, found[:5]
 
 
 def test_model_page_shows_backtests_and_drivers(demo_db):
@@ -70,7 +98,9 @@ def test_model_page_shows_backtests_and_drivers(demo_db):
 def test_partner_page_shows_risk_and_reasons(demo_db, demo_scores):
     riskiest = demo_scores.iloc[0]
     at = open_page(demo_db, "views/partner.py", partner_id=riskiest["partner_id"])
-    assert metric(at, "Churn probability").value == f"{riskiest['churn_probability']:.0%}"
+    assert metric(at, "Churn probability").value == probability_text(riskiest["churn_probability"])
+    assert metric(at, "Churn probability").label == "Churn probability, 2026Q4–2027Q3"
+    assert metric(at, "Revenue at stake").label == "Revenue at stake, 2025Q4–2026Q3"
     assert any("What raises the risk" in m.value for m in at.markdown)
 
 

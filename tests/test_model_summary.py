@@ -55,8 +55,11 @@ def test_the_numbers_in_the_sentences_follow_the_report(auc, share, rule_share, 
     churn = evaluation("churn", 1000, 0.10, {MODEL: (auc, share), SIMPLE_RULE: (0.5, rule_share), BTYD: (0.6, 0.2)})
     points = plain_summary(report(churn, MODEL))
     assert [p.topic for p in points] == ["What it predicts", "Which model", "How good it is",
-                                         "What moves a partner's risk most", "When it was trained"]
+                                         "How to read a probability", "What moves a partner's risk most",
+                                         "When it was trained"]
     said = text_of(points)
+    assert said["How to read a probability"].startswith(
+        'In whole percentages from 5 % to 95 %, and beyond them as "under 5 %" or "over 95 %"')
     good = said["How good it is"]
     assert f"Of the 100 that churned, the 100 it ranked most likely (the top tenth) {caught}" in good
     assert in_tens in good and f"ranks a partner that churned above one that stayed {auc_words}" in good

@@ -141,7 +141,9 @@ def test_every_table_on_a_page_reads_in_words_with_its_figures_formatted(demo_db
 def test_the_partner_id_shows_once_and_the_name_and_reasons_come_first(demo_db):
     at = open_page(demo_db, "views/risk.py")
     order = list(at.dataframe[0].proto.column_order)
-    assert order[:4] == ["partner", "partner_name", "churn_probability", "churn_reasons"]  # link, name, why
+    # link, name, the probability in words and the rank to sort by, why
+    assert order[:5] == ["partner", "partner_name", "churn_chance", "risk_rank", "churn_reasons"]
+    assert "churn_probability" not in order  # the number is in the download, not on screen
     assert "partner_id" not in order  # the link column shows it
     assert headers(at.dataframe[0])["churn_reasons"]["width"] >= 300  # room for the reasons, wrapped
     assert at.dataframe[0].proto.row_height > 64  # Streamlit wraps text only in rows taller than 4rem
@@ -173,3 +175,15 @@ def test_the_review_export_reads_as_a_letter_would(demo_copy, downloads):
     assert all(re.fullmatch(r"-?\d+(\.\d{1,2})?", r[revenue]) for r in rows[1:])  # cents, no 29746.829999999998
     book = openpyxl.load_workbook(io.BytesIO(downloads[excel_name]())).active
     assert [c.value for c in book[1]] == rows[0] and book.freeze_panes == "A2" and book.auto_filter.ref
+
+
+def test_the_risk_download_keeps_probabilities_as_numbers_and_says_what_they_are(demo_db, downloads):
+    at = open_page(demo_db, "views/risk.py")
+    shown = at.dataframe[0].value
+    rows = csv_rows(downloads["partners_at_risk_2026Q3_4q.csv"]())
+    assert len(rows) >= len(shown) > 0  # all of them; the screen shows the first rows
+    header = "Churn probability 2026Q4–2027Q3 (0 to 1)"
+    assert rows[header].between(0, 1).all() and rows[header].is_monotonic_decreasing
+    assert rows["Risk rank"].tolist() == list(range(1, len(rows) + 1))
+    assert "Churn probability, 2026Q4–2027Q3" not in rows.columns  # the words are for the screen
+    assert rows[header].iloc[0] > 0.95 and shown["churn_chance"].iloc[0] == "over 95 %"

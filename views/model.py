@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.formatting import markdown_literal
+from analytics.formatting import markdown_literal, probability_text
 from analytics.model.fit import MODEL
 from analytics.model.scoring import score_status, stored_report
 from analytics.model.summary import plain_summary
@@ -82,7 +82,9 @@ for target in ("churn", "turnaround"):
         f"Calibration (reliability curve): the test partners in ten equal groups by predicted {target} probability; "
         f"each point is a group's average predicted probability against the share that actually saw {target}. "
         "On the diagonal a probability means what it says. Probabilities are calibrated with a sigmoid (Platt), so "
-        "they vary smoothly and are never exactly 0 or 1."
+        "they vary smoothly and are never exactly 0 or 1; the other pages write them as "
+        f"\"{probability_text(0.0)}\", whole percentages, or \"{probability_text(1.0)}\", since a test on tenths "
+        "of the partners cannot tell finer odds apart at the ends."
     )
 
 st.subheader("What drives churn risk overall")

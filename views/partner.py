@@ -14,7 +14,8 @@ from analytics.analyses.partner_profile import (
 from analytics.analyses.retention import account_retention, kept_text, retention_periods
 from analytics.analyses.tiers import qualifying_tiers, tier_gap_words
 from analytics.filters import ChannelFilter
-from analytics.formatting import markdown_literal, money
+from analytics.formatting import markdown_literal, money, probability_text
+from analytics.model.risk import risk_periods
 from analytics.model.scoring import stored_scores
 from analytics.review.decisions import partner_decisions, recommendations
 from analytics.review.program import load_program
@@ -114,12 +115,14 @@ if scored:
         st.info(f"No orders in {shift_quarter(q, -3)}–{q}, so no risk score as of {q}.")
     else:
         row = mine.iloc[0]
-        r1, r2 = st.columns(2)
-        r1.metric(f"Churn probability, {shift_quarter(q, 1)}–{shift_quarter(q, 4)}", f"{row.churn_probability:.0%}",
-                  help="Revenue over the next 4 quarters below 20 % of the last 4, or none. See the Model page.")
-        r2.metric("Turnaround probability (underperformers only)",
-                  "n/a" if row.turnaround_probability != row.turnaround_probability
-                  else f"{row.turnaround_probability:.0%}")
+        periods = risk_periods(q, 4)
+        r1, r2, r3 = st.columns(3)
+        r1.metric(f"Churn probability, {periods.ahead}", probability_text(row.churn_probability),
+                  help=f"Revenue in {periods.ahead} below 20 % of the {periods.at_stake} revenue, or none. Under 5 % "
+                       "and over 95 % are bands: the data cannot tell finer odds apart there. See the Model page.")
+        r2.metric(f"Turnaround probability, {periods.ahead} (underperformers only)",
+                  probability_text(row.turnaround_probability) or "n/a")
+        r3.metric(f"Revenue at stake, {periods.at_stake}", money(row.revenue_at_stake))
         st.markdown(f"**What raises the risk:** {markdown_literal(row.churn_reasons) or 'nothing stands out'}")
         st.markdown(f"**What lowers it:** {markdown_literal(row.churn_reasons_against) or 'nothing stands out'}")
         if row.turnaround_reasons:

@@ -4,13 +4,14 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal, money
-from analytics.model.risk import risk_summary, risk_table
+from analytics.labels import column
+from analytics.model.risk import risk_list, risk_periods, risk_summary, risk_table
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
 from views.style import show_chart
-from views.widgets import partner_table
+from views.widgets import ROWS_SHOWN, download_table, linked_table
 
 st.title("Partners at risk")
 flt = filter_with_data()
@@ -33,34 +34,60 @@ st.caption(
 threshold = st.slider("Count a partner as likely to churn from a probability of (%)", 10, 90, 50, 5,
                       key="risk_threshold") / 100
 summary = risk_summary(scores, threshold)
-c1, c2, c3 = st.columns(3)
-c1.metric(f"Likely to churn by {shift_quarter(q, horizon)} (≥ {threshold:.0%})",
-          f"{summary.likely_churners:,} of {summary.partners:,}",
-          help=f"Expected number of churners (sum of probabilities): {summary.expected_churners:,.0f}")
-c2.metric(f"Their revenue, {window}", money(summary.revenue_likely_churners))
-c3.metric("Expected revenue at risk", money(summary.expected_revenue_lost),
-          help=f"Each partner's revenue in {window} times its churn probability, summed.")
+periods = risk_periods(q, horizon)
+# One row per period: figures of the quarters ahead and figures of the revenue at stake are never set side by side.
+st.markdown(f"**The next {horizon} quarters, {periods.ahead}**")
+a1, a2, a3 = st.columns(3)
+a1.metric(f"Likely to churn in {periods.ahead} (≥ {threshold:.0%})",
+          f"{summary.likely_churners:,} of {summary.partners:,}")
+a2.metric(f"Expected churners, {periods.ahead}", f"{summary.expected_churners:,.0f}",
+          help="The churn probabilities summed: how many of these partners are expected to churn.")
+a3.metric(f"Expected revenue lost, next {horizon} quarters {periods.ahead}", money(summary.expected_revenue_lost),
+          help=f"Each partner's revenue in {periods.at_stake} times its churn probability, summed over all "
+               f"{summary.partners:,} partners: what {periods.ahead} would lose if every partner's next {horizon} "
+               f"quarters repeated its last {horizon}.")
+st.markdown(f"**Revenue at stake: the last {horizon} quarters, {periods.at_stake}**")
+b1, b2, _ = st.columns(3)
+b1.metric(f"Revenue at stake, {periods.at_stake}, all {summary.partners:,} partners", money(summary.revenue_at_stake),
+          help="Positive net revenue only: a partner with net credits puts nothing at stake.")
+b2.metric(f"Revenue at stake, {periods.at_stake}, the {summary.likely_churners:,} likely to churn",
+          money(summary.revenue_likely_churners))
 
 show_chart(cached_figure(charts.risk_scatter, scores, q, horizon))
 not_drawn = int((scores["revenue_at_stake"] <= 0).sum())
 if not_drawn:
     st.caption(f"{not_drawn:,} partners with no positive net revenue in {window} are not on the chart (log scale).")
 
-shown = scores[scores["churn_probability"] >= threshold]
+shown = risk_list(scores[scores["churn_probability"] >= threshold])
 st.subheader(f"Partners with a churn probability of {threshold:.0%} or more, riskiest first ({len(shown):,})")
+st.caption("Probabilities read as bands at the ends (under 5 %, over 95 %): the data cannot tell finer odds apart "
+           "there. Sort by the risk rank to order by risk; the download has the probabilities as numbers.")
 # With a horizon of 4 the trailing year is the revenue at stake: its column then shows once.
-columns = {
-    "revenue_at_stake": f"Revenue {window}",
-    "revenue_trailing": f"Revenue {shift_quarter(q, -3)}–{q}",
-    "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent", min_value=0,
-                                                         max_value=1),
-    "turnaround_probability": st.column_config.NumberColumn(
-        "Turnaround probability", format="percent", help="Only for partners underperforming now"),
+year = f"{shift_quarter(q, -3)}–{q}"
+figures = {
+    "revenue_at_stake": f"Revenue at stake, {window}",
+    "revenue_trailing": None if year == window else f"Revenue {year}",
 }
-partner_table(
-    shown, f"partners_at_risk_{q}_{horizon}q", "dl_risk", "riskiest first",
-    labels=columns, first=["churn_probability", "churn_reasons"],
-)
+on_screen = {**figures, "churn_probability": None, "turnaround_probability": None,
+             # Wide enough for its header, which names the quarters ahead.
+             "churn_chance": st.column_config.TextColumn(f"Churn probability, {ahead}", width=210,
+                                                         help=column("churn_chance").help),
+             "turnaround_chance": f"Turnaround probability, {ahead}"}
+in_file = {**figures, "churn_chance": None, "turnaround_chance": None,
+           "churn_probability": f"Churn probability {ahead} (0 to 1)",
+           "turnaround_probability": f"Turnaround probability {ahead} (0 to 1, underperformers only)"}
+first = ["churn_chance", "risk_rank", "churn_reasons"]
+
+
+def risk_table_with_download(frame, name: str, key: str) -> None:
+    """Show the first rows in words (a partner opens with one click); the download has all, probabilities as numbers."""
+    if len(frame) > ROWS_SHOWN:
+        st.caption(f"Showing the first {ROWS_SHOWN:,} of {len(frame):,} partners, riskiest first; the download has "
+                   "all of them.")
+    linked_table(frame.head(ROWS_SHOWN), f"{key}_table", on_screen, first)
+    download_table(frame, name, key, in_file)
+
+
+risk_table_with_download(shown, f"partners_at_risk_{q}_{horizon}q", "dl_risk")
 with st.expander(f"Every scored partner ({len(scores):,})"):
-    partner_table(scores, f"partner_scores_{q}_{horizon}q", "dl_scores", "riskiest first", labels=columns,
-                  first=["churn_probability", "churn_reasons"])
+    risk_table_with_download(risk_list(scores), f"partner_scores_{q}_{horizon}q", "dl_scores")

@@ -324,7 +324,9 @@ def features_at(
     Context columns (not model inputs): partner_id, partner_name, tier, quarter, revenue_at_stake
     (revenue over the horizon to the cutoff), revenue_trailing (the last 4 quarters), prior_level
     (quarterly revenue in the same half-year a year earlier), tier_minimum, underperforming,
-    order_days_total (order days up to the cutoff).
+    order_days_total (order days up to the cutoff), and for the reasons in words revenue_latest (the
+    cutoff quarter's), quarters_with_orders, revenue_to_date (both from the data's first quarter) and
+    first_order_quarter.
     """
     c = panel.column(cutoff)
     tier_minimums = tier_minimums or {}
@@ -390,6 +392,12 @@ def features_at(
         "order_days_trailing": trailing(panel.order_days, YEAR),
         "btyd_churn": btyd_churn_at(panel, c, horizon)[idx],
         "order_days_total": total_days[idx],
+        # The partner's history in words (analytics.model.fit.describe): not model inputs.
+        "revenue_latest": rev[:, -1],
+        "quarters_with_orders": present.sum(axis=1).astype(float),
+        "revenue_to_date": rev.sum(axis=1),
+        "first_order_quarter": np.array([quarter_label(panel.first + j) for j in range(c + 1)],
+                                        dtype=object)[first_seen],
     })
     if c + 1 < YEAR:
         frame[YEAR_WINDOW_FEATURES] = np.nan

@@ -36,13 +36,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
-from analytics.formatting import money
+from analytics.formatting import money, probability_text
 from analytics.model.features import (
     CATEGORICAL_FEATURES,
     DEFAULT_CHURN_SHARE,
     DEFAULT_HORIZON,
     FEATURES,
     NUMERIC_FEATURES,
+    YEAR,
     NotEnoughHistory,
     Panel,
     build_examples,
@@ -50,7 +51,7 @@ from analytics.model.features import (
     features_at,
 )
 from analytics.review.program import ProgramRules, load_program
-from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 
 __all__ = [
     "MODEL_VERSION",
@@ -74,7 +75,7 @@ __all__ = [
 ]
 
 # Changes whenever the model's code changes what it scores: stored scores carry it.
-MODEL_VERSION = "2026.12-btyd1"
+MODEL_VERSION = "2026.12-btyd1-history-reasons"
 TARGETS = ("churn", "turnaround")
 MODEL = "gradient boosting (calibrated)"
 BTYD = "baseline: BG/NBD (BTYD)"
@@ -334,82 +335,148 @@ def _plural(n: float, word: str) -> str:
 
 
 def _pct(share: float) -> str:
-    return f"{abs(share) * 100:.0f} %"
+    """Give a share or a change as a whole percentage that never rounds to a false "0 %" or "100 %"."""
+    a = abs(share)
+    if 0 < a < 0.005:
+        return "under 1 %"
+    if 0.995 <= a < 1:
+        return "over 99 %"
+    return f"{a * 100:.0f} %"
 
 
-def _change(value: float, what: str, before: str) -> str:
+def _part(share: float) -> str:
+    """Give a part of a whole in words: "none", "all", else as _pct ("23 %")."""
+    return "none" if share <= 0 else "all" if share >= 1 else _pct(share)
+
+
+def _change(value: float, now: str, before: str) -> str:
+    """Give a change in revenue between two named periods ("revenue down 62 % in 2026Q2–2026Q3 against ...")."""
     if pd.isna(value):  # NaN: nothing (or only credits) to compare with
-        return f"no revenue {before} to compare with"
+        return f"no revenue in {before} to compare {now} with"
     if value <= -1:
-        return f"no revenue {what}"
+        return f"no revenue in {now}, against some in {before}"
     if value >= 5:
-        return f"revenue up 500 % or more {what.removeprefix('in ')}"
+        return f"revenue 6 times or more as high in {now} as in {before}"
+    if value >= 0.995:
+        return f"revenue {1 + value:.1f} times as high in {now} as in {before}"
+    if abs(value) < 0.005:
+        return f"revenue about the same in {now} as in {before}"
     direction = "down" if value < 0 else "up"
-    return f"revenue {direction} {_pct(value)} {what.removeprefix('in ')}"
+    return f"revenue {direction} {_pct(value)} in {now} against {before}"
+
+
+def _span(first: str, last: str) -> str:
+    return first if first == last else f"{first}–{last}"
+
+
+def _year(quarter: str) -> str:
+    """Give the 4 quarters to `quarter` as a period ("2025Q4–2026Q3")."""
+    return _span(shift_quarter(quarter, -YEAR + 1), quarter)
+
+
+def _silence(row: dict) -> str:
+    """Give a partner's quarters without an order against what it ordered before, from its own history.
+
+    "no order in 2026Q3 after 11 quarters with orders (2023Q4–2026Q2), averaging $725.18k a quarter".
+    """
+    quarter, quiet = row["quarter"], int(row["quarters_since_deal"])
+    gap = _span(shift_quarter(quarter, -quiet + 1), quarter)
+    first, before = row["first_order_quarter"], shift_quarter(quarter, -quiet)
+    ordered = int(row["quarters_with_orders"])
+    spanned = quarter_index(before) - quarter_index(first) + 1
+    average = money(row["revenue_to_date"] / ordered) if ordered else money(0.0)
+    if ordered == spanned:
+        return (f"no order in {gap} after {_plural(ordered, 'quarter')} with orders ({_span(first, before)}), "
+                f"averaging {average} a quarter")
+    return (f"no order in {gap}; before, orders in {ordered} of the {spanned} quarters {_span(first, before)}, "
+            f"averaging {average} in a quarter with orders")
 
 
 def describe(group: str, row: dict) -> str:
-    """Give where a partner stands on one reason group, in plain words ("revenue down 64 % year over year")."""
+    """Give where a partner stands on one reason group, in plain words from its own history and periods.
+
+    `row` is the partner's row of analytics.model.features.features_at (its figures and context). The
+    words name the quarters they speak of and never a model: "revenue down 62 % in 2026Q2–2026Q3
+    against 2025Q2–2025Q3", "no order in 2026Q3 after 11 quarters with orders (2023Q4–2026Q2), averaging
+    $410.00k a quarter".
+    """
+    quarter = row["quarter"]
+    year = _year(quarter)
     if group == "revenue level":
-        return f"revenue {money(row['revenue_trailing'])} in the last 4 quarters"
+        return f"revenue {money(row['revenue_trailing'])} in {year}"
     if group == "latest quarter":
         ratio = row["latest_quarter_ratio"]
         if pd.isna(ratio):
-            return "no positive revenue in the last 4 quarters"
+            return f"no positive revenue in {year}"
         if ratio <= 0:
-            return "no revenue in the latest quarter"
+            if row["quarters_since_deal"] >= 1:
+                return _silence(row)
+            return f"net revenue {money(row['revenue_latest'])} in {quarter}: credits outweigh its orders"
+        average = money(row["revenue_trailing"] / YEAR)
+        if abs(ratio - 1) < 0.005:
+            return f"revenue in {quarter} about its quarterly average of {average} in {year}"
+        if ratio >= 1.995:
+            return f"revenue in {quarter} {ratio:.1f} times its quarterly average of {average} in {year}"
         if ratio < 1:
-            return f"latest quarter {_pct(1 - ratio)} below its 4-quarter average"
-        return f"latest quarter {_pct(ratio - 1)} above its 4-quarter average"
+            return f"revenue in {quarter} {_pct(1 - ratio)} below its quarterly average of {average} in {year}"
+        return f"revenue in {quarter} {_pct(ratio - 1)} above its quarterly average of {average} in {year}"
     if group == "half-year trend":
-        return _change(row["half_year_trend"], "in the last 2 quarters against the 2 before",
-                       "in the 2 quarters before")
+        return _change(row["half_year_trend"], _span(shift_quarter(quarter, -1), quarter),
+                       _span(shift_quarter(quarter, -3), shift_quarter(quarter, -2)))
     if group == "year over year":
-        return _change(row["yoy_change"], "year over year", "a year earlier")
+        return _change(row["yoy_change"], _span(shift_quarter(quarter, -1), quarter),
+                       _span(shift_quarter(quarter, -5), shift_quarter(quarter, -4)))
     if group == "recency of orders":
-        since = int(row["quarters_since_deal"])
-        if since == 0:
-            return f"orders in the latest quarter, in {int(row['active_quarters'])} of the last 4"
-        return f"no deal for {_plural(since, 'quarter')}"
-    if group == "days since last order":
+        if int(row["quarters_since_deal"]) == 0:
+            return f"orders in {quarter}, and in {int(row['active_quarters'])} of the 4 quarters {year}"
+        return _silence(row)
+    if group in ("days since last order", "ordering pattern"):
+        # The ordering pattern (the BG/NBD chance of no order ahead) is read from how often the partner
+        # ordered and how long ago it last did: those figures are the reason, not the model's name.
         days = row["days_since_order"]
         if pd.isna(days):
             return "no order day on record"
-        return f"last order {_plural(days, 'day')} before the quarter's end"
+        if group == "days since last order":
+            return f"last order {_plural(days, 'day')} before the end of {quarter}"
+        since = f"none in the {_plural(days, 'day')} to the end of {quarter}" if days >= 1 else \
+            f"the latest on the last day of {quarter}"
+        return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}, {since}"
     if group == "order days":
-        return f"orders on {_plural(row['order_days_trailing'], 'day')} in the last 4 quarters"
-    if group == "ordering pattern":
-        chance = row["btyd_churn"]
-        said = "over 99 %" if chance > 0.99 else "under 1 %" if chance < 0.01 else _pct(chance)
-        return f"its ordering pattern gives a {said} chance of no order in the horizon (BG/NBD model)"
+        return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}"
     if group == "deals":
-        return f"{_plural(row['deals_trailing'], 'deal')} in the last 4 quarters"
+        return f"{_plural(row['deals_trailing'], 'deal')} in {year}"
     if group == "customers":
-        return f"{_plural(row['customers_trailing'], 'customer')} in the last 4 quarters"
+        return f"{_plural(row['customers_trailing'], 'customer')} in {year}"
     if group == "product breadth":
-        return f"sells {_plural(row['products_trailing'], 'product')}"
+        return f"sells {_plural(row['products_trailing'], 'product')} ({year})"
     if group == "segment mix":
-        return (f"{_pct(row['smb_share'])} of revenue from SMB, "
-                f"{_pct(row['enterprise_share'])} from enterprise customers")
+        smb, enterprise = row["smb_share"], row["enterprise_share"]
+        if smb <= 0 and enterprise <= 0:
+            return f"no revenue from SMB or enterprise customers in {year}"
+        return f"{_part(smb)} of its revenue from SMB, {_part(enterprise)} from enterprise customers ({year})"
     if group == "enterprise into SMB":
-        return f"{_pct(row['enterprise_into_smb_share'])} of revenue is enterprise products sold to SMB customers"
+        return (f"{_part(row['enterprise_into_smb_share'])} of its revenue is enterprise products sold to SMB "
+                f"customers ({year})")
     if group == "tenure":
         tenure = int(row["tenure_quarters"])
-        return "a partner for a year or more" if tenure >= 4 else f"a partner for only {_plural(tenure, 'quarter')}"
+        if tenure >= YEAR:
+            return f"first order in {row['first_order_quarter']}, a year or more before {quarter}"
+        return f"a partner for only {_plural(tenure, 'quarter')} (first order in {row['first_order_quarter']})"
     if group == "tier":
         ratio = row["tier_minimum_ratio"]
         if pd.isna(ratio):
             return f"tier {row['tier']}"
         if ratio < 0:
-            return f"tier {row['tier']}, revenue {_pct(2 ** ratio)} of the tier's minimum"
-        return f"tier {row['tier']}, revenue {2 ** ratio:.1f}x the tier's minimum"
+            return f"tier {row['tier']}, revenue in {year} {_pct(2 ** ratio)} of the tier's minimum"
+        return f"tier {row['tier']}, revenue in {year} {2 ** ratio:.1f}x the tier's minimum"
     if group == "region":
         return f"region {row['region']}"
     raise ValueError(f"Unknown reason group {group!r}")
 
 
 # What describe() reads of a partner's row.
-_DESCRIBED = list(dict.fromkeys([*FEATURES, "revenue_trailing", "tier", "region"]))
+_DESCRIBED = list(dict.fromkeys([*FEATURES, "revenue_trailing", "tier", "region", "quarter", "revenue_latest",
+                                  "quarters_with_orders", "revenue_to_date", "first_order_quarter"]))
 
 
 def _effects(scorer: Scorer, frame: pd.DataFrame, reference: dict, predicted: np.ndarray) -> pd.DataFrame:
@@ -468,7 +535,12 @@ def _reasons(effects: pd.DataFrame, frame: pd.DataFrame, sign: int, agrees: np.n
     order = np.argsort(-usable, axis=1, kind="stable")[:, :top]
     out = []
     for i, row in enumerate(frame[_DESCRIBED].to_dict("records")):
-        chosen = [describe(groups[j], row) for j in order[i] if usable[i, j] >= floor]
+        chosen: list[str] = []
+        for j in order[i]:
+            said = describe(groups[j], row) if usable[i, j] >= floor else ""
+            # Two groups can tell the same fact (an empty latest quarter is also the latest order's recency).
+            if said and not any(said in other or other in said for other in chosen):
+                chosen.append(said)
         if not chosen and fallback is not None and fallback[i]:
             best = order[i, 0]
             chosen = [describe(groups[best], row)] if np.isfinite(usable[i, best]) else [fallback_text]
@@ -657,8 +729,13 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
         effects = _effects(churn, frame, reference, probability)
         evidence = known.get("region_evidence", {})
         rate = known.get("base_rate")
-        common = (f"churn is common: {_pct(rate)} of the partners in the training data churned" if rate is not None
-                  else describe("ordering pattern", {"btyd_churn": float(np.nanmean(frame['btyd_churn']))}))
+        span = (f"{fitted.train_quarters[0]}–{fitted.train_quarters[-1]}" if fitted.train_quarters else "")
+        common = (f"churn is common: {_pct(rate)} of the partners at {span} stopped or fell below "
+                  f"{fitted.churn_share:.0%} of their revenue within {_plural(fitted.horizon, 'quarter')}"
+                  if rate is not None else
+                  f"most partners here order seldom: from how often they ordered, the typical one has a "
+                  f"{probability_text(float(np.nanmedian(frame['btyd_churn'])))} chance of no order in the next "
+                  f"{_plural(fitted.horizon, 'quarter')}")
         out["churn_reasons"] = _reasons(effects, frame, +1, _agrees(effects, frame, reference, +1, evidence),
                                         fallback=probability >= 0.5, fallback_text=common)
         out["churn_reasons_against"] = _reasons(effects, frame, -1, _agrees(effects, frame, reference, -1, evidence),

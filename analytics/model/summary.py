@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, probability_text
 from analytics.model.fit import BASELINES, BTYD, BTYD_ALONE, MODEL, Evaluation, ModelReport
 from analytics.store.quarters import shift_quarter
 
@@ -32,6 +33,14 @@ class SummaryPoint:
 
     topic: str
     text: str
+
+
+# How the pages write a probability (analytics.formatting.probability_text), and why.
+_READING = (f"In whole percentages from {probability_text(PROBABILITY_FLOOR)} to "
+            f"{probability_text(PROBABILITY_CEILING)}, and beyond them as "
+            f"\"{probability_text(0.0)}\" or \"{probability_text(1.0)}\": no partner's future is certain, and "
+            "the test above checks the scores on tenths of the partners, so it cannot tell a 96 % from a 99.7 %. "
+            "The reasons beside a score are the partner's own figures, each with the quarters it covers.")
 
 
 def in_ten(share: float) -> int:
@@ -141,6 +150,7 @@ def plain_summary(report: ModelReport) -> list[SummaryPoint]:
                     f"{turnaround.test_quarters[-1]}: {_caught(turnaround, served, 'turnaround')}, and "
                     f"{_ranks(turnaround, served, 'turnaround')}.")
     points.append(SummaryPoint("How good it is", quality))
+    points.append(SummaryPoint("How to read a probability", _READING))
     drivers = report.drivers[report.drivers["mean_effect"] > 0]["reason"].head(3).tolist()
     if drivers:
         named = drivers[0] if len(drivers) == 1 else f"{', '.join(drivers[:-1])} and {drivers[-1]}"
