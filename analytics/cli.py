@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="app processes, each reading the database read-only (default: one per core)")
     serve.add_argument("--port", type=int, default=8501, help="the address's port (default 8501)")
-    serve.add_argument("--address", default="0.0.0.0", help="the interface to answer on (default all)")
+    serve.add_argument("--address", default=None,
+                       help="the interface to answer on (default: all once sign-in is configured, else 127.0.0.1; "
+                            "without sign-in only 127.0.0.1 is accepted)")
     return parser
 
 
