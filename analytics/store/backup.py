@@ -22,7 +22,15 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store.store import Store, StoreDamaged, StoreError, StoreReadOnly, store_fault, writer_note
+from analytics.store.store import (
+    Store,
+    StoreDamaged,
+    StoreError,
+    StoreReadOnly,
+    mark_restored,
+    store_fault,
+    writer_note,
+)
 
 __all__ = ["Backup", "BackupError", "Restored", "list_backups", "prune_backups", "restore_backup", "take_backup",
            "verify_backup"]
@@ -184,6 +192,7 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
                 if wal.exists():  # the log belongs to the replaced file; left here it would be replayed into the backup
                     wal.rename(kept_aside.with_name(kept_aside.name + ".wal"))
             staged.rename(target)
+            mark_restored(target)  # a running app takes this file as its own instead of refusing it as replaced
             # A data version above both files' tells the running app that every cached page is stale, even
             # when the backup's own version equals one the app has seen of the file it replaced.
             with Store(target) as restored, restored.transaction() as cur:

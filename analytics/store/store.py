@@ -33,6 +33,10 @@ __all__ = [
     "writer_waiting",
     "read_only_mode",
     "PROCESSES_ENV",
+    "StoreFileGone",
+    "guard_file_identity",
+    "file_identity",
+    "mark_restored",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
@@ -76,6 +80,24 @@ class StoreDamaged(StoreFault):
             f"{path} is damaged ({damage}): restore it from a backup (python -m analytics restore DIR), "
             "or move it aside and the app starts with an empty database."
         )
+
+
+class StoreFileGone(StoreFault):
+    """The database file this process was using was deleted (or moved away) while it ran."""
+
+    def __init__(self, path: Path):
+        super().__init__(
+            f"The database file {path} was deleted or moved away while the app was running. Nothing more is "
+            "written, so that no change goes into a file that no longer exists (it would be lost). Put the file "
+            "back, or restore a backup (python -m analytics restore DIR), and reload the page; or restart the "
+            "app to start from a new, empty database."
+        )
+
+
+def _replaced_message(path: Path) -> str:
+    return (f"The database file {path} was replaced by another file while the app was running, not by "
+            "python -m analytics restore. The pages show the file now there, but changes are refused until the "
+            "app is restarted, so that nothing is written on the strength of what the other file showed.")
 
 
 # DuckDB reports every file fault as an IOException (or a bare Error) with no code to tell them apart, so
@@ -127,6 +149,69 @@ def read_only_mode() -> bool:
         return False
 
 
+# Which file each database path was when this process first opened it: (device, inode). Only kept once
+# guard_file_identity() is called (the app does, in views/db.py): a file deleted under a running app was
+# still served, and an upload written into it was lost when the next command made a new, empty file.
+_KNOWN_FILES: dict[str, tuple[int, int]] = {}
+_GUARDING = False
+
+
+def guard_file_identity() -> None:
+    """Make this process notice a database file deleted or replaced while it runs (refusing writes then)."""
+    global _GUARDING
+    _GUARDING = True
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """Give the file at `path` as (device, inode), or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _restored_note(path: Path) -> Path:
+    return path.with_name(path.name + ".restored")
+
+
+def mark_restored(path: Path) -> None:
+    """Note that the file now at `path` was put there by a restore, so a running app takes it instead of refusing it."""
+    identity = file_identity(path)
+    if identity is not None:
+        _restored_note(path).write_text(f"{identity[0]} {identity[1]}\n")
+
+
+def _moved_file(path: Path) -> str | None:
+    """Raise StoreFileGone when the file this process opened at `path` is gone; give why writes are refused, or None.
+
+    A file replaced by a restore (its note names the file now there) is taken as the file from now on.
+    """
+    if not _GUARDING:
+        return None
+    key = os.path.abspath(path)
+    known = _KNOWN_FILES.get(key)
+    if known is None:
+        return None
+    now = file_identity(path)
+    if now is None:
+        raise StoreFileGone(path)
+    if now == known:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        if tuple(int(x) for x in _restored_note(path).read_text().split()) == now:
+            _KNOWN_FILES[key] = now
+            return None
+    return _replaced_message(path)
+
+
+def _remember_file(path: Path) -> None:
+    if _GUARDING:
+        identity = file_identity(path)
+        if identity is not None:
+            _KNOWN_FILES.setdefault(os.path.abspath(path), identity)
+
+
 def default_db_path() -> Path:
     """Give the database path: $CHANNEL_DB if set, else data/channel.duckdb in the project."""
     env = os.environ.get("CHANNEL_DB")
@@ -164,7 +249,11 @@ class Store:
         self._reading = False  # this store counts among the process's readers of the file (_READERS)
         self._reopen = False   # a write handed the file back: open it read-only again at the next use
         self._writing = 0      # depth of writing() blocks: while above 0 the connection is read-write
+        # Why writes are refused (the file was replaced while this process ran), or None: see guard_file_identity.
+        self.refuse_writes: str | None = None
         try:
+            # Before connecting: DuckDB would make a new, empty file where a deleted one was.
+            self.refuse_writes = _moved_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if announce:
                 self._note = _leave_note(self.path)
@@ -175,6 +264,8 @@ class Store:
                 # Sessions of the app open the file at once; one upgrades it, the others then find it done.
                 with _MIGRATING:
                     self._migrate(on_wait)
+            _remember_file(self.path)
+            self.identity = file_identity(self.path)
         except BaseException as exc:
             self._release()
             self._drop_note()
@@ -268,6 +359,11 @@ class Store:
         process and no other process has the file open, opens it read-write, and afterwards hands it back
         and opens it read-only again. Cursors made before the block are closed by it: make them inside.
         """
+        if not self._writing:
+            # Looked at again here: the file may have gone since this store was opened.
+            self.refuse_writes = _moved_file(self.path) or self.refuse_writes
+            if self.refuse_writes:
+                raise StoreFault(self.refuse_writes)
         if not self.read_only or self._writing:
             self._writing += 1
             try:
