@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,7 @@ __all__ = [
     "read_only_mode",
     "PROCESSES_ENV",
     "StoreFileGone",
+    "StoreDiskFull",
     "guard_file_identity",
     "file_identity",
     "mark_restored",
@@ -82,6 +84,17 @@ class StoreDamaged(StoreFault):
         )
 
 
+class StoreDiskFull(StoreFault):
+    """The disk ran full while the database (or DuckDB's temporary files) was being written."""
+
+    def __init__(self, path: Path):
+        super().__init__(
+            f"The disk is full (no space left on the device) while writing {path} or DuckDB's temporary files: "
+            "nothing of this change was kept, the database is as it was before it. Free some space on the "
+            f"database's disk (and in {tempfile.gettempdir()}) and try again."
+        )
+
+
 class StoreFileGone(StoreFault):
     """The database file this process was using was deleted (or moved away) while it ran."""
 
@@ -115,13 +128,19 @@ _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 def store_fault(path: Path, exc: BaseException) -> StoreFault | None:
     """Give the plain error for a failure of the database file itself (unwritable, damaged), or None for any other.
 
-    Only DuckDB's errors are read: an OSError elsewhere (an output file) says nothing about the database.
+    Only DuckDB's errors are read, and a full disk (ENOSPC): another OSError (an output file) says nothing
+    about the database.
     """
     if isinstance(exc, StoreFault):
         return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return StoreDiskFull(path)
     if not isinstance(exc, duckdb.Error):
         return None
     text = str(exc).lower()
+    # Before the damage signs: a write cut short by a full disk can also say it could not write enough bytes.
+    if "no space left on device" in text:
+        return StoreDiskFull(path)
     for sign, damage in _DAMAGE_SIGNS:
         if sign in text:
             if path.exists() and path.stat().st_size == 0:
