@@ -11,7 +11,7 @@ import pytest
 from analytics.ingest.load import list_loads, load_extract
 from analytics.store import store as store_module
 from analytics.store.backup import restore_backup, take_backup
-from analytics.store.store import Store, StoreFault, StoreFileGone
+from analytics.store.store import Store, StoreFault, StoreFileGone, guard_file_identity
 from tests.apptest_helpers import open_page
 
 HEADER = b"partner_id,partner_name,order_date,revenue\n"
@@ -22,18 +22,18 @@ def quarter(partner: str, revenue: int, day: str = "2025-07-01") -> bytes:
 
 
 @pytest.fixture
-def guarded(monkeypatch):
-    """Turn on the app's guard for this test only, with no file remembered from other tests."""
-    monkeypatch.setattr(store_module, "_GUARDING", True)
-    monkeypatch.setattr(store_module, "_KNOWN_FILES", {})
-
-
-@pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "channel.duckdb"
     with Store(path) as store:
         load_extract(store, quarter("P1", 100), "q1.csv")
     return path
+
+
+@pytest.fixture
+def guarded(db, monkeypatch):
+    """Guard the database as the app does (views/db.py), with no file remembered from other tests."""
+    monkeypatch.setattr(store_module, "_KNOWN_FILES", {})
+    guard_file_identity(db)
 
 
 def revenue_in(path: Path) -> float:
@@ -56,7 +56,6 @@ def test_a_deleted_file_is_not_made_again_empty_and_the_open_one_takes_no_write(
 
 
 def test_a_file_replaced_by_someone_else_is_read_but_refuses_writes(guarded, db, tmp_path):
-    Store(db).close()  # the app has opened it: this file is the one it knows
     other = tmp_path / "other.duckdb"
     with Store(other) as store:
         load_extract(store, quarter("P9", 900), "other.csv")
@@ -83,7 +82,7 @@ def test_a_file_put_back_by_restore_is_taken_and_its_data_version_is_above_both(
 
 
 def test_a_page_says_the_file_was_deleted_and_makes_no_new_one(db):
-    at = open_page(db)  # views/db.py turns the guard on for this process
+    at = open_page(db)  # views/db.py guards the file it opens
     os.remove(db)
     shutil.rmtree(db.with_name(db.name + ".wal"), ignore_errors=True)
     at.run()

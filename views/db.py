@@ -64,8 +64,6 @@ T = TypeVar("T")
 LINGER = 10.0     # seconds the file stays open after the last page run (unless the command line waits)
 APP_WAIT = 120.0  # seconds a page run waits for the command line to finish a load
 
-guard_file_identity()
-
 _run = threading.local()  # the store of the page run on this thread (Streamlit runs a session's script in a thread)
 
 
@@ -141,6 +139,7 @@ def _open_for_run() -> Store:
         st.warning(f"{exc} The page shows as soon as it is free: reload it in a minute.")
         st.stop()
     notice.empty()
+    guard_file_identity(store.path)  # from its first opening on, this process notices the file going or changing
     if store.refuse_writes:
         st.warning(markdown_literal(store.refuse_writes), icon=":material/database:")
     return store

@@ -168,17 +168,21 @@ def read_only_mode() -> bool:
         return False
 
 
-# Which file each database path was when this process first opened it: (device, inode). Only kept once
-# guard_file_identity() is called (the app does, in views/db.py): a file deleted under a running app was
-# still served, and an upload written into it was lost when the next command made a new, empty file.
+# Which file each database path was when the app first opened it: (device, inode), for the paths the app
+# guards (guard_file_identity; views/db.py does it for its database). A file deleted under a running app
+# was still served, and an upload written into it was lost when the next command made a new, empty file.
 _KNOWN_FILES: dict[str, tuple[int, int]] = {}
-_GUARDING = False
 
 
-def guard_file_identity() -> None:
-    """Make this process notice a database file deleted or replaced while it runs (refusing writes then)."""
-    global _GUARDING
-    _GUARDING = True
+def guard_file_identity(path: Path) -> None:
+    """Make every store of this process on `path` notice when its file, as it is now, is deleted or replaced.
+
+    A deleted file then refuses to open (no new empty file is made in its place); a replaced one opens
+    with writes refused (Store.refuse_writes), unless a restore put it there (mark_restored).
+    """
+    identity = file_identity(path)
+    if identity is not None:
+        _KNOWN_FILES.setdefault(os.path.abspath(path), identity)
 
 
 def file_identity(path: Path) -> tuple[int, int] | None:
@@ -206,8 +210,6 @@ def _moved_file(path: Path) -> str | None:
 
     A file replaced by a restore (its note names the file now there) is taken as the file from now on.
     """
-    if not _GUARDING:
-        return None
     key = os.path.abspath(path)
     known = _KNOWN_FILES.get(key)
     if known is None:
@@ -222,13 +224,6 @@ def _moved_file(path: Path) -> str | None:
             _KNOWN_FILES[key] = now
             return None
     return _replaced_message(path)
-
-
-def _remember_file(path: Path) -> None:
-    if _GUARDING:
-        identity = file_identity(path)
-        if identity is not None:
-            _KNOWN_FILES.setdefault(os.path.abspath(path), identity)
 
 
 def default_db_path() -> Path:
@@ -283,7 +278,6 @@ class Store:
                 # Sessions of the app open the file at once; one upgrades it, the others then find it done.
                 with _MIGRATING:
                     self._migrate(on_wait)
-            _remember_file(self.path)
             self.identity = file_identity(self.path)
         except BaseException as exc:
             self._release()
