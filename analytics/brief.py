@@ -31,13 +31,16 @@ from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import Store
 
-__all__ = ["RISK_THRESHOLD", "DROPOFF_THRESHOLD", "QUARTERS_SHOWN", "ROWS_SHOWN", "board_pack",
+__all__ = ["RISK_THRESHOLD", "DROPOFF_THRESHOLD", "QUARTERS_SHOWN", "ROWS_SHOWN", "CELL_CHARS", "TITLE_CHARS",
+           "shortened", "board_pack",
            "board_pack_bytes", "write_board_pack"]
 
 RISK_THRESHOLD = 0.5     # as the Partners at risk page's default
 DROPOFF_THRESHOLD = 0.5  # as the Revenue drop-offs page's default
 QUARTERS_SHOWN = 8       # quarters on the charts over time
 ROWS_SHOWN = 10          # partners in a slide's table
+CELL_CHARS = 60          # a table cell or chart category (a partner name of 1,000 characters overran the slide)
+TITLE_CHARS = 90         # a slide title (a review's name is in one)
 
 _WIDE, _HIGH = Inches(13.333), Inches(7.5)
 MONEY, COUNT, _MILLIONS = '"$"#,##0', "#,##0", '"$"#,##0.0,,"M"'
@@ -49,10 +52,15 @@ def _rgb(hex_colour: str) -> RGBColor:
     return RGBColor.from_string(hex_colour.lstrip("#").upper())
 
 
+def shortened(text: str, at_most: int) -> str:
+    """Give text cut to `at_most` characters, ending in "…" when cut: a slide does not scroll."""
+    return text if len(text) <= at_most else text[:at_most - 1].rstrip() + "…"
+
+
 def _slide(deck: Presentation, title: str):
     slide = deck.slides.add_slide(deck.slide_layouts[_TITLE_ONLY])
     _place(slide.shapes.title, 0.5, 0.3, 12.3, 1.0)
-    slide.shapes.title.text = title
+    slide.shapes.title.text = shortened(title, TITLE_CHARS)
     slide.shapes.title.text_frame.paragraphs[0].font.size = Pt(30)
     return slide
 
@@ -82,7 +90,7 @@ def _table(slide, header: list[str], rows: list[list[str]], left=0.5, top=2.2, w
     for r, values in enumerate([header, *rows]):
         for c, value in enumerate(values):
             cell = shape.table.cell(r, c)
-            cell.text = str(value)
+            cell.text = shortened(str(value), CELL_CHARS)
             cell.text_frame.paragraphs[0].font.size = Pt(size)
 
 
@@ -97,7 +105,7 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
         _text(slide, ["Nothing to chart for this quarter and selection."], left=left, top=top + 0.5, width=width)
         return None
     data = CategoryChartData(number_format=number_format)
-    data.categories = categories
+    data.categories = [shortened(str(c), CELL_CHARS) for c in categories]
     for name, values in series.items():
         data.add_series(name, [None if pd.isna(v) else float(v) for v in values])
     chart = slide.shapes.add_chart(kind, Inches(left), Inches(top), Inches(width), Inches(height), data).chart

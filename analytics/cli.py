@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("dir", type=Path, metavar="DIR")
     backup.add_argument("--keep", type=int, default=0, metavar="N",
                         help="then delete all but the newest N backups in DIR (default: keep all)")
+    backup.add_argument("--force", action="store_true",
+                        help="with --keep: delete old backups even when one holds more data than those kept")
     restore = commands.add_parser("restore",
                                   help="replace the database by a backup (DIR: one backup, or the newest in it)")
     restore.add_argument("dir", type=Path, metavar="DIR")
@@ -169,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="app processes, each reading the database read-only (default: one per core)")
     serve.add_argument("--port", type=int, default=8501, help="the address's port (default 8501)")
-    serve.add_argument("--address", default="0.0.0.0", help="the interface to answer on (default all)")
+    serve.add_argument("--address", default=None,
+                       help="the interface to answer on (default: all once sign-in is configured, else 127.0.0.1; "
+                            "without sign-in only 127.0.0.1 is accepted)")
     return parser
 
 
@@ -287,7 +291,7 @@ def _backup(store: Store, args: argparse.Namespace) -> int:
 
     backup = take_backup(store, args.dir)
     print(f"Backup written: {backup.describe()}.")
-    for folder in prune_backups(args.dir, args.keep):
+    for folder in prune_backups(args.dir, args.keep, force=args.force):
         print(f"Older backup removed: {folder}")
     return 0
 
@@ -380,8 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # NotEnoughHistory and a malformed --as-of are ValueErrors whose message says what to do.
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except duckdb.Error as exc:
-        # Damage beyond what opening the file reads shows only when a query reaches the garbled blocks.
+    except (duckdb.Error, OSError) as exc:
+        # Damage beyond what opening the file reads shows only when a query reaches the garbled blocks;
+        # a full disk shows wherever a write (the database, a temporary file of the importer) meets it.
         fault = store_fault(Path(args.db) if args.db else default_db_path(), exc)
         if fault is None:
             raise

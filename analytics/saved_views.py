@@ -4,20 +4,42 @@ A view is the page's URL path and its query string ("quarter=2025Q4&tier=Gold"),
 shared link carries, stored under its owner (the signed-in person, or "local" without sign-in) and a
 name unique for that owner: saving a name again updates it. Saving a view changes no channel data,
 so every role may keep its own (analytics.access checks only changes to the data).
+
+The owner of a signed-in person's views is their e-mail address, or, when the provider sends none
+(or one it says is not verified), the token's issuer and subject: stable ids the person cannot choose.
+Never the name claim: it is free text, and anyone could take another's name to read their views.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import pandas as pd
 
 from analytics.store.store import Store
 
-__all__ = ["MAX_NAME", "VIEW_COLUMNS", "save_view", "list_views", "delete_view"]
+__all__ = ["MAX_NAME", "VIEW_COLUMNS", "save_view", "list_views", "delete_view", "owner_from_claims"]
 
 MAX_NAME = 100
 VIEW_COLUMNS = ["name", "page", "query", "created_at", "saved_at"]
+
+
+def owner_from_claims(claims: Mapping[str, object]) -> str | None:
+    """Give the owner of a signed-in person's saved views from their ID-token claims; None if nothing identifies them.
+
+    A verified (or not unverified) e-mail address; else "sub:<issuer>|<subject>"; never the free-text name.
+    """
+    email = str(claims.get("email") or "").strip()
+    verified = claims.get("email_verified")
+    unverified = verified is not None and not (
+        verified is True or (isinstance(verified, str) and verified.strip().lower() == "true"))
+    if email and not unverified:
+        return email
+    subject = str(claims.get("sub") or "").strip()
+    if not subject:
+        return None
+    return f"sub:{str(claims.get('iss') or '').strip()}|{subject}"
 
 
 def _checked_name(name: str) -> str:

@@ -15,6 +15,11 @@ leaves its note beside the file, so every process lets go and waits, as one proc
 The background score refresher does not run in the app processes (N of them would fit the same model
 N times over); this process checks every REFRESH_EVERY seconds and brings the stored scores up to date
 itself, taking the file in turn only to write them.
+
+Without sign-in every visitor is admin, so until sign-in is configured ([auth] in
+.streamlit/secrets.toml) `serve` answers on 127.0.0.1 only and refuses another address. Its responses
+forbid framing by other sites (X-Frame-Options and CSP frame-ancestors), which `streamlit run` alone
+cannot add.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.request
 from collections.abc import Callable
 from http.cookies import SimpleCookie
@@ -36,10 +42,42 @@ from pathlib import Path
 
 from analytics.store.store import PROCESSES_ENV, PROJECT_ROOT, Store, StoreError
 
-__all__ = ["serve", "StickyProxy", "REFRESH_EVERY", "BACKEND_COOKIE"]
+__all__ = ["serve", "StickyProxy", "REFRESH_EVERY", "BACKEND_COOKIE", "FRAME_HEADERS", "sign_in_configured",
+           "listen_address"]
 
 BACKEND_COOKIE = "channel_backend"  # which app process a browser is kept on
 REFRESH_EVERY = 30.0  # seconds between this process's looks at whether the stored scores are current
+# Only this site may show the app in a frame (clickjacking: a page of another site framing the app's buttons).
+FRAME_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'")]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def sign_in_configured(root: Path = PROJECT_ROOT) -> bool:
+    """Tell whether sign-in is set up: an [auth] table in the project's or the user's .streamlit/secrets.toml.
+
+    The same files Streamlit reads for st.login (views/auth.py asks st.secrets; this process has no Streamlit).
+    """
+    for secrets in (root / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
+        try:
+            if "auth" in tomllib.loads(secrets.read_text(encoding="utf-8")):
+                return True
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+    return False
+
+
+def listen_address(requested: str | None, signed_in: bool) -> str:
+    """Give the interface to answer on: all once sign-in is set, else 127.0.0.1; refuse an open one without sign-in."""
+    if requested is None:
+        return "0.0.0.0" if signed_in else "127.0.0.1"
+    if requested not in LOOPBACK and not signed_in:
+        raise ValueError(
+            f"--address {requested} would let anyone on the network in as admin: no sign-in is configured "
+            "(no [auth] in .streamlit/secrets.toml), so the app answers on 127.0.0.1 only. Set up sign-in "
+            "(see .streamlit/secrets.toml.example), then serve with --address 0.0.0.0.")
+    return requested
+
+
 # Headers of one hop only (RFC 9110 7.6.1), never passed on; host is set per request.
 _HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
                b"transfer-encoding", b"upgrade", b"proxy-connection"}
@@ -114,7 +152,9 @@ class StickyProxy:
                                                               b"answering; try again in a moment."})
             return
         try:
-            out = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
+            out = [(k, v) for k, v in response.headers.raw
+                   if k.lower() not in _HOP_BY_HOP and k.lower() not in dict(FRAME_HEADERS)]
+            out += FRAME_HEADERS
             if chosen_now:
                 out.append((b"set-cookie", f"{BACKEND_COOKIE}={index}; Path=/; HttpOnly; SameSite=Lax".encode()))
             await send({"type": "http.response.start", "status": response.status_code, "headers": out})
@@ -212,13 +252,17 @@ def _keep_scores_fresh(db: Path, stop: threading.Event, say: Callable[[str], Non
             say(f"Scores not checked: {exc}")
 
 
-def serve(db: Path, processes: int, port: int, address: str = "0.0.0.0",
+def serve(db: Path, processes: int, port: int, address: str | None = None,
           say: Callable[[str], None] = print) -> int:
-    """Run N app processes behind the sticky proxy on address:port until interrupted; give the exit code."""
+    """Run N app processes behind the sticky proxy on address:port until interrupted; give the exit code.
+
+    `address` None answers on every interface once sign-in is configured, else on 127.0.0.1 only.
+    """
     import uvicorn
 
     if processes < 1:
         raise ValueError(f"--processes must be at least 1, got {processes}")
+    address = listen_address(address, sign_in_configured())
     # This process too reads read-only and writes in turn (the scores): set before its first Store.
     os.environ[PROCESSES_ENV] = str(processes)
     os.environ["CHANNEL_DB"] = str(db)

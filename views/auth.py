@@ -56,8 +56,10 @@ def identity_sidebar(actor: Actor | None) -> None:
     """Say in the sidebar who is signed in with which role, or that the app runs in local single-user mode."""
     with st.sidebar:
         if not auth_configured():
-            st.caption(f"Local single-user mode: no sign-in is configured, so {actor.who} may do everything "
-                       "(admin). Set up sign-in in .streamlit/secrets.toml to give people roles.")
+            st.caption(f"Local single-user mode: no sign-in is configured, so {markdown_literal(actor.who)} may do "
+                       "everything (admin), and the app answers on this machine only (127.0.0.1). Set up sign-in "
+                       "in .streamlit/secrets.toml to give people roles; then open it to the network with "
+                       "`streamlit run app.py --server.address 0.0.0.0`.")
         elif actor is not None:
             # The name comes from the provider's token: shown as written, never as Markdown.
             st.caption(f"Signed in as {markdown_literal(actor.who)} · role: **{actor.role}**")

@@ -21,6 +21,13 @@ turn inside the Store (Store.writing()): it leaves the same note as the command 
 the page runs of every process let go and wait, and the write is done read-write; then all read again.
 That is why new writes need nothing here. The score refresher does not run in those processes
 (views/scores.py); the serve process keeps the scores fresh for all of them.
+
+The app notices when its database file is deleted or replaced while it runs (Store, guard_file_identity):
+a file deleted under it used to be served on, and an upload written into it was lost. A deleted file
+stops the pages with a message and nothing is written (no new empty file is made); a file replaced by
+someone else is shown, with a warning, and writes are refused until a restart; a file put there by
+`python -m analytics restore` is simply taken. Cached results are keyed by the file as well as its
+data version, so a restored file never shows what was cached of the one it replaced.
 """
 
 from __future__ import annotations
@@ -37,7 +44,16 @@ import streamlit as st
 
 from analytics.formatting import markdown_literal
 from analytics.ingest.extract import PreparedExtract, prepare_extract
-from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault, writer_waiting
+from analytics.store.store import (
+    Store,
+    StoreError,
+    StoreFault,
+    default_db_path,
+    file_identity,
+    guard_file_identity,
+    store_fault,
+    writer_waiting,
+)
 
 __all__ = ["FIGURE_LOCK", "ON_NEW_VERSIONS", "LINGER", "APP_WAIT", "database", "get_store", "cached", "derived",
            "cached_figure", "clear_caches", "prepared_upload"]
@@ -79,7 +95,9 @@ class _KeepAlive:
             with self._lock:
                 if self._store is not held:
                     return
-                if time.monotonic() - self._last_use > LINGER or writer_waiting(held.path):
+                # A file deleted or replaced meanwhile: let go, or every run would go on reading the old one.
+                moved = file_identity(held.path) != held.identity
+                if moved or time.monotonic() - self._last_use > LINGER or writer_waiting(held.path):
                     self._store = None
                     held.close()
                     return
@@ -121,6 +139,9 @@ def _open_for_run() -> Store:
         st.warning(f"{exc} The page shows as soon as it is free: reload it in a minute.")
         st.stop()
     notice.empty()
+    guard_file_identity(store.path)  # from its first opening on, this process notices the file going or changing
+    if store.refuse_writes:
+        st.warning(markdown_literal(store.refuse_writes), icon=":material/database:")
     return store
 
 
@@ -152,26 +173,29 @@ def _cached_result(module: str, name: str, db_path: str, version: tuple, args: t
     return function(get_store(), *args, **dict(kwargs))
 
 
-def _run_versions(store: Store) -> tuple[int, int]:
-    """Give the data and scores versions, read once per page run (a run's figures all come from one version).
+def _run_versions(store: Store) -> tuple[int, int, tuple[int, int] | None]:
+    """Give the data and scores versions and the file, read once per page run (a run's figures all come from one).
+
+    The file (device, inode) is part of the key: a restored or replaced file may carry a version the app
+    has already cached of another file.
 
     A page calls cached() five to fifteen times a run; each read was a query. A run that writes (a load,
     a rollback) reruns the page afterwards, so the next run reads the new version.
     """
     held = getattr(_run, "versions", None)
     if held is None or held[0] is not store or not getattr(_run, "active", False):
-        held = _run.versions = (store, store.versions())
+        held = _run.versions = (store, (*store.versions(), store.identity))
         _forget_older_versions(str(store.path), held[1])
     return held[1]
 
 
-_latest_versions: dict[str, tuple[int, int]] = {}
+_latest_versions: dict[str, tuple] = {}
 _versions_lock = threading.Lock()
 # Called with no arguments when a database's versions change (views/style.py forgets its figure copies).
 ON_NEW_VERSIONS: list[Callable[[], None]] = []
 
 
-def _forget_older_versions(path: str, versions: tuple[int, int]) -> None:
+def _forget_older_versions(path: str, versions: tuple) -> None:
     """Drop every cached result, derivation and figure once a database's data or scores version moves on.
 
     Their keys hold the versions, so the old entries would never be asked for again, yet they stayed
@@ -180,7 +204,8 @@ def _forget_older_versions(path: str, versions: tuple[int, int]) -> None:
     """
     with _versions_lock:
         before = _latest_versions.get(path)
-        if before is not None and versions <= before:
+        # Versions count up within one file; another file (a restore) starts a new generation whatever its number.
+        if before is not None and versions[2] == before[2] and versions[:2] <= before[:2]:
             return
         _latest_versions[path] = versions
     if before is not None:

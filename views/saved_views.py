@@ -9,7 +9,7 @@ from streamlit.navigation.page import StreamlitPage
 
 from analytics.access import Actor
 from analytics.formatting import markdown_literal
-from analytics.saved_views import MAX_NAME, delete_view, list_views, save_view
+from analytics.saved_views import MAX_NAME, delete_view, list_views, owner_from_claims, save_view
 from analytics.store.store import StoreError
 from views.auth import auth_configured
 from views.db import get_store
@@ -17,9 +17,15 @@ from views.db import get_store
 __all__ = ["view_owner", "saved_views_sidebar"]
 
 
-def view_owner(actor: Actor) -> str:
-    """Give whose views these are: the signed-in person, or "local" in local single-user mode."""
-    return actor.who if auth_configured() else "local"
+def view_owner(actor: Actor) -> str | None:
+    """Give whose views these are: "local" in local single-user mode, else the signed-in person's stable id.
+
+    That is their e-mail address, or the token's issuer and subject when the provider sends no e-mail
+    (analytics.saved_views.owner_from_claims); None when the token has neither.
+    """
+    if not auth_configured():
+        return "local"
+    return owner_from_claims(st.user.to_dict())
 
 
 def saved_views_sidebar(actor: Actor, page: StreamlitPage, pages: list[StreamlitPage]) -> None:
@@ -30,6 +36,10 @@ def saved_views_sidebar(actor: Actor, page: StreamlitPage, pages: list[Streamlit
     """
     owner, store = view_owner(actor), get_store()
     with st.sidebar.expander("Saved views", icon=":material/bookmark:"):
+        if owner is None:
+            st.caption("Saved views need an e-mail address or a subject id from the sign-in provider, and it "
+                       "sent neither.")
+            return
         name = st.text_input("Save this view as", key="view_name", max_chars=MAX_NAME,
                              placeholder="Gold partners in EMEA")
         if st.button("Save view", key="view_save", icon=":material/bookmark_add:"):

@@ -39,7 +39,8 @@ if may_load:
     )
 else:
     files = []
-    st.info(f"Loading extracts takes the operator or admin role; {actor.who if actor else 'you'} "
+    # The name comes from the sign-in token: a ":material/...:" or ":red[...]" in it is shown as written.
+    st.info(f"Loading extracts takes the operator or admin role; {markdown_literal(actor.who) if actor else 'you'} "
             f"{'is ' + actor.role if actor else 'are not signed in'}.")
 
 # The fields as people name them (the engine's names are partner_id, order_date, revenue).
@@ -84,7 +85,7 @@ def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, st
         try:
             remember_mapping(store, headers, confirmed, actor=actor)
         except (StoreError, AccessDenied) as exc:
-            st.error(str(exc))
+            st.error(markdown_literal(str(exc)))  # it may quote the file's headers
             return
         st.session_state.setdefault("_overrides", {})[file_id] = confirmed
         st.rerun()

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.ingest.limits import MAX_NAME_CHARS
 from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
@@ -291,9 +292,15 @@ def _reject_problems(con: duckdb.DuckDBPyConnection) -> list[Problem]:
         "SELECT line, min(error_type), min(error_message), min(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
     return [
-        Problem(int(line), None, f"cannot be split into the header's columns ({kind.lower()}: {msg})", text)
+        Problem(int(line), None, f"cannot be split into the header's columns ({kind.lower()}: {msg})",
+                _shown(text))
         for line, kind, msg, text in rows
     ]
+
+
+def _shown(text: str | None, at_most: int = 200) -> str | None:
+    """Give a value for a problem's report cut to `at_most` characters: a rejected line can be a megabyte."""
+    return text if text is None or len(text) <= at_most else f"{text[:at_most]}… ({len(text):,} characters)"
 
 
 def _load_excel(con: duckdb.DuckDBPyConnection, data: bytes) -> tuple[list[str], list[str]]:
@@ -689,6 +696,7 @@ def _normalise_and_validate(
     if mapped is None:
         return
     col, candidates = mapped
+    _limit_lengths(con, report, col)
     _parse_lines(con, report, col, candidates, day_first)
     _check_rows(con, report, col, today)
     _check_duplicate_ids(con, report, col)
@@ -697,6 +705,40 @@ def _normalise_and_validate(
     report.quarters = [
         r[0] for r in con.execute("SELECT DISTINCT quarter FROM lines WHERE quarter IS NOT NULL ORDER BY 1").fetchall()
     ]
+
+
+def _limit_lengths(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:
+    """Refuse ids longer than MAX_NAME_CHARS (a problem per row) and cut longer names, with a warning per column.
+
+    An id is not cut: two long ids that differ only after the cut would become one partner. A name cut
+    short still names its partner. One oversized name once made the Partner page send 27 MB per visit.
+    """
+    table = _numbered_table(con)
+    for canonical in ID_COLUMNS + TEXT_COLUMNS:
+        if canonical not in col:
+            continue
+        c, header = col[canonical], report.mapping[canonical]
+        # c is a synthetic column name (c0, c1, ...); the limit is a parameter.
+        found = con.execute(f"SELECT row_no, length({c}), left({c}, 60) FROM raw_numbered WHERE length({c}) > ? "
+                            "ORDER BY row_no", [MAX_NAME_CHARS]).fetchall()
+        if not found:
+            continue
+        if canonical in ID_COLUMNS:
+            what = canonical.replace("_", " ")
+            report.problems += [
+                Problem(int(row), header, f"{what} is {n:,} characters long; ids of at most {MAX_NAME_CHARS:,} "
+                        "characters are accepted (a long id is refused, not cut: cut, it could match another)",
+                        f"{start}… ({n:,} characters)")
+                for row, n, start in found
+            ]
+            continue
+        con.execute(f"UPDATE {table} SET {c} = left({c}, ?) WHERE length({c}) > ?", [MAX_NAME_CHARS, MAX_NAME_CHARS])
+        rows = [int(r) for r, _, _ in found]
+        verb = "were" if len(rows) > 1 else "was"
+        report.warnings.append(
+            f"{len(rows):,} value{'s' if len(rows) > 1 else ''} of column {header!r} longer than {MAX_NAME_CHARS:,} "
+            f"characters (the longest {max(n for _, n, _ in found):,}) {verb} cut to the first {MAX_NAME_CHARS:,} "
+            f"characters: {_rows_text(rows[:5], len(rows))}.")
 
 
 def _map_columns(

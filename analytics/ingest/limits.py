@@ -2,12 +2,19 @@
 
 `check_extract` looks at a file before anything reads it into tables, streaming through it in
 chunks, so an oversized or hostile file (a workbook that expands to gigabytes, a CSV with a million
-columns or a 100 MB line) is refused with a message that says which limit it broke, without the
-file ever being held expanded in memory. The limits are stated on the Upload page and in the README.
+columns, a 100 MB line, or a 5 MB cell spread over quoted lines each under the line limit) is refused
+with a message that says which limit it broke and where, without the file ever being held expanded in
+memory. The limits are stated on the Upload page and in the README.
+
+Cells have limits too: one oversized partner name once made the Partner page send 27 MB of HTML per
+visit. A CSV cell over MAX_TEXT_CHARS (or a header over MAX_NAME_CHARS) refuses the file here; ids and
+names longer than MAX_NAME_CHARS are dealt with where the rows are read (analytics.ingest.extract:
+an id is refused with its row, a name is cut, with a line in the report).
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from collections.abc import Iterator
@@ -15,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.ingest.extract import unreadable_file
 from analytics.store.store import StoreError
 
 __all__ = [
@@ -24,6 +30,8 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_LINE_BYTES",
     "MAX_EXCEL_EXPANDED_MB",
+    "MAX_NAME_CHARS",
+    "MAX_TEXT_CHARS",
     "ExtractTooLarge",
     "check_extract",
     "limits_text",
@@ -34,6 +42,8 @@ MAX_ROWS = 5_000_000          # data rows per file (the demo's largest quarter h
 MAX_COLUMNS = 500             # an extract has about 15 columns
 MAX_LINE_BYTES = 1_000_000    # one CSV line (an order line is a few hundred bytes)
 MAX_EXCEL_EXPANDED_MB = 100   # a workbook's sheets once unzipped; larger extracts come as CSV
+MAX_NAME_CHARS = 1_000        # an id, a name (partner, product, region, ...) or a header; real ones are under 100
+MAX_TEXT_CHARS = 10_000       # any cell at all, stored or not
 _MAX_EXCEL_RATIO = 200        # unzipped/zipped size of one part; a zip bomb's is in the thousands
 
 _CHUNK = 4 * 1024 * 1024
@@ -46,7 +56,8 @@ class ExtractTooLarge(StoreError):
 def limits_text() -> str:
     """Give the limits in one sentence for the Upload page and the command line."""
     return (f"up to {MAX_FILE_MB} MB, {MAX_ROWS:,} rows and {MAX_COLUMNS} columns per file "
-            f"(Excel: up to {MAX_EXCEL_EXPANDED_MB} MB once unzipped)")
+            f"(Excel: up to {MAX_EXCEL_EXPANDED_MB} MB once unzipped); ids and names up to {MAX_NAME_CHARS:,} "
+            f"characters, any cell up to {MAX_TEXT_CHARS:,}")
 
 
 def _chunks(source: str | Path | bytes) -> Iterator[bytes]:
@@ -75,6 +86,8 @@ def _head(source: str | Path | bytes, n: int = 8) -> bytes:
 
 def check_extract(source: str | Path | bytes, file_name: str | None = None) -> None:
     """Raise ExtractTooLarge when the file breaks a limit; read in bounded chunks, never whole."""
+    from analytics.ingest.extract import unreadable_file  # extract reads MAX_NAME_CHARS from here
+
     name = file_name or (Path(source).name if not isinstance(source, (bytes, bytearray, memoryview)) else "the file")
     size = _size(source)
     if size > MAX_FILE_MB * 1024 * 1024:
@@ -116,10 +129,59 @@ def _check_text(source: str | Path | bytes, name: str) -> None:
     if line_length > MAX_LINE_BYTES or len(header) > MAX_LINE_BYTES:
         raise ExtractTooLarge(f"{name} has a line longer than {MAX_LINE_BYTES:,} bytes; a sales extract's lines are "
                               "a few hundred bytes. Is it the right file, and is it a CSV?")
-    columns = 1 + max(header.count(sep) for sep in (b",", b";", b"\t", b"|"))
+    counts = {sep: header.count(sep) for sep in (b",", b";", b"\t", b"|")}
+    columns = 1 + max(counts.values())
     if columns > MAX_COLUMNS:
         raise ExtractTooLarge(f"{name} has {columns:,} columns in its header; at most {MAX_COLUMNS} are accepted "
                               "(an extract has about 15).")
+    # The separator the reader will pick (the one that splits the header most) decides where cells end.
+    _check_cells(source, name, max(counts, key=counts.get), bytes(header))
+
+
+class _CellScan:
+    """The state of one pass over a CSV's cells that carries from one chunk to the next."""
+
+    def __init__(self) -> None:
+        self.in_quotes = False  # the chunk starts inside a quoted cell
+        self.chars = 0          # characters of the cell under way, before this chunk
+        self.row = 1            # the row (header = 1) the cell under way is in
+        self.column = 0         # its position in the row, from 0
+
+
+def _check_cells(source: str | Path | bytes, name: str, delimiter: bytes, header: bytes) -> None:
+    """Refuse a CSV with a cell longer than MAX_TEXT_CHARS (a header longer than MAX_NAME_CHARS), naming where.
+
+    Quote-aware, as the reader splits: a separator or a line break inside quotes is part of the cell,
+    so a cell spread over many short lines is measured whole. Characters are counted as UTF-8 counts
+    them (bytes that do not continue a character); in a Latin-1 file a few accented letters count as none.
+    """
+    scan = _CellScan()
+    for chunk in _chunks(source):
+        found = _longest_cell_in(chunk, delimiter, scan)
+        if found is not None:
+            chars, row, column = found
+            limit = MAX_NAME_CHARS if row == 1 else MAX_TEXT_CHARS
+            if row == 1:
+                raise ExtractTooLarge(f"{name} has a header of more than {limit:,} characters in column {column + 1}; "
+                                      f"headers of at most {limit:,} characters are accepted.")
+            raise ExtractTooLarge(
+                f"{name} has a cell of more than {limit:,} characters at row {row:,}, column "
+                f"{_header_name(header, delimiter, column)} ({chars:,} characters read so far); cells of at most "
+                f"{limit:,} characters are accepted ({MAX_NAME_CHARS:,} for ids and names). "
+                "Is a quote left open in the rows before it?")
+
+
+def _header_name(header: bytes, delimiter: bytes, column: int) -> str:
+    """Give the header of column `column` (from 0) quoted and cut short, or its number when the header has none."""
+    text = header.decode("utf-8", errors="replace").rstrip("\r")
+    try:
+        names = next(csv.reader([text], delimiter=delimiter.decode()))
+    except (csv.Error, StopIteration):
+        names = []
+    if column < len(names) and names[column].strip():
+        shown = names[column].strip()
+        return repr(shown if len(shown) <= 60 else shown[:60] + "…")
+    return f"{column + 1}"
 
 
 def _longest_line(chunk: bytes, carried: int) -> int:
@@ -129,6 +191,52 @@ def _longest_line(chunk: bytes, carried: int) -> int:
     lengths = np.diff(ends, prepend=-1) - 1
     lengths[0] += carried
     return int(lengths.max())
+
+
+def _characters(data: bytes) -> int:
+    """Give the characters in `data` as a cell holds them: bytes 0x80-0xBF continue a character, quotes are no text."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    return len(view) - int(np.count_nonzero((view & 0xC0) == 0x80)) - data.count(b'"')
+
+
+def _longest_cell_in(chunk: bytes, delimiter: bytes, scan: _CellScan) -> tuple[int, int, int] | None:
+    """Give (characters, row, column) of the first cell in `chunk` over its limit, or None; advance `scan`."""
+    data = np.frombuffer(chunk, dtype=np.uint8)
+    newline = data == ord("\n")
+    seps = np.flatnonzero(newline | (data == delimiter[0]))
+    in_quotes = scan.in_quotes
+    if b'"' in chunk:
+        # A separator ends a cell when an even number of quotes precede it ("" inside a cell is two).
+        quotes = np.flatnonzero(data == ord('"'))
+        seps = seps[(np.searchsorted(quotes, seps) + int(in_quotes)) % 2 == 0]
+        in_quotes = bool((len(quotes) + int(in_quotes)) % 2)
+    if len(seps):
+        # Bytes bound characters from above: only a cell whose bytes exceed its limit is counted exactly.
+        lengths = np.diff(seps, prepend=-1) - 1
+        lengths[0] += scan.chars
+        row_ends = newline[seps]
+        # Almost always none: rows and limits are worked out only for cells longer than the lower limit.
+        for k in np.flatnonzero(lengths > MAX_NAME_CHARS):
+            k = int(k)
+            row = scan.row + int(np.count_nonzero(row_ends[:k]))
+            limit = MAX_NAME_CHARS if row == 1 else MAX_TEXT_CHARS
+            begin = int(seps[k - 1]) + 1 if k else 0
+            chars = _characters(chunk[begin:int(seps[k])]) + (0 if k else scan.chars)
+            if chars > limit:
+                last_row_end = np.flatnonzero(row_ends[:k])
+                column = k - int(last_row_end[-1]) - 1 if len(last_row_end) else scan.column + k
+                return chars, row, column
+        breaks = np.flatnonzero(row_ends)
+        scan.column = len(seps) - int(breaks[-1]) - 1 if len(breaks) else scan.column + len(seps)
+        scan.row += len(breaks)
+        scan.chars = _characters(chunk[int(seps[-1]) + 1:])
+    else:
+        scan.chars += _characters(chunk)
+    scan.in_quotes = in_quotes
+    limit = MAX_NAME_CHARS if scan.row == 1 else MAX_TEXT_CHARS
+    if scan.chars > limit:  # a cell still open at the end of the chunk (or of the file) is already too long
+        return scan.chars, scan.row, scan.column
+    return None
 
 
 def _check_workbook(source: str | Path | bytes, name: str) -> None:

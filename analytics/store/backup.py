@@ -4,15 +4,21 @@ A backup is a folder `channel-YYYYMMDDTHHMMSSZ` (UTC) holding `channel.duckdb`, 
 database written by DuckDB's COPY FROM DATABASE in one transaction (so a load committed meanwhile is
 wholly in it or wholly out), and `manifest.json`: schema and data version, rows per table, the file's
 size and SHA-256. A backup is written under a hidden name and renamed when complete, so a folder with
-the final name is never half written. Restoring checks the copy against its manifest before it
-touches the database, and keeps the file it replaces beside it.
+the final name is never half written; the hidden folder of a backup that was killed is removed by the
+next backup. Restoring checks the copy against its manifest and reads every block of it (a full scan of
+every table: DuckDB checks each block's checksum as it reads it) before it touches the database, and
+keeps the file it replaces beside it. Pruning (`--keep N`) never silently deletes the last backup that
+holds more data than the new one: an emptied database backed up with `--keep 1` once deleted the only
+good backup.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -22,10 +28,18 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store.store import Store, StoreDamaged, StoreError, StoreReadOnly, store_fault, writer_note
+from analytics.store.store import (
+    Store,
+    StoreDamaged,
+    StoreError,
+    StoreReadOnly,
+    mark_restored,
+    store_fault,
+    writer_note,
+)
 
-__all__ = ["Backup", "BackupError", "Restored", "list_backups", "prune_backups", "restore_backup", "take_backup",
-           "verify_backup"]
+__all__ = ["Backup", "BackupError", "PruneRefused", "Restored", "list_backups", "prune_backups", "restore_backup",
+           "take_backup", "verify_backup"]
 
 MANIFEST = "manifest.json"
 DATABASE = "channel.duckdb"
@@ -35,6 +49,23 @@ FORMAT = 1
 
 class BackupError(StoreError):
     """A backup that cannot be taken, read or restored, with what to do about it."""
+
+
+class PruneRefused(BackupError):
+    """Pruning would delete the last backup holding more data than the newest; nothing was deleted."""
+
+
+_PARTIAL = ".partial-"
+
+
+def _disk_full(root: Path, exc: BaseException) -> BackupError | None:
+    """Give the plain error for a backup that ran out of disk space, or None for any other failure."""
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        isinstance(exc, duckdb.Error) and "no space left on device" in str(exc).lower())
+    if not full:
+        return None
+    return BackupError(f"The disk holding {root} is full: the backup was not written (its partial copy was "
+                       "removed) and the database is unchanged. Free some space, or back up to another disk.")
 
 
 @dataclass(frozen=True)
@@ -69,10 +100,15 @@ def take_backup(store: Store, root: Path, now: datetime | None = None) -> Backup
     now = now or datetime.now(UTC)
     try:
         root.mkdir(parents=True, exist_ok=True)
+        _remove_killed_partials(root)
         folder = _free_name(root, PREFIX + now.strftime("%Y%m%dT%H%M%SZ"))
-        partial = root / f".partial-{folder.name}-{uuid.uuid4().hex[:8]}"
+        # The process id in the name tells the next backup whether this one is still being written.
+        partial = root / f"{_PARTIAL}{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         partial.mkdir()
     except OSError as exc:
+        full = _disk_full(root, exc)
+        if full is not None:
+            raise full from exc
         raise BackupError(f"Cannot write the backup into {root}: {exc.strerror}. "
                           "Pick a folder this user may write.") from exc
     try:
@@ -97,10 +133,37 @@ def take_backup(store: Store, root: Path, now: datetime | None = None) -> Backup
         partial.rename(folder)
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        full = _disk_full(root, exc)
+        if full is not None:
+            raise full from exc
         if isinstance(exc, OSError):
             raise BackupError(f"Cannot write the backup into {root}: {exc}") from exc
         raise
     return _from_manifest(folder, manifest)
+
+
+def _remove_killed_partials(root: Path) -> list[Path]:
+    """Give the hidden folders of backups killed while being written, removed; those of live processes stay."""
+    removed = []
+    for partial in root.glob(_PARTIAL + "*"):
+        pid_text = partial.name.rsplit("-", 2)[-2] if partial.name.count("-") >= 2 else ""
+        if pid_text.isdigit() and _alive(int(pid_text)):
+            continue
+        shutil.rmtree(partial, ignore_errors=True)
+        removed.append(partial)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, run by another user
+    return True
 
 
 def list_backups(root: Path) -> list[Path]:
@@ -110,12 +173,34 @@ def list_backups(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and (p / MANIFEST).exists())
 
 
-def prune_backups(root: Path, keep: int) -> list[Path]:
-    """Give the backup folders removed so that only the newest `keep` stay."""
-    old = list_backups(root)[:-keep] if keep > 0 else []
+def prune_backups(root: Path, keep: int, force: bool = False) -> list[Path]:
+    """Give the backup folders removed so that only the newest `keep` stay.
+
+    Raises PruneRefused, deleting nothing, when a backup to delete holds more order lines than every
+    backup kept, the newest included (a database emptied by mistake, then backed up), unless `force`.
+    """
+    folders = list_backups(root)
+    old, kept = (folders[:-keep], folders[-keep:]) if keep > 0 else ([], folders)
+    if old and not force:
+        lines = {folder: _order_lines(folder) for folder in folders}
+        most_kept = max(lines[f] for f in kept)
+        largest = max(old, key=lambda f: lines[f])
+        if lines[largest] > most_kept:
+            raise PruneRefused(
+                f"No backup was deleted: {largest.name} holds {lines[largest]:,} order lines, more than any "
+                f"backup that --keep {keep} keeps (the newest, {kept[-1].name}, holds {lines[kept[-1]]:,}). "
+                "Is the database emptied by mistake? Restore from it, or add --force to delete it all the same.")
     for folder in old:
         shutil.rmtree(folder)
     return old
+
+
+def _order_lines(folder: Path) -> int:
+    """Give the order lines a backup's manifest lists (0 when it cannot be read: such a backup saves nothing)."""
+    try:
+        return int(json.loads((folder / MANIFEST).read_text())["counts"].get("order_lines", 0))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
 
 
 def verify_backup(folder: Path) -> Backup:
@@ -184,6 +269,7 @@ def restore_backup(source: Path, target: Path, force: bool = False, wait: float 
                 if wal.exists():  # the log belongs to the replaced file; left here it would be replayed into the backup
                     wal.rename(kept_aside.with_name(kept_aside.name + ".wal"))
             staged.rename(target)
+            mark_restored(target)  # a running app takes this file as its own instead of refusing it as replaced
             # A data version above both files' tells the running app that every cached page is stale, even
             # when the backup's own version equals one the app has seen of the file it replaced.
             with Store(target) as restored, restored.transaction() as cur:
@@ -228,7 +314,10 @@ def _read_copy(copy: Path, folder: Path) -> dict:
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
             ).fetchall()]
             # Table names come from the file's own catalogue, not from a person; quoted as identifiers.
-            counts = {t: con.execute(f"SELECT count(*) FROM {_identifier(t)}").fetchone()[0] for t in tables}
+            # Hashing every row reads every block of every column: count(*) alone is answered from the
+            # table's metadata, and a garbled block of data would then be found only after the restore.
+            counts = {t: con.execute(f"SELECT count(*), sum(hash(_row)) FROM {_identifier(t)} AS _row").fetchone()[0]
+                      for t in tables}
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
     except duckdb.Error as exc:
         fault = store_fault(copy, exc)

@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +34,11 @@ __all__ = [
     "writer_waiting",
     "read_only_mode",
     "PROCESSES_ENV",
+    "StoreFileGone",
+    "StoreDiskFull",
+    "guard_file_identity",
+    "file_identity",
+    "mark_restored",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
@@ -78,6 +84,35 @@ class StoreDamaged(StoreFault):
         )
 
 
+class StoreDiskFull(StoreFault):
+    """The disk ran full while the database (or DuckDB's temporary files) was being written."""
+
+    def __init__(self, path: Path):
+        super().__init__(
+            f"The disk is full (no space left on the device) while writing {path} or DuckDB's temporary files: "
+            "nothing of this change was kept, the database is as it was before it. Free some space on the "
+            f"database's disk (and in {tempfile.gettempdir()}) and try again."
+        )
+
+
+class StoreFileGone(StoreFault):
+    """The database file this process was using was deleted (or moved away) while it ran."""
+
+    def __init__(self, path: Path):
+        super().__init__(
+            f"The database file {path} was deleted or moved away while the app was running. Nothing more is "
+            "written, so that no change goes into a file that no longer exists (it would be lost). Put the file "
+            "back, or restore a backup (python -m analytics restore DIR), and reload the page; or restart the "
+            "app to start from a new, empty database."
+        )
+
+
+def _replaced_message(path: Path) -> str:
+    return (f"The database file {path} was replaced by another file while the app was running, not by "
+            "python -m analytics restore. The pages show the file now there, but changes are refused until the "
+            "app is restarted, so that nothing is written on the strength of what the other file showed.")
+
+
 # DuckDB reports every file fault as an IOException (or a bare Error) with no code to tell them apart, so
 # its message is the only thing that says which one it is. Each sign maps to plain words for the person.
 _DAMAGE_SIGNS = (
@@ -93,13 +128,19 @@ _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 def store_fault(path: Path, exc: BaseException) -> StoreFault | None:
     """Give the plain error for a failure of the database file itself (unwritable, damaged), or None for any other.
 
-    Only DuckDB's errors are read: an OSError elsewhere (an output file) says nothing about the database.
+    Only DuckDB's errors are read, and a full disk (ENOSPC): another OSError (an output file) says nothing
+    about the database.
     """
     if isinstance(exc, StoreFault):
         return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return StoreDiskFull(path)
     if not isinstance(exc, duckdb.Error):
         return None
     text = str(exc).lower()
+    # Before the damage signs: a write cut short by a full disk can also say it could not write enough bytes.
+    if "no space left on device" in text:
+        return StoreDiskFull(path)
     for sign, damage in _DAMAGE_SIGNS:
         if sign in text:
             if path.exists() and path.stat().st_size == 0:
@@ -125,6 +166,64 @@ def read_only_mode() -> bool:
         return int(os.environ.get(PROCESSES_ENV, "1") or "1") > 1
     except ValueError:
         return False
+
+
+# Which file each database path was when the app first opened it: (device, inode), for the paths the app
+# guards (guard_file_identity; views/db.py does it for its database). A file deleted under a running app
+# was still served, and an upload written into it was lost when the next command made a new, empty file.
+_KNOWN_FILES: dict[str, tuple[int, int]] = {}
+
+
+def guard_file_identity(path: Path) -> None:
+    """Make every store of this process on `path` notice when its file, as it is now, is deleted or replaced.
+
+    A deleted file then refuses to open (no new empty file is made in its place); a replaced one opens
+    with writes refused (Store.refuse_writes), unless a restore put it there (mark_restored).
+    """
+    identity = file_identity(path)
+    if identity is not None:
+        _KNOWN_FILES.setdefault(os.path.abspath(path), identity)
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """Give the file at `path` as (device, inode), or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _restored_note(path: Path) -> Path:
+    return path.with_name(path.name + ".restored")
+
+
+def mark_restored(path: Path) -> None:
+    """Note that the file now at `path` was put there by a restore, so a running app takes it instead of refusing it."""
+    identity = file_identity(path)
+    if identity is not None:
+        _restored_note(path).write_text(f"{identity[0]} {identity[1]}\n")
+
+
+def _moved_file(path: Path) -> str | None:
+    """Raise StoreFileGone when the file this process opened at `path` is gone; give why writes are refused, or None.
+
+    A file replaced by a restore (its note names the file now there) is taken as the file from now on.
+    """
+    key = os.path.abspath(path)
+    known = _KNOWN_FILES.get(key)
+    if known is None:
+        return None
+    now = file_identity(path)
+    if now is None:
+        raise StoreFileGone(path)
+    if now == known:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        if tuple(int(x) for x in _restored_note(path).read_text().split()) == now:
+            _KNOWN_FILES[key] = now
+            return None
+    return _replaced_message(path)
 
 
 def default_db_path() -> Path:
@@ -164,7 +263,11 @@ class Store:
         self._reading = False  # this store counts among the process's readers of the file (_READERS)
         self._reopen = False   # a write handed the file back: open it read-only again at the next use
         self._writing = 0      # depth of writing() blocks: while above 0 the connection is read-write
+        # Why writes are refused (the file was replaced while this process ran), or None: see guard_file_identity.
+        self.refuse_writes: str | None = None
         try:
+            # Before connecting: DuckDB would make a new, empty file where a deleted one was.
+            self.refuse_writes = _moved_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if announce:
                 self._note = _leave_note(self.path)
@@ -175,6 +278,7 @@ class Store:
                 # Sessions of the app open the file at once; one upgrades it, the others then find it done.
                 with _MIGRATING:
                     self._migrate(on_wait)
+            self.identity = file_identity(self.path)
         except BaseException as exc:
             self._release()
             self._drop_note()
@@ -268,6 +372,11 @@ class Store:
         process and no other process has the file open, opens it read-write, and afterwards hands it back
         and opens it read-only again. Cursors made before the block are closed by it: make them inside.
         """
+        if not self._writing:
+            # Looked at again here: the file may have gone since this store was opened.
+            self.refuse_writes = _moved_file(self.path) or self.refuse_writes
+            if self.refuse_writes:
+                raise StoreFault(self.refuse_writes)
         if not self.read_only or self._writing:
             self._writing += 1
             try:
