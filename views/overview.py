@@ -25,8 +25,8 @@ summary = cached(overview, flt)
 if summary is None:
     actor = current_actor()
     if not actor.may("load"):
-        st.info(f"The database is empty. Loading data takes the operator or admin role; {actor.who} is "
-                f"{actor.role}. Ask channel operations to load the first extract.")
+        st.info(f"The database is empty. Loading data takes the operator or admin role; "
+                f"{markdown_literal(actor.who)} is {actor.role}. Ask channel operations to load the first extract.")
         st.stop()
     st.info("The database is empty. Build the demo channel to explore the product, or load a sales extract.")
     left, right = st.columns(2)

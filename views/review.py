@@ -123,7 +123,7 @@ decisions_tab, provisional_tab, what_if_tab, saved_tab = st.tabs(
 year_columns = {f"{what}_trailing": f"{what.capitalize()} {year}" for what in ("revenue", "deals", "customers")}
 with decisions_tab:
     if not may_decide:
-        st.info(f"Recording decisions takes the reviewer or admin role; {actor.who} is {actor.role}. "
+        st.info(f"Recording decisions takes the reviewer or admin role; {markdown_literal(actor.who)} is {actor.role}. "
                 "The recommendations are shown as they stand.")
     elif said := applied():
         st.success(markdown_literal(said))

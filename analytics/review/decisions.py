@@ -32,7 +32,7 @@ import pandas as pd
 
 from analytics.access import Actor, check
 from analytics.filters import ChannelFilter
-from analytics.formatting import money, money_exact
+from analytics.formatting import money, money_exact, probability_text
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.model.scoring import score_status, stored_scores
 from analytics.review.incentives import SEGMENT_COLUMNS, recommended_incentives, segment_shares
@@ -262,13 +262,14 @@ def _second_looks(frame: pd.DataFrame, action: np.ndarray, churn: np.ndarray, re
     for i in np.flatnonzero(action == "terminate"):
         doubts = []
         if churn[i] == churn[i] and churn[i] < rules.second_look_churn:
-            doubts.append(f"churn probability only {_pct(churn[i])} (under {_pct(rules.second_look_churn)})")
+            doubts.append(f"churn probability only {probability_text(churn[i])} "
+                          f"(under {_pct(rules.second_look_churn)})")
         if lowest.min_revenue > 0 and 0 < shortfall[i] < rules.second_look_shortfall * lowest.min_revenue:
             doubts.append(f"revenue only {money(shortfall[i])} ({_pct(shortfall[i] / lowest.min_revenue)}) short "
                           f"of {lowest.name}'s {money(lowest.min_revenue)}")
         if not doubts:
             continue
-        why = (f"turnaround probability {_pct(recovery[i])} is under the {_pct(threshold)} threshold"
+        why = (f"turnaround probability {probability_text(recovery[i])} is under the {_pct(threshold)} threshold"
                if recovery[i] == recovery[i]
                else "the model gives no turnaround probability (its revenue did not fall)")
         out[i] = (", ".join(doubts) + f"; still recommended because its revenue meets no tier's minimum and {why} "
@@ -392,7 +393,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
             if nursery[i]:
                 words.append(f"in the nursery ({int(tenure[i])} of {rules.nursery_quarters} quarters)")
             elif has_turnaround[i]:
-                words.append(f"turnaround probability {_pct(recovery[i])} (threshold {_pct(threshold)})")
+                words.append(f"turnaround probability {probability_text(recovery[i])} (threshold {_pct(threshold)})")
             elif dormant[i]:
                 pass
             else:
@@ -400,7 +401,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         if at_risk[i]:
             risks = []
             if churn_severe[i]:
-                risks.append(f"churn probability {_pct(churn[i])} (≥ {_pct(rules.at_risk_churn)})")
+                risks.append(f"churn probability {probability_text(churn[i])} (≥ {_pct(rules.at_risk_churn)})")
             if latest_severe[i]:
                 risks.append(f"latest quarter {money(latest[i])}, {_pct(max(latest_share[i], 0.0))} of its "
                              f"quarterly average after orders in each of the {LATEST_RUN} quarters before")
@@ -408,7 +409,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
                 risks.append(f"year over year {_signed_pct(yoy[i])} (a fall of {_pct(rules.at_risk_fall)} or more)")
             words.append("at risk: " + ", ".join(risks))
         if not dormant[i] and (not churn_severe[i] or not at_risk[i]):
-            words.append("churn probability " + ("n/a" if churn[i] != churn[i] else _pct(churn[i])))
+            words.append("churn probability " + ("n/a" if churn[i] != churn[i] else probability_text(churn[i])))
         if not dormant[i] and (not fall_severe[i] or not at_risk[i]):
             words.append(f"year over year {_signed_pct(yoy[i])}")
         if frame.at[i, "second_look"]:
