@@ -174,6 +174,7 @@ _OVERSELL_BY_TIER = np.array([0.03, 0.05, 0.07, 0.06, 0.035])
 _LOW_ENGAGEMENT_BY_TIER = np.array([0.0, 0.02, 0.05, 0.10, 0.16])
 _RECRUIT_TIER_SHARE = np.array([0.0, 0.0, 0.05, 0.25, 0.70])
 _RECRUITS_PER_YEAR = 500 / 6000  # per partner active at the start
+_QUIET_QUARTER = 0.03  # the chance that a regular dealer books nothing in a quarter and carries on after
 
 # --- Decline, churn and turnaround -------------------------------------------------------------------
 _ACTIVE, _DECLINING, _BOTTOM, _RECOVERING, _CHURNED = range(5)
@@ -299,6 +300,8 @@ class _Channel:
 
     def __init__(self, spec: DemoSpec) -> None:
         self.rng = np.random.default_rng(spec.seed)
+        # Quiet quarters draw from their own stream, so the rest of the channel is what it always was.
+        self.quiet_rng = np.random.default_rng([spec.seed, 7])
         self.partners = spec.partners
         self.name_order = self.rng.permutation(
             len(_NAME_HEADS) * len(_NAME_TAILS) * len(_NAME_TRADES) * len(_NAME_VARIANTS)
@@ -576,6 +579,11 @@ class _Channel:
         chance = np.where(p.random_buyer, p.buy_rate, np.where(p.phase == q_of_year, 0.92, 0.12)) * np.sqrt(m)
         orders[low] = (rng.random(int(low.sum())) < chance[low]).astype(orders.dtype)
         lam_rev[low] = 0.32
+        # Real channels have quiet quarters: a regular dealer between projects, a budget freeze at its customers,
+        # orders booked through a sister company. Without them an empty quarter would only ever mean a partner
+        # that stopped for good, and the model would learn that no order once is certain churn.
+        quiet = ~low & (self.quiet_rng.random(len(orders)) < _QUIET_QUARTER)
+        orders[quiet] = 0
         sigma = 0.12 + 0.3 * (1 - p.focus)
         noise = rng.lognormal(-(sigma**2) / 2, sigma)
         revenue = nominal * _SEASON[q_of_year] * m * noise * orders / np.maximum(lam_rev, 1e-9)
