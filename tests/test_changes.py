@@ -67,8 +67,8 @@ def test_a_second_load_gives_the_hand_computed_rows(two_loads):
         ("P2", "Faller GmbH", "gone", "ordered in 2025Q3, no order in 2025Q4", 1300, 100, 0, nan, nan),
     ]))
     # Nobody lapsed: P2 and P5 ordered within the four quarters to 2025Q4 (P2 in 2025Q3 is gone, not lapsed).
-    assert changes.counts == {"qualifies higher": 1, "qualifies lower": 1, "risk rose": 0, "drop-off": 1, "new": 1,
-                              "lapsed": 0, "gone": 1}
+    assert changes.counts == {"qualifies higher": 1, "qualifies lower": 1, "risk rose": 0, "behind goals": 0,
+                              "drop-off": 1, "new": 1, "lapsed": 0, "gone": 1}
     assert len(changes.notes) == 1 and "needs the stored scores as of both 2025Q3 and 2025Q4" in changes.notes[0]
 
 

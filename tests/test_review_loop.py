@@ -232,3 +232,17 @@ def test_the_command_line_saves_a_review_and_writes_its_letters(tmp_path, capsys
     assert len(list((tmp_path / "out").glob("*.docx"))) == len(saved)
     assert main(["--db", str(db), "letters", "--review", "nope", "--out", str(tmp_path / "x")]) == 1
     assert "No saved review is named 'nope'" in capsys.readouterr().err
+
+
+def test_what_changed_names_the_provisional_partners_that_fell_behind_with_the_load(reviewed, tmp_path):
+    from analytics.analyses.changes import load_changes
+
+    _load(reviewed, tmp_path, ["2025Q1"])
+    changes = load_changes(reviewed, RULES)
+    behind = changes.rows[changes.rows["change"] == "behind goals"]
+    assert behind["partner_id"].tolist() == ["MISS"] and changes.counts["behind goals"] == 1
+    assert behind["what_changed"].iloc[0] == ("behind its revised goals of review FY2024: revenue $50 of $125 in "
+                                              "2025Q1 (goal $250 for 2025Q1–2025Q2)")
+    _load(reviewed, tmp_path, ["2025Q2"])
+    assert load_changes(reviewed, RULES).rows.query("change == 'behind goals'")["what_changed"].iloc[0].startswith(
+        "missed its revised goals of review FY2024: revenue $100 of $250 in 2025Q1–2025Q2")

@@ -14,6 +14,9 @@ Rows, one per partner and kind of change (a partner may have several):
   the data can stay Bronze while the figures meet Gold;
 * risk rose: churn probability below RISK_THRESHOLD in the stored run as of the quarter before the
   latest and at or above it in the run as of the latest (both runs must be stored; no model is trained);
+* behind goals: a partner on provisional continuation in the latest review saved before the latest
+  quarter that is behind its revised goals pro rata, or missed them, once this load brought one of
+  its goal quarters (analytics.review.decisions.provisional_follow_up);
 * drop-off: a significant trailing-year fall (analytics.analyses.dropoffs) after the load that was not one before,
   the DROPOFFS_SHOWN largest by revenue lost;
 * new: orders after the load and none before it (a recruit: for a load that adds the latest
@@ -38,7 +41,7 @@ from analytics.formatting import money
 from analytics.frames import empty_frame
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import score_status, stored_scores
-from analytics.review.decisions import qualifying_tier
+from analytics.review.decisions import BEHIND, GOAL_QUARTERS, MISSED, provisional_follow_up, qualifying_tier
 from analytics.review.program import ProgramRules, load_program
 from analytics.store.quarters import YEAR, quarter_index, shift_quarter
 from analytics.store.store import ACTIVE_LINES, Store
@@ -52,7 +55,7 @@ __all__ = [
     "load_changes",
 ]
 
-KINDS = ("qualifies higher", "qualifies lower", "risk rose", "drop-off", "new", "lapsed", "gone")
+KINDS = ("qualifies higher", "qualifies lower", "risk rose", "behind goals", "drop-off", "new", "lapsed", "gone")
 RISK_THRESHOLD = 0.5
 DROPOFFS_SHOWN = 20
 CHANGE_ROW_COLUMNS = [
@@ -238,6 +241,27 @@ def _risk_rows(store: Store, quarter: str, horizon: int) -> tuple[pd.DataFrame, 
     return rose[["partner_id", "change", "what_changed", "churn_probability_before", "churn_probability_after"]], None
 
 
+def _goal_rows(store: Store, quarter: str, load_quarters: tuple[str, ...]) -> pd.DataFrame:
+    """Give the last review's provisional partners behind or past their goals, once a load brings a goal quarter."""
+    found = store.query_df("SELECT name, as_of FROM reviews WHERE as_of < ? ORDER BY as_of DESC, saved_at DESC LIMIT 1",
+                           [quarter])
+    if found.empty:
+        return pd.DataFrame()
+    name, as_of = found.iloc[0]["name"], found.iloc[0]["as_of"]
+    goal_quarters = {shift_quarter(as_of, k) for k in range(1, GOAL_QUARTERS + 1)}
+    if not goal_quarters & set(load_quarters):
+        return pd.DataFrame()
+    follow = provisional_follow_up(store, name)
+    late = follow[follow["status"].isin([BEHIND, MISSED])]
+    words = [f"{'missed' if status == MISSED else 'behind'} its revised goals of review {name}: revenue "
+             f"{money(revenue)} of {money(goal)} in {loaded}" + ("" if status == MISSED else
+                                                                 f" (goal {money(full)} for {quarters})")
+             for status, revenue, goal, full, loaded, quarters in zip(
+                 late["status"], late["revenue"], late["revenue_goal_so_far"], late["revenue_goal"],
+                 late["quarters_loaded"], late["goal_quarters"], strict=True)]
+    return pd.DataFrame({"partner_id": late["partner_id"], "change": "behind goals", "what_changed": words})
+
+
 def _dropoff_rows(before_pq: pd.DataFrame, before_q: str, after_pq: pd.DataFrame, after_q: str) -> pd.DataFrame:
     was = significant_dropoffs(compute_changes(before_pq, quarter_index(before_q)))
     now = significant_dropoffs(compute_changes(after_pq, quarter_index(after_q)))
@@ -287,7 +311,7 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
         "what_changed": f"ordered in {shift_quarter(after_q, -1)}, no order in {after_q}",
     })
     risk, risk_note = _risk_rows(store, after_q, horizon)
-    parts = [_tier_rows(before_t, after_t, recruits, rules), risk,
+    parts = [_tier_rows(before_t, after_t, recruits, rules), risk, _goal_rows(store, after_q, tuple(quarters)),
              _dropoff_rows(before_pq, before_q, after_pq, after_q), recruit_rows, lapsed_rows, gone_rows]
     rows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else pd.DataFrame(columns=["partner_id", "change", "what_changed"])
