@@ -246,3 +246,18 @@ def test_what_changed_names_the_provisional_partners_that_fell_behind_with_the_l
     _load(reviewed, tmp_path, ["2025Q2"])
     assert load_changes(reviewed, RULES).rows.query("change == 'behind goals'")["what_changed"].iloc[0].startswith(
         "missed its revised goals of review FY2024: revenue $100 of $250 in 2025Q1–2025Q2")
+
+
+def test_the_partner_page_shows_its_revised_goals_so_far(reviewed, tmp_path):
+    import streamlit as st
+
+    from tests.apptest_helpers import open_page
+
+    _load(reviewed, tmp_path, ["2025Q1"])
+    path = reviewed.path
+    reviewed.close()
+    st.cache_resource.clear()
+    at = open_page(path, "views/partner.py", partner_id="MISS")
+    assert not at.exception
+    said = [m.value for m in at.markdown if "Revised goals of review" in m.value]
+    assert len(said) == 1 and "behind: revenue $50 of $250 and 1 of 1 deals in 2025Q1" in said[0]

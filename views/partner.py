@@ -17,7 +17,7 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, probability_text
 from analytics.model.risk import risk_periods
 from analytics.model.scoring import stored_scores
-from analytics.review.decisions import partner_decisions, recommendations
+from analytics.review.decisions import partner_decisions, partner_goal_follow_up, recommendations
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
@@ -137,11 +137,17 @@ if rules is not None and scored:  # the recommendation weighs the stored scores
     recs = cached(recommendations, q, rules)
     mine = recs[recs["partner_id"] == partner_id]
     if mine.empty:
-        st.info(f"No orders in {period}, so no recommendation in the review of that year.")
+        st.info(f"No order in the {rules.review_lookback_quarters} quarters to {q}, so it is not in the review of "
+                f"{period}.")
     else:
         rec = mine.iloc[0]
         st.markdown(f"**Recommendation:** {rec.recommendation}" + (" · **at risk**" if rec.at_risk else "")
+                    + (" · **dormant** (no order in the review year)" if rec.dormant else "")
                     + f" (tier its figures meet: {markdown_literal(rec.qualifies_for)})")
+        if rec.incentive_plan:
+            st.markdown(f"**Incentive plan for its segment focus in {period}:** {markdown_literal(rec.incentive_plan)}"
+                        f" (SMB {rec.revenue_smb_share:.0%}, mid-market {rec.revenue_mid_market_share:.0%}, "
+                        f"enterprise {rec.revenue_enterprise_share:.0%} of its revenue with a known segment)")
         st.markdown(f"**Why:** {markdown_literal(rec.reasons)}")
 decisions = cached(partner_decisions, partner_id)
 if decisions.empty:
@@ -149,3 +155,8 @@ if decisions.empty:
 else:
     st.markdown("**Saved decisions** (newest review first)")
     show_table(decisions)
+    goals = cached(partner_goal_follow_up, partner_id)
+    if goals is not None:
+        st.markdown(f"**Revised goals of review {markdown_literal(goals['review'])}** ({goals['goal_quarters']}): "
+                    f"{goals['status']}: revenue {money(goals['revenue'])} of {money(goals['revenue_goal'])} and "
+                    f"{int(goals['deals']):,} of {int(goals['deals_goal']):,} deals in {goals['quarters_loaded']}.")

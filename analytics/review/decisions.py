@@ -64,6 +64,8 @@ __all__ = [
     "load_review",
     "partner_decisions",
     "provisional_follow_up",
+    "partner_goal_follow_up",
+    "previous_review_outcomes",
     "ON_TRACK",
     "BEHIND",
     "MET",
@@ -824,6 +826,32 @@ def previous_review_outcomes(store: Store, as_of: str) -> pd.DataFrame:
     out = decided.merge(goals, on="partner_id", how="left")
     out["previous_review"] = f"{name} (as of {then})"
     return out[columns]
+
+
+def partner_goal_follow_up(store: Store, partner_id: str) -> dict | None:
+    """Give how a partner does against the revised goals of the latest review that set it any, or None.
+
+    Keys: review, goal_quarters, quarters_loaded, status (provisional_follow_up's), revenue, revenue_goal,
+    deals, deals_goal.
+    """
+    found = store.query_df(
+        """
+        SELECT r.name FROM review_decisions d JOIN reviews r USING (review_id)
+        WHERE d.partner_id = ? AND d.decision = ? ORDER BY r.as_of DESC, r.saved_at DESC LIMIT 1
+        """,
+        [partner_id, PROVISIONAL],
+    )
+    if found.empty:
+        return None
+    name = found["name"].iloc[0]
+    follow = provisional_follow_up(store, name)
+    row = follow[follow["partner_id"] == partner_id]
+    if row.empty or row["status"].iloc[0] == "no goals":
+        return None
+    one = row.iloc[0]
+    return {"review": name, "goal_quarters": one["goal_quarters"], "quarters_loaded": one["quarters_loaded"],
+            "status": one["status"], "revenue": float(one["revenue"]), "revenue_goal": float(one["revenue_goal"]),
+            "deals": float(one["deals"]), "deals_goal": float(one["deals_goal"])}
 
 
 def default_review_name(as_of: str) -> str:
