@@ -26,7 +26,16 @@ from analytics.formatting import money, pct_change, probability_text, signed_pct
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.risk import risk_periods, risk_summary, risk_table
 from analytics.model.scoring import score_status
-from analytics.review.decisions import action_counts, list_reviews, load_review
+from analytics.review.decisions import (
+    BEHIND,
+    MET,
+    MISSED,
+    ON_TRACK,
+    action_counts,
+    list_reviews,
+    load_review,
+    provisional_follow_up,
+)
 from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import Store
@@ -328,6 +337,13 @@ def _review_slide(deck: Presentation, store: Store, quarter: str) -> None:
             for r in counts.itertuples()], width=6.0)
     _chart(slide, XL_CHART_TYPE.BAR_CLUSTERED, counts["action"].tolist(), {"Partners": counts["partners"].tolist()},
            COUNT, "Partners per decision", colours={"Partners": _NEUTRAL})
+    follow = provisional_follow_up(store, name)
+    if not follow.empty and follow["quarters_loaded"].iloc[0] != "none yet":
+        # How the partners kept on revised goals are doing: the loop the review started.
+        status = follow["status"].value_counts()
+        said = ", ".join(f"{status.get(k, 0):,} {k}" for k in (MET, MISSED, ON_TRACK, BEHIND) if status.get(k))
+        _text(slide, [f"Provisional partners against their revised goals ({follow['goal_quarters'].iloc[0]}; loaded: "
+                      f"{follow['quarters_loaded'].iloc[0]}): {said}"], top=6.6, height=0.6, size=12)
 
 
 # -- the deck -------------------------------------------------------------------------------------

@@ -261,3 +261,14 @@ def test_the_partner_page_shows_its_revised_goals_so_far(reviewed, tmp_path):
     assert not at.exception
     said = [m.value for m in at.markdown if "Revised goals of review" in m.value]
     assert len(said) == 1 and "behind: revenue $50 of $250 and 1 of 1 deals in 2025Q1" in said[0]
+
+
+def test_the_board_pack_says_how_the_provisional_partners_do(reviewed, tmp_path):
+    from analytics.brief import board_pack
+
+    _load(reviewed, tmp_path, ["2025Q1"])
+    deck = board_pack(reviewed)
+    texts = [shape.text_frame.text for slide in deck.slides for shape in slide.shapes if shape.has_text_frame]
+    said = [t for t in texts if t.startswith("Provisional partners against their revised goals")]
+    assert said == ["Provisional partners against their revised goals (2025Q1–2025Q2; loaded: 2025Q1): 1 on track, "
+                    "1 behind"]
