@@ -382,7 +382,21 @@ CREATE TABLE IF NOT EXISTS saved_views (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+# Version 11: every save of a review with the rules it was made under (reviews.rules holds only the last
+# save's) and the rules file they came from (a file name, or "what-if on program.toml" for rules the chief
+# applied from the what-if). Reviews saved before keep their one known save.
+_V11 = """
+CREATE TABLE IF NOT EXISTS review_saves (
+    review_id INTEGER NOT NULL,
+    saved_at TIMESTAMP NOT NULL,
+    saved_by VARCHAR,
+    rules VARCHAR NOT NULL,
+    rules_file VARCHAR
+);
+INSERT INTO review_saves SELECT review_id, saved_at, saved_by, rules, NULL FROM reviews;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
