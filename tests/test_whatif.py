@@ -22,7 +22,7 @@ from analytics.review.program import (
     rules_versions,
     save_program_as,
 )
-from analytics.review.whatif import MOVE_COLUMNS, outcome, parse_money, partners_who_move
+from analytics.review.whatif import MOVE_COLUMNS, outcome, parse_money, partners_who_move, rule_changes
 from analytics.store.schema import MIGRATIONS
 from analytics.store.store import Store
 from tests.test_review import HAND_MADE, RULES
@@ -74,6 +74,14 @@ def test_a_demotion_to_another_tier_is_a_move_although_the_action_is_the_same():
     moved = partners_who_move(program, what_if).set_index("partner_id")
     assert moved.loc["down", ["program_says", "what_if_says"]].tolist() == ["demote to Silver",
                                                                              "demote to Authorized"]
+
+
+def test_what_a_what_if_changes_is_said_in_words():
+    what_if = replace(RULES.with_minimums({"Gold": 1100}, deals={"Silver": 3}), provisional_threshold=0.25)
+    assert rule_changes(RULES, what_if) == [
+        "Gold minimum revenue $1,000 → $1,100", "Silver minimum deals 2 → 3",
+        "provisional continuation from a turnaround probability of 40% → 25%"]
+    assert rule_changes(RULES, RULES) == []
 
 
 def test_a_missing_column_is_named_with_its_frame():

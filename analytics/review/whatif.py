@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.review.decisions import ACTIONS
+from analytics.review.program import ProgramRules
 
-__all__ = ["MOVE_COLUMNS", "outcome", "partners_who_move", "parse_money"]
+__all__ = ["MOVE_COLUMNS", "outcome", "partners_who_move", "parse_money", "rule_changes"]
 
 # What a row of the movers' list holds: who, the figures the rules judge, the two outcomes, why.
 MOVE_COLUMNS = [
@@ -77,3 +78,19 @@ def parse_money(text: str, what: str) -> float:
     if not found:
         raise ValueError(f"{what}: {str(text)!r} is not an amount of money of at least 0 (like $650,000 or 650k)")
     return round(float(found["number"]) * _UNITS[found["unit"]], 2)
+
+
+def rule_changes(program: ProgramRules, what_if: ProgramRules) -> list[str]:
+    """Give what a what-if changes in the program's terms, in words ("Gold minimum revenue $650,000 → $700,000")."""
+    changes = []
+    for before, after in zip(program.tiers, what_if.tiers, strict=True):
+        if before.min_revenue != after.min_revenue:
+            changes.append(f"{before.name} minimum revenue ${before.min_revenue:,.0f} → ${after.min_revenue:,.0f}")
+        for what in ("deals", "customers"):
+            old, new = getattr(before, f"min_{what}"), getattr(after, f"min_{what}")
+            if old != new:
+                changes.append(f"{before.name} minimum {what} {old} → {new}")
+    if program.provisional_threshold != what_if.provisional_threshold:
+        changes.append(f"provisional continuation from a turnaround probability of "
+                       f"{program.provisional_threshold:.0%} → {what_if.provisional_threshold:.0%}")
+    return changes
