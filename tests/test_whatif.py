@@ -45,8 +45,8 @@ def test_partners_who_move_names_each_partner_with_both_outcomes():
         "what_if_says": ["retain", "demote to Silver"],
     })
     pd.testing.assert_frame_equal(moved[expected.columns], expected)
-    assert moved.loc[1, "reasons_what_if"].startswith("short of Gold: revenue $1.00k < $1.10k")
-    assert moved.loc[1, "reasons"].startswith("revenue $1.00k meets Gold's minimum $1.00k")
+    assert moved.loc[1, "reasons"].startswith("short of Gold: revenue $1.00k < $1.10k")
+    assert moved.loc[1, "program_reasons"].startswith("revenue $1.00k meets Gold's minimum $1.00k")
 
 
 def test_a_lower_threshold_moves_only_the_partners_between_the_two_thresholds():

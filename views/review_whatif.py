@@ -98,11 +98,11 @@ def whatif_tab(rules: ProgramRules, rules_file: Path, counts: pd.DataFrame, flt:
         st.caption(f"What the program's rules ({file_name}) say and what the what-if says, with the what-if's "
                    "reasons; by the program's action, largest revenue first.")
         partner_table(moved, "partners who would move", "whatif_moves", "by the program's action, largest revenue "
-                      "first", first=["program_says", "what_if_says", "reasons_what_if"],
+                      "first", first=["program_says", "what_if_says", "reasons"],
                       labels={"tier": "Recorded tier", "recommendation": None, "recommendation_what_if": None,
-                              "reasons": None, "revenue_trailing": f"Revenue {year}", "deals_trailing": f"Deals {year}",
-                              "customers_trailing": f"Customers {year}",
-                              "reasons_what_if": st.column_config.TextColumn("Why, under the what-if", width=340)})
+                              "program_reasons": None, "revenue_trailing": f"Revenue {year}",
+                              "deals_trailing": f"Deals {year}", "customers_trailing": f"Customers {year}",
+                              "reasons": "Why, under the what-if"})
     _actions(base, what_if, unchanged, rules_file, actor)
 
 

@@ -21,7 +21,7 @@ __all__ = ["MOVE_COLUMNS", "outcome", "partners_who_move", "parse_money", "rule_
 MOVE_COLUMNS = [
     "partner_id", "partner_name", "tier", "revenue_trailing", "deals_trailing", "customers_trailing",
     "churn_probability", "turnaround_probability", "program_says", "what_if_says", "recommendation",
-    "recommendation_what_if", "reasons", "reasons_what_if",
+    "recommendation_what_if", "reasons", "program_reasons",
 ]
 _NEEDED = ["partner_id", "partner_name", "tier", "revenue_trailing", "deals_trailing", "customers_trailing",
            "churn_probability", "turnaround_probability", "recommendation", "qualifies_for", "revenue_meets",
@@ -46,15 +46,16 @@ def partners_who_move(program: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFr
 
     Both frames come from analytics.review.decisions.recommendations (or recommend) over the same
     partners. Columns are MOVE_COLUMNS: the partner's recorded tier and review-year figures, the
-    program's outcome (`program_says`) and the what-if's (`what_if_says`), the bare actions and
-    both reasons. Rows run in the order of the program's action (ACTIONS), then by revenue, largest
-    first. Raises ValueError naming the frame and the column that is missing.
+    program's outcome (`program_says`) and the what-if's (`what_if_says`), the bare actions, the
+    what-if's reasons (`reasons`: why the partner moves) and the program's (`program_reasons`).
+    Rows run in the order of the program's action (ACTIONS), then by revenue, largest first.
+    Raises ValueError naming the frame and the column that is missing.
     """
     for name, frame in (("program", program), ("what-if", what_if)):
         missing = [c for c in _NEEDED if c not in frame.columns]
         if missing:
             raise ValueError(f"Required column(s) {', '.join(missing)} missing from the {name}'s recommendations")
-    left = program[_NEEDED].assign(program_says=outcome(program))
+    left = program[_NEEDED].rename(columns={"reasons": "program_reasons"}).assign(program_says=outcome(program))
     right = what_if[["partner_id", "recommendation", "reasons"]].assign(what_if_says=outcome(what_if))
     both = left.merge(right, on="partner_id", how="inner", suffixes=("", "_what_if"), validate="one_to_one")
     moved = both[both["program_says"] != both["what_if_says"]].copy()
