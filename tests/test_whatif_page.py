@@ -114,6 +114,12 @@ def test_an_admin_saves_the_what_if_as_a_new_rules_file_the_picker_then_lists(de
     assert load_program(rules_dir / "program.toml") == load_program(PROGRAM_PATH)  # left as it was
     at.selectbox(key="review_rules_file").set_value(rules_dir / "gold-700k.toml").run()
     assert not at.exception and any(s.value == "0 partners would move" for s in at.subheader)
+    # Back on program.toml the what-if starts again from its terms, not from the figures typed before.
+    at.text_input(key="whatif_min_Silver").input("$250,000").run()
+    at.selectbox(key="review_rules_file").set_value(rules_dir / "program.toml").run()
+    assert not at.exception
+    assert [at.text_input(key=f"whatif_min_{t}").value for t in ("Gold", "Silver")] == ["$650,000", "$200,000"]
+    assert any(s.value == "0 partners would move" for s in at.subheader)
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ __all__ = ["applied_rules", "whatif_tab"]
 # While the chief uses the what-if's rules for the review: (the file's rules, the what-if's rules).
 APPLIED = "whatif_applied"
 _SAVED_NOTE = "whatif_saved_note"  # what the last save of a rules file said, shown once after the rerun
+_STARTED_FROM = "whatif_started_from"  # the rules file's terms the inputs started from
+_INPUT_KEYS = ("whatif_threshold", "whatif_min_", "whatif_deals_", "whatif_customers_")
 
 
 def applied_rules(rules: ProgramRules) -> ProgramRules:
@@ -108,6 +110,12 @@ def whatif_tab(rules: ProgramRules, rules_file: Path, counts: pd.DataFrame, flt:
 
 def _whatif_rules(base: ProgramRules, rules_file: Path) -> ProgramRules | None:
     """Show the inputs (from the file's terms) and give the what-if's rules, or None after saying what is wrong."""
+    # Another rules file picked (or the file changed): the inputs start again from its terms, not the last ones.
+    started_from = (base.source, base)
+    if st.session_state.get(_STARTED_FROM) != started_from:
+        for key in [k for k in st.session_state if str(k).startswith(_INPUT_KEYS)]:
+            del st.session_state[key]
+        st.session_state[_STARTED_FROM] = started_from
     threshold = st.slider("Provisional continuation from a turnaround probability of (%)", 0, 100,
                           int(round(base.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
     minimums, deals, customers, problems = {}, {}, {}, []
