@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -11,11 +12,15 @@ import pandas as pd
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 
 from analytics.labels import Column, Kind, partner_order, people_columns
+from analytics.review.decisions import ACTIONS, action_counts
+from analytics.review.program import ProgramRules, rules_settings
+from analytics.store.quarters import shift_quarter
 
 __all__ = ["neutralise_formulas", "safe_cell", "to_safe_csv", "to_safe_excel", "for_people", "people_csv",
-           "people_excel"]
+           "people_excel", "review_workbook", "review_out_line"]
 
 # Line breaks (and the tab, itself a formula start and a separator) become one space. Spreadsheets,
 # import wizards and line-based tools disagree about a quoted line break (pandas does not even quote
@@ -76,7 +81,12 @@ _EXCEL_FORMATS: dict[str, str] = {
     "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm",
 }
 _WIDEST = {"long_text": 60}  # characters; long text wraps within that width
+# Long text gets room even when its cells are empty (a Note column six characters wide invites nobody to write).
+_NARROWEST = {"long_text": 30}
 _MAX_WIDTH = 40
+# A sheet set up to print: headers wrap past this many characters, other columns no wider than this.
+_PRINTED_HEADER = 12
+_PRINTED_WIDEST = 22
 
 
 def for_people(
@@ -134,28 +144,189 @@ def to_safe_excel(frame: pd.DataFrame, sheet: str = "data", kinds: Sequence[Kind
     the reader sees the words as written and no apostrophe in front of them. `kinds` (one per column,
     analytics.labels) give the number formats; without them, columns are written as they are.
     """
-    kinds = list(kinds) if kinds is not None else ["text"] * frame.shape[1]
-    columns = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
-    # Write-only: rows stream out as written (twice as fast on a review of every partner); widths, the
-    # frozen row and the filter must therefore be set before the first row.
+    # Write-only: rows stream out as written (twice as fast on a review of every partner).
     book = openpyxl.Workbook(write_only=True)
-    ws = book.create_sheet(_one_line(sheet)[:31] or "data")
-    for j, (name, kind, values) in enumerate(zip(frame.columns, kinds, columns, strict=True), start=1):
-        width = max([len(str(name)), *(_shown_length(v, kind) for v in values if not _missing(v))])
-        ws.column_dimensions[get_column_letter(j)].width = min(width + 2, _WIDEST.get(kind, _MAX_WIDTH))
-    ws.freeze_panes = "A2"
-    if frame.shape[1]:
-        ws.auto_filter.ref = f"A1:{get_column_letter(frame.shape[1])}{len(frame) + 1}"
-    header = Font(bold=True)
-    ws.append([_text_cell(ws, str(name), font=header) for name in frame.columns])
-    wrap = Alignment(wrap_text=True, vertical="top")
-    formats = [_EXCEL_FORMATS.get(kind) for kind in kinds]
-    for row in zip(*columns, strict=True):
-        ws.append([_value_cell(ws, value, number_format, wrap if kind == "long_text" else None)
-                   for value, kind, number_format in zip(row, kinds, formats, strict=True)])
+    _table_sheet(book, sheet, frame, kinds)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _table_sheet(book: openpyxl.Workbook, sheet: str, frame: pd.DataFrame, kinds: Sequence[Kind] | None,
+                 printable: bool = False) -> None:
+    """Write the frame as a sheet of a write-only book (see to_safe_excel); `printable` sets it up to print.
+
+    Printed, the sheet is landscape, fitted to the page width, with its header row on every page; its
+    headers and text wrap within narrower columns, and each row is as tall as its longest wrapped text.
+    """
+    kinds = list(kinds) if kinds is not None else ["text"] * frame.shape[1]
+    columns = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
+    # Widths, the frozen row, the filter and the page set-up must be set before the first row is written.
+    ws = book.create_sheet(_one_line(sheet)[:31] or "data")
+    widths = []
+    for j, (name, kind, values) in enumerate(zip(frame.columns, kinds, columns, strict=True), start=1):
+        # Printed, a header wraps onto a second line rather than widening a column of short figures, so that
+        # the page fitted to its width keeps a readable type size.
+        header = min(len(str(name)), _PRINTED_HEADER) if printable else len(str(name))
+        width = max([header, *(_shown_length(v, kind) for v in values if not _missing(v))])
+        widest = _PRINTED_WIDEST if printable and kind != "long_text" else _WIDEST.get(kind, _MAX_WIDTH)
+        widths.append(max(min(width + 2, widest), _NARROWEST.get(kind, 0)))
+        ws.column_dimensions[get_column_letter(j)].width = widths[-1]
+    if printable:
+        _print_setup(ws)
+        ws.print_title_rows = "1:1"
+    ws.freeze_panes = "A2"
+    if frame.shape[1]:
+        ws.auto_filter.ref = f"A1:{get_column_letter(frame.shape[1])}{len(frame) + 1}"
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top") if printable else None  # a figure beside wrapped text reads on its first line
+    wrapped = [kind == "long_text" or (printable and kind in ("text", "id")) for kind in kinds]
+    if printable:
+        ws.row_dimensions[1].height = _row_height(frame.columns, widths, [True] * len(widths))
+    ws.append([_text_cell(ws, str(name), font=Font(bold=True), alignment=wrap if printable else None)
+               for name in frame.columns])
+    formats = [_EXCEL_FORMATS.get(kind) for kind in kinds]
+    for i, row in enumerate(zip(*columns, strict=True), start=2):
+        if printable:
+            # A spreadsheet need not size rows to their wrapped text when it opens a file (LibreOffice does
+            # not): without a height, wrapped reasons print over the rows below.
+            ws.row_dimensions[i].height = _row_height(row, widths, wrapped)
+        ws.append([_value_cell(ws, value, number_format, wrap if wraps else top)
+                   for value, wraps, number_format in zip(row, wrapped, formats, strict=True)])
+
+
+_LINE_HEIGHT = 15.0  # points per line of 11-point text
+
+
+def _row_height(values: Sequence[object], widths: Sequence[float], wrapped: Sequence[bool]) -> float | None:
+    """Give the height in points that a row's longest wrapped text needs in its column (None: one line)."""
+    lines = 1
+    for value, width, wraps in zip(values, widths, wrapped, strict=True):
+        if wraps and isinstance(value, str) and len(value) > width - 2:
+            # Words wrap whole, so a line holds a little less than the column's width in characters.
+            lines = max(lines, math.ceil(len(value) * 1.15 / max(width - 2, 1)))
+    return lines * _LINE_HEIGHT if lines > 1 else None
+
+
+def _print_setup(ws) -> None:
+    """Set a sheet to print landscape on A4 or Letter, as many pages down as it takes but one page wide."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages as the rows need
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.gridLines = False
+    ws.page_margins.left = ws.page_margins.right = 0.4
+
+
+# -- the review as a workbook a chief sends ---------------------------------------------------------
+def review_out_line(terminations: int, partners: int, review_out_share: float) -> str:
+    """Give terminations against the program's review-out share in words: "283 (4.9 %) against 10 %"."""
+    share = terminations / partners if partners else 0.0
+    return f"{terminations:,} ({share:.1%}) against {review_out_share:.0%}".replace("%", " %")
+
+
+def review_workbook(decisions: pd.DataFrame, review_name: str, as_of: str, rules: ProgramRules, rules_file: str,
+                    labels: Mapping[str, str | None] | None = None, first: Sequence[str] | None = None) -> bytes:
+    """Give a review as an .xlsx a chief can send as is: a Summary sheet, then the decisions set up to print.
+
+    The summary names the review, its as-of quarter and year, the rules file with its terms, the
+    model version(s) the probabilities come from, the partners by decision (analytics.review.decisions
+    .action_counts on `decision`) and by recorded tier and decision, and the terminations against the
+    program's review-out share. The Decisions sheet has one row per partner in words (see for_people,
+    `labels` and `first`), without the model version per row; Note and Reasons wide and wrapped.
+    `decisions` needs partner_id, tier, decision and revenue_trailing.
+    """
+    missing = [c for c in ("partner_id", "tier", "decision", "revenue_trailing") if c not in decisions.columns]
+    if missing:
+        raise ValueError(f"Required column(s) {', '.join(missing)} missing from the decisions")
+    book = openpyxl.Workbook(write_only=True)
+    _summary_sheet(book, decisions, review_name, as_of, rules, rules_file)
+    per_partner = decisions.drop(columns=[c for c in ("model_version",) if c in decisions.columns])
+    readable, kinds = for_people(per_partner, labels, first)
+    _table_sheet(book, "Decisions", readable, kinds, printable=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _summary_sheet(book: openpyxl.Workbook, decisions: pd.DataFrame, review_name: str, as_of: str,
+                   rules: ProgramRules, rules_file: str) -> None:
+    """Write the review's Summary sheet: who and when, the counts, the terminations, the rules."""
+    ws = book.create_sheet("Summary")
+    for letter, width in zip("ABCDEFG", (46, 18, 18, 20, 18, 14, 14), strict=True):
+        ws.column_dimensions[letter].width = width
+    _print_setup(ws)
+    ws.page_setup.orientation = "portrait"
+    bold, title = Font(bold=True), Font(bold=True, size=14)
+    money_format, share_format, count_format = _EXCEL_FORMATS["money"], _EXCEL_FORMATS["share"], "#,##0"
+    year = f"{shift_quarter(as_of, -3)}–{as_of}"
+
+    def text(value: str, font: Font | None = None) -> WriteOnlyCell:
+        return _text_cell(ws, str(value), font=font)
+
+    def header(value: str) -> WriteOnlyCell:
+        return _text_cell(ws, str(value), font=bold, alignment=Alignment(wrap_text=True, vertical="bottom"))
+
+    def number(value: float, number_format: str, font: Font | None = None) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = number_format
+        if font is not None:
+            cell.font = font
+        return cell
+
+    counts = action_counts(decisions, "decision")
+    partners = len(decisions)
+    versions = sorted({str(v) for v in decisions.get("model_version", pd.Series(dtype=object)).dropna() if str(v)})
+    changed = (int((decisions["decision"] != decisions["recommendation"]).sum())
+               if "recommendation" in decisions.columns else None)
+    ws.append([text(f"Annual review {review_name}", title)])
+    ws.append([])
+    ws.append([text("Review", bold), text(review_name)])
+    ws.append([text("As-of quarter", bold), text(as_of)])
+    ws.append([text("Review year", bold), text(year)])
+    ws.append([text("Partners", bold), number(partners, count_format)])
+    ws.append([text("Rules file", bold), text(rules_file)])
+    ws.append([text("Model version", bold), text(", ".join(versions) if versions else "not recorded")])
+    if changed is not None:
+        ws.append([text("Decisions that differ from the recommendation", bold), number(changed, count_format)])
+    terminated = int(counts.set_index("action").loc["terminate", "partners"])
+    ws.append([text("Terminations against the review-out share", bold),
+               text(review_out_line(terminated, partners, rules.review_out_share))])
+    ws.append([])
+    ws.append([text("Partners by decision", title)])
+    ws.append([header(h) for h in ("Decision", "Partners", "Share of partners", f"Revenue {year}")])
+    for row in counts.itertuples():
+        ws.append([text(row.action.capitalize()), number(int(row.partners), count_format),
+                   number(float(row.share_of_partners), share_format), number(float(row.revenue_trailing),
+                                                                             money_format)])
+    ws.append([text("Total", bold), number(partners, count_format, bold), number(1.0 if partners else 0.0,
+                                                                               share_format, bold),
+               number(float(decisions["revenue_trailing"].sum()), money_format, bold)])
+    ws.append([])
+    ws.append([text("Partners by recorded tier and decision", title)])
+    ws.append([header(h) for h in ("Recorded tier", *(a.capitalize() for a in ACTIONS), "Total")])
+    for tier, row in _tier_by_decision(decisions, rules).iterrows():
+        font = bold if tier == "Total" else None
+        ws.append([text(tier, font), *(number(int(v), count_format, font) for v in row)])
+    ws.append([])
+    ws.append([text(f"Program rules ({rules_file})", title)])
+    ws.append([header(h) for h in ("Tier", f"Minimum revenue {year}", "Minimum deals", "Minimum customers")])
+    for tier in rules.tiers:
+        ws.append([text(tier.name), number(tier.min_revenue, money_format), number(tier.min_deals, count_format),
+                   number(tier.min_customers, count_format)])
+    for setting, value in rules_settings(rules):
+        ws.append([text(setting, bold), text(value)])
+
+
+def _tier_by_decision(decisions: pd.DataFrame, rules: ProgramRules) -> pd.DataFrame:
+    """Give partners by recorded tier (the program's tiers first, highest down) and decision, with totals."""
+    tiers = decisions["tier"].fillna("not recorded").astype(str)
+    table = pd.crosstab(tiers, decisions["decision"]).reindex(columns=list(ACTIONS), fill_value=0)
+    order = [t for t in rules.tier_names if t in table.index] + sorted(set(table.index) - set(rules.tier_names))
+    table = table.reindex(order)
+    table["Total"] = table.sum(axis=1)
+    table.loc["Total"] = table.sum(axis=0)
+    return table
 
 
 def _missing(value: object) -> bool:
@@ -172,6 +343,8 @@ def _value_cell(ws, value: object, number_format: str | None, alignment: Alignme
     cell = WriteOnlyCell(ws, value=value.to_pydatetime() if isinstance(value, pd.Timestamp) else value)
     if number_format:
         cell.number_format = number_format
+    if alignment is not None:
+        cell.alignment = alignment
     return cell
 
 

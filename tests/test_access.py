@@ -332,8 +332,9 @@ def test_review_decisions_can_be_changed_only_by_reviewers_and_admins(demo_db, r
     keys = {b.key for b in at.button}
     assert ("save_review" in keys) == may_save
     assert (len(at.get("form")) > 0) == may_save  # the override form
-    # Only an admin may write the what-if minimums into the program rules.
-    assert ("save_program" in keys) == (email == "admin@example.com")
+    # Those who record decisions may use the what-if's rules for the review; only an admin may keep them as a file.
+    assert ("whatif_apply" in keys) == may_save
+    assert ("whatif_save_rules" in keys) == (email == "admin@example.com")
 
 
 def test_an_empty_database_offers_the_way_in_only_to_those_who_may_load(tmp_path, roles_file):

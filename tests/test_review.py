@@ -448,17 +448,17 @@ def test_review_page_records_an_override_and_reads_it_back(demo_copy):
 
 def test_review_page_what_if_follows_the_minimums(demo_db):
     at = open_page(demo_db, "views/review.py")
-    at.number_input(key="whatif_min_Gold").set_value(1_500_000.0).run()
+    at.text_input(key="whatif_min_Gold").input("$1,500,000").run()
     assert not at.exception
     compare = next(d.value for d in at.dataframe if "partners_what_if" in d.value.columns).set_index("action")
     assert compare.loc["promote", "partners_what_if"] < compare.loc["promote", "partners"]
     assert compare["partners_what_if"].sum() == compare["partners"].sum()
     # Minimums that do not fall from tier to tier are refused with a message, not a trace.
-    at.number_input(key="whatif_min_Gold").set_value(5_000_000.0).run()
+    at.text_input(key="whatif_min_Gold").input("5M").run()
     assert not at.exception
     assert "must fall from the highest tier" in at.error[0].value
     # Deal and customer minimums are what-ifs too: nobody reaches Silver on 1,000 deals, so fewer are promoted.
-    at.number_input(key="whatif_min_Gold").set_value(load_program().tiers[1].min_revenue)
+    at.text_input(key="whatif_min_Gold").input(str(load_program().tiers[1].min_revenue))
     at.number_input(key="whatif_deals_Silver").set_value(1000).run()
     assert not at.exception
     compare = next(d.value for d in at.dataframe if "partners_what_if" in d.value.columns).set_index("action")

@@ -173,8 +173,13 @@ def test_the_review_export_reads_as_a_letter_would(demo_copy, downloads):
     assert not [h for h in rows[0] if "_" in h]
     revenue = rows[0].index(next(h for h in rows[0] if h.startswith("Revenue 2")))
     assert all(re.fullmatch(r"-?\d+(\.\d{1,2})?", r[revenue]) for r in rows[1:])  # cents, no 29746.829999999998
-    book = openpyxl.load_workbook(io.BytesIO(downloads[excel_name]())).active
-    assert [c.value for c in book[1]] == rows[0] and book.freeze_panes == "A2" and book.auto_filter.ref
+    workbook = openpyxl.load_workbook(io.BytesIO(downloads[excel_name]()))
+    # The workbook opens on its Summary; its decisions read as the CSV does, the model version in the summary only.
+    assert workbook.sheetnames == ["Summary", "Decisions"]
+    book = workbook["Decisions"]
+    assert [c.value for c in book[1]] == [h for h in rows[0] if h != "Model version"]
+    assert book.freeze_panes == "A2" and book.auto_filter.ref
+
 
 
 def test_the_risk_download_keeps_probabilities_as_numbers_and_says_what_they_are(demo_db, downloads):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.access import AccessDenied
 from analytics.analyses.queries import filter_options
-from analytics.export import people_csv, people_excel
+from analytics.export import people_csv, review_workbook
 from analytics.formatting import markdown_literal, money
 from analytics.review.decisions import (
     ACTIONS,
@@ -21,7 +21,7 @@ from analytics.review.decisions import (
     save_review,
     select_partners,
 )
-from analytics.review.program import PROGRAM_PATH, load_program, program_files
+from analytics.review.program import load_program, program_files, program_path
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, derived, get_store
@@ -36,7 +36,7 @@ from views.review_table import (
     remember_shown,
     work_filters,
 )
-from views.review_whatif import whatif_tab
+from views.review_whatif import applied_rules, whatif_tab
 from views.review_year import review_filter
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
@@ -49,24 +49,27 @@ flt = review_filter(filter_with_data(), cached(filter_options).quarters, actor)
 q = flt.quarter
 year = f"{shift_quarter(q, -3)}–{q}"
 
-files = program_files(PROGRAM_PATH.parent)
-if PROGRAM_PATH not in files:  # the program's own file is broken: say what is wrong with it
+program_file = program_path()
+files = program_files(program_file.parent)
+if program_file not in files:  # the program's own file is broken: say what is wrong with it
     try:
-        load_program(PROGRAM_PATH)
+        load_program(program_file)
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
 if not files:
     st.stop()
 rules_file = st.selectbox("Program rules", files, format_func=lambda p: p.name, key="review_rules_file",
-                          index=files.index(PROGRAM_PATH) if PROGRAM_PATH in files else 0,
-                          help=f"Program rules files in {PROGRAM_PATH.parent}: tier minimums, nursery, "
+                          index=files.index(program_file) if program_file in files else 0,
+                          help=f"Program rules files in {program_file.parent}: tier minimums, nursery, "
                                "review-out share, what counts as at risk.")
 try:
     rules = load_program(Path(rules_file))
 except ValueError as exc:  # changed on disk since it was listed
     st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
-rules_name = markdown_literal(Path(rules_file).name)  # a file name shows as written, never as Markdown
+rules = applied_rules(rules)  # the what-if's rules while the chief uses them for this review (says so)
+rules_label = rules.source if rules.source.startswith("what-if") else Path(rules_file).name
+rules_name = markdown_literal(rules_label)  # a file name shows as written, never as Markdown
 if not scores_ready(q, 4):
     st.stop()
 recs = cached(recommendations, q, rules)
@@ -199,7 +202,9 @@ sent_columns = {"revenue_trailing": f"Revenue {year}", "deals_trailing": f"Deals
 c2.download_button("Download decisions (CSV)", lambda: people_csv(download, sent_columns, sent_first),
                    file_name=f"review_{name}.csv",
                    mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
-c3.download_button("Download decisions (Excel)", lambda: people_excel(download, "decisions", sent_columns, sent_first),
+# The workbook a chief sends: a Summary sheet (review, quarter, rules, counts) and the decisions set up to print.
+c3.download_button("Download decisions (Excel)",
+                   lambda: review_workbook(download, name, q, rules, rules_label, sent_columns, sent_first),
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:

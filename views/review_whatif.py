@@ -1,4 +1,9 @@
-"""The Annual review's What if tab: other minimums or another threshold, recounted at once."""
+"""The Annual review's What if tab: other minimums or another threshold, who would move, and what to do with them.
+
+The chief can use the what-if's rules for the review in progress (until going back to the file's
+rules: `applied_rules`, called by views/review.py right after it reads the rules file) and an admin
+can keep them as a new rules file beside program.toml.
+"""
 
 from __future__ import annotations
 
@@ -13,59 +18,184 @@ from analytics.access import AccessDenied, Actor
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.decisions import action_counts, compare_action_counts, recommendations, select_partners
-from analytics.review.program import ProgramRules, save_program
+from analytics.review.program import ProgramRules, rules_folder, save_program_as
+from analytics.review.whatif import parse_money, partners_who_move, rule_changes
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure, derived
 from views.style import show_chart
-from views.widgets import show_table
+from views.widgets import partner_table, show_table
 
-__all__ = ["whatif_tab"]
+__all__ = ["applied_rules", "whatif_tab"]
+
+# While the chief uses the what-if's rules for the review: (the file's rules, the what-if's rules).
+APPLIED = "whatif_applied"
+_SAVED_NOTE = "whatif_saved_note"  # what the last save of a rules file said, shown once after the rerun
+_STARTED_FROM = "whatif_started_from"  # the rules file's terms the inputs started from
+_INPUT_KEYS = ("whatif_threshold", "whatif_min_", "whatif_deals_", "whatif_customers_")
+
+
+def applied_rules(rules: ProgramRules) -> ProgramRules:
+    """Give the what-if's rules while the chief uses them for this review, else `rules` (the file's) unchanged.
+
+    While they apply, a note above the counts says so, names what differs from the file's rules and
+    offers the way back. Picking another rules file ends them: they were tried on the file before.
+    """
+    applied = st.session_state.get(APPLIED)
+    if applied is None:
+        return rules
+    base, what_if = applied
+    if base != rules or base.source != rules.source:
+        del st.session_state[APPLIED]
+        return rules
+    file_name = markdown_literal(Path(base.source).name)
+    changes = "; ".join(rule_changes(base, what_if)) or "the same terms"
+    with st.container(border=True):
+        st.warning(f"**This review uses the what-if's rules, not {file_name}'s** (chosen on the What if tab): "
+                   f"{markdown_literal(changes)}. The counts, the tables, the downloads and a save use them.",
+                   icon=":material/science:")
+        st.button(f"Back to the rules of {file_name}", key="whatif_unapply", on_click=_back_to_file,
+                  icon=":material/undo:")
+    return what_if
+
+
+def _back_to_file() -> None:
+    st.session_state.pop(APPLIED, None)
 
 
 def whatif_tab(rules: ProgramRules, rules_file: Path, counts: pd.DataFrame, flt: ChannelFilter,
                actor: Actor | None) -> None:
-    """Show the what-if: inputs for every tier's minimums and the threshold, the counts beside the program's."""
+    """Show the what-if: the file's terms to change, the counts beside the program's, who would move, the actions.
+
+    `rules` and `counts` are the review's (the what-if's own rules while they apply); the what-if
+    always starts from the file's rules.
+    """
     q = flt.quarter
     year = f"{shift_quarter(q, -3)}–{q}"
-    rules_name = markdown_literal(rules_file.name)
-    may_change_rules = actor is not None and actor.may("change program rules")
-    st.caption("Try other minimums or another threshold: the counts change at once. Nothing is saved.")
-    threshold = st.slider("Provisional continuation from a turnaround probability of (%)", 0, 100,
-                          int(round(rules.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
-    tier_cols = st.columns(len(rules.tiers))
-    minimums, deals, customers = {}, {}, {}
-    for col, t in zip(tier_cols, rules.tiers, strict=True):
-        label = markdown_literal(t.name)
-        minimums[t.name] = col.number_input(f"{label} minimum revenue, 4 quarters", min_value=0.0,
-                                            value=float(t.min_revenue), step=5_000.0, key=f"whatif_min_{t.name}")
-        deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
-                                         key=f"whatif_deals_{t.name}")
-        customers[t.name] = col.number_input(f"{label} minimum customers", min_value=0, value=int(t.min_customers),
-                                             step=1, key=f"whatif_customers_{t.name}")
-    try:
-        whatif_rules = rules.with_minimums(minimums, deals, customers)
-    except ValueError as exc:
-        st.error(markdown_literal(str(exc)))
+    applied = st.session_state.get(APPLIED)
+    base = applied[0] if applied is not None else rules
+    file_name = markdown_literal(rules_file.name)
+    if applied is not None:  # the review's counts are the what-if's: the program's are the file's
+        counts = derived(action_counts, derived(select_partners, cached(recommendations, q, base), flt))
+    st.caption(f"Try other minimums or another threshold against {file_name}: the counts and the partners who "
+               "would move change at once. Nothing is saved unless you choose below.")
+    what_if = _whatif_rules(base, rules_file)
+    if what_if is None:
         return
     # Until someone changes a figure the what-if is the program itself: no second review of every partner.
-    unchanged = whatif_rules == rules and threshold == rules.provisional_threshold
-    scenario = counts if unchanged else action_counts(
-        select_partners(cached(recommendations, q, whatif_rules, threshold), flt))
-    both = pd.concat([counts.assign(scenario=f"program ({rules_file.name})"),
-                      scenario.assign(scenario="what if")])
+    unchanged = what_if == base
+    program_recs = derived(select_partners, cached(recommendations, q, base), flt)
+    whatif_recs = program_recs if unchanged else derived(select_partners, cached(recommendations, q, what_if), flt)
+    scenario = counts if unchanged else derived(action_counts, whatif_recs)
+    both = pd.concat([counts.assign(scenario=f"program ({rules_file.name})"), scenario.assign(scenario="what if")])
     show_chart(cached_figure(charts.review_actions_bar, both, q))
     compare = derived(compare_action_counts, counts, scenario)
     show_table(compare, {"revenue_trailing": f"Revenue {year}",
                          "revenue_trailing_what_if": f"Revenue {year}, what if"})
-    if not may_change_rules:
-        st.caption("Changing the program rules themselves takes the admin role.")
-        return
-    # Admins only (the engine checks too): these minimums and threshold become the program's terms.
-    if st.button(f"Save these minimums and threshold to {rules_name}", key="save_program",
-                 icon=":material/gavel:", help="Every later review reads the program rules from this file."):
+
+    moved = derived(partners_who_move, program_recs, whatif_recs)
+    st.subheader(f"{len(moved):,} partner{'' if len(moved) == 1 else 's'} would move")
+    if moved.empty:
+        st.caption("Under these rules every partner gets what the program's rules give it.")
+    else:
+        st.caption(f"What the program's rules ({file_name}) say and what the what-if says, with the what-if's "
+                   "reasons; by the program's action, largest revenue first.")
+        partner_table(moved, "partners who would move", "whatif_moves", "by the program's action, largest revenue "
+                      "first", first=["program_says", "what_if_says", "reasons"],
+                      labels={"tier": "Recorded tier", "recommendation": None, "recommendation_what_if": None,
+                              "program_reasons": None, "revenue_trailing": f"Revenue {year}",
+                              "deals_trailing": f"Deals {year}", "customers_trailing": f"Customers {year}",
+                              "reasons": "Why, under the what-if"})
+    _actions(base, what_if, unchanged, rules_file, actor)
+
+
+def _whatif_rules(base: ProgramRules, rules_file: Path) -> ProgramRules | None:
+    """Show the inputs (from the file's terms) and give the what-if's rules, or None after saying what is wrong."""
+    # Another rules file picked (or the file changed): the inputs start again from its terms, not the last ones.
+    started_from = (base.source, base)
+    if st.session_state.get(_STARTED_FROM) != started_from:
+        for key in [k for k in st.session_state if str(k).startswith(_INPUT_KEYS)]:
+            del st.session_state[key]
+        st.session_state[_STARTED_FROM] = started_from
+    threshold = st.slider("Provisional continuation from a turnaround probability of (%)", 0, 100,
+                          int(round(base.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
+    minimums, deals, customers, problems = {}, {}, {}, []
+    for col, t in zip(st.columns(len(base.tiers)), base.tiers, strict=True):
+        label = markdown_literal(t.name)
+        key = f"whatif_min_{t.name}"
+        # Started from session state, not value=: its on_change writes the amount back as money.
+        st.session_state.setdefault(key, f"${t.min_revenue:,.0f}")
+        typed = col.text_input(f"{label} minimum revenue, 4 quarters", key=key, on_change=_as_money, args=(key,),
+                               help="In dollars, as you like to type it: $650,000, 650000 or 650k.")
         try:
-            save_program(replace(whatif_rules, provisional_threshold=threshold), rules_file, actor=actor)
-        except (AccessDenied, ValueError, OSError) as exc:
-            st.error(markdown_literal(str(exc)))
-        else:
-            st.success(f"Program rules in {rules_name} changed by {markdown_literal(actor.who)}.")
+            minimums[t.name] = parse_money(typed, f"{t.name} minimum revenue")
+        except ValueError as exc:
+            problems.append(str(exc))
+        deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
+                                         key=f"whatif_deals_{t.name}")
+        customers[t.name] = col.number_input(f"{label} minimum customers", min_value=0, value=int(t.min_customers),
+                                             step=1, key=f"whatif_customers_{t.name}")
+    if problems:
+        st.error(markdown_literal(" ".join(problems)))
+        return None
+    try:
+        what_if = replace(base.with_minimums(minimums, deals, customers), provisional_threshold=threshold)
+    except ValueError as exc:
+        st.error(markdown_literal(str(exc)))
+        return None
+    return replace(what_if, source=f"what-if on {rules_file.name}")
+
+
+def _as_money(key: str) -> None:
+    """Show an amount typed in a revenue input as money ("700k" becomes "$700,000"); text that is none stays."""
+    try:
+        st.session_state[key] = f"${parse_money(st.session_state[key], key):,.0f}"
+    except ValueError:
+        pass  # the page says what is wrong with it
+
+
+def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_file: Path,
+             actor: Actor | None) -> None:
+    """Offer to use the what-if's rules for this review and, to an admin, to keep them as a new rules file."""
+    file_name = markdown_literal(rules_file.name)
+    if note := st.session_state.pop(_SAVED_NOTE, None):
+        st.success(note)
+    may_decide = actor is not None and actor.may("save review")
+    may_change_rules = actor is not None and actor.may("change program rules")
+    if not may_decide:
+        st.caption("Using these rules for the review takes the reviewer or admin role; keeping them as a rules file "
+                   "takes the admin role.")
+        return
+    st.divider()
+    applied = st.session_state.get(APPLIED)
+    in_use = applied is not None and applied[1] == what_if
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Use these rules for this review**")
+        st.caption(f"The review in progress then recommends by these rules instead of {file_name}'s until you go "
+                   "back; the page says so above the counts. Your decisions and notes stay as they are.")
+        if st.button("Use these rules for this review", key="whatif_apply", icon=":material/science:",
+                     disabled=unchanged or in_use,
+                     help="In use already" if in_use else "Change a figure first" if unchanged else None):
+            st.session_state[APPLIED] = (base, what_if)
+            st.rerun()
+    if not may_change_rules:
+        right.caption("Keeping these rules as a new rules file takes the admin role.")
+        return
+    with right:
+        st.markdown("**Save as a new rules file**")
+        name = st.text_input("Name of the new rules file", key="whatif_rules_name", placeholder="strict-2027",
+                             help=f"Saved as NAME.toml in {rules_folder()}, beside {rules_file.name}, which is not "
+                                  "changed. Saving a name saved before from here makes its next version; every "
+                                  "version is kept.")
+        if st.button("Save as a new rules file", key="whatif_save_rules", icon=":material/save:", disabled=unchanged,
+                     help="Change a figure first" if unchanged else None):
+            try:
+                path, version = save_program_as(what_if, name, rules_folder(), actor=actor,
+                                                based_on=f"the what-if on {rules_file.name}")
+            except (AccessDenied, ValueError, OSError) as exc:
+                st.error(markdown_literal(str(exc)))
+            else:
+                st.session_state[_SAVED_NOTE] = (
+                    f"Saved {markdown_literal(path.name)} (version {version}) by {markdown_literal(actor.who)}; "
+                    "pick it under Program rules above.")
+                st.rerun()  # the picker above lists the new file

@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -62,6 +63,7 @@ __all__ = [
     "save_review",
     "list_reviews",
     "load_review",
+    "review_saves",
     "partner_decisions",
     "provisional_follow_up",
     "partner_goal_follow_up",
@@ -624,7 +626,8 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
 
     Saving the same decisions again changes nothing; a changed decision, note or goal is updated in
     place with who changed it and when, and with the figures, probabilities and model_version it was
-    made on. Partners not in `decisions` keep what was saved before. `decisions` needs
+    made on. Partners not in `decisions` keep what was saved before. Each save is kept in review_saves
+    with the rules it was made under and their file (the name in `rules.source`). `decisions` needs
     DECISION_COLUMNS (model_version and at_risk are kept when present); `decision` must be one of ACTIONS.
     """
     check(actor, "save review")
@@ -634,7 +637,8 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
     frame = _decision_rows(decisions, as_of)
     now = datetime.now()
     with store.transaction() as cur:
-        review_id = _review_id(cur, name, as_of, json.dumps(asdict(rules)), now, user)
+        review_id = _review_id(cur, name, as_of, json.dumps(asdict(rules)), now, user,
+                               Path(rules.source).name if rules.source else None)
         cur.register("incoming", frame)
         added, changed = _count_changes(cur, review_id)
         cur.execute(_UPSERT, [review_id, user, now])
@@ -677,9 +681,10 @@ def _decision_rows(decisions: pd.DataFrame, as_of: str) -> pd.DataFrame:
 
 
 def _review_id(
-    cur: duckdb.DuckDBPyConnection, name: str, as_of: str, rules_json: str, now: datetime, user: str | None
+    cur: duckdb.DuckDBPyConnection, name: str, as_of: str, rules_json: str, now: datetime, user: str | None,
+    rules_file: str | None = None,
 ) -> int:
-    """Give the id of review `name` as of `as_of`, recording this save; a new review gets the next id."""
+    """Give the id of review `name` as of `as_of`, recording this save and its rules; a new review gets the next id."""
     found = cur.execute("SELECT review_id, as_of FROM reviews WHERE name = ?", [name]).fetchall()
     if found:
         review_id, saved_as_of = found[0]
@@ -687,10 +692,12 @@ def _review_id(
             raise ValueError(f"Review {name!r} is as of {saved_as_of}, not {as_of}; choose another name")
         cur.execute("UPDATE reviews SET saved_at = ?, saved_by = ?, rules = ? WHERE review_id = ?",
                     [now, user, rules_json, review_id])
-        return review_id
-    review_id = cur.execute("SELECT coalesce(max(review_id), 0) + 1 FROM reviews").fetchall()[0][0]
-    cur.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [review_id, name, as_of, rules_json, now, user, now, user])
+    else:
+        review_id = cur.execute("SELECT coalesce(max(review_id), 0) + 1 FROM reviews").fetchall()[0][0]
+        cur.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [review_id, name, as_of, rules_json, now, user, now, user])
+    # reviews.rules holds the last save's rules only; the history keeps what each save was made under.
+    cur.execute("INSERT INTO review_saves VALUES (?, ?, ?, ?, ?)", [review_id, now, user, rules_json, rules_file])
     return review_id
 
 
@@ -712,11 +719,13 @@ def _count_changes(cur: duckdb.DuckDBPyConnection, review_id: int) -> tuple[int,
 
 
 def list_reviews(store: Store) -> pd.DataFrame:
-    """Give the saved reviews, newest first, with their decision counts."""
+    """Give the saved reviews, newest first, with their decision counts and the rules file of the last save."""
     return store.query_df(
         """
         SELECT r.name, r.as_of, r.created_at, r.created_by, r.saved_at, r.saved_by, count(d.partner_id) AS partners,
-               count(*) FILTER (WHERE d.decision <> d.recommendation) AS overridden
+               count(*) FILTER (WHERE d.decision <> d.recommendation) AS overridden,
+               (SELECT s.rules_file FROM review_saves s WHERE s.review_id = r.review_id
+                ORDER BY s.saved_at DESC LIMIT 1) AS rules_file
         FROM reviews r LEFT JOIN review_decisions d USING (review_id)
         GROUP BY ALL ORDER BY r.as_of DESC, r.name
         """
@@ -733,6 +742,22 @@ def load_review(store: Store, name: str) -> pd.DataFrame:
                d.deals_trailing, d.customers_trailing, d.tier_after, d.incentive_plan
         FROM review_decisions d JOIN reviews r USING (review_id)
         WHERE r.name = ? ORDER BY d.partner_id
+        """,
+        [name],
+    )
+
+
+def review_saves(store: Store, name: str) -> pd.DataFrame:
+    """Give each save of review `name`, newest first: saved_at, saved_by, rules_file and the rules (JSON) it was under.
+
+    rules_file is empty for a save made before the saves were kept (its rules are the review's last).
+    analytics.review.program.rules_from_json reads `rules` back.
+    """
+    return store.query_df(
+        """
+        SELECT s.saved_at, s.saved_by, s.rules_file, s.rules
+        FROM review_saves s JOIN reviews r USING (review_id)
+        WHERE r.name = ? ORDER BY s.saved_at DESC
         """,
         [name],
     )

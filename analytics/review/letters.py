@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +27,7 @@ import pandas as pd
 
 from analytics.formatting import money_exact
 from analytics.review.decisions import PROVISIONAL
-from analytics.review.program import ProgramRules, TierRule
+from analytics.review.program import ProgramRules, TierRule, rules_from_json
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
 
@@ -197,19 +196,7 @@ def review_for_letters(store: Store, name: str) -> tuple[str, ProgramRules, pd.D
     found = store.query_df("SELECT as_of, rules FROM reviews WHERE name = ?", [name])
     if found.empty:
         raise ValueError(f"No saved review is named {name!r}")
-    return found["as_of"].iloc[0], _rules_from_json(found["rules"].iloc[0]), load_review(store, name)
-
-
-def _rules_from_json(text: str) -> ProgramRules:
-    """Give the rules a review was saved under (stored as JSON of ProgramRules)."""
-    from analytics.review.program import IncentivePlan
-
-    raw = json.loads(text)
-    raw["tiers"] = tuple(TierRule(**t) for t in raw["tiers"])
-    raw["incentive_plans"] = tuple(IncentivePlan(p["name"], tuple(p["segments"]), p["min_share"], p.get("terms", ""))
-                                   for p in raw.get("incentive_plans", ()))
-    known = set(ProgramRules.__dataclass_fields__)
-    return ProgramRules(**{k: v for k, v in raw.items() if k in known})
+    return found["as_of"].iloc[0], rules_from_json(found["rules"].iloc[0]), load_review(store, name)
 
 
 MAILMERGE_COLUMNS = ["partner_id", "partner_name", "contact_email", "decision", "subject", "letter"]

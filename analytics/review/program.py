@@ -3,16 +3,25 @@ distributors' target."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pandas as pd
+
 from analytics.store.store import PROJECT_ROOT
 
-__all__ = ["PROGRAM_PATH", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program", "save_program",
-           "program_files"]
+__all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
+           "save_program", "program_files", "rules_folder", "program_path", "rules_file_stem", "save_program_as",
+           "rules_versions", "rules_from_json", "rules_terms", "rules_settings"]
 
 PROGRAM_PATH = PROJECT_ROOT / "data" / "program.toml"
+# Every version of a rules file saved from the review's what-if, kept beside the files it was saved to.
+RULES_HISTORY = "rules_history"
 AT_RISK_KEYS = ("at_risk_churn", "at_risk_fall", "at_risk_latest_share")
 # Shares that tell which recommended terminations deserve a second look (see ProgramRules).
 SECOND_LOOK_KEYS = ("second_look_churn", "second_look_shortfall")
@@ -193,17 +202,24 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
     Raises analytics.access.AccessDenied when `actor` may not change the program rules (None: the
     local operator, who may). The file's first line says who changed it and when.
     """
-    import datetime as dt
-    import os
-
     from analytics.access import check
 
     check(actor, "change program rules")
     path = Path(path)
     who = actor.who if actor is not None else "the local operator"
+    header = [f"# Program rules, last changed by {who} on {dt.datetime.now():%Y-%m-%d %H:%M}.",
+              "# See the copy in git (data/program.toml) for what each setting means."]
+    load_check = path.with_name(path.name + ".new")
+    load_check.write_text(_rules_toml(rules, header))
+    load_program(load_check)  # what was written reads back, or the old file stays
+    os.replace(load_check, path)
+    return path
+
+
+def _rules_toml(rules: ProgramRules, header: list[str]) -> str:
+    """Give the rules as the text of a program rules file, `header` (comment lines) first."""
     lines = [
-        f"# Program rules, last changed by {who} on {dt.datetime.now():%Y-%m-%d %H:%M}.",
-        "# See the copy in git (data/program.toml) for what each setting means.",
+        *header,
         f"nursery_quarters = {rules.nursery_quarters}",
         f"review_out_share = {rules.review_out_share!r}",
         f"provisional_threshold = {rules.provisional_threshold!r}",
@@ -222,11 +238,7 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
     for tier in rules.tiers:
         lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",
                   f"min_deals = {tier.min_deals}", f"min_customers = {tier.min_customers}"]
-    load_check = path.with_name(path.name + ".new")
-    load_check.write_text("\n".join(lines) + "\n")
-    load_program(load_check)  # what was written reads back, or the old file stays
-    os.replace(load_check, path)
-    return path
+    return "\n".join(lines) + "\n"
 
 
 def _toml_text(text: str) -> str:
@@ -246,3 +258,124 @@ def program_files(folder: str | Path = PROGRAM_PATH.parent) -> list[Path]:
             continue
         found.append(path)
     return found
+
+
+def rules_folder() -> Path:
+    """Give the folder of program rules files: $CHANNEL_RULES_DIR if set, else data/ in the project."""
+    env = os.environ.get("CHANNEL_RULES_DIR")
+    return Path(env) if env else PROGRAM_PATH.parent
+
+
+def program_path() -> Path:
+    """Give the program's own rules file, program.toml in rules_folder()."""
+    return rules_folder() / PROGRAM_PATH.name
+
+
+# A name becomes a file name as typed: letters, digits, "-" and "_" only, so it can never reach another
+# folder ("../x"), hide (".x") or mean something else on another system ("con", "a:b").
+_SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}")
+_VERSION = re.compile(r"\.v(\d+)\.toml$")
+
+
+def rules_file_stem(name: str) -> str:
+    """Give the file name (without .toml) for rules a person named, or a ValueError saying what is not allowed."""
+    stem = str(name).strip()
+    stem = stem[:-5] if stem.lower().endswith(".toml") else stem
+    if not stem:
+        raise ValueError("The new rules file needs a name, like strict-2027")
+    if not _SAFE_STEM.fullmatch(stem):
+        raise ValueError(f"{name!r} cannot be a file name: use up to 60 letters, digits, '-' and '_', "
+                         "starting with a letter or digit (like strict-2027)")
+    return stem
+
+
+def rules_versions(stem: str, folder: str | Path | None = None) -> list[tuple[int, Path]]:
+    """Give the kept versions of rules file `stem` (number, file in the history folder), oldest first."""
+    history = Path(folder if folder is not None else rules_folder()) / RULES_HISTORY
+    found = []
+    for path in history.glob(f"{stem}.v*.toml"):
+        number = _VERSION.search(path.name)
+        if number and path.name == f"{stem}.v{number[1]}.toml":
+            found.append((int(number[1]), path))
+    return sorted(found)
+
+
+def save_program_as(rules: ProgramRules, name: str, folder: str | Path | None = None, actor=None,
+                    based_on: str = "") -> tuple[Path, int]:
+    """Save the rules as a new named rules file beside program.toml and give its path and version; admins only.
+
+    The first save of a name writes version 1; saving the same name again writes the next version.
+    Every version is kept in the history folder (RULES_HISTORY) with who saved it, when and from
+    which rules (`based_on`) in its first line, and the newest is the file the review's picker lists.
+    A file of that name that was not saved this way (program.toml, a hand-written copy) is never
+    replaced: ValueError. Raises AccessDenied when `actor` may not change the program rules.
+    """
+    from analytics.access import check
+
+    check(actor, "change program rules")
+    stem = rules_file_stem(name)
+    folder = Path(folder if folder is not None else rules_folder())
+    path = folder / f"{stem}.toml"
+    versions = rules_versions(stem, folder)
+    if (path.exists() or path == folder / PROGRAM_PATH.name) and not versions:
+        raise ValueError(f"{path.name} already exists and was not saved from the what-if; it is never overwritten "
+                         "here. Choose another name.")
+    version = versions[-1][0] + 1 if versions else 1
+    who = actor.who if actor is not None else "the local operator"
+    header = [f"# Program rules {stem!r}, version {version}, saved by {who} on {dt.datetime.now():%Y-%m-%d %H:%M}"
+              + (f" from {_one_line(based_on)}." if based_on else "."),
+              f"# Earlier versions are in {RULES_HISTORY}/; data/program.toml in git says what each setting means."]
+    text = _rules_toml(rules, header)
+    history = folder / RULES_HISTORY
+    history.mkdir(parents=True, exist_ok=True)
+    kept = history / f"{stem}.v{version}.toml"
+    try:
+        with kept.open("x") as handle:  # never over a version someone saved at the same moment
+            handle.write(text)
+    except FileExistsError as exc:
+        raise ValueError(f"Version {version} of {path.name} was saved by someone else just now; save again") from exc
+    try:
+        load_program(kept)
+    except ValueError:
+        kept.unlink()
+        raise
+    load_check = path.with_name(path.name + ".new")
+    load_check.write_text(text)
+    os.replace(load_check, path)
+    return path, version
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def rules_from_json(text: str) -> ProgramRules:
+    """Give the rules a saved review kept (the JSON of dataclasses.asdict(rules)); ValueError when they do not read."""
+    try:
+        raw = json.loads(text)
+        tiers = tuple(TierRule(**t) for t in raw.pop("tiers"))
+        raw["incentive_plans"] = tuple(
+            IncentivePlan(p["name"], tuple(p["segments"]), p["min_share"], p.get("terms", ""))
+            for p in raw.get("incentive_plans", ()))
+        # Settings added since a review was saved take their defaults; keys no longer known are left out.
+        known = set(ProgramRules.__dataclass_fields__) - {"tiers"}
+        return ProgramRules(tiers=tiers, **{k: v for k, v in raw.items() if k in known})
+    except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"The saved rules do not read as program rules: {exc}") from exc
+
+
+def rules_terms(rules: ProgramRules) -> pd.DataFrame:
+    """Give the tier minimums, one row per tier from the highest: tier, min_revenue, min_deals, min_customers."""
+    return pd.DataFrame([{"tier": t.name, "min_revenue": t.min_revenue, "min_deals": t.min_deals,
+                          "min_customers": t.min_customers} for t in rules.tiers])
+
+
+def rules_settings(rules: ProgramRules) -> list[tuple[str, str]]:
+    """Give the program's other terms in words, (setting, value), as a summary or a page states them."""
+    return [
+        ("Nursery", f"the first {rules.nursery_quarters} quarters: not demoted or terminated"),
+        ("Review-out share", f"{rules.review_out_share:.0%} of the partners at most"),
+        ("Provisional continuation threshold", f"a turnaround probability of {rules.provisional_threshold:.0%}"),
+        ("At risk", f"churn probability of {rules.at_risk_churn:.0%}, a fall of {rules.at_risk_fall:.0%} year over "
+                    f"year, or a latest quarter below {rules.at_risk_latest_share:.0%} of the quarterly average"),
+    ]

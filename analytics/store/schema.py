@@ -382,17 +382,32 @@ CREATE TABLE IF NOT EXISTS saved_views (
 );
 """
 
-# Version 11: what a partner's letter after the review says (analytics.review.letters): the review year's deals and
+# Version 11: every save of a review with the rules it was made under (reviews.rules holds only the last
+# save's) and the rules file they came from (a file name, or "what-if on program.toml" for rules the chief
+# applied from the what-if). Reviews saved before keep their one known save.
+_V11 = """
+CREATE TABLE IF NOT EXISTS review_saves (
+    review_id INTEGER NOT NULL,
+    saved_at TIMESTAMP NOT NULL,
+    saved_by VARCHAR,
+    rules VARCHAR NOT NULL,
+    rules_file VARCHAR
+);
+INSERT INTO review_saves SELECT review_id, saved_at, saved_by, rules, NULL FROM reviews r
+    WHERE NOT EXISTS (SELECT 1 FROM review_saves s WHERE s.review_id = r.review_id);
+"""
+
+# Version 12: what a partner's letter after the review says (analytics.review.letters): the review year's deals and
 # customers the decision rests on, the tier the partner holds after it, and its incentive plan (the chief's or the
 # program's for its segment focus).
-_V11 = """
+_V12 = """
 ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS deals_trailing DOUBLE;
 ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS customers_trailing DOUBLE;
 ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS tier_after VARCHAR;
 ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS incentive_plan VARCHAR;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
