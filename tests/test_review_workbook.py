@@ -8,7 +8,8 @@ import openpyxl
 import pytest
 
 from analytics.export import review_out_line, review_workbook
-from analytics.review.decisions import DECISION_EXPORT_COLUMNS, recommend
+from analytics.filters import ChannelFilter
+from analytics.review.decisions import DECISION_EXPORT_COLUMNS, recommend, review_decisions
 from tests.test_review import HAND_MADE, RULES
 
 FIRST = ["partner_id", "partner_name", "decision", "note", "development_goals", "revenue_goal", "deals_goal",
@@ -16,9 +17,8 @@ FIRST = ["partner_id", "partner_name", "decision", "note", "development_goals", 
 
 
 def decisions():
-    frame = recommend(HAND_MADE, RULES).assign(decision=lambda f: f["recommendation"], note="")
-    frame.loc[frame["partner_id"] == "keep", ["decision", "note"]] = ["terminate", "=HYPERLINK(1) chief's call"]
-    return frame[DECISION_EXPORT_COLUMNS]
+    edits = {"keep": {"decision": "terminate", "note": "=HYPERLINK(1) chief's call"}}
+    return review_decisions(recommend(HAND_MADE, RULES), ChannelFilter("2026Q3"), edits)[DECISION_EXPORT_COLUMNS]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,9 @@ def test_the_decisions_sheet_prints_landscape_one_page_wide_with_the_header_on_e
     assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows == "$1:$1"
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:S{len(HAND_MADE) + 1}"
+    # Every column of the decisions but the model version (it is in the summary), every partner's row.
+    last = openpyxl.utils.get_column_letter(len(DECISION_EXPORT_COLUMNS) - 1)
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:{last}{len(HAND_MADE) + 1}"
 
 
 def test_the_decisions_sheet_reads_without_the_model_version_per_row(book):
