@@ -382,7 +382,18 @@ CREATE TABLE IF NOT EXISTS saved_views (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+# Version 11: rows of an extract set aside on purpose (analytics.ingest.rejects): how many per load, and the
+# rejects file itself (each row as it was in the file, its row number and the reason), to download later.
+_V11 = """
+ALTER TABLE loads ADD COLUMN rows_set_aside BIGINT DEFAULT 0;
+CREATE TABLE IF NOT EXISTS load_rejects (
+    load_id INTEGER PRIMARY KEY,
+    rows BIGINT NOT NULL,
+    rejects_csv VARCHAR NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
