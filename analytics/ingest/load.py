@@ -621,8 +621,8 @@ def load_summary(store: Store, load_id: int) -> tuple[dict, pd.DataFrame]:
     quarter before the load's latest quarter and none in that latest quarter.
     """
     load = store.query_df(
-        "SELECT load_id, file_name, rows_in_file, rows_added, rows_skipped, rows_replaced, quarters "
-        "FROM loads WHERE load_id = ?",
+        "SELECT load_id, file_name, rows_in_file, rows_added, rows_skipped, rows_replaced, "
+        "coalesce(rows_set_aside, 0) AS rows_set_aside, quarters FROM loads WHERE load_id = ?",
         [load_id],
     )
     if load.empty:

@@ -61,6 +61,7 @@ __all__ = [
     "stored_scores",
     "stored_report",
     "stale_runs",
+    "wanted_runs",
 ]
 
 # Horizons a person may choose; only those the data support are offered (see supported_horizons).
@@ -347,6 +348,25 @@ def stale_runs(store: Store) -> list[tuple[str, int]]:
     return [(quarter, h) for h in todo]
 
 
+def wanted_runs(store: Store) -> list[tuple[str, int]]:
+    """Give the (quarter, horizon) pairs the app computes in the background: the stale runs (stale_runs), and
+    the quarter before the latest at the default horizon when none is stored ("what changed" compares the two)."""
+    quarter, todo = _todo(store, None, None)
+    return [(quarter, h) for h in todo] + _missing_previous(store, quarter)
+
+
+def _missing_previous(store: Store, latest: str | None) -> list[tuple[str, int]]:
+    """Give [(the quarter before `latest`, DEFAULT_HORIZON)] when the data can score it and no run of it is stored."""
+    if latest is None:
+        return []
+    previous = quarter_label(quarter_index(latest) - 1)
+    with contextlib.closing(store.cursor()) as cur:
+        first = cur.execute("SELECT min(q_index) FROM partner_quarter").fetchone()[0]
+    if quarter_index(previous) < first:
+        return []  # a single quarter of data: nothing before it to score
+    return [(previous, DEFAULT_HORIZON)] if _run_of(store, previous, DEFAULT_HORIZON) is None else []
+
+
 def stored_scores(store: Store, as_of: str, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
     """Give every partner's stored scores as of a quarter (SCORE_COLUMNS, riskiest first); empty if none are stored.
 
@@ -440,7 +460,8 @@ class Refresher:
         extra = [(q, h) for q, h in asked if not _is_current(_run_of(store, q, h), version, rules)]
         with self._lock:
             self._extra = extra
-        return stale_runs(store) + [job for job in extra if job not in stale_runs(store)]
+        wanted = wanted_runs(store)
+        return wanted + [job for job in extra if job not in wanted]
 
     def _run(self) -> None:
         try:
