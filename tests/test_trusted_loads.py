@@ -233,3 +233,12 @@ def test_an_optional_column_is_mapped_by_hand_on_the_page(tmp_path):
     with Store(db) as store:
         assert store.query_df("SELECT customer_segment FROM order_lines")["customer_segment"].tolist() == [
             "Enterprise"]
+
+
+@pytest.mark.parametrize("page", ["views/risk.py", "views/model.py", "views/overview.py"], ids=str)
+def test_no_page_tells_a_person_to_run_a_command_when_scores_are_missing(small_channel_db, page):
+    at = open_page(small_channel_db, page)
+    said = [e.value for kind in ("info", "warning", "error", "markdown", "caption") for e in getattr(at, kind)]
+    assert not [text for text in said if "python -m" in text or "rescore" in text]
+    if page == "views/risk.py":
+        assert any("computed after every load and show here when ready" in text for text in said)

@@ -118,7 +118,7 @@ def test_rollback_asks_for_confirmation(tmp_path):
     at.selectbox(key="rollback_pick").set_value(1).run()
     at.button(key="rollback_ask").click().run()
     # The only load of 2025Q3: rolling it back empties the quarter, so the words that say so must be typed.
-    assert any("removes 2025Q3 entirely: 2025Q3: 2 rows ($2,000.00)" in e.value for e in at.error)
+    assert any(markdown_literal("removes 2025Q3 entirely: 2025Q3: 2 rows ($2,000.00)") in e.value for e in at.error)
     assert at.button(key="rollback_confirm").disabled
     at.text_input(key="confirm_rollback").input("remove 2025Q3").run()
     at.button(key="rollback_confirm").click().run()

@@ -1,9 +1,12 @@
 """Upload: quarterly sales extracts from the browser: preview, mapping and report first, then load or roll back."""
 
+import contextlib
+
 import pandas as pd
 import streamlit as st
 
 from analytics.access import AccessDenied
+from analytics.analyses.changes import load_changes
 from analytics.formatting import markdown_literal
 from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
 from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
@@ -22,10 +25,11 @@ from analytics.ingest.load import (
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
 from analytics.labels import column
+from analytics.review.program import load_program
 from analytics.store.schema import CANONICAL_COLUMNS
 from analytics.store.store import StoreError
 from views.auth import current_actor
-from views.db import get_store, prepared_upload
+from views.db import cached, get_store, prepared_upload
 from views.widgets import download_table, linked_table, show_table
 
 st.title("Upload extracts")
@@ -152,7 +156,17 @@ def load_file(prepared: PreparedExtract, mode: str, force: bool = False) -> None
         st.error(markdown_literal(str(exc)))
         return
     st.session_state.setdefault("_loaded", {})[prepared.content_hash] = result.load_id
+    bar.progress(1.0, text="Preparing the Overview for the new data")
+    prepare_overview()
     st.rerun()
+
+
+def prepare_overview() -> None:
+    """Compute what changed with the last load now, under the load's progress, so the Overview opens at once."""
+    # It is the Overview's costliest part after a change of the data (about a second at the demo size) and
+    # the page people open next; cached per data version, so the Overview finds it ready.
+    with contextlib.suppress(ValueError):  # rules that cannot be used: the Overview says so itself
+        cached(load_changes, load_program())
 
 
 def show_summary(load_id: int) -> None:
@@ -319,6 +333,7 @@ else:
                     st.stop()
                 st.session_state.pop("_rollback_pending")
                 st.session_state.pop("confirm_rollback", None)
+                prepare_overview()
                 # A summary of the undone load must not be shown again as if it stood.
                 loaded = st.session_state.get("_loaded", {})
                 st.session_state["_loaded"] = {h: n for h, n in loaded.items() if n != pending}
