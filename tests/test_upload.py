@@ -209,7 +209,7 @@ def test_the_summary_and_the_loads_table_read_in_words(tmp_path):
     assert all(m.help for m in at.metric)
     loads = at.dataframe[-1]
     assert shown_headers(loads) == ["Load", "Loaded by", "Loaded at", "File", "Rows added",
-                                    "Rows skipped", "Rows replaced", "Quarters", "Mode", "Status"]
+                                    "Rows skipped", "Rows replaced", "Rows set aside", "Quarters", "Mode", "Status"]
     row = loads.value.iloc[0]
     assert (row["loaded_by"], row["mode"], row["status"]) == (f"local user ({getpass.getuser()})", "new data only",
                                                               "in effect")

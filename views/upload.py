@@ -106,9 +106,10 @@ NOT_USED = "(not used)"
 def hand_mapping(i: int, file_id: str, headers: list[str], mapping: dict[str, str]) -> None:
     """Let a person map any field the importer knows, the optional ones included, to the file's columns; remembered."""
     st.caption("Change which of the file's columns holds each field; fields left “not used” are not read.")
-    cols = st.columns(3)
     choices = {}
     for n, canonical in enumerate(CANONICAL_COLUMNS):
+        if n % 3 == 0:  # a row of three at a time: on a phone they stack in the fields' order
+            cols = st.columns(3)
         current = mapping.get(canonical)
         choices[canonical] = cols[n % 3].selectbox(
             FIELDS.get(canonical, column(canonical).label), [NOT_USED, *headers],

@@ -385,7 +385,7 @@ CREATE TABLE IF NOT EXISTS saved_views (
 # Version 11: rows of an extract set aside on purpose (analytics.ingest.rejects): how many per load, and the
 # rejects file itself (each row as it was in the file, its row number and the reason), to download later.
 _V11 = """
-ALTER TABLE loads ADD COLUMN rows_set_aside BIGINT DEFAULT 0;
+ALTER TABLE loads ADD COLUMN IF NOT EXISTS rows_set_aside BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS load_rejects (
     load_id INTEGER PRIMARY KEY,
     rows BIGINT NOT NULL,
