@@ -21,7 +21,8 @@ from analytics.analyses.queries import channel_summary, latest_quarter
 from analytics.export import to_safe_csv
 from analytics.ingest.extract import ExtractInvalid, extract_headers
 from analytics.ingest.load import list_loads, load_extract, rollback_load
-from analytics.ingest.mappings import remembered_mapping
+from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.ingest.rejects import rejects_csv
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import refresh_scores, refresh_scores_apart, score_status, stored_report, stored_scores
 from analytics.store.quarters import parse_quarter_text, shift_quarter
@@ -107,13 +108,25 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--column", action="append", default=[], type=_column_choice, metavar="FIELD=HEADER",
         help='read FIELD from the file\'s column HEADER, e.g. --column revenue="Amount (USD)"; repeatable. '
-             "Needed when several columns could hold a field and differ, or none is recognised",
+             "Any field the importer knows (optional ones too: customer_segment, product, country, "
+             "transaction_id, ...); remembered for files with the same headers",
     )
+    ingest.add_argument("--force", action="store_true",
+                        help="with --replace: replace even a quarter the file brings under a tenth of "
+                             "(otherwise refused with the figures)")
+    ingest.add_argument("--skip-bad-rows", action="store_true",
+                        help="load the good rows and set rows with problems aside (otherwise a file with bad "
+                             "rows is refused); needs --rejects")
+    ingest.add_argument("--rejects", type=Path, metavar="FILE.csv",
+                        help="write the rows set aside here, each as it was in the file with its row number "
+                             "and the reason")
     _no_scores_option(ingest)
 
     commands.add_parser("loads", help="list the loads")
     rollback = commands.add_parser("rollback", help="undo a load")
     rollback.add_argument("load_id", type=int, metavar="LOAD_ID")
+    rollback.add_argument("--force", action="store_true",
+                          help="roll back even a load whose quarters would be left empty (otherwise refused)")
     _no_scores_option(rollback)
 
     score = commands.add_parser("score", help="write each partner's churn and turnaround probability to a CSV")
@@ -209,19 +222,33 @@ def _demo(store: Store, args: argparse.Namespace) -> int:
 
 def _ingest(store: Store, args: argparse.Namespace) -> int:
     mode = "replace" if args.replace else "append" if args.append else "refuse"
+    if args.skip_bad_rows and args.rejects is None:
+        print("error: --skip-bad-rows needs --rejects FILE.csv, where the rows set aside are written", file=sys.stderr)
+        return 1
+    if args.force and mode != "replace":
+        print("error: --force applies to --replace only", file=sys.stderr)
+        return 1
     chosen = dict(args.column)
     failed = 0
     for path in args.files:
         try:
-            # Columns named on the command line win over a mapping remembered for this layout.
-            overrides = {**(remembered_mapping(store, extract_headers(path)) or {}), **chosen} if chosen else None
+            # Columns named on the command line win over a mapping remembered for this layout, and are
+            # remembered for the next file with these headers (as a mapping chosen on the Upload page).
+            headers = extract_headers(path)
+            overrides = {**(remembered_mapping(store, headers) or {}), **chosen} if chosen else None
             result = load_extract(store, path, mode=mode, column_overrides=overrides,
-                                  day_first=True if args.day_first else None, loaded_by=_who(), progress=_progress)
+                                  day_first=True if args.day_first else None, loaded_by=_who(), progress=_progress,
+                                  force=args.force, skip_bad_rows=args.skip_bad_rows)
+            if chosen and result.status == "loaded":
+                remember_mapping(store, headers, overrides, by=_who())
         except StoreFault:
             raise  # the database itself cannot be used: no point trying the next file
         except ExtractInvalid as exc:
             print(exc.report.describe(limit=200))
-            print(f"{path}: not loaded; nothing was written. Fix the problems above and load it again.")
+            aside = (f" Or load its {exc.report.rows - len(exc.report.bad_rows):,} good rows and set the "
+                     f"{len(exc.report.bad_rows):,} bad ones aside: --skip-bad-rows --rejects FILE.csv."
+                     if exc.report.can_set_aside and not args.skip_bad_rows else "")
+            print(f"{path}: not loaded; nothing was written. Fix the problems above and load it again.{aside}")
             failed += 1
             continue
         except (StoreError, OSError) as exc:
@@ -230,10 +257,21 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             continue
         for warning in result.warnings:
             print(f"{path}: warning: {warning}")
+        if result.rejects is not None:
+            rejects_path = _rejects_path(args.rejects, path, len(args.files))
+            rejects_path.write_bytes(rejects_csv(result.rejects))
+            print(f"{path}: {result.rows_set_aside:,} row(s) set aside, written to {rejects_path}")
         print(result.message)
     if failed < len(args.files):
         _rescore(store, args)
     return 1 if failed else 0
+
+
+def _rejects_path(given: Path, source: str, files: int) -> Path:
+    """Give where a file's rejects go: the path given, or beside it with the file's name when several load."""
+    if files == 1:
+        return given
+    return given.with_name(f"{given.stem}_{Path(source).stem}{given.suffix or '.csv'}")
 
 
 def _scored(store: Store, args: argparse.Namespace) -> tuple[str, int]:
@@ -418,7 +456,7 @@ def _with_store(args: argparse.Namespace) -> int:
         if args.command == "brief":
             return _brief(store, args)
         if args.command == "rollback":
-            quarters = rollback_load(store, args.load_id, by=_who())
+            quarters = rollback_load(store, args.load_id, by=_who(), force=args.force)
             print(f"Rolled back load #{args.load_id}; quarters refreshed: {', '.join(quarters)}.")
             _rescore(store, args)
             return 0

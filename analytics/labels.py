@@ -200,6 +200,8 @@ COLUMNS: dict[str, Column] = {
     "rows_added": _c("Rows added", "count"),
     "rows_skipped": _c("Rows skipped", "count", help="Lines whose transaction id was already stored"),
     "rows_replaced": _c("Rows replaced", "count"),
+    "rows_set_aside": _c("Rows set aside", "count",
+                         help="Rows with problems set aside on purpose; their rejects file can be downloaded"),
     "quarters": _c("Quarters"),
     "loaded_at": _c("Loaded at", "datetime"),
     "loaded_by": _c("Loaded by"),

@@ -94,7 +94,8 @@ def test_risk_rows_compare_the_stored_runs_of_the_two_quarters(two_loads):
 
 def test_a_replace_compares_with_the_lines_it_set_aside(two_loads, write_file):
     with Store(two_loads) as store:
-        load_extract(store, write_file("b2.csv", HEADER + "C1,P1,Climber Ltd,2025-11-01,100,C1\n"), mode="replace")
+        load_extract(store, write_file("b2.csv", HEADER + "C1,P1,Climber Ltd,2025-11-01,100,C1\n"),
+                     mode="replace", force=True)
         changes = load_changes(store, RULES)
     assert (changes.before_quarter, changes.after_quarter) == ("2025Q4", "2025Q4")
     by_kind = {k: changes.rows.loc[changes.rows["change"] == k, "partner_id"].tolist() for k in KINDS}
@@ -108,7 +109,7 @@ def test_a_replace_compares_with_the_lines_it_set_aside(two_loads, write_file):
 
 def test_after_a_rollback_the_load_before_is_the_latest_and_the_first_has_nothing_to_compare(two_loads):
     with Store(two_loads) as store:
-        rollback_load(store, 2)
+        rollback_load(store, 2, force=True)
         changes = load_changes(store, RULES)
     assert changes.load_id == 1 and changes.before_quarter is None and changes.rows.empty
     assert changes.notes == ("Nothing was stored before this load, so there is nothing to compare it with.",)

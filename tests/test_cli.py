@@ -50,7 +50,7 @@ def test_ingest_summary_loads_and_rollback(db, write_file):
     loads = run(db, "loads").stdout
     assert "a.csv" in loads and "b.csv" in loads
 
-    rolled = run(db, "rollback", "2")
+    rolled = run(db, "rollback", "2", "--force")
     assert rolled.returncode == 0 and "2025Q4" in rolled.stdout
     assert json.loads(run(db, "summary", "--json").stdout)["lines"] == 2
 
@@ -71,7 +71,7 @@ def test_refused_quarter_then_replace(db, write_file):
     run(db, "ingest", str(a))
     refused = run(db, "ingest", str(b))
     assert refused.returncode == 1 and "Choose replace" in refused.stdout
-    assert run(db, "ingest", "--replace", str(b)).returncode == 0
+    assert run(db, "ingest", "--replace", "--force", str(b)).returncode == 0
     assert json.loads(run(db, "summary", "--json").stdout)["revenue"] == 20.0
 
 

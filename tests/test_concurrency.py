@@ -250,7 +250,7 @@ def test_a_rollback_during_a_load_waits_for_it_and_nothing_is_lost(tmp_path):
     with Store(tmp_path / "channel.duckdb") as store:
         earlier = load_extract(store, quarter_file(tmp_path / "earlier.csv", MONTHS[0], lines=1000)).load_id
 
-    problems, told, outcomes = run_while_held(tmp_path, lambda store, tell: rollback_load(store, earlier))
+    problems, told, outcomes = run_while_held(tmp_path, lambda store, tell: rollback_load(store, earlier, force=True))
     assert problems == []
     assert sorted(map(str, outcomes)) == ["['2024Q4']", "loaded"]
     assert told and "yours follows" in told[0]
@@ -272,7 +272,7 @@ def test_a_write_that_collides_anyway_is_refused_plainly_and_writes_nothing(tmp_
         other.execute("ROLLBACK")
         assert count_lines(store) == (100, 1)
         assert store.query_df("SELECT * FROM meta WHERE key = 'note'").empty
-        assert rollback_load(store, 1) == ["2024Q4"]  # the next write goes through
+        assert rollback_load(store, 1, force=True) == ["2024Q4"]  # the next write goes through
 
 
 def test_the_upload_page_loads_after_another_write_without_an_exception(tmp_path):

@@ -103,14 +103,14 @@ def assert_unchanged_and_usable(db: Path, before: dict, tmp_path: Path) -> None:
 def test_a_replacing_load_killed_at_each_point_leaves_the_database_as_it_was(channel, tmp_path, point):
     before = fingerprint(channel)
     again = quarter_file(tmp_path / "q4_restated.csv", "2025-10", scale=3)
-    process = start(["-m", "analytics", "ingest", "--replace", str(again)], point, channel)
+    process = start(["-m", "analytics", "ingest", "--replace", "--force", str(again)], point, channel)
     kill_when_paused(process, point)
     assert_unchanged_and_usable(channel, before, tmp_path)
 
 
 def test_a_rollback_killed_half_way_leaves_the_database_as_it_was(channel, tmp_path):
     before = fingerprint(channel)
-    process = start(["-m", "analytics", "rollback", "2"], "rollback:deleted", channel)
+    process = start(["-m", "analytics", "rollback", "2", "--force"], "rollback:deleted", channel)
     kill_when_paused(process, "rollback:deleted")
     assert_unchanged_and_usable(channel, before, tmp_path)
     with Store(channel) as store:
@@ -143,7 +143,7 @@ def test_loads_killed_at_moments_spread_over_the_load_leave_the_database_as_it_w
     outcomes = []
     # Kills spread over the load (about 0.7 s from its first progress line on this machine), earliest first.
     for delay in (0.0, 0.15, 0.3, 0.4, 0.5, 0.6, 0.8):
-        process = start(["-m", "analytics", "ingest", "--replace", str(big)], None, channel)
+        process = start(["-m", "analytics", "ingest", "--replace", "--force", str(big)], None, channel)
         process.stderr.readline()  # the first progress line: the load is under way
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)

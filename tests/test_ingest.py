@@ -79,16 +79,17 @@ def test_trailing_year_follows_loads_out_of_order_replaces_and_rollbacks(store, 
     # 2025Q3's year is 2024Q4-2025Q3: customers C1, C2, C3 and products A, B, C.
     assert year.iloc[0].tolist() == [3, 3]
     derived_matches_raw(store)
-    load_extract(store, write_file("q1b.csv", columns + "P1,2025-03-01,10,C1,A,Gold\n"), mode="replace")
+    load_extract(store, write_file("q1b.csv", columns + "P1,2025-03-01,10,C1,A,Gold\n"),
+                 mode="replace", force=True)
     derived_matches_raw(store)
     load_extract(store, write_file("q4.csv", columns + "P1,2025-10-01,10,C4,D,Gold\n"))
     derived_matches_raw(store)
-    rollback_load(store, 2)  # the channel's last quarter goes: its windows go with it
+    rollback_load(store, 2, force=True)  # the channel's last quarter goes: its windows go with it
     assert store.query_df("SELECT max(quarter) AS q FROM partner_year").iloc[0]["q"] == "2025Q4"
     derived_matches_raw(store)
-    rollback_load(store, 6)
+    rollback_load(store, 6, force=True)
     derived_matches_raw(store)
-    rollback_load(store, 1)  # 2025Q3 goes: its windows hold only the earlier quarters' customers now
+    rollback_load(store, 1, force=True)  # 2025Q3 goes: its windows hold only the earlier quarters' customers now
     derived_matches_raw(store)
 
 
@@ -153,7 +154,8 @@ def test_append_adds_and_replace_swaps_the_quarter(store, write_file):
     appended = load_extract(store, write_file("b.csv", WITHOUT_IDS + "P1,2025-07-05,40,C1,Gold\n"), mode="append")
     assert appended.rows_added == 1
     assert channel_summary(store)["revenue"] == 147.0
-    replaced = load_extract(store, write_file("c.csv", WITHOUT_IDS + "P1,2025-07-09,60,C1,Gold\n"), mode="replace")
+    replaced = load_extract(store, write_file("c.csv", WITHOUT_IDS + "P1,2025-07-09,60,C1,Gold\n"),
+                 mode="replace", force=True)
     assert replaced.rows_replaced == 2 and replaced.rows_added == 1
     quarters = {q["quarter"]: q["revenue"] for q in channel_summary(store)["quarters"]}
     assert quarters == {"2025Q2": 7.0, "2025Q3": 60.0}
@@ -165,21 +167,22 @@ def test_rollback_removes_a_load_and_the_derived_table_follows(store, write_file
     before = channel_summary(store)
     b = WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\nP1,2025-10-01,9,T3,C1,SMB,Gold\n"
     load_extract(store, write_file("b.csv", b))
-    assert rollback_load(store, 2) == ["2025Q3", "2025Q4"]
+    assert rollback_load(store, 2, force=True) == ["2025Q3", "2025Q4"]
     assert channel_summary(store) == {**before, "loads": 1}
     assert list_loads(store).set_index("load_id").loc[2, "status"] == "rolled_back"
     derived_matches_raw(store)
     with pytest.raises(StoreError, match="already rolled back"):
-        rollback_load(store, 2)
+        rollback_load(store, 2, force=True)
     with pytest.raises(StoreError, match="no load #9"):
-        rollback_load(store, 9)
+        rollback_load(store, 9, force=True)
 
 
 def test_rolling_back_a_replace_brings_the_replaced_rows_back(store, write_file):
     load_extract(store, write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n"))
     before = channel_summary(store)
-    load_extract(store, write_file("c.csv", WITHOUT_IDS + "P1,2025-07-09,60,C1,Gold\n"), mode="replace")
-    rollback_load(store, 2)
+    load_extract(store, write_file("c.csv", WITHOUT_IDS + "P1,2025-07-09,60,C1,Gold\n"),
+                 mode="replace", force=True)
+    rollback_load(store, 2, force=True)
     assert channel_summary(store) == before
     derived_matches_raw(store)
 
@@ -187,7 +190,7 @@ def test_rolling_back_a_replace_brings_the_replaced_rows_back(store, write_file)
 def test_a_rolled_back_file_can_be_loaded_again(store, write_file):
     path = write_file("a.csv", WITHOUT_IDS + "P1,2025-07-01,100,C1,Gold\n")
     load_extract(store, path)
-    rollback_load(store, 1)
+    rollback_load(store, 1, force=True)
     assert load_extract(store, path).status == "loaded"
 
 
@@ -210,7 +213,8 @@ def test_failure_half_way_leaves_the_database_unchanged(store, write_file, monke
     # The lines are inserted and the load recorded by the time the derived table is refreshed.
     monkeypatch.setattr(ingest, "refresh_derived", explode)
     with pytest.raises(RuntimeError, match="disk full"):
-        load_extract(store, write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\n"), mode="replace")
+        load_extract(store, write_file("b.csv", WITH_IDS + "P2,2025-07-01,5,T2,C1,SMB,Gold\n"),
+                     mode="replace", force=True)
     assert_same(before, snapshot(store))
 
 

@@ -126,7 +126,7 @@ def test_a_chosen_quarter_rolled_back_in_the_session_is_named(tmp_path):
 
     st.cache_resource.clear()
     with Store(db) as store:
-        rollback_load(store, 2)
+        rollback_load(store, 2, force=True)
     at.run()
     assert "The quarter chosen, 2026Q2, is no longer loaded; showing 2026Q1." in [w.value for w in at.warning]
     assert at.selectbox(key="f_quarter").value == "2026Q1"

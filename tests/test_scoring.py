@@ -94,7 +94,7 @@ def test_rolling_back_a_quarter_removes_its_scores(history, write_file):
     load = load_extract(history, write_file("next.csv", NEW_PARTNER.format(date="2026-02-01")))
     refresh_scores(history)
     assert score_status(history, "2026Q1", 4).scored
-    rollback_load(history, load.load_id)
+    rollback_load(history, load.load_id, force=True)
     refresh_scores(history)
     assert score_status(history, "2026Q1", 4).run is None
     assert score_status(history, "2025Q4", 4).current

@@ -173,7 +173,7 @@ def test_a_file_kept_from_the_first_release_opens_upgraded_with_its_history(tmp_
         pq = store.query_df("SELECT partner_id, quarter, revenue, deals FROM partner_quarter ORDER BY 1, 2")
         assert pq.to_dict("records")[0] == {"partner_id": "P1", "quarter": "2025Q3", "revenue": 1500.5, "deals": 2}
         assert store.query_df("SELECT count(*) AS n FROM reviews")["n"].iloc[0] == 0
-        rollback_load(store, 3)
+        rollback_load(store, 3, force=True)
         assert channel_summary(store)["revenue"] == 1575.5
     with Store(path) as again:  # opens at once the next time, nothing left to upgrade
         assert again.schema_version() == SCHEMA_VERSION

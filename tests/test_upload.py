@@ -117,6 +117,10 @@ def test_rollback_asks_for_confirmation(tmp_path):
     at = open_page(db, PAGE)
     at.selectbox(key="rollback_pick").set_value(1).run()
     at.button(key="rollback_ask").click().run()
+    # The only load of 2025Q3: rolling it back empties the quarter, so the words that say so must be typed.
+    assert any(markdown_literal("removes 2025Q3 entirely: 2025Q3: 2 rows ($2,000.00)") in e.value for e in at.error)
+    assert at.button(key="rollback_confirm").disabled
+    at.text_input(key="confirm_rollback").input("remove 2025Q3").run()
     at.button(key="rollback_confirm").click().run()
     assert not at.exception, at.exception
     assert summary_of(db)["lines"] == 0
@@ -206,7 +210,7 @@ def test_the_summary_and_the_loads_table_read_in_words(tmp_path):
     assert all(m.help for m in at.metric)
     loads = at.dataframe[-1]
     assert shown_headers(loads) == ["Load", "Loaded by", "Loaded at", "File", "Rows added",
-                                    "Rows skipped", "Rows replaced", "Quarters", "Mode", "Status"]
+                                    "Rows skipped", "Rows replaced", "Rows set aside", "Quarters", "Mode", "Status"]
     row = loads.value.iloc[0]
     assert (row["loaded_by"], row["mode"], row["status"]) == (f"local user ({getpass.getuser()})", "new data only",
                                                               "in effect")

@@ -9,7 +9,14 @@ import streamlit as st
 from analytics.analyses.queries import latest_quarter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.model.scoring import NOT_ENOUGH_HISTORY, horizons_for, refresher, score_status, stale_runs, stored_report
+from analytics.model.scoring import (
+    NOT_ENOUGH_HISTORY,
+    horizons_for,
+    refresher,
+    score_status,
+    stored_report,
+    wanted_runs,
+)
 from analytics.store.store import read_only_mode
 from views.auth import current_actor
 from views.db import cached, get_store
@@ -34,16 +41,17 @@ def keep_scores_fresh() -> None:
     if not _background_scoring():
         return
     store = get_store()
-    if cached(stale_runs):
+    if cached(wanted_runs):
         refresher(store.path).start()
 
 
 def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
     """Tell whether stored scores as of `as_of` at `horizon` can be shown, saying on the page what else is true.
 
-    No page trains a model: scores are computed when the data change (analytics.model.scoring). Older
-    scores are shown with a note while new ones are being computed; where none are stored the page
-    says why and, for those who may load data, offers to compute them in the background. With
+    No page trains a model: scores are computed when the data change (analytics.model.scoring), by the
+    app itself in the background. Older scores are shown with a note while new ones are being computed;
+    where none are stored for the latest quarter their computing is started (if it is not running) and
+    the page says so; for an earlier quarter, those who may load data are offered to compute them. With
     `notes`, what the model said of these scores (a short history scored by BG/NBD alone, a baseline
     served instead of the model) is shown in a collapsed box.
     """
@@ -52,8 +60,11 @@ def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
     state = refresher(store.path).state
     if state.error:
         st.error(f"Bringing the scores up to date failed: {markdown_literal(state.error)}. The scores shown (if any) "
-                 "are older; "
-                 "`python -m analytics rescore` computes them again and prints any problem.")
+                 "are older.")
+        if _background_scoring() and st.button("Try again", key=f"scores_retry_{as_of}_{horizon}",
+                                               icon=":material/refresh:"):
+            refresher(store.path).start()
+            st.rerun()
     if status.scored:
         if not status.current:
             doing = f" New ones are being computed now ({state.message})." if state.running else ""
@@ -71,6 +82,10 @@ def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
         st.warning(markdown_literal(status.run.message))
         return False
     latest = cached(latest_quarter)
+    if as_of == latest and not state.running and not state.error and _background_scoring():
+        # The latest quarter is scored after every load and rollback: the app does it, nobody runs a command.
+        refresher(store.path).start()
+        state = refresher(store.path).state
     if state.running:
         st.info(f"The churn and turnaround scores for this data are being computed: {state.message}. "
                 "This takes seconds for the demo channel and about a minute for a channel ten times its size; "
@@ -78,8 +93,10 @@ def scores_ready(as_of: str, horizon: int, notes: bool = True) -> bool:
         st.button("Check again", key=f"scores_check_{as_of}_{horizon}", icon=":material/refresh:")
         return False
     if as_of == latest:
-        st.info("No scores are stored for this data yet; they are computed after every load. "
-                "Run `python -m analytics rescore` on the server to compute them now.")
+        # Several app processes: the serve process computes them (views/db.py); this one only reads.
+        st.info("No scores are stored for this data yet; they are computed after every load and show here when "
+                "ready.", icon=":material/hourglass_top:")
+        st.button("Check again", key=f"scores_check_{as_of}_{horizon}", icon=":material/refresh:")
     else:
         st.info(f"Scores are kept for the latest quarter ({latest}) after every load; none are stored as of {as_of} "
                 f"at a {horizon}-quarter horizon yet.")

@@ -1,25 +1,35 @@
 """Upload: quarterly sales extracts from the browser: preview, mapping and report first, then load or roll back."""
 
+import contextlib
+
+import pandas as pd
 import streamlit as st
 
 from analytics.access import AccessDenied
+from analytics.analyses.changes import load_changes
 from analytics.formatting import markdown_literal
 from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
 from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
 from analytics.ingest.load import (
+    LoadPlan,
     list_loads,
     load_history,
+    load_plan,
+    load_rejects,
     load_summary,
     loaded_as,
-    quarters_holding_data,
     rollback_load,
+    rollback_plan,
     store_prepared,
 )
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
 from analytics.labels import column
+from analytics.review.program import load_program
+from analytics.store.schema import CANONICAL_COLUMNS
 from analytics.store.store import StoreError
 from views.auth import current_actor
-from views.db import get_store, prepared_upload
+from views.db import cached, get_store, prepared_upload
 from views.widgets import download_table, linked_table, show_table
 
 st.title("Upload extracts")
@@ -91,19 +101,74 @@ def mapping_form(i: int, file_id: str, headers: list[str], mapping: dict[str, st
         st.rerun()
 
 
-def load_file(prepared: PreparedExtract, mode: str) -> None:
+NOT_USED = "(not used)"
+
+
+def hand_mapping(i: int, file_id: str, headers: list[str], mapping: dict[str, str]) -> None:
+    """Let a person map any field the importer knows, the optional ones included, to the file's columns; remembered."""
+    st.caption("Change which of the file's columns holds each field; fields left “not used” are not read.")
+    choices = {}
+    for n, canonical in enumerate(CANONICAL_COLUMNS):
+        if n % 3 == 0:  # a row of three at a time: on a phone they stack in the fields' order
+            cols = st.columns(3)
+        current = mapping.get(canonical)
+        choices[canonical] = cols[n % 3].selectbox(
+            FIELDS.get(canonical, column(canonical).label), [NOT_USED, *headers],
+            index=headers.index(current) + 1 if current in headers else 0, key=f"remap_{i}_{canonical}")
+    chosen = {c: h for c, h in choices.items() if h != NOT_USED}
+    twice = sorted({h for h in chosen.values() if list(chosen.values()).count(h) > 1})
+    if twice:
+        st.error("A column can hold one field only: " + ", ".join(markdown_literal(repr(h)) for h in twice)
+                 + " is chosen for several.")
+    if st.button("Use this mapping", key=f"remap_{i}_apply", disabled=bool(twice) or chosen == mapping):
+        try:
+            remember_mapping(store, headers, chosen, actor=actor)
+        except (StoreError, AccessDenied, ValueError) as exc:
+            st.error(markdown_literal(str(exc)))
+            return
+        st.session_state.setdefault("_overrides", {})[file_id] = chosen
+        st.rerun()
+
+
+def quarter_figures(plan: LoadPlan) -> None:
+    """Show, per quarter of the file that holds data, the rows and revenue the file brings against those stored."""
+    show_table(pd.DataFrame(
+        [(q.quarter, q.file_rows, q.file_revenue, q.stored_rows, q.stored_revenue, q.loads) for q in plan.held],
+        columns=["quarter", "rows_in_file", "revenue_in_file", "rows_stored", "revenue_stored", "loads"],
+    ), {"rows_in_file": "Rows in this file", "revenue_in_file": "Revenue in this file", "rows_stored": "Rows stored",
+        "revenue_stored": "Revenue stored", "loads": "Stored from"})
+
+
+def typed_confirmation(warning: str, words: str, key: str) -> bool:
+    """Show what a destructive step removes and give whether the person typed the words that confirm it."""
+    st.error(markdown_literal(warning), icon=":material/warning:")
+    typed = st.text_input(f"To go ahead, type: {words}", key=key, placeholder=words)
+    return " ".join(typed.lower().split()) == words.lower()
+
+
+def load_file(prepared: PreparedExtract, mode: str, force: bool = False) -> None:
     """Store the file with progress, then rerun so every figure shows the new data."""
     bar = st.progress(0.0, text="Starting")
     try:
         # The steps name the file: its name shows as written.
-        result = store_prepared(store, prepared, mode, actor=actor,
+        result = store_prepared(store, prepared, mode, actor=actor, force=force,
                                 progress=lambda f, m: bar.progress(min(f, 1.0), text=markdown_literal(m)))
     except (StoreError, AccessDenied) as exc:
         bar.empty()
         st.error(markdown_literal(str(exc)))
         return
     st.session_state.setdefault("_loaded", {})[prepared.content_hash] = result.load_id
+    bar.progress(1.0, text="Preparing the Overview for the new data")
+    prepare_overview()
     st.rerun()
+
+
+def prepare_overview() -> None:
+    """Compute what changed with the last load now, under the load's progress, so the Overview opens at once."""
+    # It is the Overview's costliest part after a change of the data (about a second at the demo size) and
+    # the page people open next; cached per data version, so the Overview finds it ready.
+    with contextlib.suppress(ValueError):  # rules that cannot be used: the Overview says so itself
+        cached(load_changes, load_program())
 
 
 def show_summary(load_id: int) -> None:
@@ -112,6 +177,9 @@ def show_summary(load_id: int) -> None:
     st.success(f"Loaded as load #{load_id}. The other pages show the new data now; the churn and turnaround "
                "scores are being brought up to date in the background (the risk pages show the previous ones and "
                "say so until then).")
+    if summary.get("rows_set_aside"):
+        st.caption(f"{summary['rows_set_aside']:,} row(s) with problems were set aside; their rejects file is in "
+                   "the loads below.")
     # Short labels that fit a quarter of the page; what each counts is in its help.
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows added", f"{summary['rows_added']:,}", help="Order lines of this file now stored.")
@@ -149,20 +217,42 @@ for i, upload in enumerate(files or []):
         )
         for warning in report.warnings:
             st.info(markdown_literal(warning))
-        with st.expander("Column mapping", expanded=False):
+        unused = [h for h in headers if h not in report.mapping.values()]
+        with st.expander("Column mapping" + (f" ({len(unused)} of the file's columns not used)" if unused else ""),
+                         expanded=False):
             st.table({"Field": [FIELDS.get(c, column(c).label) for c in report.mapping],
                       "Column in the file": list(report.mapping.values())})
             if overrides:
                 st.caption("A mapping confirmed before for files with these headers was used.")
+            if may_load and headers and not (report.missing or report.ambiguous):
+                hand_mapping(i, upload.file_id, headers, report.mapping)
         if report.missing or report.ambiguous:
             mapping_form(i, upload.file_id, headers, report.mapping, report.ambiguous)
             continue
+        aside = st.session_state.get("_set_aside", {}).get(upload.file_id)
+        if not report.ok and aside and report.can_set_aside:
+            prepared = set_aside_bad_rows(prepared)
+            report = prepared.report
+            st.info(f"{set_aside_text(report)}: they are not loaded, and their rejects file goes with the load.")
+            st.download_button("Download the rows set aside (CSV)", rejects_csv(prepared.rejects),
+                               file_name=f"rejects_{upload.name.rsplit('.', 1)[0]}.csv", mime="text/csv",
+                               key=f"dl_rejects_{i}")
         if not report.ok:
-            st.error(f"{markdown_literal(upload.name)} cannot be loaded: fix the problems below in the file and "
-                     "upload it again.")
+            st.error(f"{markdown_literal(upload.name)} cannot be loaded as it is: fix the problems below in the file "
+                     "and upload it again" + (", or set the rows with problems aside." if report.can_set_aside
+                                              else "."))
             problems = report.problems_frame()
             show_table(problems)
             download_table(problems, f"problems_{upload.name}", key=f"dl_problems_{i}")
+            if report.can_set_aside and may_load:
+                bad = len(report.bad_rows)
+                # Rows DuckDB could not split are not among the lines: count what would really load.
+                good = set_aside_bad_rows(prepared).lines.num_rows
+                if st.button(f"Load the {good:,} good rows, set {bad:,} aside", key=f"set_aside_{i}",
+                             help="The rows with problems are kept in a rejects file (row number, reason, the row "
+                                  "as it was) that you can download now and from the loads below."):
+                    st.session_state.setdefault("_set_aside", {})[upload.file_id] = True
+                    st.rerun()
             continue
 
         st.markdown("**Preview: the first rows as they were understood**")
@@ -183,25 +273,30 @@ for i, upload in enumerate(files or []):
                     f"({markdown_literal(earlier['file_name'])}) on "
                     f"{earlier['loaded_at']:%Y-%m-%d %H:%M}. Loading it again changes nothing.")
             continue
-        holding = quarters_holding_data(store, report.quarters)
-        mode = "refuse"
-        if not holding.empty:
-            untracked = int(holding["rows_without_id"].sum())
-            st.warning(
-                "These quarters already hold data: "
-                + "; ".join(f"{r.quarter}: {r.rows:,} rows from {markdown_literal(r.loads)}"
-                            for r in holding.itertuples())
-            )
-            if untracked == 0 and prepared.lines.column("transaction_id").null_count == 0:
+        plan = load_plan(store, prepared)
+        mode, confirmed = "refuse", True
+        if plan.held:
+            st.warning("These quarters already hold data: "
+                       + "; ".join(f"{q.quarter}: {q.stored_rows:,} rows from {markdown_literal(q.loads)}"
+                                   for q in plan.held))
+            quarter_figures(plan)
+            if not plan.needs_choice:
                 st.caption("Every row has a transaction id: rows already stored are skipped, the rest appended.")
             else:
+                # Nothing is preselected, and a choice made for an earlier file in this place is not carried over.
+                if st.session_state.get(f"_mode_file_{i}") != upload.file_id:
+                    st.session_state.pop(f"mode_{i}", None)
+                    st.session_state.pop(f"confirm_replace_{i}", None)
+                    st.session_state[f"_mode_file_{i}"] = upload.file_id
                 mode = st.radio("What should happen?", list(MODES), format_func=MODES.get, index=None,
                                 key=f"mode_{i}")
+        if mode == "replace" and plan.replace_removes_most:
+            confirmed = typed_confirmation(plan.replace_warning(), plan.replace_confirmation, f"confirm_replace_{i}")
         if mode == "replace" and not may_replace:
             st.caption("Replacing quarters takes the operator or admin role.")
         if st.button(f"Load {markdown_literal(upload.name)}", key=f"load_{i}", type="primary",
-                     disabled=mode in (None, "cancel") or (mode == "replace" and not may_replace)):
-            load_file(prepared, mode)
+                     disabled=mode in (None, "cancel") or not confirmed or (mode == "replace" and not may_replace)):
+            load_file(prepared, mode, force=mode == "replace" and bool(plan.replace_removes_most))
 
 st.divider()
 st.subheader("Loads")
@@ -210,6 +305,11 @@ if loads.empty:
     st.info("Nothing loaded yet.")
 else:
     show_table(load_history(store))
+    with_rejects = loads[loads["rows_set_aside"] > 0]
+    for r in with_rejects.head(5).itertuples():
+        st.download_button(f"Rows set aside by load #{r.load_id} ({r.rows_set_aside:,}, CSV)",
+                           load_rejects(store, r.load_id) or b"", file_name=f"rejects_load_{r.load_id}.csv",
+                           mime="text/csv", key=f"dl_load_rejects_{r.load_id}", icon=":material/download:")
     active = loads[loads["status"] == "active"]
     if not may_roll_back:
         st.caption("Rolling back a load takes the operator or admin role.")
@@ -224,14 +324,18 @@ else:
         if pending is not None and pending in labels:
             st.warning(f"Roll back {markdown_literal(labels[pending])}? Its rows are removed from every page; "
                        "rows it replaced come back.")
+            undo = rollback_plan(store, pending)
+            confirmed = not undo.emptied or typed_confirmation(undo.warning(), undo.confirmation, "confirm_rollback")
             yes, no = st.columns(2)
-            if yes.button("Yes, roll it back", key="rollback_confirm", type="primary"):
+            if yes.button("Yes, roll it back", key="rollback_confirm", type="primary", disabled=not confirmed):
                 try:
-                    quarters = rollback_load(store, pending, actor=actor)
+                    quarters = rollback_load(store, pending, actor=actor, force=bool(undo.emptied))
                 except (StoreError, AccessDenied) as exc:
                     st.error(markdown_literal(str(exc)))
                     st.stop()
                 st.session_state.pop("_rollback_pending")
+                st.session_state.pop("confirm_rollback", None)
+                prepare_overview()
                 # A summary of the undone load must not be shown again as if it stood.
                 loaded = st.session_state.get("_loaded", {})
                 st.session_state["_loaded"] = {h: n for h, n in loaded.items() if n != pending}

@@ -223,8 +223,8 @@ def _risk_rows(store: Store, quarter: str, horizon: int) -> tuple[pd.DataFrame, 
         return pd.DataFrame(), (
             f"Whose churn risk rose past {RISK_THRESHOLD:.0%} needs the stored scores as of both {previous} and "
             f"{quarter} ({horizon}-quarter horizon); {'only one is' if any(stored) else 'neither is'}"
-            f" stored, so those rows are left out. `python -m analytics score --as-of {previous} --out FILE.csv` "
-            "computes and stores the earlier ones."
+            f" stored yet, so those rows are left out until they are: the app computes them in the background "
+            "after a load or a rollback."
         )
     was = stored_scores(store, previous, horizon)[["partner_id", "churn_probability"]]
     now = stored_scores(store, quarter, horizon)[["partner_id", "churn_probability", "revenue_at_stake"]]

@@ -27,6 +27,8 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.ingest.limits import MAX_NAME_CHARS
+from analytics.ingest.rejects import rejected_rows
+from analytics.ingest.totals import skip_total_rows
 from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
@@ -67,6 +69,9 @@ class Problem:
     column: str | None
     message: str
     value: str | None = None
+    # A problem of the whole file that merely points at a row (dates in another order than requested):
+    # setting that row aside would not fix the file.
+    whole_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,11 +110,25 @@ class ExtractReport:
     ambiguous: list[AmbiguousColumn] = field(default_factory=list)
     # Required columns no header matched ("order_date" stands for a date or a quarter column).
     missing: list[str] = field(default_factory=list)
+    # Problems of rows a person chose to set aside (analytics.ingest.rejects): they no longer block.
+    set_aside: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """Tell whether the extract can be loaded (no problems; warnings do not block)."""
         return not self.problems
+
+    @property
+    def bad_rows(self) -> list[int]:
+        """Give the data rows (spreadsheet numbers) that have a problem of their own, in file order."""
+        return sorted({p.row for p in self.problems if p.row is not None and p.row > 1 and not p.whole_file})
+
+    @property
+    def can_set_aside(self) -> bool:
+        """Tell whether every problem belongs to a row that can be set aside, leaving good rows to load."""
+        return (bool(self.problems) and not self.missing and not self.ambiguous
+                and all(p.row is not None and p.row > 1 and not p.whole_file for p in self.problems)
+                and len(self.bad_rows) < self.rows)
 
     def problems_frame(self) -> pd.DataFrame:
         """Give every problem as a table with file, row, column, problem and value."""
@@ -149,6 +168,8 @@ class PreparedExtract:
     content_hash: str
     report: ExtractReport
     lines: pa.Table | None
+    # The rows with problems as they were in the file, with row number and reason (rejects.rejected_rows).
+    rejects: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +465,8 @@ def _day_order(
         if day_first is not None and day_first != decided:
             row = first_row if day_seen else second_row
             order = "day/month" if decided else "month/day"
-            return decided, [Problem(row, None, f"dates are {order} (see this row), not as requested")], []
+            return decided, [Problem(row, None, f"dates are {order} (see this row), not as requested",
+                                     whole_file=True)], []
         return decided, [], []
     if day_first is None:
         return False, [], [
@@ -559,7 +581,10 @@ def prepare_extract(
     con = duckdb.connect()
     try:
         prepared = prepare_extract_in(con, source, file_name, column_overrides, day_first, today, progress)
-        if prepared.report.ok:
+        if prepared.report.ok or prepared.report.can_set_aside:
+            # With bad rows the lines are kept all the same: a person may set those rows aside
+            # (analytics.ingest.rejects.set_aside_bad_rows); until then the report blocks the load.
+            prepared.rejects = rejected_rows(con, prepared.report) if not prepared.report.ok else None
             prepared.lines = con.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM lines ORDER BY row_no").to_arrow_table()
     finally:
         con.close()
@@ -700,6 +725,7 @@ def _normalise_and_validate(
     _parse_lines(con, report, col, candidates, day_first)
     _check_rows(con, report, col, today)
     _check_duplicate_ids(con, report, col)
+    skip_total_rows(con, report, col)
     report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     _collect_warnings(con, report, col)
     report.quarters = [

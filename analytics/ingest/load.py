@@ -20,6 +20,7 @@ from analytics.ingest.extract import (
 )
 from analytics.ingest.limits import check_extract
 from analytics.ingest.mappings import remembered_mapping
+from analytics.ingest.rejects import rejects_csv, set_aside_in, set_aside_text
 from analytics.store.quarters import shift_quarter
 from analytics.store.schema import LINE_COLUMNS
 from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
@@ -27,6 +28,15 @@ from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_ver
 __all__ = [
     "MODES",
     "MODE_WORDS",
+    "MOSTLY_REMOVED",
+    "QuarterPlan",
+    "LoadPlan",
+    "load_plan",
+    "ReplaceRefused",
+    "RollbackPlan",
+    "rollback_plan",
+    "RollbackRefused",
+    "load_rejects",
     "load_history",
     "LoadRefused",
     "LoadResult",
@@ -55,6 +65,97 @@ class LoadRefused(StoreError):
         super().__init__(message)
 
 
+class ReplaceRefused(LoadRefused):
+    """A replace that would remove most of a quarter, asked for without the confirmation that names what goes."""
+
+
+class RollbackRefused(StoreError):
+    """A rollback that would leave a quarter empty, asked for without the confirmation that names what goes."""
+
+    def __init__(self, message: str, quarters: list[str]):
+        self.quarters = quarters
+        super().__init__(message)
+
+
+# A replace that leaves less than this share of a quarter's stored rows or revenue removes "most of it".
+MOSTLY_REMOVED = 0.1
+
+
+@dataclass(frozen=True)
+class QuarterPlan:
+    """One quarter of a file against what the store holds for it: rows and revenue on each side."""
+
+    quarter: str
+    file_rows: int
+    file_revenue: float
+    stored_rows: int = 0
+    stored_revenue: float = 0.0
+    loads: str = ""  # the loads whose rows are stored, like "#3 sales_2026Q3.csv"
+
+    @property
+    def replace_removes_most(self) -> bool:
+        """Tell whether replacing the quarter with the file's rows would leave under a tenth of its rows or revenue."""
+        if not self.stored_rows:
+            return False
+        fewer_rows = self.file_rows < MOSTLY_REMOVED * self.stored_rows
+        less_revenue = self.stored_revenue > 0 and self.file_revenue < MOSTLY_REMOVED * self.stored_revenue
+        return fewer_rows or less_revenue
+
+    def describe(self) -> str:
+        """Give the quarter's figures as one phrase: what is stored and what the file brings."""
+        return (f"{self.quarter}: {self.stored_rows:,} stored rows ({_dollars(self.stored_revenue)}) from "
+                f"{self.loads or 'earlier loads'}, the file brings {self.file_rows:,} rows "
+                f"({_dollars(self.file_revenue)})")
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What loading a file would meet: per quarter its rows and revenue against those stored, and what to ask.
+
+    The Upload page renders it and the command line prints it; the decisions are taken here once.
+    """
+
+    file_name: str
+    quarters: tuple[QuarterPlan, ...]
+    # Quarters holding rows that the file's rows cannot be told apart from (no transaction ids): a person
+    # must choose between replace and append (else the load is refused).
+    conflicts: tuple[str, ...]
+
+    @property
+    def held(self) -> tuple[QuarterPlan, ...]:
+        """Give the quarters of the file that already hold data."""
+        return tuple(q for q in self.quarters if q.stored_rows)
+
+    @property
+    def needs_choice(self) -> bool:
+        """Tell whether a person must choose replace or append (rows that could be doubled)."""
+        return bool(self.conflicts)
+
+    @property
+    def replace_removes_most(self) -> tuple[QuarterPlan, ...]:
+        """Give the quarters a replace would mostly remove (under a tenth of their rows or revenue left)."""
+        return tuple(q for q in self.quarters if q.replace_removes_most)
+
+    @property
+    def replace_confirmation(self) -> str:
+        """Give the words a person types to confirm a replace that removes most of some quarters."""
+        return "replace " + " ".join(q.quarter for q in self.replace_removes_most)
+
+    def replace_warning(self) -> str:
+        """Give the sentence naming what a replace would remove ('' when it removes no quarter's most)."""
+        most = self.replace_removes_most
+        if not most:
+            return ""
+        gone = "; ".join(q.describe() for q in most)
+        return (f"Replacing would remove most of what is stored for {', '.join(q.quarter for q in most)} ({gone}). "
+                f"The stored rows of "
+                f"{'that quarter' if len(most) == 1 else 'those quarters'} would no longer count anywhere.")
+
+
+def _dollars(amount: float) -> str:
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
 @dataclass
 class LoadResult:
     """What a load did: its id, whether anything changed, and the rows added, skipped and replaced."""
@@ -69,6 +170,9 @@ class LoadResult:
     quarters: list[str] = field(default_factory=list)
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    rows_set_aside: int = 0
+    # The rows set aside, each as it was in the file with its row number and reason (see rejects_csv).
+    rejects: pd.DataFrame | None = None
 
 
 def load_extract(
@@ -81,13 +185,18 @@ def load_extract(
     loaded_by: str | None = None,
     progress: Progress | None = None,
     actor: Actor | None = None,
+    force: bool = False,
+    skip_bad_rows: bool = False,
 ) -> LoadResult:
     """Give the result of reading, validating and storing one extract in a single transaction.
 
     Raises AccessDenied when `actor` may not load (or replace), ExtractTooLarge when the file breaks
     a stated limit (analytics.ingest.limits), ExtractInvalid (with the full report) when the file has
-    problems, and LoadRefused when the file's quarters already hold rows it could double and `mode`
-    is "refuse". The load records `loaded_by`, else the actor's name.
+    problems, LoadRefused when the file's quarters already hold rows it could double and `mode`
+    is "refuse", and ReplaceRefused when a replace would remove most of a quarter without `force`.
+    With `skip_bad_rows`, rows with problems of their own are set aside (in the result's `rejects`,
+    and kept with the load) and the good rows load; problems of the whole file still refuse it.
+    The load records `loaded_by`, else the actor's name.
     """
     loaded_by = _allowed(actor, mode, loaded_by)
     check_extract(source, file_name)
@@ -100,10 +209,12 @@ def load_extract(
     with store.writing(), contextlib.closing(store.cursor()) as cur:
         prepared = prepare_extract_in(cur, source, file_name, column_overrides, day_first, progress=progress)
         if not prepared.report.ok:
-            raise ExtractInvalid(prepared.report)
+            if not (skip_bad_rows and prepared.report.can_set_aside):
+                raise ExtractInvalid(prepared.report)
+            prepared.rejects = set_aside_in(cur, prepared.report)
         cur.execute(f"CREATE TEMP VIEW incoming AS SELECT {', '.join(LINE_COLUMNS)} FROM lines")
         rows = cur.execute("SELECT count(*) FROM lines").fetchall()[0][0]
-        return _store_incoming(store, cur, prepared, rows, mode, loaded_by, progress)
+        return _store_incoming(store, cur, prepared, rows, mode, loaded_by, progress, force)
 
 
 def store_prepared(
@@ -113,14 +224,52 @@ def store_prepared(
     loaded_by: str | None = None,
     progress: Progress | None = None,
     actor: Actor | None = None,
+    force: bool = False,
 ) -> LoadResult:
-    """Give the result of storing an already validated extract (see load_extract)."""
+    """Give the result of storing an already validated extract (see load_extract).
+
+    An extract with bad rows is stored only once they are set aside (rejects.set_aside_bad_rows).
+    """
     loaded_by = _allowed(actor, mode, loaded_by)
-    if prepared.lines is None:
+    if prepared.lines is None or not prepared.report.ok:
         raise ExtractInvalid(prepared.report)
     with store.writing(), contextlib.closing(store.cursor()) as cur:
         cur.register("incoming", prepared.lines)
-        return _store_incoming(store, cur, prepared, prepared.lines.num_rows, mode, loaded_by, progress)
+        return _store_incoming(store, cur, prepared, prepared.lines.num_rows, mode, loaded_by, progress, force)
+
+
+def load_plan(store: Store, prepared: PreparedExtract) -> LoadPlan:
+    """Give what loading this prepared extract would meet (see LoadPlan); reads only."""
+    if prepared.lines is None:
+        return LoadPlan(prepared.file_name, (), ())
+    with contextlib.closing(store.cursor()) as cur:
+        cur.register("incoming", prepared.lines)
+        try:
+            return _plan(cur, prepared)
+        finally:
+            cur.unregister("incoming")
+
+
+def _plan(cur: duckdb.DuckDBPyConnection, prepared: PreparedExtract) -> LoadPlan:
+    """Give the plan of storing relation `incoming` (visible to `cur`): per quarter, file against store."""
+    rows = cur.execute(
+        f"""
+        WITH file AS (
+            SELECT quarter, count(*) AS n, coalesce(sum(revenue), 0) AS revenue FROM incoming GROUP BY quarter
+        ), stored AS (
+            SELECT o.quarter, count(*) AS n, coalesce(sum(o.revenue), 0) AS revenue,
+                   string_agg(DISTINCT '#' || o.load_id || ' ' || l.file_name, ', ') AS loads
+            FROM order_lines o JOIN loads l USING (load_id)
+            WHERE o.{ACTIVE_LINES} AND o.quarter IN (SELECT quarter FROM file)
+            GROUP BY o.quarter
+        )
+        SELECT f.quarter, f.n, f.revenue, coalesce(s.n, 0), coalesce(s.revenue, 0), coalesce(s.loads, '')
+        FROM file f LEFT JOIN stored s USING (quarter) ORDER BY f.quarter
+        """
+    ).fetchall()
+    quarters = tuple(QuarterPlan(q, int(n), float(r), int(sn), float(sr), loads) for q, n, r, sn, sr, loads in rows)
+    conflicts = tuple(sorted(_conflicting_quarters(cur, [q.quarter for q in quarters])))
+    return LoadPlan(prepared.file_name, quarters, conflicts)
 
 
 def _allowed(actor: Actor | None, mode: str, loaded_by: str | None) -> str | None:
@@ -139,6 +288,7 @@ def _store_incoming(
     mode: str,
     loaded_by: str | None,
     progress: Progress | None,
+    force: bool = False,
 ) -> LoadResult:
     """Give the result of storing the rows of relation `incoming` (visible to `cur`) as one load."""
     notify = progress or (lambda fraction, message: None)
@@ -151,6 +301,14 @@ def _store_incoming(
         conflicts = _conflicting_quarters(cur, quarters)
         if conflicts and mode == "refuse":
             raise LoadRefused(_refusal_message(name, conflicts), sorted(conflicts))
+        if mode == "replace" and not force:
+            plan = _plan(cur, prepared)
+            if plan.replace_removes_most:
+                raise ReplaceRefused(
+                    f"Not loaded: {name}. {plan.replace_warning()} Nothing was changed. To replace all the same, "
+                    "confirm it (on the command line: --force).",
+                    [q.quarter for q in plan.replace_removes_most],
+                )
         load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
         notify(0.7, f"Writing {n_rows:,} rows of {name}")
         rows_replaced = _replace_quarters(cur, load_id, quarters) if mode == "replace" else 0
@@ -158,6 +316,11 @@ def _store_incoming(
         rows_skipped = n_rows - rows_added
         checkpoint("load:inserted")
         _record_load(cur, load_id, prepared, mode, n_rows, rows_added, rows_skipped, rows_replaced, loaded_by)
+        set_aside = len(prepared.rejects) if prepared.rejects is not None and prepared.report.set_aside else 0
+        if set_aside:
+            cur.execute("UPDATE loads SET rows_set_aside = ? WHERE load_id = ?", [set_aside, load_id])
+            cur.execute("INSERT INTO load_rejects VALUES (?, ?, ?)",
+                        [load_id, set_aside, rejects_csv(prepared.rejects).decode("utf-8-sig")])
         checkpoint("load:recorded")
         notify(0.9, f"Refreshing the partner x quarter and trailing-year tables for {len(quarters)} quarter(s)")
         refresh_derived(cur, quarters)
@@ -165,10 +328,12 @@ def _store_incoming(
         checkpoint("load:refreshed")
     checkpoint("load:committed")
     message = _loaded_message(name, load_id, quarters, rows_added, rows_skipped, rows_replaced)
+    if set_aside:
+        message += f"; {set_aside_text(prepared.report)}"
     notify(1.0, message)
     return LoadResult(
         name, "loaded", load_id, n_rows, rows_added, rows_skipped, rows_replaced, quarters,
-        message + ".", prepared.report.warnings,
+        message + ".", prepared.report.warnings, set_aside, prepared.rejects if set_aside else None,
     )
 
 
@@ -293,21 +458,78 @@ def _refusal_message(name: str, conflicts: dict[str, list[tuple]]) -> str:
     )
 
 
-def rollback_load(store: Store, load_id: int, by: str | None = None, actor: Actor | None = None) -> list[str]:
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What rolling a load back would do: per quarter its rows that go, and those that would remain."""
+
+    load_id: int
+    file_name: str
+    # (quarter, rows of the load that go, revenue that goes, active rows of other loads left)
+    quarters: tuple[tuple[str, int, float, int], ...]
+
+    @property
+    def emptied(self) -> tuple[str, ...]:
+        """Give the quarters the rollback would leave without any row (rows it replaced come back otherwise)."""
+        return tuple(q for q, gone, _, left in self.quarters if gone and not left)
+
+    @property
+    def confirmation(self) -> str:
+        """Give the words a person types to confirm a rollback that empties quarters."""
+        return "remove " + " ".join(self.emptied)
+
+    def warning(self) -> str:
+        """Give the sentence naming the quarters the rollback removes entirely ('' when none)."""
+        if not self.emptied:
+            return ""
+        gone = "; ".join(f"{q}: {n:,} rows ({_dollars(r)})" for q, n, r, left in self.quarters if n and not left)
+        return (f"Rolling back load #{self.load_id} ({self.file_name}) removes "
+                f"{', '.join(self.emptied)} entirely: {gone}. No page would show "
+                f"{'that quarter' if len(self.emptied) == 1 else 'those quarters'} any more.")
+
+
+def rollback_plan(store: Store, load_id: int) -> RollbackPlan:
+    """Give what rolling back load `load_id` would do (see RollbackPlan); reads only."""
+    with contextlib.closing(store.cursor()) as cur:
+        return _rollback_plan(cur, load_id)
+
+
+def _rollback_plan(cur: duckdb.DuckDBPyConnection, load_id: int) -> RollbackPlan:
+    rows = cur.execute("SELECT status, quarters, file_name FROM loads WHERE load_id = ?", [load_id]).fetchall()
+    if not rows:
+        raise StoreError(f"There is no load #{load_id}.")
+    status, quarters, file_name = rows[0]
+    if status != "active":
+        raise StoreError(f"Load #{load_id} ({file_name}) was already rolled back.")
+    figures = cur.execute(
+        f"""
+        SELECT quarter,
+               count(*) FILTER (WHERE load_id = ? AND {ACTIVE_LINES}),
+               coalesce(sum(revenue) FILTER (WHERE load_id = ? AND {ACTIVE_LINES}), 0),
+               count(*) FILTER (WHERE (load_id <> ? AND {ACTIVE_LINES}) OR replaced_by = ?)
+        FROM order_lines WHERE list_contains(?, quarter) GROUP BY quarter ORDER BY quarter
+        """,
+        [load_id, load_id, load_id, load_id, list(quarters)],
+    ).fetchall()
+    return RollbackPlan(load_id, file_name, tuple((q, int(n), float(r), int(left)) for q, n, r, left in figures))
+
+
+def rollback_load(
+    store: Store, load_id: int, by: str | None = None, actor: Actor | None = None, force: bool = False
+) -> list[str]:
     """Give the quarters a load touched, after undoing it: its rows go, rows it replaced come back.
 
-    Raises AccessDenied when `actor` may not roll back; records `by`, else the actor's name.
+    Raises AccessDenied when `actor` may not roll back, and RollbackRefused (nothing changed) when the
+    rollback would leave a quarter without any row and `force` is not given; records `by`, else the
+    actor's name.
     """
     check(actor, "roll back")
     by = by if by is not None else actor.who if actor is not None else None
     with store.transaction() as cur:
-        rows = cur.execute("SELECT status, quarters, file_name FROM loads WHERE load_id = ?", [load_id]).fetchall()
-        row = rows[0] if rows else None
-        if row is None:
-            raise StoreError(f"There is no load #{load_id}.")
-        status, quarters, file_name = row
-        if status != "active":
-            raise StoreError(f"Load #{load_id} ({file_name}) was already rolled back.")
+        plan = _rollback_plan(cur, load_id)
+        if plan.emptied and not force:
+            raise RollbackRefused(f"Not rolled back: {plan.warning()} Nothing was changed. To roll it back all the "
+                                  "same, confirm it (on the command line: --force).", list(plan.emptied))
+        quarters = cur.execute("SELECT quarters FROM loads WHERE load_id = ?", [load_id]).fetchall()[0][0]
         cur.execute("DELETE FROM order_lines WHERE load_id = ?", [load_id])
         cur.execute("UPDATE order_lines SET replaced_by = NULL WHERE replaced_by = ?", [load_id])
         checkpoint("rollback:deleted")
@@ -325,7 +547,8 @@ def list_loads(store: Store) -> pd.DataFrame:
     return store.query_df(
         """
         SELECT load_id, file_name, status, mode, rows_in_file, rows_added, rows_skipped, rows_replaced,
-               array_to_string(quarters, ', ') AS quarters, loaded_at, loaded_by, rolled_back_at, rolled_back_by,
+               coalesce(rows_set_aside, 0) AS rows_set_aside, array_to_string(quarters, ', ') AS quarters,
+               loaded_at, loaded_by, rolled_back_at, rolled_back_by,
                content_hash
         FROM loads ORDER BY load_id DESC
         """
@@ -354,10 +577,17 @@ def load_history(store: Store) -> pd.DataFrame:
         "rows_added": loads["rows_added"],
         "rows_skipped": loads["rows_skipped"],
         "rows_replaced": loads["rows_replaced"],
+        "rows_set_aside": loads["rows_set_aside"],
         "quarters": loads["quarters"],
         "mode": loads["mode"].map(MODE_WORDS).fillna(loads["mode"]),
         "status": pd.Series(status, index=loads.index, dtype=object),
     })
+
+
+def load_rejects(store: Store, load_id: int) -> bytes | None:
+    """Give the rejects file of a load that set rows aside (CSV, as rejects.rejects_csv wrote it), else None."""
+    frame = store.query_df("SELECT rejects_csv FROM load_rejects WHERE load_id = ?", [load_id])
+    return None if frame.empty else frame.iloc[0]["rejects_csv"].encode("utf-8-sig")
 
 
 def loaded_as(store: Store, content_hash: str) -> dict | None:
@@ -391,8 +621,8 @@ def load_summary(store: Store, load_id: int) -> tuple[dict, pd.DataFrame]:
     quarter before the load's latest quarter and none in that latest quarter.
     """
     load = store.query_df(
-        "SELECT load_id, file_name, rows_in_file, rows_added, rows_skipped, rows_replaced, quarters "
-        "FROM loads WHERE load_id = ?",
+        "SELECT load_id, file_name, rows_in_file, rows_added, rows_skipped, rows_replaced, "
+        "coalesce(rows_set_aside, 0) AS rows_set_aside, quarters FROM loads WHERE load_id = ?",
         [load_id],
     )
     if load.empty:

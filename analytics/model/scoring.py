@@ -18,8 +18,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from io import StringIO
@@ -61,6 +66,7 @@ __all__ = [
     "stored_scores",
     "stored_report",
     "stale_runs",
+    "wanted_runs",
 ]
 
 # Horizons a person may choose; only those the data support are offered (see supported_horizons).
@@ -347,6 +353,25 @@ def stale_runs(store: Store) -> list[tuple[str, int]]:
     return [(quarter, h) for h in todo]
 
 
+def wanted_runs(store: Store) -> list[tuple[str, int]]:
+    """Give the (quarter, horizon) pairs the app computes in the background: the stale runs (stale_runs), and
+    the quarter before the latest at the default horizon when none is stored ("what changed" compares the two)."""
+    quarter, todo = _todo(store, None, None)
+    return [(quarter, h) for h in todo] + _missing_previous(store, quarter)
+
+
+def _missing_previous(store: Store, latest: str | None) -> list[tuple[str, int]]:
+    """Give [(the quarter before `latest`, DEFAULT_HORIZON)] when the data can score it and no run of it is stored."""
+    if latest is None:
+        return []
+    previous = quarter_label(quarter_index(latest) - 1)
+    with contextlib.closing(store.cursor()) as cur:
+        first = cur.execute("SELECT min(q_index) FROM partner_quarter").fetchone()[0]
+    if quarter_index(previous) < first:
+        return []  # a single quarter of data: nothing before it to score
+    return [(previous, DEFAULT_HORIZON)] if _run_of(store, previous, DEFAULT_HORIZON) is None else []
+
+
 def stored_scores(store: Store, as_of: str, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
     """Give every partner's stored scores as of a quarter (SCORE_COLUMNS, riskiest first); empty if none are stored.
 
@@ -387,7 +412,10 @@ class RefreshState:
 
 
 class Refresher:
-    """Bring one database's stored scores up to date in a thread of this process, one refresh at a time.
+    """Bring one database's stored scores up to date from a thread of this process, one refresh at a time.
+
+    The thread reads the history and writes the runs; the models are fitted in a worker process at a
+    lower priority (_compute_apart), so that the pages drawn meanwhile do not wait for the fit.
 
     The app starts it after a load or rollback and when it finds old scores (a load from the command
     line, a new model version); pages meanwhile show the previous scores and say so. The database is
@@ -396,9 +424,12 @@ class Refresher:
     the next page run starts another on the new data.
     """
 
-    def __init__(self, path: Path, wait: float = 120.0) -> None:
+    def __init__(self, path: Path, wait: float = 120.0, settle: float = 5.0) -> None:
         self.path = Path(path)
         self._wait = wait
+        # Seconds a refresh lets pass before it reads the history: the pages opened right after a load or a
+        # rollback (the summary, then the Overview) are drawn first, not beside the history being read.
+        self._settle = settle
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._state = RefreshState(False)
@@ -418,7 +449,7 @@ class Refresher:
                 self._extra.append(also)
             if self._thread is not None and self._thread.is_alive():
                 return False
-            self._state = RefreshState(True, "Starting", datetime.now())
+            self._state = RefreshState(True, "Starting in a few seconds", datetime.now())
             self._thread = threading.Thread(target=self._run, daemon=True, name=f"scores-{self.path.name}")
             self._thread.start()
             return True
@@ -440,10 +471,12 @@ class Refresher:
         extra = [(q, h) for q, h in asked if not _is_current(_run_of(store, q, h), version, rules)]
         with self._lock:
             self._extra = extra
-        return stale_runs(store) + [job for job in extra if job not in stale_runs(store)]
+        wanted = wanted_runs(store)
+        return wanted + [job for job in extra if job not in wanted]
 
     def _run(self) -> None:
         try:
+            time.sleep(self._settle)
             while True:  # until nothing is pending: data or requests may come in while it fits
                 with Store(self.path, wait=self._wait) as store:
                     _drop_runs_beyond_data(store)
@@ -453,11 +486,9 @@ class Refresher:
                     self._say(0.0, "Reading the partners' history")
                     panel, version, rules = load_panel(store), store.data_version(), load_program()
                 for step, (quarter, horizon) in enumerate(todo):
-                    def part(fraction: float, message: str, step: int = step, horizon: int = horizon,
-                             count: int = len(todo)) -> None:
-                        self._say((step + min(max(fraction, 0.0), 1.0)) / count,
-                                  f"Churn scores, {horizon}-quarter horizon ({step + 1} of {count}): {message}")
-                    computed = _compute(panel, quarter, horizon, version, rules, part)
+                    self._say(step / len(todo), f"Churn scores as of {quarter}, {horizon}-quarter horizon "
+                                                f"({step + 1} of {len(todo)}): fitting the models")
+                    computed = _compute_apart(panel, quarter, horizon, version, rules)
                     with Store(self.path, wait=self._wait) as store:
                         if store.data_version() != version:
                             break  # new data arrived while fitting: start over on them
@@ -465,6 +496,39 @@ class Refresher:
             self._state = RefreshState(False, "Scores up to date")
         except Exception as exc:  # a thread has nobody to raise to: keep it for the pages to show
             self._state = RefreshState(False, "", None, f"{type(exc).__name__}: {exc}")
+
+
+# The app's refresher fits in a process of its own, at a lower priority: in a thread of the app's process
+# the fit held the interpreter (and both cores) while the first pages after a load were drawn, which then
+# took several seconds. One worker process per app process, started at the first refresh and kept.
+_FIT_POOL: ProcessPoolExecutor | None = None
+_FIT_POOL_LOCK = threading.Lock()
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)  # pages and loads come first; the scores can wait a few seconds more
+
+
+def _compute_quietly(panel: Panel, as_of: str, horizon: int, data_version: int, rules: ProgramRules) -> _Computed:
+    return _compute(panel, as_of, horizon, data_version, rules, _quiet)
+
+
+def _compute_apart(panel: Panel, as_of: str, horizon: int, data_version: int, rules: ProgramRules) -> _Computed:
+    """Give _compute's run fitted in the worker process (see _FIT_POOL); in this thread if that process broke."""
+    global _FIT_POOL
+    with _FIT_POOL_LOCK:
+        if _FIT_POOL is None:
+            # spawn, not fork: the app's process runs threads (Streamlit's, DuckDB's) that a fork would copy mid-step.
+            _FIT_POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_lower_priority)
+        pool = _FIT_POOL
+    try:
+        return pool.submit(_compute_quietly, panel, as_of, horizon, data_version, rules).result()
+    except BrokenProcessPool:
+        with _FIT_POOL_LOCK:
+            _FIT_POOL = None
+        return _compute_quietly(panel, as_of, horizon, data_version, rules)
 
 
 _REFRESHERS: dict[Path, Refresher] = {}

@@ -407,7 +407,18 @@ ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS tier_after VARCHAR;
 ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS incentive_plan VARCHAR;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12)
+# Version 13: rows of an extract set aside on purpose (analytics.ingest.rejects): how many per load, and the
+# rejects file itself (each row as it was in the file, its row number and the reason), to download later.
+_V13 = """
+ALTER TABLE loads ADD COLUMN IF NOT EXISTS rows_set_aside BIGINT DEFAULT 0;
+CREATE TABLE IF NOT EXISTS load_rejects (
+    load_id INTEGER PRIMARY KEY,
+    rows BIGINT NOT NULL,
+    rejects_csv VARCHAR NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
