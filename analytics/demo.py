@@ -682,6 +682,8 @@ class _Channel:
                 "quantity": quantity[by_time],
                 "deal_type": _labelled(DEAL_TYPES, deal[o]),
                 "revenue": amount[by_time],
+                # A partner's channel contact, as a CRM export carries it (the letters' mail merge reads it).
+                "contact_email": _labelled(np.char.add(np.char.lower(partner_ids), "@partners.example.com"), lo),
             },
             columns=list(ORDER_LINE_COLUMNS),
         )
@@ -767,7 +769,7 @@ def write_demo_extracts(
             con.execute(
                 "COPY (SELECT transaction_id, CAST(order_date AS DATE) AS order_date, partner_id, partner_name, "
                 "tier, region, country, distributor, customer_id, customer_segment, product, quantity, "
-                "deal_type, CAST(revenue AS DECIMAL(18, 2)) AS revenue FROM order_lines) "
+                "deal_type, CAST(revenue AS DECIMAL(18, 2)) AS revenue, contact_email FROM order_lines) "
                 f"TO '{target}' (FORMAT csv, HEADER, DELIMITER ',')"
             )
             con.unregister("order_lines")

@@ -57,6 +57,7 @@ COLUMNS: dict[str, Column] = {
     "customer_id": _c("Customer id", "id"),
     "transaction_id": _c("Transaction id", "id"),
     "deal_type": _c("Deal type"),
+    "contact_email": _c("Contact e-mail"),
     "quantity": _c("Quantity", "number"),
     "order_date": _c("Order date", "date"),
     "row_no": _c("Row in file", "count"),

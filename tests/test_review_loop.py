@@ -272,3 +272,17 @@ def test_the_board_pack_says_how_the_provisional_partners_do(reviewed, tmp_path)
     said = [t for t in texts if t.startswith("Provisional partners against their revised goals")]
     assert said == ["Provisional partners against their revised goals (2025Q1–2025Q2; loaded: 2025Q1): 1 on track, "
                     "1 behind"]
+
+
+def test_a_contact_email_column_is_recognised_and_goes_into_the_mail_merge(reviewed, tmp_path):
+    extra = tmp_path / "contacts.csv"
+    extra.write_text("Partner ID,Booking Date,Amount,E-mail address\nMISS,2025-01-20,10,ap@miss.example\n"
+                     "GONE,2025-01-21,5,\n")
+    from analytics.ingest.extract import prepare_extract
+
+    assert prepare_extract(extra).report.mapping["contact_email"] == "E-mail address"
+    assert load_extract(reviewed, extra, mode="append").status == "loaded"
+    write_letters(reviewed, "FY2024", tmp_path / "out")
+    with open(tmp_path / "out" / "mailmerge.csv", encoding="utf-8-sig", newline="") as handle:
+        emails = {row["partner_id"]: row["contact_email"] for row in csv.DictReader(handle)}
+    assert emails == {"GONE": "", "KEEP": "", "MEET": "", "MISS": "ap@miss.example"}

@@ -56,7 +56,8 @@ Progress = Callable[[float, str], None]
 # Ids are compared across files and loads: look-alike forms (full-width digits, ligatures) are folded
 # (NFKC). Names and other text keep their forms (NFC) and only lose what prints as nothing.
 ID_COLUMNS = ("partner_id", "transaction_id", "customer_id")
-TEXT_COLUMNS = ("partner_name", "tier", "region", "country", "distributor", "customer_segment", "product", "deal_type")
+TEXT_COLUMNS = ("partner_name", "tier", "region", "country", "distributor", "customer_segment", "product", "deal_type",
+                "contact_email")
 # Required columns whose value a wrong guess would change: two candidate columns that differ are refused.
 COMPARED_COLUMNS = ("revenue", "order_date", "quarter")
 
@@ -853,6 +854,7 @@ def _parse_lines(
         "deal_type": _text(col.get("deal_type")),
         "order_date": date_expr,
         "revenue": _money_value(col["revenue"], convention),
+        "contact_email": _text(col.get("contact_email")),
         "quarter_text": _quarter_from_text(col["quarter"]) if "quarter" in col else "NULL",
     }
     parsed = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in select.items()) + " FROM raw_numbered"

@@ -39,6 +39,7 @@ OPTIONAL = (
     "product",
     "quantity",
     "deal_type",
+    "contact_email",
 )
 CANONICAL_COLUMNS = REQUIRED + OPTIONAL
 
@@ -47,7 +48,7 @@ CANONICAL_COLUMNS = REQUIRED + OPTIONAL
 LINE_COLUMNS = (
     "row_no", "transaction_id", "partner_id", "partner_name", "tier", "region", "country",
     "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type",
-    "order_date", "quarter", "revenue",
+    "order_date", "quarter", "revenue", "contact_email",
 )
 
 SEGMENTS = ("SMB", "Mid-market", "Enterprise")
@@ -105,6 +106,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "quantity": ("quantity", "qty", "units", "seats", "licenses", "licences", "unitcount"),
     "deal_type": ("dealtype", "ordertype", "transactiontype", "salestype", "type", "saletype"),
+    "contact_email": (
+        "contactemail", "email", "emailaddress", "partneremail", "partnercontactemail", "contactemailaddress",
+        "partnercontact", "contactmail",
+    ),
 }
 
 
@@ -418,7 +423,12 @@ CREATE TABLE IF NOT EXISTS load_rejects (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13)
+# Version 14: a partner's contact e-mail where the extract carries one (the letters' mail merge file).
+_V14 = """
+ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS contact_email VARCHAR;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
