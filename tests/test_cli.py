@@ -191,7 +191,7 @@ def test_review_command_writes_one_row_per_partner_of_the_program(tmp_path, writ
     rows = pd.read_csv(out, encoding="utf-8-sig", keep_default_na=False, dtype={"at_risk": str, "dormant": str})
     assert list(rows.columns) == ["partner_id", "tier", "revenue", "qualifies_for", "recommendation", "at_risk",
                                   "dormant", "last_order_quarter", "churn_probability", "turnaround_probability",
-                                  "reasons", "second_look"]
+                                  "reasons", "second_look", "incentive_plan"]
     assert len(rows) == active and rows["partner_id"].is_unique
     assert set(rows["at_risk"]) <= {"true", "false"} and set(rows["dormant"]) <= {"true", "false"}
     dormant = rows[rows["dormant"] == "true"]

@@ -286,3 +286,23 @@ def test_a_contact_email_column_is_recognised_and_goes_into_the_mail_merge(revie
     with open(tmp_path / "out" / "mailmerge.csv", encoding="utf-8-sig", newline="") as handle:
         emails = {row["partner_id"]: row["contact_email"] for row in csv.DictReader(handle)}
     assert emails == {"GONE": "", "KEEP": "", "MEET": "", "MISS": "ap@miss.example"}
+
+
+@pytest.mark.parametrize(("decision", "subject", "words"), [
+    ("promote", "Your partner status from 2025Q1: Gold", "from 2025Q1 you are a Gold partner (until now Silver)"),
+    ("retain", "Your partner status from 2025Q1: Silver", "You keep your Silver status from 2025Q1."),
+    ("demote", "Your partner status from 2025Q1: Authorized", "From 2025Q1 your status is therefore Authorized"),
+    (PROVISIONAL, "Your partner status from 2025Q1: Silver, provisional continuation with revised goals",
+     "Your revised goals for 2025Q1–2025Q2 are revenue of at least $250 and at least 1 deals."),
+    ("terminate", "Your partner agreement ends at the close of 2024Q4", "end your partner agreement at the close of"),
+], ids=["promote", "retain", "demote", "provisional", "terminate"])
+def test_each_decision_has_its_letter(tmp_path, decision, subject, words):
+    (tmp_path / "2024.csv").write_text(_extract(["2024Q1", "2024Q2", "2024Q3", "2024Q4"]))
+    with Store(tmp_path / "channel.duckdb") as store:
+        load_extract(store, tmp_path / "2024.csv")
+        recs = recommend(review_inputs(store, "2024Q4"), RULES)
+        save_review(store, "FY2024", "2024Q4", RULES,
+                    review_decisions(recs, ChannelFilter("2024Q4"), {"MEET": {"decision": decision}}), user="chief")
+        write_letters(store, "FY2024", tmp_path / "out")
+    first, body = _letter(tmp_path / "out" / "MEET.docx")
+    assert first == subject and words in body and body.startswith("Dear Meet & Co, $revenue {x},")

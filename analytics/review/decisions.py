@@ -886,7 +886,7 @@ def default_review_name(as_of: str) -> str:
 
 REVIEW_EXPORT_COLUMNS = [
     "partner_id", "tier", "revenue", "qualifies_for", "recommendation", "at_risk", "dormant", "last_order_quarter",
-    "churn_probability", "turnaround_probability", "reasons", "second_look",
+    "churn_probability", "turnaround_probability", "reasons", "second_look", "incentive_plan",
 ]
 
 
