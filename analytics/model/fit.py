@@ -440,7 +440,11 @@ def describe(group: str, row: dict) -> str:
             return f"last order {_plural(days, 'day')} before the end of {quarter}"
         since = f"none in the {_plural(days, 'day')} to the end of {quarter}" if days >= 1 else \
             f"the latest on the last day of {quarter}"
+        if pd.isna(row["order_days_trailing"]):  # less than a year of data: no year's count to give
+            return since
         return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}, {since}"
+    if group in ("order days", "deals", "customers") and pd.isna(row[_RISK_SIDE[group][0]]):
+        return f"{group} over less than a year of data"
     if group == "order days":
         return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}"
     if group == "deals":
