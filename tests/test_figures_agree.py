@@ -308,3 +308,11 @@ def test_tiers_page_counts_how_recorded_tiers_stand_to_the_figures(figures_db):
     assert any(c.value.startswith("Of the 7 partners with a recorded tier in the year to 2026Q1, the figures of 1 "
                                   "meet a higher tier than the one recorded, 0 their recorded tier and 6 a lower")
                for c in at.caption)
+
+
+def test_recorded_against_met_counts_nothing_when_no_tier_is_the_programs():
+    from analytics.analyses.tiers import recorded_against_met
+    from analytics.review.program import load_program
+
+    moves = pd.DataFrame({"to_tier": pd.Series(["**odd**"], dtype="str"), "qualifies_for": ["none"]})
+    assert recorded_against_met(moves, load_program()) == {"higher": 0, "same": 0, "lower": 0}

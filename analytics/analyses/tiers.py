@@ -303,7 +303,9 @@ def recorded_against_met(moves: pd.DataFrame, rules: ProgramRules) -> dict[str, 
     names = list(rules.tier_names)
     rank = {name: i for i, name in enumerate(names)} | {NO_TIER_MET: len(names)}
     known = moves[moves["to_tier"].isin(names) & moves["qualifies_for"].isin(list(rank))]
-    recorded, met = known["to_tier"].map(rank), known["qualifies_for"].map(rank)
+    # As whole numbers: an empty selection (a filter on a tier the program does not know) maps to text otherwise.
+    recorded = known["to_tier"].map(rank).to_numpy(dtype="int64")
+    met = known["qualifies_for"].map(rank).to_numpy(dtype="int64")
     return {"higher": int((met < recorded).sum()), "same": int((met == recorded).sum()),
             "lower": int((met > recorded).sum())}
 
