@@ -158,7 +158,8 @@ def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_copy):
         # Name, decision, note: the columns after the name, so that they read without scrolling.
         _edit_review_cell(page, box, row=0, column=2, text="terminate")
         page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
-        page.wait_for_timeout(1000)  # the table drawn anew
+        page.wait_for_timeout(1000)  # the table drawn anew, lower now: the headline counts show the change
+        box = grid.bounding_box()
         _edit_review_cell(page, box, row=1, column=3, text="noted")
         page.get_by_text("Changed in this session: 2 partners").wait_for(timeout=60000)
         wait_for_app(page)

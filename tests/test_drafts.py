@@ -270,7 +270,8 @@ def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
         box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
         _edit_review_cell(page, box, row=0, column=2, text="terminate")  # name, decision, note lead
         page.get_by_text("Changed in this session: 1 partner").wait_for(timeout=60000)
-        page.wait_for_timeout(1000)  # the table drawn anew
+        page.wait_for_timeout(1000)  # the table drawn anew, lower now: the headline counts show the change
+        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
         _edit_review_cell(page, box, row=0, column=3, text="kept across reload")
         wait_for_app(page)
 
