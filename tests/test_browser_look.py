@@ -62,6 +62,8 @@ COLOUR_JS = """([selector, property]) => {
 def test_pages_print_whole_without_the_sidebar_and_with_charts_on_the_paper(demo_db, tmp_path, path, last_heading):
     with app_server(demo_db) as url, browser_page(1280, 1000) as page:
         open_with_charts(page, url, path, charts=2 if not path else 0)
+        # The whole page drawn, to its end, before it is printed (a loaded machine draws the end later).
+        page.get_by_text(last_heading).first.wait_for(timeout=120000)
         pdf = tmp_path / f"{path or 'overview'}.pdf"
         # Chromium lays the page out for A4 with the print styles and fires beforeprint/afterprint.
         page.pdf(path=str(pdf), format="A4")
