@@ -104,6 +104,28 @@ def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """Give a small demo channel with its scores, built once per test session (300 partners: the review page runs
+    in about a second)."""
+    from analytics.demo import DemoSpec, build_demo_channel
+
+    path = tmp_path_factory.mktemp("small_demo") / "channel.duckdb"
+    with Store(path) as store:
+        build_demo_channel(store, DemoSpec(partners=300))
+    return path
+
+
+@pytest.fixture
+def review_db(small_demo: Path, tmp_path: Path) -> Path:
+    """Give a copy of the small demo channel that a test may change (save a review, keep a draft, load a file)."""
+    import shutil
+
+    copy = tmp_path / "channel.duckdb"
+    shutil.copy(small_demo, copy)
+    return copy
+
+
 @pytest.fixture
 def small_channel_db(tmp_path: Path) -> Path:
     """Give a small channel database: 40 partners over 2025Q1-2025Q4 (400 lines a quarter), no stored scores."""

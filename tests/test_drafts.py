@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 import streamlit as st
 
 from analytics.access import AccessDenied, Actor, local_actor
-from analytics.demo import DemoSpec, build_demo_channel
 from analytics.filters import ChannelFilter
 from analytics.review.decisions import recommend, review_decisions
 from analytics.review.drafts import clear_draft, describe_changes, draft_owner, load_draft, save_draft
@@ -125,22 +123,6 @@ def test_the_changes_are_told_in_words():
 
 
 # -- the page ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory) -> Path:
-    """Give a small demo channel with its scores (300 partners: the review page runs in about a second)."""
-    path = tmp_path_factory.mktemp("drafts") / "channel.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store, DemoSpec(partners=300))
-    return path
-
-
-@pytest.fixture
-def review_db(small_demo, tmp_path) -> Path:
-    copy = tmp_path / "channel.duckdb"
-    shutil.copy(small_demo, copy)
-    return copy
-
-
 def _edit_in_table(at):
     """Turn on editing in the review's table (browsing is the default)."""
     if not at.toggle(key="review_edit_in_table").value:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from analytics.demo import DemoSpec, build_demo_channel
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
 from analytics.review.decisions import (
@@ -156,21 +154,6 @@ def test_orders_put_missing_figures_last_and_break_ties_by_partner():
 
 
 # -- the page ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("worklist_demo") / "channel.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store, DemoSpec(partners=300))
-    return path
-
-
-@pytest.fixture
-def review_db(small_demo, tmp_path) -> Path:
-    copy = tmp_path / "channel.duckdb"
-    shutil.copy(small_demo, copy)
-    return copy
-
-
 def test_the_page_counts_every_partner_and_its_headline_follows_a_decision(review_db):
     at = open_page(review_db, "views/review.py")
     assert not at.exception
