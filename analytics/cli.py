@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--force", action="store_true",
                         help="with --replace: replace even a quarter the file brings under a tenth of "
-                             "(otherwise refused with the figures)")
+                             "(otherwise refused with the figures); with --append: add rows identical to stored "
+                             "ones (otherwise refused with their count per quarter)")
     ingest.add_argument("--skip-bad-rows", action="store_true",
                         help="load the good rows and set rows with problems aside (otherwise a file with bad "
                              "rows is refused); needs --rejects")
@@ -225,8 +226,8 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     if args.skip_bad_rows and args.rejects is None:
         print("error: --skip-bad-rows needs --rejects FILE.csv, where the rows set aside are written", file=sys.stderr)
         return 1
-    if args.force and mode != "replace":
-        print("error: --force applies to --replace only", file=sys.stderr)
+    if args.force and mode == "refuse":
+        print("error: --force applies to --replace or --append only", file=sys.stderr)
         return 1
     chosen = dict(args.column)
     failed = 0

@@ -242,3 +242,18 @@ def test_no_page_tells_a_person_to_run_a_command_when_scores_are_missing(small_c
     assert not [text for text in said if "python -m" in text or "rescore" in text]
     if page == "views/risk.py":
         assert any("computed after every load and show here when ready" in text for text in said)
+
+
+def test_an_append_of_rows_identical_to_stored_ones_is_refused_unless_forced(store, write_file):
+    from analytics.ingest.load import AppendRefused
+
+    header = "partner_id,order_date,revenue,customer_id\n"
+    load_extract(store, write_file("q1.csv", header + "P1,2025-01-10,100,C1\nP2,2025-02-10,50,C2\n"))
+    before = store.query_df("SELECT count(*) AS n, sum(revenue) AS r FROM order_lines")
+    again = write_file("again.csv", header + "P1,2025-01-10,100,C1\nP3,2025-03-01,70,C3\n")  # one the same, one new
+    with pytest.raises(AppendRefused, match=r"1 of its rows are identical to rows already stored \(2025Q1: 1\)"):
+        load_extract(store, again, mode="append")
+    assert store.query_df("SELECT count(*) AS n, sum(revenue) AS r FROM order_lines").equals(before)
+    assert load_extract(store, again, mode="append", force=True).rows_added == 2
+    # A row that differs in any figure (another day) is a new order line, appended without a word.
+    assert load_extract(store, write_file("late.csv", header + "P1,2025-01-11,100,C1\n"), mode="append").rows_added == 1

@@ -26,6 +26,7 @@ from analytics.store.schema import LINE_COLUMNS
 from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
+    "AppendRefused",
     "MODES",
     "MODE_WORDS",
     "MOSTLY_REMOVED",
@@ -67,6 +68,10 @@ class LoadRefused(StoreError):
 
 class ReplaceRefused(LoadRefused):
     """A replace that would remove most of a quarter, asked for without the confirmation that names what goes."""
+
+
+class AppendRefused(LoadRefused):
+    """An append whose rows (without transaction ids) are identical to rows already stored: they would count twice."""
 
 
 class RollbackRefused(StoreError):
@@ -309,6 +314,8 @@ def _store_incoming(
                     "confirm it (on the command line: --force).",
                     [q.quarter for q in plan.replace_removes_most],
                 )
+        if mode == "append" and not force:
+            _refuse_identical_rows(cur, name)
         load_id = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
         notify(0.7, f"Writing {n_rows:,} rows of {name}")
         rows_replaced = _replace_quarters(cur, load_id, quarters) if mode == "replace" else 0
@@ -334,6 +341,37 @@ def _store_incoming(
     return LoadResult(
         name, "loaded", load_id, n_rows, rows_added, rows_skipped, rows_replaced, quarters,
         message + ".", prepared.report.warnings, set_aside, prepared.rejects if set_aside else None,
+    )
+
+
+def _refuse_identical_rows(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Refuse an append whose rows without a transaction id match stored rows in every figure (they would double).
+
+    Rows with a transaction id are matched by it when inserted (a stored id is skipped), so only rows
+    without one can be counted twice. Two genuinely equal order lines are possible: --force adds them.
+    """
+    found = cur.execute(
+        f"""
+        SELECT i.quarter, count(*) AS n FROM incoming i
+        WHERE i.transaction_id IS NULL AND EXISTS (
+            SELECT 1 FROM order_lines o
+            WHERE o.{ACTIVE_LINES} AND o.partner_id = i.partner_id AND o.quarter = i.quarter
+              AND o.revenue = i.revenue AND o.order_date IS NOT DISTINCT FROM i.order_date
+              AND o.customer_id IS NOT DISTINCT FROM i.customer_id AND o.product IS NOT DISTINCT FROM i.product
+              AND o.quantity IS NOT DISTINCT FROM i.quantity)
+        GROUP BY i.quarter ORDER BY i.quarter
+        """
+    ).fetchall()
+    if not found:
+        return
+    total = sum(n for _, n in found)
+    where = ", ".join(f"{quarter}: {n:,}" for quarter, n in found)
+    raise AppendRefused(
+        f"Not appended: {name}. {total:,} of its rows are identical to rows already stored ({where}): partner, "
+        "date, revenue, customer, product and quantity all the same, and no transaction id to tell them apart, so "
+        "they would count twice. Nothing was changed. If they are really new order lines, append them all the same "
+        "(on the command line: --append --force).",
+        [quarter for quarter, _ in found],
     )
 
 
