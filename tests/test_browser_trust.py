@@ -209,7 +209,8 @@ def markup_extract(path, tag_suffix: str = "") -> bytes:
             for k in range(3):
                 values = {column: markup(tag) for column, tag in TEXT_COLUMNS.items()}
                 values["partner_name"] = markup(f"n{k}")
-                revenue = 1000 if i < 5 or k == 2 else 100 + len(tag_suffix)  # a suffix makes another file
+                # A suffix makes another file whose every row differs (an append of identical rows is refused).
+                revenue = (1000 if i < 5 or k == 2 else 100) + len(tag_suffix)
                 writer.writerow([f"P{k}", *values.values(), f"{month}-1{k}", revenue])
     return path.read_bytes()
 
