@@ -370,7 +370,7 @@ def _review(store: Store, args: argparse.Namespace) -> int:
         args.out.write_bytes(to_safe_csv(rows))
     if args.save is not None:
         saved = save_review(store, args.save, as_of, rules, review_decisions(recommended, ChannelFilter(as_of), {}),
-                            user=f"the command line ({_who()})")
+                            user=_who())
         print(f"Saved review {saved['review']} as of {as_of}: {saved['added']:,} decisions added, "
               f"{saved['changed']:,} changed, {saved['unchanged']:,} unchanged.")
     counts = rows["recommendation"].value_counts()

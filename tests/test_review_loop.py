@@ -224,7 +224,7 @@ def test_the_command_line_saves_a_review_and_writes_its_letters(tmp_path, capsys
     assert ", 0 changed," in capsys.readouterr().out
     with Store(db) as store:
         saved = load_review(store, "FY2025")
-        assert len(saved) > 0 and saved["decided_by"].str.startswith("the command line").all()
+        assert len(saved) > 0 and saved["decided_by"].str.fullmatch(r"command line \(.+\)").all()
         assert (saved["decision"] == saved["recommendation"]).all()
         assert saved["incentive_plan"].notna().all() and np.isin(saved["tier_after"].iloc[:1], ["", *[
             t.name for t in load_program().tiers]]).all()

@@ -63,8 +63,9 @@ def saved_reviews_tab(sent_first: list[str]) -> None:
     f1, f2, f3, f4, f5 = st.columns(5)
     f1.metric(f"Met their goals, {quarters}", f"{status.get(MET, 0):,}")
     f2.metric(f"Missed, {quarters}", f"{status.get(MISSED, 0):,}")
-    f3.metric(f"On track, {loaded}", f"{status.get(ON_TRACK, 0):,}")
-    f4.metric(f"Behind, {loaded}", f"{status.get(BEHIND, 0):,}")
+    so_far = "" if loaded == "none yet" else f", {loaded}"  # no goal quarter loaded: nobody is on track or behind
+    f3.metric(f"On track{so_far}", f"{status.get(ON_TRACK, 0):,}")
+    f4.metric(f"Behind{so_far}", f"{status.get(BEHIND, 0):,}")
     f5.metric("Not yet known (no goal quarter loaded)", f"{status.get(NOT_YET_KNOWN, 0):,}")
     linked_table(follow, "provisional_follow_up_table", first=["status"],
                  labels={"revenue": f"Revenue {loaded}", "deals": f"Deals {loaded}"})
