@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.ingest import limits
 from analytics.ingest.extract import ExtractInvalid, prepare_extract
 from analytics.ingest.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, ExtractTooLarge, check_extract, limits_text
 from analytics.ingest.load import list_loads, load_extract
@@ -88,3 +89,21 @@ def test_a_long_id_is_refused_with_its_row_and_a_short_value_in_the_report(store
 
 def test_the_limits_sentence_states_the_cell_limits():
     assert "ids and names up to 1,000 characters, any cell up to 10,000" in limits_text()
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 4 * 1024 * 1024])
+def test_rows_wider_than_the_header_are_counted_quote_aware_across_chunks(monkeypatch, chunk):
+    monkeypatch.setattr(limits, "_CHUNK", chunk)
+    data = b'a,b\n1,2\n"x,\ny",2,\n3,4\n5,6,,\n"7","8",""\n9,10,'
+    assert limits.rows_wider_than_header(data, ",", 2) == [(3, 3), (5, 4), (6, 3), (7, 3)]
+    assert limits.rows_wider_than_header(b"a;b\n1;2\n3;4\n", ";", 2) == []
+
+
+def test_a_long_quoted_cell_is_measured_whole_when_chunks_fall_entirely_inside_it(monkeypatch):
+    # A chunk with no quote of its own that starts inside quotes holds no cell end, however many
+    # line breaks and separators it has: counting them once let a cell spread over lines pass.
+    monkeypatch.setattr(limits, "_CHUNK", 64)
+    cell = "ab,\n" * (MAX_TEXT_CHARS // 4 + 10)
+    data = f'partner_id,partner_name,revenue,order_date\nP1,"{cell}",1,2025-07-01\n'.encode()
+    with pytest.raises(ExtractTooLarge, match="at row 2, column 'partner_name'"):
+        check_extract(data, "spread.csv")

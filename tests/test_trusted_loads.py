@@ -257,3 +257,32 @@ def test_an_append_of_rows_identical_to_stored_ones_is_refused_unless_forced(sto
     assert load_extract(store, again, mode="append", force=True).rows_added == 2
     # A row that differs in any figure (another day) is a new order line, appended without a word.
     assert load_extract(store, write_file("late.csv", header + "P1,2025-01-11,100,C1\n"), mode="append").rows_added == 1
+
+
+@pytest.mark.parametrize("extra", [",,", ",", ',""'])
+def test_a_row_with_extra_empty_fields_is_reported_like_one_with_an_extra_filled_field(store, write_file, extra):
+    # DuckDB's reader keeps such a row and drops its empty extras; a shifted row must not load unnoticed.
+    path = write_file("wide.csv", HEADER + f"P1,2025-07-01,10\nP2,2025-07-02,20{extra}\nP3,2025-07-03,30,x\n"
+                                           "P4,2025-07-04,40\n")
+    report = prepare_extract(path).report
+    assert [(p.row, p.column) for p in report.problems] == [(3, None), (4, None)]
+    assert all(p.message.startswith("cannot be split into the header's columns (too many columns")
+               for p in report.problems)
+    assert "this row" in report.problems[0].message and "the extra ones are empty" in report.problems[0].message
+    assert report.rows == 4
+    with pytest.raises(ExtractInvalid, match="cannot be split"):
+        load_extract(store, path)
+    assert list_loads(store).empty
+    result = load_extract(store, path, skip_bad_rows=True)
+    assert (result.rows_added, result.rows_set_aside, stored(store)) == (2, 2, (2, 50.0))
+    rejects = pd.read_csv(io.BytesIO(load_rejects(store, result.load_id)), encoding="utf-8-sig", dtype=str,
+                          keep_default_na=False)
+    assert rejects["row"].tolist() == ["3", "4"] and rejects.loc[0, "partner_id"] == "P2"
+
+
+def test_extra_empty_fields_are_found_in_a_windows_1252_file_with_crlf_and_quoted_line_breaks(write_file):
+    body = (HEADER.replace("\n", "\r\n") + '"P1",2025-07-01,10\r\n"P\r\n2",2025-07-02,20\r\n'
+            "P3,2025-07-03,30\r\nP\xe9,2025-07-04,40,\r\n").encode("cp1252")
+    report = prepare_extract(write_file("win.csv", body)).report
+    assert [p.row for p in report.problems] == [5]
+    assert "the header has 3, this row 4" in report.problems[0].message

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.ingest.limits import MAX_NAME_CHARS
+from analytics.ingest.limits import MAX_NAME_CHARS, rows_wider_than_header
 from analytics.ingest.rejects import rejected_rows
 from analytics.ingest.totals import skip_total_rows
 from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
@@ -113,6 +113,8 @@ class ExtractReport:
     missing: list[str] = field(default_factory=list)
     # Problems of rows a person chose to set aside (analytics.ingest.rejects): they no longer block.
     set_aside: list[Problem] = field(default_factory=list)
+    # Rows DuckDB could not split into columns: reported, and absent from the rows read.
+    unsplit_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -317,6 +319,19 @@ def _reject_problems(con: duckdb.DuckDBPyConnection) -> list[Problem]:
         Problem(int(line), None, f"cannot be split into the header's columns ({kind.lower()}: {msg})",
                 _shown(text))
         for line, kind, msg, text in rows
+    ]
+
+
+def _extra_empty_field_problems(wide: list[tuple[int, int]], fields: int, reported: set[int | None]) -> list[Problem]:
+    """Give a problem for each row with more fields than the header that DuckDB kept (its extra fields empty).
+
+    DuckDB drops extra empty fields without a word, so such a row is reported here in the words it uses
+    for a row with an extra filled field: both are rows shifted out of their columns.
+    """
+    return [
+        Problem(row, None, f"cannot be split into the header's columns (too many columns: the header has {fields}, "
+                           f"this row {found}; the extra ones are empty)")
+        for row, found in wide if row not in reported
     ]
 
 
@@ -631,7 +646,7 @@ def prepare_extract_in(
         con.execute("CREATE TEMP VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
     else:
         try:
-            headers, delim, warning = _read_csv_text(con, source, data, report)
+            headers, delim, warning, wide = _read_csv_text(con, source, data, report)
         except duckdb.InvalidInputException as exc:
             # Text so far from CSV that DuckDB gives up on it; its parser dump helps nobody.
             report.problems.append(Problem(None, None, (
@@ -641,8 +656,11 @@ def prepare_extract_in(
             return PreparedExtract(name, content_hash, report, None)
         if warning:
             report.warnings.append(warning)
-        report.problems += _reject_problems(con)
-        _number_rows(con, sorted({p.row for p in report.problems}))
+        unsplit = _reject_problems(con)
+        report.problems += unsplit
+        report.unsplit_rows = len({p.row for p in unsplit})
+        _number_rows(con, sorted({p.row for p in unsplit}))
+        report.problems += _extra_empty_field_problems(wide, len(headers), {p.row for p in report.problems})
     report.headers = headers
     notify(0.3, f"Validating {name}")
     _normalise_and_validate(con, report, column_overrides, day_first, today or dt.date.today())
@@ -661,8 +679,9 @@ def _utf8_head(data: bytes) -> str | None:
 
 def _read_csv_text(
     con: duckdb.DuckDBPyConnection, source: str | Path | bytes, data: bytes, report: ExtractReport
-) -> tuple[list[str], str, str | None]:
-    """Read a CSV into table raw and give its headers, separator and an encoding warning (or None).
+) -> tuple[list[str], str, str | None, list[tuple[int, int]]]:
+    """Read a CSV into table raw; give its headers, separator, an encoding warning (or None) and the
+    rows with more fields than the header (row, fields; see limits.rows_wider_than_header).
 
     A UTF-8 file (the usual case) goes to DuckDB as it is, without being decoded in Python; a file
     that turns out not to be UTF-8, at its start or anywhere later, is decoded here line by line
@@ -682,14 +701,15 @@ def _read_csv_text(
                 "SELECT count(*) FROM reject_errors WHERE error_type = 'INVALID ENCODING'"
             ).fetchall()[0][0]
             if not bad_encoding:
-                return headers, delim, None
+                return headers, delim, None, rows_wider_than_header(data, delim, len(headers))
             con.execute("DROP TABLE raw")
         text, report.encodings, warning = _decode(data)
         headers, delim = _header_and_delimiter(text)
         path = Path(tmp) / "decoded.csv"
-        path.write_text(text, encoding="utf-8")
+        decoded = text.encode("utf-8")
+        path.write_bytes(decoded)
         _load_csv(con, path, len(headers), delim)
-    return headers, delim, warning
+    return headers, delim, warning, rows_wider_than_header(decoded, delim, len(headers))
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:
@@ -787,7 +807,7 @@ def _map_columns(
     candidates = {c: found for c, found in column_candidates(headers, positions).items() if c not in (overrides or {})}
     report.mapping = {canonical: headers[i] for canonical, i in positions.items()}
     # Rows DuckDB could not split are already reported; they count as rows of the file all the same.
-    report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchall()[0][0] + len(report.problems)
+    report.rows = con.execute("SELECT count(*) FROM raw_numbered").fetchall()[0][0] + report.unsplit_rows
     col = {canonical: f"c{i}" for canonical, i in positions.items()}
 
     listed = ", ".join(repr(h) for h in headers)
