@@ -131,3 +131,25 @@ def test_a_new_load_drops_the_older_generation_from_the_caches(tiny_db, tmp_path
     assert not at.exception
     # Only the new generation is kept: no figure of the older data survived the new version.
     assert style._SPLIT and not any(kept[0] is old for kept in style._SPLIT.values() for old in older)
+
+
+def test_a_cached_result_is_shared_yet_a_run_that_changes_its_copy_changes_only_its_own():
+    # Results are cached once per process (not a pickled copy per run): each run gets a copy-on-write view.
+    import numpy as np
+    import pandas as pd
+
+    from views.db import _own_view
+
+    shared = {"frame": pd.DataFrame({"revenue": [1.0, 2.0]}), "parts": (pd.Series([1, 2]), np.arange(3)), "n": 2}
+    view = _own_view(shared)
+    assert view["frame"] is not shared["frame"] and view["n"] == 2
+    assert np.shares_memory(view["frame"]["revenue"].to_numpy(), shared["frame"]["revenue"].to_numpy())
+    view["frame"]["revenue"] = view["frame"]["revenue"] * 100
+    view["frame"].loc[0, "revenue"] = -1.0
+    view["frame"]["share"] = 0.5
+    view["parts"][0].iloc[0] = 99
+    view["n"] = 3
+    assert shared["frame"].to_dict("list") == {"revenue": [1.0, 2.0]}
+    assert shared["parts"][0].tolist() == [1, 2] and shared["n"] == 2
+    with pytest.raises(ValueError, match="read-only"):
+        view["parts"][1][0] = 5

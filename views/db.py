@@ -1,8 +1,8 @@
 """The database for this page run and the cached results of engine functions.
 
-This is the one place where the UI caches. Query results are cache_data keyed by the database's
-data version, which every load and rollback bumps, so a new upload shows on the next rerun without
-a restart.
+This is the one place where the UI caches. Query results are cached once per process, shared by its
+sessions (each run gets its own copy-on-write view, see _own_view), and keyed by the database's data
+version, which every load and rollback bumps, so a new upload shows on the next rerun without a restart.
 
 The database file is opened per page run, not once per process. DuckDB lets one process at a time
 open a file, so an app that kept it open for its whole life would shut out the command line (a
@@ -40,6 +40,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from analytics.formatting import markdown_literal
@@ -164,11 +166,33 @@ def get_store() -> Store:
     return store
 
 
+def _own_view(result: T) -> T:
+    """Give a run its own view of a shared cached result: frames without copying their data.
+
+    Results are cached once per process (cache_resource) and shared by every session, not copied
+    into each run as st.cache_data does (it unpickles a copy per call: ten sessions at ten times the
+    demo held ten copies of every frame, and the process grew past 3 GB). Under pandas' copy-on-write
+    a shallow copy shares the data until either side writes, so a page that adds or changes a column
+    changes its own view only. Containers get views of their items; arrays come read-only.
+    """
+    if isinstance(result, (pd.DataFrame, pd.Series)):
+        return result.copy(deep=False)  # type: ignore[return-value]
+    if isinstance(result, np.ndarray):
+        view = result.view()
+        view.flags.writeable = False
+        return view  # type: ignore[return-value]
+    if isinstance(result, dict):
+        return {k: _own_view(v) for k, v in result.items()}  # type: ignore[return-value]
+    if isinstance(result, (list, tuple)) and not hasattr(result, "_fields"):
+        return type(result)(_own_view(v) for v in result)  # type: ignore[return-value]
+    return result
+
+
 # 64 results: one result at ten times the demo is 7-13 MB, and a long-running app would otherwise keep
 # hundreds of them.
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _cached_result(module: str, name: str, db_path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
-    # The function comes as its module and name: plain values that st.cache_data hashes into the key.
+    # The function comes as its module and name: plain values that Streamlit hashes into the key.
     function = getattr(importlib.import_module(module), name)
     return function(get_store(), *args, **dict(kwargs))
 
@@ -234,7 +258,7 @@ def cached(function: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs
     store = get_store()
     key = (function.__module__, function.__name__, str(store.path), _run_versions(store), args,
            tuple(sorted(kwargs.items())))
-    result = _cached_result(*key)
+    result = _own_view(_cached_result(*key))
     if getattr(_run, "active", False):  # derived() and cached_figure() key on this, not on hashing the frame
         _made_in_run()[id(result)] = (result, key)
     return result
@@ -257,11 +281,13 @@ def _made_key(function: Callable, args: tuple, kwargs: dict) -> tuple:
             tuple(key(a) for a in args), tuple(sorted((k, key(v)) for k, v in kwargs.items())))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _derived_result(module: str, name: str, db_path: str, version: tuple, key_args: tuple, key_kwargs: tuple,
                     _args: tuple, _kwargs: dict) -> Any:
     # Keyed by key_args (how each argument was made); the arguments themselves (_args) are not hashed.
-    return getattr(importlib.import_module(module), name)(*_args, **_kwargs)
+    # A view is kept, not the result itself: a function may hand back a run's own argument, which that
+    # run could still change.
+    return _own_view(getattr(importlib.import_module(module), name)(*_args, **_kwargs))
 
 
 def derived(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -272,7 +298,7 @@ def derived(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     frames as cached() or derived() gave them, unchanged: a frame changed in place keeps its key.
     """
     key = _made_key(function, args, kwargs)
-    result = _derived_result(*key, args, kwargs)
+    result = _own_view(_derived_result(*key, args, kwargs))
     if getattr(_run, "active", False):
         _made_in_run()[id(result)] = (result, key)
     return result
