@@ -112,12 +112,20 @@ class Message:
 
 @dataclass(frozen=True)
 class QuarterMessages:
-    """The messages of a quarter, largest first, and the changes left out as noise (in words)."""
+    """The messages of a quarter, largest first, the changes left out as noise (in words), and what they rest on.
+
+    The frames they were made from come along (None when not computed), so that the board pack's slides
+    show the very figures its messages quote, without computing them twice.
+    """
 
     quarter: str
     messages: tuple[Message, ...]
     within_noise: tuple[str, ...]
     not_available: tuple[str, ...] = ()  # messages that could not be made, and why (no scores, too few quarters)
+    tiers: pd.DataFrame | None = None    # tier_change, a year before against now
+    moves: pd.DataFrame | None = None    # tier_moves from a year before
+    changes: pd.DataFrame | None = None  # partner_changes of the trailing year
+    cohorts: pd.DataFrame | None = None  # cohort_table
 
 
 def _count(n: float) -> str:
@@ -257,9 +265,10 @@ def dropoff_message(changes: pd.DataFrame, period: str, period_before: str) -> t
     if fallen.empty or before <= 0 or lost < DROPOFF_NOISE_SHARE * before:
         return None, f"drop-offs {money(lost)} lost by {len(top):,} partners"
     share = lost / before
-    text = (f"Revenue lost by the {len(top):,} largest drop-offs (partners down {_whole_pct(DROPOFF_FALL)} or more, "
+    largest = "largest drop-off" if len(top) == 1 else f"{len(top):,} largest drop-offs"
+    text = (f"Revenue lost by the {largest} (partners down {_whole_pct(DROPOFF_FALL)} or more, "
             f"{len(fallen):,} in all): {money(lost)} over {period}, {_pct(share)} of the revenue of {period_before}")
-    title = f"The {len(top):,} largest drop-offs lost {money(lost)}, {_pct(share)} of the year before's revenue"
+    title = f"The {largest} lost {money(lost)}, {_pct(share)} of the year before's revenue"
     return Message(
         kind="dropoffs", text=text, title=title, size=lost, page="views/dropoffs.py",
         page_label="Revenue drop-offs → Partners down by half or more",
@@ -344,13 +353,15 @@ def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules) -> Q
     messages: list[Message] = []
     quiet: list[str] = []
     missing: list[str] = []
+    tiers = moves = changes = None
     # Both years compared must be loaded whole: a year before half-loaded is a growth that never was.
     if shift_quarter(quarter, -2 * ACTIVE_WINDOW + 1) < quarters[0]:
         missing.append(f"No comparison with a year before: it takes the eight quarters to {quarter} and the data "
                        f"start in {quarters[0]}.")
     else:
         moves = tier_moves(store, flt, year_before, quarter)
-        found, calm = tier_messages(tier_change_table(store, flt, quarter), moves, year_before, quarter)
+        tiers = tier_change_table(store, flt, quarter)
+        found, calm = tier_messages(tiers, moves, year_before, quarter)
         messages += found
         quiet += calm
         changes = partner_changes(store, flt, quarter)
@@ -362,8 +373,8 @@ def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules) -> Q
             quiet += [why] if why is not None else []
     first = quarter_index(quarters[0])
     history = recruit_history(store, flt, quarter)
-    message, why = recruit_message(cohort_table(history, first, quarter_index(quarter), rules),
-                                   cohort_revenue(history, first, quarter_index(quarter)), quarter)
+    cohorts = cohort_table(history, first, quarter_index(quarter), rules)
+    message, why = recruit_message(cohorts, cohort_revenue(history, first, quarter_index(quarter)), quarter)
     messages += [message] if message is not None else []
     quiet += [why] if why is not None else []
     if score_status(store, quarter, REVIEW_HORIZON).scored:
@@ -372,5 +383,5 @@ def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules) -> Q
         messages += [message] if message is not None else []
     else:
         missing.append(f"No review message: churn scores as of {quarter} are not computed yet.")
-    return QuarterMessages(quarter, ranked(messages), tuple(quiet), tuple(missing))
+    return QuarterMessages(quarter, ranked(messages), tuple(quiet), tuple(missing), tiers, moves, changes, cohorts)
 
