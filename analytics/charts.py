@@ -17,6 +17,7 @@ __all__ = [
     "BOX_NOTE",
     "plotly_literal",
     "partners_by_tier_bar",
+    "tiers_against_year_before_bars",
     "revenue_by_tier_bars",
     "new_and_lapsed_bars",
     "tier_share_over_time",
@@ -102,6 +103,28 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
     _room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
     return _layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter}", "Partners").update_layout(
         showlegend=False)
+
+
+def tiers_against_year_before_bars(frame: pd.DataFrame, quarter: str, year_before: str) -> go.Figure:
+    """Give a pair of bars per tier, its active partners a year before (grey) and now, the net change over each pair.
+
+    `frame` is analytics.analyses.messages.tier_change [tier, partners_before, partners, net_change, ...].
+    """
+    tiers = [plotly_literal(t) for t in frame["tier"]]
+    fig = go.Figure([
+        go.Bar(x=tiers, y=frame["partners_before"], name=f"{year_before}", marker_color="#bdbdbd",
+               hovertemplate=f"%{{x}}, {year_before}: %{{y:,}} partners<extra></extra>"),
+        go.Bar(x=tiers, y=frame["partners"], name=f"{quarter}",
+               marker_color=[TIER_COLOURS.get(t, "#bdbdbd") for t in frame["tier"]],
+               text=[f"{n:+,}" for n in frame["net_change"]], textposition="outside", cliponaxis=False,
+               textfont={"color": [_GROWTH if n > 0 else _HIGHLIGHT if n < 0 else "#969696"
+                                   for n in frame["net_change"]]},
+               hovertemplate=f"%{{x}}, {quarter}: %{{y:,}} partners<extra></extra>"),
+    ])
+    largest = float(frame[["partners_before", "partners"]].to_numpy().max()) if len(frame) else 0.0
+    _room_for_labels(fig, largest)
+    return _layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter} against to {year_before}, "
+                        "with the net change", "Partners").update_layout(barmode="group")
 
 
 def revenue_by_tier_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:

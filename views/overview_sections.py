@@ -5,16 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.analyses.changes import KINDS, RISK_THRESHOLD, load_changes
-from analytics.brief import board_pack_bytes
+from analytics.analyses.messages import NOISE_RULES, quarter_messages
+from analytics.brief import board_pack_bytes, stored_template
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
 from views.db import APP_WAIT, cached, get_store
+from views.sidebar import view_params
 from views.widgets import partner_table
 
-__all__ = ["changes_section", "board_pack_button"]
+__all__ = ["changes_section", "board_pack_button", "messages_section"]
 
 _NOTHING = {
     "qualifies higher": "no partner's figures rose to a higher tier's minimums",
@@ -88,6 +90,32 @@ def changes_section() -> None:
     )
 
 
+def messages_section(flt: ChannelFilter) -> None:
+    """Show the quarter in messages, largest first, each with a link to the page that proves it."""
+    st.subheader(f"What changed in {flt.quarter}")
+    try:
+        rules = load_program()
+    except ValueError as exc:
+        st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+        return
+    found = cached(quarter_messages, flt, rules)
+    if found is None:
+        return
+    for i, message in enumerate(found.messages, start=1):
+        text, link = st.columns([5, 1], vertical_alignment="center")
+        text.markdown(rf"{i}\. {markdown_literal(message.text)}.")
+        link.page_link(message.page, label=message.page_label, query_params=view_params(),
+                       icon=":material/arrow_forward:")
+    if not found.messages:
+        st.info("Nothing changed beyond the noise this quarter.")
+    for note in found.not_available:
+        st.caption(markdown_literal(note))
+    quiet = "; ".join(found.within_noise)
+    st.caption(markdown_literal(
+        f"Against a year before, ranked by the revenue each is about. Not news (within the noise): {NOISE_RULES}."
+        + (f" This quarter within it: {quiet}." if quiet else "")))
+
+
 def board_pack_button(flt: ChannelFilter) -> None:
     """Offer the quarter's board pack (PowerPoint) for the selection, built only when clicked."""
     path = get_store().path
@@ -96,7 +124,7 @@ def board_pack_button(flt: ChannelFilter) -> None:
     def build() -> bytes:
         # Streamlit calls this on another thread after this run has let go of the database: it opens its own.
         with Store(path, wait=APP_WAIT) as store:
-            return board_pack_bytes(store, flt)
+            return board_pack_bytes(store, flt, stored_template())
 
     st.download_button(
         f"Board pack for {quarter} (PowerPoint)", build,

@@ -263,7 +263,7 @@ def dropoff_message(changes: pd.DataFrame, period: str, period_before: str) -> t
     top = fallen.head(DROPOFFS_QUOTED)
     lost = math.fsum(top["revenue_lost"])
     if fallen.empty or before <= 0 or lost < DROPOFF_NOISE_SHARE * before:
-        return None, f"drop-offs {money(lost)} lost by {len(top):,} partners"
+        return None, f"the largest drop-offs lost {money(lost)}"
     share = lost / before
     largest = "largest drop-off" if len(top) == 1 else f"{len(top):,} largest drop-offs"
     text = (f"Revenue lost by the {largest} (partners down {_whole_pct(DROPOFF_FALL)} or more, "
