@@ -17,6 +17,7 @@ import io
 import math
 import os
 from pathlib import Path
+from zipfile import BadZipFile
 
 import pandas as pd
 from pptx import Presentation
@@ -589,7 +590,7 @@ def open_template(source: str | Path | bytes, name: str | None = None) -> Presen
     name = name or (Path(source).name if not isinstance(source, bytes) else "the template")
     try:
         deck = Presentation(io.BytesIO(source) if isinstance(source, bytes) else str(source))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+    except (PackageNotFoundError, BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ValueError(f"{name} cannot be used as the board pack's template: it is not a PowerPoint .pptx file "
                          f"({exc}). Save it from PowerPoint as a .pptx (not .potx or .ppt) and try again.") from exc
     have = [layout.name for layout in deck.slide_layouts]

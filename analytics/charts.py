@@ -123,7 +123,7 @@ def tiers_against_year_before_bars(frame: pd.DataFrame, quarter: str, year_befor
     ])
     largest = float(frame[["partners_before", "partners"]].to_numpy().max()) if len(frame) else 0.0
     _room_for_labels(fig, largest)
-    return _layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter} against to {year_before}, "
+    return _layout(fig, f"Active partners per recorded tier in the 4 quarters to {quarter} and to {year_before}, "
                         "with the net change", "Partners").update_layout(barmode="group")
 
 
