@@ -181,3 +181,29 @@ def test_the_overview_shows_the_messages_with_links_and_tiers_against_a_year_bef
     assert any("Not news" in c.value and "within the noise" in c.value for c in at.caption)
     year_before = shift_quarter(found.quarter, -4)
     assert any("with the net change" in m and year_before in m for m in shown)
+
+
+def test_an_admin_keeps_a_template_on_the_overview_and_a_bad_one_is_refused_by_name(small_channel_db, tmp_path,
+                                                                                    monkeypatch):
+    import shutil
+
+    from analytics.brief import stored_template
+    from analytics.review.program import program_path
+
+    shutil.copy(program_path(), tmp_path / "program.toml")
+    monkeypatch.setenv("CHANNEL_RULES_DIR", str(tmp_path))  # the template is kept beside the rules, not in data/
+    bad = company_template(tmp_path / "bad.pptx", rename={"Title Only": "Headline only"}).read_bytes()
+    at = open_page(small_channel_db, "views/overview.py")
+    at.file_uploader(key="brief_template_upload").upload("bad.pptx", bad, "application/octet-stream").run()
+    at.button(key="brief_template_save").click().run()
+    assert not at.exception, at.exception
+    assert any("no slide layout named 'Title Only'" in e.value.replace("\\", "") for e in at.error)
+    assert stored_template() is None
+    good = company_template(tmp_path / "good.pptx").read_bytes()
+    at.file_uploader(key="brief_template_upload").upload("good.pptx", good, "application/octet-stream").run()
+    at.button(key="brief_template_save").click().run()
+    assert stored_template() == tmp_path / "brief_template.pptx"
+    assert stored_template().read_bytes() == good
+    at.run()
+    at.button(key="brief_template_remove").click().run()
+    assert stored_template() is None

@@ -16,7 +16,7 @@ from analytics.store.quarters import shift_quarter
 from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import cached, cached_figure, get_store
-from views.overview_sections import board_pack_button, changes_section, messages_section
+from views.overview_sections import board_pack_button, changes_section, messages_section, template_section
 from views.sidebar import current_filter
 from views.style import show_chart
 
@@ -66,6 +66,7 @@ latest_flow = flows[flows["quarter"] == q]
 
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 board_pack_button(flt)
+template_section()
 messages_section(ChannelFilter(q, flt.tiers, flt.regions, flt.distributors, flt.segments))
 st.subheader("Headline figures")
 c1, c2, c3, c4 = st.columns(4)

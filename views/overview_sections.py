@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.access import AccessDenied
 from analytics.analyses.changes import KINDS, RISK_THRESHOLD, load_changes
 from analytics.analyses.messages import NOISE_RULES, quarter_messages
-from analytics.brief import board_pack_bytes, stored_template
+from analytics.brief import LAYOUTS_NEEDED, board_pack_bytes, remove_template, save_template, stored_template
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
+from views.auth import current_actor
 from views.db import APP_WAIT, cached, get_store
 from views.sidebar import view_params
 from views.widgets import partner_table
 
-__all__ = ["changes_section", "board_pack_button", "messages_section"]
+__all__ = ["changes_section", "board_pack_button", "messages_section", "template_section"]
 
 _NOTHING = {
     "qualifies higher": "no partner's figures rose to a higher tier's minimums",
@@ -134,3 +136,27 @@ def board_pack_button(flt: ChannelFilter) -> None:
         help="A deck of the quarter for the executive team: headline figures, tiers, drop-offs, partners at risk, "
              "recruits and the saved review's decisions. Charts are native PowerPoint charts you can edit.",
     )
+
+
+def template_section() -> None:
+    """Offer an admin to keep the company's PowerPoint template for the board pack, or to go back to the default."""
+    actor = current_actor()
+    if actor is None or not actor.may("change program rules"):
+        return
+    kept = stored_template()
+    with st.expander("Board pack template (admin)", icon=":material/palette:"):
+        now = "the company template kept in data/" if kept else "the default Office template"
+        st.caption(f"The board pack is built on {now}. A company template is a .pptx whose slide master and "
+                   f"layouts the pack uses; it needs layouts named "
+                   f"{' and '.join(LAYOUTS_NEEDED)}. Its own slides are left out.")
+        upload = st.file_uploader("Company template (.pptx)", type=["pptx"], key="brief_template_upload")
+        if upload is not None and st.button("Use this template for every board pack", key="brief_template_save"):
+            try:
+                save_template(upload.getvalue(), upload.name, actor=actor)
+            except (ValueError, AccessDenied) as exc:
+                st.error(markdown_literal(str(exc)))
+            else:
+                st.success(f"{markdown_literal(upload.name)} is the board pack's template from now on.")
+        if kept and st.button("Go back to the default template", key="brief_template_remove"):
+            remove_template(actor=actor)
+            st.success("The board pack is built on the default template again.")
