@@ -56,7 +56,7 @@ from analytics.store.store import Store
 
 __all__ = ["RISK_THRESHOLD", "DROPOFF_THRESHOLD", "QUARTERS_SHOWN", "ROWS_SHOWN", "CELL_CHARS", "TITLE_CHARS",
            "LAYOUTS_NEEDED", "TEMPLATE_NAME", "MESSAGES_TITLE",
-           "shortened", "board_pack", "board_pack_bytes", "write_board_pack",
+           "shortened", "cell_chars", "bridge_axis", "board_pack", "board_pack_bytes", "write_board_pack",
            "open_template", "template_path", "stored_template", "save_template", "remove_template"]
 
 RISK_THRESHOLD = 0.5     # as the Partners at risk page's default
