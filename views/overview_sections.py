@@ -104,10 +104,11 @@ def messages_section(flt: ChannelFilter) -> None:
     if found is None:
         return
     for i, message in enumerate(found.messages, start=1):
-        text, link = st.columns([5, 1], vertical_alignment="center")
-        text.markdown(rf"{i}\. {markdown_literal(message.text)}.")
-        link.page_link(message.page, label=message.page_label, query_params=view_params(),
-                       icon=":material/arrow_forward:")
+        # The link under its message, not beside it: a side column cut the page's name off at 1280 px.
+        with st.container(gap=None):
+            st.markdown(rf"{i}\. {markdown_literal(message.text)}.")
+            st.page_link(message.page, label=message.page_label, query_params=view_params(),
+                         icon=":material/arrow_forward:")
     if not found.messages:
         st.info("Nothing changed beyond the noise this quarter.")
     for note in found.not_available:
