@@ -207,3 +207,16 @@ def test_an_admin_keeps_a_template_on_the_overview_and_a_bad_one_is_refused_by_n
     at.run()
     at.button(key="brief_template_remove").click().run()
     assert stored_template() is None
+
+
+def test_the_overview_tier_bars_pair_a_year_before_with_now_and_label_the_net_change():
+    from analytics.analyses.messages import tier_change
+    from analytics.charts import tiers_against_year_before_bars
+    from tests.test_messages import per_tier
+
+    fig = tiers_against_year_before_bars(tier_change(per_tier({"Gold": 88, "Silver": 5}),
+                                                     per_tier({"Gold": 100, "Silver": 5})), "2026Q3", "2025Q3")
+    before, now = fig.data
+    assert (before.name, now.name) == ("2025Q3", "2026Q3")
+    assert list(before.y) == [100, 5] and list(now.y) == [88, 5]
+    assert list(now.text) == ["-12", "+0"]
