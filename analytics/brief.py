@@ -14,7 +14,6 @@ the layouts named in LAYOUTS_NEEDED.
 from __future__ import annotations
 
 import io
-import math
 import os
 from pathlib import Path
 from zipfile import BadZipFile
@@ -33,7 +32,7 @@ from analytics.analyses.messages import NOISE_RULES, Message, QuarterMessages, q
 from analytics.analyses.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.analyses.recruits import cohort_table, recruit_history
 from analytics.analyses.tiers import MOVES, move_definitions, tier_moves
-from analytics.charts import TIER_COLOURS
+from analytics.charts import TIER_COLOURS, bridge_axis
 from analytics.filters import ChannelFilter
 from analytics.formatting import money, pct_change, probability_text, signed_pct
 from analytics.model.features import DEFAULT_HORIZON
@@ -382,20 +381,6 @@ def _bridge_chart(slide, bridge: pd.DataFrame) -> None:
         label.text_frame.paragraphs[0].font.size = Pt(11)
         label.text_frame.paragraphs[0].font.bold = True
         label.position = XL_LABEL_POSITION.INSIDE_BASE if i in (0, len(amounts) - 1) else XL_LABEL_POSITION.CENTER
-
-
-def bridge_axis(levels: list[float]) -> tuple[float, float]:
-    """Give the value axis's ends for a bridge through `levels`: the change fills the chart, the start is not zero.
-
-    The lowest level less half the range it spans (so the smallest step still shows), the highest
-    plus a fifth; rounded outwards to a round number, never below zero when every level is positive.
-    """
-    low, high = min(levels), max(levels)
-    span = max(high - low, abs(high) * 0.02, 1.0)
-    step = 10 ** math.floor(math.log10(span / 2))
-    bottom = math.floor((low - span / 2) / step) * step
-    top = math.ceil((high + span / 5) / step) * step
-    return (max(bottom, 0.0) if low >= 0 else bottom), top
 
 
 def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str,

@@ -220,3 +220,14 @@ def test_the_overview_tier_bars_pair_a_year_before_with_now_and_label_the_net_ch
     assert (before.name, now.name) == ("2025Q3", "2026Q3")
     assert list(before.y) == [100, 5] and list(now.y) == [88, 5]
     assert list(now.text) == ["-12", "+0"]
+
+
+def test_the_drop_offs_page_waterfall_frames_the_change_not_zero():
+    from analytics.charts import revenue_bridge_waterfall
+    from tests.test_messages import bridge
+
+    # 1,000 to 1,020: levels 1000, 1010 (new), 1060 (growing), 1040 (declining), 1020 (lapsed); span 60, so from
+    # 1000 - 30 = 970 to 1060 + 12 = 1072, rounded up to tens: 1080.
+    fig = revenue_bridge_waterfall(bridge(1000.0, 50.0, -20.0, 10.0, -20.0), "2026Q3")
+    assert tuple(fig.layout.yaxis.range) == (970.0, 1080.0)
+    assert fig.layout.yaxis.title.text == "Revenue (USD), axis from $970"
