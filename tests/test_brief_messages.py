@@ -130,19 +130,21 @@ def test_the_bridge_axis_frames_the_change(levels, expected):
     assert bridge_axis(levels) == expected
 
 
-def test_shapes_and_tables_stay_on_the_slide_on_a_4_by_3_company_template(small_demo, tmp_path):
-    template = company_template(tmp_path / "company.pptx", width=10.0)
+@pytest.mark.parametrize("width", [None, 10.0], ids=["default template", "4:3 company template"])
+def test_shapes_and_tables_stay_on_the_slide(small_demo, tmp_path, width):
+    template = company_template(tmp_path / "company.pptx", width=width) if width else None
     with Store(small_demo) as store:
         deck = board_pack(store, template=template)
     for number, slide in enumerate(deck.slides, start=1):
-        assert slide.slide_layout.slide_master.background.fill.fore_color.rgb == MASTER_COLOUR
+        if width:
+            assert slide.slide_layout.slide_master.background.fill.fore_color.rgb == MASTER_COLOUR
         for shape in slide.shapes:
-            height = sum(row.height for row in shape.table.rows) if shape.has_table else shape.height
-            width = sum(c.width for c in shape.table.columns) if shape.has_table else shape.width
-            assert shape.left + width <= deck.slide_width, (number, shape.name)
-            assert shape.top + height <= deck.slide_height, (number, shape.name)
+            tall = sum(row.height for row in shape.table.rows) if shape.has_table else shape.height
+            wide = sum(c.width for c in shape.table.columns) if shape.has_table else shape.width
+            assert shape.left + wide <= deck.slide_width, (number, shape.name)
+            assert shape.top + tall <= deck.slide_height, (number, shape.name)
     assert "Our example slide" not in [s.shapes.title.text for s in deck.slides]
-    assert deck.slide_width == Inches(10.0)
+    assert deck.slide_width == Inches(width or 13.333)
 
 
 def test_a_template_without_the_layouts_is_refused_naming_them(tmp_path):

@@ -88,10 +88,10 @@ MESSAGE_SIZES = {
     "recruits": "the cohort's revenue since it was recruited",
 }
 NOISE_RULES = (
-    f"a tier's active partners changing by fewer than {TIER_NOISE_PARTNERS} or by less than {TIER_NOISE_SHARE:.0%} "
-    f"of the tier a year before; the channel's trailing-year revenue changing by less than {REVENUE_NOISE_SHARE:.0%}; "
-    f"the largest drop-offs losing less than {DROPOFF_NOISE_SHARE:.1%} of the year before's revenue; a cohort of "
-    f"fewer than {COHORT_MIN_RECRUITS} recruits"
+    f"a tier's active partners changing by fewer than {TIER_NOISE_PARTNERS} or by less than "
+    f"{TIER_NOISE_SHARE * 100:.0f} % of the tier a year before; the channel's trailing-year revenue changing by less "
+    f"than {REVENUE_NOISE_SHARE * 100:.0f} %; the largest drop-offs losing less than {DROPOFF_NOISE_SHARE * 100:.1f} % "
+    f"of the year before's revenue; a cohort of fewer than {COHORT_MIN_RECRUITS} recruits"
 )
 _MINUS = "\u2212"  # a real minus sign: "−14" reads as a fall where "-14" reads as a dash
 
