@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from zipfile import BadZipFile
 
@@ -203,13 +204,23 @@ def _chart(slide, kind, categories: list[str], series: dict[str, list], number_f
     return chart
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """What several slides show, read once per pack (a third of its time went to reading it again)."""
+
+    quarters: tuple[str, ...]       # filter_options' quarters
+    flows: pd.DataFrame             # new_and_lapsed
+    by_tier: pd.DataFrame           # revenue_by_tier
+    found: QuarterMessages          # the messages and the frames they rest on
+
+
 def _count(value) -> str:
     return "n/a" if pd.isna(value) else f"{int(value):,}"
 
 
 # -- slides ---------------------------------------------------------------------------------------
-def _title_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str) -> None:
-    quarters = filter_options(store).quarters
+def _title_slide(deck: Presentation, flt: ChannelFilter, quarter: str, inputs: _Inputs) -> None:
+    quarters = inputs.quarters
     slide = deck.slides.add_slide(_layout(deck, TITLE_LAYOUT))
     subtitle = next((p for p in slide.placeholders if p.placeholder_format.idx == 1), None)
     if _uses_default_template(deck):
@@ -230,10 +241,10 @@ def _flat_title(what: str, now: float, before: float, period: str) -> str:
 
 
 def _headline_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str,
-                    said: dict[str, Message]) -> None:
+                    said: dict[str, Message], inputs: _Inputs) -> None:
     summary = overview(store, flt)
     year_before = shift_quarter(quarter, -4)
-    flows = new_and_lapsed(store, flt).set_index("quarter")
+    flows = inputs.flows.set_index("quarter")
     flow = lambda q, c: flows[c].get(q) if q in flows.index else None  # noqa: E731
     change = summary.active_partners - summary.active_partners_before
     slide = _slide(deck, f"Revenue in {quarter}: {money(summary.revenue_quarter)}, "
@@ -253,7 +264,7 @@ def _headline_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
          _count(flow(year_before, "lapsed_partners")), ""],
     ]
     _table(slide, ["", "Now", "A year before", "Change"], rows, top=1.6, width=6.2, widths=[3.1, 1.1, 1.1, 0.9])
-    per_quarter = revenue_by_tier(store, flt).groupby("quarter")["revenue"].sum()
+    per_quarter = inputs.by_tier.groupby("quarter")["revenue"].sum()
     shown = [quarter_label(i) for i in range(quarter_index(quarter) - QUARTERS_SHOWN + 1, quarter_index(quarter) + 1)]
     shown = [q for q in shown if q in per_quarter.index]
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, shown, {"Revenue": [per_quarter[q] for q in shown]},
@@ -268,9 +279,9 @@ def _largest_tier_change(tiers: pd.DataFrame, said: dict[str, Message]) -> str:
 
 
 def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str,
-                 said: dict[str, Message], found: QuarterMessages) -> object | None:
+                 said: dict[str, Message], inputs: _Inputs) -> object | None:
     """Put the tier slides (partners per tier against a year before, revenue per tier, moves); give the moves slide."""
-    quarters = filter_options(store).quarters
+    quarters, found = inputs.quarters, inputs.found
     year_before = shift_quarter(quarter, -4)
     compared = year_before >= quarters[0]
     if found.tiers is not None:
@@ -301,7 +312,7 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
            colours=colours)
     _text(slide, ["Active: an order in the four quarters to the quarter named; each partner in the latest tier the "
                   "data record for it there, not the tier its figures meet."], top=5.3, width=6.1, height=1.2, size=12)
-    by_tier = revenue_by_tier(store, flt)
+    by_tier = inputs.by_tier
     shown = sorted(q for q in by_tier["quarter"].unique()
                    if quarter_index(quarter) - QUARTERS_SHOWN < quarter_index(q) <= quarter_index(quarter))
     table = by_tier[by_tier["quarter"].isin(shown)].pivot_table(
@@ -384,7 +395,8 @@ def _bridge_chart(slide, bridge: pd.DataFrame) -> None:
 
 
 def _dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str,
-                    said: dict[str, Message], found: QuarterMessages) -> tuple[object, object]:
+                    said: dict[str, Message], inputs: _Inputs) -> tuple[object, object]:
+    found = inputs.found
     changes = found.changes if found.changes is not None else partner_changes(store, flt, quarter)
     t4 = f"{shift_quarter(quarter, -3)}–{quarter}"
     prev_t4 = f"{shift_quarter(quarter, -7)}–{shift_quarter(quarter, -4)}"
@@ -465,8 +477,8 @@ COHORTS_SHOWN = 6  # the recruits slide's cohorts: a year and a half
 
 
 def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str,
-                    said: dict[str, Message], found: QuarterMessages) -> object:
-    flows = new_and_lapsed(store, flt)
+                    said: dict[str, Message], inputs: _Inputs) -> object:
+    flows, found = inputs.flows, inputs.found
     flows = flows[flows["quarter"] <= quarter].tail(QUARTERS_SHOWN)
     row = flows[flows["quarter"] == quarter]
     new = row["new_partners"].iloc[0] if not row.empty else None
@@ -480,7 +492,7 @@ def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
     if found.cohorts is not None:
         cohorts = found.cohorts.tail(COHORTS_SHOWN)
     else:
-        first = quarter_index(filter_options(store).quarters[0])
+        first = quarter_index(inputs.quarters[0])
         cohorts = cohort_table(recruit_history(store, flt, quarter), first, quarter_index(quarter),
                                load_program()).tail(COHORTS_SHOWN)
     if not cohorts.empty:
@@ -654,12 +666,13 @@ def board_pack(store: Store, flt: ChannelFilter = ChannelFilter(), template: str
     for message in found.messages:  # the largest of each kind titles its slide
         said.setdefault(message.kind, message)
     proof = {}
-    _title_slide(deck, store, flt, quarter)
-    _headline_slide(deck, store, flt, quarter, said)
-    proof["tier"] = _tier_slides(deck, store, flt, quarter, said, found)
-    proof["revenue"], proof["dropoffs"] = _dropoff_slides(deck, store, flt, quarter, said, found)
+    inputs = _Inputs(quarters, new_and_lapsed(store, flt), revenue_by_tier(store, flt), found)
+    _title_slide(deck, flt, quarter, inputs)
+    _headline_slide(deck, store, flt, quarter, said, inputs)
+    proof["tier"] = _tier_slides(deck, store, flt, quarter, said, inputs)
+    proof["revenue"], proof["dropoffs"] = _dropoff_slides(deck, store, flt, quarter, said, inputs)
     _risk_slide(deck, store, flt, quarter)
-    proof["recruits"] = _recruits_slide(deck, store, flt, quarter, said, found)
+    proof["recruits"] = _recruits_slide(deck, store, flt, quarter, said, inputs)
     proof["review"] = _review_slide(deck, store, quarter)
     _messages_slide(deck, found, proof)
     return deck
