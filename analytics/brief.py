@@ -280,7 +280,10 @@ def _largest_tier_change(tiers: pd.DataFrame, said: dict[str, Message]) -> str:
 
 def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: str,
                  said: dict[str, Message], inputs: _Inputs) -> object | None:
-    """Put the tier slides (partners per tier against a year before, revenue per tier, moves); give the moves slide."""
+    """Put the tier slides (partners per tier against a year before, revenue per tier, moves); give the first.
+
+    The first slide shows each tier now against a year before, titled with the largest tier message.
+    """
     quarters, found = inputs.quarters, inputs.found
     year_before = shift_quarter(quarter, -4)
     compared = year_before >= quarters[0]
@@ -290,8 +293,8 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
         now = partners_by_tier(store, flt, quarter)
         tiers = tier_change(now, partners_by_tier(store, flt, year_before) if compared else now.iloc[0:0])
     order = tiers["tier"].tolist()
-    slide = _slide(deck, _largest_tier_change(tiers, said) if compared
-                   else f"{int(tiers['partners'].sum()):,} active partners in the 4 quarters to {quarter}")
+    slide = first = _slide(deck, _largest_tier_change(tiers, said) if compared
+                           else f"{int(tiers['partners'].sum()):,} active partners in the 4 quarters to {quarter}")
     if compared:
         _table(slide, ["Tier (recorded)", f"Partners, {year_before}", f"Partners, {quarter}", "Net change",
                        f"Revenue, 4 quarters to {quarter}"],
@@ -324,7 +327,7 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
     earlier = [q for q in quarters if q < quarter]
     if not earlier:
         _text(_slide(deck, "No recorded tier moves yet"), [f"No quarter before {quarter} to compare with."])
-        return None
+        return first
     from_q = year_before if year_before in earlier else earlier[0]
     moves = found.moves if found.moves is not None and from_q == year_before else tier_moves(store, flt, from_q,
                                                                                                quarter)
@@ -336,7 +339,7 @@ def _tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: 
     _text(slide, [move_definitions(from_q, quarter)], top=4.9, width=5.8, height=2.4, size=11)
     _chart(slide, XL_CHART_TYPE.COLUMN_CLUSTERED, list(MOVES), {"Partners": [n[m] for m in MOVES]},
            COUNT, f"Partners per recorded tier move, {from_q} → {quarter}", colours={"Partners": _NEUTRAL})
-    return slide
+    return first
 
 
 def _revenue_per_tier_title(table: pd.DataFrame, quarter: str, year_before: str) -> str:
