@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,6 +19,7 @@ __all__ = [
     "BOX_NOTE",
     "plotly_literal",
     "partners_by_tier_bar",
+    "tiers_against_year_before_bars",
     "revenue_by_tier_bars",
     "new_and_lapsed_bars",
     "tier_share_over_time",
@@ -25,6 +28,7 @@ __all__ = [
     "top_partners_bar",
     "dropoffs_bar",
     "revenue_bridge_waterfall",
+    "bridge_axis",
     "box_statistics",
     "change_distribution_box",
     "deals_histogram",
@@ -102,6 +106,28 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
     _room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
     return _layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter}", "Partners").update_layout(
         showlegend=False)
+
+
+def tiers_against_year_before_bars(frame: pd.DataFrame, quarter: str, year_before: str) -> go.Figure:
+    """Give a pair of bars per tier, its active partners a year before (grey) and now, the net change over each pair.
+
+    `frame` is analytics.analyses.messages.tier_change [tier, partners_before, partners, net_change, ...].
+    """
+    tiers = [plotly_literal(t) for t in frame["tier"]]
+    fig = go.Figure([
+        go.Bar(x=tiers, y=frame["partners_before"], name=f"{year_before}", marker_color="#bdbdbd",
+               hovertemplate=f"%{{x}}, {year_before}: %{{y:,}} partners<extra></extra>"),
+        go.Bar(x=tiers, y=frame["partners"], name=f"{quarter}",
+               marker_color=[TIER_COLOURS.get(t, "#bdbdbd") for t in frame["tier"]],
+               text=[f"{n:+,}" for n in frame["net_change"]], textposition="outside", cliponaxis=False,
+               textfont={"color": [_GROWTH if n > 0 else _HIGHLIGHT if n < 0 else "#969696"
+                                   for n in frame["net_change"]]},
+               hovertemplate=f"%{{x}}, {quarter}: %{{y:,}} partners<extra></extra>"),
+    ])
+    largest = float(frame[["partners_before", "partners"]].to_numpy().max()) if len(frame) else 0.0
+    _room_for_labels(fig, largest)
+    return _layout(fig, f"Active partners per recorded tier in the 4 quarters to {quarter} and to {year_before}, "
+                        "with the net change", "Partners").update_layout(barmode="group")
 
 
 def revenue_by_tier_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
@@ -357,6 +383,34 @@ def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15, *, compared: 
     )
 
 
+def bridge_axis(levels: list[float]) -> tuple[float, float]:
+    """Give the value axis's ends for a bridge through `levels`: the change fills the chart, the start is not zero.
+
+    The lowest level less half the range it spans (so the smallest step still shows), the highest
+    plus a fifth; rounded outwards to a round number, never below zero when every level is positive.
+    The board pack's bridge and the Revenue drop-offs page's waterfall both use it.
+    """
+    low, high = min(levels), max(levels)
+    span = max(high - low, abs(high) * 0.02, 1.0)
+    step = 10 ** math.floor(math.log10(span / 2))
+    bottom = math.floor((low - span / 2) / step) * step
+    top = math.ceil((high + span / 5) / step) * step
+    return (max(bottom, 0.0) if low >= 0 else bottom), top
+
+
+def _bridge_levels(amounts: list[float]) -> list[float]:
+    # The heights a waterfall passes through: each total, and the running sum before and after each step.
+    levels, running = [], 0.0
+    for i, amount in enumerate(amounts):
+        if i in (0, len(amounts) - 1):
+            running = amount
+            levels.append(amount)
+        else:
+            levels += [running, running + amount]
+            running += amount
+    return levels
+
+
 def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str | None = None) -> go.Figure:
     """Give the revenue bridge from the previous 4 quarters to the last 4 (frame: dropoffs.revenue_bridge).
 
@@ -384,11 +438,13 @@ def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str
             hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
         )
     )
-    fig.update_yaxes(rangemode="tozero")
+    # The axis frames the change, not zero: a 2 % change drawn from zero looks like nothing.
+    low, high = bridge_axis(_bridge_levels(frame["amount"].tolist())) if len(frame) else (0.0, 1.0)
+    fig.update_yaxes(range=[low, high])
     return _layout(
         fig,
         f"Revenue bridge, {compared or f'4 quarters to {quarter} against the 4 before'}, by kind of partner (USD)",
-        "Revenue (USD)",
+        f"Revenue (USD), axis from {money(low)}" if low > 0 else "Revenue (USD)",
     ).update_layout(hovermode="closest", showlegend=False, margin={"t": 70})
 
 

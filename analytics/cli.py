@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     brief = commands.add_parser("brief", help="write the quarter's board pack (a PowerPoint deck)")
     brief.add_argument("--as-of", metavar="QUARTER", help="the quarter like 2026Q3 (default: the latest)")
     brief.add_argument("--out", type=Path, required=True, metavar="FILE.pptx")
+    brief.add_argument("--template", type=Path, metavar="FILE.pptx",
+                       help="build on this company deck's slide master and layouts (it needs layouts named "
+                            "'Title Slide' and 'Title Only'); default: the template an admin uploaded "
+                            "(data/brief_template.pptx), else the default Office one")
 
     summary = commands.add_parser("summary", help="totals over everything stored")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
@@ -313,15 +317,32 @@ def _backtest(store: Store, args: argparse.Namespace) -> int:
 
 
 def _brief(store: Store, args: argparse.Namespace) -> int:
-    from analytics.brief import write_board_pack
+    from analytics.analyses.messages import quarter_messages
+    from analytics.brief import board_pack, stored_template
     from analytics.filters import ChannelFilter
+    from analytics.review.program import load_program
 
     started = time.perf_counter()
+    template = args.template or stored_template()
+    if args.template is not None and not args.template.is_file():
+        raise ValueError(f"no template file {args.template}")
+    flt = ChannelFilter(quarter=_quarter(args.as_of))
+    messages = quarter_messages(store, flt, load_program())
+    deck = board_pack(store, flt, template, messages)
     try:
-        path = write_board_pack(store, args.out, ChannelFilter(quarter=_quarter(args.as_of)))
+        deck.save(args.out)
     except OSError as exc:
         raise ValueError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
-    print(f"Board pack written to {path} ({time.perf_counter() - started:.1f} s).")
+    on = f"on the template {template}" if template is not None else "on the default template"
+    print(f"Board pack written to {args.out} {on} ({time.perf_counter() - started:.1f} s).")
+    if messages is not None:
+        print(f"\nWhat changed in {messages.quarter}, largest first:")
+        for i, message in enumerate(messages.messages, start=1):
+            print(f"{i}. {message.text}. (Proof: the {message.page_label} page.)")
+        if not messages.messages:
+            print("Nothing changed beyond the noise.")
+        for note in messages.not_available:
+            print(note)
     return 0
 
 

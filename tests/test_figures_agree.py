@@ -260,10 +260,14 @@ def test_board_pack_says_what_the_pages_say(figures):
     year = pd.Series(_moves(figures, ChannelFilter(Q), "2025Q1", Q), dtype=object).value_counts()
     deck = board_pack(figures, ChannelFilter(Q))
     texts = {s.shapes.title.text: [sh for sh in s.shapes] for s in list(deck.slides)[1:]}
-    moves_table = next(sh.table for sh in texts[f"Recorded tier moves, 2025Q1 → {Q}"] if sh.has_table)
+    # Slides are titled with what they show: the moves slide with the moves since a year before.
+    moves_slide = next(shapes for title, shapes in texts.items() if title.startswith("Since 2025Q1: "))
+    moves_table = next(sh.table for sh in moves_slide if sh.has_table)
     shown = {moves_table.cell(r, 0).text: moves_table.cell(r, 1).text for r in range(1, len(moves_table.rows))}
     assert shown == {m: f"{int(year.get(m, 0)):,}" for m in shown} and shown["returned"] == "1"
-    recruits = " ".join(sh.text_frame.text for sh in texts[f"Recruits: new partners to {Q}"] if sh.has_text_frame)
+    recruits = next(" ".join(sh.text_frame.text for sh in shapes if sh.has_text_frame) for shapes in texts.values()
+                    if any(sh.has_text_frame and sh.text_frame.text.startswith(f"New partners in {Q}")
+                           for sh in shapes))
     assert f"New partners in {Q}: {flows['new_partners']:.0f}" in recruits
     assert f"Lapsed partners in {Q}: {flows['lapsed_partners']:.0f}" in recruits
 

@@ -75,8 +75,8 @@ def test_a_new_load_shows_in_the_figures_at_once(tiny_db, tmp_path):
     assert not at.exception
     after = figure_specs(at)
     assert after != before
-    # The partners-per-tier bar counts the ten new Gold partners.
-    gold_before, gold_after = (next(y for x, y in zip(s[0]["data"][0]["x"], _values(s[0]["data"][0]["y"]),
+    # The partners-per-tier bars count the ten new Gold partners (the last trace: now; the first, a year before).
+    gold_before, gold_after = (next(y for x, y in zip(s[0]["data"][-1]["x"], _values(s[0]["data"][-1]["y"]),
                                                       strict=True) if x == "Gold") for s in (before, after))
     assert gold_after == gold_before + 10
 

@@ -5,8 +5,10 @@ import streamlit as st
 
 from analytics import charts
 from analytics.access import AccessDenied
-from analytics.analyses.queries import new_and_lapsed, overview, partners_by_tier, revenue_by_tier
+from analytics.analyses.messages import tier_change_table
+from analytics.analyses.queries import filter_options, new_and_lapsed, overview, partners_by_tier, revenue_by_tier
 from analytics.demo import DemoSpec, build_demo_channel
+from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import load_extract
@@ -14,7 +16,7 @@ from analytics.store.quarters import shift_quarter
 from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import cached, cached_figure, get_store
-from views.overview_sections import board_pack_button, changes_section
+from views.overview_sections import board_pack_button, changes_section, messages_section, template_section
 from views.sidebar import current_filter
 from views.style import show_chart
 
@@ -64,6 +66,9 @@ latest_flow = flows[flows["quarter"] == q]
 
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 board_pack_button(flt)
+template_section()
+messages_section(ChannelFilter(q, flt.tiers, flt.regions, flt.distributors, flt.segments))
+st.subheader("Headline figures")
 c1, c2, c3, c4 = st.columns(4)
 # Short labels, so that none is cut off at 1280 px; the periods and definitions are in the help.
 c1.metric(
@@ -97,11 +102,17 @@ if not latest_flow.empty:
     )
 
 left, right = st.columns([2, 3])
-show_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q), q), left)
+if year_before >= cached(filter_options).quarters[0]:  # partners per tier now against a year before
+    show_chart(cached_figure(charts.tiers_against_year_before_bars, cached(tier_change_table, flt, q), q,
+                             year_before), left)
+else:
+    show_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q), q), left)
 show_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt), q), right)
 show_chart(cached_figure(charts.new_and_lapsed_bars, flows, q))
 st.caption(
-    f"Partners per tier: each partner with an order in {shift_quarter(q, -3)}–{q}, in the latest tier the data "
+    f"Partners per tier: each partner with an order in {shift_quarter(q, -3)}–{q} (grey: in "
+    f"{shift_quarter(year_before, -3)}–{year_before}, a year before; above each tier its net change), in the latest "
+    "tier the data "
     "record for it there (Tier (recorded), as on the Tiers page; not the tier its figures meet, which the annual "
     "review judges). Revenue per quarter: each partner in the tier recorded in that quarter. New in a quarter: "
     "first order ever in it; lapsed: an order in the four quarters to the quarter before, none in the four to it. "

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.access import AccessDenied
 from analytics.analyses.changes import KINDS, RISK_THRESHOLD, load_changes
-from analytics.brief import board_pack_bytes
+from analytics.analyses.messages import NOISE_RULES, quarter_messages
+from analytics.brief import LAYOUTS_NEEDED, board_pack_bytes, remove_template, save_template, stored_template
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
+from views.auth import current_actor
 from views.db import APP_WAIT, cached, get_store
+from views.sidebar import view_params
 from views.widgets import partner_table
 
-__all__ = ["changes_section", "board_pack_button"]
+__all__ = ["changes_section", "board_pack_button", "messages_section", "template_section"]
 
 _NOTHING = {
     "qualifies higher": "no partner's figures rose to a higher tier's minimums",
@@ -88,6 +92,33 @@ def changes_section() -> None:
     )
 
 
+def messages_section(flt: ChannelFilter) -> None:
+    """Show the quarter in messages, largest first, each with a link to the page that proves it."""
+    st.subheader(f"What changed in {flt.quarter}")
+    try:
+        rules = load_program()
+    except ValueError as exc:
+        st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+        return
+    found = cached(quarter_messages, flt, rules)
+    if found is None:
+        return
+    for i, message in enumerate(found.messages, start=1):
+        # The link under its message, not beside it: a side column cut the page's name off at 1280 px.
+        with st.container(gap=None):
+            st.markdown(rf"{i}\. {markdown_literal(message.text)}.")
+            st.page_link(message.page, label=message.page_label, query_params=view_params(),
+                         icon=":material/arrow_forward:")
+    if not found.messages:
+        st.info("Nothing changed beyond the noise this quarter.")
+    for note in found.not_available:
+        st.caption(markdown_literal(note))
+    quiet = "; ".join(found.within_noise)
+    st.caption(markdown_literal(
+        f"Against a year before, ranked by the revenue each is about. Not news (within the noise): {NOISE_RULES}."
+        + (f" This quarter within it: {quiet}." if quiet else "")))
+
+
 def board_pack_button(flt: ChannelFilter) -> None:
     """Offer the quarter's board pack (PowerPoint) for the selection, built only when clicked."""
     path = get_store().path
@@ -96,7 +127,7 @@ def board_pack_button(flt: ChannelFilter) -> None:
     def build() -> bytes:
         # Streamlit calls this on another thread after this run has let go of the database: it opens its own.
         with Store(path, wait=APP_WAIT) as store:
-            return board_pack_bytes(store, flt)
+            return board_pack_bytes(store, flt, stored_template())
 
     st.download_button(
         f"Board pack for {quarter} (PowerPoint)", build,
@@ -106,3 +137,27 @@ def board_pack_button(flt: ChannelFilter) -> None:
         help="A deck of the quarter for the executive team: headline figures, tiers, drop-offs, partners at risk, "
              "recruits and the saved review's decisions. Charts are native PowerPoint charts you can edit.",
     )
+
+
+def template_section() -> None:
+    """Offer an admin to keep the company's PowerPoint template for the board pack, or to go back to the default."""
+    actor = current_actor()
+    if actor is None or not actor.may("change program rules"):
+        return
+    kept = stored_template()
+    with st.expander("Board pack template (admin)", icon=":material/palette:"):
+        now = "the company template kept in data/" if kept else "the default Office template"
+        st.caption(f"The board pack is built on {now}. A company template is a .pptx whose slide master and "
+                   f"layouts the pack uses; it needs layouts named "
+                   f"{' and '.join(LAYOUTS_NEEDED)}. Its own slides are left out.")
+        upload = st.file_uploader("Company template (.pptx)", type=["pptx"], key="brief_template_upload")
+        if upload is not None and st.button("Use this template for every board pack", key="brief_template_save"):
+            try:
+                save_template(upload.getvalue(), upload.name, actor=actor)
+            except (ValueError, AccessDenied) as exc:
+                st.error(markdown_literal(str(exc)))
+            else:
+                st.success(f"{markdown_literal(upload.name)} is the board pack's template from now on.")
+        if kept and st.button("Go back to the default template", key="brief_template_remove"):
+            remove_template(actor=actor)
+            st.success("The board pack is built on the default template again.")
