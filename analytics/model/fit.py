@@ -342,8 +342,6 @@ def fit_models(
                 f"of data; there are {have}), so the calibrated BG/NBD model is served, not an untested one."
             )
         chosen = evaluation.chosen if evaluation is not None and evaluation.chosen else BTYD
-        if evaluation is not None and evaluation.selection:
-            notes.append(f"{target.capitalize()}: {evaluation.selection}")
         fit_data = data[data["cutoff"].isin(final_at)]
         counts[target] = len(fit_data)
         progress(0.35 + 0.4 * step, f"Fitting the {target} model on {len(fit_data):,} examples")
