@@ -59,19 +59,19 @@ def test_selection_serves_the_learned_model_only_beyond_noise():
     textbook = signal + rng.normal(0, 0.6, n)
     ranks = {
         BTYD: textbook,
-        "a hair better": textbook + 0.01 * y,           # the same ranking, give or take a few ties
+        "as good": signal + rng.normal(0, 0.6, n),      # as noisy as the textbook, its own noise
         "clearly better": signal,                        # the textbook's noise removed
     }
     weights = resample_weights(n)
     metrics = {name: metrics_of(y, r, None, weights) for name, r in ranks.items()}
-    for learned, served in (("a hair better", BTYD), ("clearly better", MODEL)):
+    for learned, served in (("as good", BTYD), ("clearly better", MODEL)):
         chosen, why = _select({MODEL: metrics[learned], BTYD: metrics[BTYD]}, {MODEL: ranks[learned], BTYD: textbook},
                               {MODEL, BTYD}, y, weights)
         assert chosen == served, why
         assert ("beyond the backtest's noise, so it is served" in why) == (served == MODEL)
     # Without the textbook model, the best calibrated rule is what the learned model must beat.
-    chosen, why = _select({MODEL: metrics["a hair better"], DAYS_RULE.name: metrics[BTYD]},
-                          {MODEL: ranks["a hair better"], DAYS_RULE.name: textbook}, {MODEL, DAYS_RULE.name}, y,
+    chosen, why = _select({MODEL: metrics["as good"], DAYS_RULE.name: metrics[BTYD]},
+                          {MODEL: ranks["as good"], DAYS_RULE.name: textbook}, {MODEL, DAYS_RULE.name}, y,
                           weights)
     assert chosen == DAYS_RULE.name and DAYS_RULE.name in why
 
