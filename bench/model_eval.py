@@ -45,7 +45,7 @@ MEAN_TOLERANCE = 0.03
 _CDNOW = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}
 
 
-def single_cohort_extract(partners: int = 2400, quarters: int = 10, last_quarter: str = "2026Q3",
+def single_cohort_extract(partners: int = 6000, quarters: int = 10, last_quarter: str = "2026Q3",
                           seed: int = 26) -> str:
     """Give a CSV extract (partner_id, order_date, revenue) of one cohort of occasional buyers.
 

@@ -68,7 +68,8 @@ for target in ("churn", "turnaround"):
     st.caption(
         f"Trained on cutoffs {', '.join(evaluation.train_quarters) or 'none'} ({evaluation.train_examples:,} "
         f"examples), calibrated on {evaluation.calibration_quarter}, tested on {', '.join(evaluation.test_quarters)} "
-        f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} of them {target}). "
+        f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} of them {target}): fitted "
+        f"only on cutoffs whose {horizon} quarters ahead were observed by the test cutoff. "
         "ROC AUC: how well it ranks (0.5 is chance), with its 95 % interval; PR AUC: precision over recall; Brier: "
         "mean squared error of the probabilities (lower is better); mean predicted: to compare with the "
         f"{evaluation.test_positive_rate:.1%} that happened; top-10 %: share of actual {target} among the 10 % "

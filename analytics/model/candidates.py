@@ -75,6 +75,8 @@ class Split:
     target: str
     train: pd.DataFrame
     calibration: pd.DataFrame
+    # Why the calibration cutoff cannot calibrate anything, if so (it is the data's first quarter).
+    uncalibratable: str = ""
 
     @property
     def calibration_quarter(self) -> str:
@@ -194,6 +196,9 @@ class Rule(Candidate):
         scorer = self._scorer(split.target)
         raw = scorer._raw(split.calibration)
         known = ~np.isnan(raw)
+        if split.uncalibratable:
+            scorer.caveat = f"not calibrated: {split.uncalibratable}"
+            return scorer
         if not known.any():
             scorer.caveat = f"not calibrated: no partner at {split.calibration_quarter} has {self.words}"
             return scorer
@@ -318,6 +323,8 @@ class Learned(Candidate):
         if min(positives, negatives) < MIN_CLASS_EXAMPLES:
             raise Unavailable(f"too few {target} examples to train on ({positives} {target}, {negatives} not; "
                               f"at least {MIN_CLASS_EXAMPLES} of each are needed)")
+        if split.uncalibratable:
+            raise Unavailable(split.uncalibratable)
         if not _enough_classes(split.calibration, target):
             raise Unavailable(f"too few of each outcome at {split.calibration_quarter} to calibrate on")
         encode = ColumnTransformer(
