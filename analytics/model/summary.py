@@ -75,8 +75,8 @@ def _model_in_words(chosen: str | None, evaluation: Evaluation | None) -> str:
                 "later, so nothing else can be trained or tested yet.")
     if chosen == BTYD:
         why = ("The gradient-boosting model did not rank partners better than it by more than the test's own "
-               "noise, so this simpler one is used." if evaluation is not None else
-               "The data are too short to test a learned model, so this simpler one is used.")
+               "noise, so this simpler one is used." if evaluation is not None and MODEL in evaluation.metrics.index
+               else "The data are too short to test a learned model, so this simpler one is used.")
         return ("The BG/NBD \"buy till you die\" model: from when and how often each partner ordered, how many "
                 "orders to expect from it, turned into a probability by a logistic regression on what partners did "
                 f"after an earlier quarter. {why}")
