@@ -39,3 +39,20 @@ def test_fit_refuses_impossible_summaries():
         fit_bgnbd(np.array([]), np.array([]), np.array([]))
     with pytest.raises(ValueError, match="recency <= age"):
         fit_bgnbd([1, 2], [5, 60], [52, 52])
+
+
+def test_expected_orders_match_the_published_cdnow_figure():
+    # Fader, Hardie and Lee (2005), CDNOW: a customer with 2 repeat purchases, the last at 30.43 of 38.86 weeks,
+    # is expected to make 1.226 purchases in the next 39 weeks with these parameters.
+    model = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    assert model.expected_orders([2], [30.43], [38.86], 39)[0] == pytest.approx(1.226, abs=0.001)
+    more, fewer, stopped = model.expected_orders([10, 1, 10], [38, 30, 5], [39, 39, 39], 26)
+    assert more > fewer > stopped > 0
+
+
+def test_a_fit_that_does_not_converge_says_so():
+    # Nobody ever repeated: the dropout parameters are not identified and run to the optimiser's bound.
+    fitted = fit_bgnbd(np.zeros(500), np.zeros(500), np.full(500, 52.0))
+    assert not fitted.converged and fitted.optimizer_message
+    x, t_x, T = simulate_bgnbd(BgNbd(r=0.25, alpha=4.0, a=0.8, b=2.5), 3000, T=78.0, seed=3)
+    assert fit_bgnbd(x, t_x, T).converged

@@ -198,3 +198,18 @@ def test_order_days_are_derived_again_when_an_older_database_is_opened(tmp_path,
         after = features_at(load_panel(store), "2025Q1", 1).set_index("partner_id")
     assert after.loc["A", "order_days_total"] == 2 and after.loc["B", "order_days_total"] == 1
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_short_windows_give_earlier_cutoffs_whose_labels_scale_the_window_to_the_horizon():
+    # One partner steady at 100 a quarter, one that falls to 10 a quarter after the first two quarters.
+    rows = [{"partner_id": "steady", "q_index": quarter_index("2024Q1") + q, "revenue": 100.0} for q in range(8)]
+    rows += [{"partner_id": "faller", "q_index": quarter_index("2024Q1") + q, "revenue": 100.0 if q < 2 else 10.0}
+             for q in range(8)]
+    panel = panel_from_frame(pd.DataFrame(rows))
+    assert cutoffs(panel, 4) == [quarter_index("2024Q4")]
+    assert cutoffs(panel, 4, window=1) == [quarter_index(q) for q in ("2024Q1", "2024Q2", "2024Q3", "2024Q4")]
+    features = features_at(panel, "2024Q2", 4)
+    assert features["window_quarters"].tolist() == [2.0, 2.0]
+    labels = labels_at(panel, features, 4).set_index(features["partner_id"])
+    # 200 over two quarters stands for 400 over four; 20 % of it is 80. The faller's next four quarters: 40.
+    assert labels.loc["faller", "churn"] == 1 and labels.loc["steady", "churn"] == 0

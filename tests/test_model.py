@@ -1,5 +1,6 @@
-"""The churn / turnaround model: honest time-ordered backtest, baselines (BG/NBD among them), short histories,
-smooth probabilities, reasons that match each partner's history, score command."""
+"""The churn / turnaround model: honest time-ordered backtest, candidates (BG/NBD and rules among them) with their
+intervals, selection beyond noise, calibration by time, short histories, smooth probabilities, reasons that match
+each partner's history, score command."""
 
 from __future__ import annotations
 
@@ -13,8 +14,17 @@ from analytics.cli import main
 from analytics.demo import DemoSpec, build_demo_channel, occasional_buyers_extract
 from analytics.ingest.load import load_extract
 from analytics.model import fit as model_module
-from analytics.model.features import NotEnoughHistory, build_examples, cutoffs, load_panel, panel_from_frame
-from analytics.model.fit import BASELINES, BTYD, BTYD_ALONE, MODEL, Scorer, fit_models, score_partners
+from analytics.model import reasons as reasons_module
+from analytics.model.candidates import CANDIDATES, RULES, Learned, Rule, Split
+from analytics.model.features import (
+    NUMERIC_FEATURES,
+    NotEnoughHistory,
+    build_examples,
+    cutoffs,
+    load_panel,
+    panel_from_frame,
+)
+from analytics.model.fit import BTYD, BTYD_ALONE, MODEL, fit_models, score_partners
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.store import Store
 
@@ -26,44 +36,58 @@ def demo_fit(demo_db):
     yield None, panel, fit_models(panel)
 
 
-def test_model_beats_every_baseline_the_bgnbd_one_too_on_the_demo_channel(demo_fit):
+def test_every_candidate_is_scored_with_its_interval_and_the_served_one_is_calibrated_on_the_demo(demo_fit):
     _, _, fitted = demo_fit
     for target in ("churn", "turnaround"):
-        metrics = fitted.evaluations[target].metrics
-        assert BTYD in metrics.index and "baseline: days since last order" in metrics.index
-        for baseline in BASELINES:
-            assert metrics.loc[MODEL, "ROC AUC"] > metrics.loc[baseline, "ROC AUC"], (target, metrics)
-        assert fitted.evaluations[target].chosen == MODEL
-        assert fitted.scorers[target].name == MODEL
-    churn = fitted.evaluations["churn"].metrics.loc[MODEL]
-    assert churn["top-10 % lift"] > 3  # the riskiest tenth holds several times the base rate of churners
-    rate = fitted.evaluations["churn"].test_positive_rate
-    assert churn["Brier"] < rate * (1 - rate)  # better than always saying the base rate
+        evaluation = fitted.evaluations[target]
+        metrics = evaluation.metrics
+        # Every rule ranks from its raw figure: none is a constant 0.500 row, none is left out.
+        assert set(metrics.index) == {c.name for c in CANDIDATES} and not evaluation.unavailable
+        assert (metrics["ROC AUC"] > 0.55).all(), metrics
+        assert ((metrics["ROC AUC low"] < metrics["ROC AUC"]) & (metrics["ROC AUC"] < metrics["ROC AUC high"])).all()
+        assert (metrics["ROC AUC high"] - metrics["ROC AUC low"]).between(0.01, 0.1).all()
+        assert evaluation.chosen in (MODEL, BTYD) and fitted.scorers[target].name == evaluation.chosen
+        assert "noise" in evaluation.selection
+    churn = fitted.evaluations["churn"]
+    served = churn.metrics.loc[churn.chosen]
+    assert served["top-10 % lift"] > 3  # the riskiest tenth holds several times the base rate of churners
+    rate = churn.test_positive_rate
+    assert served["Brier"] < rate * (1 - rate)  # better than always saying the base rate
+    assert abs(served["mean predicted"] - rate) < 0.03  # calibrated on an earlier cutoff, right on a later one
+    # The year-over-year rule has no figure at the calibration cutoff (6 quarters of history needed): it ranks,
+    # but gives no probability to judge.
+    rule = RULES[2].name
+    assert np.isnan(churn.metrics.loc[rule, "Brier"]) and "not calibrated" in churn.caveats[rule]
 
 
-def test_backtest_trains_only_on_cutoffs_whose_labels_were_observed_by_the_test_cutoff(demo_db, monkeypatch):
-    fits: list[tuple[str, list[int]]] = []
-    original = Scorer.fit
+def test_backtest_fits_only_on_cutoffs_whose_labels_were_observed_by_the_test_cutoff(demo_db, monkeypatch):
+    fits: list[tuple[str, list[int], int]] = []  # target, training cutoffs, calibration cutoff
 
-    def recording_fit(self, examples):
-        fits.append((self.target, sorted(examples["cutoff"].unique())))
-        return original(self, examples)
+    def recording(original):
+        def fit(self, split: Split):
+            fits.append((split.target, sorted(split.train["cutoff"].unique()), int(split.calibration["cutoff"].max())))
+            return original(self, split)
+        return fit
 
-    monkeypatch.setattr(Scorer, "fit", recording_fit)
+    monkeypatch.setattr(Rule, "fit", recording(Rule.fit))  # the textbook model's fit goes through it too
+    monkeypatch.setattr(Learned, "fit", recording(Learned.fit))
     with Store(demo_db) as store:
         panel = load_panel(store)
     as_of = "2026Q3"
     fitted = fit_models(panel, as_of, horizon=4)
     for target in ("churn", "turnaround"):
-        test = [quarter_index(q) for q in fitted.evaluations[target].test_quarters]
-        backtest_fits = [cut for t, cut in fits if t == target and max(cut) < min(test)]
-        assert len(backtest_fits) == 1 + len(BASELINES)  # model and each baseline, all before the test cutoff
-        # A training cutoff's 4 labelled quarters end by the test cutoff: none of them run into the test period.
-        assert all(max(cut) + 4 <= min(test) for cut in backtest_fits)
-        assert [quarter_index(q) for q in fitted.evaluations[target].train_quarters] == [min(test) - 4]
+        test = quarter_index(fitted.evaluations[target].test_quarters[-1])
+        backtest_fits = [(train, calibrate) for t, train, calibrate in fits if t == target and calibrate < test - 1]
+        assert len(backtest_fits) == len(CANDIDATES)  # each candidate once, all before the test cutoff
+        for train, calibrate in backtest_fits:
+            # Calibrated on the latest cutoff whose 4 labelled quarters end by the test cutoff; trained before it.
+            assert calibrate == test - 4 and all(c < calibrate for c in train)
+        assert fitted.evaluations[target].calibration_quarter == quarter_label(test - 4)
+        assert [quarter_index(q) for q in fitted.evaluations[target].train_quarters] == [test - 7, test - 6, test - 5]
         # Every fit, the final one too, only uses cutoffs whose four quarters ahead ended by the as-of quarter.
-        assert all(max(cut) + 4 <= quarter_index(as_of) for t, cut in fits if t == target)
+        assert all(calibrate + 4 <= quarter_index(as_of) for t, _, calibrate in fits if t == target)
     assert max(quarter_index(q) for q in fitted.train_quarters) == quarter_index(as_of) - 4
+    assert fitted.calibration_quarter == quarter_label(quarter_index(as_of) - 4)
 
 
 def test_reasons_name_the_partners_real_figures(demo_fit):
@@ -105,8 +129,8 @@ def test_reasons_name_the_partners_real_figures(demo_fit):
     for (_, effect), row in zip(effects.iterrows(), top.itertuples(), strict=True):
         figures = features.loc[row.partner_id].to_dict() | {"tier": row.tier, "region": row.region}
         said: dict[str, float] = {}
-        for g in model_module.REASON_GROUPS:  # two groups may tell one fact in the same words: it is named once
-            text = model_module.describe(g, figures)
+        for g in reasons_module.REASON_GROUPS:  # two groups may tell one fact in the same words: it is named once
+            text = reasons_module.describe(g, figures)
             said[text] = max(said.get(text, -np.inf), effect[f"effect: {g}"])
         named = [said[reason] for reason in row.churn_reasons.split("; ") if reason in said]
         assert named == sorted(named, reverse=True) and all(e > 0 for e in named), row.churn_reasons
@@ -142,9 +166,14 @@ def test_score_command_writes_one_row_per_active_partner(demo_db, tmp_path, caps
 def test_backtest_command_prints_model_and_baselines(demo_db, capsys):
     assert main(["--db", str(demo_db), "backtest"]) == 0
     printed = capsys.readouterr().out
-    assert "ROC AUC" in printed and "Brier" in printed and "top-10 % lift" in printed
-    for name in (MODEL, *BASELINES):
-        assert printed.count(name) >= 2  # in the churn table and the turnaround table
+    assert "ROC AUC (95 % interval)" in printed and "Brier" in printed and "top-10 % lift" in printed
+    for candidate in CANDIDATES:
+        assert printed.count(candidate.name) >= 2  # in the churn table and the turnaround table
+    # Every candidate's ROC AUC with its interval, none a constant 0.500 (a rule ranks by its raw figure).
+    assert len(re.findall(r" 0\.\d{3}, 0\.\d{2}–[01]\.\d{2} ", printed)) == 2 * len(CANDIDATES)
+    assert " 0.500" not in printed
+    assert printed.count("beyond the backtest's noise") == 2 and "mean predicted" in printed
+    assert re.search(r"Calibration of .* mean predicted \d+\.\d% against \d+\.\d% that happened", printed)
     assert printed.count("observed by the test cutoff") == 2
     assert f"model version {model_module.MODEL_VERSION}" in printed
 
@@ -177,7 +206,10 @@ def test_minimal_extract_from_years_ago_is_scored(store, write_file, tmp_path, c
     assert len(scores) > 100 and scores["churn_probability"].between(0, 1).all()
     assert (scores["tier"] == "Unknown").all()
     assert main(["--db", str(store.path), "backtest"]) == 0
-    assert "Churn not backtested" in capsys.readouterr().out  # 10 quarters: a 4-quarter backtest needs 12
+    # 10 quarters: a 4-quarter backtest trains on the first, calibrates on the second (windows cut short), and
+    # tests on the sixth.
+    printed = capsys.readouterr().out
+    assert "Churn: trained on cutoffs 2013Q1 " in printed and "calibrated on 2013Q2, tested on 2014Q2" in printed
     assert main(["--db", str(store.path), "backtest", "--horizon", "2"]) == 0
     assert "ROC AUC" in capsys.readouterr().out
 
@@ -188,12 +220,18 @@ def test_a_short_history_is_scored_by_the_bgnbd_model_and_the_notes_say_so(store
     out = tmp_path / "s.csv"
     assert main(["--db", str(store.path), "score", "--as-of", "2026Q2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "BG/NBD model alone" in printed and "6 quarter(s) of data" in printed and "needs at least 8" in printed
+    # Six quarters at a 4-quarter horizon: too short to test, long enough to calibrate the BG/NBD model on its
+    # second quarter (a window cut short) against what followed.
+    assert "Churn not backtested" in printed and "(10 quarters of data; there are 6)" in printed
+    assert "BG/NBD model alone" not in printed
     scores = pd.read_csv(out, encoding="utf-8-sig")
     assert len(scores) > 300 and scores["churn_probability"].between(0, 1, inclusive="neither").all()
     assert scores["turnaround_probability"].isna().all()
     with Store(store.path) as reopened:
         panel = load_panel(reopened)
+    fitted = fit_models(panel, "2026Q2", horizon=4)
+    assert fitted.scorers["churn"].name == BTYD and fitted.scorers["churn"].calibrated
+    assert fitted.calibration_quarter == "2025Q2" and fitted.train_quarters == ("2025Q1", "2025Q2")
     # Down to a single quarter of history before the cutoff (and the cutoff quarter itself alone).
     for as_of in ("2025Q2", "2025Q1"):
         fitted = fit_models(panel, as_of, horizon=2)
@@ -222,7 +260,8 @@ def test_a_feature_constant_within_every_cutoff_is_not_used():
     examples = build_examples(panel, cutoffs(panel, 2), 2)
     assert examples.groupby("cutoff")["tenure_quarters"].nunique().max() <= 1
     assert examples["tenure_quarters"].isna().any() and examples["tenure_quarters"].nunique() == 1
-    scorer = Scorer(MODEL, "churn").fit(examples)
+    last = examples["cutoff"].max()
+    scorer = Learned().fit(Split("churn", examples[examples["cutoff"] < last], examples[examples["cutoff"] == last]))
     assert "tenure_quarters" in scorer._blank and "days_since_order" not in scorer._blank
 
 
@@ -259,7 +298,7 @@ def test_reasons_match_every_partners_history(scored, request):
     panel, fitted, scores = request.getfixturevalue(scored)
     features = model_module.features_at(panel, fitted.as_of, fitted.horizon,
                                         fitted.rules.minimum_revenue()).set_index("partner_id")
-    typical = features[model_module.NUMERIC_FEATURES].median()
+    typical = features[NUMERIC_FEATURES].median()
     likely = scores[scores["churn_probability"] >= 0.5]
     assert len(likely) > 10 and (likely["churn_reasons"] != "").all()
     evidence = fitted.references["churn"]["region_evidence"]

@@ -10,21 +10,24 @@ import pytest
 
 from analytics.demo import DemoSpec, build_demo_channel
 from analytics.formatting import markdown_literal
-from analytics.model.fit import BASELINES, BTYD, BTYD_ALONE, MODEL, Evaluation, ModelReport
+from analytics.model.fit import BTYD, BTYD_ALONE, MODEL, RULE_NAMES, Evaluation, ModelReport
 from analytics.model.scoring import stored_report
 from analytics.model.summary import SIMPLE_RULE, in_ten, plain_summary, top_tenth_catch
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 
-def evaluation(target: str, partners: int, rate: float, figures: dict[str, tuple[float, float]]) -> Evaluation:
-    """Give a backtest with known figures: candidate -> (ROC AUC, top-10 % share)."""
+def evaluation(target: str, partners: int, rate: float, figures: dict[str, tuple[float, float]],
+               unavailable: dict[str, str] | None = None, mean: float = float("nan")) -> Evaluation:
+    """Give a backtest with known figures: candidate -> (ROC AUC, top-10 % share); `mean` predicted for each."""
     metrics = pd.DataFrame(
-        [{"ROC AUC": auc, "PR AUC": 0.5, "Brier": 0.1, "top-10 % share": share, "top-10 % lift": share / rate}
+        [{"ROC AUC": auc, "ROC AUC low": auc - 0.02, "ROC AUC high": auc + 0.02, "PR AUC": 0.5, "Brier": 0.1,
+          "mean predicted": mean, "top-10 % share": share, "top-10 % lift": share / rate}
          for auc, share in figures.values()], index=pd.Index(list(figures), name="candidate"))
     return Evaluation(target=target, train_quarters=("2024Q3",), test_quarters=("2025Q3",), train_examples=900,
                       test_examples=partners, test_positive_rate=rate, metrics=metrics,
-                      reliability=pd.DataFrame(), chosen=str(metrics["ROC AUC"].idxmax()), seconds=1.0)
+                      reliability=pd.DataFrame(), chosen=str(metrics["ROC AUC"].idxmax()), seconds=1.0,
+                      unavailable=unavailable or {})
 
 
 def report(churn: Evaluation | None, chosen: str, turnaround: Evaluation | None = None,
@@ -84,12 +87,12 @@ def test_counts_come_from_the_test_size_not_a_round_thousand():
 
 
 @pytest.mark.parametrize(("chosen", "start", "words"), [
-    (BTYD, "The BG/NBD \"buy till you die\" model", "better than the gradient-boosting model"),
+    (BTYD, "The BG/NBD \"buy till you die\" model", "by more than the test's own noise"),
     ("baseline: days since last order", "A simple rule: the more days since a partner's last order",
      "logistic regression"),
 ], ids=["bgnbd-won", "rule-won"])
 def test_a_baseline_served_says_so_in_words(chosen, start, words):
-    assert chosen in BASELINES
+    assert chosen in (BTYD, *RULE_NAMES)
     churn = evaluation("churn", 1000, 0.1, {MODEL: (0.7, 0.3), chosen: (0.8, 0.4), SIMPLE_RULE: (0.5, 0.1)})
     said = text_of(plain_summary(report(churn, chosen)))
     assert said["Which model"].startswith(start) and words in said["Which model"]
@@ -99,7 +102,7 @@ def test_a_baseline_served_says_so_in_words(chosen, start, words):
 def test_a_short_history_is_not_tested_and_says_so():
     said = text_of(plain_summary(report(None, BTYD_ALONE, train_quarters=())))
     assert said["Which model"].startswith("The BG/NBD \"buy till you die\" model alone")
-    assert said["How good it is"].startswith("Not tested on this data") and "12 quarters" in said["How good it is"]
+    assert said["How good it is"].startswith("Not tested on this data") and "10 quarters" in said["How good it is"]
     assert "turn around" not in said["What it predicts"]  # turnaround is not scored at all
     assert said["When it was trained"] == ("2026-12-01 at 14:32, on the data 2023Q4–2026Q3. It is trained again "
                                            "after every load or rollback.")
@@ -112,6 +115,16 @@ def test_turnaround_is_told_in_the_same_words():
     assert ("Turnaround, among the 200 partners underperforming at 2025Q3: of the 50 that turned around, the 20 it "
             "ranked most likely (the top tenth) held 10: about 2 in 10, and it ranks a partner that turned around "
             "above one that did not 7 times in 10.") in good
+
+
+def test_a_rule_the_backtest_could_not_score_is_named_with_why_and_never_quoted():
+    why = "no partner at 2024Q3 has revenue a year earlier to compare with (it takes 6 quarters of history)"
+    churn = evaluation("churn", 1000, 0.12, {MODEL: (0.86, 0.6), BTYD: (0.83, 0.5)}, unavailable={SIMPLE_RULE: why},
+                       mean=0.131)
+    good = text_of(plain_summary(report(churn, MODEL)))["How good it is"]
+    assert f"revenue fell most year over year could not be tested: {why}." in good
+    assert "held 75" not in good and good.count(" held ") == 1  # only the served model's catch is quoted
+    assert "On average it gave those partners a 13 % chance of churning; 12 % did." in good
 
 
 @pytest.mark.parametrize(("share", "expected"), [(0.0, 0), (0.049, 0), (0.05, 1), (0.45, 5), (0.449, 4), (1.0, 10)])
@@ -145,4 +158,9 @@ def test_model_page_opens_with_the_summary_of_the_stored_report(small_demo):
     auc = evaluation.metrics.loc[stored.chosen["churn"], "ROC AUC"]
     assert f"{in_ten(auc)} times in 10" in shown
     # The analysts' figures stay below it.
-    assert len(at.dataframe) == 2 and "ROC AUC" in at.dataframe[0].value.columns
+    assert len(at.dataframe) == 2 and "ROC AUC (95 % interval)" in at.dataframe[0].value.columns
+    # Every ROC AUC shown with its interval, as "0.858, 0.84–0.88"; the served candidate marked.
+    table = at.dataframe[0].value
+    scored = table[table["ROC AUC (95 % interval)"] != ""]
+    assert scored["ROC AUC (95 % interval)"].str.fullmatch(r"0\.\d{3}, 0\.\d{2}–[01]\.\d{2}").all()
+    assert table.loc[table["note"] == "served", "candidate"].tolist() == [stored.chosen["churn"]]

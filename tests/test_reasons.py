@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analytics.model.features import features_at, panel_from_frame
-from analytics.model.fit import REASON_GROUPS, describe
+from analytics.model.reasons import REASON_GROUPS, describe
 from analytics.store.quarters import quarter_index
 
 FIRST = quarter_index("2023Q4")

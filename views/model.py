@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import charts
 from analytics.formatting import markdown_literal, probability_text
-from analytics.model.fit import MODEL
+from analytics.model.fit import backtest_table, calibration_text
 from analytics.model.scoring import score_status, stored_report
 from analytics.model.summary import plain_summary
 from analytics.store.quarters import shift_quarter
@@ -46,10 +46,14 @@ a cutoff, labelled by the {horizon} quarters after it ({report.train_examples.ge
 in {report.fit_seconds:.1f} s (model version {status.run.model_version}); {report.partners_scored:,} partners
 scored. Scores are computed again after every load or rollback and stored; pages read them.
 
-**How it was tested.** Trained on early cutoffs and tested on the latest one, L. A training cutoff only counts when
-its own {horizon} quarters ahead ended by L, so no training label peeks into the test period. Beside the model
-compete simple baselines: quarters since the last deal, days since the last order, the year-over-year fall, and the
-BG/NBD "buy till you die" model fitted on each partner's order days. The best ranker on the test is served.
+**How it was tested.** Tested on the latest cutoff whose {horizon} quarters ahead are observed, L. Every candidate
+is fitted only on cutoffs whose own {horizon} quarters ahead ended by L, so no label peeks into the test period: the
+learned model is trained on the earlier ones and its probabilities are calibrated on the latest of them, a later
+quarter than it learned from. Beside it compete the BG/NBD "buy till you die" model (partners ranked by the orders
+it expects from them over the horizon) and rules that rank by one raw figure: quarters since the last deal, days
+since the last order, the year-over-year fall. Each ROC AUC comes with its 95 % interval over the test partners
+resampled; the learned model is served only where it ranks above the BG/NBD model by more than that noise. A
+candidate that could not be scored is listed as unavailable, with why, and never ranked.
 """
 )
 for note in report.notes:
@@ -62,27 +66,30 @@ for target in ("churn", "turnaround"):
         st.info(f"No backtest of {target} on this data (see the note above).")
         continue
     st.caption(
-        f"Trained on cutoffs {', '.join(evaluation.train_quarters)} ({evaluation.train_examples:,} examples), "
-        f"tested on {', '.join(evaluation.test_quarters)} ({evaluation.test_examples:,} partners, "
-        f"{evaluation.test_positive_rate:.1%} of them {target}): trained only on cutoffs whose {horizon} quarters "
-        "ahead were observed by the test cutoff. "
-        "ROC AUC: how well it ranks (0.5 is chance); PR AUC: precision over recall; Brier: mean squared error of "
-        f"the probabilities (lower is better); top-10 %: share of actual {target} among the 10 % ranked highest, "
-        "and that share over the base rate (lift)."
+        f"Trained on cutoffs {', '.join(evaluation.train_quarters) or 'none'} ({evaluation.train_examples:,} "
+        f"examples), calibrated on {evaluation.calibration_quarter}, tested on {', '.join(evaluation.test_quarters)} "
+        f"({evaluation.test_examples:,} partners, {evaluation.test_positive_rate:.1%} of them {target}): fitted "
+        f"only on cutoffs whose {horizon} quarters ahead were observed by the test cutoff. "
+        "ROC AUC: how well it ranks (0.5 is chance), with its 95 % interval; PR AUC: precision over recall; Brier: "
+        "mean squared error of the probabilities (lower is better); mean predicted: to compare with the "
+        f"{evaluation.test_positive_rate:.1%} that happened; top-10 %: share of actual {target} among the 10 % "
+        "ranked highest, and that share over the base rate (lift)."
     )
-    chosen = report.chosen.get(target)
-    if chosen and chosen != MODEL:
-        st.warning(f"A baseline ranked better than the model here, so the {target} probabilities come from {chosen}.")
-    metrics = evaluation.metrics.reset_index()
-    show_table(metrics)
-    download_table(metrics, f"backtest_{target}_{q}_{horizon}q", key=f"dl_backtest_{target}")
+    if evaluation.selection:
+        st.info(markdown_literal(evaluation.selection))
+    table = backtest_table(evaluation)
+    show_table(table)
+    download_table(table, f"backtest_{target}_{q}_{horizon}q", key=f"dl_backtest_{target}")
+    if evaluation.chosen:
+        st.caption(markdown_literal(calibration_text(evaluation, evaluation.chosen)))
     show_chart(cached_figure(charts.reliability_chart, evaluation.reliability, target,
                              ", ".join(evaluation.test_quarters)))
     st.caption(
         f"Calibration (reliability curve): the test partners in ten equal groups by predicted {target} probability; "
         f"each point is a group's average predicted probability against the share that actually saw {target}. "
-        "On the diagonal a probability means what it says. Probabilities are calibrated with a sigmoid (Platt), so "
-        "they vary smoothly and are never exactly 0 or 1; the other pages write them as "
+        "On the diagonal a probability means what it says. Probabilities are calibrated with a sigmoid (Platt) on a "
+        "later quarter than the model learned from, so they vary smoothly and are never exactly 0 or 1; the other "
+        "pages write them as "
         f"\"{probability_text(0.0)}\", whole percentages, or \"{probability_text(1.0)}\", since a test on tenths "
         "of the partners cannot tell finer odds apart at the ends."
     )

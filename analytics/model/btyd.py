@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import gammaln, hyp2f1
 
 __all__ = ["BgNbd", "fit_bgnbd", "simulate_bgnbd", "DAYS_PER_WEEK", "WEEKS_PER_QUARTER"]
 
@@ -37,6 +37,10 @@ class BgNbd:
     alpha: float
     a: float
     b: float
+    # Whether the optimiser reported convergence, and its own words: parameters it gave up on are used
+    # all the same (they are the best it found), but the notes say so.
+    converged: bool = True
+    optimizer_message: str = ""
 
     def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """Give the probability that each partner is still active at the end of its observation."""
@@ -57,6 +61,27 @@ class BgNbd:
         alive = self.p_alive(x, t_x, T)
         quiet_if_alive = ((self.alpha + T) / (self.alpha + T + t)) ** (self.r + x)
         return (1.0 - alive) + alive * quiet_if_alive
+
+    def expected_orders(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float) -> np.ndarray:
+        """Give each partner's expected number of order days in the next `t` weeks, E[X(T, T+t) | x, t_x, T].
+
+        Fader, Hardie and Lee (2005), equation 10. On occasional buyers it ranks who buys again better
+        than the chance of no order does: it weighs how often a partner ordered, not only whether.
+        """
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        z = t / (alpha + T + t)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
+            # Where the series overflows, Euler's transformation of the same function stays finite.
+            c = a + b + x - 1
+            euler = hyp2f1(c - r - x, c - b - x, c, z) * (1 - z) ** (c - r - x - b - x)
+            hyp = np.where(np.isfinite(hyp), hyp, euler)
+            first = (a + b + x - 1) / (a - 1)
+            second = 1.0 - hyp * ((alpha + T) / (alpha + T + t)) ** (r + x)
+            odds = np.where(x > 0, (a / (b + np.maximum(x, 1) - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+            expected = first * second / (1.0 + odds)
+        return np.clip(np.nan_to_num(expected, nan=0.0, posinf=0.0), 0.0, None)
 
 
 def _negative_log_likelihood(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
@@ -91,7 +116,11 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, seed: int = 0) -> B
     result = minimize(_negative_log_likelihood, start, args=(ux, ut, uT, weight), method="L-BFGS-B",
                       bounds=[(-9.0, 9.0)] * 4)
     r, alpha, a, b = np.exp(result.x)
-    return BgNbd(r=float(r), alpha=float(alpha), a=float(a), b=float(b))
+    # A parameter at its bound (e**9) is an optimiser stuck at the edge, not an estimate.
+    at_bound = bool(np.any(np.abs(result.x) >= 9.0 - 1e-6))
+    message = str(result.message) if not result.success else ("a parameter at its bound" if at_bound else "")
+    return BgNbd(r=float(r), alpha=float(alpha), a=float(a), b=float(b),
+                 converged=bool(result.success) and not at_bound, optimizer_message=message)
 
 
 def simulate_bgnbd(params: BgNbd, partners: int, T: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.analyses.catalogue import enterprise_products
-from analytics.model.btyd import DAYS_PER_WEEK, WEEKS_PER_QUARTER, fit_bgnbd
+from analytics.model.btyd import DAYS_PER_WEEK, WEEKS_PER_QUARTER, BgNbd, fit_bgnbd
 from analytics.store.quarters import YEAR, quarter_end, quarter_index, quarter_label
 from analytics.store.schema import TIERS
 from analytics.store.store import ACTIVE_LINES, Store
@@ -38,6 +38,7 @@ __all__ = [
     "cutoffs",
     "order_history_at",
     "btyd_churn_at",
+    "btyd_at",
     "YEAR_WINDOW_FEATURES",
     "NotEnoughHistory",
 ]
@@ -65,6 +66,7 @@ NUMERIC_FEATURES = [
     "days_since_order",       # days from the last order day to the end of the cutoff quarter
     "order_days_trailing",    # distinct order days in the last 4 quarters
     "btyd_churn",             # BG/NBD fitted at the cutoff: probability of no order in the next H quarters
+    "btyd_expected_orders",   # the same fit's expected order days in the next H quarters (E[x*])
 ]
 # Features over the trailing year: missing (NaN) at a cutoff less than a year after the data start,
 # where the window is cut short and a sum would read as a partner's own low figure.
@@ -300,20 +302,28 @@ def order_history_at(panel: Panel, c: int) -> tuple[np.ndarray, np.ndarray, np.n
     return total, frequency, recency, age
 
 
-def btyd_churn_at(panel: Panel, c: int, horizon: int) -> np.ndarray:
-    """Give every panel row's BG/NBD probability of no order in the `horizon` quarters after column `c`.
+def btyd_at(panel: Panel, c: int, horizon: int) -> tuple[np.ndarray, np.ndarray, BgNbd | None]:
+    """Give every panel row's BG/NBD chance of no order and expected order days in the `horizon` quarters after `c`.
 
     The model is fitted at the cutoff on every partner with an order up to it (those long gone tell
-    how partners drop out), so it only knows what was known then. NaN for rows without an order day.
+    how partners drop out), so it only knows what was known then. NaN for rows without an order day;
+    the fit itself is the third item (None without any order day), with whether its optimiser converged.
     """
     total, frequency, recency, age = order_history_at(panel, c)
     known = total > 0
-    out = np.full(len(total), np.nan)
+    no_order, expected = np.full(len(total), np.nan), np.full(len(total), np.nan)
     if not known.any():
-        return out
+        return no_order, expected, None
     fitted = fit_bgnbd(frequency[known], recency[known], age[known])
-    out[known] = fitted.p_no_order(frequency[known], recency[known], age[known], horizon * WEEKS_PER_QUARTER)
-    return out
+    weeks = horizon * WEEKS_PER_QUARTER
+    no_order[known] = fitted.p_no_order(frequency[known], recency[known], age[known], weeks)
+    expected[known] = fitted.expected_orders(frequency[known], recency[known], age[known], weeks)
+    return no_order, expected, fitted
+
+
+def btyd_churn_at(panel: Panel, c: int, horizon: int) -> np.ndarray:
+    """Give every panel row's BG/NBD probability of no order in the `horizon` quarters after column `c` (btyd_at)."""
+    return btyd_at(panel, c, horizon)[0]
 
 
 def features_at(
@@ -324,9 +334,10 @@ def features_at(
     Context columns (not model inputs): partner_id, partner_name, tier, quarter, revenue_at_stake
     (revenue over the horizon to the cutoff), revenue_trailing (the last 4 quarters), prior_level
     (quarterly revenue in the same half-year a year earlier), tier_minimum, underperforming,
-    order_days_total (order days up to the cutoff), and for the reasons in words revenue_latest (the
-    cutoff quarter's), quarters_with_orders, revenue_to_date (both from the data's first quarter) and
-    first_order_quarter.
+    order_days_total (order days up to the cutoff), window_quarters (quarters of the revenue window: H, fewer
+    at a cutoff less than H quarters after the data start), btyd_converged, and for the reasons in words
+    revenue_latest (the cutoff quarter's), quarters_with_orders, revenue_to_date (both from the data's
+    first quarter) and first_order_quarter.
     """
     c = panel.column(cutoff)
     tier_minimums = tier_minimums or {}
@@ -352,6 +363,7 @@ def features_at(
     # once the data cover the year the tenure is capped at.
     tenure = np.where((first_seen == 0) & (c + 1 < YEAR), np.nan, np.minimum(c - first_seen + 1, YEAR))
     total_days, _, recency, age = order_history_at(panel, c)
+    no_order, expected_orders, btyd_fit = btyd_at(panel, c, horizon)
     tier = np.array([t if t is not None else UNKNOWN for t in panel.tier[idx, c]], dtype=object)
     region = np.array([r if r is not None else UNKNOWN for r in panel.region[idx, c]], dtype=object)
     tier_rank = np.array([TIERS.index(t) if t in TIERS else np.nan for t in tier], dtype=float)
@@ -390,7 +402,12 @@ def features_at(
         "tier_minimum_ratio": minimum_ratio,
         "days_since_order": np.round((age[idx] - recency[idx]) * DAYS_PER_WEEK),  # NaN without an order day
         "order_days_trailing": trailing(panel.order_days, YEAR),
-        "btyd_churn": btyd_churn_at(panel, c, horizon)[idx],
+        "btyd_churn": no_order[idx],
+        "btyd_expected_orders": expected_orders[idx],
+        # Whether the cutoff's BG/NBD optimiser converged (the notes say so when it did not): not a model input.
+        "btyd_converged": btyd_fit is None or btyd_fit.converged,
+        # Quarters of the revenue window: H, or fewer at a cutoff less than H quarters after the data start.
+        "window_quarters": float(c - window_start + 1),
         "order_days_total": total_days[idx],
         # The partner's history in words (analytics.model.fit.describe): not model inputs.
         "revenue_latest": rev[:, -1],
@@ -410,7 +427,8 @@ def labels_at(
     """Give churn and turnaround labels for the partners of `features` (one cutoff), from the H quarters after it.
 
     churn: revenue over the next H quarters is nothing, or below `churn_share` of the H quarters to
-    the cutoff. turnaround (only for partners underperforming at the cutoff, else NaN): revenue over
+    the cutoff (at a cutoff with a shorter window, of that window's revenue scaled to H quarters).
+    turnaround (only for partners underperforming at the cutoff, else NaN): revenue over
     the next H quarters reaches the level before the fall (the same half-year a year earlier, per
     quarter) or, for a partner that did not fall, its tier's minimum (per quarter).
     """
@@ -425,6 +443,8 @@ def labels_at(
     rows = panel.rows_of(features["partner_id"])
     future = panel.revenue[rows, c + 1:c + 1 + horizon].sum(axis=1)
     stake = features["revenue_at_stake"].to_numpy()
+    if "window_quarters" in features:  # a shorter window's revenue stands for H quarters at its pace
+        stake = stake * horizon / features["window_quarters"].to_numpy(dtype=float)
     churn = (future <= 0) | (future < churn_share * stake)
     fell = features["yoy_change"].to_numpy() <= -0.5
     per_quarter_target = np.where(fell, features["prior_level"].to_numpy(), features["tier_minimum"].to_numpy() / YEAR)
@@ -434,9 +454,14 @@ def labels_at(
                         index=features.index)
 
 
-def cutoffs(panel: Panel, horizon: int = DEFAULT_HORIZON, labelled: bool = True, up_to: int | None = None) -> list[int]:
-    """Give the quarter indexes usable as cutoffs: H quarters of data up to them, and H after when `labelled`."""
-    first = panel.first + horizon - 1
+def cutoffs(panel: Panel, horizon: int = DEFAULT_HORIZON, labelled: bool = True, up_to: int | None = None,
+            window: int | None = None) -> list[int]:
+    """Give the quarter indexes usable as cutoffs: H quarters of data up to them, and H after when `labelled`.
+
+    `window` asks for fewer quarters of data up to a cutoff (down to 1): a short history still gives the
+    model cutoffs to be calibrated on; features over a window cut short are missing, not low.
+    """
+    first = panel.first + (horizon if window is None else max(1, min(window, horizon))) - 1
     last = panel.last - horizon if labelled else panel.last
     if up_to is not None:
         last = min(last, up_to)

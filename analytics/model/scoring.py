@@ -253,14 +253,23 @@ def _todo(store: Store, as_of: str | None, horizons: tuple[int, ...] | None) -> 
     return quarter, [h for h in wanted if not _is_current(_run_of(store, quarter, h), version, rules)]
 
 
-def _computed_runs(panel: Panel, quarter: str, horizons: list[int], version: int, rules: ProgramRules,
-                   say: Progress) -> Iterator[_Computed]:
-    """Give the fitted runs of `quarter` at each horizon in turn, telling `say` how far along the whole is."""
-    for step, horizon in enumerate(horizons):
-        def part(fraction: float, message: str, step: int = step, horizon: int = horizon) -> None:
-            say((step + min(max(fraction, 0.0), 1.0)) / len(horizons),
-                f"Churn scores, {horizon}-quarter horizon ({step + 1} of {len(horizons)}): {message}")
-        yield _compute(panel, quarter, horizon, version, rules, part)
+Compute = Callable[[Panel, str, int, int, ProgramRules, Progress], "_Computed"]
+
+
+def _computed_runs(panel: Panel, jobs: list[tuple[str, int]], version: int, rules: ProgramRules,
+                   say: Progress, compute: Compute | None = None) -> Iterator[_Computed]:
+    """Give the fitted run of each (quarter, horizon) in `jobs` in turn, telling `say` how far along the whole is.
+
+    `compute` fits one run (default _compute, in this process; the app's refresher fits in a worker process).
+    """
+    compute = compute or _compute
+    for step, (quarter, horizon) in enumerate(jobs):
+        def part(fraction: float, message: str, step: int = step, quarter: str = quarter,
+                 horizon: int = horizon) -> None:
+            say((step + min(max(fraction, 0.0), 1.0)) / len(jobs),
+                f"Churn scores as of {quarter}, {horizon}-quarter horizon ({step + 1} of {len(jobs)}): {message}")
+        part(0.0, "fitting the models")
+        yield compute(panel, quarter, horizon, version, rules, part)
 
 
 def refresh_scores(store: Store, progress: Progress | None = None, as_of: str | None = None,
@@ -278,7 +287,8 @@ def refresh_scores(store: Store, progress: Progress | None = None, as_of: str | 
     say(0.0, "Reading the partners' history")
     panel, version, rules = load_panel(store), store.data_version(), load_program()
     # Each run is written as soon as it is fitted: the file is held throughout here anyway.
-    written = [_write_run(store, run) for run in _computed_runs(panel, quarter, todo, version, rules, say)]
+    jobs = [(quarter, h) for h in todo]
+    written = [_write_run(store, run) for run in _computed_runs(panel, jobs, version, rules, say)]
     say(1.0, "Scores up to date")
     return written
 
@@ -301,7 +311,7 @@ def refresh_scores_apart(open_store: Callable[[], Store], progress: Progress | N
         say(0.0, "Reading the partners' history")
         panel, version, rules = load_panel(store), store.data_version(), load_program()
     checkpoint("fit apart")  # the file is let go here (the fault tests stop here to read it meanwhile)
-    computed = list(_computed_runs(panel, quarter, todo, version, rules, say))
+    computed = list(_computed_runs(panel, [(quarter, h) for h in todo], version, rules, say))
     with open_store() as store:
         if store.data_version() != version:
             say(1.0, "The data changed while the scores were computed: they are left for the next refresh")
@@ -485,10 +495,7 @@ class Refresher:
                         break
                     self._say(0.0, "Reading the partners' history")
                     panel, version, rules = load_panel(store), store.data_version(), load_program()
-                for step, (quarter, horizon) in enumerate(todo):
-                    self._say(step / len(todo), f"Churn scores as of {quarter}, {horizon}-quarter horizon "
-                                                f"({step + 1} of {len(todo)}): fitting the models")
-                    computed = _compute_apart(panel, quarter, horizon, version, rules)
+                for computed in _computed_runs(panel, todo, version, rules, self._say, _compute_apart):
                     with Store(self.path, wait=self._wait) as store:
                         if store.data_version() != version:
                             break  # new data arrived while fitting: start over on them
@@ -514,8 +521,12 @@ def _compute_quietly(panel: Panel, as_of: str, horizon: int, data_version: int, 
     return _compute(panel, as_of, horizon, data_version, rules, _quiet)
 
 
-def _compute_apart(panel: Panel, as_of: str, horizon: int, data_version: int, rules: ProgramRules) -> _Computed:
-    """Give _compute's run fitted in the worker process (see _FIT_POOL); in this thread if that process broke."""
+def _compute_apart(panel: Panel, as_of: str, horizon: int, data_version: int, rules: ProgramRules,
+                   progress: Progress = _quiet) -> _Computed:
+    """Give _compute's run fitted in the worker process (see _FIT_POOL); in this thread if that process broke.
+
+    `progress` hears nothing from the worker process: the caller tells where the whole is between runs.
+    """
     global _FIT_POOL
     with _FIT_POOL_LOCK:
         if _FIT_POOL is None:

@@ -4,7 +4,8 @@ Every figure in the sentences comes from the stored report (analytics.model.fit.
 scores the pages show: the served candidate's own backtest row, the year-over-year rule's row beside
 it, the fit's quarters and time. Backtest figures become counts of partners ("held 41 of the 91
 that churned, about 4 in 10") and ROC AUC a frequency ("ranks a partner that churned above one that
-stayed 8 times in 10"), because a share of real partners is what a channel team can check.
+stayed 8 times in 10"), because a share of real partners is what a channel team can check. A
+candidate the backtest could not score (Evaluation.unavailable) is never quoted.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import math
 from dataclasses import dataclass
 
 from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, probability_text
-from analytics.model.fit import BASELINES, BTYD, BTYD_ALONE, MODEL, Evaluation, ModelReport
+from analytics.model.fit import BTYD, BTYD_ALONE, MODEL, RULE_NAMES, Evaluation, ModelReport
 from analytics.store.quarters import shift_quarter
 
 __all__ = ["SIMPLE_RULE", "SummaryPoint", "plain_summary", "top_tenth_catch", "in_ten"]
 
 # The rule a person would try first: flag the partners whose revenue fell year over year.
-SIMPLE_RULE = next(name for name, feature in BASELINES.items() if feature == "yoy_change")
+SIMPLE_RULE = RULE_NAMES[2]
 _RULE_WORDS = {
-    "baseline: quarters since last deal": "the longer since a partner's last deal, the higher its risk",
-    "baseline: days since last order": "the more days since a partner's last order, the higher its risk",
+    RULE_NAMES[0]: "the longer since a partner's last deal, the higher its risk",
+    RULE_NAMES[1]: "the more days since a partner's last order, the higher its risk",
     SIMPLE_RULE: "the further a partner's revenue fell year over year, the higher its risk",
 }
 
@@ -66,23 +67,23 @@ def _model_in_words(chosen: str | None, evaluation: Evaluation | None) -> str:
         return ("A gradient-boosting model: many small decision trees, each correcting the ones before, weighing "
                 "what is known about each partner's history (revenue level and trend, time since its last order, "
                 "deals, customers, products, tier, region, its ordering pattern). Its scores are calibrated, so "
-                "30 % means that about 3 in 10 such partners churn. In the test it ranked partners better than the "
-                "simpler rules it competes with.")
+                "30 % means that about 3 in 10 such partners churn (checked on a later quarter than it learned from). "
+                "In the test it ranked partners better than the BG/NBD model by more than the test's own noise.")
     if chosen == BTYD_ALONE:
         return ("The BG/NBD \"buy till you die\" model alone: from when and how often each partner ordered, the "
                 "chance that it has stopped ordering. The data are too short to learn from what partners did "
                 "later, so nothing else can be trained or tested yet.")
     if chosen == BTYD:
-        why = ("It ranked partners better than the gradient-boosting model in the test, so its scores are "
-               "the ones shown." if evaluation is not None else
-               "The data are too short to test a learned model, so this simpler one is used.")
-        return ("The BG/NBD \"buy till you die\" model: from when and how often each partner ordered, the chance "
-                "that it has stopped ordering, turned into a probability by a logistic regression on what earlier "
-                f"partners did. {why}")
-    if chosen in BASELINES:
+        why = ("The gradient-boosting model did not rank partners better than it by more than the test's own "
+               "noise, so this simpler one is used." if evaluation is not None and MODEL in evaluation.metrics.index
+               else "The data are too short to test a learned model, so this simpler one is used.")
+        return ("The BG/NBD \"buy till you die\" model: from when and how often each partner ordered, how many "
+                "orders to expect from it, turned into a probability by a logistic regression on what partners did "
+                f"after an earlier quarter. {why}")
+    if chosen in RULE_NAMES:
         return (f"A simple rule: {_RULE_WORDS.get(chosen, chosen)}, turned into a probability by a logistic "
-                "regression on what earlier partners did. It ranked partners better than the gradient-boosting "
-                "model in the test, so its scores are the ones shown.")
+                "regression on what partners did after an earlier quarter. Neither the gradient-boosting model nor "
+                "the BG/NBD model could be used here, so its scores are the ones shown.")
     return "No model: nothing could be scored."
 
 
@@ -115,10 +116,18 @@ def _quality(evaluation: Evaluation, chosen: str, horizon: int) -> str:
             f"the {evaluation.test_examples:,} partners of {test} did over {shift_quarter(test, 1)}–"
             f"{shift_quarter(test, horizon)}. {_capital(_caught(evaluation, chosen, 'churn'))} (a tenth picked "
             f"at random holds about 1 in 10), and {_ranks(evaluation, chosen, 'churn')} (a coin toss: 5 in 10).")
+    row = evaluation.metrics.loc[chosen]
+    if not math.isnan(float(row.get("mean predicted", math.nan))):
+        text += (f" On average it gave those partners a {float(row['mean predicted']) * 100:.0f} % chance of "
+                 f"churning; {evaluation.test_positive_rate * 100:.0f} % did.")
+    # Only a rule the backtest could score is quoted; one that could not is named with why, never with a figure.
     if SIMPLE_RULE in evaluation.metrics.index and chosen != SIMPLE_RULE:
         _, rule_caught, outcomes = top_tenth_catch(evaluation, SIMPLE_RULE)
         text += (f" For comparison, a rule that flags the partners whose revenue fell most year over year held "
                  f"{rule_caught:,} of them: about {in_ten(rule_caught / outcomes if outcomes else 0.0)} in 10.")
+    elif SIMPLE_RULE in getattr(evaluation, "unavailable", {}):
+        text += (" A rule that flags the partners whose revenue fell most year over year could not be tested: "
+                 f"{evaluation.unavailable[SIMPLE_RULE]}.")
     return text
 
 
@@ -140,7 +149,7 @@ def plain_summary(report: ModelReport) -> list[SummaryPoint]:
         quality = _quality(churn, chosen, h)
     else:
         quality = ("Not tested on this data (the notes for analysts below say why): a fair test trains on one "
-                   f"part of the past and checks on a later part, which takes {3 * h} quarters of data with enough "
+                   f"part of the past and checks on a later part, which takes {2 * h + 2} quarters of data with enough "
                    f"partners churning; the data hold {report.data_quarters[0]}–{report.data_quarters[1]}. Read "
                    "the scores as a ranking, not as certainties.")
     turnaround = report.evaluations.get("turnaround")
