@@ -180,14 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true",
                          help="replace a database that holds data (the replaced file is kept beside it)")
 
-    serve = commands.add_parser("serve", help="run the app as N processes behind one address (a reverse proxy "
-                                              "keeping each browser on one process)")
+    serve = commands.add_parser("serve", help="run the app as N processes behind nginx, which keeps each browser "
+                                              "on one process; a process that dies is started again")
     serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="app processes, each reading the database read-only (default: one per core)")
     serve.add_argument("--port", type=int, default=8501, help="the address's port (default 8501)")
     serve.add_argument("--address", default=None,
                        help="the interface to answer on (default: all once sign-in is configured, else 127.0.0.1; "
                             "without sign-in only 127.0.0.1 is accepted)")
+    serve.add_argument("--run-dir", type=Path, default=None, metavar="DIR",
+                       help="where nginx's configuration, pid, logs and temp files go (default: a new temporary "
+                            "folder, named at the start)")
     return parser
 
 
@@ -411,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from analytics.serve import serve
 
             return serve(Path(args.db) if args.db else default_db_path(), args.processes, args.port, args.address,
-                         say=lambda text: print(text, file=sys.stderr, flush=True))
+                         say=lambda text: print(text, file=sys.stderr, flush=True), run_dir=args.run_dir)
         code = _with_store(args)
         if getattr(args, "rescore_after", False):
             _rescore_apart(args)
