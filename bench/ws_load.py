@@ -342,17 +342,24 @@ async def command_line_load(db: Path, extract: Path, at: float, t0: float) -> di
 
 
 async def run_step(url: str, sessions: int, duration: float, timeout: float, db: Path | None,
-                   extract: Path | None, server_pid: int | None = None) -> RunResult:
-    """Warm the caches with one session, then run `sessions` sessions for `duration` seconds (a load half-way)."""
+                   extract: Path | None, server_pid: int | None = None, processes: int = 1) -> RunResult:
+    """Warm the caches, then run `sessions` sessions for `duration` seconds (a load half-way).
+
+    Each app process has its own caches, and a session without a cookie lands on any of them: the warm-up
+    runs 4 sessions per process after another (with 2, each process is left cold once in 128 runs), so
+    that the first visits of a cold process are not counted as the load's.
+    """
     result = RunResult(sessions, duration)
-    warm = Session(url, 0, timeout)
-    first = await warm.open()
-    if first.error or not warm.pages:
-        raise SystemExit(f"the app's first run failed: {first.error or 'no navigation was sent'}")
-    pages = warm.pages
-    for page in pages:
-        await warm.visit(page)
-    await warm.close()
+    pages: list[Page] = []
+    for number in range(1 if processes == 1 else 4 * processes):
+        warm = Session(url, number, timeout)
+        first = await warm.open()
+        if first.error or not warm.pages:
+            raise SystemExit(f"the app's first run failed: {first.error or 'no navigation was sent'}")
+        pages = warm.pages
+        for page in pages:
+            await warm.visit(page)
+        await warm.close()
 
     group = [Session(url, n, timeout) for n in range(sessions)]
     for s in group:
@@ -508,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
                 db = work / "channel.duckdb"
                 shutil.copyfile(args.db, db)  # every step starts from the same data, the load its own
                 with started_app(db, args.processes, work / f"server-{n}.log", args.app, args.serve) as (url, server):
-                    result = asyncio.run(run_step(url, n, args.duration, args.page_timeout, db, extract, server.pid))
+                    result = asyncio.run(run_step(url, n, args.duration, args.page_timeout, db, extract, server.pid,
+                                                  args.processes))
                     result.peak_mb = peak_memory_mb(server.pid)
             results.append(result)
             if following is None and result.final_quarters:  # a file of the caller's: its quarter is the newest seen
