@@ -1,6 +1,6 @@
 """The `ingest` command end to end against DuckDB alone storing the same CSV into a new database file.
 
-Run:  .venv/bin/python bench/ingest_speed.py [--lines 1000000] [--runs 5] [--csv FILE]
+Run:  .venv/bin/python bench/ingest_speed.py [--lines 1000000] [--runs 5] [--csv FILE] [--before DIR]
 
 Not part of the test suite. It writes a quarterly demo extract of --lines order lines (bench/run.py's
 generator; or takes --csv), then times, alternating, --runs times each, every one into a new file:
@@ -9,7 +9,9 @@ generator; or takes --csv), then times, alternating, --runs times each, every on
   deriving the partner x quarter tables;
 - *DuckDB alone, as a command*: `python -c "import duckdb; ...CREATE TABLE lines AS SELECT * FROM
   read_csv(FILE)"`, from start to exit (Python's start and DuckDB's import included, as for the command);
-- *DuckDB alone, in this process*: the same statement timed around it (no start, no import).
+- *DuckDB alone, in this process*: the same statement timed around it (no start, no import);
+- with `--before DIR` (a checkout of an earlier commit, `git worktree add DIR COMMIT`), the command as it
+  was there, in the same alternation, so both meet the same load from others.
 Each figure is the median of its runs; the ratio the issue sets (at most 1.5) is the command's median over
 DuckDB's as a command, and the one over DuckDB in-process is given too. The table goes to
 bench/results/ingest_speed.md with the load average before and after: on a machine others use, run it
@@ -41,19 +43,20 @@ DUCKDB_ALONE = ("import sys, duckdb; con = duckdb.connect(sys.argv[1]); "
                 "con.execute('CREATE TABLE lines AS SELECT * FROM read_csv(?)', [sys.argv[2]]); con.close()")
 
 
-def timed_command(command: list[str]) -> float:
+def timed_command(command: list[str], cwd: Path = ROOT) -> float:
     """Give the wall-clock seconds a command takes from start to exit; raise with its output when it fails."""
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{shlex.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return elapsed
 
 
-def the_command(csv: Path, db: Path) -> float:
+def the_command(csv: Path, db: Path, checkout: Path = ROOT) -> float:
     db.unlink(missing_ok=True)
-    return timed_command([sys.executable, "-m", "analytics", "--db", str(db), "ingest", str(csv), "--no-scores"])
+    return timed_command([sys.executable, "-m", "analytics", "--db", str(db), "ingest", str(csv), "--no-scores"],
+                         cwd=checkout)
 
 
 def duckdb_command(csv: Path, db: Path) -> float:
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="order lines in the generated CSV")
     parser.add_argument("--runs", type=int, default=5, help="timings of each route; the median is quoted")
     parser.add_argument("--csv", type=Path, help="time this file instead of a generated one")
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier commit: its command is timed too")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -87,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             csv = args.csv
         routes = {"command": the_command, "duckdb_command": duckdb_command, "duckdb_in_process": duckdb_in_process}
+        if args.before is not None:
+            routes["before"] = lambda csv, db: the_command(csv, db, args.before.resolve())
         times: dict[str, list[float]] = {name: [] for name in routes}
         for run in range(args.runs):
             for name, route in routes.items():  # alternating, so a burst of others' work hits all three alike
@@ -119,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         row("DuckDB alone as a command: `python -c` CREATE TABLE AS SELECT * FROM read_csv (start to exit)",
             "duckdb_command", "reference"),
         row("DuckDB alone in this process: the same statement", "duckdb_in_process", "no start, no import"),
+        *([row(f"the command as it was in {args.before}", "before",
+               f"{median['before'] / median['duckdb_command']:.2f}x DuckDB as a command")] if args.before else []),
         "",
     ])
     args.out.parent.mkdir(parents=True, exist_ok=True)
