@@ -254,6 +254,22 @@ def _healthy(port: int) -> bool:
     return False
 
 
+def _check_port_free(address: str, port: int) -> None:
+    """Raise StoreError naming the port when something already listens there (often a serve still running).
+
+    nginx would fail to bind, while serve, finding the port answering, would think it up: browsers would
+    reach the other program.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("" if address == "0.0.0.0" else address, port))
+        except OSError as exc:
+            raise StoreError(f"Port {port} on {address} is in use ({exc.strerror}): another program, or a serve "
+                             "still running, answers there. Stop it or choose another --port.") from exc
+
+
 def _wait_healthy(child: Supervised, timeout: float = 120.0) -> None:
     """Wait until the app process answers its health check; raise StoreError naming it if it ends first."""
     deadline = time.monotonic() + timeout
@@ -272,8 +288,9 @@ def _wait_listening(nginx: Supervised, address: str, port: int, timeout: float =
     host = "127.0.0.1" if address in ("0.0.0.0", "localhost") else address
     deadline = time.monotonic() + timeout
     while True:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-            return
+        if nginx.process.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+                return
         if nginx.process.poll() is not None or time.monotonic() > deadline:
             log = nginx.run_dir / "logs" / "error.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no error log)"
@@ -364,6 +381,7 @@ def serve(db: Path, processes: int, port: int, address: str | None = None,
     if processes < 1:
         raise ValueError(f"--processes must be at least 1, got {processes}")
     address = listen_address(address, sign_in_configured())
+    _check_port_free(address, port)
     nginx_program = find_nginx()
     if nginx_program is None:
         raise StoreError("serve needs nginx, which is not installed: on Debian or Ubuntu `apt-get install nginx` "

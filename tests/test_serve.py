@@ -215,9 +215,22 @@ def test_nginx_listens_where_serve_was_told(address: str, listen: str, tmp_path:
 def test_serve_without_nginx_says_how_to_install_it_before_anything_starts(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.setattr(serve_module, "find_nginx", lambda: None)
     db = tmp_path / "never.duckdb"
-    assert cli.main(["--db", str(db), "serve", "--processes", "1", "--address", "127.0.0.1"]) == 1
+    assert cli.main(["--db", str(db), "serve", "--processes", "1", "--address", "127.0.0.1",
+                     "--port", str(ws_load.free_port())]) == 1
     assert "serve needs nginx, which is not installed: on Debian or Ubuntu `apt-get install nginx`" in \
         capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_serve_on_a_port_in_use_names_it_before_anything_starts(tmp_path: Path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = tmp_path / "never.duckdb"
+        assert cli.main(["--db", str(db), "serve", "--processes", "1", "--port", str(port),
+                         "--address", "127.0.0.1"]) == 1
+    assert f"Port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
     assert not db.exists()
 
 
