@@ -135,6 +135,10 @@ def serving(db: Path, folder: Path, processes: int = 2):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+        # serve keeps nginx's run folder (its logs) after it stops; a test's is of no use afterwards.
+        run_dir = re.search(r"configuration and logs: (/\S+)\.$", log.read_text(errors="replace"), re.M)
+        if run_dir:
+            shutil.rmtree(run_dir[1], ignore_errors=True)
 
 
 def test_serve_runs_pages_through_the_proxy_and_a_command_line_load_is_seen(small_channel_db: Path, tmp_path: Path):
