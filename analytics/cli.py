@@ -18,15 +18,16 @@ from pathlib import Path
 import duckdb
 
 from analytics.analyses.queries import channel_summary, latest_quarter
-from analytics.export import to_safe_csv
 from analytics.ingest.extract import ExtractInvalid, extract_headers
 from analytics.ingest.load import list_loads, load_extract, rollback_load
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.model.scoring import refresh_scores, refresh_scores_apart, score_status, stored_report, stored_scores
 from analytics.store.quarters import parse_quarter_text, shift_quarter
 from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault
+
+# The model (scikit-learn, scipy) and the exports (openpyxl) are imported by the commands that use them:
+# importing them costs over a second, which `ingest --no-scores` and every other command would pay first.
 
 __all__ = ["main", "build_parser", "DEFAULT_WAIT"]
 
@@ -65,6 +66,8 @@ def _rescore_apart(args: argparse.Namespace) -> None:
     A load is done and committed before this starts: the app's pages show the new quarter while the
     model is fitted, instead of waiting for the whole command (most of a minute at the demo size).
     """
+    from analytics.model.scoring import refresh_scores_apart
+
     runs = refresh_scores_apart(lambda: _open(args), progress=_progress)
     for run in runs:
         what = f"{run.partners:,} partners scored" if run.partners else run.message
@@ -184,14 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true",
                          help="replace a database that holds data (the replaced file is kept beside it)")
 
-    serve = commands.add_parser("serve", help="run the app as N processes behind one address (a reverse proxy "
-                                              "keeping each browser on one process)")
+    serve = commands.add_parser("serve", help="run the app as N processes behind nginx, which keeps each browser "
+                                              "on one process; a process that dies is started again")
     serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="app processes, each reading the database read-only (default: one per core)")
     serve.add_argument("--port", type=int, default=8501, help="the address's port (default 8501)")
     serve.add_argument("--address", default=None,
                        help="the interface to answer on (default: all once sign-in is configured, else 127.0.0.1; "
                             "without sign-in only 127.0.0.1 is accepted)")
+    serve.add_argument("--run-dir", type=Path, default=None, metavar="DIR",
+                       help="where nginx's configuration, pid, logs and temp files go (default: a new temporary "
+                            "folder, named at the start)")
     return parser
 
 
@@ -284,6 +290,8 @@ def _scored(store: Store, args: argparse.Namespace) -> tuple[str, int]:
 
     Raises ValueError with the model's own words when the history is too short to score.
     """
+    from analytics.model.scoring import refresh_scores, score_status
+
     quarter = _quarter(args.as_of) or latest_quarter(store)
     if quarter is None:
         raise ValueError("no data loaded yet; load an extract first")
@@ -295,6 +303,9 @@ def _scored(store: Store, args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _score(store: Store, args: argparse.Namespace) -> int:
+    from analytics.export import to_safe_csv
+    from analytics.model.scoring import stored_report, stored_scores
+
     quarter, horizon = _scored(store, args)
     scores = stored_scores(store, quarter, horizon)
     scores.insert(1, "as_of", quarter)
@@ -310,6 +321,7 @@ def _score(store: Store, args: argparse.Namespace) -> int:
 
 def _backtest(store: Store, args: argparse.Namespace) -> int:
     from analytics.model.fit import backtest_text
+    from analytics.model.scoring import stored_report
 
     quarter, horizon = _scored(store, args)
     print(backtest_text(stored_report(store, quarter, horizon)))
@@ -369,6 +381,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _review(store: Store, args: argparse.Namespace) -> int:
+    from analytics.export import to_safe_csv
     from analytics.filters import ChannelFilter
     from analytics.review.decisions import (
         ACTIONS,
@@ -432,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from analytics.serve import serve
 
             return serve(Path(args.db) if args.db else default_db_path(), args.processes, args.port, args.address,
-                         say=lambda text: print(text, file=sys.stderr, flush=True))
+                         say=lambda text: print(text, file=sys.stderr, flush=True), run_dir=args.run_dir)
         code = _with_store(args)
         if getattr(args, "rescore_after", False):
             _rescore_apart(args)

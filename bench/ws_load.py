@@ -1,14 +1,16 @@
 """Browserless load test: sessions that speak Streamlit's own websocket protocol to the real app.
 
 Run:  .venv/bin/python bench/ws_load.py --db /tmp/loadtest/demo.duckdb [--sessions 1,10,25] [--duration 60]
-      .venv/bin/python bench/ws_load.py --db PATH --processes 2          # behind `python -m analytics serve`
+      .venv/bin/python bench/ws_load.py --db PATH --processes 2          # behind `python -m analytics serve` (nginx)
+      .venv/bin/python bench/ws_load.py --db PATH --processes 1 --serve  # one process, behind nginx too
       .venv/bin/python bench/ws_load.py --url http://127.0.0.1:8501 --db PATH   # an app (or proxy) already running
 
 Not part of the test suite. No browser: each session is a websocket to `/_stcore/stream` that sends
 the BackMsg the frontend sends (a `rerun_script` ClientState naming the page's script hash and URL
 path, as on a click in the navigation) and reads the ForwardMsgs the server sends back, so the
 figures are the server's alone. For each number of sessions in --sessions, the app is started afresh
-(`streamlit run app.py` with --processes 1, `python -m analytics serve --processes N` otherwise) on a
+(`streamlit run app.py` with --processes 1, `python -m analytics serve --processes N`, N app processes
+behind nginx, otherwise or with --serve) on a
 free port with a copy of --db, one session visits every page once to warm the caches, then N sessions
 visit every page of the navigation in turn without pause for --duration seconds, each starting on a
 different page. A visit is timed from sending the request to the server's `script_finished`. An
@@ -23,7 +25,8 @@ finished must show the new quarter in the sidebar ("Data to **QUARTER**"); one t
 counted as stale, and at the end every session visits once more and must see it.
 
 The table (sessions, visits/s served, p50, p95, errors, the CPU seconds the server's processes used
-per visit and how many cores they kept busy, and the largest peak resident memory among them) goes to
+per visit, nginx's share of them, and how many cores they kept busy, and the largest peak resident memory
+among them) goes to
 bench/results/ws_load.md with the load average before and after, the machine and the command. On a
 machine others use too, CPU per visit is the figure that does not move with their load.
 Exit code 1 when any visit failed, a session missed the new quarter, or the load did not succeed.
@@ -96,6 +99,7 @@ class RunResult:
     final_quarters: list[str | None] = field(default_factory=list)
     peak_mb: float | None = None
     cpu: float | None = None  # CPU seconds the server's processes used while the sessions ran
+    nginx_cpu: float | None = None  # of which nginx's (serve's master and worker)
 
 
 class Session:
@@ -206,11 +210,11 @@ def wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float =
 
 
 @contextlib.contextmanager
-def started_app(db: Path, processes: int, log: Path, app: Path):
-    """Give the URL and process of the app on a free port: `streamlit run` alone, or `serve` for several."""
+def started_app(db: Path, processes: int, log: Path, app: Path, behind_serve: bool = False):
+    """Give the URL and process of the app on a free port: `streamlit run` alone, or `serve` (nginx) for several."""
     port = free_port()
     env = {**os.environ, "CHANNEL_DB": str(db)}
-    if processes == 1:
+    if processes == 1 and not behind_serve:
         command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                    "--server.address", "127.0.0.1", "--server.headless", "true",
                    "--browser.gatherUsageStats", "false"]
@@ -236,19 +240,32 @@ def started_app(db: Path, processes: int, log: Path, app: Path):
 
 
 def _server_pids(root_pid: int) -> list[int]:
-    """Give the process and its children (the app processes `serve` started)."""
-    pids = [root_pid]
-    with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()]
+    """Give the process and all below it (the app processes `serve` started, nginx and nginx's worker)."""
+    pids, i = [root_pid], 0
+    while i < len(pids):
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in Path(f"/proc/{pids[i]}/task/{pids[i]}/children").read_text().split()]
+        i += 1
     return pids
 
 
-def cpu_seconds(root_pid: int | None) -> float | None:
-    """Give the CPU seconds (user and system) the server's processes have used so far, or None without a server."""
+def _named(pid: int, name: str | None) -> bool:
+    if name is None:
+        return True
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/comm").read_text().strip() == name
+    return False
+
+
+def cpu_seconds(root_pid: int | None, name: str | None = None) -> float | None:
+    """Give the CPU seconds (user and system) the server's processes (those called `name`) have used so far.
+
+    None without a server. A process that ended meanwhile (an app process serve replaced) is not counted.
+    """
     if root_pid is None:
         return None
     total = 0.0
-    for pid in _server_pids(root_pid):
+    for pid in (p for p in _server_pids(root_pid) if _named(p, name)):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -325,22 +342,29 @@ async def command_line_load(db: Path, extract: Path, at: float, t0: float) -> di
 
 
 async def run_step(url: str, sessions: int, duration: float, timeout: float, db: Path | None,
-                   extract: Path | None, server_pid: int | None = None) -> RunResult:
-    """Warm the caches with one session, then run `sessions` sessions for `duration` seconds (a load half-way)."""
+                   extract: Path | None, server_pid: int | None = None, processes: int = 1) -> RunResult:
+    """Warm the caches, then run `sessions` sessions for `duration` seconds (a load half-way).
+
+    Each app process has its own caches, and a session without a cookie lands on any of them: the warm-up
+    runs 4 sessions per process after another (with 2, each process is left cold once in 128 runs), so
+    that the first visits of a cold process are not counted as the load's.
+    """
     result = RunResult(sessions, duration)
-    warm = Session(url, 0, timeout)
-    first = await warm.open()
-    if first.error or not warm.pages:
-        raise SystemExit(f"the app's first run failed: {first.error or 'no navigation was sent'}")
-    pages = warm.pages
-    for page in pages:
-        await warm.visit(page)
-    await warm.close()
+    pages: list[Page] = []
+    for number in range(1 if processes == 1 else 4 * processes):
+        warm = Session(url, number, timeout)
+        first = await warm.open()
+        if first.error or not warm.pages:
+            raise SystemExit(f"the app's first run failed: {first.error or 'no navigation was sent'}")
+        pages = warm.pages
+        for page in pages:
+            await warm.visit(page)
+        await warm.close()
 
     group = [Session(url, n, timeout) for n in range(sessions)]
     for s in group:
         s.pages = pages
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, nginx_before = cpu_seconds(server_pid), cpu_seconds(server_pid, "nginx")
     t0 = time.perf_counter()
     stop_at = t0 + duration
     loading = (asyncio.create_task(command_line_load(db, extract, duration / 2, t0))
@@ -349,6 +373,7 @@ async def run_step(url: str, sessions: int, duration: float, timeout: float, db:
     result.duration = time.perf_counter() - t0
     if cpu_before is not None:
         result.cpu = cpu_seconds(server_pid) - cpu_before
+        result.nginx_cpu = cpu_seconds(server_pid, "nginx") - nginx_before
     if loading is not None:
         result.load = await loading
         # Afterwards every session must see the new quarter.
@@ -392,6 +417,7 @@ def summary_row(result: RunResult, following: str | None) -> dict:
         "missed": sum(1 for q in result.final_quarters if q != following) if result.load else 0,
         "peak_mb": result.peak_mb,
         "cpu_per_visit": result.cpu / len(done) if result.cpu is not None and done else None,
+        "nginx_per_visit": result.nginx_cpu / len(done) if result.nginx_cpu is not None and done else None,
         "cores_busy": result.cpu / result.duration if result.cpu is not None and result.duration else None,
     }
 
@@ -404,22 +430,25 @@ def report(rows: list[dict], results: list[RunResult], args: argparse.Namespace,
         "",
         f"`{shlex.join(['bench/ws_load.py', *sys.argv[1:]])}` on {platform.node()}, {os.cpu_count()} cores, "
         f"{args.processes} app process{'es' if args.processes > 1 else ''}"
+        + (" behind nginx (`python -m analytics serve`)" if not args.url and (args.serve or args.processes > 1)
+           else "")
         + (f" at {args.url}" if args.url else "") + f"; database {args.db or '(the running app)'}; "
         f"{args.duration:.0f} s per step.",
         f"Load average before: {' '.join(f'{x:.2f}' for x in load_before)}; "
         f"after: {' '.join(f'{x:.2f}' for x in load_after)}.",
         "",
         "| sessions | visits/s served | p50 | p95 | errors | stale after load | missed new quarter "
-        "| server CPU s per visit | cores busy | peak MB (largest process) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| server CPU s per visit | of which nginx | cores busy | peak MB (largest process) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         peak = f"{r['peak_mb']:,.0f}" if r["peak_mb"] else "n/a"
         per_visit = f"{r['cpu_per_visit']:.3f}" if r["cpu_per_visit"] is not None else "n/a"
         busy = f"{r['cores_busy']:.2f}" if r["cores_busy"] is not None else "n/a"
+        nginx = f"{r['nginx_per_visit']:.4f}" if r["nginx_per_visit"] else "none"
         lines.append(f"| {r['sessions']} | {r['per_s']:.2f} ({r['visits']} visits) | {r['p50']:.2f} s | "
-                     f"{r['p95']:.2f} s | {r['errors']} | {r['stale']} | {r['missed']} | {per_visit} | {busy} | "
-                     f"{peak} |")
+                     f"{r['p95']:.2f} s | {r['errors']} | {r['stale']} | {r['missed']} | {per_visit} | {nginx} | "
+                     f"{busy} | {peak} |")
     lines.append("")
     for result in results:
         if result.load is not None:
@@ -446,6 +475,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", help="an app or proxy already running: no app is started, no copy made")
     parser.add_argument("--processes", type=int, default=1,
                         help="app processes behind `python -m analytics serve` (default 1: `streamlit run` alone)")
+    parser.add_argument("--serve", action="store_true",
+                        help="start the app with `python -m analytics serve` (nginx in front) even for one process")
     parser.add_argument("--page-timeout", type=float, default=150.0,
                         help="seconds a visit may take before it counts as an error (default 150: a page waits up "
                              "to 120 s for a command-line load)")
@@ -483,8 +514,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 db = work / "channel.duckdb"
                 shutil.copyfile(args.db, db)  # every step starts from the same data, the load its own
-                with started_app(db, args.processes, work / f"server-{n}.log", args.app) as (url, server):
-                    result = asyncio.run(run_step(url, n, args.duration, args.page_timeout, db, extract, server.pid))
+                with started_app(db, args.processes, work / f"server-{n}.log", args.app, args.serve) as (url, server):
+                    result = asyncio.run(run_step(url, n, args.duration, args.page_timeout, db, extract, server.pid,
+                                                  args.processes))
                     result.peak_mb = peak_memory_mb(server.pid)
             results.append(result)
             if following is None and result.final_quarters:  # a file of the caller's: its quarter is the newest seen

@@ -46,6 +46,19 @@ def require_chromium() -> None:
         pytest.skip(missing)
 
 
+def require_nginx() -> str:
+    """Give the nginx program; skip (or, in CI, fail) when it is not installed."""
+    from analytics.serve import find_nginx
+
+    program = find_nginx()
+    if program is None:
+        missing = "nginx is not installed (apt-get install -y nginx)"
+        if os.environ.get("CHANNEL_REQUIRE_NGINX"):
+            pytest.fail(f"the nginx tests must run here: {missing}")
+        pytest.skip(missing)
+    return program
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import http.server
+import shutil
+import socket
 import threading
+import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
-import httpx
 import pytest
 
 from analytics import cli, serve
-from analytics.serve import FRAME_HEADERS, StickyProxy, listen_address, sign_in_configured
+from analytics.serve import FRAME_HEADERS, listen_address, sign_in_configured
 from analytics.store.store import PROJECT_ROOT, Store
 from tests.apptest_helpers import open_page
+from tests.browser import require_nginx
 
 
 @pytest.mark.parametrize(("requested", "signed_in", "expected"), [
@@ -73,27 +76,34 @@ class _FramingApp(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_proxy_forbids_framing_by_other_sites_whatever_the_app_sends():
+def test_nginx_in_front_forbids_framing_by_other_sites_whatever_the_app_sends():
+    program = require_nginx()
     backend = http.server.HTTPServer(("127.0.0.1", 0), _FramingApp)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
-    proxy = StickyProxy([backend.server_address[1]])
-
-    async def fetch() -> httpx.Response:
-        proxy._client = httpx.AsyncClient(timeout=10)
-        try:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=proxy), base_url="http://app") as client:
-                return await client.get("/")
-        finally:
-            await proxy._client.aclose()
-
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nginx = serve.nginx_process(program, [backend.server_address[1]], "127.0.0.1", port)
+    nginx.start()
     try:
-        response = asyncio.run(fetch())
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    body, headers = response.read(), response.headers
+                break
+            except OSError:
+                assert time.monotonic() < deadline and nginx.process.poll() is None, "nginx did not answer"
+                time.sleep(0.2)
     finally:
+        nginx.stop()
+        nginx.wait_stopped()
         backend.shutdown()
-    assert response.text == "page"
-    assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
-    assert response.headers["content-security-policy"] == "frame-ancestors 'self'"
-    assert dict(FRAME_HEADERS)[b"x-frame-options"] == b"SAMEORIGIN"
+        shutil.rmtree(nginx.run_dir)
+    assert body == b"page"
+    assert headers.get_all("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers.get_all("Content-Security-Policy") == ["frame-ancestors 'self'"]
+    assert dict(FRAME_HEADERS)["X-Frame-Options"] == "SAMEORIGIN"
 
 
 def test_the_sidebar_says_the_app_is_local_and_how_to_open_it_once_sign_in_is_set(tmp_path: Path):

@@ -130,6 +130,17 @@ def test_totals_rows_are_skipped_with_a_line_in_the_report(write_file):
     assert report.bad_rows == [7]
 
 
+def test_a_total_written_where_the_partner_should_be_is_skipped_and_a_partner_named_like_one_is_kept(write_file):
+    # "Sum Systems" is a partner whose id holds a total word; its amount is no sum of the rows above.
+    body = ("partner_id,partner_name,order_date,revenue\nP1,A,2025-07-01,10\nP2,B,2025-07-02,20\n"
+            "Total,,2025-07-03,30\nSum,Sum Systems,2025-07-04,7\n")
+    report = prepare_extract(write_file("t.csv", body)).report
+    assert report.ok, report.problems
+    assert [w for w in report.warnings if "totals row" in w] == [
+        "1 totals row skipped (no partner, a word like \"Total\", an amount equal to the sum of the rows above): "
+        "row 4 ('Total | 2025-07-03 | 30')."]
+
+
 @pytest.mark.parametrize("word", ["NA", "N/A", "None", "null", "NULL", "nan"], ids=str)
 def test_words_that_pandas_reads_as_missing_stay_text(write_file, word):
     body = f"partner_id,partner_name,tier,region,order_date,revenue\n{word},{word},{word},{word},2025-07-01,1\n"

@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
+
+# scipy is imported where a fit needs it: importing it costs about half a second, which every command that
+# only loads data (features -> this module) would otherwise pay.
 
 __all__ = ["BgNbd", "fit_bgnbd", "simulate_bgnbd", "DAYS_PER_WEEK", "WEEKS_PER_QUARTER"]
 
@@ -70,6 +71,8 @@ class BgNbd:
         """
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        from scipy.special import hyp2f1
+
         z = t / (alpha + T + t)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
@@ -86,6 +89,8 @@ class BgNbd:
 
 def _negative_log_likelihood(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
                              weight: np.ndarray) -> float:
+    from scipy.special import gammaln
+
     r, alpha, a, b = np.exp(log_params)
     # The BG/NBD likelihood (Fader, Hardie and Lee 2005, equation 6), on the log scale.
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -112,6 +117,8 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, seed: int = 0) -> B
         x, t_x, T = x[pick], t_x[pick], T[pick]
     summary = np.unique(np.column_stack([x, np.round(t_x, 3), np.round(T, 3)]), axis=0, return_counts=True)
     (ux, ut, uT), weight = summary[0].T, summary[1].astype(float)
+    from scipy.optimize import minimize
+
     start = np.log([1.0, max(float(np.mean(T)), 1.0), 1.0, 3.0])
     result = minimize(_negative_log_likelihood, start, args=(ux, ut, uT, weight), method="L-BFGS-B",
                       bounds=[(-9.0, 9.0)] * 4)
