@@ -8,6 +8,7 @@ Text from the data (partner names, file names) goes in as plain text: PowerPoint
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -358,7 +359,7 @@ def board_pack(store: Store, flt: ChannelFilter = ChannelFilter()) -> Presentati
     quarter = flt.quarter or quarters[-1]
     if quarter not in quarters:
         raise ValueError(f"No data for {quarter}: the data run from {quarters[0]} to {quarters[-1]}")
-    flt = ChannelFilter(quarter, flt.tiers, flt.regions, flt.distributors, flt.segments)
+    flt = replace(flt, quarter=quarter)  # the scope and countries come along
     deck = Presentation()
     deck.slide_width, deck.slide_height = _WIDE, _HIGH
     _title_slide(deck, store, flt, quarter)

@@ -131,6 +131,7 @@ def partner_window(flt: ChannelFilter, first: int, last: int) -> tuple[str, list
                arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
                arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
                arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+               arg_max(pq.country, pq.q_index) FILTER (WHERE pq.country IS NOT NULL) AS country,
                arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
                CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
         FROM partner_quarter pq

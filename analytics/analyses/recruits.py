@@ -71,6 +71,7 @@ def _selected_partners_sql(where: str) -> str:
                arg_max(partner_name, q_index) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
                arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier,
                arg_max(region, q_index) FILTER (WHERE region IS NOT NULL) AS region,
+               arg_max(country, q_index) FILTER (WHERE country IS NOT NULL) AS country,
                arg_max(distributor, q_index) FILTER (WHERE distributor IS NOT NULL) AS distributor
         FROM partner_quarter WHERE q_index <= ?
         GROUP BY partner_id
@@ -85,8 +86,7 @@ def recruit_history(store: Store, flt: ChannelFilter, as_of: str) -> pd.DataFram
     customers (partner_year) are known; revenue and deals are 0 there.
     """
     last = quarter_index(as_of)
-    where, params = ChannelFilter(tiers=flt.tiers, regions=flt.regions, distributors=flt.distributors) \
-        .partner_quarter_where()
+    where, params = flt.partners_only().partner_quarter_where()
     frame = store.query_arrow_df(
         f"""
         WITH chosen AS ({_selected_partners_sql(where)}),

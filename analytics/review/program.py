@@ -16,6 +16,7 @@ import pandas as pd
 from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
+           "rules_from_table",
            "save_program", "program_files", "rules_folder", "program_path", "rules_file_stem", "save_program_as",
            "rules_versions", "rules_from_json", "rules_terms", "rules_settings"]
 
@@ -142,6 +143,15 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
         raise ValueError(f"Program rules file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+    return rules_from_table(raw, str(path), source=str(path))
+
+
+def rules_from_table(raw: dict, where: str, source: str = "") -> ProgramRules:
+    """Give the program rules of one TOML table (the file's top level, or a regional program's table).
+
+    `where` names the file and table in every error ("data/program.toml: programs.ANZ").
+    """
+    path = where
     tiers_raw = raw.get("tiers")
     if not isinstance(tiers_raw, dict) or not tiers_raw:
         raise ValueError(f"{path}: needs a [tiers.NAME] table per tier, highest first")
@@ -188,7 +198,7 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             incentive_plans=tuple(plans),
             default_incentive=str(incentives.get("default", "Standard plan")),
             default_incentive_terms=str(incentives.get("default_terms", "")),
-            source=str(path),
+            source=source,
         )
     except ValueError as exc:
         if str(path) in str(exc):
