@@ -330,24 +330,31 @@ def latest_recorded_tier(
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """The values the sidebar offers: quarters (oldest first), tiers, regions, distributors."""
+    """The values the sidebar offers: quarters (oldest first), tiers, regions, distributors, countries."""
 
     quarters: tuple[str, ...]
     tiers: tuple[str, ...]
     regions: tuple[str, ...]
     distributors: tuple[str, ...]
+    countries: tuple[str, ...] = ()
 
 
-def filter_options(store: Store) -> FilterOptions:
-    """Give the quarters, tiers, regions and distributors present in the partner x quarter table."""
+def filter_options(store: Store, scope: tuple[str, ...] = ()) -> FilterOptions:
+    """Give the quarters, tiers, regions, distributors and countries present in the partner x quarter table.
+
+    With a `scope` (a person's regions) only the values of rows in those regions are offered.
+    """
+    where, params = ChannelFilter(scope=tuple(scope)).partner_quarter_where()
 
     def values(column: str) -> tuple[str, ...]:
         # column is one of the constant names below, never user input.
         frame = store.query_df(
-            f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL ORDER BY 1"
+            f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL AND {where} ORDER BY 1",
+            params,
         )
         return tuple(frame["v"])
 
     return FilterOptions(
-        values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor")
+        values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor"),
+        values("country"),
     )
