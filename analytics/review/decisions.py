@@ -31,7 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.access import Actor, check
+from analytics.access import Actor, check, check_scope
 from analytics.filters import ChannelFilter
 from analytics.formatting import money, money_exact, probability_text
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
@@ -444,14 +444,18 @@ def recommendations(store: Store, as_of: str, rules: ProgramRules, threshold: fl
 def select_partners(recommendations: pd.DataFrame, selection: ChannelFilter) -> pd.DataFrame:
     """Give the recommendations of the partners in the selection's tiers, regions and distributors.
 
-    A partner is judged by its tier and region at the review quarter and the latest distributor of
-    its review year; segments select revenue, not partners, so they do not narrow the review.
+    A partner is judged by its tier, region and country at the review quarter and the latest distributor
+    of its review year; the scope (a person's regions) narrows like regions; segments select revenue, not
+    partners, so they do not narrow the review.
     """
     keep = np.ones(len(recommendations), dtype=bool)
     for column, values in (("tier", selection.tiers), ("region", selection.regions),
-                           ("distributor", selection.distributors)):
-        if values:
+                           ("distributor", selection.distributors), ("region", selection.scope),
+                           ("country", selection.countries)):
+        if values and column in recommendations.columns:
             keep &= recommendations[column].isin(values).to_numpy()
+        elif values:  # a country selection over recommendations without countries selects nobody
+            keep &= False
     return recommendations[keep]
 
 
@@ -631,6 +635,8 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
     DECISION_COLUMNS (model_version and at_risk are kept when present); `decision` must be one of ACTIONS.
     """
     check(actor, "save review")
+    # A regional reviewer decides for the partners of their regions only, whatever the page sent.
+    check_scope(actor, decisions["region"] if "region" in decisions.columns else [None])
     user = user if user is not None else actor.who if actor is not None else None
     name = name.strip()
     _check_decisions(name, decisions)

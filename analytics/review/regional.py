@@ -13,20 +13,17 @@ partner's program currency, named with `currency`.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.model.features import UNKNOWN, YEAR
-from analytics.review.decisions import ACTIONS, recommend, review_inputs
+from analytics.review.decisions import ACTIONS, recommend, review_export, review_inputs
 from analytics.review.programs import Programs, RegionalProgram
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.store import Store
 
-__all__ = ["MissingRates", "currency_rates", "partner_locations", "regional_recommendations", "select_scope",
-           "regional_progress", "rollup_by_region_tier", "decisions_by_region", "region_review_export",
-           "money_in"]
+__all__ = ["MissingRates", "currency_rates", "partner_locations", "regional_recommendations", "regional_progress",
+           "rollup_by_region_tier", "decisions_by_region", "region_review_export", "money_in"]
 
 # Symbols for the reasons' amounts in a program's own currency; any other currency is written by its code.
 _SYMBOLS = {"USD": "$", "AUD": "A$", "NZD": "NZ$", "CAD": "C$", "EUR": "€", "GBP": "£", "JPY": "¥", "SGD": "S$"}
@@ -208,16 +205,6 @@ def regional_recommendations(store: Store, as_of: str, programs: Programs, thres
     return frame.sort_values("partner_id", kind="stable").reset_index(drop=True)
 
 
-def select_scope(recommendations: pd.DataFrame, selection: ChannelFilter) -> pd.DataFrame:
-    """Give the recommendations within the selection's scope and countries (select_partners does tiers and regions)."""
-    keep = np.ones(len(recommendations), dtype=bool)
-    if selection.scope:
-        keep &= recommendations["region"].isin(selection.scope).to_numpy()
-    if selection.countries and "country" in recommendations.columns:
-        keep &= recommendations["country"].isin(selection.countries).to_numpy()
-    return recommendations[keep]
-
-
 def regional_progress(store: Store, review: str, table: pd.DataFrame) -> pd.DataFrame:
     """Give each region's progress in review `review`: partners, decided (saved), left, last saved when and by whom.
 
@@ -267,14 +254,18 @@ def decisions_by_region(table: pd.DataFrame, column: str = "decision") -> pd.Dat
     return counts.reset_index().rename_axis(columns=None)
 
 
-def region_review_export(table: pd.DataFrame, program: RegionalProgram, reporting: str) -> pd.DataFrame:
-    """Give a region's review for a file: its recommendations with revenue in the program's and the reporting currency.
+def region_review_export(recommendations: pd.DataFrame, program: RegionalProgram, reporting: str) -> pd.DataFrame:
+    """Give a region's review as the review command writes it, with revenue in the program's and the reporting currency.
 
-    The two revenue columns are named with their currency ("revenue_AUD", "revenue_USD"); when the program's
-    currency is the reporting one there is one.
+    review_export's columns, with `revenue` replaced by one column per currency named with it
+    ("revenue_AUD", "revenue_USD"; one when the program's currency is the reporting one), and the program.
     """
-    frame = table.copy()
-    frame[f"revenue_{program.currency}"] = frame["revenue_program"]
+    out = review_export(recommendations)
+    at = out.columns.get_loc("revenue")
+    ordered = recommendations.sort_values("partner_id", kind="stable").reset_index(drop=True)
+    out = out.drop(columns="revenue")
+    out.insert(at, f"revenue_{program.currency}", ordered["revenue_program"].round(2))
     if program.currency != reporting:
-        frame[f"revenue_{reporting}"] = frame["revenue_trailing"]
-    return frame
+        out.insert(at + 1, f"revenue_{reporting}", ordered["revenue_trailing"].round(2))
+    out.insert(1, "program", program.name)
+    return out
