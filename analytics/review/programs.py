@@ -10,7 +10,7 @@ regional program leaves out (nursery, at-risk limits, incentives, ...) is the gl
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analytics.review.program import PROGRAM_PATH, ProgramRules, rules_from_table
@@ -60,6 +60,10 @@ class Programs:
     def all(self) -> tuple[RegionalProgram, ...]:
         """Every program, the global one first."""
         return (self.global_program, *self.regional)
+
+    def with_global_rules(self, rules: ProgramRules) -> Programs:
+        """Give these programs with the global program's rules replaced (a what-if applied to the review)."""
+        return replace(self, global_program=replace(self.global_program, rules=rules))
 
     def named(self, name: str) -> RegionalProgram:
         """Give the program of this name, or a ValueError listing the names there are."""
