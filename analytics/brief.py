@@ -325,13 +325,18 @@ def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
            COUNT, "New and lapsed partners per quarter", colours={"New partners": _GROWTH, "Lapsed partners": _FALL})
 
 
-def _review_slide(deck: Presentation, store: Store, quarter: str) -> None:
+def _review_slide(deck: Presentation, store: Store, quarter: str, scope: tuple[str, ...] = ()) -> None:
     reviews = list_reviews(store)
     reviews = reviews[reviews["as_of"] <= quarter]
     if reviews.empty:
         return
     name, as_of = reviews.iloc[0]["name"], reviews.iloc[0]["as_of"]
-    counts = action_counts(load_review(store, name), column="decision")
+    decided = load_review(store, name)
+    if scope:  # a regional person's pack holds their regions' decisions only
+        decided = decided[decided["region"].isin(scope)]
+        if decided.empty:
+            return
+    counts = action_counts(decided, column="decision")
     slide = _slide(deck, f"Review {name} (as of {as_of}): decisions by action")
     _table(slide, ["Decision", "Partners", "Revenue, 4 quarters", "Share of partners"],
            [[r.action, f"{r.partners:,}", money(r.revenue_trailing), f"{r.share_of_partners:.1%}"]
@@ -339,6 +344,7 @@ def _review_slide(deck: Presentation, store: Store, quarter: str) -> None:
     _chart(slide, XL_CHART_TYPE.BAR_CLUSTERED, counts["action"].tolist(), {"Partners": counts["partners"].tolist()},
            COUNT, "Partners per decision", colours={"Partners": _NEUTRAL})
     follow = provisional_follow_up(store, name)
+    follow = follow[follow["partner_id"].isin(set(decided["partner_id"]))] if scope else follow
     if not follow.empty and follow["quarters_loaded"].iloc[0] != "none yet":
         # How the partners kept on revised goals are doing: the loop the review started.
         status = follow["status"].value_counts()
@@ -368,7 +374,7 @@ def board_pack(store: Store, flt: ChannelFilter = ChannelFilter()) -> Presentati
     _dropoff_slides(deck, store, flt, quarter)
     _risk_slide(deck, store, flt, quarter)
     _recruits_slide(deck, store, flt, quarter)
-    _review_slide(deck, store, quarter)
+    _review_slide(deck, store, quarter, flt.scope)
     return deck
 
 

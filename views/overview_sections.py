@@ -8,10 +8,12 @@ from analytics.analyses.changes import KINDS, RISK_THRESHOLD, load_changes
 from analytics.brief import board_pack_bytes
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
+from analytics.model.features import DEFAULT_HORIZON
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
 from views.db import APP_WAIT, cached, get_store
+from views.sidebar import current_filter
 from views.widgets import partner_table
 
 __all__ = ["changes_section", "board_pack_button"]
@@ -51,7 +53,8 @@ def changes_section() -> None:
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
         return
-    changes = cached(load_changes, rules)
+    scope = current_filter().scope  # a regional person sees their regions' changes only
+    changes = cached(load_changes, rules, DEFAULT_HORIZON, scope)
     if changes is None:
         st.info("No load is in effect, so there is no last load to compare with.")
         return
@@ -63,8 +66,9 @@ def changes_section() -> None:
         return
     st.caption(
         f"Load #{changes.load_id}: {markdown_literal(changes.file_name)} on {when}, against the data before it: "
-        f"trailing year to {changes.before_quarter} before, to {changes.after_quarter} after. Whole channel: the "
-        "sidebar's filters do not narrow this list."
+        f"trailing year to {changes.before_quarter} before, to {changes.after_quarter} after. "
+        + (f"Partners of {markdown_literal(', '.join(scope))} only (your regions); the sidebar's other filters do not "
+           "narrow this list." if scope else "Whole channel: the sidebar's filters do not narrow this list.")
     )
     st.caption(" · ".join(f"{kind}: {changes.counts[kind]:,}" for kind in KINDS))
     st.caption(kind_definitions(changes.after_quarter))

@@ -272,8 +272,13 @@ def _dropoff_rows(before_pq: pd.DataFrame, before_q: str, after_pq: pd.DataFrame
     return pd.DataFrame({"partner_id": new["partner_id"], "change": "drop-off", "what_changed": words})
 
 
-def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int = DEFAULT_HORIZON) -> LoadChanges | None:
-    """Give what the latest load in effect changed (see the module's docstring), or None when no load is in effect."""
+def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int = DEFAULT_HORIZON,
+                 scope: tuple[str, ...] = ()) -> LoadChanges | None:
+    """Give what the latest load in effect changed (see the module's docstring), or None when no load is in effect.
+
+    With a `scope` (a person's regions) only partners whose latest recorded region is one of them are listed
+    and counted.
+    """
     latest = store.query_df(
         "SELECT load_id, file_name, loaded_at FROM loads WHERE status = 'active' ORDER BY load_id DESC LIMIT 1")
     if latest.empty:
@@ -316,6 +321,10 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
     rows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else pd.DataFrame(columns=["partner_id", "change", "what_changed"])
     rows = _with_figures(rows, before_t, after_t, before_pq, after_pq, after_q)
+    if scope:
+        located = pd.concat([before_pq, after_pq]).dropna(subset=["region"])
+        latest_region = located.sort_values("q_index", kind="stable").groupby("partner_id")["region"].last()
+        rows = rows[rows["partner_id"].map(latest_region).isin(scope)].reset_index(drop=True)
     for kind, n in rows["change"].value_counts().items():
         counts[kind] = int(n)
     notes = (risk_note,) if risk_note else ()
