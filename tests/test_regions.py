@@ -348,3 +348,25 @@ def test_review_of_a_region_without_partners_says_so(regions_store, program_file
                  "--out", str(tmp_path / "x.csv")])
     assert code == 1
     assert "No partner of region 'Mars' is in the review to 2026Q2" in capsys.readouterr().err
+
+
+def test_partners_per_tier_count_a_regional_tier_at_its_global_level(tmp_path, write_file, program_file):
+    from analytics.analyses.queries import partners_by_tier
+    from analytics.analyses.tiers import tier_distribution
+
+    lines = ("partner_id,order_date,revenue,tier,region,country\n"
+             "AU2,2026-05-10,100,Authorised,ANZ,AU\nUS2,2026-05-10,300,Authorized,NA,US\n"
+             "US3,2026-05-11,1000,Gold,NA,US\n")
+    with Store(tmp_path / "ladder.duckdb") as store:
+        load_extract(store, write_file("ladder.csv", lines))
+        flt = ChannelFilter("2026Q2")
+        programs = load_programs(program_file)
+        recorded = partners_by_tier(store, flt, "2026Q2")
+        assert sorted(recorded["tier"]) == ["Authorised", "Authorized", "Gold"]
+        ladder = partners_by_tier(store, flt, "2026Q2", programs).set_index("tier")
+        assert ladder.loc["Authorized", ["partners", "revenue_trailing"]].tolist() == [2, 400]
+        assert list(ladder.index) == ["Gold", "Authorized"]  # highest first, one ladder
+        shares = tier_distribution(store, flt, programs).set_index("tier")
+        assert shares.loc["Authorized", "partners"] == 2
+        assert shares.loc["Authorized", "partner_share"] == pytest.approx(2 / 3)
+        assert programs.ladder_words() == "ANZ: Authorised → Authorized"

@@ -39,11 +39,9 @@ def regions_tab(table: pd.DataFrame, review: str, programs: Programs) -> None:
     # A small query on every run: a save by another region's reviewer shows at once.
     show_table(regional_progress(get_store(), review, table))
     st.markdown(f"**Partners and revenue per region and global tier level** ({programs.reporting_currency})")
-    ladders = "; ".join(f"{markdown_literal(p.name)}: "
-                        + ", ".join(f"{tier} → {level}" for tier, level in p.tier_levels.items())
-                        for p in programs.regional)
+    ladders = programs.ladder_words()
     st.caption("Each partner counts at its recorded tier's level on the global ladder"
-               + (f" ({ladders})" if ladders else "") + ", so the regions add up.")
+               + (f" ({markdown_literal(ladders)})" if ladders else "") + ", so the regions add up.")
     show_table(derived(rollup_by_region_tier, table))
     st.markdown("**Decisions by region** (as they stand in this session, your changes included)")
     show_table(derived(decisions_by_region, table))

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.filters import ChannelFilter
+from analytics.review.programs import Programs
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import ACTIVE_LINES, Store
@@ -191,12 +192,13 @@ def overview(store: Store, flt: ChannelFilter = ChannelFilter()) -> Overview | N
     )
 
 
-def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataFrame:
+def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str, programs: Programs | None = None) -> pd.DataFrame:
     """Give the active partners per tier as of `quarter`, highest tier first (each in its latest recorded tier).
 
     Active: an order in the four quarters to `quarter`. Partners are taken as partner_window has
     them and then selected by the filter, as the tier moves and revenue concentration do, so a partner
-    promoted within the year counts once, in its new tier, on every page.
+    promoted within the year counts once, in its new tier, on every page. With `programs` a regional
+    program's tier counts at its global level (Programs.global_levels), so the regions add up on one ladder.
     """
     last = quarter_index(quarter)
     window, window_params = partner_window(flt, last - ACTIVE_WINDOW + 1, last)
@@ -204,11 +206,15 @@ def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataF
     frame = store.query_df(
         f"""
         WITH w AS ({window})
-        SELECT coalesce(w.tier, ?) AS tier, count(*) AS partners, sum(w.revenue) AS revenue_trailing
-        FROM w WHERE {where} GROUP BY 1
+        SELECT coalesce(w.tier, ?) AS tier, w.region, w.country, count(*) AS partners,
+               sum(w.revenue) AS revenue_trailing
+        FROM w WHERE {where} GROUP BY ALL
         """,
         [*window_params, UNKNOWN_TIER, *params],
     )
+    if programs is not None:
+        frame["tier"] = programs.global_levels(frame)
+    frame = frame.groupby("tier", as_index=False)[["partners", "revenue_trailing"]].sum()
     # Highest tier first, as every page lists them.
     return frame.set_index("tier").loc[ordered_tiers(frame["tier"])].reset_index()
 

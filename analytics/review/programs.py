@@ -65,6 +65,19 @@ class Programs:
         """Give these programs with the global program's rules replaced (a what-if applied to the review)."""
         return replace(self, global_program=replace(self.global_program, rules=rules))
 
+    def global_levels(self, frame) -> list[str]:
+        """Give the global tier level of each row's tier (frame: tier, region and optionally country columns)."""
+        countries = frame["country"] if "country" in frame.columns else [None] * len(frame)
+        return [self.program_for(region if isinstance(region, str) else None,
+                                 country if isinstance(country, str) else None).global_tier(tier)
+                for tier, region, country in zip(frame["tier"], frame["region"], countries, strict=True)]
+
+    def ladder_words(self) -> str:
+        """Give how regional tiers map to global levels, where the names differ ("ANZ: Authorised → Authorized")."""
+        return "; ".join(f"{p.name}: " + ", ".join(f"{tier} → {level}" for tier, level in p.tier_levels.items()
+                                                   if tier != level)
+                         for p in self.regional if any(t != lvl for t, lvl in p.tier_levels.items()))
+
     def named(self, name: str) -> RegionalProgram:
         """Give the program of this name, or a ValueError listing the names there are."""
         for program in self.all:
