@@ -184,7 +184,8 @@ def sidebar_filters(scope: tuple[str, ...] = ()) -> ChannelFilter:
             "Tier", options.tiers, key="f_tiers", placeholder="All tiers", on_change=_keep, args=("f_tiers",)
         )
         regions = st.multiselect(
-            "Region", options.regions, key="f_regions", placeholder="All regions", on_change=_keep, args=("f_regions",)
+            "Region", options.regions, key="f_regions", on_change=_keep, args=("f_regions",),
+            placeholder=f"All of {', '.join(scope)} (your regions)" if scope else "All regions",
         )
         countries = st.multiselect(
             "Country", options.countries, key="f_countries", placeholder="All countries", on_change=_keep,
