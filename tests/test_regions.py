@@ -370,3 +370,27 @@ def test_partners_per_tier_count_a_regional_tier_at_its_global_level(tmp_path, w
         assert shares.loc["Authorized", "partners"] == 2
         assert shares.loc["Authorized", "partner_share"] == pytest.approx(2 / 3)
         assert programs.ladder_words() == "ANZ: Authorised → Authorized"
+
+
+def test_the_nursery_pipeline_judges_a_recruit_under_its_programs_tiers_and_currency(tmp_path, write_file,
+                                                                                     program_file):
+    from analytics.analyses.recruits import recruits_report
+
+    # AU3 joined in 2026Q1 as ANZ Authorised: $60,000 a quarter = A$120,000; its pace A$480,000 reaches ANZ Silver's
+    # A$300,000 (its next tier), and its trailing A$240,000 lacks A$60,000 = $30,000 at 0.5.
+    lines = "partner_id,order_date,revenue,tier,region,country,customer_id\n" + "".join(
+        f"AU3,{day},30000,Authorised,ANZ,AU,C{n}\n"
+        for n, day in enumerate(["2026-02-10", "2026-02-11", "2026-05-10", "2026-05-11"]))
+    lines += "OLD,2025-02-10,10,Gold,NA,US,X\n"
+    with Store(tmp_path / "nursery.duckdb") as store:
+        load_extract(store, write_file("nursery.csv", lines))
+        _rates(store, ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2"])
+        programs = load_programs(program_file)
+        without = recruits_report(store, ChannelFilter("2026Q2"), programs.global_rules)
+        assert without.pipeline.empty  # "Authorised" is no tier of the global program
+        report = recruits_report(store, ChannelFilter("2026Q2"), programs.global_rules, programs)
+    row = report.pipeline.set_index("partner_id").loc["AU3"]
+    assert row[["program", "tier", "next_tier"]].tolist() == ["ANZ", "Authorised", "Silver"]
+    assert row["revenue_trailing"] == pytest.approx(120_000)  # in the reporting currency, as stored
+    assert row["revenue_gap"] == pytest.approx(30_000)
+    assert report.nursery_active == 1
