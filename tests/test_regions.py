@@ -394,3 +394,30 @@ def test_the_nursery_pipeline_judges_a_recruit_under_its_programs_tiers_and_curr
     assert row["revenue_trailing"] == pytest.approx(120_000)  # in the reporting currency, as stored
     assert row["revenue_gap"] == pytest.approx(30_000)
     assert report.nursery_active == 1
+
+
+def test_what_changed_judges_qualifies_higher_under_each_partners_program(tmp_path, write_file, program_file):
+    from analytics.analyses.changes import load_changes
+
+    # Two Silver partners at $40,000 a quarter (two deals, two customers) through 2026Q1; a 2026Q2 load brings
+    # $10,000 more each. Before the load (the year to 2026Q1: $160,000): NA's meets Bronze (global), ANZ's
+    # A$320,000 meets Silver. After it (to 2026Q2: $130,000): NA's still Bronze; ANZ's A$260,000 < A$300,000
+    # meets Authorised only. So ANZ's qualifies lower and NA's does not move.
+    first = "partner_id,order_date,revenue,tier,region,country,customer_id\n" + "".join(
+        f"{pid},{day}-{10 + half},20000,Silver,{region},{country},C{n}{half}\n"
+        for pid, region, country in (("AUX", "ANZ", "AU"), ("USX", "NA", "US"))
+        for n, day in enumerate(["2025-05", "2025-08", "2025-11", "2026-02"]) for half in (0, 1))
+    second = "partner_id,order_date,revenue,tier,region,country,customer_id\n" \
+             "AUX,2026-05-10,10000,Silver,ANZ,AU,C9\nUSX,2026-05-10,10000,Silver,NA,US,C9\n"
+    with Store(tmp_path / "changes.duckdb") as store:
+        load_extract(store, write_file("first.csv", first))
+        load_extract(store, write_file("second.csv", second))
+        _rates(store, ["2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2"])
+        programs = load_programs(program_file)
+        changes = load_changes(store, programs.global_rules, programs=programs)
+        scoped = load_changes(store, programs.global_rules, scope=("NA",), programs=programs)
+    moved = changes.rows.set_index("partner_id")
+    assert moved.loc["AUX", "change"] == "qualifies lower"
+    assert moved.loc["AUX", "what_changed"] == "fell below the Silver minimums; now meets Authorised"
+    assert "USX" not in moved.index or moved.loc["USX", "change"] != "qualifies lower"
+    assert "AUX" not in set(scoped.rows["partner_id"]) and scoped.counts["qualifies lower"] == 0

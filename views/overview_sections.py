@@ -9,7 +9,8 @@ from analytics.brief import board_pack_bytes
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.review.program import load_program
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
 from views.db import APP_WAIT, cached, get_store
@@ -48,13 +49,17 @@ def kind_definitions(after_quarter: str) -> str:
 def changes_section() -> None:
     """Show what changed with the latest load in effect: counts, notes, the partner rows and their CSV."""
     st.subheader("What changed with the last load")
-    try:
-        rules = load_program()
+    try:  # "qualifies higher / lower" under each partner's own program
+        programs = load_programs()
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
         return
     scope = current_filter().scope  # a regional person sees their regions' changes only
-    changes = cached(load_changes, rules, DEFAULT_HORIZON, scope)
+    try:
+        changes = cached(load_changes, programs.global_rules, DEFAULT_HORIZON, scope, programs)
+    except MissingRates as exc:
+        st.error(f"What changed cannot be computed: {markdown_literal(str(exc))}")
+        return
     if changes is None:
         st.info("No load is in effect, so there is no last load to compare with.")
         return
