@@ -421,3 +421,16 @@ def test_what_changed_judges_qualifies_higher_under_each_partners_program(tmp_pa
     assert moved.loc["AUX", "what_changed"] == "fell below the Silver minimums; now meets Authorised"
     assert "USX" not in moved.index or moved.loc["USX", "change"] != "qualifies lower"
     assert "AUX" not in set(scoped.rows["partner_id"]) and scoped.counts["qualifies lower"] == 0
+
+
+def test_a_rules_file_saved_from_the_what_if_keeps_the_regional_programs(tmp_path):
+    from analytics.review.program import save_program_as
+    from analytics.review.programs import regional_toml
+
+    programs = load_programs(PROGRAM_PATH)
+    stricter = programs.global_rules.with_minimums({"Gold": 700_000})
+    path, version = save_program_as(stricter, "strict", tmp_path, regional=regional_toml(programs))
+    saved = load_programs(path)
+    assert version == 1 and saved.global_rules.minimum_revenue()["Gold"] == 700_000
+    assert saved.regional == programs.regional  # every setting of ANZ, its levels, currency and regions
+    assert saved.reporting_currency == "USD"

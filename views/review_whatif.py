@@ -19,7 +19,7 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.decisions import action_counts, compare_action_counts, select_partners
 from analytics.review.program import ProgramRules, rules_folder, save_program_as
-from analytics.review.programs import load_programs
+from analytics.review.programs import load_programs, regional_toml
 from analytics.review.regional import regional_recommendations
 from analytics.review.whatif import parse_money, partners_who_move, rule_changes
 from analytics.store.quarters import shift_quarter
@@ -202,7 +202,8 @@ def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_f
                      help="Change a figure first" if unchanged else None):
             try:
                 path, version = save_program_as(what_if, name, rules_folder(), actor=actor,
-                                                based_on=f"the what-if on {rules_file.name}")
+                                                based_on=f"the what-if on {rules_file.name}",
+                                                regional=regional_toml(load_programs(rules_file)))
             except (AccessDenied, ValueError, OSError) as exc:
                 st.error(markdown_literal(str(exc)))
             else:

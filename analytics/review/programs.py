@@ -13,9 +13,9 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analytics.review.program import PROGRAM_PATH, ProgramRules, rules_from_table
+from analytics.review.program import PROGRAM_PATH, ProgramRules, _rules_toml, _toml_text, rules_from_table
 
-__all__ = ["GLOBAL", "RegionalProgram", "Programs", "load_programs"]
+__all__ = ["GLOBAL", "RegionalProgram", "Programs", "load_programs", "regional_toml"]
 
 GLOBAL = "Global"
 # Settings a regional program takes from the global one unless it names its own (tiers never).
@@ -174,3 +174,21 @@ def load_programs(path: str | Path = PROGRAM_PATH) -> Programs:
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from exc
     return programs_from_table(raw, str(path))
+
+
+def regional_toml(programs: Programs) -> tuple[tuple[str, ...], str]:
+    """Give what a rules file needs besides its global rules: its top-level lines and its regional programs' tables.
+
+    For program.save_program_as(regional=...): every regional program written out with all its settings, so that
+    a rules file saved from a what-if on the global program keeps them.
+    """
+    top = (f"reporting_currency = {_toml_text(programs.reporting_currency)}",)
+    tables = []
+    for program in programs.regional:
+        own = [f"regions = [{', '.join(_toml_text(r) for r in program.regions)}]",
+               f"countries = [{', '.join(_toml_text(c) for c in program.countries)}]",
+               f"currency = {_toml_text(program.currency)}"]
+        text = _rules_toml(program.rules, [""], table=f"programs.{_toml_text(program.name)}", own=tuple(own))
+        levels = "\n".join(f"{_toml_text(t)} = {_toml_text(level)}" for t, level in program.tier_levels.items())
+        tables.append(text + f"\n[programs.{_toml_text(program.name)}.tier_levels]\n{levels}\n")
+    return top, "".join(tables)
