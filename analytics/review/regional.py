@@ -172,8 +172,9 @@ def regional_recommendations(store: Store, as_of: str, programs: Programs, thres
     year's revenue in that currency; revenue_trailing stays in the reporting currency), tier_level (the
     recorded tier's global level), moved_from / moved_in (a move of region within the review's lookback,
     said in the reasons too). `scope` (a person's regions) keeps only partners whose latest region is one of
-    them, before anything is computed for the others. `threshold` overrides every program's own.
-    Raises MissingRates when a program's currency lacks a rate for a quarter its partners need.
+    them before any is judged (the review's inputs are read for the whole channel, as the model's scores
+    are). `threshold` overrides every program's own. Raises MissingRates when a program's currency lacks a
+    rate for a quarter its partners need.
     """
     lookback = max(p.rules.review_lookback_quarters for p in programs.all)
     inputs = review_inputs(store, as_of, lookback)
