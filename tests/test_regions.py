@@ -434,3 +434,23 @@ def test_a_rules_file_saved_from_the_what_if_keeps_the_regional_programs(tmp_pat
     assert version == 1 and saved.global_rules.minimum_revenue()["Gold"] == 700_000
     assert saved.regional == programs.regional  # every setting of ANZ, its levels, currency and regions
     assert saved.reporting_currency == "USD"
+
+
+def test_a_saved_review_its_follow_up_and_its_letters_of_a_scope_hold_its_regions_partners_only(regions_store,
+                                                                                                  program_file):
+    import zipfile
+
+    from analytics.review.decisions import list_reviews, load_review, provisional_follow_up
+    from analytics.review.letters import letters_zip
+
+    programs = load_programs(program_file)
+    recs = regional_recommendations(regions_store, AS_OF, programs)
+    decisions = review_decisions(recs, ChannelFilter(AS_OF), {})
+    decisions["decision"] = "provisional continuation"  # every partner with revised goals: a follow-up for each
+    save_review(regions_store, "FY2026", AS_OF, programs.global_rules, decisions)
+    assert sorted(load_review(regions_store, "FY2026", ("ANZ",))["partner_id"]) == ["AU1", "MV1"]
+    assert len(load_review(regions_store, "FY2026")) == 4
+    assert list_reviews(regions_store, ("NA",))["partners"].tolist() == [1]
+    assert sorted(provisional_follow_up(regions_store, "FY2026", ("ANZ",))["partner_id"]) == ["AU1", "MV1"]
+    with zipfile.ZipFile(io.BytesIO(letters_zip(regions_store, "FY2026", scope=("ANZ",)))) as archive:
+        assert sorted(archive.namelist()) == ["letters/AU1.docx", "letters/MV1.docx", "letters/mailmerge.csv"]

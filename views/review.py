@@ -220,8 +220,8 @@ c3.download_button("Download decisions (Excel)",
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
-    saved_reviews_tab(sent_first)
-    letters_section(st.session_state.get("open_review"))
+    saved_reviews_tab(sent_first, flt.scope)
+    letters_section(st.session_state.get("open_review"), flt.scope)
 
 for regions_container in regions_tabs:
     with regions_container:

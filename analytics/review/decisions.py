@@ -724,22 +724,30 @@ def _count_changes(cur: duckdb.DuckDBPyConnection, review_id: int) -> tuple[int,
     return int(counts[0]), int(counts[1])
 
 
-def list_reviews(store: Store) -> pd.DataFrame:
-    """Give the saved reviews, newest first, with their decision counts and the rules file of the last save."""
+def list_reviews(store: Store, scope: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Give the saved reviews, newest first, with their decision counts and the rules file of the last save.
+
+    With a `scope` (a person's regions) the counts are of their regions' decisions only.
+    """
     return store.query_df(
         """
         SELECT r.name, r.as_of, r.created_at, r.created_by, r.saved_at, r.saved_by, count(d.partner_id) AS partners,
-               count(*) FILTER (WHERE d.decision <> d.recommendation) AS overridden,
+               count(d.partner_id) FILTER (WHERE d.decision <> d.recommendation) AS overridden,
                (SELECT s.rules_file FROM review_saves s WHERE s.review_id = r.review_id
                 ORDER BY s.saved_at DESC LIMIT 1) AS rules_file
-        FROM reviews r LEFT JOIN review_decisions d USING (review_id)
+        FROM reviews r LEFT JOIN review_decisions d ON d.review_id = r.review_id
+            AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.region))
         GROUP BY ALL ORDER BY r.as_of DESC, r.name
-        """
+        """,
+        [list(scope), list(scope)],
     )
 
 
-def load_review(store: Store, name: str) -> pd.DataFrame:
-    """Give a saved review's decisions, one row per partner (empty when no review has that name)."""
+def load_review(store: Store, name: str, scope: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Give a saved review's decisions, one row per partner (empty when no review has that name).
+
+    With a `scope` (a person's regions) only the decisions on their regions' partners.
+    """
     return store.query_df(
         """
         SELECT d.partner_id, d.partner_name, d.tier, d.region, d.revenue_trailing, d.churn_probability,
@@ -747,9 +755,9 @@ def load_review(store: Store, name: str) -> pd.DataFrame:
                d.note, d.revenue_goal, d.deals_goal, d.goal_quarters, d.decided_by, d.decided_at,
                d.deals_trailing, d.customers_trailing, d.tier_after, d.incentive_plan
         FROM review_decisions d JOIN reviews r USING (review_id)
-        WHERE r.name = ? ORDER BY d.partner_id
+        WHERE r.name = ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.region)) ORDER BY d.partner_id
         """,
-        [name],
+        [name, list(scope), list(scope)],
     )
 
 
@@ -786,14 +794,14 @@ def partner_decisions(store: Store, partner_id: str) -> pd.DataFrame:
 ON_TRACK, BEHIND, MET, MISSED = "on track", "behind", "met", "missed"
 
 
-def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
+def provisional_follow_up(store: Store, name: str, scope: tuple[str, ...] = ()) -> pd.DataFrame:
     """Give how each partner put on provisional continuation in review `name` did against its goals so far.
 
     Revenue and deals are counted over the goal quarters loaded so far (the two after the review).
     Once both are loaded the status is MET or MISSED; after one, ON_TRACK or BEHIND against the goals
     pro rata (half of each after the first of two quarters; revenue_goal_so_far and deals_goal_so_far
     say how much); before any, NOT_YET_KNOWN; "no goals" for a decision saved without any.
-    quarters_loaded says which goal quarters are in.
+    quarters_loaded says which goal quarters are in. With a `scope` (a person's regions) only their partners.
     """
     found = store.query_df("SELECT review_id, as_of FROM reviews WHERE name = ?", [name])
     if found.empty:
@@ -809,10 +817,10 @@ def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
                coalesce(sum(pq.revenue), 0) AS revenue, d.deals_goal, coalesce(sum(pq.deals), 0) AS deals
         FROM review_decisions d
         LEFT JOIN partner_quarter pq ON pq.partner_id = d.partner_id AND pq.q_index BETWEEN ? AND ?
-        WHERE d.review_id = ? AND d.decision = ?
+        WHERE d.review_id = ? AND d.decision = ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.region))
         GROUP BY ALL ORDER BY d.partner_id
         """,
-        [first, last, int(found["review_id"].iloc[0]), PROVISIONAL],
+        [first, last, int(found["review_id"].iloc[0]), PROVISIONAL, list(scope), list(scope)],
     )
     loaded = max(loaded_to - first + 1, 0)
     frame["quarters_loaded"] = (
