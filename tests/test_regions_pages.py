@@ -148,3 +148,11 @@ def test_the_board_pack_and_the_review_export_of_a_scope_hold_no_other_regions_p
                            encoding="utf-8-sig")
     assert set(exported["Region"]) == {"APAC"}
     assert not set(exported["Partner id"]) & set(names.loc[~names["apac"], "partner_id"])
+
+
+def test_the_partner_page_of_a_partner_under_a_regional_program_names_it(apac_db):
+    apac, _ = _regions_of_partners(apac_db)
+    at = run_as(apac_db, SCOPED, "views/partner.py", partner_id=sorted(apac)[0])
+    text = " ".join(m.value for m in at.markdown)
+    assert "(the ANZ program's minimums, revenue in AUD)" in text
+    assert "**Program:** ANZ (AUD), the program of its region APAC" in text

@@ -84,13 +84,25 @@ try:
 except ValueError as exc:
     rules = None
     st.warning(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+program = programs.program_for(rank.get("region")) if rules is not None else None
 if rules is not None and q:
-    met = cached(qualifying_tiers, q, rules)
-    met = met[met["partner_id"] == partner_id]
     recorded = (f"**Tier (recorded)**: {markdown_literal(rank['tier'])}, as recorded in {rank['tier_quarter']}"
                 if rank.get("tier") else "**Tier (recorded)**: none recorded")
-    meets = "no order in that year" if met.empty else markdown_literal(tier_gap_words(met.iloc[0], rank["tier"], rules))
-    st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the program's minimums): {meets}")
+    if program is programs.global_program:
+        met = cached(qualifying_tiers, q, rules)
+        met = met[met["partner_id"] == partner_id]
+        meets = ("no order in that year" if met.empty
+                 else markdown_literal(tier_gap_words(met.iloc[0], rank["tier"], rules)))
+        st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the program's minimums): {meets}")
+    else:  # its region's own program judges it, on revenue in that program's currency
+        try:
+            judged = cached(regional_recommendations, q, programs, None, flt.scope)
+            mine = judged[judged["partner_id"] == partner_id]
+            meets = "not in the review of that year" if mine.empty else markdown_literal(mine.iloc[0].qualifies_for)
+        except MissingRates as exc:
+            meets = f"unknown: {markdown_literal(str(exc))}"
+        st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the {markdown_literal(program.name)} "
+                    f"program's minimums, revenue in {program.currency}): {meets}")
 
 show_chart(cached_figure(charts.partner_history_bars, history, name, q))
 with st.expander("Quarter by quarter (table)"):

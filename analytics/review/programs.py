@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analytics.review.program import PROGRAM_PATH, ProgramRules, _rules_toml, _toml_text, rules_from_table
+from analytics.review.program import ProgramRules, _rules_toml, _toml_text, program_path, rules_from_table
 
 __all__ = ["GLOBAL", "RegionalProgram", "Programs", "load_programs", "regional_toml"]
 
@@ -163,9 +163,12 @@ def programs_from_table(raw: dict, where: str) -> Programs:
     return Programs(global_program, tuple(regional))
 
 
-def load_programs(path: str | Path = PROGRAM_PATH) -> Programs:
-    """Give the global and regional programs of a program file, or a ValueError naming the file and key at fault."""
-    path = Path(path)
+def load_programs(path: str | Path | None = None) -> Programs:
+    """Give the global and regional programs of a program file, or a ValueError naming the file and key at fault.
+
+    Without a path: the program's own file (program.program_path(): program.toml in $CHANNEL_RULES_DIR or data/).
+    """
+    path = Path(path) if path is not None else program_path()
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
