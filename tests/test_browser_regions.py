@@ -141,6 +141,14 @@ def test_a_regional_reviewer_signs_in_and_sees_only_their_region(review_db, tmp_
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "review_apac_1400.png"), full_page=False)
 
+            page.set_viewport_size({"width": 390, "height": 900})  # a phone: the same review, narrowed to APAC
+            page.reload()
+            wait_for_app(page, 120000)
+            page.get_by_text("Your review: APAC only").wait_for(timeout=60000)
+            page.get_by_text("Your review: APAC only").scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "review_apac_390.png"), full_page=False)
+            page.set_viewport_size({"width": 1400, "height": 1000})
+
             page.goto(f"{app}/partner?partner_id={outsider}")
             wait_for_app(page, 60000)
             page.get_by_text(f"Partner {outsider} is not one of yours").wait_for(timeout=30000)
