@@ -44,7 +44,7 @@ remember_page(page)
 identity_sidebar(actor)
 with database():
     data_sidebar()
-    sidebar_filters()
+    sidebar_filters(actor.regions)
     saved_views_sidebar(actor, page, pages)
     keep_scores_fresh()
     page.run()

@@ -7,6 +7,10 @@ review.save_review, program.save_program) take an `actor` and call `check` befor
 `actor=None` means the local operator of this machine (the command line, a notebook, the app without
 sign-in), who may do everything. The pages hide what a role may not use, but the engine refuses it
 too. A signed-in person's role comes from their ID token's claims (`actor_from_claims`).
+
+A role may be scoped to regions (`regions` in the roles file): such a person sees and reviews only the
+partners of those regions. Pages limit every query with the scope (analytics.filters.ChannelFilter.scope)
+and the engine refuses a decision on a partner outside it (`check_scope`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = [
     "RoleMap",
     "permitted",
     "check",
+    "check_scope",
     "load_roles",
     "local_actor",
     "UNVERIFIED_EMAIL_NOTE",
@@ -65,10 +70,26 @@ class Actor:
 
     who: str
     role: str
+    # The regions this person may see and review; empty: the whole channel (the global chief, an admin).
+    regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"Unknown role {self.role!r}; expected one of {', '.join(ROLES)}")
+        object.__setattr__(self, "regions", tuple(self.regions))
+
+    @property
+    def scoped(self) -> bool:
+        """Tell whether this person sees only some regions."""
+        return bool(self.regions)
+
+    def sees(self, region: str | None) -> bool:
+        """Tell whether a partner recorded in `region` is within this person's regions."""
+        return not self.regions or region in self.regions
+
+    def describe_scope(self) -> str:
+        """Give the regions this person sees in words ("ANZ only"; "every region")."""
+        return f"{', '.join(self.regions)} only" if self.regions else "every region"
 
     def may(self, action: str) -> bool:
         """Tell whether this actor's role allows `action`."""
@@ -98,6 +119,19 @@ def check(actor: Actor | None, action: str) -> None:
         )
 
 
+def check_scope(actor: Actor | None, regions: object) -> None:
+    """Raise AccessDenied when any of `regions` (a partner's, one each) is outside the actor's regions.
+
+    None (the local operator) and an unscoped actor may act on every region.
+    """
+    if actor is None or not actor.regions:
+        return
+    outside = sorted({str(r) for r in regions if r not in actor.regions})
+    if outside:
+        raise AccessDenied(f"{actor.who} reviews {actor.describe_scope()}; partners of {', '.join(outside)} are "
+                           "not theirs to decide. Nothing was changed.")
+
+
 def local_actor() -> Actor:
     """Give the person at this machine when no sign-in is configured: local single-user mode, admin."""
     return Actor(f"local user ({getpass.getuser()})", "admin")
@@ -110,6 +144,21 @@ class RoleMap:
     people: dict[str, str] = field(default_factory=dict)
     domains: dict[str, str] = field(default_factory=dict)
     default: str = "viewer"
+    # Regions a person or a domain is limited to (those listed with `regions = [...]`); others see all.
+    people_regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    domain_regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def regions_of(self, email: str | None) -> tuple[str, ...]:
+        """Give the regions a signed-in address is limited to (as role_of finds its entry); () for all."""
+        address = (email or "").strip().lower()
+        if address in self.people:
+            return self.people_regions.get(address, ())
+        domain = address.rpartition("@")[2]
+        while domain:
+            if domain in self.domains:
+                return self.domain_regions.get(domain, ())
+            domain = domain.partition(".")[2]
+        return ()
 
     def role_of(self, email: str | None) -> str:
         """Give the role of a signed-in e-mail address: by address, else by its domain or a parent, else the default."""
@@ -146,10 +195,30 @@ def load_roles(path: str | Path | None = None) -> RoleMap:
     for table in ("people", "domains"):
         if not isinstance(raw.get(table, {}), dict):
             raise ValueError(f"{path}: [{table}] must be a table of \"name\" = \"role\"")
-    people = {k.strip().lower(): _role(v, f"{path}: people.{k}") for k, v in raw.get("people", {}).items()}
-    domains = {k.strip().lower().lstrip("@"): _role(v, f"{path}: domains.{k}")
-               for k, v in raw.get("domains", {}).items()}
-    return RoleMap(people, domains, _role(raw.get("default_role", "viewer"), f"{path}: default_role"))
+    people, people_regions = _entries(raw.get("people", {}), f"{path}: people", lambda k: k.strip().lower())
+    domains, domain_regions = _entries(raw.get("domains", {}), f"{path}: domains",
+                                       lambda k: k.strip().lower().lstrip("@"))
+    return RoleMap(people, domains, _role(raw.get("default_role", "viewer"), f"{path}: default_role"),
+                   people_regions, domain_regions)
+
+
+def _entries(table: dict, where: str, key) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Give the roles and the regions of a [people] or [domains] table: "name" = "role" or { role, regions }."""
+    roles, regions = {}, {}
+    for name, value in table.items():
+        here = f"{where}.{name}"
+        if isinstance(value, dict):
+            unknown = set(value) - {"role", "regions"}
+            if unknown:
+                raise ValueError(f"{here} has {', '.join(sorted(unknown))}; an entry takes role and regions only")
+            listed = value.get("regions", [])
+            if not isinstance(listed, list) or not listed or not all(isinstance(r, str) and r for r in listed):
+                raise ValueError(f"{here}.regions must be a list of region names, like [\"ANZ\"]")
+            roles[key(name)] = _role(value.get("role"), f"{here}.role")
+            regions[key(name)] = tuple(listed)
+        else:
+            roles[key(name)] = _role(value, here)
+    return roles, regions
 
 
 UNVERIFIED_EMAIL_NOTE = "Your e-mail address is not verified by the provider, so you can only view."
@@ -178,5 +247,5 @@ def actor_from_claims(claims: Mapping[str, object], roles: RoleMap | None = None
     email = str(claims.get("email") or "").strip()
     who = email or str(claims.get("name") or "a signed-in user")
     if _email_verified(claims) is False:
-        return Actor(who, "viewer"), UNVERIFIED_EMAIL_NOTE
-    return Actor(who, roles.role_of(email)), None
+        return Actor(who, "viewer", roles.regions_of(email)), UNVERIFIED_EMAIL_NOTE
+    return Actor(who, roles.role_of(email), roles.regions_of(email)), None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zipfile import BadZipFile
 
@@ -50,6 +50,7 @@ from analytics.review.decisions import (
     provisional_follow_up,
 )
 from analytics.review.program import load_program, rules_folder
+from analytics.review.programs import load_programs
 from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import Store
@@ -509,13 +510,18 @@ def _recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarte
     return slide
 
 
-def _review_slide(deck: Presentation, store: Store, quarter: str) -> object | None:
+def _review_slide(deck: Presentation, store: Store, quarter: str, scope: tuple[str, ...] = ()) -> object | None:
     reviews = list_reviews(store)
     reviews = reviews[reviews["as_of"] <= quarter]
     if reviews.empty:
         return None
     name, as_of = reviews.iloc[0]["name"], reviews.iloc[0]["as_of"]
-    counts = action_counts(load_review(store, name), column="decision")
+    decided = load_review(store, name)
+    if scope:  # a regional person's pack holds their regions' decisions only
+        decided = decided[decided["region"].isin(scope)]
+        if decided.empty:
+            return None
+    counts = action_counts(decided, column="decision")
     terminate = counts.set_index("action").loc["terminate"]
     n = int(terminate["partners"])
     slide = _slide(deck, f"Review {name} (as of {as_of}): {n:,} termination{'' if n == 1 else 's'} decided, "
@@ -526,6 +532,7 @@ def _review_slide(deck: Presentation, store: Store, quarter: str) -> object | No
     _chart(slide, XL_CHART_TYPE.BAR_CLUSTERED, counts["action"].tolist(), {"Partners": counts["partners"].tolist()},
            COUNT, "Partners per decision", colours={"Partners": _NEUTRAL})
     follow = provisional_follow_up(store, name)
+    follow = follow[follow["partner_id"].isin(set(decided["partner_id"]))] if scope else follow
     if not follow.empty and follow["quarters_loaded"].iloc[0] != "none yet":
         # How the partners kept on revised goals are doing: the loop the review started.
         status = follow["status"].value_counts()
@@ -656,15 +663,16 @@ def board_pack(store: Store, flt: ChannelFilter = ChannelFilter(), template: str
     quarter = flt.quarter or quarters[-1]
     if quarter not in quarters:
         raise ValueError(f"No data for {quarter}: the data run from {quarters[0]} to {quarters[-1]}")
-    flt = ChannelFilter(quarter, flt.tiers, flt.regions, flt.distributors, flt.segments)
+    flt = replace(flt, quarter=quarter)  # the scope and countries come along
     if template is None:
         deck = Presentation()
         deck.slide_width, deck.slide_height = _WIDE, _HIGH
         deck._default_template = True
     else:
         deck = open_template(template)
+    programs = load_programs()
     found = messages if messages is not None and messages.quarter == quarter else quarter_messages(
-        store, flt, load_program())
+        store, flt, programs.global_rules, programs)
     said = {}
     for message in found.messages:  # the largest of each kind titles its slide
         said.setdefault(message.kind, message)
@@ -676,7 +684,7 @@ def board_pack(store: Store, flt: ChannelFilter = ChannelFilter(), template: str
     proof["revenue"], proof["dropoffs"] = _dropoff_slides(deck, store, flt, quarter, said, inputs)
     _risk_slide(deck, store, flt, quarter)
     proof["recruits"] = _recruits_slide(deck, store, flt, quarter, said, inputs)
-    proof["review"] = _review_slide(deck, store, quarter)
+    proof["review"] = _review_slide(deck, store, quarter, flt.scope)
     _messages_slide(deck, found, proof)
     return deck
 

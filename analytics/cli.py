@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "(like FY2026), as the page's Save does; again updates it")
     review.add_argument("--program", type=Path, metavar="FILE.toml",
                         help="program rules (default: data/program.toml)")
+    review.add_argument("--region", metavar="REGION",
+                        help="only this region's partners, under its program: revenue in the program's currency and "
+                             "in the reporting currency, columns named with each (revenue_AUD, revenue_USD)")
 
     letters = commands.add_parser("letters", help="write a letter per partner of a saved review (Word) and a mail "
                                                   "merge file")
@@ -332,14 +335,15 @@ def _brief(store: Store, args: argparse.Namespace) -> int:
     from analytics.analyses.messages import quarter_messages
     from analytics.brief import board_pack, stored_template
     from analytics.filters import ChannelFilter
-    from analytics.review.program import load_program
+    from analytics.review.programs import load_programs
 
     started = time.perf_counter()
     template = args.template or stored_template()
     if args.template is not None and not args.template.is_file():
         raise ValueError(f"no template file {args.template}")
     flt = ChannelFilter(quarter=_quarter(args.as_of))
-    messages = quarter_messages(store, flt, load_program())
+    programs = load_programs()
+    messages = quarter_messages(store, flt, programs.global_rules, programs)
     deck = board_pack(store, flt, template, messages)
     try:
         deck.save(args.out)
@@ -386,20 +390,35 @@ def _review(store: Store, args: argparse.Namespace) -> int:
     from analytics.review.decisions import (
         ACTIONS,
         REVIEW_HORIZON,
-        recommendations,
         review_decisions,
         review_export,
         save_review,
     )
-    from analytics.review.program import PROGRAM_PATH, load_program
+    from analytics.review.program import PROGRAM_PATH
+    from analytics.review.programs import load_programs
+    from analytics.review.regional import region_review_export, regional_recommendations
 
-    rules = load_program(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
+    programs = load_programs(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
+    rules = programs.global_rules
     args.horizon = REVIEW_HORIZON
     as_of, _ = _scored(store, args)  # the stored scores the recommendations weigh, computed if missing
     if args.out is None and args.save is None:
         raise ValueError("review needs --out FILE.csv, --save NAME or both")
-    recommended = recommendations(store, as_of, rules)
-    rows = review_export(recommended)
+    scope = (args.region,) if args.region else ()
+    recommended = regional_recommendations(store, as_of, programs, scope=scope)
+    if args.region:
+        if recommended.empty:
+            raise ValueError(f"No partner of region {args.region!r} is in the review to {as_of}")
+        under = sorted(recommended["program"].unique())
+        if len(under) > 1:  # programs by country split the region: one file would mix currencies
+            raise ValueError(f"Region {args.region} holds partners of the programs {', '.join(under)} (a program "
+                             "names some of its countries); its review cannot be written in one currency")
+        program = programs.named(under[0])
+        rows = region_review_export(recommended, program, programs.reporting_currency)
+        print(f"Region {args.region}: the {program.name} program, revenue in {program.currency}"
+              + (f" and {programs.reporting_currency}." if program.currency != programs.reporting_currency else "."))
+    else:
+        rows = review_export(recommended)
     if args.out is not None:
         args.out.write_bytes(to_safe_csv(rows))
     if args.save is not None:

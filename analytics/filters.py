@@ -1,8 +1,9 @@
-"""The sidebar's selection (period, tier, region, distributor, segment) as SQL every query shares."""
+"""The sidebar's selection (period, tier, region, country, distributor, segment) and a session's scope, as SQL
+every query shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["ChannelFilter", "SEGMENT_REVENUE_COLUMNS"]
 
@@ -18,9 +19,11 @@ SEGMENT_REVENUE_COLUMNS = {
 class ChannelFilter:
     """A selection of the channel. Empty tuples mean "all"; `quarter` None means the latest quarter.
 
-    tiers, regions and distributors select partners by the attribute recorded for them in each
-    quarter (partner_quarter's own columns); segments count only revenue from customers in those
-    segments.
+    tiers, regions, countries and distributors select partners by the attribute recorded for them in
+    each quarter (partner_quarter's own columns); segments count only revenue from customers in those
+    segments. `scope` is the regions a signed-in person may see (analytics.access.Actor.regions; empty:
+    all): it limits every query like `regions` does, but it is set from the person's role, never from
+    the sidebar, and a selection of regions outside it selects nothing.
     """
 
     quarter: str | None = None
@@ -28,6 +31,8 @@ class ChannelFilter:
     regions: tuple[str, ...] = field(default_factory=tuple)
     distributors: tuple[str, ...] = field(default_factory=tuple)
     segments: tuple[str, ...] = field(default_factory=tuple)
+    countries: tuple[str, ...] = field(default_factory=tuple)
+    scope: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.segments if s not in SEGMENT_REVENUE_COLUMNS]
@@ -37,13 +42,25 @@ class ChannelFilter:
     @property
     def is_everything(self) -> bool:
         """Tell whether no tier, region, distributor or segment is selected."""
-        return not (self.tiers or self.regions or self.distributors or self.segments)
+        return not (self.tiers or self.regions or self.distributors or self.segments or self.countries or self.scope)
+
+    def partners_only(self) -> ChannelFilter:
+        """Give this selection without its segments: the partners it selects, all their revenue (scope kept)."""
+        return replace(self, segments=())
+
+    def scoped(self, scope: tuple[str, ...] | list[str]) -> ChannelFilter:
+        """Give this selection limited to the regions `scope` (a person's), which no later choice can widen."""
+        return replace(self, scope=tuple(scope))
+
+    def _partner_columns(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return (("tier", self.tiers), ("region", self.regions), ("country", self.countries),
+                ("distributor", self.distributors), ("region", self.scope))
 
     def partner_quarter_where(self, alias: str = "") -> tuple[str, list]:
         """Give a WHERE condition over partner_quarter rows and its parameters (values never in SQL)."""
         prefix = f"{alias}." if alias else ""
         parts, params = ["TRUE"], []
-        for column, values in (("tier", self.tiers), ("region", self.regions), ("distributor", self.distributors)):
+        for column, values in self._partner_columns():
             if values:
                 parts.append(f"list_contains(?, {prefix}{column})")
                 params.append(list(values))
@@ -60,12 +77,7 @@ class ChannelFilter:
         """Give a WHERE condition over order_lines rows (segments; partner attributes as recorded per line)."""
         prefix = f"{alias}." if alias else ""
         parts, params = [f"{prefix}replaced_by IS NULL"], []
-        for column, values in (
-            ("tier", self.tiers),
-            ("region", self.regions),
-            ("distributor", self.distributors),
-            ("customer_segment", self.segments),
-        ):
+        for column, values in (*self._partner_columns(), ("customer_segment", self.segments)):
             if values:
                 parts.append(f"list_contains(?, {prefix}{column})")
                 params.append(list(values))
@@ -73,5 +85,13 @@ class ChannelFilter:
 
     def describe(self) -> str:
         """Give the selection in words for a caption ("Gold, Silver · EMEA")."""
-        chosen = [", ".join(v) for v in (self.tiers, self.regions, self.distributors, self.segments) if v]
+        chosen = [", ".join(v) for v in (self.tiers, self.regions, self.countries, self.distributors, self.segments)
+                  if v]
+        if self.scope:
+            return " · ".join(chosen) if chosen else f"all of {', '.join(self.scope)}"
         return " · ".join(chosen) if chosen else "whole channel"
+
+    def allows_region(self, region: str | None) -> bool:
+        """Tell whether a partner recorded in `region` is within the scope (always, for an unscoped session)."""
+        return not self.scope or region in self.scope
+

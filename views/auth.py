@@ -62,7 +62,8 @@ def identity_sidebar(actor: Actor | None) -> None:
                        "`streamlit run app.py --server.address 0.0.0.0`.")
         elif actor is not None:
             # The name comes from the provider's token: shown as written, never as Markdown.
-            st.caption(f"Signed in as {markdown_literal(actor.who)} · role: **{actor.role}**")
+            scope = f" · regions: **{markdown_literal(', '.join(actor.regions))}** only" if actor.regions else ""
+            st.caption(f"Signed in as {markdown_literal(actor.who)} · role: **{actor.role}**{scope}")
             note = _signed_in()[1]
             if note:
                 st.warning(note, icon=":material/gpp_maybe:")

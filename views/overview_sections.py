@@ -10,12 +10,14 @@ from analytics.analyses.messages import NOISE_RULES, quarter_messages
 from analytics.brief import LAYOUTS_NEEDED, board_pack_bytes, remove_template, save_template, stored_template
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
-from analytics.review.program import load_program
+from analytics.model.features import DEFAULT_HORIZON
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
 from views.auth import current_actor
 from views.db import APP_WAIT, cached, get_store
-from views.sidebar import view_params
+from views.sidebar import current_filter, view_params
 from views.widgets import partner_table
 
 __all__ = ["changes_section", "board_pack_button", "messages_section", "template_section"]
@@ -50,12 +52,17 @@ def kind_definitions(after_quarter: str) -> str:
 def changes_section() -> None:
     """Show what changed with the latest load in effect: counts, notes, the partner rows and their CSV."""
     st.subheader("What changed with the last load")
-    try:
-        rules = load_program()
+    try:  # "qualifies higher / lower" under each partner's own program
+        programs = load_programs()
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
         return
-    changes = cached(load_changes, rules)
+    scope = current_filter().scope  # a regional person sees their regions' changes only
+    try:
+        changes = cached(load_changes, programs.global_rules, DEFAULT_HORIZON, scope, programs)
+    except MissingRates as exc:
+        st.error(f"What changed cannot be computed: {markdown_literal(str(exc))}")
+        return
     if changes is None:
         st.info("No load is in effect, so there is no last load to compare with.")
         return
@@ -67,8 +74,9 @@ def changes_section() -> None:
         return
     st.caption(
         f"Load #{changes.load_id}: {markdown_literal(changes.file_name)} on {when}, against the data before it: "
-        f"trailing year to {changes.before_quarter} before, to {changes.after_quarter} after. Whole channel: the "
-        "sidebar's filters do not narrow this list."
+        f"trailing year to {changes.before_quarter} before, to {changes.after_quarter} after. "
+        + (f"Partners of {markdown_literal(', '.join(scope))} only (your regions); the sidebar's other filters do not "
+           "narrow this list." if scope else "Whole channel: the sidebar's filters do not narrow this list.")
     )
     st.caption(" · ".join(f"{kind}: {changes.counts[kind]:,}" for kind in KINDS))
     st.caption(kind_definitions(changes.after_quarter))
@@ -96,11 +104,11 @@ def messages_section(flt: ChannelFilter) -> None:
     """Show the quarter in messages, largest first, each with a link to the page that proves it."""
     st.subheader(f"What changed in {flt.quarter}")
     try:
-        rules = load_program()
+        programs = load_programs()
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
         return
-    found = cached(quarter_messages, flt, rules)
+    found = cached(quarter_messages, flt, programs.global_rules, programs)
     if found is None:
         return
     for i, message in enumerate(found.messages, start=1):

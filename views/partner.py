@@ -8,6 +8,7 @@ from analytics.analyses.partner_profile import (
     partner_history,
     partner_products,
     partner_rank,
+    partner_region,
     partner_segments,
     partner_top_customers,
 )
@@ -17,8 +18,9 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, probability_text
 from analytics.model.risk import risk_periods
 from analytics.model.scoring import stored_scores
-from analytics.review.decisions import partner_decisions, partner_goal_follow_up, recommendations
-from analytics.review.program import load_program
+from analytics.review.decisions import partner_decisions, partner_goal_follow_up
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.scores import scores_ready
@@ -34,9 +36,15 @@ text = st.text_input("Find a partner by name or id", value=linked, key="partner_
 if not text.strip():
     st.info("Type part of a partner's name or id; tables on the other pages link here too.")
     st.stop()
-found = cached(find_partners, text.strip(), 50)
+found = cached(find_partners, text.strip(), 50, flt.scope)
 if found.empty:
-    st.warning(f"No partner's name or id contains “{markdown_literal(text.strip())}”.")
+    region = cached(partner_region, text.strip()) if flt.scope else None
+    if region is not None and not flt.allows_region(region):  # an id (a link) of a partner of another region
+        st.warning(f"Partner {markdown_literal(text.strip())} is not one of yours: you see the partners of "
+                   f"{markdown_literal(', '.join(flt.scope))} only.", icon=":material/block:")
+    else:
+        st.warning(f"No partner's name or id contains “{markdown_literal(text.strip())}”"
+                   + (f" among the partners of {markdown_literal(', '.join(flt.scope))}." if flt.scope else "."))
     st.stop()
 names = {r.partner_id: r.partner_name or r.partner_id for r in found.itertuples()}
 # Option labels are plain text (never Markdown), so a name shows there as written.
@@ -71,17 +79,30 @@ deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"
 c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
 
 try:
-    rules = load_program()
+    programs = load_programs()
+    rules = programs.global_rules
 except ValueError as exc:
     rules = None
     st.warning(f"The program rules cannot be used: {markdown_literal(str(exc))}")
+program = programs.program_for(rank.get("region")) if rules is not None else None
 if rules is not None and q:
-    met = cached(qualifying_tiers, q, rules)
-    met = met[met["partner_id"] == partner_id]
     recorded = (f"**Tier (recorded)**: {markdown_literal(rank['tier'])}, as recorded in {rank['tier_quarter']}"
                 if rank.get("tier") else "**Tier (recorded)**: none recorded")
-    meets = "no order in that year" if met.empty else markdown_literal(tier_gap_words(met.iloc[0], rank["tier"], rules))
-    st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the program's minimums): {meets}")
+    if program is programs.global_program:
+        met = cached(qualifying_tiers, q, rules)
+        met = met[met["partner_id"] == partner_id]
+        meets = ("no order in that year" if met.empty
+                 else markdown_literal(tier_gap_words(met.iloc[0], rank["tier"], rules)))
+        st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the program's minimums): {meets}")
+    else:  # its region's own program judges it, on revenue in that program's currency
+        try:
+            judged = cached(regional_recommendations, q, programs, None, flt.scope)
+            mine = judged[judged["partner_id"] == partner_id]
+            meets = "not in the review of that year" if mine.empty else markdown_literal(mine.iloc[0].qualifies_for)
+        except MissingRates as exc:
+            meets = f"unknown: {markdown_literal(str(exc))}"
+        st.markdown(f"{recorded} · **Tier its figures meet** over {period} (the {markdown_literal(program.name)} "
+                    f"program's minimums, revenue in {program.currency}): {meets}")
 
 show_chart(cached_figure(charts.partner_history_bars, history, name, q))
 with st.expander("Quarter by quarter (table)"):
@@ -134,13 +155,23 @@ st.subheader(f"Annual review of {period}")
 if rules is None:
     st.caption("No recommendation: the program rules cannot be used (see above).")
 if rules is not None and scored:  # the recommendation weighs the stored scores
-    recs = cached(recommendations, q, rules)
-    mine = recs[recs["partner_id"] == partner_id]
-    if mine.empty:
+    try:
+        recs = cached(regional_recommendations, q, programs, None, flt.scope)
+    except MissingRates as exc:
+        st.error(f"No recommendation: {markdown_literal(str(exc))}")
+        recs = None
+    mine = recs[recs["partner_id"] == partner_id] if recs is not None else None
+    if mine is None:
+        pass
+    elif mine.empty:
         st.info(f"No order in the {rules.review_lookback_quarters} quarters to {q}, so it is not in the review of "
                 f"{period}.")
     else:
         rec = mine.iloc[0]
+        st.markdown(f"**Program:** {markdown_literal(rec.program)} ({rec.currency}), the program of its region "
+                    f"{markdown_literal(rec.region)}"
+                    + (f"; it moved from region {markdown_literal(rec.moved_from)} in {rec.moved_in}"
+                       if isinstance(rec.moved_from, str) else ""))
         st.markdown(f"**Recommendation:** {rec.recommendation}" + (" · **at risk**" if rec.at_risk else "")
                     + (" · **dormant** (no order in the review year)" if rec.dormant else "")
                     + f" (tier its figures meet: {markdown_literal(rec.qualifies_for)})")

@@ -6,6 +6,8 @@ from analytics import charts
 from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
 from analytics.formatting import markdown_literal, money
 from analytics.review.program import load_program
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.sidebar import current_filter
@@ -19,7 +21,12 @@ try:
 except ValueError as exc:
     st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
-report = cached(recruits_report, flt, rules) if flt.quarter else None
+try:  # the nursery pipeline judges each partner under its own region's program
+    programs = load_programs()
+    report = cached(recruits_report, flt, rules, programs) if flt.quarter else None
+except MissingRates as exc:
+    st.error(f"The nursery pipeline cannot be computed: {markdown_literal(str(exc))}")
+    st.stop()
 if report is None:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -75,7 +82,7 @@ download_table(cohorts, f"recruit_cohorts_{q}", "dl_cohorts", labels=cohort_colu
 st.subheader("Revenue per cohort by quarter since joining")
 show_chart(cached_figure(charts.cohort_revenue_lines, report.revenue, q), key="cohort_chart")
 
-nursery = " and ".join(markdown_literal(t) for t in report.nursery_tiers)
+nursery = ", ".join(markdown_literal(t) for t in report.nursery_tiers)
 st.subheader("Nursery pipeline: on course for the next tier")
 st.caption(
     f"Partners in {nursery} with an order in {shift_quarter(q, -3)}–{q} whose pace, the last two quarters "
@@ -84,6 +91,8 @@ st.caption(
     f"(0: met); customers cannot be annualised, so their gap is what the partner still needs. "
     f"{len(report.pipeline):,} of {report.nursery_active:,} active partners in {nursery} are on course; "
     f"{int(report.pipeline['meets_next_tier'].sum()):,} of them already meet the next tier's minimums."
+    + (" Each partner is in its own region's program (its tiers and its currency's minimums; the Program column)."
+       if programs.regional else "")
 )
 if report.pipeline.empty:
     st.info(f"No partner in {nursery} is on course for the next tier in this selection.")

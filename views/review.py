@@ -15,18 +15,20 @@ from analytics.review.decisions import (
     action_counts,
     decision_counts,
     default_review_name,
-    recommendations,
     review_decisions,
     review_out,
     save_review,
     select_partners,
 )
 from analytics.review.program import load_program, program_files, program_path
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, derived, get_store
 from views.review_draft import EDITS, applied, draft_saved, keep_draft, restore_draft
 from views.review_letters import letters_section
+from views.review_regions import program_words, regions_tab
 from views.review_saved import saved_reviews_tab
 from views.review_table import (
     GENERATION,
@@ -63,16 +65,22 @@ rules_file = st.selectbox("Program rules", files, format_func=lambda p: p.name, 
                           help=f"Program rules files in {program_file.parent}: tier minimums, nursery, "
                                "review-out share, what counts as at risk.")
 try:
-    rules = load_program(Path(rules_file))
+    programs = load_programs(Path(rules_file))
+    rules = programs.global_rules
 except ValueError as exc:  # changed on disk since it was listed
     st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
 rules = applied_rules(rules)  # the what-if's rules while the chief uses them for this review (says so)
+programs = programs.with_global_rules(rules)
 rules_label = rules.source if rules.source.startswith("what-if") else Path(rules_file).name
 rules_name = markdown_literal(rules_label)  # a file name shows as written, never as Markdown
 if not scores_ready(q, 4):
     st.stop()
-recs = cached(recommendations, q, rules)
+try:  # each partner under its own program; a regional reviewer's scope is applied before anything is computed
+    recs = cached(regional_recommendations, q, programs, None, flt.scope)
+except MissingRates as exc:
+    st.error(f"The review cannot be computed: {markdown_literal(str(exc))}", icon=":material/currency_exchange:")
+    st.stop()
 before_year = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{shift_quarter(q, -4)}"
 lookback = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{q}"
 
@@ -100,8 +108,9 @@ st.caption(
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "
     f"or terminated; at risk from a churn probability of {rules.at_risk_churn:.0%}, a fall of "
     f"{rules.at_risk_fall:.0%} year over year or a latest quarter near zero. "
-    f"Selection: {markdown_literal(flt.describe())} (tier, region and distributor)."
+    f"Selection: {markdown_literal(flt.describe())} (tier, region, country and distributor)."
 )
+st.caption(program_words(table, programs, actor))
 
 counts = derived(decision_counts, table)
 cols = st.columns(len(ACTIONS))
@@ -120,8 +129,11 @@ second_looks = int((table["second_look"] != "").sum())
        "shortfall): filter the table by Marked → worth a second look." if second_looks else ""),
     icon=":material/gavel:")
 
-decisions_tab, provisional_tab, what_if_tab, saved_tab = st.tabs(
-    ["Every partner", "Provisional continuation", "What if", "Saved reviews"])
+tab_names = ["Every partner", "Provisional continuation", "What if", "Saved reviews"]
+# The global chief (unscoped) follows every regional review and the roll-up; a regional reviewer sees their own.
+if not actor.scoped:
+    tab_names.append("Regions")
+decisions_tab, provisional_tab, what_if_tab, saved_tab, *regions_tabs = st.tabs(tab_names)
 
 year_columns = {f"{what}_trailing": f"{what.capitalize()} {year}" for what in ("revenue", "deals", "customers")}
 with decisions_tab:
@@ -208,5 +220,9 @@ c3.download_button("Download decisions (Excel)",
                    file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
 
 with saved_tab:
-    saved_reviews_tab(sent_first)
-    letters_section(st.session_state.get("open_review"))
+    saved_reviews_tab(sent_first, flt.scope)
+    letters_section(st.session_state.get("open_review"), flt.scope)
+
+for regions_container in regions_tabs:
+    with regions_container:
+        regions_tab(table, name, programs)

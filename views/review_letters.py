@@ -11,8 +11,11 @@ from views.db import get_store
 __all__ = ["letters_section"]
 
 
-def letters_section(review: str | None) -> None:
-    """Offer the letters of saved review `review` (None: no review saved yet) as a zip, written only when clicked."""
+def letters_section(review: str | None, scope: tuple[str, ...] = ()) -> None:
+    """Offer the letters of saved review `review` (None: no review saved yet) as a zip, written only when clicked.
+
+    With a `scope` (the person's regions) the zip holds their regions' partners' letters only.
+    """
     if not review:
         return
     st.subheader("Letters to partners")
@@ -27,6 +30,7 @@ def letters_section(review: str | None) -> None:
                "one, decision, subject and the letter as plain text.")
     notes = st.checkbox("Include the chief's notes in the letters", key="letters_with_notes",
                         help="Off by default: notes are often written for the review, not for the partner.")
-    st.download_button(f"Download the letters of {shown} (zip)", lambda: letters_zip(get_store(), review, notes),
+    st.download_button(f"Download the letters of {shown} (zip)",
+                       lambda: letters_zip(get_store(), review, notes, scope=scope),
                        file_name=f"letters_{review}.zip", mime="application/zip", key="dl_letters",
                        icon=":material/mail:", on_click="ignore")

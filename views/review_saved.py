@@ -25,15 +25,18 @@ from views.widgets import linked_table, show_table
 __all__ = ["saved_reviews_tab"]
 
 
-def saved_reviews_tab(sent_first: list[str]) -> None:
-    """Show the saved reviews, one opened with its decisions (`sent_first` columns first) and its follow-up."""
-    saved = list_reviews(get_store())
+def saved_reviews_tab(sent_first: list[str], scope: tuple[str, ...] = ()) -> None:
+    """Show the saved reviews, one opened with its decisions (`sent_first` columns first) and its follow-up.
+
+    With a `scope` (the person's regions) the counts, decisions, downloads and follow-up are their regions' only.
+    """
+    saved = list_reviews(get_store(), scope)
     if saved.empty:
         st.info("No review saved yet.")
         return
     show_table(saved, {"name": "Review", "rules_file": "Rules of the last save"})
     opened = st.selectbox("Open a saved review", saved["name"], key="open_review")
-    record = load_review(get_store(), opened)
+    record = load_review(get_store(), opened, scope)
     as_of = str(saved.loc[saved["name"] == opened, "as_of"].iloc[0])
     shown_name = markdown_literal(opened)  # typed by a person: shown as typed
     rules, rules_file = _rules_of(opened, shown_name)
@@ -51,7 +54,7 @@ def saved_reviews_tab(sent_first: list[str]) -> None:
                                  sent_first)) if rules is not None
         else (lambda: people_excel(record, "decisions", first=sent_first)),
         file_name=f"review_{opened}.xlsx", key="dl_saved_xlsx", icon=":material/download:", on_click="ignore")
-    follow = provisional_follow_up(get_store(), opened)
+    follow = provisional_follow_up(get_store(), opened, scope)
     st.subheader(f"How {shown_name}'s provisional partners did against their goals")
     if follow.empty:
         st.info(f"{shown_name} put no partner on provisional continuation.")

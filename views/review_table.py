@@ -71,7 +71,8 @@ def work_filters(decisions: pd.DataFrame, edits: Mapping[str, dict]) -> pd.DataF
 
 # What the chief decides on comes first (name, decision, note, marks, reasons), so a row reads without scrolling.
 _SHOWN = ["partner", "partner_name", "decision", "note", "flags", "reasons", "recommendation", "tier",
-          "qualifies_for", "region", "revenue_trailing", "deals_trailing", "customers_trailing", "last_order_quarter",
+          "qualifies_for", "region", "program", "revenue_program",
+          "revenue_trailing", "deals_trailing", "customers_trailing", "last_order_quarter",
           "yoy_change", "churn_probability", "turnaround_probability", "incentive_plan", "development_goals",
           "second_look"]
 

@@ -17,8 +17,10 @@ from analytics import charts
 from analytics.access import AccessDenied, Actor
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
-from analytics.review.decisions import action_counts, compare_action_counts, recommendations, select_partners
+from analytics.review.decisions import action_counts, compare_action_counts, select_partners
 from analytics.review.program import ProgramRules, rules_folder, save_program_as
+from analytics.review.programs import load_programs, regional_toml
+from analytics.review.regional import regional_recommendations
 from analytics.review.whatif import parse_money, partners_who_move, rule_changes
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure, derived
@@ -74,17 +76,26 @@ def whatif_tab(rules: ProgramRules, rules_file: Path, counts: pd.DataFrame, flt:
     applied = st.session_state.get(APPLIED)
     base = applied[0] if applied is not None else rules
     file_name = markdown_literal(rules_file.name)
+    programs = load_programs(rules_file)
+
+    def judged(terms: ProgramRules) -> pd.DataFrame:
+        # Every partner under its own program, with `terms` as the global one; a person's scope comes first.
+        return cached(regional_recommendations, q, programs.with_global_rules(terms), None, flt.scope)
+
     if applied is not None:  # the review's counts are the what-if's: the program's are the file's
-        counts = derived(action_counts, derived(select_partners, cached(recommendations, q, base), flt))
+        counts = derived(action_counts, derived(select_partners, judged(base), flt))
     st.caption(f"Try other minimums or another threshold against {file_name}: the counts and the partners who "
-               "would move change at once. Nothing is saved unless you choose below.")
+               "would move change at once. Nothing is saved unless you choose below."
+               + (" The terms are the global program's; partners under a regional program ("
+                  + ", ".join(markdown_literal(p.name) for p in programs.regional) + ") keep their program's."
+                  if programs.regional else ""))
     what_if = _whatif_rules(base, rules_file)
     if what_if is None:
         return
     # Until someone changes a figure the what-if is the program itself: no second review of every partner.
     unchanged = what_if == base
-    program_recs = derived(select_partners, cached(recommendations, q, base), flt)
-    whatif_recs = program_recs if unchanged else derived(select_partners, cached(recommendations, q, what_if), flt)
+    program_recs = derived(select_partners, judged(base), flt)
+    whatif_recs = program_recs if unchanged else derived(select_partners, judged(what_if), flt)
     scenario = counts if unchanged else derived(action_counts, whatif_recs)
     both = pd.concat([counts.assign(scenario=f"program ({rules_file.name})"), scenario.assign(scenario="what if")])
     show_chart(cached_figure(charts.review_actions_bar, both, q))
@@ -191,7 +202,8 @@ def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_f
                      help="Change a figure first" if unchanged else None):
             try:
                 path, version = save_program_as(what_if, name, rules_folder(), actor=actor,
-                                                based_on=f"the what-if on {rules_file.name}")
+                                                based_on=f"the what-if on {rules_file.name}",
+                                                regional=regional_toml(load_programs(rules_file)))
             except (AccessDenied, ValueError, OSError) as exc:
                 st.error(markdown_literal(str(exc)))
             else:

@@ -39,6 +39,7 @@ _FILTER_PARAMS = {
     "f_quarter": "quarter",
     "f_tiers": "tier",
     "f_regions": "region",
+    "f_countries": "country",
     "f_distributors": "distributor",
     "f_segments": "segment",
 }
@@ -47,6 +48,7 @@ _QUARTER = re.compile(r"\d{4}Q[1-4]")
 _FILTER_WORDS = {
     "f_tiers": ("tier", "tiers"),
     "f_regions": ("region", "regions"),
+    "f_countries": ("country", "countries"),
     "f_distributors": ("distributor", "distributors"),
     "f_segments": ("customer segment", "segments"),
 }
@@ -99,6 +101,7 @@ def _seed_from_url(options: FilterOptions) -> None:
         "f_quarter": options.quarters,
         "f_tiers": options.tiers,
         "f_regions": options.regions,
+        "f_countries": options.countries,
         "f_distributors": options.distributors,
         "f_segments": tuple(SEGMENT_REVENUE_COLUMNS),
     }
@@ -156,12 +159,18 @@ def _restore_filters(options: FilterOptions) -> None:
             st.session_state[key] = kept
 
 
-def sidebar_filters() -> ChannelFilter:
-    """Show the filters in the sidebar, keep them in the URL, and give the selection they make."""
-    options = cached(filter_options)
+def sidebar_filters(scope: tuple[str, ...] = ()) -> ChannelFilter:
+    """Show the filters in the sidebar, keep them in the URL, and give the selection they make.
+
+    `scope` is the signed-in person's regions (analytics.access.Actor.regions): the selection is always
+    limited to them, the sidebar offers only their values, and a link asking for another region shows
+    nothing of it (the note says it is not in the data this person sees).
+    """
+    scope = tuple(scope)
+    options = cached(filter_options, scope)
     if not options.quarters:
-        st.session_state["_channel_filter"] = ChannelFilter()
-        return ChannelFilter()
+        st.session_state["_channel_filter"] = ChannelFilter(scope=scope)
+        return ChannelFilter(scope=scope)
     _restore_filters(options)
     for note in st.session_state.get("_link_notes", []):
         st.warning(note, icon=":material/link_off:")
@@ -175,7 +184,12 @@ def sidebar_filters() -> ChannelFilter:
             "Tier", options.tiers, key="f_tiers", placeholder="All tiers", on_change=_keep, args=("f_tiers",)
         )
         regions = st.multiselect(
-            "Region", options.regions, key="f_regions", placeholder="All regions", on_change=_keep, args=("f_regions",)
+            "Region", options.regions, key="f_regions", on_change=_keep, args=("f_regions",),
+            placeholder=f"All of {', '.join(scope)} (your regions)" if scope else "All regions",
+        )
+        countries = st.multiselect(
+            "Country", options.countries, key="f_countries", placeholder="All countries", on_change=_keep,
+            args=("f_countries",), help="The partner's country as recorded (a region such as APAC holds several).",
         )
         distributors = st.multiselect(
             "Distributor", options.distributors, key="f_distributors", placeholder="All distributors",
@@ -185,10 +199,12 @@ def sidebar_filters() -> ChannelFilter:
             "Customer segment", tuple(SEGMENT_REVENUE_COLUMNS), key="f_segments", placeholder="All segments",
             help="Counts only revenue from customers in these segments.", on_change=_keep, args=("f_segments",),
         )
-    flt = ChannelFilter(quarter, tuple(tiers), tuple(regions), tuple(distributors), tuple(segments))
+    flt = ChannelFilter(quarter, tuple(tiers), tuple(regions), tuple(distributors), tuple(segments), tuple(countries),
+                        scope=scope)
     st.session_state["_channel_filter"] = flt
     written = {param: list(values) for param, values in (
-        ("quarter", [quarter]), ("tier", tiers), ("region", regions), ("distributor", distributors),
+        ("quarter", [quarter]), ("tier", tiers), ("region", regions), ("country", countries),
+        ("distributor", distributors),
         ("segment", segments)) if values}
     # Only the filters' own parameters: a page's (the Partner page's partner_id, Drop-offs' periods) stay.
     for param in _FILTER_PARAMS.values():

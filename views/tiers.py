@@ -15,6 +15,7 @@ from analytics.analyses.tiers import (
 )
 from analytics.formatting import markdown_literal, money
 from analytics.review.program import load_program
+from analytics.review.programs import load_programs
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure
 from views.sidebar import current_filter
@@ -23,7 +24,11 @@ from views.widgets import download_table, partner_table, show_table
 
 st.title("Tiers")
 flt = current_filter()
-distribution = cached(tier_distribution, flt)
+try:  # regional programs' tiers count at their global levels, so every region is on one ladder
+    programs = load_programs()
+except ValueError:
+    programs = None  # the rules section below says what is wrong with the file
+distribution = cached(tier_distribution, flt, programs)
 if flt.quarter is None or distribution.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
@@ -31,7 +36,7 @@ q = flt.quarter
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 
 st.subheader(f"Partners and revenue per recorded tier, 4 quarters to {q}")
-current = cached(partners_by_tier, flt, q)
+current = cached(partners_by_tier, flt, q, programs)
 if current.empty:
     st.info(f"No partner in the selection ordered in the four quarters to {q}.")
 else:
@@ -49,6 +54,8 @@ else:
         "quarter's partners with an order in that quarter, in the tier recorded then, so its counts are lower. The "
         "annual review sorts partners by the tier their figures meet (the program's minimums), which can differ from "
         "the recorded tier: the moves table shows both."
+        + (f" Tiers of regional programs count at their global level ({markdown_literal(programs.ladder_words())}), "
+           "here and in the chart." if programs and programs.ladder_words() else "")
     )
 measure = st.segmented_control(
     "Share of", ["revenue", "partners"], default="revenue", key="tier_measure",

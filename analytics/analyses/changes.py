@@ -43,7 +43,9 @@ from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import score_status, stored_scores
 from analytics.review.decisions import BEHIND, GOAL_QUARTERS, MISSED, provisional_follow_up, qualifying_tier
 from analytics.review.program import ProgramRules, load_program
-from analytics.store.quarters import YEAR, quarter_index, shift_quarter
+from analytics.review.programs import Programs
+from analytics.review.regional import currency_rates
+from analytics.store.quarters import YEAR, quarter_index, quarter_label, shift_quarter
 from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
@@ -215,6 +217,39 @@ def _tier_rows(before: pd.DataFrame, after: pd.DataFrame, recruits: set, rules: 
     return pd.DataFrame(rows, columns=["partner_id", "change", "what_changed"])
 
 
+def _tier_rows_by_program(store: Store, sides: tuple[_Side, _Side], quarters: tuple[str, str],
+                          frames: tuple[pd.DataFrame, pd.DataFrame], recruits: set,
+                          programs: Programs) -> pd.DataFrame:
+    """Give _tier_rows with each partner judged under its latest region's program, in its currency.
+
+    `sides`, `quarters` and `frames` are (before, after): the sides, their latest quarters and their partner x
+    quarter rows. A program in another currency converts each quarter's revenue at that quarter's rate
+    (analytics.review.regional.currency_rates: MissingRates names a quarter without one).
+    """
+    located = pd.concat(frames).dropna(subset=["region"]).sort_values("q_index", kind="stable")
+    program_of = located.groupby("partner_id")["region"].last().map(lambda r: programs.program_for(r).name)
+    parts = []
+    for program in programs.all:
+        ids = set(program_of.index[program_of == program.name])
+        if program is programs.global_program:  # partners with no region recorded are under the global program
+            ids |= set(pd.concat(frames)["partner_id"]) - set(program_of.index)
+        if not ids:
+            continue
+        trailing = []
+        for side, quarter, pq in zip(sides, quarters, frames, strict=True):
+            mine = pq[pq["partner_id"].isin(ids)]
+            if program.currency != programs.reporting_currency and not mine.empty:
+                labels = mine["q_index"].map(quarter_label)
+                rates = currency_rates(store, program.currency, sorted(set(labels)), programs.reporting_currency)
+                mine = mine.assign(revenue=mine["revenue"] / labels.map(rates).to_numpy())
+            judged = side.trailing(store, quarter, mine)
+            trailing.append(judged[judged["partner_id"].isin(ids)])
+        parts.append(_tier_rows(trailing[0], trailing[1], recruits, program.rules))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["partner_id", "change",
+                                                                                    "what_changed"])
+
+
 def _risk_rows(store: Store, quarter: str, horizon: int) -> tuple[pd.DataFrame, str | None]:
     """Give the partners whose churn risk rose past the threshold between the two stored runs, or a note why not."""
     previous = shift_quarter(quarter, -1)
@@ -272,8 +307,14 @@ def _dropoff_rows(before_pq: pd.DataFrame, before_q: str, after_pq: pd.DataFrame
     return pd.DataFrame({"partner_id": new["partner_id"], "change": "drop-off", "what_changed": words})
 
 
-def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int = DEFAULT_HORIZON) -> LoadChanges | None:
-    """Give what the latest load in effect changed (see the module's docstring), or None when no load is in effect."""
+def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int = DEFAULT_HORIZON,
+                 scope: tuple[str, ...] = (), programs: Programs | None = None) -> LoadChanges | None:
+    """Give what the latest load in effect changed (see the module's docstring), or None when no load is in effect.
+
+    With a `scope` (a person's regions) only partners whose latest recorded region is one of them are listed
+    and counted. With `programs` (and regional ones among them) "qualifies higher / lower" judges each partner
+    under its own region's program, in its currency; `rules` is then the global program's.
+    """
     latest = store.query_df(
         "SELECT load_id, file_name, loaded_at FROM loads WHERE status = 'active' ORDER BY load_id DESC LIMIT 1")
     if latest.empty:
@@ -311,11 +352,20 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
         "what_changed": f"ordered in {shift_quarter(after_q, -1)}, no order in {after_q}",
     })
     risk, risk_note = _risk_rows(store, after_q, horizon)
-    parts = [_tier_rows(before_t, after_t, recruits, rules), risk, _goal_rows(store, after_q, tuple(quarters)),
+    if programs is not None and programs.regional:
+        tier_rows = _tier_rows_by_program(store, (before, after), (before_q, after_q), (before_pq, after_pq), recruits,
+                                          programs.with_global_rules(rules))
+    else:
+        tier_rows = _tier_rows(before_t, after_t, recruits, rules)
+    parts = [tier_rows, risk, _goal_rows(store, after_q, tuple(quarters)),
              _dropoff_rows(before_pq, before_q, after_pq, after_q), recruit_rows, lapsed_rows, gone_rows]
     rows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else pd.DataFrame(columns=["partner_id", "change", "what_changed"])
     rows = _with_figures(rows, before_t, after_t, before_pq, after_pq, after_q)
+    if scope:
+        located = pd.concat([before_pq, after_pq]).dropna(subset=["region"])
+        latest_region = located.sort_values("q_index", kind="stable").groupby("partner_id")["region"].last()
+        rows = rows[rows["partner_id"].map(latest_region).isin(scope)].reset_index(drop=True)
     for kind, n in rows["change"].value_counts().items():
         counts[kind] = int(n)
     notes = (risk_note,) if risk_note else ()

@@ -77,6 +77,7 @@ _PARTNERS_IN_WINDOW = """
            arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
            arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
            arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+           arg_max(pq.country, pq.q_index) FILTER (WHERE pq.country IS NOT NULL) AS country,
            arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor
     FROM partner_quarter pq
     WHERE pq.q_index BETWEEN ? AND ?
@@ -131,7 +132,7 @@ def _aggregates_from_lines(store: Store, flt: ChannelFilter, last: int, enterpri
     # Lines are selected by segment only; tier, region and distributor select whole partners (above).
     # Not queries.partner_window: p takes a partner's latest attributes from all its quarters, not
     # only those with revenue in the selected segments, so with a segment selection they can differ.
-    lines_where, lines_params = ChannelFilter(segments=flt.segments).order_lines_where("ol")
+    lines_where, lines_params = ChannelFilter(segments=flt.segments, scope=flt.scope).order_lines_where("ol")
     return store.query_df(
         f"""
         WITH p AS ({_PARTNERS_IN_WINDOW})

@@ -39,6 +39,8 @@ from analytics.frames import require_columns
 from analytics.model.scoring import score_status
 from analytics.review.decisions import REVIEW_HORIZON, decision_counts, recommendations, review_decisions
 from analytics.review.program import ProgramRules
+from analytics.review.programs import Programs
+from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import quarter_index, shift_quarter
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import Store
@@ -337,7 +339,8 @@ def ranked(messages: list[Message], at_most: int = MESSAGES_SHOWN) -> tuple[Mess
 
 
 # -- the quarter ------------------------------------------------------------------------------------
-def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules) -> QuarterMessages | None:
+def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules,
+                     programs: Programs | None = None) -> QuarterMessages | None:
     """Give the messages of the filter's quarter (default: the latest) for its selection, None without data.
 
     Everything is compared with a year before: partners per tier and their moves (Tiers), the
@@ -378,9 +381,16 @@ def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules) -> Q
     messages += [message] if message is not None else []
     quiet += [why] if why is not None else []
     if score_status(store, quarter, REVIEW_HORIZON).scored:
-        decisions = review_decisions(recommendations(store, quarter, rules), flt, {})
-        message = review_message(decision_counts(decisions), len(decisions), rules.review_out_share, quarter)
-        messages += [message] if message is not None else []
+        # Each partner under its own program (`programs`), as the Annual review judges it, so both say one count.
+        try:
+            recommended = (recommendations(store, quarter, rules) if programs is None
+                           else regional_recommendations(store, quarter, programs, None, flt.scope))
+        except MissingRates as exc:
+            missing.append(f"No review message: {exc}")
+        else:
+            decisions = review_decisions(recommended, flt, {})
+            message = review_message(decision_counts(decisions), len(decisions), rules.review_out_share, quarter)
+            messages += [message] if message is not None else []
     else:
         missing.append(f"No review message: churn scores as of {quarter} are not computed yet.")
     return QuarterMessages(quarter, ranked(messages), tuple(quiet), tuple(missing), tiers, moves, changes, cohorts)

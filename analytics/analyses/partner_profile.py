@@ -19,6 +19,7 @@ from analytics.store.store import ACTIVE_LINES, Store
 __all__ = [
     "UNSPECIFIED",
     "find_partners",
+    "partner_region",
     "partner_history",
     "fill_history",
     "partner_products",
@@ -52,16 +53,18 @@ def _share(revenue: pd.Series) -> pd.Series:
     return revenue / total if total > 0 else pd.Series(np.nan, index=revenue.index)
 
 
-def find_partners(store: Store, text: str, limit: int = 20) -> pd.DataFrame:
+def find_partners(store: Store, text: str, limit: int = 20, scope: tuple[str, ...] = ()) -> pd.DataFrame:
     """Give up to `limit` partners whose id or latest name contains `text` (any case), an exact id first.
 
     Columns: partner_id, partner_name, tier, region (the latest recorded), tier_quarter (the quarter that
-    tier was recorded in), last_quarter (of its last order).
+    tier was recorded in), last_quarter (of its last order). With a `scope` (a person's regions) only
+    partners whose latest region is one of them are found.
     """
     if limit < 1:
         raise ValueError(f"limit must be 1 or more, not {limit}")
     text = text.strip()
     pattern = f"%{_escape_like(text)}%"
+    in_scope, scope_params = ("list_contains(?, region)", [list(scope)]) if scope else ("TRUE", [])
     return store.query_df(
         r"""
         SELECT * FROM (
@@ -73,12 +76,21 @@ def find_partners(store: Store, text: str, limit: int = 20) -> pd.DataFrame:
                    max(quarter) AS last_quarter
             FROM partner_quarter GROUP BY partner_id
         )
-        WHERE partner_id ILIKE ? ESCAPE '\' OR partner_name ILIKE ? ESCAPE '\'
+        WHERE (partner_id ILIKE ? ESCAPE '\' OR partner_name ILIKE ? ESCAPE '\') AND {in_scope}
         ORDER BY lower(partner_id) = lower(?) DESC, partner_name NULLS LAST, partner_id
         LIMIT ?
-        """,
-        [pattern, pattern, text, limit],
+        """.replace("{in_scope}", in_scope),
+        [pattern, pattern, *scope_params, text, limit],
     )[FIND_COLUMNS]
+
+
+def partner_region(store: Store, partner_id: str) -> str | None:
+    """Give the partner's latest recorded region (None for a partner never seen or without one)."""
+    found = store.query_df(
+        "SELECT arg_max(region, q_index) AS region FROM partner_quarter WHERE partner_id = ? AND region IS NOT NULL",
+        [partner_id],
+    )
+    return None if found.empty or pd.isna(found.iloc[0]["region"]) else str(found.iloc[0]["region"])
 
 
 def partner_history(store: Store, partner_id: str) -> pd.DataFrame:

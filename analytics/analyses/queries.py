@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.filters import ChannelFilter
+from analytics.review.programs import Programs
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import ACTIVE_LINES, Store
@@ -131,6 +132,7 @@ def partner_window(flt: ChannelFilter, first: int, last: int) -> tuple[str, list
                arg_max(pq.partner_name, pq.q_index) FILTER (WHERE pq.partner_name IS NOT NULL) AS partner_name,
                arg_max(pq.tier, pq.q_index) FILTER (WHERE pq.tier IS NOT NULL) AS tier,
                arg_max(pq.region, pq.q_index) FILTER (WHERE pq.region IS NOT NULL) AS region,
+               arg_max(pq.country, pq.q_index) FILTER (WHERE pq.country IS NOT NULL) AS country,
                arg_max(pq.distributor, pq.q_index) FILTER (WHERE pq.distributor IS NOT NULL) AS distributor,
                CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
         FROM partner_quarter pq
@@ -190,12 +192,13 @@ def overview(store: Store, flt: ChannelFilter = ChannelFilter()) -> Overview | N
     )
 
 
-def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataFrame:
+def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str, programs: Programs | None = None) -> pd.DataFrame:
     """Give the active partners per tier as of `quarter`, highest tier first (each in its latest recorded tier).
 
     Active: an order in the four quarters to `quarter`. Partners are taken as partner_window has
     them and then selected by the filter, as the tier moves and revenue concentration do, so a partner
-    promoted within the year counts once, in its new tier, on every page.
+    promoted within the year counts once, in its new tier, on every page. With `programs` a regional
+    program's tier counts at its global level (Programs.global_levels), so the regions add up on one ladder.
     """
     last = quarter_index(quarter)
     window, window_params = partner_window(flt, last - ACTIVE_WINDOW + 1, last)
@@ -203,11 +206,15 @@ def partners_by_tier(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataF
     frame = store.query_df(
         f"""
         WITH w AS ({window})
-        SELECT coalesce(w.tier, ?) AS tier, count(*) AS partners, sum(w.revenue) AS revenue_trailing
-        FROM w WHERE {where} GROUP BY 1
+        SELECT coalesce(w.tier, ?) AS tier, w.region, w.country, count(*) AS partners,
+               sum(w.revenue) AS revenue_trailing
+        FROM w WHERE {where} GROUP BY ALL
         """,
         [*window_params, UNKNOWN_TIER, *params],
     )
+    if programs is not None:
+        frame["tier"] = programs.global_levels(frame)
+    frame = frame.groupby("tier", as_index=False)[["partners", "revenue_trailing"]].sum()
     # Highest tier first, as every page lists them.
     return frame.set_index("tier").loc[ordered_tiers(frame["tier"])].reset_index()
 
@@ -329,24 +336,31 @@ def latest_recorded_tier(
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """The values the sidebar offers: quarters (oldest first), tiers, regions, distributors."""
+    """The values the sidebar offers: quarters (oldest first), tiers, regions, distributors, countries."""
 
     quarters: tuple[str, ...]
     tiers: tuple[str, ...]
     regions: tuple[str, ...]
     distributors: tuple[str, ...]
+    countries: tuple[str, ...] = ()
 
 
-def filter_options(store: Store) -> FilterOptions:
-    """Give the quarters, tiers, regions and distributors present in the partner x quarter table."""
+def filter_options(store: Store, scope: tuple[str, ...] = ()) -> FilterOptions:
+    """Give the quarters, tiers, regions, distributors and countries present in the partner x quarter table.
+
+    With a `scope` (a person's regions) only the values of rows in those regions are offered.
+    """
+    where, params = ChannelFilter(scope=tuple(scope)).partner_quarter_where()
 
     def values(column: str) -> tuple[str, ...]:
         # column is one of the constant names below, never user input.
         frame = store.query_df(
-            f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL ORDER BY 1"
+            f"SELECT DISTINCT {column} AS v FROM partner_quarter WHERE {column} IS NOT NULL AND {where} ORDER BY 1",
+            params,
         )
         return tuple(frame["v"])
 
     return FilterOptions(
-        values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor")
+        values("quarter"), tuple(ordered_tiers(values("tier"))), values("region"), values("distributor"),
+        values("country"),
     )

@@ -29,6 +29,8 @@ from analytics.frames import empty_frame, require_columns
 # a tier" in the review can never disagree. Imported by its private name to leave the review module as it is.
 from analytics.review.decisions import meets_tier_minimums
 from analytics.review.program import ProgramRules
+from analytics.review.programs import Programs
+from analytics.review.regional import currency_rates
 from analytics.store.quarters import YEAR, quarter_index, quarter_label
 from analytics.store.store import Store
 
@@ -44,6 +46,8 @@ __all__ = [
     "cohort_revenue",
     "nursery_tiers",
     "nursery_pipeline",
+    "pipeline_by_program",
+    "nursery_sums",
     "recruits_report",
 ]
 
@@ -71,6 +75,7 @@ def _selected_partners_sql(where: str) -> str:
                arg_max(partner_name, q_index) FILTER (WHERE partner_name IS NOT NULL) AS partner_name,
                arg_max(tier, q_index) FILTER (WHERE tier IS NOT NULL) AS tier,
                arg_max(region, q_index) FILTER (WHERE region IS NOT NULL) AS region,
+               arg_max(country, q_index) FILTER (WHERE country IS NOT NULL) AS country,
                arg_max(distributor, q_index) FILTER (WHERE distributor IS NOT NULL) AS distributor
         FROM partner_quarter WHERE q_index <= ?
         GROUP BY partner_id
@@ -85,8 +90,7 @@ def recruit_history(store: Store, flt: ChannelFilter, as_of: str) -> pd.DataFram
     customers (partner_year) are known; revenue and deals are 0 there.
     """
     last = quarter_index(as_of)
-    where, params = ChannelFilter(tiers=flt.tiers, regions=flt.regions, distributors=flt.distributors) \
-        .partner_quarter_where()
+    where, params = flt.partners_only().partner_quarter_where()
     frame = store.query_arrow_df(
         f"""
         WITH chosen AS ({_selected_partners_sql(where)}),
@@ -312,6 +316,48 @@ def nursery_pipeline(history: pd.DataFrame, as_of: int, rules: ProgramRules) -> 
     return frame[PIPELINE_COLUMNS].reset_index(drop=True)
 
 
+def pipeline_by_program(store: Store, history: pd.DataFrame, as_of: int, programs: Programs) -> pd.DataFrame:
+    """Give nursery_pipeline for each partner under its own program (its latest region's), with a program column.
+
+    A program in another currency judges its partners on revenue converted quarter by quarter
+    (analytics.review.regional.currency_rates; MissingRates when a quarter has no rate); the amounts shown
+    stay in the reporting currency: trailing revenue and pace as stored, the revenue gap converted back at
+    the as-of quarter's rate.
+    """
+    require_columns(history, HISTORY_COLUMNS, "the recruits' history")
+    latest_region = history.drop_duplicates("partner_id", keep="last").set_index("partner_id")["region"]
+    program_of = latest_region.map(lambda r: programs.program_for(r if isinstance(r, str) else None).name)
+    parts = []
+    for program in programs.all:
+        mine = history[history["partner_id"].map(program_of) == program.name]
+        if mine.empty:
+            continue
+        reporting = mine
+        if program.currency != programs.reporting_currency:
+            quarters = mine["q_index"].map(quarter_label)
+            rates = currency_rates(store, program.currency, sorted(set(quarters) | {quarter_label(as_of)}),
+                                   programs.reporting_currency)
+            mine = mine.assign(revenue=mine["revenue"] / quarters.map(rates).to_numpy())
+        pipeline = nursery_pipeline(mine, as_of, program.rules)
+        if program.currency != programs.reporting_currency and not pipeline.empty:
+            stored = nursery_sums(reporting, as_of).reindex(pipeline["partner_id"])
+            pipeline["revenue_trailing"] = stored["revenue"].to_numpy()
+            pipeline["revenue_pace"] = stored["pace"].to_numpy()
+            pipeline["revenue_gap"] = pipeline["revenue_gap"] * rates[quarter_label(as_of)]
+        parts.append(pipeline.assign(program=program.name))
+    if not parts:
+        return nursery_pipeline(history.iloc[:0], as_of, programs.global_rules).assign(program="")
+    return pd.concat(parts, ignore_index=True)
+
+
+def nursery_sums(history: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """Give each partner's revenue over the four quarters to `as_of` and its pace (the last two annualised)."""
+    window = history[history["q_index"].between(as_of - YEAR + 1, as_of)]
+    recent = window[window["q_index"] > as_of - PACE_QUARTERS]
+    return pd.DataFrame({"revenue": window.groupby("partner_id")["revenue"].sum(),
+                         "pace": recent.groupby("partner_id")["revenue"].sum() * (YEAR / PACE_QUARTERS)}).fillna(0.0)
+
+
 @dataclass(frozen=True)
 class RecruitReport:
     """Everything the Recruits page shows for one selection and as-of quarter."""
@@ -325,8 +371,13 @@ class RecruitReport:
     nursery_active: int         # active partners in the nursery tiers, on course or not
 
 
-def recruits_report(store: Store, flt: ChannelFilter, rules: ProgramRules) -> RecruitReport | None:
-    """Give the cohorts, their revenue and the nursery pipeline as of the filter's quarter (None without data)."""
+def recruits_report(store: Store, flt: ChannelFilter, rules: ProgramRules,
+                    programs: Programs | None = None) -> RecruitReport | None:
+    """Give the cohorts, their revenue and the nursery pipeline as of the filter's quarter (None without data).
+
+    With `programs` the pipeline judges each partner under its own program (pipeline_by_program) and the
+    nursery tiers are every program's.
+    """
     as_of = flt.quarter or latest_quarter(store)
     if as_of is None:
         return None
@@ -334,13 +385,22 @@ def recruits_report(store: Store, flt: ChannelFilter, rules: ProgramRules) -> Re
     history = recruit_history(store, flt, as_of)
     last = quarter_index(as_of)
     nursery = nursery_tiers(rules)
+    pipeline = nursery_pipeline(history, last, rules)
     window = history[history["ordered"] & history["q_index"].between(last - YEAR + 1, last)]
+    in_nursery = window["tier"].isin(nursery)
+    if programs is not None and programs.regional:
+        pipeline = pipeline_by_program(store, history, last, programs)
+        nursery = tuple(dict.fromkeys(t for p in programs.all for t in nursery_tiers(p.rules)))
+        # Each partner in its own program's nursery tiers (ANZ's Silver is a nursery tier, the global Silver not).
+        own = window["region"].map(lambda r: nursery_tiers(programs.program_for(r if isinstance(r, str) else None)
+                                                           .rules))
+        in_nursery = pd.Series([t in tiers for t, tiers in zip(window["tier"], own, strict=True)], index=window.index)
     return RecruitReport(
         as_of=as_of,
         first_quarter=quarter_label(first),
         cohorts=cohort_table(history, first, last, rules),
         revenue=cohort_revenue(history, first, last),
-        pipeline=nursery_pipeline(history, last, rules),
+        pipeline=pipeline,
         nursery_tiers=nursery,
-        nursery_active=int(window.loc[window["tier"].isin(nursery), "partner_id"].nunique()),
+        nursery_active=int(window.loc[in_nursery, "partner_id"].nunique()),
     )

@@ -58,7 +58,7 @@ def account_retention(store: Store, flt: ChannelFilter, quarter: str | None = No
     first, split = last - 2 * YEAR + 1, last - YEAR
     window, window_params = partner_window(flt, first, last)
     where, params = flt.partner_quarter_where("w")
-    lines_where, lines_params = ChannelFilter(segments=flt.segments).order_lines_where("ol")
+    lines_where, lines_params = ChannelFilter(segments=flt.segments, scope=flt.scope).order_lines_where("ol")
     counts = store.query_df(
         f"""
         WITH w AS ({window}),

@@ -31,6 +31,7 @@ from analytics.formatting import money
 from analytics.frames import empty_frame, require_columns
 from analytics.review.decisions import qualifying_tier
 from analytics.review.program import ProgramRules
+from analytics.review.programs import Programs
 from analytics.store.quarters import quarter_index, shift_quarter
 from analytics.store.schema import TIERS
 from analytics.store.store import Store
@@ -93,17 +94,18 @@ def _tier_sort_key(values: pd.Series) -> pd.Series:
 # -- distribution -------------------------------------------------------------------------------
 
 
-def tier_distribution(store: Store, flt: ChannelFilter) -> pd.DataFrame:
+def tier_distribution(store: Store, flt: ChannelFilter, programs: Programs | None = None) -> pd.DataFrame:
     """Give per quarter and tier the partners with any order in that quarter, their revenue, and shares.
 
     Quarters run from the first stored to the filter's quarter (all when it is None). A partner
-    counts in the tier recorded for it in that quarter; "Unknown" when none was recorded.
+    counts in the tier recorded for it in that quarter; "Unknown" when none was recorded. With
+    `programs` a regional program's tier counts at its global level (Programs.global_levels).
     """
     where, params = flt.partner_quarter_where("pq")
     last = quarter_index(flt.quarter) if flt.quarter else None
     frame = store.query_df(
         f"""
-        SELECT pq.quarter, coalesce(pq.tier, ?) AS tier, count(*) AS partners,
+        SELECT pq.quarter, coalesce(pq.tier, ?) AS tier, pq.region, pq.country, count(*) AS partners,
                CAST(sum({flt.revenue_expr("pq")}) AS DOUBLE) AS revenue
         FROM partner_quarter pq
         WHERE {where} AND {in_selected_segments(flt, "pq")} AND (CAST(? AS INTEGER) IS NULL OR pq.q_index <= ?)
@@ -111,6 +113,9 @@ def tier_distribution(store: Store, flt: ChannelFilter) -> pd.DataFrame:
         """,
         [UNKNOWN_TIER, *params, last, last],
     )
+    if programs is not None:
+        frame["tier"] = programs.global_levels(frame)
+    frame = frame.groupby(["quarter", "tier"], as_index=False)[["partners", "revenue"]].sum()
     return tier_shares(frame)
 
 

@@ -28,16 +28,15 @@ def risk_table(store: Store, flt: ChannelFilter, horizon: int = DEFAULT_HORIZON)
     if quarter is None:
         return pd.DataFrame()
     scores = stored_scores(store, quarter, horizon)
-    if not (flt.tiers or flt.regions or flt.distributors):
+    if flt.partners_only().is_everything:
         return scores
-    where, params = ChannelFilter(tiers=flt.tiers, regions=flt.regions, distributors=flt.distributors) \
-        .partner_quarter_where("latest")
+    where, params = flt.partners_only().partner_quarter_where("latest")
     last = quarter_index(quarter)
     selected = store.query_df(
         f"""
         WITH latest AS (
             SELECT partner_id, arg_max(tier, q_index) AS tier, arg_max(region, q_index) AS region,
-                   arg_max(distributor, q_index) AS distributor
+                   arg_max(country, q_index) AS country, arg_max(distributor, q_index) AS distributor
             FROM partner_quarter WHERE q_index BETWEEN ? AND ? GROUP BY partner_id
         )
         SELECT partner_id FROM latest WHERE {where}

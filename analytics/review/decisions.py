@@ -31,7 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.access import Actor, check
+from analytics.access import Actor, check, check_scope
 from analytics.filters import ChannelFilter
 from analytics.formatting import money, money_exact, probability_text
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
@@ -444,14 +444,18 @@ def recommendations(store: Store, as_of: str, rules: ProgramRules, threshold: fl
 def select_partners(recommendations: pd.DataFrame, selection: ChannelFilter) -> pd.DataFrame:
     """Give the recommendations of the partners in the selection's tiers, regions and distributors.
 
-    A partner is judged by its tier and region at the review quarter and the latest distributor of
-    its review year; segments select revenue, not partners, so they do not narrow the review.
+    A partner is judged by its tier, region and country at the review quarter and the latest distributor
+    of its review year; the scope (a person's regions) narrows like regions; segments select revenue, not
+    partners, so they do not narrow the review.
     """
     keep = np.ones(len(recommendations), dtype=bool)
     for column, values in (("tier", selection.tiers), ("region", selection.regions),
-                           ("distributor", selection.distributors)):
-        if values:
+                           ("distributor", selection.distributors), ("region", selection.scope),
+                           ("country", selection.countries)):
+        if values and column in recommendations.columns:
             keep &= recommendations[column].isin(values).to_numpy()
+        elif values:  # a country selection over recommendations without countries selects nobody
+            keep &= False
     return recommendations[keep]
 
 
@@ -631,6 +635,8 @@ def save_review(store: Store, name: str, as_of: str, rules: ProgramRules, decisi
     DECISION_COLUMNS (model_version and at_risk are kept when present); `decision` must be one of ACTIONS.
     """
     check(actor, "save review")
+    # A regional reviewer decides for the partners of their regions only, whatever the page sent.
+    check_scope(actor, decisions["region"] if "region" in decisions.columns else [None])
     user = user if user is not None else actor.who if actor is not None else None
     name = name.strip()
     _check_decisions(name, decisions)
@@ -718,22 +724,30 @@ def _count_changes(cur: duckdb.DuckDBPyConnection, review_id: int) -> tuple[int,
     return int(counts[0]), int(counts[1])
 
 
-def list_reviews(store: Store) -> pd.DataFrame:
-    """Give the saved reviews, newest first, with their decision counts and the rules file of the last save."""
+def list_reviews(store: Store, scope: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Give the saved reviews, newest first, with their decision counts and the rules file of the last save.
+
+    With a `scope` (a person's regions) the counts are of their regions' decisions only.
+    """
     return store.query_df(
         """
         SELECT r.name, r.as_of, r.created_at, r.created_by, r.saved_at, r.saved_by, count(d.partner_id) AS partners,
-               count(*) FILTER (WHERE d.decision <> d.recommendation) AS overridden,
+               count(d.partner_id) FILTER (WHERE d.decision <> d.recommendation) AS overridden,
                (SELECT s.rules_file FROM review_saves s WHERE s.review_id = r.review_id
                 ORDER BY s.saved_at DESC LIMIT 1) AS rules_file
-        FROM reviews r LEFT JOIN review_decisions d USING (review_id)
+        FROM reviews r LEFT JOIN review_decisions d ON d.review_id = r.review_id
+            AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.region))
         GROUP BY ALL ORDER BY r.as_of DESC, r.name
-        """
+        """,
+        [list(scope), list(scope)],
     )
 
 
-def load_review(store: Store, name: str) -> pd.DataFrame:
-    """Give a saved review's decisions, one row per partner (empty when no review has that name)."""
+def load_review(store: Store, name: str, scope: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Give a saved review's decisions, one row per partner (empty when no review has that name).
+
+    With a `scope` (a person's regions) only the decisions on their regions' partners.
+    """
     return store.query_df(
         """
         SELECT d.partner_id, d.partner_name, d.tier, d.region, d.revenue_trailing, d.churn_probability,
@@ -741,9 +755,9 @@ def load_review(store: Store, name: str) -> pd.DataFrame:
                d.note, d.revenue_goal, d.deals_goal, d.goal_quarters, d.decided_by, d.decided_at,
                d.deals_trailing, d.customers_trailing, d.tier_after, d.incentive_plan
         FROM review_decisions d JOIN reviews r USING (review_id)
-        WHERE r.name = ? ORDER BY d.partner_id
+        WHERE r.name = ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.region)) ORDER BY d.partner_id
         """,
-        [name],
+        [name, list(scope), list(scope)],
     )
 
 
@@ -780,14 +794,14 @@ def partner_decisions(store: Store, partner_id: str) -> pd.DataFrame:
 ON_TRACK, BEHIND, MET, MISSED = "on track", "behind", "met", "missed"
 
 
-def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
+def provisional_follow_up(store: Store, name: str, scope: tuple[str, ...] = ()) -> pd.DataFrame:
     """Give how each partner put on provisional continuation in review `name` did against its goals so far.
 
     Revenue and deals are counted over the goal quarters loaded so far (the two after the review).
     Once both are loaded the status is MET or MISSED; after one, ON_TRACK or BEHIND against the goals
     pro rata (half of each after the first of two quarters; revenue_goal_so_far and deals_goal_so_far
     say how much); before any, NOT_YET_KNOWN; "no goals" for a decision saved without any.
-    quarters_loaded says which goal quarters are in.
+    quarters_loaded says which goal quarters are in. With a `scope` (a person's regions) only their partners.
     """
     found = store.query_df("SELECT review_id, as_of FROM reviews WHERE name = ?", [name])
     if found.empty:
@@ -803,10 +817,10 @@ def provisional_follow_up(store: Store, name: str) -> pd.DataFrame:
                coalesce(sum(pq.revenue), 0) AS revenue, d.deals_goal, coalesce(sum(pq.deals), 0) AS deals
         FROM review_decisions d
         LEFT JOIN partner_quarter pq ON pq.partner_id = d.partner_id AND pq.q_index BETWEEN ? AND ?
-        WHERE d.review_id = ? AND d.decision = ?
+        WHERE d.review_id = ? AND d.decision = ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.region))
         GROUP BY ALL ORDER BY d.partner_id
         """,
-        [first, last, int(found["review_id"].iloc[0]), PROVISIONAL],
+        [first, last, int(found["review_id"].iloc[0]), PROVISIONAL, list(scope), list(scope)],
     )
     loaded = max(loaded_to - first + 1, 0)
     frame["quarters_loaded"] = (

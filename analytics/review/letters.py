@@ -189,14 +189,17 @@ def letter_docx(subject: str, paragraphs: list[str], skeleton: _Skeleton | None 
     return (skeleton or _Skeleton()).document(subject, paragraphs)
 
 
-def review_for_letters(store: Store, name: str) -> tuple[str, ProgramRules, pd.DataFrame]:
-    """Give a saved review's as-of quarter, the rules it was saved under and its decisions; ValueError if none."""
+def review_for_letters(store: Store, name: str, scope: tuple[str, ...] = ()) -> tuple[str, ProgramRules, pd.DataFrame]:
+    """Give a saved review's as-of quarter, the rules it was saved under and its decisions; ValueError if none.
+
+    With a `scope` (a person's regions) the decisions on their regions' partners only.
+    """
     from analytics.review.decisions import load_review
 
     found = store.query_df("SELECT as_of, rules FROM reviews WHERE name = ?", [name])
     if found.empty:
         raise ValueError(f"No saved review is named {name!r}")
-    return found["as_of"].iloc[0], rules_from_json(found["rules"].iloc[0]), load_review(store, name)
+    return found["as_of"].iloc[0], rules_from_json(found["rules"].iloc[0]), load_review(store, name, scope)
 
 
 MAILMERGE_COLUMNS = ["partner_id", "partner_name", "contact_email", "decision", "subject", "letter"]
@@ -267,10 +270,14 @@ def write_letters(store: Store, review: str, out: Path, include_notes: bool = Fa
     return len(merge)
 
 
-def letters_zip(store: Store, review: str, include_notes: bool = False, folder: Path = LETTERS_DIR) -> bytes:
-    """Give every letter of saved review `review` and mailmerge.csv as one zip file (for the page's download)."""
+def letters_zip(store: Store, review: str, include_notes: bool = False, folder: Path = LETTERS_DIR,
+                scope: tuple[str, ...] = ()) -> bytes:
+    """Give every letter of saved review `review` and mailmerge.csv as one zip file (for the page's download).
+
+    With a `scope` (a person's regions) the letters of their regions' partners only.
+    """
     templates = load_templates(folder)
-    as_of, rules, decisions = review_for_letters(store, review)
+    as_of, rules, decisions = review_for_letters(store, review, scope)
     contacts = _contacts(store, decisions["partner_id"].tolist())
     buffer, merge = io.BytesIO(), []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # the letters are compressed already

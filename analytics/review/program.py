@@ -16,6 +16,7 @@ import pandas as pd
 from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
+           "rules_from_table",
            "save_program", "program_files", "rules_folder", "program_path", "rules_file_stem", "save_program_as",
            "rules_versions", "rules_from_json", "rules_terms", "rules_settings"]
 
@@ -142,6 +143,15 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
         raise ValueError(f"Program rules file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+    return rules_from_table(raw, str(path), source=str(path))
+
+
+def rules_from_table(raw: dict, where: str, source: str = "") -> ProgramRules:
+    """Give the program rules of one TOML table (the file's top level, or a regional program's table).
+
+    `where` names the file and table in every error ("data/program.toml: programs.ANZ").
+    """
+    path = where
     tiers_raw = raw.get("tiers")
     if not isinstance(tiers_raw, dict) or not tiers_raw:
         raise ValueError(f"{path}: needs a [tiers.NAME] table per tier, highest first")
@@ -188,7 +198,7 @@ def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
             incentive_plans=tuple(plans),
             default_incentive=str(incentives.get("default", "Standard plan")),
             default_incentive_terms=str(incentives.get("default_terms", "")),
-            source=str(path),
+            source=source,
         )
     except ValueError as exc:
         if str(path) in str(exc):
@@ -216,27 +226,34 @@ def save_program(rules: ProgramRules, path: str | Path = PROGRAM_PATH, actor=Non
     return path
 
 
-def _rules_toml(rules: ProgramRules, header: list[str]) -> str:
-    """Give the rules as the text of a program rules file, `header` (comment lines) first."""
+def _rules_toml(rules: ProgramRules, header: list[str], table: str = "", own: tuple[str, ...] = ()) -> str:
+    """Give the rules as the text of a program rules file, `header` (comment lines) first.
+
+    `table` writes them as a table of their own ("programs.ANZ", a regional program) rather than at the top
+    level; `own` are lines of its own that come first in it (its regions, currency, or reporting_currency).
+    """
+    prefix = f"{table}." if table else ""
     lines = [
         *header,
+        *([f"[{table}]"] if table else []),
+        *own,
         f"nursery_quarters = {rules.nursery_quarters}",
         f"review_out_share = {rules.review_out_share!r}",
         f"provisional_threshold = {rules.provisional_threshold!r}",
         *(f"{key} = {getattr(rules, key)!r}" for key in AT_RISK_KEYS + SECOND_LOOK_KEYS),
         f"review_lookback_quarters = {rules.review_lookback_quarters}",
         "",
-        "[distributors]",
+        f"[{prefix}distributors]",
         f"target_lower_tier_share = {rules.target_lower_tier_share!r}",
     ]
-    lines += ["", "[incentives]", f"default = {_toml_text(rules.default_incentive)}",
+    lines += ["", f"[{prefix}incentives]", f"default = {_toml_text(rules.default_incentive)}",
               f"default_terms = {_toml_text(rules.default_incentive_terms)}"]
     for plan in rules.incentive_plans:
-        lines += ["", "[[incentives.plans]]", f"name = {_toml_text(plan.name)}",
+        lines += ["", f"[[{prefix}incentives.plans]]", f"name = {_toml_text(plan.name)}",
                   f"segments = [{', '.join(_toml_text(seg) for seg in plan.segments)}]",
                   f"min_share = {plan.min_share!r}", f"terms = {_toml_text(plan.terms)}"]
     for tier in rules.tiers:
-        lines += ["", f'[tiers."{tier.name}"]', f"min_revenue = {tier.min_revenue!r}",
+        lines += ["", f'[{prefix}tiers.{_toml_text(tier.name)}]', f"min_revenue = {tier.min_revenue!r}",
                   f"min_deals = {tier.min_deals}", f"min_customers = {tier.min_customers}"]
     return "\n".join(lines) + "\n"
 
@@ -301,12 +318,13 @@ def rules_versions(stem: str, folder: str | Path | None = None) -> list[tuple[in
 
 
 def save_program_as(rules: ProgramRules, name: str, folder: str | Path | None = None, actor=None,
-                    based_on: str = "") -> tuple[Path, int]:
+                    based_on: str = "", regional: tuple[tuple[str, ...], str] = ((), "")) -> tuple[Path, int]:
     """Save the rules as a new named rules file beside program.toml and give its path and version; admins only.
 
     The first save of a name writes version 1; saving the same name again writes the next version.
-    Every version is kept in the history folder (RULES_HISTORY) with who saved it, when and from
-    which rules (`based_on`) in its first line, and the newest is the file the review's picker lists.
+    `regional` (analytics.review.programs.regional_toml) carries the regional programs and the reporting
+    currency into the new file. Every version is kept in the history folder (RULES_HISTORY) with who saved
+    it, when and from which rules (`based_on`) in its first line, and the newest is the file the review's picker lists.
     A file of that name that was not saved this way (program.toml, a hand-written copy) is never
     replaced: ValueError. Raises AccessDenied when `actor` may not change the program rules.
     """
@@ -325,7 +343,9 @@ def save_program_as(rules: ProgramRules, name: str, folder: str | Path | None = 
     header = [f"# Program rules {stem!r}, version {version}, saved by {who} on {dt.datetime.now():%Y-%m-%d %H:%M}"
               + (f" from {_one_line(based_on)}." if based_on else "."),
               f"# Earlier versions are in {RULES_HISTORY}/; data/program.toml in git says what each setting means."]
-    text = _rules_toml(rules, header)
+    # `regional` keeps the file's other programs: its top-level lines (reporting_currency) and their tables
+    # (analytics.review.programs.regional_toml), so a new global rules file loses no regional program.
+    text = _rules_toml(rules, header, own=regional[0]) + regional[1]
     history = folder / RULES_HISTORY
     history.mkdir(parents=True, exist_ok=True)
     kept = history / f"{stem}.v{version}.toml"
