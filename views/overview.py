@@ -12,6 +12,7 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import load_extract
+from analytics.review.programs import load_programs
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import StoreError
 from views.auth import current_actor
@@ -102,11 +103,12 @@ if not latest_flow.empty:
     )
 
 left, right = st.columns([2, 3])
+programs = load_programs()  # a regional program's tiers count at their global level: one ladder
 if year_before >= cached(filter_options).quarters[0]:  # partners per tier now against a year before
-    show_chart(cached_figure(charts.tiers_against_year_before_bars, cached(tier_change_table, flt, q), q,
+    show_chart(cached_figure(charts.tiers_against_year_before_bars, cached(tier_change_table, flt, q, programs), q,
                              year_before), left)
 else:
-    show_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q), q), left)
+    show_chart(cached_figure(charts.partners_by_tier_bar, cached(partners_by_tier, flt, q, programs), q), left)
 show_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt), q), right)
 show_chart(cached_figure(charts.new_and_lapsed_bars, flows, q))
 st.caption(
@@ -118,5 +120,7 @@ st.caption(
     "first order ever in it; lapsed: an order in the four quarters to the quarter before, none in the four to it. "
     "Both are counted from the fifth quarter of data on: before that, a partner's first order in the data may just "
     "be its first order of the year."
+    + (f" Partners per tier counts regional tiers at their global level ({programs.ladder_words()})."
+       if programs.ladder_words() else "")
 )
 changes_section()

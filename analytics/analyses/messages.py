@@ -181,10 +181,13 @@ def tier_change(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     return out[TIER_CHANGE_COLUMNS]
 
 
-def tier_change_table(store: Store, flt: ChannelFilter, quarter: str) -> pd.DataFrame:
-    """Give tier_change for `quarter` against the same quarter a year before (the Overview's year-ago comparison)."""
-    return tier_change(partners_by_tier(store, flt, quarter),
-                       partners_by_tier(store, flt, shift_quarter(quarter, -ACTIVE_WINDOW)))
+def tier_change_table(store: Store, flt: ChannelFilter, quarter: str, programs: Programs | None = None) -> pd.DataFrame:
+    """Give tier_change for `quarter` against the same quarter a year before (the Overview's year-ago comparison).
+
+    With `programs`, a regional program's tiers count at their global level (one ladder, see partners_by_tier).
+    """
+    return tier_change(partners_by_tier(store, flt, quarter, programs),
+                       partners_by_tier(store, flt, shift_quarter(quarter, -ACTIVE_WINDOW), programs))
 
 
 def _is_tier_noise(before: int, change: int) -> bool:
@@ -363,7 +366,7 @@ def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules,
                        f"start in {quarters[0]}.")
     else:
         moves = tier_moves(store, flt, year_before, quarter)
-        tiers = tier_change_table(store, flt, quarter)
+        tiers = tier_change_table(store, flt, quarter, programs)
         found, calm = tier_messages(tiers, moves, year_before, quarter)
         messages += found
         quiet += calm
