@@ -40,7 +40,7 @@ def test_page_states_its_limit_and_loads_a_good_file(tmp_path):
     assert any("up to 400 MB, 5,000,000 rows and 500 columns per file" in c.value for c in at.caption)
     upload(at, "q3.csv", GOOD)
     preview = at.dataframe[0].value
-    assert preview["partner_id"].tolist() == ["P1", "P2"] and float(preview["revenue"][0]) == 1500.0
+    assert preview["partner_id"].tolist() == ["P1", "P2"] and float(preview["amount"][0]) == 1500.0
     at.button(key="load_0").click().run()
     assert not at.exception, at.exception
     assert "Loaded as load #1" in at.success[0].value
@@ -184,7 +184,7 @@ def test_the_preview_leads_with_partner_date_and_revenue_in_words(tmp_path):
     at = upload(open_page(tmp_path / "up.duckdb", PAGE), "q3.csv", GOOD)
     assert shown_headers(at.dataframe[0])[:3] == ["Partner id", "Order date", "Amount"]
     # Then the rest, columns the file lacks left out: no empty transaction id or customer columns.
-    assert shown_headers(at.dataframe[0])[3:] == ["Row in file", "Tier (recorded)", "Quarter", "Currency"]
+    assert shown_headers(at.dataframe[0])[3:] == ["Currency", "Row in file", "Tier (recorded)", "Quarter"]
     mapping = at.table[0].value
     assert list(mapping.columns) == ["Field", "Column in the file"]
     assert dict(zip(mapping["Field"], mapping["Column in the file"], strict=True)) == {

@@ -283,13 +283,16 @@ for i, upload in enumerate(files or []):
             continue
 
         st.markdown("**Preview: the first rows as they were understood**")
-        # The amount as in the file beside its currency (the revenue column holds the same until it is stored).
-        preview = prepared.lines.slice(0, 10).to_pandas().drop(columns=["amount"])
-        # Partner, date (the quarter for a file without dates) and revenue first; columns the file lacks left out.
+        # The amount as in the file beside its currency (the revenue column holds the same until it is stored and
+        # converted), as a plain number: it is in the line's currency, not in dollars.
+        preview = prepared.lines.slice(0, 10).to_pandas().drop(columns=["revenue"])
+        # Partner, date (the quarter for a file without dates), amount and currency first; columns the file lacks
+        # left out.
         when = "order_date" if preview["order_date"].notna().any() else "quarter"
         present = [c for c in preview if preview[c].notna().any()]
-        first = [c for c in ("partner_id", "partner_name", when, "revenue") if c in present]
-        show_table(preview, FIELDS, column_order=first + [c for c in present if c not in first])
+        first = [c for c in ("partner_id", "partner_name", when, "amount", "currency") if c in present]
+        show_table(preview, {**FIELDS, "amount": st.column_config.NumberColumn("Amount", format="%.2f")},
+                   column_order=first + [c for c in present if c not in first])
 
         loaded_id = st.session_state.get("_loaded", {}).get(prepared.content_hash)
         if loaded_id is not None:
