@@ -243,3 +243,29 @@ def test_the_command_line_loads_rates_and_an_extract_in_a_chosen_currency(tmp_pa
     summary = json.loads(subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), "summary", "--json"],
                                         cwd=ROOT, capture_output=True, text=True, timeout=300).stdout)
     assert (summary["revenue"], summary["reporting_currency"]) == (15.08, "USD")
+
+
+def test_a_rates_file_in_excel_loads_like_its_csv(store, tmp_path) -> None:
+    workbook = tmp_path / "rates.xlsx"
+    pd.DataFrame({"Quarter": ["Q3 2025", "2025Q4"], "Currency": ["eur", "EUR"], "Rate": [1.0834, 1.1]}).to_excel(
+        workbook, index=False)
+    load_rates(store, workbook)
+    assert current_rates(store).values.tolist() == [["2025Q3", "EUR", 1.0834], ["2025Q4", "EUR", 1.1]]
+    assert rate_history(store)["file_name"].unique().tolist() == ["rates.xlsx"]
+
+
+def test_a_rates_load_killed_while_it_converts_leaves_every_table_as_it_was(tmp_path) -> None:
+    from tests.test_faults import kill_when_paused, start
+
+    db = tmp_path / "channel.duckdb"
+    with Store(db) as store:
+        load_rates(store, RATES.encode(), "rates.csv")
+        load_extract(store, EXTRACT.encode(), "mixed.csv")
+        before = snapshot(store)
+    new_rates = tmp_path / "new.csv"
+    new_rates.write_text("quarter,currency,rate\n2025Q3,EUR,1.2\n")
+    process = start(["-m", "analytics", "--db", str(db), "rates", str(new_rates), "--no-scores"], "rates:converted",
+                    db)
+    kill_when_paused(process, "rates:converted")
+    with Store(db) as store:
+        assert_unchanged(before, store)
