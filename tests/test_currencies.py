@@ -23,6 +23,7 @@ from analytics.store.rates import (
     load_rates,
     rate_changes_since,
     rate_history,
+    reporting_per_unit,
 )
 from analytics.store.schema import MIGRATIONS
 from analytics.store.store import Store
@@ -269,3 +270,11 @@ def test_a_rates_load_killed_while_it_converts_leaves_every_table_as_it_was(tmp_
     kill_when_paused(process, "rates:converted")
     with Store(db) as store:
         assert_unchanged(before, store)
+
+
+def test_a_figure_in_the_reporting_currency_can_be_shown_in_another(store) -> None:
+    load_rates(store, RATES.encode(), "rates.csv")
+    load_extract(store, EXTRACT.encode(), "mixed.csv")
+    assert reporting_per_unit(store, "EUR", reporting="USD").to_dict() == {"2025Q3": 1.0834, "2025Q4": 1.1}
+    assert reporting_per_unit(store, "USD", reporting="USD").to_dict() == {"2025Q3": 1.0, "2025Q4": 1.0}
+    assert reporting_per_unit(store, "AUD", reporting="USD").to_dict() == {"2025Q3": 1.5}

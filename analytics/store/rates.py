@@ -31,6 +31,7 @@ __all__ = [
     "RateLoad",
     "reporting_currency",
     "current_rates",
+    "reporting_per_unit",
     "rate_history",
     "rate_loads",
     "read_rates",
@@ -109,6 +110,18 @@ def reporting_currency(rules=None) -> str:
 def current_rates(store: Store) -> pd.DataFrame:
     """Give the rates in force: quarter, currency, rate (units of the reporting currency per unit), by quarter."""
     return store.query_df("SELECT quarter, currency, rate FROM exchange_rates ORDER BY quarter, currency")
+
+
+def reporting_per_unit(store: Store, currency: str, reporting: str | None = None) -> pd.Series:
+    """Give, per quarter with a rate (index), units of the reporting currency per unit of `currency`: 1.0 in every
+    stored quarter for the reporting currency itself. Divide a figure in the reporting currency by it to show it in
+    `currency` (a region's review in its program's currency)."""
+    reporting = reporting or reporting_currency()
+    if currency == reporting:
+        quarters = store.query_df("SELECT DISTINCT quarter FROM order_lines ORDER BY quarter")["quarter"]
+        return pd.Series(1.0, index=pd.Index(quarters, name="quarter"), name="rate")
+    rates = store.query_df("SELECT quarter, rate FROM exchange_rates WHERE currency = ? ORDER BY quarter", [currency])
+    return rates.set_index("quarter")["rate"]
 
 
 def rate_loads(store: Store) -> pd.DataFrame:
