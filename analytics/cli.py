@@ -1,6 +1,6 @@
 """The command line: python -m analytics [--db PATH] COMMAND.
 
-Commands: demo, ingest, loads, rollback, score, backtest, rescore, review, letters, brief, summary, backup,
+Commands: demo, ingest, rates, loads, rollback, score, backtest, rescore, review, letters, brief, summary, backup,
 restore, serve.
 """
 
@@ -24,6 +24,7 @@ from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.store.quarters import parse_quarter_text, shift_quarter
+from analytics.store.rates import RatesInvalid, load_rates, reporting_currency
 from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault
 
 # The model (scikit-learn, scipy) and the exports (openpyxl) are imported by the commands that use them:
@@ -35,7 +36,7 @@ DEFAULT_WAIT = 300.0
 # Commands that write: while they wait and work, a note beside the file asks the app to let go of it.
 # A backup only reads, but it too needs the file, which the running app holds between page runs; score and
 # backtest store the scores they compute.
-WRITING = {"demo", "ingest", "rollback", "backup", "score", "backtest", "rescore", "review"}
+WRITING = {"demo", "ingest", "rates", "rollback", "backup", "score", "backtest", "rescore", "review"}
 # Exit code of a fault of the database file itself (unwritable folder, damaged file): someone must act.
 FAULT_EXIT = 2
 
@@ -124,7 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rejects", type=Path, metavar="FILE.csv",
                         help="write the rows set aside here, each as it was in the file with its row number "
                              "and the reason")
+    ingest.add_argument("--currency", metavar="CODE", type=str.upper,
+                        help="the currency (ISO 4217, like AUD) of amounts the file names none for: no currency "
+                             "column, no code in the amount's header (otherwise the reporting currency)")
     _no_scores_option(ingest)
+
+    rates = commands.add_parser("rates", help="load exchange rates per quarter and currency (CSV or Excel: quarter, "
+                                              "currency, rate in units of the reporting currency per unit)")
+    rates.add_argument("file", type=Path, metavar="FILE")
+    _no_scores_option(rates)
 
     commands.add_parser("loads", help="list the loads")
     rollback = commands.add_parser("rollback", help="undo a load")
@@ -252,7 +261,7 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             overrides = {**(remembered_mapping(store, headers) or {}), **chosen} if chosen else None
             result = load_extract(store, path, mode=mode, column_overrides=overrides,
                                   day_first=True if args.day_first else None, loaded_by=_who(), progress=_progress,
-                                  force=args.force, skip_bad_rows=args.skip_bad_rows)
+                                  force=args.force, skip_bad_rows=args.skip_bad_rows, currency=args.currency)
             if chosen and result.status == "loaded":
                 remember_mapping(store, headers, overrides, by=_who())
         except StoreFault:
@@ -269,6 +278,8 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             print(f"{path}: {exc}")
             failed += 1
             continue
+        if result.currency_note and result.status == "loaded":
+            print(f"{path}: {result.currency_note}")
         for warning in result.warnings:
             print(f"{path}: warning: {warning}")
         if result.rejects is not None:
@@ -279,6 +290,23 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     if failed < len(args.files):
         _rescore(store, args)
     return 1 if failed else 0
+
+
+def _rates(store: Store, args: argparse.Namespace) -> int:
+    try:
+        result = load_rates(store, args.file, loaded_by=_who())
+    except RatesInvalid as exc:
+        print(exc)
+        return 1
+    print(result.message)
+    reporting = reporting_currency()
+    for r in result.changes.itertuples():
+        before = "new" if r.previous_rate != r.previous_rate else f"was {r.previous_rate:g}"  # NaN: a new rate
+        moved = f", revenue {r.revenue_change:+,.2f} {reporting} over {r.lines:,} line(s)" if r.lines else ""
+        print(f"  {r.currency} {r.quarter}: {r.rate:g} ({before}){moved}")
+    if result.rate_load_id is not None and result.changes["lines"].sum():
+        _rescore(store, args)
+    return 0
 
 
 def _rejects_path(given: Path, source: str, files: int) -> Path:
@@ -493,6 +521,8 @@ def _with_store(args: argparse.Namespace) -> int:
             return _demo(store, args)
         if args.command == "ingest":
             return _ingest(store, args)
+        if args.command == "rates":
+            return _rates(store, args)
         if args.command == "loads":
             frame = list_loads(store).drop(columns=["content_hash"])
             print("No loads yet." if frame.empty else frame.to_string(index=False))
@@ -522,7 +552,7 @@ def _with_store(args: argparse.Namespace) -> int:
             print(json.dumps(summary))
         else:
             print(f"{summary['lines']:,} order lines, {summary['partners']:,} partners, "
-                  f"revenue {summary['revenue']:,.2f}, {summary['loads']} loads")
+                  f"revenue {summary['revenue']:,.2f} {summary['reporting_currency']}, {summary['loads']} loads")
             for q in summary["quarters"]:
                 print(f"  {q['quarter']}: {q['lines']:>10,} lines {q['partners']:>7,} partners "
                       f"{q['revenue']:>18,.2f}")

@@ -25,6 +25,8 @@ declining, recruits still ramping) and gives the first Q1 re-tiering a trailing 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +48,9 @@ __all__ = [
     "TIERS",
     "SEGMENTS",
     "REGIONS",
+    "REGION_CURRENCY",
+    "demo_rates",
+    "write_demo_rates",
     "PRODUCTS",
     "ENTERPRISE_PRODUCTS",
     "DEAL_TYPES",
@@ -65,8 +70,10 @@ DEFAULT_SEED = 7
 DEAL_TYPES = ("New", "Renewal", "Upsell")
 # The stored line columns as an extract carries them: the order date up front, no quarter (it
 # follows from the date) and no row number (the reader counts rows).
+# The amount is in the line's currency under the header "revenue", as extracts carry it; the store keeps it as the
+# line's amount and derives revenue in the reporting currency (analytics.store.rates).
 ORDER_LINE_COLUMNS = ("transaction_id", "order_date") + tuple(
-    c for c in LINE_COLUMNS if c not in ("row_no", "transaction_id", "order_date", "quarter")
+    c for c in LINE_COLUMNS if c not in ("row_no", "transaction_id", "order_date", "quarter", "amount")
 )
 
 # --- Geography -------------------------------------------------------------------------------------
@@ -74,14 +81,18 @@ ORDER_LINE_COLUMNS = ("transaction_id", "order_date") + tuple(
 _GEOGRAPHY: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {
     "NA": (0.40, (("US", 0.85), ("CA", 0.15))),
     "EMEA": (0.32, (("DE", 0.28), ("GB", 0.27), ("FR", 0.20), ("NL", 0.13), ("SE", 0.12))),
-    "APAC": (0.18, (("AU", 0.30), ("JP", 0.30), ("SG", 0.15), ("IN", 0.25))),
+    # ANZ runs its own program in AUD (issue 28); the rest of Asia-Pacific sells in USD.
+    "ANZ": (0.08, (("AU", 0.80), ("NZ", 0.20))),
+    "APAC": (0.10, (("JP", 0.40), ("SG", 0.20), ("IN", 0.40))),
     "LATAM": (0.10, (("BR", 0.60), ("MX", 0.40))),
 }
+# The currency each region's extracts are in; regions not named sell in US dollars.
+REGION_CURRENCY = {"EMEA": "EUR", "ANZ": "AUD"}
 REGIONS = tuple(_GEOGRAPHY)
 _COUNTRIES = tuple(c for _, countries in _GEOGRAPHY.values() for c, _ in countries)
 _LEGAL_FORMS = {
     "US": ("Inc.", "LLC"), "CA": ("Inc.", "Ltd."), "DE": ("GmbH", "AG"), "GB": ("Ltd", "PLC"),
-    "FR": ("SAS", "SARL"), "NL": ("B.V.",), "SE": ("AB",), "AU": ("Pty Ltd",), "JP": ("K.K.",),
+    "FR": ("SAS", "SARL"), "NL": ("B.V.",), "SE": ("AB",), "AU": ("Pty Ltd",), "NZ": ("Ltd",), "JP": ("K.K.",),
     "SG": ("Pte Ltd",), "IN": ("Pvt Ltd",), "BR": ("Ltda.",), "MX": ("S.A. de C.V.",),
 }
 
@@ -98,7 +109,8 @@ _DISTRIBUTORS = (
 _REGION_DISTRIBUTORS = {
     "NA": ((1, 0.6), (2, 0.4)),
     "EMEA": ((3, 0.6), (1, 0.4)),
-    "APAC": ((4, 0.55), (5, 0.45)),
+    "ANZ": ((5, 0.70), (4, 0.30)),
+    "APAC": ((4, 0.70), (5, 0.30)),
     "LATAM": ((6, 0.7), (1, 0.3)),
 }
 # The biggest partners buy direct from the vendor far more often.
@@ -666,6 +678,11 @@ class _Channel:
         o = order_of_line[by_time]
         lo = line_owner[by_time]
         partner_ids = np.char.add("P", np.char.zfill(np.arange(1, self.n + 1).astype(str), 6))
+        # Amounts are drawn in US dollars; EMEA's and ANZ's extracts carry them in their own currency at the
+        # quarter's rate (demo_rates), so converted back they are the channel the generator drew, to the cent.
+        line_currency = _region_currency()[p.region[lo]]
+        rates = _quarter_rates(label)
+        to_local = np.array([1.0 / rates.get(c, 1.0) for c in _CURRENCY_CODES])[_region_currency_code()[p.region[lo]]]
         frame = pd.DataFrame(
             {
                 "transaction_id": _numbered("T", order_no[o], 8) + "-" + _numbered("", line_no[by_time], 1),
@@ -681,9 +698,10 @@ class _Channel:
                 "product": _labelled(PRODUCTS, product[by_time]),
                 "quantity": quantity[by_time],
                 "deal_type": _labelled(DEAL_TYPES, deal[o]),
-                "revenue": amount[by_time],
+                "revenue": np.round(amount[by_time] * to_local, 2),
                 # A partner's channel contact, as a CRM export carries it (the letters' mail merge reads it).
                 "contact_email": _labelled(np.char.add(np.char.lower(partner_ids), "@partners.example.com"), lo),
+                "currency": line_currency,
             },
             columns=list(ORDER_LINE_COLUMNS),
         )
@@ -745,6 +763,43 @@ def generate_quarters(
         channel.drift_levels()
 
 
+_CURRENCY_CODES = ("USD", "EUR", "AUD")
+
+
+@functools.cache
+def _region_currency_code() -> np.ndarray:
+    """Give, per region (in REGIONS' order), the index of its currency in _CURRENCY_CODES."""
+    return np.array([_CURRENCY_CODES.index(REGION_CURRENCY.get(r, "USD")) for r in REGIONS])
+
+
+@functools.cache
+def _region_currency() -> pd.Categorical:
+    """Give, per region (in REGIONS' order), its currency: indexed by the lines' regions, a column of codes."""
+    return pd.Categorical(np.array(_CURRENCY_CODES)[_region_currency_code()], categories=_CURRENCY_CODES)
+
+
+def _quarter_rates(label: str) -> dict[str, float]:
+    """Give the demo's rate of each currency in a quarter (US dollars per unit): drifting, like real ones, the
+    euro between about 1.05 and 1.15, the Australian dollar between about 0.63 and 0.70."""
+    k = quarter_index(label)
+    return {"EUR": round(1.10 + 0.045 * math.sin(0.7 * k), 4), "AUD": round(0.665 + 0.03 * math.sin(0.5 * k + 1), 4)}
+
+
+def demo_rates(spec: DemoSpec = DemoSpec()) -> pd.DataFrame:
+    """Give the demo's exchange rates: quarter, currency, rate (US dollars per unit), for every quarter it writes."""
+    return pd.DataFrame([(label, currency, rate) for label in spec.quarter_labels
+                         for currency, rate in _quarter_rates(label).items()],
+                        columns=["quarter", "currency", "rate"])
+
+
+def write_demo_rates(out_dir: Path, spec: DemoSpec = DemoSpec()) -> Path:
+    """Write the demo's rates file (CSV: quarter, currency, rate) into out_dir and give its path."""
+    path = Path(out_dir) / "rates.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    demo_rates(spec).to_csv(path, index=False, float_format="%.4f")
+    return path
+
+
 def write_demo_extracts(
     out_dir: Path, spec: DemoSpec = DemoSpec(), progress: Callable[[float, str], None] | None = None
 ) -> list[Path]:
@@ -769,7 +824,8 @@ def write_demo_extracts(
             con.execute(
                 "COPY (SELECT transaction_id, CAST(order_date AS DATE) AS order_date, partner_id, partner_name, "
                 "tier, region, country, distributor, customer_id, customer_segment, product, quantity, "
-                "deal_type, CAST(revenue AS DECIMAL(18, 2)) AS revenue, contact_email FROM order_lines) "
+                "deal_type, CAST(revenue AS DECIMAL(18, 2)) AS revenue, contact_email, "
+                "CAST(currency AS VARCHAR) AS currency FROM order_lines) "
                 f"TO '{target}' (FORMAT csv, HEADER, DELIMITER ',')"
             )
             con.unregister("order_lines")
@@ -809,6 +865,7 @@ def build_demo_channel(
     from analytics.ingest.load import load_extract
     from analytics.model.features import DEFAULT_HORIZON
     from analytics.model.scoring import refresh_scores
+    from analytics.store.rates import load_rates
 
     check(actor, "load")
     # The loads table says these rows are generated, and who had them generated.
@@ -818,6 +875,10 @@ def build_demo_channel(
         folder = Path(extracts_dir) if extracts_dir is not None else Path(tmp)
         # Writing is the quicker part; loading (validation, insert, derived table) and scoring take the time.
         loading = 0.5 if score else 0.7
+        # The rates first: the EMEA and ANZ extracts are in euros and Australian dollars.
+        rates = write_demo_rates(folder, spec)
+        notify(0.0, f"Loading exchange rates ({rates.name}) for {spec.quarters} quarters")
+        load_rates(store, rates, actor=actor, loaded_by=loaded_by)
         paths = write_demo_extracts(folder, spec, progress=lambda f, m: notify(0.3 * f, m))
         to_load = [p for p in paths if p.stem.removeprefix("sales_") not in hold_back]
         results = []

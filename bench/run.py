@@ -30,9 +30,10 @@ import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analytics.analyses.queries import channel_summary  # noqa: E402
-from analytics.demo import DemoSpec, write_demo_extracts  # noqa: E402
+from analytics.demo import DemoSpec, demo_rates, write_demo_extracts  # noqa: E402
 from analytics.ingest.load import load_extract  # noqa: E402
 from analytics.model.scoring import refresh_scores  # noqa: E402
+from analytics.store.rates import load_rates  # noqa: E402
 from analytics.store.store import Store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -114,11 +115,17 @@ def duckdb_copy(path: Path, work: Path) -> float:
     return _timed_write(work / "copy.duckdb", write)
 
 
+def with_demo_rates(store: Store) -> None:
+    """Load the demo's exchange rates (its EMEA and ANZ lines are in EUR and AUD), as the demo does first."""
+    load_rates(store, demo_rates(DemoSpec()).to_csv(index=False).encode(), "demo_rates.csv")
+
+
 def importer(path: Path, work: Path) -> float:
     """Time the product's importer: read, validate, write order lines and refresh partner x quarter."""
 
     def write(db: Path) -> None:
         with Store(db) as store:
+            with_demo_rates(store)
             load_extract(store, path)
 
     return _timed_write(work / "importer.duckdb", write)
@@ -178,6 +185,7 @@ def build_channel(scale: int, work: Path, base: int = DemoSpec().partners) -> tu
     db = work / f"channel_{scale}x.duckdb"
     db.unlink(missing_ok=True)
     with Store(db) as store:
+        with_demo_rates(store)
         started = time.perf_counter()
         for path in paths:
             loaded = time.perf_counter()

@@ -41,6 +41,7 @@ def test_ingest_summary_loads_and_rollback(db, write_file):
         "lines": 3,
         "partners": 3,
         "revenue": 955.0,
+        "reporting_currency": "USD",
         "loads": 2,
         "quarters": [
             {"quarter": "2025Q3", "lines": 2, "partners": 2, "revenue": 950.0},

@@ -32,6 +32,7 @@ from analytics.store.store import Store
 COLUMNS = [
     "transaction_id", "order_date", "partner_id", "partner_name", "tier", "region", "country",
     "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type", "revenue", "contact_email",
+    "currency",
 ]
 SMALL = DemoSpec(partners=600)
 SCALE = SMALL.partners / 6000
@@ -109,7 +110,11 @@ def test_values_are_well_formed(lines: pd.DataFrame) -> None:
     assert lines["customer_id"].str.fullmatch(r"C\d{7}").all()
     assert set(lines["customer_segment"]) == set(SEGMENTS) == {"SMB", "Mid-market", "Enterprise"}
     assert set(lines["tier"]) == set(TIERS)
-    assert set(lines["region"]) == {"NA", "EMEA", "APAC", "LATAM"}
+    assert set(lines["region"]) == {"NA", "EMEA", "ANZ", "APAC", "LATAM"}
+    # EMEA sells in euros, ANZ in Australian dollars, the rest in US dollars (issue 28).
+    currencies = lines.groupby("region", observed=True)["currency"].unique().map(lambda c: sorted(set(c)))
+    assert currencies.to_dict() == {"ANZ": ["AUD"], "APAC": ["USD"], "EMEA": ["EUR"], "LATAM": ["USD"], "NA": ["USD"]}
+    assert set(lines.loc[lines["region"] == "ANZ", "country"]) == {"AU", "NZ"}
     assert set(lines["product"]) <= set(PRODUCTS)
     assert set(lines["deal_type"]) == {"New", "Renewal", "Upsell"}
     assert "Direct" in set(lines["distributor"])
@@ -295,8 +300,9 @@ def test_constants_agree_with_schema() -> None:
 
 
 # The files a small demo channel writes, hashed when regular dealers got quiet quarters (an empty quarter is not
-# always churn) and the extracts a contact e-mail: restructuring the generator must not change its output.
-SMALL_DEMO_SHA256 = "30d7ba4c0e2fa952bb9387222236fe545a09885ab640e1035cebff1bcffefb8f"
+# always churn), the extracts a contact e-mail, and then ANZ split from APAC with EMEA's lines in EUR and ANZ's in
+# AUD (issue 28): restructuring the generator must not change its output.
+SMALL_DEMO_SHA256 = "ce84a6826ea137d04f4e9a41041d82dd1a8e14c28ff2ed7f14cafa87afc65f42"
 
 
 def test_a_small_demo_channel_is_byte_for_byte_what_it_was(tmp_path):
@@ -342,3 +348,40 @@ def test_regular_dealers_have_quiet_quarters_and_carry_on():
     for (before, _), (_, now), (after, _) in zip(busy, busy[1:], busy[2:], strict=False):
         skipped_and_back |= (before & after) - now
     assert len(skipped_and_back) >= 80  # 36 without quiet quarters (declines that recovered), 141 with them
+
+
+# --- currencies (issue 28) ------------------------------------------------------------------------------------------
+
+def test_the_demo_has_a_plausible_rate_for_every_quarter_and_currency(tmp_path) -> None:
+    from analytics.demo import demo_rates, write_demo_rates
+    from analytics.store.rates import read_rates
+
+    spec = DemoSpec()
+    rates = demo_rates(spec)
+    assert sorted(rates["quarter"].unique()) == spec.quarter_labels
+    assert rates.groupby("quarter")["currency"].apply(sorted).map(tuple).unique().tolist() == [("AUD", "EUR")]
+    eur, aud = (rates.loc[rates["currency"] == c, "rate"] for c in ("EUR", "AUD"))
+    assert 1.05 <= eur.min() < eur.max() <= 1.15 and 0.63 <= aud.min() < aud.max() <= 0.70
+    # The file the demo loads reads back to the same rates.
+    back = read_rates(write_demo_rates(tmp_path, spec), reporting="USD")
+    assert back[["quarter", "currency", "rate"]].values.tolist() == rates.values.tolist()
+
+
+def test_the_demo_loads_its_rates_first_and_stores_each_line_in_its_regions_currency(store) -> None:
+    from analytics.demo import demo_rates
+    from analytics.store.rates import current_rates
+
+    spec = DemoSpec(partners=60, quarters=2)
+    drawn = pd.concat([frame for _, frame in generate_quarters(spec)], ignore_index=True)
+    build_demo_channel(store, spec, score=False)
+    rates = demo_rates(spec)
+    pd.testing.assert_frame_equal(current_rates(store), rates.sort_values(["quarter", "currency"], ignore_index=True))
+    stored = store.query_df("SELECT transaction_id, region, quarter, currency, CAST(amount AS DOUBLE) AS amount, "
+                            "CAST(revenue AS DOUBLE) AS revenue FROM order_lines ORDER BY transaction_id")
+    assert stored["transaction_id"].tolist() == sorted(drawn["transaction_id"])
+    # The line as in the extract: its amount and its region's currency.
+    assert np.allclose(stored["amount"], drawn.sort_values("transaction_id")["revenue"])
+    assert (stored["currency"] == stored["region"].map({"EMEA": "EUR", "ANZ": "AUD"}).fillna("USD")).all()
+    # Revenue in dollars: the amount at its quarter's rate, to the cent.
+    rate = stored.merge(rates, on=["quarter", "currency"], how="left")["rate"].fillna(1.0)
+    assert np.allclose(stored["revenue"], np.round(stored["amount"] * rate + 1e-9 * np.sign(stored["amount"]), 2))

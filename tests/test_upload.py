@@ -40,7 +40,7 @@ def test_page_states_its_limit_and_loads_a_good_file(tmp_path):
     assert any("up to 400 MB, 5,000,000 rows and 500 columns per file" in c.value for c in at.caption)
     upload(at, "q3.csv", GOOD)
     preview = at.dataframe[0].value
-    assert preview["partner_id"].tolist() == ["P1", "P2"] and float(preview["revenue"][0]) == 1500.0
+    assert preview["partner_id"].tolist() == ["P1", "P2"] and float(preview["amount"][0]) == 1500.0
     at.button(key="load_0").click().run()
     assert not at.exception, at.exception
     assert "Loaded as load #1" in at.success[0].value
@@ -182,20 +182,20 @@ def shown_headers(element) -> list[str]:
 
 def test_the_preview_leads_with_partner_date_and_revenue_in_words(tmp_path):
     at = upload(open_page(tmp_path / "up.duckdb", PAGE), "q3.csv", GOOD)
-    assert shown_headers(at.dataframe[0])[:3] == ["Partner id", "Order date", "Revenue (USD)"]
+    assert shown_headers(at.dataframe[0])[:3] == ["Partner id", "Order date", "Amount"]
     # Then the rest, columns the file lacks left out: no empty transaction id or customer columns.
-    assert shown_headers(at.dataframe[0])[3:] == ["Row in file", "Tier (recorded)", "Quarter"]
+    assert shown_headers(at.dataframe[0])[3:] == ["Currency", "Row in file", "Tier (recorded)", "Quarter"]
     mapping = at.table[0].value
     assert list(mapping.columns) == ["Field", "Column in the file"]
     assert dict(zip(mapping["Field"], mapping["Column in the file"], strict=True)) == {
-        "Partner id": "Partner ID", "Revenue (USD)": "Amount (USD)", "Order date": "Booking Date",
+        "Partner id": "Partner ID", "Amount": "Amount (USD)", "Order date": "Booking Date",
         "Tier (recorded)": "Tier"}
 
 
 def test_mapping_fields_are_named_as_people_name_them(tmp_path):
     at = upload(open_page(tmp_path / "up.duckdb", PAGE), "odd.csv", ODD_HEADERS)
     assert {s.key: s.label for s in at.selectbox if s.key and s.key.startswith("map_")} == {
-        "map_0_partner_id": "Partner id", "map_0_revenue": "Revenue (USD)",
+        "map_0_partner_id": "Partner id", "map_0_revenue": "Amount",
         "map_0_order_date": "Order date (or a quarter column)"}
 
 
@@ -214,3 +214,52 @@ def test_the_summary_and_the_loads_table_read_in_words(tmp_path):
     row = loads.value.iloc[0]
     assert (row["loaded_by"], row["mode"], row["status"]) == (f"local user ({getpass.getuser()})", "new data only",
                                                               "in effect")
+
+
+# --- currencies and exchange rates (issue 28) ---------------------------------------------------------------------
+
+IN_EUR = b"Partner ID,Quarter,Amount,Curr.\nP1,2025Q3,100.00,EUR\nP2,2025Q3,10.00,USD\n"
+RATES = b"quarter,currency,rate\n2025Q3,EUR,1.0834\n"
+
+
+def test_a_file_in_a_currency_without_rates_waits_for_them_and_then_loads_converted(tmp_path):
+    db = tmp_path / "up.duckdb"
+    at = upload(open_page(db, PAGE), "eur.csv", IN_EUR)
+    assert any(markdown_literal("Currencies from column 'Curr.', line by line.") in c.value for c in at.caption)
+    assert markdown_literal("EUR has no rate for 2025Q3: load rates first") in at.error[0].value
+    assert not [b for b in at.button if b.key == "load_0"]
+
+    at.file_uploader(key="rates_upload").upload("rates.csv", RATES, "text/csv").run()
+    at.button(key="rates_load").click().run()
+    assert not at.exception, at.exception
+    done = markdown_literal("Loaded rates rates.csv as rates load #1: 1 rate(s) set or changed.")
+    assert any(done in s.value for s in at.success)
+    assert not at.error
+    at.button(key="load_0").click().run()
+    assert not at.exception, at.exception
+    assert summary_of(db)["revenue"] == 118.34  # 100 EUR at 1.0834 and 10 USD
+
+
+def test_a_bad_rates_file_shows_its_problems_and_changes_nothing(tmp_path):
+    db = tmp_path / "up.duckdb"
+    at = open_page(db, PAGE)
+    at.file_uploader(key="rates_upload").upload("rates.csv", b"quarter,currency,rate\n2025Q3,EUR,0\n",
+                                                "text/csv").run()
+    at.button(key="rates_load").click().run()
+    assert not at.exception, at.exception
+    assert markdown_literal("rates.csv") in at.error[0].value and "nothing was changed" in at.error[0].value
+    problems = at.dataframe[0].value
+    assert problems[["row", "column"]].values.tolist() == [[2, "rate"]]
+    assert problems["problem"].str.startswith("rate is zero").all()
+    st.cache_resource.clear()
+    with Store(db) as store:
+        assert store.query_df("SELECT count(*) AS n FROM rate_loads")["n"].tolist() == [0]
+
+
+def test_the_currency_chosen_for_a_file_that_names_none_is_used(tmp_path):
+    db = tmp_path / "up.duckdb"
+    at = open_page(db, PAGE)
+    at.selectbox(key="file_currency").select("AUD").run()
+    upload(at, "anz.csv", b"partner_id,quarter,revenue\nP1,2025Q3,10.05\n")
+    assert any(markdown_literal("Amounts in AUD, as chosen for the file") in c.value for c in at.caption)
+    assert markdown_literal("AUD has no rate for 2025Q3") in at.error[0].value

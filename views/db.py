@@ -339,10 +339,12 @@ def clear_caches() -> None:
 # page only reads it, and a copy of a file's rows on every rerun would cost what the cache saves.
 # Keyed by the upload's id and the mapping, so the file's bytes are not hashed on every rerun.
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _prepared(file_id: str, _data: bytes, name: str, overrides: str) -> PreparedExtract:
-    return prepare_extract(_data, file_name=name, column_overrides=json.loads(overrides))
+def _prepared(file_id: str, _data: bytes, name: str, overrides: str, currency: str | None) -> PreparedExtract:
+    return prepare_extract(_data, file_name=name, column_overrides=json.loads(overrides), currency=currency)
 
 
-def prepared_upload(file_id: str, data: bytes, name: str, overrides: dict[str, str] | None) -> PreparedExtract:
-    """Give an uploaded file read and validated with the column overrides, read once per upload and mapping."""
-    return _prepared(file_id, data, name, json.dumps(overrides, sort_keys=True))
+def prepared_upload(file_id: str, data: bytes, name: str, overrides: dict[str, str] | None,
+                    currency: str | None = None) -> PreparedExtract:
+    """Give an uploaded file read and validated with the column overrides and the currency chosen for amounts that
+    name none, read once per upload, mapping and currency."""
+    return _prepared(file_id, data, name, json.dumps(overrides, sort_keys=True), currency)

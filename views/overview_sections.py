@@ -14,6 +14,7 @@ from analytics.model.features import DEFAULT_HORIZON
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
+from analytics.store.rates import rate_changes_since
 from analytics.store.store import Store
 from views.auth import current_actor
 from views.db import APP_WAIT, cached, get_store
@@ -67,6 +68,9 @@ def changes_section() -> None:
         st.info("No load is in effect, so there is no last load to compare with.")
         return
     when = f"{changes.loaded_at:%Y-%m-%d %H:%M}" if changes.loaded_at is not None else ""
+    # Rates loaded since this load convert lines again without a load of their own: say so, with what they moved.
+    for sentence in cached(rate_changes_since, changes.loaded_at):
+        st.info(markdown_literal(sentence), icon=":material/currency_exchange:")
     if changes.before_quarter is None:
         st.caption(f"Load #{changes.load_id}: {markdown_literal(changes.file_name)} on {when}.")
         for note in changes.notes:

@@ -18,6 +18,7 @@ from analytics.ingest.load import (
     load_rejects,
     load_summary,
     loaded_as,
+    rates_missing_for,
     rollback_load,
     rollback_plan,
     store_prepared,
@@ -26,6 +27,15 @@ from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
 from analytics.labels import column
 from analytics.review.program import load_program
+from analytics.store.currencies import ISO_4217
+from analytics.store.rates import (
+    RatesInvalid,
+    current_rates,
+    load_rates,
+    missing_rates_text,
+    rate_history,
+    reporting_currency,
+)
 from analytics.store.schema import CANONICAL_COLUMNS
 from analytics.store.store import StoreError
 from views.auth import current_actor
@@ -42,19 +52,34 @@ st.caption(
     f"CSV (`,` `;` tab or `|` separated) or Excel .xlsx, {limits_text()}. Each file is read and "
     "checked first; nothing is written until you press Load, and a file with problems writes nothing."
 )
+try:
+    REPORTING = reporting_currency()
+except StoreError as exc:
+    st.error(markdown_literal(str(exc)))
+    st.stop()
 if may_load:
     files = st.file_uploader(
         "Sales extracts", type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="uploads",
         help="One row per order line (or per partner and quarter): partner id, date or quarter, revenue.",
     )
+    # The reporting currency first: choosing it is the same as choosing none (the file's amounts are taken as is).
+    chosen_currency = st.selectbox(
+        "Currency of the amounts", [REPORTING, *sorted(ISO_4217 - {REPORTING})], key="file_currency",
+        help=f"Used for a file that names no currency: no currency column, and no code in the amount's header "
+             f"(like “Amount (AUD)”). Lines in another currency than {REPORTING}, the reporting currency, are "
+             "converted at their quarter's exchange rate (Exchange rates, below).",
+    )
+    file_currency = None if chosen_currency == REPORTING else chosen_currency
 else:
-    files = []
+    files, file_currency = [], None
     # The name comes from the sign-in token: a ":material/...:" or ":red[...]" in it is shown as written.
     st.info(f"Loading extracts takes the operator or admin role; {markdown_literal(actor.who) if actor else 'you'} "
             f"{'is ' + actor.role if actor else 'are not signed in'}.")
 
 # The fields as people name them (the engine's names are partner_id, order_date, revenue).
-FIELDS = {"partner_id": "Partner id", "order_date": "Order date", "quarter": "Quarter", "revenue": "Revenue (USD)"}
+# Revenue is the amount as the file has it, in its own currency; the store converts it to the reporting currency.
+FIELDS = {"partner_id": "Partner id", "order_date": "Order date", "quarter": "Quarter", "revenue": "Amount",
+          "currency": "Currency"}
 
 MODES = {
     "replace": "Replace those quarters with this file's rows",
@@ -207,7 +232,7 @@ for i, upload in enumerate(files or []):
     headers = extract_headers(data, upload.name)
     overrides = st.session_state.get("_overrides", {}).get(upload.file_id) or remembered_mapping(store, headers)
     with st.spinner(f"Reading and checking {markdown_literal(upload.name)}…"):
-        prepared = prepared_upload(upload.file_id, data, upload.name, overrides)
+        prepared = prepared_upload(upload.file_id, data, upload.name, overrides, file_currency)
     report = prepared.report
     with st.container(border=True):
         st.subheader(markdown_literal(upload.name), anchor=False)
@@ -215,6 +240,8 @@ for i, upload in enumerate(files or []):
             f"{report.rows:,} data rows · quarters {', '.join(report.quarters) or 'none'} · "
             f"{len(report.problems):,} problem(s)"
         )
+        if report.currency_note:
+            st.caption(markdown_literal(report.currency_note))
         for warning in report.warnings:
             st.info(markdown_literal(warning))
         unused = [h for h in headers if h not in report.mapping.values()]
@@ -256,12 +283,16 @@ for i, upload in enumerate(files or []):
             continue
 
         st.markdown("**Preview: the first rows as they were understood**")
-        preview = prepared.lines.slice(0, 10).to_pandas()
-        # Partner, date (the quarter for a file without dates) and revenue first; columns the file lacks left out.
+        # The amount as in the file beside its currency (the revenue column holds the same until it is stored and
+        # converted), as a plain number: it is in the line's currency, not in dollars.
+        preview = prepared.lines.slice(0, 10).to_pandas().drop(columns=["revenue"])
+        # Partner, date (the quarter for a file without dates), amount and currency first; columns the file lacks
+        # left out.
         when = "order_date" if preview["order_date"].notna().any() else "quarter"
         present = [c for c in preview if preview[c].notna().any()]
-        first = [c for c in ("partner_id", "partner_name", when, "revenue") if c in present]
-        show_table(preview, FIELDS, column_order=first + [c for c in present if c not in first])
+        first = [c for c in ("partner_id", "partner_name", when, "amount", "currency") if c in present]
+        show_table(preview, {**FIELDS, "amount": st.column_config.NumberColumn("Amount", format="%.2f")},
+                   column_order=first + [c for c in present if c not in first])
 
         loaded_id = st.session_state.get("_loaded", {}).get(prepared.content_hash)
         if loaded_id is not None:
@@ -272,6 +303,11 @@ for i, upload in enumerate(files or []):
             st.info(f"This file was already loaded as load #{earlier['load_id']} "
                     f"({markdown_literal(earlier['file_name'])}) on "
                     f"{earlier['loaded_at']:%Y-%m-%d %H:%M}. Loading it again changes nothing.")
+            continue
+        no_rate = rates_missing_for(store, prepared)
+        if no_rate:
+            # Never a silent mix of currencies: the file waits for its rates (Exchange rates, below).
+            st.error(markdown_literal(missing_rates_text(upload.name, no_rate)))
             continue
         plan = load_plan(store, prepared)
         mode, confirmed = "refuse", True
@@ -297,6 +333,51 @@ for i, upload in enumerate(files or []):
         if st.button(f"Load {markdown_literal(upload.name)}", key=f"load_{i}", type="primary",
                      disabled=mode in (None, "cancel") or not confirmed or (mode == "replace" and not may_replace)):
             load_file(prepared, mode, force=mode == "replace" and bool(plan.replace_removes_most))
+
+st.divider()
+st.subheader("Exchange rates")
+st.caption(f"Channel-wide figures are in {REPORTING}, the reporting currency (set in the program file). A rate is "
+           f"{REPORTING} per unit of a currency in a quarter; a line's revenue is its amount at its quarter's rate, "
+           "rounded to the cent once. New rates for a quarter convert its lines again and every figure follows.")
+rates_done = st.session_state.pop("_rates_loaded", None)
+if rates_done:
+    st.success(markdown_literal(rates_done))
+if may_load:
+    rates_file = st.file_uploader("Rates file (CSV or Excel: quarter, currency, rate)", type=["csv", "txt", "xlsx"],
+                                  key="rates_upload")
+    if rates_file is not None and st.button(f"Load rates from {markdown_literal(rates_file.name)}",
+                                            key="rates_load", type="primary"):
+        try:
+            with st.spinner("Loading the rates and converting the lines they touch…"):
+                loaded = load_rates(store, rates_file.getvalue(), rates_file.name, actor=actor)
+        except RatesInvalid as exc:
+            st.error(f"{markdown_literal(rates_file.name)}: not loaded, nothing was changed. Fix the problems below "
+                     "and load it again.")
+            show_table(exc.problems_frame())
+        except (StoreError, AccessDenied) as exc:
+            st.error(markdown_literal(str(exc)))
+        else:
+            st.session_state["_rates_loaded"] = loaded.message
+            if loaded.rate_load_id is not None:
+                prepare_overview()
+            st.rerun()
+rates = current_rates(store)
+if rates.empty:
+    st.info(f"No exchange rates loaded: only files in {REPORTING} can be loaded.")
+else:
+    table = rates.pivot(index="quarter", columns="currency", values="rate").reset_index()
+    table.columns.name = None
+    with st.expander(f"Rates in force: {len(rates):,} for {rates['currency'].nunique()} currencies, "
+                     f"{rates['quarter'].min()}–{rates['quarter'].max()}"):
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(f"{c} ({REPORTING} per {c})", format="%.4f")
+                                    for c in table.columns if c != "quarter"} | {"quarter": "Quarter"})
+    history = rate_history(store)
+    with st.expander(f"Rate history ({history['rate_load_id'].nunique():,} rates files loaded)"):
+        show_table(history.drop(columns=["rate_load_id"]), {
+            "previous_rate": "Rate before", "rate": "Rate", "lines": "Lines converted again",
+            "revenue_change": f"Revenue change ({REPORTING})", "file_name": "File", "loaded_at": "Loaded at",
+            "loaded_by": "Loaded by"})
 
 st.divider()
 st.subheader("Loads")

@@ -34,6 +34,7 @@ import pandas as pd
 from analytics.filters import ChannelFilter
 from analytics.review.programs import Programs
 from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.rates import reporting_currency
 from analytics.store.schema import ordered_tiers
 from analytics.store.store import ACTIVE_LINES, Store
 
@@ -64,7 +65,8 @@ UNKNOWN_TIER = "Unknown"
 
 
 def channel_summary(store: Store) -> dict:
-    """Give totals over everything stored: lines, partners, revenue, active loads and per quarter."""
+    """Give totals over everything stored: lines, partners, revenue (in the reporting currency), active loads and
+    per quarter."""
     total = store.query_df(
         f"""
         SELECT count(*) AS lines, count(DISTINCT partner_id) AS partners, coalesce(sum(revenue), 0) AS revenue
@@ -82,6 +84,8 @@ def channel_summary(store: Store) -> dict:
         "lines": int(total["lines"]),
         "partners": int(total["partners"]),
         "revenue": round(float(total["revenue"]), 2),
+        # Every revenue figure above is in this currency (lines in others are converted; analytics.store.rates).
+        "reporting_currency": reporting_currency(),
         "loads": int(loads),
         "quarters": [
             {

@@ -29,6 +29,7 @@ import pyarrow as pa
 from analytics.ingest.limits import MAX_NAME_CHARS, rows_wider_than_header
 from analytics.ingest.rejects import rejected_rows
 from analytics.ingest.totals import skip_total_rows
+from analytics.store.currencies import ISO_4217, header_currency
 from analytics.store.schema import LINE_COLUMNS, SEGMENTS, TIERS, column_candidates, match_columns
 
 __all__ = [
@@ -57,7 +58,7 @@ Progress = Callable[[float, str], None]
 # (NFKC). Names and other text keep their forms (NFC) and only lose what prints as nothing.
 ID_COLUMNS = ("partner_id", "transaction_id", "customer_id")
 TEXT_COLUMNS = ("partner_name", "tier", "region", "country", "distributor", "customer_segment", "product", "deal_type",
-                "contact_email")
+                "contact_email", "currency")
 # Required columns whose value a wrong guess would change: two candidate columns that differ are refused.
 COMPARED_COLUMNS = ("revenue", "order_date", "quarter")
 
@@ -115,6 +116,10 @@ class ExtractReport:
     set_aside: list[Problem] = field(default_factory=list)
     # Rows DuckDB could not split into columns: reported, and absent from the rows read.
     unsplit_rows: int = 0
+    # The currencies of the amounts, and one sentence saying where they come from (a column, the revenue
+    # column's header, the currency chosen for the file, or none: the reporting currency).
+    currencies: list[str] = field(default_factory=list)
+    currency_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -143,6 +148,7 @@ class ExtractReport:
     def describe(self, limit: int = 25) -> str:
         """Give the report as text for a terminal: counts, then the problems (at most `limit`)."""
         lines = [f"{self.file}: {self.rows:,} data rows, {len(self.problems):,} problem(s)"]
+        lines += [f"  currency: {self.currency_note}"] if self.currency_note else []
         lines += [f"  warning: {w}" for w in self.warnings]
         for p in self.problems[:limit]:
             parts = (f"row {p.row}" if p.row else "", f"column {p.column!r}" if p.column else "")
@@ -587,16 +593,21 @@ def prepare_extract(
     day_first: bool | None = None,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    currency: str | None = None,
+    reporting_currency: str | None = None,
 ) -> PreparedExtract:
     """Give the extract read, normalised and validated; `lines` is None when it has problems.
 
     `source` is a path or the file's bytes (an upload, with `file_name`). `column_overrides` maps
     canonical column names to the file's own headers where the automatic matching is not wanted.
-    `day_first` settles dates like 03/04/2025 when the file itself does not tell.
+    `day_first` settles dates like 03/04/2025 when the file itself does not tell. `currency` is the
+    currency of amounts the file names none for (no currency column or cell, no code in the revenue
+    header); without it they are in `reporting_currency` (default: the program file's).
     """
     con = duckdb.connect()
     try:
-        prepared = prepare_extract_in(con, source, file_name, column_overrides, day_first, today, progress)
+        prepared = prepare_extract_in(con, source, file_name, column_overrides, day_first, today, progress,
+                                      currency, reporting_currency)
         if prepared.report.ok or prepared.report.can_set_aside:
             # With bad rows the lines are kept all the same: a person may set those rows aside
             # (analytics.ingest.rejects.set_aside_bad_rows); until then the report blocks the load.
@@ -615,8 +626,12 @@ def prepare_extract_in(
     day_first: bool | None = None,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    currency: str | None = None,
+    reporting_currency: str | None = None,
 ) -> PreparedExtract:
     """Give the extract's report and hash, leaving its normalised lines in the temporary table `lines` of `con`.
+
+    `currency` and `reporting_currency` as in prepare_extract.
 
     Everything it creates is temporary (seen only by `con`), so `con` may be a cursor on the channel
     database: the lines then go into order_lines without a round trip through Python. The returned
@@ -662,8 +677,17 @@ def prepare_extract_in(
         _number_rows(con, sorted({p.row for p in unsplit}))
         report.problems += _extra_empty_field_problems(wide, len(headers), {p.row for p in report.problems})
     report.headers = headers
+    if currency is not None and currency.strip().upper() not in ISO_4217:
+        report.problems.append(Problem(None, None, f"the currency chosen for the file, {currency!r}, is not an ISO "
+                                                   "4217 code (like USD, EUR or AUD)"))
+        return PreparedExtract(name, content_hash, report, None)
+    if reporting_currency is None:
+        # Imported here: the program file is read only when the caller did not say.
+        from analytics.store.rates import reporting_currency as program_currency
+        reporting_currency = program_currency()
     notify(0.3, f"Validating {name}")
-    _normalise_and_validate(con, report, column_overrides, day_first, today or dt.date.today())
+    _normalise_and_validate(con, report, column_overrides, day_first, today or dt.date.today(),
+                            currency.strip().upper() if currency else None, reporting_currency)
     notify(0.6, f"Validated {name}")
     return PreparedExtract(name, content_hash, report, None)
 
@@ -736,6 +760,8 @@ def _normalise_and_validate(
     overrides: dict[str, str] | None,
     day_first: bool | None,
     today: dt.date,
+    currency: str | None = None,
+    reporting_currency: str = "USD",
 ) -> None:
     """Parse table raw_numbered into temporary table lines, adding every problem found to `report`."""
     mapped = _map_columns(con, report, overrides)
@@ -743,8 +769,9 @@ def _normalise_and_validate(
         return
     col, candidates = mapped
     _limit_lengths(con, report, col)
-    _parse_lines(con, report, col, candidates, day_first)
+    _parse_lines(con, report, col, candidates, day_first, _file_currency(report, col, currency, reporting_currency))
     _check_rows(con, report, col, today)
+    _check_currencies(con, report, col)
     _check_duplicate_ids(con, report, col)
     skip_total_rows(con, report, col)
     report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
@@ -831,8 +858,13 @@ def _parse_lines(
     col: dict[str, str],
     candidates: dict[str, list[int]],
     day_first: bool | None,
+    file_currency: str | None = None,
 ) -> None:
-    """Create temporary table lines: every row's values parsed (amounts, dates, quarters, tiers, segments)."""
+    """Create temporary table lines: every row's values parsed (amounts, dates, quarters, tiers, segments, currency).
+
+    `file_currency` is the currency of lines that name none (see _file_currency); a line's revenue is its amount
+    until the load converts it (analytics.ingest.load).
+    """
     _normalise_cells(con, report, col)
 
     convention, note = _decimal_convention(con, col["revenue"])
@@ -876,9 +908,68 @@ def _parse_lines(
         "revenue": _money_value(col["revenue"], convention),
         "contact_email": _text(col.get("contact_email")),
         "quarter_text": _quarter_from_text(col["quarter"]) if "quarter" in col else "NULL",
+        "currency_text": f"upper({_text(col['currency'])})" if "currency" in col else "NULL",
     }
     parsed = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in select.items()) + " FROM raw_numbered"
-    con.execute(f"CREATE TEMP TABLE lines AS SELECT *, {quarter_expr} AS quarter FROM ({parsed})")
+    # A code checked against ISO 4217 (three capital letters), so it is safe to write into the SQL.
+    fallback = f"'{file_currency}'" if file_currency and re.fullmatch("[A-Z]{3}", file_currency) else "NULL"
+    con.execute(f"CREATE TEMP TABLE lines AS SELECT *, {quarter_expr} AS quarter, revenue AS amount, "
+                f"coalesce(currency_text, {fallback}) AS currency FROM ({parsed})")
+
+
+def _file_currency(report: ExtractReport, col: dict[str, str], chosen: str | None, reporting: str) -> str | None:
+    """Give the currency of lines that name none, and say in `report.currency_note` where currencies come from.
+
+    A code in the revenue column's header ("Amount (AUD)") wins over the currency chosen for the file; with a
+    currency column, a line with an empty cell takes the header's or the chosen currency, else it is a problem
+    (never guessed: a file that names currencies line by line could mix them). A file that names none anywhere
+    is in the reporting currency.
+    """
+    revenue_header = report.mapping["revenue"]
+    in_header = header_currency(revenue_header)
+    if in_header and chosen and chosen != in_header:
+        report.warnings.append(f"The header {revenue_header!r} names {in_header}; the amounts were read in "
+                               f"{in_header}, not in {chosen} as chosen for the file.")
+    file_currency = in_header or chosen
+    if "currency" in col:
+        if file_currency:
+            why = f"the header {revenue_header!r} says so" if in_header else "as chosen for the file"
+            note = (f"from column {report.mapping['currency']!r}; lines with an empty currency are in "
+                    f"{file_currency} ({why})")
+        else:
+            note = f"from column {report.mapping['currency']!r}, line by line"
+        report.currency_note = f"Currencies {note}."
+        return file_currency
+    if in_header:
+        report.currency_note = f"Amounts in {in_header}: the header {revenue_header!r} says so."
+    elif chosen:
+        report.currency_note = f"Amounts in {chosen}, as chosen for the file (the file names no currency)."
+    else:
+        report.currency_note = (f"The file names no currency: its amounts are taken to be in {reporting}, "
+                                "the reporting currency.")
+    return file_currency or reporting
+
+
+def _check_currencies(con: duckdb.DuckDBPyConnection, report: ExtractReport, col: dict[str, str]) -> None:
+    """Add a problem for every line whose currency is empty (and the file names none) or is no ISO 4217 code."""
+    header = report.mapping.get("currency")
+    # A file holds a handful of currencies: the codes are checked once each, and rows looked up only for bad ones.
+    present = [c for (c,) in con.execute("SELECT DISTINCT currency FROM lines").fetchall()]
+    bad = [c for c in present if c is not None and c not in ISO_4217]
+    found = [] if not bad and None not in present else con.execute(
+        "SELECT row_no, currency FROM lines WHERE currency IS NULL OR list_contains(?, currency) ORDER BY row_no",
+        [bad],
+    ).fetchall()
+    report.problems += [
+        Problem(int(row), header, "currency is empty, and the file names no currency for its amounts (choose one "
+                                  "for the file: on the Upload page, or ingest --currency)")
+        if code is None else
+        Problem(int(row), header, "currency is not an ISO 4217 currency code (like USD, EUR or AUD)", code)
+        for row, code in found
+    ]
+    if not found:
+        report.currencies = [c for (c,) in con.execute(
+            "SELECT currency FROM lines GROUP BY currency ORDER BY count(*) DESC, currency").fetchall()]
 
 
 

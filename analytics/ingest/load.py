@@ -22,11 +22,13 @@ from analytics.ingest.limits import check_extract
 from analytics.ingest.mappings import remembered_mapping
 from analytics.ingest.rejects import rejects_csv, set_aside_in, set_aside_text
 from analytics.store.quarters import shift_quarter
+from analytics.store.rates import RatesMissing, converted_revenue, missing_rates, missing_rates_text, reporting_currency
 from analytics.store.schema import LINE_COLUMNS
 from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "AppendRefused",
+    "rates_missing_for",
     "MODES",
     "MODE_WORDS",
     "MOSTLY_REMOVED",
@@ -178,6 +180,25 @@ class LoadResult:
     rows_set_aside: int = 0
     # The rows set aside, each as it was in the file with its row number and reason (see rejects_csv).
     rejects: pd.DataFrame | None = None
+    # Where the amounts' currencies came from (analytics.ingest.extract.ExtractReport.currency_note).
+    currency_note: str = ""
+
+
+def _converted_view(cur: duckdb.DuckDBPyConnection, source: str) -> str:
+    """Create temporary view `incoming` over relation `source` (a name of ours) with revenue in the reporting
+    currency: each line's amount at its quarter's rate (analytics.store.rates), and give the reporting currency."""
+    reporting = reporting_currency()
+    # The code is checked against ISO 4217 when the program is read (three capital letters): a view takes no
+    # parameters, so it is written into the SQL.
+    assert len(reporting) == 3 and reporting.isalpha() and reporting.isupper()
+    columns = ", ".join(
+        f"CASE WHEN i.currency = '{reporting}' THEN i.amount ELSE {converted_revenue('i.amount', 'r.rate')} END "
+        "AS revenue" if c == "revenue" else f"i.{c}"
+        for c in LINE_COLUMNS
+    )
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {columns} FROM {source} i "
+                "LEFT JOIN exchange_rates r ON r.quarter = i.quarter AND r.currency = i.currency")
+    return reporting
 
 
 def load_extract(
@@ -192,8 +213,13 @@ def load_extract(
     actor: Actor | None = None,
     force: bool = False,
     skip_bad_rows: bool = False,
+    currency: str | None = None,
 ) -> LoadResult:
     """Give the result of reading, validating and storing one extract in a single transaction.
+
+    `currency` is the currency of amounts the file names none for (see analytics.ingest.extract.prepare_extract);
+    lines in a currency other than the reporting one are converted at their quarter's rate, and RatesMissing
+    refuses the file (nothing written) when some currency has no rate for some quarter.
 
     Raises AccessDenied when `actor` may not load (or replace), ExtractTooLarge when the file breaks
     a stated limit (analytics.ingest.limits), ExtractInvalid (with the full report) when the file has
@@ -212,12 +238,13 @@ def load_extract(
     # reach order_lines in one INSERT ... SELECT, never leaving DuckDB. That connection must be the one
     # that writes: a read-only store (several app processes) takes the file for the whole load.
     with store.writing(), contextlib.closing(store.cursor()) as cur:
-        prepared = prepare_extract_in(cur, source, file_name, column_overrides, day_first, progress=progress)
+        prepared = prepare_extract_in(cur, source, file_name, column_overrides, day_first, progress=progress,
+                                      currency=currency)
         if not prepared.report.ok:
             if not (skip_bad_rows and prepared.report.can_set_aside):
                 raise ExtractInvalid(prepared.report)
             prepared.rejects = set_aside_in(cur, prepared.report)
-        cur.execute(f"CREATE TEMP VIEW incoming AS SELECT {', '.join(LINE_COLUMNS)} FROM lines")
+        _converted_view(cur, "lines")
         rows = cur.execute("SELECT count(*) FROM lines").fetchall()[0][0]
         return _store_incoming(store, cur, prepared, rows, mode, loaded_by, progress, force)
 
@@ -239,7 +266,8 @@ def store_prepared(
     if prepared.lines is None or not prepared.report.ok:
         raise ExtractInvalid(prepared.report)
     with store.writing(), contextlib.closing(store.cursor()) as cur:
-        cur.register("incoming", prepared.lines)
+        cur.register("file_lines", prepared.lines)
+        _converted_view(cur, "file_lines")
         return _store_incoming(store, cur, prepared, prepared.lines.num_rows, mode, loaded_by, progress, force)
 
 
@@ -248,11 +276,25 @@ def load_plan(store: Store, prepared: PreparedExtract) -> LoadPlan:
     if prepared.lines is None:
         return LoadPlan(prepared.file_name, (), ())
     with contextlib.closing(store.cursor()) as cur:
-        cur.register("incoming", prepared.lines)
+        cur.register("file_lines", prepared.lines)
         try:
+            _converted_view(cur, "file_lines")
             return _plan(cur, prepared)
         finally:
-            cur.unregister("incoming")
+            cur.execute("DROP VIEW IF EXISTS incoming")
+            cur.unregister("file_lines")
+
+
+def rates_missing_for(store: Store, prepared: PreparedExtract) -> dict[str, list[str]]:
+    """Give, per currency of a prepared extract with no rate for some of its quarters, those quarters (reads only)."""
+    if prepared.lines is None:
+        return {}
+    with contextlib.closing(store.cursor()) as cur:
+        cur.register("file_lines", prepared.lines)
+        try:
+            return missing_rates(cur, "file_lines", reporting_currency())
+        finally:
+            cur.unregister("file_lines")
 
 
 def _plan(cur: duckdb.DuckDBPyConnection, prepared: PreparedExtract) -> LoadPlan:
@@ -303,6 +345,10 @@ def _store_incoming(
         unchanged = _already_loaded(cur, prepared, n_rows)
         if unchanged is not None:
             return unchanged
+        # Never a silent mix of currencies in one sum: a line without a rate stops the file before any write.
+        no_rate = missing_rates(cur, "incoming", reporting_currency())
+        if no_rate:
+            raise RatesMissing(missing_rates_text(name, no_rate), no_rate)
         conflicts = _conflicting_quarters(cur, quarters)
         if conflicts and mode == "refuse":
             raise LoadRefused(_refusal_message(name, conflicts), sorted(conflicts))
@@ -341,6 +387,7 @@ def _store_incoming(
     return LoadResult(
         name, "loaded", load_id, n_rows, rows_added, rows_skipped, rows_replaced, quarters,
         message + ".", prepared.report.warnings, set_aside, prepared.rejects if set_aside else None,
+        prepared.report.currency_note,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.store.currencies import DEFAULT_REPORTING_CURRENCY, is_currency_code
 from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
@@ -79,6 +80,9 @@ class ProgramRules:
     incentive_plans: tuple[IncentivePlan, ...] = ()
     default_incentive: str = "Standard plan"
     default_incentive_terms: str = ""
+    # The currency channel-wide figures are in (ISO 4217); lines in other currencies are converted by the
+    # quarter's exchange rate (analytics.store.rates). A top-level key of the program file.
+    reporting_currency: str = DEFAULT_REPORTING_CURRENCY
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +107,9 @@ class ProgramRules:
                                  f"not {', '.join(unknown) or 'none'}")
             if not 0 <= plan.min_share <= 1:
                 raise ValueError(f"incentive plan {plan.name!r}: min_share must be a share between 0 and 1")
+        if not is_currency_code(self.reporting_currency):
+            raise ValueError(f"reporting_currency must be an ISO 4217 code like USD, EUR or AUD, "
+                             f"not {self.reporting_currency!r}")
         if self.review_lookback_quarters < 4:
             raise ValueError("review_lookback_quarters must be at least 4 (the review year)")
 
@@ -198,6 +205,7 @@ def rules_from_table(raw: dict, where: str, source: str = "") -> ProgramRules:
             incentive_plans=tuple(plans),
             default_incentive=str(incentives.get("default", "Standard plan")),
             default_incentive_terms=str(incentives.get("default_terms", "")),
+            reporting_currency=str(raw.get("reporting_currency", DEFAULT_REPORTING_CURRENCY)),
             source=source,
         )
     except ValueError as exc:
@@ -242,6 +250,9 @@ def _rules_toml(rules: ProgramRules, header: list[str], table: str = "", own: tu
         f"provisional_threshold = {rules.provisional_threshold!r}",
         *(f"{key} = {getattr(rules, key)!r}" for key in AT_RISK_KEYS + SECOND_LOOK_KEYS),
         f"review_lookback_quarters = {rules.review_lookback_quarters}",
+        # Written only when not the default, so rules files saved before currencies read the same.
+        *([f"reporting_currency = {_toml_text(rules.reporting_currency)}"]
+          if rules.reporting_currency != DEFAULT_REPORTING_CURRENCY else []),
         "",
         f"[{prefix}distributors]",
         f"target_lower_tier_share = {rules.target_lower_tier_share!r}",

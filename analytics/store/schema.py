@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from analytics.store.currencies import ISO_4217
+
 __all__ = [
     "REQUIRED",
     "OPTIONAL",
@@ -40,15 +42,18 @@ OPTIONAL = (
     "quantity",
     "deal_type",
     "contact_email",
+    "currency",
 )
 CANONICAL_COLUMNS = REQUIRED + OPTIONAL
 
 # The columns of an order line, in the order order_lines stores them (load_id comes on write):
 # the one list that extracts are prepared into, loads insert and the demo writes (without row_no).
+# `amount` and `currency` are the line as in the file; `revenue` is that amount in the reporting currency,
+# converted on the way in (analytics.ingest.load) at the quarter's rate (analytics.store.rates).
 LINE_COLUMNS = (
     "row_no", "transaction_id", "partner_id", "partner_name", "tier", "region", "country",
     "distributor", "customer_id", "customer_segment", "product", "quantity", "deal_type",
-    "order_date", "quarter", "revenue", "contact_email",
+    "order_date", "quarter", "revenue", "contact_email", "amount", "currency",
 )
 
 SEGMENTS = ("SMB", "Mid-market", "Enterprise")
@@ -110,7 +115,24 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "contactemail", "email", "emailaddress", "partneremail", "partnercontactemail", "contactemailaddress",
         "partnercontact", "contactmail",
     ),
+    "currency": (
+        "currency", "curr", "currencycode", "ccy", "cur", "currencyiso", "isocurrency", "transactioncurrency",
+        "documentcurrency", "localcurrency", "dealcurrency", "ordercurrency", "invoicecurrency", "salescurrency",
+    ),
 }
+
+
+def _spelled_as(canonical: str, normalised: str) -> bool:
+    """Tell whether a normalised header spells `canonical`: its name, a synonym, or for revenue a synonym with a
+    currency code before or after it ("Amount (AUD)" -> "amountaud", "AUD Sales" -> "audsales")."""
+    spellings = (normalise_header(canonical), *SYNONYMS[canonical])
+    if normalised in spellings:
+        return True
+    if canonical != "revenue" or len(normalised) <= 3:
+        return False
+    head, tail = normalised[:3].upper(), normalised[-3:].upper()
+    return ((tail in ISO_4217 and normalised[:-3] in spellings)
+            or (head in ISO_4217 and normalised[3:] in spellings))
 
 
 def ordered_tiers(tiers) -> list[str]:
@@ -149,9 +171,13 @@ def match_columns(
     for canonical in CANONICAL_COLUMNS:
         if canonical in mapping:
             continue
-        # Exact canonical spelling first, then synonyms in the order listed (most specific first).
-        for synonym in (normalise_header(canonical), *SYNONYMS[canonical]):
-            positions = [i for i, h in enumerate(normalised) if h == synonym and i not in taken]
+        # Exact canonical spelling first, then synonyms in the order listed (most specific first), then (for
+        # revenue) a synonym with a currency code ("Amount (AUD)").
+        for synonym in (normalise_header(canonical), *SYNONYMS[canonical], None):
+            if synonym is None:
+                positions = [i for i, h in enumerate(normalised) if _spelled_as(canonical, h) and i not in taken]
+            else:
+                positions = [i for i, h in enumerate(normalised) if h == synonym and i not in taken]
             if positions:
                 mapping[canonical] = positions[0]
                 taken.add(positions[0])
@@ -174,8 +200,7 @@ def column_candidates(headers: list[str], mapping: dict[str, int]) -> dict[str, 
     used = set(mapping.values())
     candidates = {}
     for canonical, chosen in mapping.items():
-        spellings = {normalise_header(canonical), *SYNONYMS[canonical]}
-        others = [i for i, h in enumerate(normalised) if h in spellings and i != chosen and i not in used]
+        others = [i for i, h in enumerate(normalised) if _spelled_as(canonical, h) and i != chosen and i not in used]
         candidates[canonical] = [chosen, *others]
     return candidates
 
@@ -428,7 +453,43 @@ _V14 = """
 ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS contact_email VARCHAR;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14)
+# Version 15: currencies (issue 28). Each line keeps its amount and currency as in the file, and revenue becomes
+# that amount in the reporting currency. Lines stored before were all read as US dollars (the product had no
+# other currency, and USD is the default reporting currency), so they keep their revenue as amount, in USD.
+# Exchange rates in force per quarter and currency (units of the reporting currency per unit), each rates file
+# loaded (who, when) and every rate it set with the rate it replaced and what that moved (analytics.store.rates).
+_V15 = """
+ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS amount DECIMAL(18, 2);
+ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS currency VARCHAR;
+UPDATE order_lines SET amount = revenue, currency = 'USD' WHERE amount IS NULL;
+CREATE TABLE IF NOT EXISTS exchange_rates (
+    quarter VARCHAR NOT NULL,
+    currency VARCHAR NOT NULL,
+    rate DOUBLE NOT NULL,
+    rate_load_id INTEGER,
+    PRIMARY KEY (quarter, currency)
+);
+CREATE TABLE IF NOT EXISTS rate_loads (
+    rate_load_id INTEGER PRIMARY KEY,
+    file_name VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    rows_in_file BIGINT NOT NULL,
+    rates_changed BIGINT NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    loaded_by VARCHAR
+);
+CREATE TABLE IF NOT EXISTS rate_history (
+    rate_load_id INTEGER NOT NULL,
+    quarter VARCHAR NOT NULL,
+    currency VARCHAR NOT NULL,
+    rate DOUBLE NOT NULL,
+    previous_rate DOUBLE,
+    lines BIGINT NOT NULL,
+    revenue_change DECIMAL(18, 2) NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15)
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions whose migration changes what the derived tables hold: upgrading past one re-derives them.
 REDERIVE_AT = (2, 5, 8)
