@@ -35,6 +35,7 @@ from analytics.review.regional import (
     rollup_by_region_tier,
 )
 from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.rates import load_rates
 from analytics.store.store import Store
 
 AS_OF = "2026Q2"
@@ -115,11 +116,9 @@ def _lines() -> str:
 
 
 def _rates(store: Store, quarters=QUARTERS, rate: float = 0.5) -> None:
-    # At the merge this table comes from migration V15 (the currency work); its three columns exactly.
-    with store.transaction() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS exchange_rates (quarter VARCHAR, currency VARCHAR, rate DOUBLE)")
-        cur.execute("DELETE FROM exchange_rates WHERE currency = 'AUD'")
-        cur.executemany("INSERT INTO exchange_rates VALUES (?, 'AUD', ?)", [[q, rate] for q in quarters])
+    # As operations load them: a rates file (quarter, currency, rate) through analytics.store.rates.
+    body = "quarter,currency,rate\n" + "".join(f"{q},AUD,{rate}\n" for q in quarters)
+    load_rates(store, body.encode(), file_name="aud.csv")
 
 
 @pytest.fixture
@@ -193,17 +192,19 @@ def test_a_region_under_two_programs_is_refused(tmp_path):
 
 
 # -- currency -----------------------------------------------------------------------------------------------------
-def test_a_quarter_without_a_rate_is_named_never_taken_as_dollars(regions_store, program_file):
-    _rates(regions_store, [q for q in QUARTERS if q != "2026Q1"])
-    with pytest.raises(MissingRates, match=r"No AUD exchange rate for 2026Q1 in exchange_rates"):
-        regional_recommendations(regions_store, AS_OF, load_programs(program_file))
-    assert currency_rates(regions_store, "USD", ["2026Q1"]) == {"2026Q1": 1.0}
+def test_a_quarter_without_a_rate_is_named_never_taken_as_dollars(tmp_path, write_file, program_file):
+    with Store(tmp_path / "gap.duckdb") as store:
+        load_extract(store, write_file("r.csv", _lines()))
+        _rates(store, [q for q in QUARTERS if q != "2026Q1"])
+        with pytest.raises(MissingRates, match=r"No AUD exchange rate for 2026Q1 in exchange_rates"):
+            regional_recommendations(store, AS_OF, load_programs(program_file))
+        assert currency_rates(store, "USD", ["2026Q1"]) == {"2026Q1": 1.0}
 
 
-def test_no_rates_table_at_all_says_so(tmp_path, write_file, program_file):
+def test_no_rates_at_all_names_every_quarter(tmp_path, write_file, program_file):
     with Store(tmp_path / "norates.duckdb") as store:
         load_extract(store, write_file("r.csv", _lines()))
-        with pytest.raises(MissingRates, match=r"No exchange rates are loaded, so revenue cannot be given in AUD"):
+        with pytest.raises(MissingRates, match=r"No AUD exchange rate for .*2026Q1.* load those rates first"):
             regional_recommendations(store, AS_OF, load_programs(program_file))
 
 

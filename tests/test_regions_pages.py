@@ -23,6 +23,7 @@ from analytics.review.decisions import review_decisions
 from analytics.review.program import PROGRAM_PATH
 from analytics.review.programs import load_programs
 from analytics.review.regional import regional_recommendations
+from analytics.store.rates import load_rates
 from analytics.store.store import Store
 from tests.apptest_helpers import APP
 
@@ -45,9 +46,10 @@ def apac_db(review_db: Path, tmp_path: Path, monkeypatch) -> Path:
     roles = tmp_path / "roles.toml"
     roles.write_text(f'[people]\n"{SCOPED}" = {{ role = "reviewer", regions = ["APAC"] }}\n"{CHIEF}" = "reviewer"\n')
     monkeypatch.setenv("CHANNEL_ROLES", str(roles))
-    with Store(review_db) as store, store.transaction() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS exchange_rates (quarter VARCHAR, currency VARCHAR, rate DOUBLE)")
-        cur.execute("INSERT INTO exchange_rates SELECT DISTINCT quarter, 'AUD', 0.65 FROM partner_quarter")
+    with Store(review_db) as store:
+        quarters = store.query_df("SELECT DISTINCT quarter FROM partner_quarter ORDER BY quarter")["quarter"]
+        load_rates(store, ("quarter,currency,rate\n" + "".join(f"{q},AUD,0.65\n" for q in quarters)).encode(),
+                   file_name="aud.csv")
     return review_db
 
 
@@ -118,7 +120,7 @@ def test_the_global_chief_sees_every_region_and_the_regional_progress(apac_db):
     at = run_as(apac_db, CHIEF, "views/review.py")
     assert "Regions" in [t.label for t in at.tabs]
     progress = next(f for f in _shown_frames(at) if "left" in f.columns)
-    assert set(progress["region"]) == {"APAC", "EMEA", "LATAM", "NA"}
+    assert set(progress["region"]) == {"ANZ", "APAC", "EMEA", "LATAM", "NA"}
     assert set(progress.set_index("region").loc["APAC", ["program", "currency"]]) == {"ANZ", "AUD"}
     assert (progress["decided"] == 0).all()
     rollup = next(f for f in _shown_frames(at) if "tier_level" in f.columns)

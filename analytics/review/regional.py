@@ -20,6 +20,7 @@ from analytics.model.features import UNKNOWN, YEAR
 from analytics.review.decisions import ACTIONS, recommend, review_export, review_inputs
 from analytics.review.programs import Programs, RegionalProgram
 from analytics.store.quarters import quarter_index, quarter_label
+from analytics.store.rates import reporting_per_unit
 from analytics.store.store import Store
 
 __all__ = ["MissingRates", "currency_rates", "partner_locations", "regional_recommendations", "regional_progress",
@@ -46,23 +47,15 @@ def currency_rates(store: Store, currency: str, quarters: list[str], reporting: 
     """Give the rate of `currency` in each of `quarters` (units of reporting currency per unit of it).
 
     The reporting currency is 1 in every quarter. Raises MissingRates naming the currency and every
-    quarter without a positive rate in `exchange_rates` (or that the table does not exist yet).
+    quarter without a positive rate in force (analytics.store.rates).
     """
     quarters = sorted(set(quarters))
     if not quarters:
         return {}
-    first, last = quarters[0], quarters[-1]
     if currency == reporting:
         return dict.fromkeys(quarters, 1.0)
-    exists = store.query_df("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'exchange_rates'")
-    if not int(exists.iloc[0]["n"]):
-        raise MissingRates(f"No exchange rates are loaded, so revenue cannot be given in {currency} for "
-                           f"{first}–{last}; load the rates of {currency} first (`python -m analytics rates`).")
-    found = store.query_df(
-        "SELECT quarter, rate FROM exchange_rates WHERE currency = ? AND list_contains(?, quarter) AND rate > 0",
-        [currency, quarters],
-    )
-    rates = dict(zip(found["quarter"], found["rate"].astype(float), strict=True))
+    known = reporting_per_unit(store, currency, reporting)
+    rates = {q: float(known[q]) for q in quarters if q in known.index and known[q] > 0}
     missing = [q for q in quarters if q not in rates]
     if missing:
         raise MissingRates(f"No {currency} exchange rate for {', '.join(missing)} in exchange_rates, so revenue "
