@@ -88,8 +88,15 @@ _GEOGRAPHY: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {
 }
 # The currency each region's extracts are in; regions not named sell in US dollars.
 REGION_CURRENCY = {"EMEA": "EUR", "ANZ": "AUD"}
+# ANZ records its partners under its own program's designations (data/program.toml, [programs.ANZ]):
+# no Bronze, and Authorised (its entry tier) where the rest of the world has Bronze and Authorized.
+_ANZ_TIERS = {"Platinum": "Platinum", "Gold": "Gold", "Silver": "Silver", "Bronze": "Authorised",
+              "Authorized": "Authorised"}
 REGIONS = tuple(_GEOGRAPHY)
 _COUNTRIES = tuple(c for _, countries in _GEOGRAPHY.values() for c, _ in countries)
+_ANZ = REGIONS.index("ANZ")
+# Tier labels by code: the global names, then (code + len(TIERS)) the ANZ program's for the same levels.
+_TIER_LABELS = TIERS + tuple(_ANZ_TIERS[t] for t in TIERS)
 _LEGAL_FORMS = {
     "US": ("Inc.", "LLC"), "CA": ("Inc.", "Ltd."), "DE": ("GmbH", "AG"), "GB": ("Ltd", "PLC"),
     "FR": ("SAS", "SARL"), "NL": ("B.V.",), "SE": ("AB",), "AU": ("Pty Ltd",), "NZ": ("Ltd",), "JP": ("K.K.",),
@@ -689,7 +696,7 @@ class _Channel:
                 "order_date": np.datetime64(start, "D") + day[o],
                 "partner_id": _labelled(partner_ids, lo),
                 "partner_name": _labelled(self.partner_names(), lo),
-                "tier": _labelled(TIERS, p.tier[lo]),
+                "tier": _labelled(_TIER_LABELS, p.tier[lo] + len(TIERS) * (p.region[lo] == _ANZ)),
                 "region": _labelled(REGIONS, p.region[lo]),
                 "country": _labelled(_COUNTRIES, p.country[lo]),
                 "distributor": _labelled(_DISTRIBUTORS, distributor[o]),
