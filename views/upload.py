@@ -160,8 +160,8 @@ def quarter_figures(plan: LoadPlan) -> None:
     show_table(pd.DataFrame(
         [(q.quarter, q.file_rows, q.file_revenue, q.stored_rows, q.stored_revenue, q.loads) for q in plan.held],
         columns=["quarter", "rows_in_file", "revenue_in_file", "rows_stored", "revenue_stored", "loads"],
-    ), {"rows_in_file": "Rows in this file", "revenue_in_file": "Revenue in this file", "rows_stored": "Rows stored",
-        "revenue_stored": "Revenue stored", "loads": "Stored from"})
+    ), {"rows_in_file": "Rows in this file", "revenue_in_file": f"Revenue in this file ({REPORTING})",
+        "rows_stored": "Rows stored", "revenue_stored": f"Revenue stored ({REPORTING})", "loads": "Stored from"})
 
 
 def typed_confirmation(warning: str, words: str, key: str) -> bool:
