@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.access import AccessDenied
-from analytics.analyses.changes import KINDS, RISK_THRESHOLD, load_changes
+from analytics.analyses.changes import KINDS, RISK_THRESHOLD, LoadChanges, load_changes
 from analytics.analyses.messages import NOISE_RULES, quarter_messages
 from analytics.brief import LAYOUTS_NEEDED, board_pack_bytes, remove_template, save_template, stored_template
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.review.programs import load_programs
+from analytics.review.programs import Programs, load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
 from analytics.store.rates import rate_changes_since
@@ -21,7 +21,7 @@ from views.db import APP_WAIT, cached, get_store
 from views.sidebar import current_filter, view_params
 from views.widgets import partner_table
 
-__all__ = ["changes_section", "board_pack_button", "messages_section", "template_section"]
+__all__ = ["last_load_changes", "changes_section", "board_pack_button", "messages_section", "template_section"]
 
 _NOTHING = {
     "qualifies higher": "no partner's figures rose to a higher tier's minimums",
@@ -50,6 +50,13 @@ def kind_definitions(after_quarter: str) -> str:
     )
 
 
+def last_load_changes(programs: Programs) -> LoadChanges | None:
+    """Give what changed with the last load as the Overview shows it: each partner under its own program, in the
+    person's scope (the Upload page computes it under the load's progress, with this same key)."""
+    scope = current_filter().scope  # a regional person sees their regions' changes only
+    return cached(load_changes, programs.global_rules, DEFAULT_HORIZON, scope, programs)
+
+
 def changes_section() -> None:
     """Show what changed with the latest load in effect: counts, notes, the partner rows and their CSV."""
     st.subheader("What changed with the last load")
@@ -58,9 +65,9 @@ def changes_section() -> None:
     except ValueError as exc:
         st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
         return
-    scope = current_filter().scope  # a regional person sees their regions' changes only
+    scope = current_filter().scope
     try:
-        changes = cached(load_changes, programs.global_rules, DEFAULT_HORIZON, scope, programs)
+        changes = last_load_changes(programs)
     except MissingRates as exc:
         st.error(f"What changed cannot be computed: {markdown_literal(str(exc))}")
         return

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access import AccessDenied
-from analytics.analyses.changes import load_changes
 from analytics.formatting import markdown_literal
 from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
 from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
@@ -26,7 +25,8 @@ from analytics.ingest.load import (
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
 from analytics.labels import column
-from analytics.review.program import load_program
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates
 from analytics.store.currencies import ISO_4217
 from analytics.store.rates import (
     RatesInvalid,
@@ -39,7 +39,8 @@ from analytics.store.rates import (
 from analytics.store.schema import CANONICAL_COLUMNS
 from analytics.store.store import StoreError
 from views.auth import current_actor
-from views.db import cached, get_store, prepared_upload
+from views.db import get_store, prepared_upload
+from views.overview_sections import last_load_changes
 from views.widgets import download_table, linked_table, show_table
 
 st.title("Upload extracts")
@@ -192,8 +193,9 @@ def prepare_overview() -> None:
     """Compute what changed with the last load now, under the load's progress, so the Overview opens at once."""
     # It is the Overview's costliest part after a change of the data (about a second at the demo size) and
     # the page people open next; cached per data version, so the Overview finds it ready.
-    with contextlib.suppress(ValueError):  # rules that cannot be used: the Overview says so itself
-        cached(load_changes, load_program())
+    # Rules that cannot be used or rates missing: the Overview says so itself.
+    with contextlib.suppress(ValueError, MissingRates):
+        last_load_changes(load_programs())
 
 
 def show_summary(load_id: int) -> None:
