@@ -375,7 +375,8 @@ else:
                      column_config={c: st.column_config.NumberColumn(f"{c} ({REPORTING} per {c})", format="%.4f")
                                     for c in table.columns if c != "quarter"} | {"quarter": "Quarter"})
     history = rate_history(store)
-    with st.expander(f"Rate history ({history['rate_load_id'].nunique():,} rates files loaded)"):
+    files = history["rate_load_id"].nunique()
+    with st.expander(f"Rate history ({files:,} rates file{'' if files == 1 else 's'} loaded)"):
         show_table(history.drop(columns=["rate_load_id"]), {
             "previous_rate": "Rate before", "rate": "Rate", "lines": "Lines converted again",
             "revenue_change": f"Revenue change ({REPORTING})", "file_name": "File", "loaded_at": "Loaded at",
