@@ -221,7 +221,7 @@ c3.download_button("Download decisions (Excel)",
 
 with saved_tab:
     saved_reviews_tab(sent_first, flt.scope)
-    letters_section(st.session_state.get("open_review"), flt.scope)
+    letters_section(st.session_state.get("open_review"), flt.scope, actor)
 
 for regions_container in regions_tabs:
     with regions_container:

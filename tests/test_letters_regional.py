@@ -1,0 +1,131 @@
+"""Letters under each partner's program (issue 28): tier names, minimums, incentive plans and amounts in its currency,
+revised goals converted back from the reporting currency at the review quarter's rate, and a regional reviewer's
+letters limited to their regions by the engine.
+
+The hand-made channel of tests/test_regions.py (as of 2026Q2): AU1 and MV1 under the ANZ program in AUD, US1 and
+JP1 under the global program in USD. Here AUD is at 0.6537 USD in every quarter, so a dollar goal converted back
+has cents.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from analytics.access import AccessDenied, Actor
+from analytics.filters import ChannelFilter
+from analytics.ingest.load import load_extract
+from analytics.review.decisions import PROVISIONAL, load_review, review_decisions, save_review
+from analytics.review.letters import letter_programs, letters_zip, write_letters
+from analytics.review.programs import load_programs
+from analytics.review.regional import MissingRates, money_exact_in, regional_recommendations
+from analytics.store.store import Store
+from tests.test_regions import AS_OF, PROGRAM, _lines, _rates
+
+RATE = 0.6537
+# The ANZ program's own incentive plans (the global program has none in this file).
+ANZ_INCENTIVES = """
+[programs.ANZ.incentives]
+default = "ANZ standard plan"
+default_terms = "The ANZ standard discount."
+
+[[programs.ANZ.incentives.plans]]
+name = "ANZ SMB growth"
+segments = ["SMB"]
+min_share = 0.40
+terms = "An ANZ growth bonus on SMB sales."
+"""
+
+
+@pytest.fixture
+def programs(tmp_path: Path):
+    path = tmp_path / "program.toml"
+    path.write_text(PROGRAM + ANZ_INCENTIVES)
+    return load_programs(path)
+
+
+@pytest.fixture
+def saved(tmp_path: Path, write_file, programs):
+    """A review FY2026 saved with every partner on provisional continuation (each letter carries a revised goal)."""
+    with Store(tmp_path / "letters.duckdb") as store:
+        load_extract(store, write_file("regions.csv", _lines()))
+        _rates(store, rate=RATE)
+        recs = regional_recommendations(store, AS_OF, programs)
+        decisions = review_decisions(recs, ChannelFilter(AS_OF), {})
+        decisions["decision"] = PROVISIONAL
+        decisions["revenue_goal"] = decisions["partner_id"].map(recs.set_index("partner_id")["default_revenue_goal"])
+        decisions.loc[decisions["partner_id"] == "AU1", "revenue_goal"] = 100_000.0  # a goal typed in dollars
+        save_review(store, "FY2026", AS_OF, programs.global_rules, decisions)
+        yield store, recs.set_index("partner_id")
+
+
+def _letter(data: bytes) -> tuple[str, str]:
+    document = Document(io.BytesIO(data))
+    return document.paragraphs[0].text, "\n".join(p.text for p in document.paragraphs[1:])
+
+
+def test_an_anz_letter_is_in_aud_under_the_anz_tiers_minimums_and_incentives(saved, programs, tmp_path):
+    store, recs = saved
+    assert write_letters(store, "FY2026", tmp_path / "out", programs=programs) == 4
+    body = _letter((tmp_path / "out" / "AU1.docx").read_bytes())[1]
+    # $160,000 in the review year (4 quarters of $40,000) is A$244,760.59 at 0.6537, set against ANZ Silver's minimum.
+    revenue = recs.loc["AU1", "revenue_program"]
+    assert money_exact_in(revenue, "AUD") == "A$244,761"
+    assert "amounts in AUD" in body
+    assert "your revenue with us was A$244,761 against the Silver minimum of A$300,000" in body
+    assert "Your incentive plan: ANZ SMB growth. An ANZ growth bonus on SMB sales." in body
+    # A global partner's letter keeps dollars and the global program's minimum for the same tier name.
+    us = _letter((tmp_path / "out" / "US1.docx").read_bytes())[1]
+    assert "amounts in USD" in us and "against the Silver minimum of $200,000" in us
+
+
+def test_the_goal_in_a_letter_is_the_stored_goal_converted_back_at_the_review_quarters_rate(saved, programs):
+    store, _ = saved
+    stored = load_review(store, "FY2026").set_index("partner_id")
+    with zipfile.ZipFile(io.BytesIO(letters_zip(store, "FY2026", programs=programs))) as archive:
+        merge = {row["partner_id"]: row for row in
+                 csv.DictReader(io.StringIO(archive.read("letters/mailmerge.csv").decode("utf-8-sig")))}
+    for partner_id, currency, rate in (("AU1", "AUD", RATE), ("MV1", "AUD", RATE), ("US1", "USD", 1.0)):
+        goal = stored.loc[partner_id, "revenue_goal"]
+        assert goal > 0
+        expected = round(goal / rate, 2)
+        text = money_exact_in(expected, currency, cents=currency == "AUD")
+        assert f"revenue of at least {text} and" in merge[partner_id]["letter"], partner_id
+    # By hand: $100,000 / 0.6537 = A$152,975.371...; MV1's default goal, half of ANZ Gold's A$975,000, was stored
+    # as $318,678.75 and comes back as A$487,500.00.
+    assert "revenue of at least A$152,975.37 and" in merge["AU1"]["letter"]
+    assert stored.loc["MV1", "revenue_goal"] == pytest.approx(318_678.75, abs=0.005)
+    assert "revenue of at least A$487,500.00 and" in merge["MV1"]["letter"]
+
+
+def test_letter_programs_choose_each_partners_program_and_the_as_of_rate(saved, programs):
+    store, recs = saved
+    decisions = load_review(store, "FY2026")
+    chosen = letter_programs(store, AS_OF, programs.global_rules, decisions, programs)
+    assert {pid: (p.name, p.currency, p.rate) for pid, p in chosen.items()} == {
+        "AU1": ("ANZ", "AUD", RATE), "MV1": ("ANZ", "AUD", RATE), "US1": ("Global", "USD", 1.0),
+        "JP1": ("Global", "USD", 1.0)}
+    assert chosen["AU1"].revenue == pytest.approx(recs.loc["AU1", "revenue_program"], abs=0.005)
+
+
+def test_a_regional_reviewer_gets_only_their_regions_letters_and_is_refused_another_region(saved, programs):
+    store, _ = saved
+    anz = Actor("anz@example.com", "reviewer", ("ANZ",))
+    with zipfile.ZipFile(io.BytesIO(letters_zip(store, "FY2026", programs=programs, actor=anz))) as archive:
+        assert sorted(archive.namelist()) == ["letters/AU1.docx", "letters/MV1.docx", "letters/mailmerge.csv"]
+    with pytest.raises(AccessDenied, match="partners of NA are not theirs"):
+        letters_zip(store, "FY2026", scope=("NA",), programs=programs, actor=anz)
+
+
+def test_a_missing_rate_for_the_review_quarter_is_named_and_nothing_is_written(saved, programs, tmp_path):
+    store, _ = saved
+    with store.transaction() as cur:
+        cur.execute("DELETE FROM exchange_rates WHERE quarter = ?", [AS_OF])
+    with pytest.raises(MissingRates, match=f"No AUD exchange rate for {AS_OF}"):
+        write_letters(store, "FY2026", tmp_path / "out", programs=programs)
+    assert not (tmp_path / "out").exists()
