@@ -108,7 +108,8 @@ def whatif_tab(programs: Programs, rules_file: Path, counts: pd.DataFrame, flt: 
     st.caption(f"Try other minimums or another threshold of the {markdown_literal(chosen)} program against "
                f"{file_name}, amounts in {program.currency}: the counts and the partners who would move change at "
                "once. Nothing is saved unless you choose below."
-               + (f" Partners under {', '.join(kept)} keep their program's terms." if kept else ""))
+               + (f" Partners under the {', '.join(kept)} program{'s' if len(kept) > 1 else ''} keep their own "
+                  "terms." if kept else ""))
     what_if = _whatif_rules(program, rules_file)
     if what_if is None:
         return
