@@ -26,6 +26,7 @@ from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, money_exact_in, regional_recommendations
 from analytics.store.store import Store
 from tests.test_regions import AS_OF, PROGRAM, _lines, _rates
+from tests.test_regions_pages import CHIEF, SCOPED, apac_db, run_as  # noqa: F401 (apac_db is a fixture)
 
 RATE = 0.6537
 # The ANZ program's own incentive plans (the global program has none in this file).
@@ -129,3 +130,47 @@ def test_a_missing_rate_for_the_review_quarter_is_named_and_nothing_is_written(s
     with pytest.raises(MissingRates, match=f"No AUD exchange rate for {AS_OF}"):
         write_letters(store, "FY2026", tmp_path / "out", programs=programs)
     assert not (tmp_path / "out").exists()
+
+
+# -- the page ------------------------------------------------------------------------------------------------------
+
+def _save_demo_review(db: Path, as_of: str) -> None:
+    programs = load_programs()  # $CHANNEL_RULES_DIR's, with APAC under the ANZ program
+    with Store(db) as store:
+        recs = regional_recommendations(store, as_of, programs)
+        save_review(store, "FY-ANZ", as_of, programs.global_rules, review_decisions(recs, ChannelFilter(as_of), {}))
+
+
+def test_the_letters_section_says_each_currencys_letters_in_the_persons_scope(apac_db):  # noqa: F811 (fixture)
+    with Store(apac_db) as store:
+        as_of = store.query_df("SELECT max(quarter) AS q FROM partner_quarter")["q"].iloc[0]
+        apac = int(store.query_df("SELECT count(DISTINCT partner_id) AS n FROM partner_quarter WHERE region = 'APAC'")
+                   ["n"].iloc[0])
+    _save_demo_review(apac_db, as_of)
+    with Store(apac_db) as store:
+        saved = load_review(store, "FY-ANZ")
+    anz = int((saved["region"] == "APAC").sum())
+    assert 0 < anz <= apac
+    at = run_as(apac_db, SCOPED, "views/review.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert f"amounts in its currency ({anz:,} in AUD)" in captions  # the APAC reviewer's letters only
+    assert any(b.proto.id.endswith("-dl_letters") for b in at.get("download_button"))
+    at = run_as(apac_db, CHIEF, "views/review.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert f"({anz:,} in AUD, {len(saved) - anz:,} in USD)" in captions
+
+
+def test_a_missing_rate_is_said_on_the_page_not_a_trace(apac_db, monkeypatch):  # noqa: F811 (fixture)
+    with Store(apac_db) as store:
+        as_of = store.query_df("SELECT max(quarter) AS q FROM partner_quarter")["q"].iloc[0]
+    _save_demo_review(apac_db, as_of)
+
+    # The review page needs the same rates, so the letters' own look-up is the one made to miss here.
+    def no_rate(store, currency, quarters, reporting="USD"):
+        raise MissingRates(f"No {currency} exchange rate for {', '.join(quarters)} in exchange_rates")
+
+    monkeypatch.setattr("analytics.review.letters.currency_rates", no_rate)
+    at = run_as(apac_db, CHIEF, "views/review.py")
+    assert any(f"The letters cannot be written: No AUD exchange rate for {as_of}" in e.value.replace("\\", "")
+               for e in at.error), [e.value for e in at.error]
+    assert not any(b.proto.id.endswith("-dl_letters") for b in at.get("download_button"))
