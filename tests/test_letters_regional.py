@@ -70,6 +70,23 @@ def _letter(data: bytes) -> tuple[str, str]:
     return document.paragraphs[0].text, "\n".join(p.text for p in document.paragraphs[1:])
 
 
+@pytest.mark.parametrize(("value", "currency", "cents", "text"), [
+    (1_700_000, "AUD", False, "A$1,700,000"), (1_700_000, "INR", False, "1,700,000 INR"), (-5, "USD", False, "-$5"),
+    (152_975.371, "AUD", True, "A$152,975.37"), (0.004, "AUD", True, "A$0.00"), (float("nan"), "AUD", False, "n/a"),
+], ids=["aud", "no-sign", "negative", "cents", "rounds-to-zero", "missing"])
+def test_an_exact_amount_in_a_currency(value, currency, cents, text):
+    assert money_exact_in(value, currency, cents) == text
+
+
+def test_revenue_in_the_reporting_currency_is_the_stored_dollars(saved):
+    from analytics.review.regional import revenue_in_currency
+
+    store, _ = saved
+    # US1: 4 quarters of 2 lines of $20,000 in the review year.
+    assert revenue_in_currency(store, ["US1", "NOBODY"], AS_OF, "USD") == {"US1": 160_000.0, "NOBODY": 0.0}
+    assert revenue_in_currency(store, ["US1"], AS_OF, "AUD")["US1"] == pytest.approx(160_000 / RATE, abs=0.005)
+
+
 def test_an_anz_letter_is_in_aud_under_the_anz_tiers_minimums_and_incentives(saved, programs, tmp_path):
     store, recs = saved
     assert write_letters(store, "FY2026", tmp_path / "out", programs=programs) == 4

@@ -34,7 +34,7 @@ import pandas as pd
 from analytics.access import Actor, check_scope
 from analytics.review.decisions import PROVISIONAL
 from analytics.review.program import ProgramRules, TierRule, rules_from_json
-from analytics.review.programs import Programs, load_programs
+from analytics.review.programs import GLOBAL, Programs, load_programs
 from analytics.review.regional import currency_rates, money_exact_in, partner_locations, revenue_in_currency
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
@@ -125,7 +125,7 @@ def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: P
 
     `rules` is the partner's program (a LetterProgram), or bare rules for a letter in the reporting currency.
     """
-    program = rules if isinstance(rules, LetterProgram) else LetterProgram("Global", rules)
+    program = rules if isinstance(rules, LetterProgram) else LetterProgram(GLOBAL, rules)
     rules, currency = program.rules, program.currency
     converted = currency != program.reporting
     kind = decision["decision"]

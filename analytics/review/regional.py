@@ -164,12 +164,8 @@ def revenue_in_currency(store: Store, partner_ids: list[str], as_of: str, curren
     wanted = pd.Series(partner_ids, dtype=object)
     if wanted.empty:
         return {}
-    if currency == reporting:
-        rates = {}
-    else:
-        rates = currency_rates(store, currency, _quarters_with_orders(store, wanted, as_of) + [as_of], reporting)
-    if not rates:
-        rates = dict.fromkeys(_quarters_with_orders(store, wanted, as_of) + [as_of], 1.0)
+    # currency_rates gives 1 in every quarter for the reporting currency itself.
+    rates = currency_rates(store, currency, _quarters_with_orders(store, wanted, as_of) + [as_of], reporting)
     converted = _in_program_currency(store, wanted, as_of, rates)
     return dict(zip(converted["partner_id"], converted["revenue_trailing"].astype(float), strict=True))
 
