@@ -104,7 +104,7 @@ def whatif_tab(programs: Programs, rules_file: Path, counts: pd.DataFrame, flt: 
 
     if applied is not None and applied[0] == chosen:  # the review's counts are the what-if's; the program's: the file's
         counts = derived(action_counts, derived(select_partners, judged(base), flt))
-    kept = [markdown_literal(p.name) for p in file_programs.all if p.name != chosen]
+    kept = [markdown_literal(p.name) for p in choices if p.name != chosen]  # of the person's programs only
     st.caption(f"Try other minimums or another threshold of the {markdown_literal(chosen)} program against "
                f"{file_name}, amounts in {program.currency}: the counts and the partners who would move change at "
                "once. Nothing is saved unless you choose below."
