@@ -38,7 +38,7 @@ from views.review_table import (
     remember_shown,
     work_filters,
 )
-from views.review_whatif import applied_rules, whatif_tab
+from views.review_whatif import applied_programs, whatif_tab
 from views.review_year import review_filter
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
@@ -70,9 +70,11 @@ try:
 except ValueError as exc:  # changed on disk since it was listed
     st.error(f"The program rules cannot be used: {markdown_literal(str(exc))}")
     st.stop()
-rules = applied_rules(rules)  # the what-if's rules while the chief uses them for this review (says so)
-programs = programs.with_global_rules(rules)
-rules_label = rules.source if rules.source.startswith("what-if") else Path(rules_file).name
+programs = applied_programs(programs)  # the what-if's rules while the chief uses them for this review (says so)
+rules = programs.global_rules
+# A what-if in use on any program (the global one or a regional one) names the review's rules.
+rules_label = next((p.rules.source for p in programs.all if p.rules.source.startswith("what-if")),
+                   Path(rules_file).name)
 rules_name = markdown_literal(rules_label)  # a file name shows as written, never as Markdown
 if not scores_ready(q, 4):
     st.stop()
@@ -180,7 +182,7 @@ with provisional_tab:
     )
 
 with what_if_tab:
-    whatif_tab(rules, Path(rules_file), derived(action_counts, recs), flt, actor)
+    whatif_tab(programs, Path(rules_file), derived(action_counts, recs), flt, actor)
 
 decisions = table  # the decisions to save: the recommendations with the chief's changes
 download = decisions[DECISION_EXPORT_COLUMNS]
@@ -221,7 +223,7 @@ c3.download_button("Download decisions (Excel)",
 
 with saved_tab:
     saved_reviews_tab(sent_first, flt.scope)
-    letters_section(st.session_state.get("open_review"), flt.scope)
+    letters_section(st.session_state.get("open_review"), flt.scope, actor)
 
 for regions_container in regions_tabs:
     with regions_container:

@@ -1,8 +1,10 @@
 """The Annual review's What if tab: other minimums or another threshold, who would move, and what to do with them.
 
-The chief can use the what-if's rules for the review in progress (until going back to the file's
-rules: `applied_rules`, called by views/review.py right after it reads the rules file) and an admin
-can keep them as a new rules file beside program.toml.
+The person picks the program the what-if changes (the global one or a regional one; a regional reviewer
+only the programs of their regions); its minimums are shown and typed in that program's currency, and
+only that program's partners can move. The chief can use the what-if's rules for the review in progress
+(until going back to the file's rules: `applied_programs`, called by views/review.py right after it reads
+the rules file) and an admin can keep them as a new rules file beside program.toml.
 """
 
 from __future__ import annotations
@@ -19,77 +21,96 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.review.decisions import action_counts, compare_action_counts, select_partners
 from analytics.review.program import ProgramRules, rules_folder, save_program_as
-from analytics.review.programs import load_programs, regional_toml
-from analytics.review.regional import regional_recommendations
+from analytics.review.programs import GLOBAL, Programs, RegionalProgram, load_programs, regional_toml
+from analytics.review.regional import money_exact_in, regional_recommendations
 from analytics.review.whatif import parse_money, partners_who_move, rule_changes
 from analytics.store.quarters import shift_quarter
 from views.db import cached, cached_figure, derived
 from views.style import show_chart
 from views.widgets import partner_table, show_table
 
-__all__ = ["applied_rules", "whatif_tab"]
+__all__ = ["applied_programs", "whatif_tab"]
 
-# While the chief uses the what-if's rules for the review: (the file's rules, the what-if's rules).
+# While the chief uses the what-if's rules for the review: (the program's name, its file rules, the what-if's rules).
 APPLIED = "whatif_applied"
 _SAVED_NOTE = "whatif_saved_note"  # what the last save of a rules file said, shown once after the rerun
-_STARTED_FROM = "whatif_started_from"  # the rules file's terms the inputs started from
+_STARTED_FROM = "whatif_started_from"  # the program and its terms the inputs started from
 _INPUT_KEYS = ("whatif_threshold", "whatif_min_", "whatif_deals_", "whatif_customers_")
 
 
-def applied_rules(rules: ProgramRules) -> ProgramRules:
-    """Give the what-if's rules while the chief uses them for this review, else `rules` (the file's) unchanged.
+def applied_programs(programs: Programs) -> Programs:
+    """Give the programs with the what-if's rules in place while the chief uses them for this review, else as they are.
 
-    While they apply, a note above the counts says so, names what differs from the file's rules and
-    offers the way back. Picking another rules file ends them: they were tried on the file before.
+    While they apply, a note above the counts says so, names the program and what differs from the
+    file's rules, and offers the way back. Picking another rules file ends them: they were tried on the
+    file before.
     """
     applied = st.session_state.get(APPLIED)
     if applied is None:
-        return rules
-    base, what_if = applied
-    if base != rules or base.source != rules.source:
+        return programs
+    name, base, what_if = applied
+    current = next((p.rules for p in programs.all if p.name == name), None)
+    if current is None or base != current or base.source != current.source:
         del st.session_state[APPLIED]
-        return rules
+        return programs
+    program = programs.named(name)
     file_name = markdown_literal(Path(base.source).name)
-    changes = "; ".join(rule_changes(base, what_if)) or "the same terms"
+    changes = "; ".join(rule_changes(base, what_if, program.currency)) or "the same terms"
+    which = "" if name == GLOBAL else f"the {markdown_literal(name)} program's "
     with st.container(border=True):
         st.warning(f"**This review uses the what-if's rules, not {file_name}'s** (chosen on the What if tab): "
-                   f"{markdown_literal(changes)}. The counts, the tables, the downloads and a save use them.",
+                   f"{which}{markdown_literal(changes)}. The counts, the tables, the downloads and a save use them.",
                    icon=":material/science:")
         st.button(f"Back to the rules of {file_name}", key="whatif_unapply", on_click=_back_to_file,
                   icon=":material/undo:")
-    return what_if
+    return programs.with_program_rules(name, what_if)
 
 
 def _back_to_file() -> None:
     st.session_state.pop(APPLIED, None)
 
 
-def whatif_tab(rules: ProgramRules, rules_file: Path, counts: pd.DataFrame, flt: ChannelFilter,
-               actor: Actor | None) -> None:
-    """Show the what-if: the file's terms to change, the counts beside the program's, who would move, the actions.
+def _program_label(program: RegionalProgram) -> str:
+    where = ", ".join((*program.regions, *program.countries))
+    return (f"{program.name} (in {program.currency})" if program.name == GLOBAL
+            else f"{program.name}: {where} (in {program.currency})")
 
-    `rules` and `counts` are the review's (the what-if's own rules while they apply); the what-if
-    always starts from the file's rules.
+
+def whatif_tab(programs: Programs, rules_file: Path, counts: pd.DataFrame, flt: ChannelFilter,
+               actor: Actor | None) -> None:
+    """Show the what-if: a program's terms to change, the counts beside the program's, who would move, the actions.
+
+    `programs` and `counts` are the review's (the what-if's own rules while they apply); the what-if
+    always starts from the file's rules of the program picked, and changes that program only.
     """
     q = flt.quarter
     year = f"{shift_quarter(q, -3)}–{q}"
     applied = st.session_state.get(APPLIED)
-    base = applied[0] if applied is not None else rules
     file_name = markdown_literal(rules_file.name)
-    programs = load_programs(rules_file)
+    file_programs = load_programs(rules_file)
+    # A regional reviewer tries only the programs their partners are reviewed under.
+    choices = file_programs.programs_of(flt.scope)
+    chosen = st.selectbox("Program the what-if changes", [p.name for p in choices], key="whatif_program",
+                          format_func=lambda n: _program_label(file_programs.named(n)),
+                          help="Its minimums are in its own currency; partners under other programs keep theirs.")
+    program = file_programs.named(chosen)
+    base = program.rules
+    # The other programs as the review has them (a what-if in use on another program stays in use).
+    others = programs if applied is None or applied[0] != chosen else programs.with_program_rules(chosen, base)
 
     def judged(terms: ProgramRules) -> pd.DataFrame:
-        # Every partner under its own program, with `terms` as the global one; a person's scope comes first.
-        return cached(regional_recommendations, q, programs.with_global_rules(terms), None, flt.scope)
+        # Every partner under its own program, with `terms` as the chosen one's; a person's scope comes first.
+        return cached(regional_recommendations, q, others.with_program_rules(chosen, terms), None, flt.scope)
 
-    if applied is not None:  # the review's counts are the what-if's: the program's are the file's
+    if applied is not None and applied[0] == chosen:  # the review's counts are the what-if's; the program's: the file's
         counts = derived(action_counts, derived(select_partners, judged(base), flt))
-    st.caption(f"Try other minimums or another threshold against {file_name}: the counts and the partners who "
-               "would move change at once. Nothing is saved unless you choose below."
-               + (" The terms are the global program's; partners under a regional program ("
-                  + ", ".join(markdown_literal(p.name) for p in programs.regional) + ") keep their program's."
-                  if programs.regional else ""))
-    what_if = _whatif_rules(base, rules_file)
+    kept = [markdown_literal(p.name) for p in choices if p.name != chosen]  # of the person's programs only
+    st.caption(f"Try other minimums or another threshold of the {markdown_literal(chosen)} program against "
+               f"{file_name}, amounts in {program.currency}: the counts and the partners who would move change at "
+               "once. Nothing is saved unless you choose below."
+               + (f" Partners under the {', '.join(kept)} program{'s' if len(kept) > 1 else ''} keep their own "
+                  "terms." if kept else ""))
+    what_if = _whatif_rules(program, rules_file)
     if what_if is None:
         return
     # Until someone changes a figure the what-if is the program itself: no second review of every partner.
@@ -109,20 +130,22 @@ def whatif_tab(rules: ProgramRules, rules_file: Path, counts: pd.DataFrame, flt:
         st.caption("Under these rules every partner gets what the program's rules give it.")
     else:
         st.caption(f"What the program's rules ({file_name}) say and what the what-if says, with the what-if's "
-                   "reasons; by the program's action, largest revenue first.")
+                   "reasons; by the program's action, largest revenue first. Revenue in the reporting currency ("
+                   f"{file_programs.reporting_currency}).")
         partner_table(moved, "partners who would move", "whatif_moves", "by the program's action, largest revenue "
                       "first", first=["program_says", "what_if_says", "reasons"],
                       labels={"tier": "Recorded tier", "recommendation": None, "recommendation_what_if": None,
                               "program_reasons": None, "revenue_trailing": f"Revenue {year}",
                               "deals_trailing": f"Deals {year}", "customers_trailing": f"Customers {year}",
                               "reasons": "Why, under the what-if"})
-    _actions(base, what_if, unchanged, rules_file, actor)
+    _actions(chosen, base, what_if, unchanged, rules_file, file_programs, actor)
 
 
-def _whatif_rules(base: ProgramRules, rules_file: Path) -> ProgramRules | None:
-    """Show the inputs (from the file's terms) and give the what-if's rules, or None after saying what is wrong."""
-    # Another rules file picked (or the file changed): the inputs start again from its terms, not the last ones.
-    started_from = (base.source, base)
+def _whatif_rules(program: RegionalProgram, rules_file: Path) -> ProgramRules | None:
+    """Show the inputs (from the program's terms in the file) and give the what-if's rules, or None on a bad input."""
+    base, currency = program.rules, program.currency
+    # Another program or rules file picked (or the file changed): the inputs start again from its terms.
+    started_from = (program.name, base.source, base)
     if st.session_state.get(_STARTED_FROM) != started_from:
         for key in [k for k in st.session_state if str(k).startswith(_INPUT_KEYS)]:
             del st.session_state[key]
@@ -134,11 +157,13 @@ def _whatif_rules(base: ProgramRules, rules_file: Path) -> ProgramRules | None:
         label = markdown_literal(t.name)
         key = f"whatif_min_{t.name}"
         # Started from session state, not value=: its on_change writes the amount back as money.
-        st.session_state.setdefault(key, f"${t.min_revenue:,.0f}")
-        typed = col.text_input(f"{label} minimum revenue, 4 quarters", key=key, on_change=_as_money, args=(key,),
-                               help="In dollars, as you like to type it: $650,000, 650000 or 650k.")
+        st.session_state.setdefault(key, money_exact_in(t.min_revenue, currency))
+        typed = col.text_input(f"{label} minimum revenue, 4 quarters ({currency})", key=key, on_change=_as_money,
+                               args=(key, currency),
+                               help=f"In {currency}, as you like to type it: {money_exact_in(650_000, currency)}, "
+                                    "650000 or 650k.")
         try:
-            minimums[t.name] = parse_money(typed, f"{t.name} minimum revenue")
+            minimums[t.name] = parse_money(typed, f"{t.name} minimum revenue", currency)
         except ValueError as exc:
             problems.append(str(exc))
         deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
@@ -156,16 +181,16 @@ def _whatif_rules(base: ProgramRules, rules_file: Path) -> ProgramRules | None:
     return replace(what_if, source=f"what-if on {rules_file.name}")
 
 
-def _as_money(key: str) -> None:
-    """Show an amount typed in a revenue input as money ("700k" becomes "$700,000"); text that is none stays."""
+def _as_money(key: str, currency: str = "USD") -> None:
+    """Show an amount typed in a revenue input as money ("700k" becomes "$700,000", "A$700,000" in AUD)."""
     try:
-        st.session_state[key] = f"${parse_money(st.session_state[key], key):,.0f}"
+        st.session_state[key] = money_exact_in(parse_money(st.session_state[key], key, currency), currency)
     except ValueError:
         pass  # the page says what is wrong with it
 
 
-def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_file: Path,
-             actor: Actor | None) -> None:
+def _actions(chosen: str, base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_file: Path,
+             file_programs: Programs, actor: Actor | None) -> None:
     """Offer to use the what-if's rules for this review and, to an admin, to keep them as a new rules file."""
     file_name = markdown_literal(rules_file.name)
     if note := st.session_state.pop(_SAVED_NOTE, None):
@@ -178,7 +203,7 @@ def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_f
         return
     st.divider()
     applied = st.session_state.get(APPLIED)
-    in_use = applied is not None and applied[1] == what_if
+    in_use = applied is not None and applied[0] == chosen and applied[2] == what_if
     left, right = st.columns(2)
     with left:
         st.markdown("**Use these rules for this review**")
@@ -187,7 +212,7 @@ def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_f
         if st.button("Use these rules for this review", key="whatif_apply", icon=":material/science:",
                      disabled=unchanged or in_use,
                      help="In use already" if in_use else "Change a figure first" if unchanged else None):
-            st.session_state[APPLIED] = (base, what_if)
+            st.session_state[APPLIED] = (chosen, base, what_if)
             st.rerun()
     if not may_change_rules:
         right.caption("Keeping these rules as a new rules file takes the admin role.")
@@ -201,9 +226,12 @@ def _actions(base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_f
         if st.button("Save as a new rules file", key="whatif_save_rules", icon=":material/save:", disabled=unchanged,
                      help="Change a figure first" if unchanged else None):
             try:
-                path, version = save_program_as(what_if, name, rules_folder(), actor=actor,
-                                                based_on=f"the what-if on {rules_file.name}",
-                                                regional=regional_toml(load_programs(rules_file)))
+                # The what-if's program changed, every other program kept as the file has it.
+                changed = file_programs.with_program_rules(chosen, what_if)
+                path, version = save_program_as(changed.global_rules, name, rules_folder(), actor=actor,
+                                                based_on=f"the what-if on {rules_file.name}"
+                                                + ("" if chosen == GLOBAL else f", program {chosen}"),
+                                                regional=regional_toml(changed))
             except (AccessDenied, ValueError, OSError) as exc:
                 st.error(markdown_literal(str(exc)))
             else:

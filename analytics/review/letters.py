@@ -5,6 +5,12 @@ without code: `$name` placeholders filled from the saved decision. Substitution 
 string.Template, so text from data (a partner's name, a note holding "$revenue" or "{{x}}") goes in
 as written and is never read as template syntax.
 
+Each letter is written under the partner's program (analytics.review.programs): its tier names, its
+minimums and incentive plans, amounts in its currency (the letter says which). A global-program partner's
+letter uses the rules the review was saved under; a regional program's are the program file's (a saved
+review keeps the global rules only). Revenue goals are stored in the reporting currency at the review
+quarter's rate (analytics.review.regional); a letter converts them back at that same rate.
+
 The documents are Word files python-docx reads and Word edits. Writing 6,000 of them through
 python-docx's object model took about 50 ms each; here python-docx builds the document once (styles,
 page set-up) and each letter only swaps in its own paragraphs, a few milliseconds each.
@@ -25,14 +31,17 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from analytics.formatting import money_exact
+from analytics.access import Actor, check_scope
 from analytics.review.decisions import PROVISIONAL
 from analytics.review.program import ProgramRules, TierRule, rules_from_json
+from analytics.review.programs import GLOBAL, Programs, load_programs
+from analytics.review.regional import currency_rates, money_exact_in, partner_locations, revenue_in_currency
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
 
 __all__ = ["LETTERS_DIR", "TEMPLATE_FILES", "PLACEHOLDERS", "LetterTemplate", "load_templates", "letter_fields",
-           "render_letter", "letter_docx", "write_letters", "letters_zip", "review_for_letters"]
+           "render_letter", "letter_docx", "write_letters", "letters_zip", "review_for_letters", "LetterProgram",
+           "letter_programs", "letter_currencies"]
 
 LETTERS_DIR = PROJECT_ROOT / "data" / "letters"
 TEMPLATE_FILES = {"promote": "promote.txt", "retain": "retain.txt", "demote": "demote.txt",
@@ -40,7 +49,7 @@ TEMPLATE_FILES = {"promote": "promote.txt", "retain": "retain.txt", "demote": "d
 PLACEHOLDERS = (
     "partner_id", "partner_name", "review", "review_year", "as_of", "effective_quarter", "decision", "tier",
     "tier_after", "revenue", "deals", "customers", "min_revenue", "min_deals", "min_customers", "goal_quarters",
-    "revenue_goal", "deals_goal", "incentive_plan", "incentive_terms", "incentive", "note",
+    "revenue_goal", "deals_goal", "incentive_plan", "incentive_terms", "incentive", "note", "currency", "program",
 )
 # Characters XML 1.0 cannot hold (control characters other than tab and newlines): dropped from letters.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -94,9 +103,31 @@ def _count(value: object) -> str:
     return "" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: ProgramRules,
+@dataclass(frozen=True)
+class LetterProgram:
+    """The program a partner's letter is written under: its name, rules, currency, and the review quarter's rate.
+
+    `rate` is units of the reporting currency per unit of `currency` (1 for the reporting currency);
+    `revenue` the partner's review-year revenue in `currency` (None: the saved figure, in the reporting one).
+    """
+
+    name: str
+    rules: ProgramRules
+    currency: str = "USD"
+    rate: float = 1.0
+    revenue: float | None = None
+    reporting: str = "USD"
+
+
+def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: ProgramRules | LetterProgram,
                   include_note: bool = False) -> dict[str, str]:
-    """Give the placeholders' text for one saved decision (a row of analytics.review.decisions.load_review)."""
+    """Give the placeholders' text for one saved decision (a row of analytics.review.decisions.load_review).
+
+    `rules` is the partner's program (a LetterProgram), or bare rules for a letter in the reporting currency.
+    """
+    program = rules if isinstance(rules, LetterProgram) else LetterProgram(GLOBAL, rules)
+    rules, currency = program.rules, program.currency
+    converted = currency != program.reporting
     kind = decision["decision"]
     tier_after = decision.get("tier_after") or ""
     # The minimums the letter sets the figures against: the tier held after the review, or the entry tier for a
@@ -118,19 +149,24 @@ def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: P
         "decision": kind,
         "tier": str(decision.get("tier") or ""),
         "tier_after": tier_after,
-        "revenue": money_exact(decision.get("revenue_trailing") or 0.0),
+        "revenue": money_exact_in(program.revenue if program.revenue is not None
+                                  else decision.get("revenue_trailing") or 0.0, currency),
         "deals": _count(decision.get("deals_trailing")),
         "customers": _count(decision.get("customers_trailing")),
-        "min_revenue": money_exact(against.min_revenue),
+        "min_revenue": money_exact_in(against.min_revenue, currency),
         "min_deals": f"{against.min_deals:,}",
         "min_customers": f"{against.min_customers:,}",
         "goal_quarters": str(decision.get("goal_quarters") or ""),
-        "revenue_goal": "" if pd.isna(decision.get("revenue_goal")) else money_exact(decision["revenue_goal"]),
+        # Stored in the reporting currency at the review quarter's rate: back at the same rate, to the cent.
+        "revenue_goal": "" if pd.isna(decision.get("revenue_goal")) else money_exact_in(
+            round(float(decision["revenue_goal"]) / program.rate, 2), currency, cents=converted),
         "deals_goal": _count(decision.get("deals_goal")),
         "incentive_plan": plan,
         "incentive_terms": terms,
         "incentive": f"Your incentive plan: {plan}. {terms}".strip() if plan else "",
         "note": f"A note from the channel chief: {note}" if include_note and note else "",
+        "currency": currency,
+        "program": program.name,
     }
 
 
@@ -202,15 +238,72 @@ def review_for_letters(store: Store, name: str, scope: tuple[str, ...] = ()) -> 
     return found["as_of"].iloc[0], rules_from_json(found["rules"].iloc[0]), load_review(store, name, scope)
 
 
+def letter_programs(store: Store, as_of: str, saved_rules: ProgramRules, decisions: pd.DataFrame,
+                    programs: Programs | None = None) -> dict[str, LetterProgram]:
+    """Give the program each partner of `decisions` gets its letter under, by partner id.
+
+    A partner's program is the one of its latest recorded region and country up to `as_of`, as the review
+    chose it (Programs.program_for); the global program's rules are the review's saved ones (`saved_rules`).
+    `programs` defaults to the program file's. Raises MissingRates (a ValueError) naming a currency's
+    quarters without an exchange rate.
+    """
+    programs = (programs if programs is not None else load_programs()).with_global_rules(saved_rules)
+    if decisions.empty:
+        return {}
+    lookback = max(p.rules.review_lookback_quarters for p in programs.all)
+    places = partner_locations(store, as_of, lookback).set_index("partner_id")
+    countries = places["country"].to_dict()
+    chosen: dict[str, list[str]] = {}
+    for pid, region in zip(decisions["partner_id"].astype(str), decisions["region"], strict=True):
+        country = countries.get(pid)
+        program = programs.program_for(region if isinstance(region, str) else None,
+                                       country if isinstance(country, str) else None)
+        chosen.setdefault(program.name, []).append(pid)
+    reporting = programs.reporting_currency
+    out = {}
+    for name, partner_ids in chosen.items():
+        program = programs.named(name)
+        if program.currency == reporting:
+            out |= {pid: LetterProgram(name, program.rules, reporting, 1.0, None, reporting) for pid in partner_ids}
+            continue
+        rate = currency_rates(store, program.currency, [as_of], reporting)[as_of]
+        revenue = revenue_in_currency(store, partner_ids, as_of, program.currency, reporting)
+        out |= {pid: LetterProgram(name, program.rules, program.currency, rate, revenue.get(pid, 0.0), reporting)
+                for pid in partner_ids}
+    return out
+
+
+def letter_currencies(store: Store, review: str, scope: tuple[str, ...] = (),
+                      programs: Programs | None = None) -> dict[str, int]:
+    """Give how many letters of saved review `review` (in `scope`) are in each currency, e.g. {"AUD": 2, "USD": 2}.
+
+    Raises what the letters would: ValueError for an unknown review, MissingRates for a missing rate.
+    """
+    as_of, rules, decisions = review_for_letters(store, review, scope)
+    counts: dict[str, int] = {}
+    for program in letter_programs(store, as_of, rules, decisions, programs).values():
+        counts[program.currency] = counts.get(program.currency, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _letter_scope(actor: Actor | None, scope: tuple[str, ...]) -> tuple[str, ...]:
+    """Give the regions whose letters are written: `scope`, which a scoped actor's regions must hold (else theirs)."""
+    if actor is None or not actor.regions:
+        return tuple(scope)
+    check_scope(actor, scope)  # a regional reviewer asking for another region's letters is refused
+    return tuple(scope) or actor.regions
+
+
 MAILMERGE_COLUMNS = ["partner_id", "partner_name", "contact_email", "decision", "subject", "letter"]
 
 
-def _letters(review: str, as_of: str, rules: ProgramRules, decisions: pd.DataFrame, templates: dict,
+def _letters(review: str, as_of: str, programs: dict[str, LetterProgram], decisions: pd.DataFrame, templates: dict,
              include_notes: bool, contacts: dict[str, str]) -> Iterator[tuple[str, bytes, dict]]:
     skeleton = _Skeleton()
     for row in decisions.to_dict("records"):
+        program = programs[str(row["partner_id"])]
         subject, paragraphs = render_letter(templates[row["decision"]],
-                                            letter_fields(row, review, as_of, rules, include_notes))
+                                            letter_fields(row, review, as_of, program, include_notes))
         merge = {"partner_id": row["partner_id"], "partner_name": row.get("partner_name") or "",
                  "contact_email": contacts.get(row["partner_id"], ""), "decision": row["decision"],
                  "subject": subject, "letter": "\n\n".join(paragraphs)}
@@ -250,18 +343,22 @@ def _contacts(store: Store, partner_ids: list[str]) -> dict[str, str]:
 
 
 def write_letters(store: Store, review: str, out: Path, include_notes: bool = False,
-                  folder: Path = LETTERS_DIR, progress: Callable[[int, int], None] | None = None) -> int:
+                  folder: Path = LETTERS_DIR, progress: Callable[[int, int], None] | None = None,
+                  programs: Programs | None = None, actor: Actor | None = None, scope: tuple[str, ...] = ()) -> int:
     """Write `out/<partner_id>.docx` for every partner of saved review `review` and `out/mailmerge.csv`; give the count.
 
-    Raises ValueError for an unknown review or a bad template (nothing is written then).
+    Each letter under its partner's program (letter_programs; `programs` defaults to the program file's).
+    A scoped `actor` gets only their regions' letters, and AccessDenied for a `scope` outside them.
+    Raises ValueError for an unknown review, a bad template or a missing exchange rate (nothing is written then).
     """
     templates = load_templates(folder)
-    as_of, rules, decisions = review_for_letters(store, review)
+    as_of, rules, decisions = review_for_letters(store, review, _letter_scope(actor, scope))
+    chosen = letter_programs(store, as_of, rules, decisions, programs)
     out.mkdir(parents=True, exist_ok=True)
     merge, total = [], len(decisions)
     contacts = _contacts(store, decisions["partner_id"].tolist())
     for done, (partner_id, document, row) in enumerate(
-            _letters(review, as_of, rules, decisions, templates, include_notes, contacts), start=1):
+            _letters(review, as_of, chosen, decisions, templates, include_notes, contacts), start=1):
         (out / f"{_safe_file_name(partner_id)}.docx").write_bytes(document)
         merge.append(row)
         if progress is not None and (done % 500 == 0 or done == total):
@@ -271,17 +368,20 @@ def write_letters(store: Store, review: str, out: Path, include_notes: bool = Fa
 
 
 def letters_zip(store: Store, review: str, include_notes: bool = False, folder: Path = LETTERS_DIR,
-                scope: tuple[str, ...] = ()) -> bytes:
+                scope: tuple[str, ...] = (), programs: Programs | None = None, actor: Actor | None = None) -> bytes:
     """Give every letter of saved review `review` and mailmerge.csv as one zip file (for the page's download).
 
-    With a `scope` (a person's regions) the letters of their regions' partners only.
+    With a `scope` (a person's regions) the letters of their regions' partners only; a scoped `actor` gets
+    their regions' letters whatever `scope` says, and AccessDenied for a region outside them. Each letter
+    under its partner's program, as write_letters.
     """
     templates = load_templates(folder)
-    as_of, rules, decisions = review_for_letters(store, review, scope)
+    as_of, rules, decisions = review_for_letters(store, review, _letter_scope(actor, scope))
+    chosen = letter_programs(store, as_of, rules, decisions, programs)
     contacts = _contacts(store, decisions["partner_id"].tolist())
     buffer, merge = io.BytesIO(), []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # the letters are compressed already
-        for partner_id, document, row in _letters(review, as_of, rules, decisions, templates, include_notes,
+        for partner_id, document, row in _letters(review, as_of, chosen, decisions, templates, include_notes,
                                                   contacts):
             archive.writestr(f"letters/{_safe_file_name(partner_id)}.docx", document)
             merge.append(row)

@@ -65,6 +65,23 @@ class Programs:
         """Give these programs with the global program's rules replaced (a what-if applied to the review)."""
         return replace(self, global_program=replace(self.global_program, rules=rules))
 
+    def with_program_rules(self, name: str, rules: ProgramRules) -> Programs:
+        """Give these programs with program `name`'s rules replaced (a what-if on that program only).
+
+        The global program's name gives with_global_rules; an unknown name is a ValueError listing the names.
+        """
+        if name == self.global_program.name:
+            return self.with_global_rules(rules)
+        self.named(name)  # says which names there are
+        return replace(self, regional=tuple(replace(p, rules=rules) if p.name == name else p for p in self.regional))
+
+    def programs_of(self, regions: tuple[str, ...]) -> tuple[RegionalProgram, ...]:
+        """Give the programs partners of `regions` are reviewed under (every program for no regions), global first."""
+        if not regions:
+            return self.all
+        names = {self.for_region(region).name for region in regions}
+        return tuple(p for p in self.all if p.name in names)
+
     def global_levels(self, frame) -> list[str]:
         """Give the global tier level of each row's tier (frame: tier, region and optionally country columns)."""
         countries = frame["country"] if "country" in frame.columns else [None] * len(frame)

@@ -24,7 +24,8 @@ from analytics.store.rates import reporting_per_unit
 from analytics.store.store import Store
 
 __all__ = ["MissingRates", "currency_rates", "partner_locations", "regional_recommendations", "regional_progress",
-           "rollup_by_region_tier", "decisions_by_region", "region_review_export", "money_in"]
+           "rollup_by_region_tier", "decisions_by_region", "region_review_export", "money_in", "money_exact_in",
+           "currency_symbol", "revenue_in_currency"]
 
 # Symbols for the reasons' amounts in a program's own currency; any other currency is written by its code.
 _SYMBOLS = {"USD": "$", "AUD": "A$", "NZD": "NZ$", "CAD": "C$", "EUR": "€", "GBP": "£", "JPY": "¥", "SGD": "S$"}
@@ -41,6 +42,24 @@ def money_in(value: float | None, currency: str) -> str:
         return text
     symbol = _SYMBOLS.get(currency)
     return text.replace("$", symbol, 1) if symbol else text.replace("$", "", 1) + f" {currency}"
+
+
+def currency_symbol(currency: str) -> str | None:
+    """Give the sign amounts in `currency` are written with ("A$"), or None for a currency written by its code."""
+    return _SYMBOLS.get(currency)
+
+
+def money_exact_in(value: float | None, currency: str, cents: bool = False) -> str:
+    """Give an amount in `currency` as a letter writes it: "A$1,700,000" ("1,700,000 INR" without a sign); "n/a".
+
+    `cents` writes two decimals ("A$850,000.25"), for a figure converted from another currency.
+    """
+    if value is None or value != value:
+        return "n/a"
+    digits = f"{abs(value):,.2f}" if cents else f"{abs(value):,.0f}"
+    sign = "-" if round(value, 2 if cents else 0) < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
 
 
 def currency_rates(store: Store, currency: str, quarters: list[str], reporting: str = "USD") -> dict[str, float]:
@@ -126,6 +145,22 @@ def _in_program_currency(store: Store, partners: pd.Series, as_of: str, rates: d
             [last - YEAR + 1, last, last, last - 2 * YEAR + 1, last - YEAR, last - 2 * YEAR + 1, last],
         ).df()
     return converted
+
+
+def revenue_in_currency(store: Store, partner_ids: list[str], as_of: str, currency: str,
+                        reporting: str = "USD") -> dict[str, float]:
+    """Give each partner's revenue in the review year to `as_of` in `currency`, converted quarter by quarter.
+
+    The same figure regional_recommendations gives as revenue_program (partners without orders: 0). Raises
+    MissingRates naming the quarters without a rate.
+    """
+    wanted = pd.Series(partner_ids, dtype=object)
+    if wanted.empty:
+        return {}
+    # currency_rates gives 1 in every quarter for the reporting currency itself.
+    rates = currency_rates(store, currency, _quarters_with_orders(store, wanted, as_of) + [as_of], reporting)
+    converted = _in_program_currency(store, wanted, as_of, rates)
+    return dict(zip(converted["partner_id"], converted["revenue_trailing"].astype(float), strict=True))
 
 
 def _judged(store: Store, inputs: pd.DataFrame, program: RegionalProgram, programs: Programs, as_of: str,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from analytics.review.decisions import ACTIONS
 from analytics.review.program import ProgramRules
+from analytics.review.regional import currency_symbol, money_exact_in
 
 __all__ = ["MOVE_COLUMNS", "outcome", "partners_who_move", "parse_money", "rule_changes"]
 
@@ -69,24 +70,34 @@ _AMOUNT = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[kmb]?)")
 _UNITS = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}
 
 
-def parse_money(text: str, what: str) -> float:
-    """Give the amount a person typed ("$650,000", "650000", "650k", "$1.5M") in dollars.
+def parse_money(text: str, what: str, currency: str = "USD") -> float:
+    """Give the amount a person typed ("$650,000", "650000", "650k", "$1.5M"; "A$975k" or "AUD 975,000" in AUD).
 
-    Raises ValueError naming `what` and the text when it is not an amount of at least 0.
+    `currency` is the program's: its sign ("A$") or its code may lead or trail the amount. Raises ValueError
+    naming `what` and the text when it is not an amount of at least 0.
     """
-    cleaned = re.sub(r"[\s,_$]", "", str(text)).lower()
+    cleaned = re.sub(r"[\s,_]", "", str(text)).lower()
+    for mark in (currency.lower(), (currency_symbol(currency) or "").lower()):
+        if mark and mark != "$":
+            cleaned = cleaned.removeprefix(mark).removesuffix(mark)
+    cleaned = cleaned.replace("$", "")
     found = _AMOUNT.fullmatch(cleaned)
     if not found:
-        raise ValueError(f"{what}: {str(text)!r} is not an amount of money of at least 0 (like $650,000 or 650k)")
+        example = f"{money_exact_in(650_000, currency)} or 650k"
+        raise ValueError(f"{what}: {str(text)!r} is not an amount of money of at least 0 (like {example})")
     return round(float(found["number"]) * _UNITS[found["unit"]], 2)
 
 
-def rule_changes(program: ProgramRules, what_if: ProgramRules) -> list[str]:
-    """Give what a what-if changes in the program's terms, in words ("Gold minimum revenue $650,000 → $700,000")."""
+def rule_changes(program: ProgramRules, what_if: ProgramRules, currency: str = "USD") -> list[str]:
+    """Give what a what-if changes in the program's terms, in words ("Gold minimum revenue $650,000 → $700,000").
+
+    Amounts are in `currency`, the program's ("Gold minimum revenue A$975,000 → A$1,000,000").
+    """
     changes = []
     for before, after in zip(program.tiers, what_if.tiers, strict=True):
         if before.min_revenue != after.min_revenue:
-            changes.append(f"{before.name} minimum revenue ${before.min_revenue:,.0f} → ${after.min_revenue:,.0f}")
+            changes.append(f"{before.name} minimum revenue {money_exact_in(before.min_revenue, currency)} → "
+                           f"{money_exact_in(after.min_revenue, currency)}")
         for what in ("deals", "customers"):
             old, new = getattr(before, f"min_{what}"), getattr(after, f"min_{what}")
             if old != new:
