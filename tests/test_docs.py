@@ -98,19 +98,18 @@ def synopsis_commands(text: str) -> list[tuple[int, list[str]]]:
 
 
 def relative_links(text: str) -> list[tuple[int, str]]:
-    """Give every link outside code that points into the project rather than to a web address."""
-    links = []
-    in_code = False
-    for number, line in enumerate(text.split("\n"), 1):
-        if FENCE.match(line):
-            in_code = not in_code
-            continue
-        if in_code:
-            continue
-        for target in LINK.findall(CODE_SPAN.sub("", line)):
-            if not re.match(r"[a-z]+:", target):
-                links.append((number, target))
-    return links
+    """Give every link outside code that points into the project rather than to a web address, with its line.
+
+    Link text may run over a line break, so the whole text is searched, with code blocks blanked line for line.
+    """
+    lines, in_code = [], False
+    for line in text.split("\n"):
+        fence = bool(FENCE.match(line))
+        in_code = in_code != fence
+        lines.append("" if in_code or fence else CODE_SPAN.sub("", line))
+    prose = "\n".join(lines)
+    return [(prose.count("\n", 0, m.start()) + 1, m.group(1)) for m in LINK.finditer(prose)
+            if not re.match(r"[a-z]+:", m.group(1))]
 
 
 def anchor(heading: str) -> str:
@@ -153,6 +152,22 @@ def test_every_relative_link_points_to_an_existing_file(doc: Path) -> None:
 def test_every_bench_script_named_exists(doc: Path) -> None:
     missing = sorted({s for s in re.findall(r"bench/[\w]+\.py", doc.read_text()) if not (ROOT / s).exists()})
     assert missing == []
+
+
+APP_COMMAND = ("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && "
+               ".venv/bin/python -m analytics demo --if-empty && .venv/bin/streamlit run app.py")
+TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/python -m pytest"
+
+
+def test_the_readme_is_short_and_keeps_its_two_commands() -> None:
+    lines = (ROOT / "README.md").read_text().split("\n")
+    assert len(lines) <= 200
+    assert APP_COMMAND in lines and TEST_COMMAND in lines
+
+
+def test_a_link_whose_text_runs_over_a_line_break_is_checked() -> None:
+    text = "see [Engagement and\nfit](executives.md#engagement-and-fit) and `[x](nowhere.md)`\n```\n[y](z.md)\n```\n"
+    assert relative_links(text) == [(1, "executives.md#engagement-and-fit")]
 
 
 def test_the_command_line_guide_shows_every_subcommand() -> None:
