@@ -240,7 +240,7 @@ def actor_from_claims(claims: Mapping[str, object], roles: RoleMap | None = None
     verified (`email_verified` false, or any value but true) could be anyone's, so its owner is a
     viewer at most, whatever the roles file maps it to. Where the provider sends no `email_verified`
     claim at all (Microsoft Entra ID, some Okta set-ups) the mapped role stands: capping everyone
-    there would leave such a deployment without operators, and the README asks for roles to be
+    there would leave such a deployment without operators, and docs/running.md asks for roles to be
     mapped only to addresses in domains that provider controls.
     """
     roles = roles if roles is not None else load_roles()

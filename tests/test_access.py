@@ -252,7 +252,7 @@ ROLE_MAP = RoleMap(people={"admin@example.com": "admin", "ops@example.com": "ope
     [
         ({"email_verified": True}, "admin", None),
         ({"email_verified": "true"}, "admin", None),  # Cognito and some Okta set-ups send a string
-        ({}, "admin", None),  # no claim at all (Entra ID): the mapped role stands, see the README
+        ({}, "admin", None),  # no claim at all (Entra ID): the mapped role stands, see docs/running.md
         ({"email_verified": None}, "admin", None),
         ({"email_verified": False}, "viewer", UNVERIFIED_EMAIL_NOTE),
         ({"email_verified": "false"}, "viewer", UNVERIFIED_EMAIL_NOTE),

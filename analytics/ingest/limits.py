@@ -4,7 +4,7 @@
 chunks, so an oversized or hostile file (a workbook that expands to gigabytes, a CSV with a million
 columns, a 100 MB line, or a 5 MB cell spread over quoted lines each under the line limit) is refused
 with a message that says which limit it broke and where, without the file ever being held expanded in
-memory. The limits are stated on the Upload page and in the README.
+memory. The limits are stated on the Upload page and in docs/running.md.
 
 Cells have limits too: one oversized partner name once made the Partner page send 27 MB of HTML per
 visit. A CSV cell over MAX_TEXT_CHARS (or a header over MAX_NAME_CHARS) refuses the file here; ids and
