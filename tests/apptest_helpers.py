@@ -44,3 +44,13 @@ def metric(at: AppTest, label_start: str) -> Metric:
 def first_option_id(partner_picker) -> str:
     """Give the partner id of a partner picker's first option ("Name (P000123)": options are shown as labels)."""
     return partner_picker.options[0].rsplit("(", 1)[1].rstrip(")")
+
+
+def trace_values(y) -> list:
+    """Give a plotly trace's values, decoding plotly's base64 typed arrays."""
+    if isinstance(y, dict) and "bdata" in y:
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).tolist()
+    return list(y)

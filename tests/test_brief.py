@@ -21,6 +21,7 @@ from analytics.ingest.load import load_extract
 from analytics.model.risk import risk_summary, risk_table
 from analytics.review.decisions import DECISION_COLUMNS, save_review
 from analytics.review.program import load_program
+from analytics.review.programs import load_programs
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
@@ -78,7 +79,7 @@ def test_demo_deck_slides_and_figures_match_the_engine(demo_db):
         flt = ChannelFilter(q)
         deck = Presentation(io.BytesIO(board_pack_bytes(store, flt)))
         summary = overview(store, flt)
-        tiers = partners_by_tier(store, flt, q).set_index("tier")
+        tiers = partners_by_tier(store, flt, q, load_programs()).set_index("tier")  # one ladder, as the deck counts
         moves = tier_moves(store, flt, "2025Q3", q)["move"].value_counts()
         changes = partner_changes(store, flt, q)
         bridge = revenue_bridge(changes)

@@ -194,7 +194,9 @@ _RENDERED = """(markers) => {
         }
     }
     document.querySelectorAll('.katex').forEach(el => found.push('katex:' + el.textContent));
-    document.querySelectorAll('a[href*="example.invalid"], img[src*="example.invalid"]')
+    // A link or image made from the data points at example.invalid itself; the app's own links may carry the
+    // data's text in their query (a filter's value, encoded), which is a value, not a rendered link.
+    document.querySelectorAll('a[href*="//example.invalid"], img[src*="//example.invalid"]')
         .forEach(el => found.push(el.outerHTML.slice(0, 120)));
     return found;
 }"""

@@ -15,7 +15,7 @@ import pytest
 import analytics.charts as charts
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
-from tests.apptest_helpers import metric, open_page
+from tests.apptest_helpers import metric, open_page, trace_values
 from tests.test_pages import TINY
 
 
@@ -76,19 +76,11 @@ def test_a_new_load_shows_in_the_figures_at_once(tiny_db, tmp_path):
     after = figure_specs(at)
     assert after != before
     # The partners-per-tier bars count the ten new Gold partners (the last trace: now; the first, a year before).
-    gold_before, gold_after = (next(y for x, y in zip(s[0]["data"][-1]["x"], _values(s[0]["data"][-1]["y"]),
+    gold_before, gold_after = (next(y for x, y in zip(s[0]["data"][-1]["x"], trace_values(s[0]["data"][-1]["y"]),
                                                       strict=True) if x == "Gold") for s in (before, after))
     assert gold_after == gold_before + 10
 
 
-def _values(y) -> list:
-    """Give a plotly trace's values, decoding plotly's base64 typed arrays."""
-    if isinstance(y, dict) and "bdata" in y:
-        import base64
-
-        import numpy as np
-        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).tolist()
-    return list(y)
 
 
 def test_derived_results_follow_their_arguments_and_the_filter(tiny_db):

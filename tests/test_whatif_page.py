@@ -11,6 +11,8 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal as ml
 from analytics.review.decisions import action_counts, load_review, recommendations, review_saves, select_partners
 from analytics.review.program import PROGRAM_PATH, load_program
+from analytics.review.programs import load_programs
+from analytics.review.regional import regional_recommendations
 from analytics.review.whatif import partners_who_move
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
@@ -43,12 +45,13 @@ def test_the_what_if_lists_the_partners_who_would_move(demo_db, rules_dir):
     assert not at.exception
     assert at.text_input(key="whatif_min_Gold").value == GOLD_UP  # shown as money once typed
     shown = moved_table(at)
-    rules = load_program(rules_dir / "program.toml")
+    # Each partner under its own program, as the review judges it; the what-if changes the global one only.
+    programs = load_programs(rules_dir / "program.toml")
+    changed = programs.with_global_rules(programs.global_rules.with_minimums({"Gold": 700_000}))
     with Store(demo_db) as store:
         q = store.query_df("SELECT max(quarter) AS q FROM partner_quarter")["q"].iloc[0]
-        program = select_partners(recommendations(store, q, rules), ChannelFilter(quarter=q))
-        what_if = select_partners(recommendations(store, q, rules.with_minimums({"Gold": 700_000})),
-                                  ChannelFilter(quarter=q))
+        program = select_partners(regional_recommendations(store, q, programs), ChannelFilter(quarter=q))
+        what_if = select_partners(regional_recommendations(store, q, changed), ChannelFilter(quarter=q))
     expected = partners_who_move(program, what_if)
     assert not expected.empty
     assert any(s.value == f"{len(expected):,} partners would move" for s in at.subheader)

@@ -212,6 +212,8 @@ def qualifying_tier(frame: pd.DataFrame, rules: ProgramRules) -> np.ndarray:
 
 
 def _count(n: float, word: str) -> str:
+    if pd.isna(n):  # a review year the data do not cover whole: no count of the year to quote
+        return f"{word}s not known"
     n = int(n)
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
