@@ -17,7 +17,7 @@ from analytics.store.currencies import DEFAULT_REPORTING_CURRENCY, is_currency_c
 from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
-           "rules_from_table",
+           "rules_from_table", "read_program_file",
            "save_program", "program_files", "rules_folder", "program_path", "rules_file_stem", "save_program_as",
            "rules_versions", "rules_from_json", "rules_terms", "rules_settings"]
 
@@ -140,17 +140,21 @@ def _number(value: object, where: str, whole: bool = False) -> float:
     return int(value) if whole else float(value)
 
 
-def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
-    """Give the program rules read from a TOML file, or a ValueError that names the file and the key at fault."""
+def read_program_file(path: str | Path) -> dict:
+    """Give a program file's TOML as a table, or a ValueError naming the file (missing, or not TOML)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError as exc:
         raise ValueError(f"Program rules file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from exc
-    return rules_from_table(raw, str(path), source=str(path))
+
+
+def load_program(path: str | Path = PROGRAM_PATH) -> ProgramRules:
+    """Give the program rules read from a TOML file, or a ValueError that names the file and the key at fault."""
+    return rules_from_table(read_program_file(path), str(path), source=str(path))
 
 
 def rules_from_table(raw: dict, where: str, source: str = "") -> ProgramRules:

@@ -9,11 +9,17 @@ regional program leaves out (nursery, at-risk limits, incentives, ...) is the gl
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analytics.review.program import ProgramRules, _rules_toml, _toml_text, program_path, rules_from_table
+from analytics.review.program import (
+    ProgramRules,
+    _rules_toml,
+    _toml_text,
+    program_path,
+    read_program_file,
+    rules_from_table,
+)
 
 __all__ = ["GLOBAL", "RegionalProgram", "Programs", "load_programs", "regional_toml"]
 
@@ -186,14 +192,7 @@ def load_programs(path: str | Path | None = None) -> Programs:
     Without a path: the program's own file (program.program_path(): program.toml in $CHANNEL_RULES_DIR or data/).
     """
     path = Path(path) if path is not None else program_path()
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ValueError(f"Program rules file {path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path} is not valid TOML: {exc}") from exc
-    return programs_from_table(raw, str(path))
+    return programs_from_table(read_program_file(path), str(path))
 
 
 def regional_toml(programs: Programs) -> tuple[tuple[str, ...], str]:
