@@ -82,10 +82,10 @@ def test_tiers_page_counts_match_a_direct_query_and_the_overview(demo_db):
     assert at.get("plotly_chart")
     # The Overview's partners per tier and the tier moves' right-hand nodes count the same.
     overview = open_page(demo_db)
-    from tests.test_page_caching import _values
+    from tests.apptest_helpers import trace_values
 
     now = json.loads(overview.get("plotly_chart")[0].proto.spec)["data"][-1]  # the bars of now (first: a year before)
-    assert dict(zip(now["x"], _values(now["y"]), strict=True))["Platinum"] == int(
+    assert dict(zip(now["x"], trace_values(now["y"]), strict=True))["Platinum"] == int(
         metric(at, "Platinum").value.replace(",", ""))
     traces = [trace for c in at.get("plotly_chart") for trace in json.loads(c.proto.spec)["data"]]
     sankey = next(t for t in traces if t["type"] == "sankey")
