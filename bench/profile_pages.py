@@ -2,7 +2,7 @@
 
 Run on a demo database (one process, a few warm runs per page, about a minute):
     .venv/bin/python bench/profile_pages.py DB [--warm-runs 5] [--out bench/results/profile_pages.md --label after]
-    .venv/bin/python bench/profile_pages.py DB --cprofile views/engagement.py   # the top functions of one page
+    .venv/bin/python bench/profile_pages.py DB --cprofile views/pages/engagement.py   # the top functions of one page
 
 AppTest runs app.py in a thread of this process, as the server does for a session, each script
 compiled once as the server does. The script run (ScriptRunner._run_script) is timed on that

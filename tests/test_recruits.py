@@ -237,7 +237,7 @@ def test_recruit_history_from_the_store(channel, as_of, flt, expected):
 
 
 def test_recruits_page_on_the_demo_channel_shows_cohorts_and_follows_the_tier_filter(demo_db):
-    at = open_page(demo_db, "views/recruits.py")
+    at = open_page(demo_db, "views/pages/recruits.py")
     assert at.title[0].value == "Recruits and ramp"
     assert any("first stored order" in c.value for c in at.caption)
     cohorts = at.dataframe[0].value

@@ -3,7 +3,7 @@
 The person picks the program the what-if changes (the global one or a regional one; a regional reviewer
 only the programs of their regions); its minimums are shown and typed in that program's currency, and
 only that program's partners can move. The chief can use the what-if's rules for the review in progress
-(until going back to the file's rules: `applied_programs`, called by views/review.py right after it reads
+(until going back to the file's rules: `applied_programs`, called by views/pages/review.py right after it reads
 the rules file) and an admin can keep them as a new rules file beside program.toml.
 """
 

@@ -125,7 +125,7 @@ PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=
                                            help="Open the partner page (in a new tab, with this quarter and filters)")
 PARTNER_PICK = st.column_config.TextColumn(
     "Partner", pinned=True, help="Click a partner's id or name to open its page (this quarter and filters kept)")
-PARTNER_PAGE = "views/partner.py"
+PARTNER_PAGE = "views/pages/partner.py"
 # Cells whose click opens the partner of their row.
 _PICK_COLUMNS = ("partner", "partner_name")
 
