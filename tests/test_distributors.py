@@ -299,3 +299,19 @@ def test_distributors_page_without_stored_scores_says_so_and_shows_the_rest(tmp_
     assert health["distributor"].tolist() == ["North", "South", NO_DISTRIBUTOR]
     assert health["share_at_risk"].isna().all() and health["recruits"].tolist() == [1, 1, 0]
     assert any("risk columns are empty" in c.value for c in at.caption)
+
+
+def test_distributors_below_target_in_the_quarter():
+    from analytics.analyses.distributors import distributors_below_target
+
+    shares = pd.DataFrame({
+        "distributor": ["Arrow", "Arrow", "Ingram", "TD", "Direct"],
+        "quarter": ["2026Q2", "2026Q3", "2026Q3", "2026Q3", "2026Q3"],
+        # Arrow was below in 2026Q2 only; Direct sold through neither group of tiers (NaN): counted, not below.
+        "lower_tier_share": [0.10, 0.30, 0.29, 0.50, np.nan],
+    })
+    assert distributors_below_target(shares, "2026Q3", 0.30) == (1, 4)
+    assert distributors_below_target(shares, "2026Q2", 0.30) == (1, 1)
+    assert distributors_below_target(shares, "2025Q1", 0.30) == (0, 0)
+    with pytest.raises(ValueError, match="lower_tier_share missing from the lower-tier shares"):
+        distributors_below_target(shares.drop(columns=["lower_tier_share"]), "2026Q3", 0.3)
