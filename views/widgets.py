@@ -24,7 +24,8 @@ import streamlit as st
 from analytics.export import people_csv
 from analytics.formatting import markdown_literal
 from analytics.labels import Column, partner_order, people_columns
-from views.sidebar import current_page, page_params, view_params
+from views.filter_links import page_params, view_params
+from views.sidebar import current_page
 
 __all__ = [
     "ROWS_SHOWN", "PARTNER_LINK", "PARTNER_PICK", "partner_table", "partner_links", "linked_table",
