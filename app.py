@@ -22,23 +22,24 @@ if actor is None:  # sign-in is set up and nobody is signed in: nothing but the 
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
     st.stop()
 
-# The page scripts live in views/, not pages/: with a folder named pages/ beside it, Streamlit 1.67
-# runs a deep link (a shared URL) as a legacy multipage app, skipping this file and its navigation.
+# The page scripts live in views/pages/, not in a top-level pages/: with a folder named pages/ beside it,
+# Streamlit 1.67 runs a deep link (a shared URL) as a legacy multipage app, skipping this file and its
+# navigation. A page's URL is its file's stem, so moving a script keeps its shared links.
 # Pages that only change data are listed for the roles that may use them (the engine checks too).
 pages = [
-    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("views/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
-    st.Page("views/dropoffs.py", title="Revenue drop-offs", icon=":material/trending_down:"),
-    st.Page("views/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
-    st.Page("views/recruits.py", title="Recruits and ramp", icon=":material/person_add:"),
-    st.Page("views/distributors.py", title="Distributors", icon=":material/local_shipping:"),
-    st.Page("views/risk.py", title="Partners at risk", icon=":material/warning:"),
-    st.Page("views/model.py", title="Model", icon=":material/model_training:"),
-    st.Page("views/review.py", title="Annual review", icon=":material/fact_check:"),
-    st.Page("views/partner.py", title="Partner", icon=":material/storefront:", url_path="partner"),
+    st.Page("views/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("views/pages/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
+    st.Page("views/pages/dropoffs.py", title="Revenue drop-offs", icon=":material/trending_down:"),
+    st.Page("views/pages/engagement.py", title="Engagement and fit", icon=":material/handshake:"),
+    st.Page("views/pages/recruits.py", title="Recruits and ramp", icon=":material/person_add:"),
+    st.Page("views/pages/distributors.py", title="Distributors", icon=":material/local_shipping:"),
+    st.Page("views/pages/risk.py", title="Partners at risk", icon=":material/warning:"),
+    st.Page("views/pages/model.py", title="Model", icon=":material/model_training:"),
+    st.Page("views/pages/review.py", title="Annual review", icon=":material/fact_check:"),
+    st.Page("views/pages/partner.py", title="Partner", icon=":material/storefront:", url_path="partner"),
 ]
 if actor.may("load") or actor.may("roll back"):
-    pages.append(st.Page("views/upload.py", title="Upload extracts", icon=":material/upload_file:"))
+    pages.append(st.Page("views/pages/upload.py", title="Upload extracts", icon=":material/upload_file:"))
 page = st.navigation(pages)
 remember_page(page)
 identity_sidebar(actor)

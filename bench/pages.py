@@ -20,9 +20,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
-# Modules in views/ that pages import, not pages.
-HELPERS = ("__init__", "auth", "db", "scores", "sidebar", "widgets", "overview_sections", "periods", "saved_views",
-           "style", "review_draft", "review_whatif", "review_saved", "review_table", "review_year", "review_letters")
 
 
 @dataclass
@@ -63,12 +60,10 @@ def discover_pages(app: Path = APP) -> list[tuple[str, str]]:
 
 
 def unlisted_views(pages: list[tuple[str, str]]) -> list[str]:
-    """Give the view scripts in views/ that app.py does not navigate to (helpers excluded)."""
+    """Give the page scripts in views/pages/ that app.py does not navigate to."""
     listed = {p for p, _ in pages}
-    return sorted(
-        f"views/{p.name}" for p in (ROOT / "views").glob("*.py")
-        if f"views/{p.name}" not in listed and p.stem not in HELPERS
-    )
+    return sorted(f"views/pages/{p.name}" for p in (ROOT / "views" / "pages").glob("*.py")
+                  if f"views/pages/{p.name}" not in listed)
 
 
 def _rss_mb() -> float:

@@ -2,7 +2,7 @@
 
 Run on a demo database (one process, a few warm runs per page, about a minute):
     .venv/bin/python bench/profile_pages.py DB [--warm-runs 5] [--out bench/results/profile_pages.md --label after]
-    .venv/bin/python bench/profile_pages.py DB --cprofile views/engagement.py   # the top functions of one page
+    .venv/bin/python bench/profile_pages.py DB --cprofile views/pages/engagement.py   # the top functions of one page
 
 AppTest runs app.py in a thread of this process, as the server does for a session, each script
 compiled once as the server does. The script run (ScriptRunner._run_script) is timed on that
@@ -15,7 +15,7 @@ thread, and named functions are wrapped with timers whose time goes to the inner
   score freshness), all kinds of work in it together;
 - db open/close: opening and closing Store connections (views.db and the keep-alive);
 - versions: the data/scores version query that keys every cached call;
-- cached: the rest of views.db.cached (and cached_figure, derived): st.cache_data's hashing of the
+- cached: the rest of views.cache.cached (and cached_figure, derived): st.cache_data's hashing of the
   arguments and the copy of a hit;
 - figure build: analytics.charts functions;
 - figure send: st.plotly_chart (the figure to a dict, plotly's JSON, the element id's hash);
@@ -121,7 +121,7 @@ def instrument(timer: SplitTimer) -> None:
     from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
 
     import analytics.charts as charts
-    import views.db
+    import views.cache
     from analytics.store.store import Store
 
     run_script = ScriptRunner._run_script
@@ -146,8 +146,8 @@ def instrument(timer: SplitTimer) -> None:
     Store.close = timer.wrap(Store.close, "db open/close")
     Store.versions = timer.wrap(Store.versions, "versions")
     for name in ("cached", "cached_figure", "derived"):  # the last two are newer than the first table
-        if hasattr(views.db, name):
-            setattr(views.db, name, timer.wrap(getattr(views.db, name), "cached"))
+        if hasattr(views.cache, name):
+            setattr(views.cache, name, timer.wrap(getattr(views.cache, name), "cached"))
     for name in getattr(charts, "__all__", dir(charts)):
         value = getattr(charts, name)
         if callable(value) and getattr(value, "__module__", None) == charts.__name__ and not isinstance(value, type):

@@ -218,7 +218,7 @@ def test_without_sign_in_the_app_says_it_runs_in_local_single_user_mode(small_db
     at = AppTest.from_file(APP, default_timeout=90).run()
     assert not at.exception
     assert any("Local single-user mode" in c.value for c in at.sidebar.caption)
-    at.switch_page("views/upload.py").run()
+    at.switch_page("views/pages/upload.py").run()
     assert not at.exception
     assert at.title[0].value == "Upload extracts"
     assert at.file_uploader(key="uploads") is not None
@@ -276,7 +276,7 @@ def test_a_verified_admin_is_admin_in_the_app(small_db, roles_file):
     at = run_as(small_db, "admin@example.com", email_verified=True)
     assert any("role: **admin**" in c.value for c in at.sidebar.caption)
     assert not at.sidebar.warning
-    at.switch_page("views/upload.py").run()
+    at.switch_page("views/pages/upload.py").run()
     assert not at.exception and at.title[0].value == "Upload extracts"
 
 
@@ -286,7 +286,7 @@ def test_an_unverified_admin_is_a_viewer_and_the_sidebar_says_why(small_db, role
     assert [w.value for w in at.sidebar.warning] == [UNVERIFIED_EMAIL_NOTE]
     assert "not verified by the provider, so you can only view" in UNVERIFIED_EMAIL_NOTE
     with pytest.raises(ValueError, match="Could not find a navigation page for '.*upload.py'"):
-        at.switch_page("views/upload.py").run()
+        at.switch_page("views/pages/upload.py").run()
 
 
 @pytest.mark.parametrize("email, may_load", [("exec@example.com", False), ("ops@example.com", True),
@@ -295,9 +295,9 @@ def test_the_upload_page_is_offered_only_to_operators_and_admins(small_db, roles
     if not may_load:
         # Not in the navigation at all: no link to it, and no way to switch to it.
         with pytest.raises(ValueError, match="Could not find a navigation page for '.*upload.py'"):
-            run_as(small_db, email, "views/upload.py")
+            run_as(small_db, email, "views/pages/upload.py")
         return
-    at = run_as(small_db, email, "views/upload.py")
+    at = run_as(small_db, email, "views/pages/upload.py")
     assert at.title[0].value == "Upload extracts"
     assert at.file_uploader(key="uploads") is not None
     assert at.selectbox(key="rollback_pick") is not None
@@ -308,7 +308,7 @@ def test_the_upload_page_remembers_an_operators_column_mapping(small_db, roles_f
 
     from analytics.store.store import Store
 
-    at = run_as(small_db, "ops@example.com", "views/upload.py")
+    at = run_as(small_db, "ops@example.com", "views/pages/upload.py")
     at.file_uploader(key="uploads").upload("odd.csv", b"Acct;When;Amt\nP9;2025-10-01;100\n", "text/csv").run()
     for canonical, header in ODD_MAPPING.items():
         at.selectbox(key=f"map_0_{canonical}").set_value(header)
@@ -326,7 +326,7 @@ def test_the_upload_page_remembers_an_operators_column_mapping(small_db, roles_f
 @pytest.mark.parametrize("email, may_save", [("exec@example.com", False), ("ops@example.com", False),
                                              ("chief@example.com", True), ("admin@example.com", True)])
 def test_review_decisions_can_be_changed_only_by_reviewers_and_admins(demo_db, roles_file, email, may_save):
-    at = run_as(demo_db, email, "views/review.py")
+    at = run_as(demo_db, email, "views/pages/review.py")
     assert at.title[0].value == "Annual review"
     assert at.metric, "every role sees the recommendations"
     keys = {b.key for b in at.button}

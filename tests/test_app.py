@@ -114,6 +114,6 @@ def test_partners_per_tier_agree_across_pages_under_a_tier_filter(tmp_path):
 
     now = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]  # the quarter's bars, beside a year before
     assert dict(zip(now["x"], trace_values(now["y"]), strict=True)) == {"Bronze": 2}
-    tiers = at.switch_page("views/tiers.py").run()
+    tiers = at.switch_page("views/pages/tiers.py").run()
     assert not tiers.exception, tiers.exception
     assert metric(tiers, "Bronze").value == "2"

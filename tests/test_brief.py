@@ -186,7 +186,7 @@ def test_cli_writes_the_deck_and_refuses_a_quarter_without_data(small_db, tmp_pa
 
 
 def test_overview_offers_the_board_pack(small_db):
-    at = open_page(small_db, "views/overview.py")
+    at = open_page(small_db, "views/pages/overview.py")
     assert "Board pack for 2025Q4 (PowerPoint)" in [b.label for b in at.get("download_button")]
 
 

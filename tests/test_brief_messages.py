@@ -172,7 +172,7 @@ def test_brief_builds_on_the_template_and_prints_the_messages(small_demo, tmp_pa
 
 
 def test_the_overview_shows_the_messages_with_links_and_tiers_against_a_year_before(review_db):
-    at = open_page(review_db, "views/overview.py")
+    at = open_page(review_db, "views/pages/overview.py")
     assert not at.exception, at.exception
     with Store(review_db) as store:
         found = quarter_messages(store, ChannelFilter(latest_quarter(store)), load_program())
@@ -197,7 +197,7 @@ def test_an_admin_keeps_a_template_on_the_overview_and_a_bad_one_is_refused_by_n
     shutil.copy(program_path(), tmp_path / "program.toml")
     monkeypatch.setenv("CHANNEL_RULES_DIR", str(tmp_path))  # the template is kept beside the rules, not in data/
     bad = company_template(tmp_path / "bad.pptx", rename={"Title Only": "Headline only"}).read_bytes()
-    at = open_page(small_channel_db, "views/overview.py")
+    at = open_page(small_channel_db, "views/pages/overview.py")
     at.file_uploader(key="brief_template_upload").upload("bad.pptx", bad, "application/octet-stream").run()
     at.button(key="brief_template_save").click().run()
     assert not at.exception, at.exception

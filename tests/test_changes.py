@@ -122,7 +122,7 @@ def test_an_empty_store_has_no_changes(store):
 def test_overview_shows_the_section_with_links_and_the_csv(two_loads):
     with Store(two_loads) as store:
         engine = load_changes(store)  # the program's own rules, as the page uses
-    at = open_page(two_loads, "views/overview.py")
+    at = open_page(two_loads, "views/pages/overview.py")
     assert "What changed with the last load" in [s.value for s in at.subheader]
     frames = [df.value for df in at.dataframe if "what_changed" in df.value.columns]
     assert frames and frames[0]["partner"].tolist() == engine.rows["partner_id"].tolist()  # a click opens each
@@ -136,6 +136,6 @@ def test_overview_says_what_an_unchanged_load_means(tmp_path, write_file):
     path = tmp_path / "one.duckdb"
     with Store(path) as store:
         load_extract(store, write_file("a.csv", LOAD_A))
-    at = open_page(path, "views/overview.py")
+    at = open_page(path, "views/pages/overview.py")
     note = "Nothing was stored before this load, so there is nothing to compare it with."
     assert markdown_literal(note) in [i.value for i in at.info]

@@ -95,7 +95,7 @@ def channel_db(tmp_path: Path) -> Path:
 
 
 def test_the_page_compares_the_periods_chosen_and_keeps_them_in_the_url(channel_db):
-    at = open_page(channel_db, "views/dropoffs.py", quarter="2025Q4")
+    at = open_page(channel_db, "views/pages/dropoffs.py", quarter="2025Q4")
     assert metric(at, "Partners down 50 % or more").help == "Revenue in 2025Q1–2025Q4 against 2024Q1–2024Q4."
     at.toggle(key="dropoff_custom").set_value(True).run()
     at.select_slider(key="dropoff_period_a").set_range("2024Q1", "2024Q2")
@@ -112,12 +112,12 @@ def test_the_page_compares_the_periods_chosen_and_keeps_them_in_the_url(channel_
 
 
 def test_a_link_with_periods_opens_them_and_one_with_unloaded_periods_says_so(channel_db):
-    at = open_page(channel_db, "views/dropoffs.py", quarter="2025Q4", period_a="2024Q1-2024Q2",
+    at = open_page(channel_db, "views/pages/dropoffs.py", quarter="2025Q4", period_a="2024Q1-2024Q2",
                    period_b="2025Q1-2025Q2")
     assert at.toggle(key="dropoff_custom").value is True
     assert metric(at, "Partners down 50 % or more").help == "Revenue in 2025Q1–2025Q2 against 2024Q1–2024Q2."
     assert metric(at, "Partners down 50 % or more").value == "2"
-    at = open_page(channel_db, "views/dropoffs.py", quarter="2025Q4", period_a="2019Q1-2019Q2",
+    at = open_page(channel_db, "views/pages/dropoffs.py", quarter="2025Q4", period_a="2019Q1-2019Q2",
                    period_b="2025Q1-2025Q2")
     assert any(w.value.startswith("The link asked for period a “2019Q1") and "not loaded up to 2025Q4" in w.value
                for w in at.warning), [w.value for w in at.warning]

@@ -279,7 +279,7 @@ def test_the_upload_page_loads_after_another_write_without_an_exception(tmp_path
     db = tmp_path / "channel.duckdb"
     with Store(db) as store:
         load_extract(store, quarter_file(tmp_path / "a.csv", MONTHS[0], lines=100))
-    at = open_page(db, "views/upload.py")
+    at = open_page(db, "views/pages/upload.py")
     at.file_uploader(key="uploads").upload("b.csv", quarter_file(tmp_path / "b.csv", MONTHS[1], lines=200).read_bytes(),
                                             "text/csv").run()
     held = threading.Event()

@@ -255,7 +255,7 @@ def test_share_lines_draw_the_target_and_show_names_as_written():
 
 
 def test_distributors_page_on_the_demo_with_the_distributor_filter(demo_db):
-    at = open_page(demo_db, "views/distributors.py")
+    at = open_page(demo_db, "views/pages/distributors.py")
     assert at.title[0].value == "Distributors"
     assert not at.error
     health = at.dataframe[1].value
@@ -273,7 +273,7 @@ def test_review_page_narrows_to_the_sidebar_distributor(demo_db):
     def reviewed(at) -> int:
         return sum(int(m.value.replace(",", "")) for m in at.metric if m.help.startswith("Review "))
 
-    at = open_page(demo_db, "views/review.py")
+    at = open_page(demo_db, "views/pages/review.py")
     everyone = reviewed(at)
     at.multiselect(key="f_distributors").set_value(["Northbridge Distribution"]).run()
     assert not at.exception, at.exception
@@ -293,9 +293,25 @@ def test_distributors_page_without_stored_scores_says_so_and_shows_the_rest(tmp_
     (tmp_path / "channel.csv").write_text(CSV)
     with Store(tmp_path / "channel.duckdb") as store:
         load_extract(store, tmp_path / "channel.csv")  # a load alone stores no scores
-    at = open_page(tmp_path / "channel.duckdb", "views/distributors.py")
+    at = open_page(tmp_path / "channel.duckdb", "views/pages/distributors.py")
     assert any("No scores are stored for this data yet" in i.value for i in at.info)
     health = at.dataframe[1].value
     assert health["distributor"].tolist() == ["North", "South", NO_DISTRIBUTOR]
     assert health["share_at_risk"].isna().all() and health["recruits"].tolist() == [1, 1, 0]
     assert any("risk columns are empty" in c.value for c in at.caption)
+
+
+def test_distributors_below_target_in_the_quarter():
+    from analytics.analyses.distributors import distributors_below_target
+
+    shares = pd.DataFrame({
+        "distributor": ["Arrow", "Arrow", "Ingram", "TD", "Direct"],
+        "quarter": ["2026Q2", "2026Q3", "2026Q3", "2026Q3", "2026Q3"],
+        # Arrow was below in 2026Q2 only; Direct sold through neither group of tiers (NaN): counted, not below.
+        "lower_tier_share": [0.10, 0.30, 0.29, 0.50, np.nan],
+    })
+    assert distributors_below_target(shares, "2026Q3", 0.30) == (1, 4)
+    assert distributors_below_target(shares, "2026Q2", 0.30) == (1, 1)
+    assert distributors_below_target(shares, "2025Q1", 0.30) == (0, 0)
+    with pytest.raises(ValueError, match="lower_tier_share missing from the lower-tier shares"):
+        distributors_below_target(shares.drop(columns=["lower_tier_share"]), "2026Q3", 0.3)

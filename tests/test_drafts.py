@@ -154,12 +154,12 @@ def _draft(db: Path, actor: Actor | None = None):
 
 
 def test_a_table_edit_is_kept_as_a_draft_and_restored_in_a_new_session(review_db):
-    at = open_page(review_db, "views/review.py")
+    at = open_page(review_db, "views/pages/review.py")
     assert not [i for i in at.info if i.value.startswith("Draft restored")]
     partner_id, recommended = _edit_first_row(at, {"decision": "terminate", "note": "**chief's** call"})
     assert _draft(review_db).edits == {partner_id: {"decision": "terminate", "note": "**chief's** call"}}
 
-    again = open_page(review_db, "views/review.py")  # a reload: a new session of the same person
+    again = open_page(review_db, "views/pages/review.py")  # a reload: a new session of the same person
     note = [i.value for i in again.info if i.value.startswith("Draft restored")]
     assert len(note) == 1 and f"Draft restored from {datetime.now():%H}:" in note[0] and "(1 change)" in note[0]
     assert _decisions(again).loc[partner_id, ["decision", "note"]].tolist() == ["terminate", "**chief's** call"]
@@ -171,11 +171,11 @@ def test_a_table_edit_is_kept_as_a_draft_and_restored_in_a_new_session(review_db
     decisions = _decisions(again)
     assert (decisions["decision"] == decisions["recommendation"]).all() and (decisions["note"] == "").all()
     assert _draft(review_db) is None
-    assert not [i for i in open_page(review_db, "views/review.py").info if i.value.startswith("Draft restored")]
+    assert not [i for i in open_page(review_db, "views/pages/review.py").info if i.value.startswith("Draft restored")]
 
 
 def test_apply_says_what_changed_clears_the_form_and_keeps_a_draft(review_db):
-    at = open_page(review_db, "views/review.py")
+    at = open_page(review_db, "views/pages/review.py")
     partner_id = first_option_id(at.selectbox(key="review_override_partner"))
     at.selectbox(key="review_override_partner").set_value(partner_id).run()
     recommended = _decisions(at).loc[partner_id, "recommendation"]
@@ -198,7 +198,7 @@ def test_apply_says_what_changed_clears_the_form_and_keeps_a_draft(review_db):
 
 
 def test_saving_the_review_clears_the_draft(review_db):
-    at = open_page(review_db, "views/review.py")
+    at = open_page(review_db, "views/pages/review.py")
     partner_id, _ = _edit_first_row(at, {"note": "keep an eye"})
     assert _draft(review_db).changes == 1
     at.button(key="save_review").click().run()
@@ -206,7 +206,7 @@ def test_saving_the_review_clears_the_draft(review_db):
     assert _draft(review_db) is None
     at.run()  # a rerun after saving writes no draft again
     assert _draft(review_db) is None
-    reloaded = open_page(review_db, "views/review.py")
+    reloaded = open_page(review_db, "views/pages/review.py")
     assert not [i for i in reloaded.info if i.value.startswith("Draft restored")]
 
 
@@ -219,15 +219,15 @@ def roles(tmp_path, monkeypatch):
 
 
 def test_each_person_gets_their_own_draft_and_a_viewer_none(review_db, roles):
-    at = run_as(review_db, "chief@example.com", "views/review.py", email_verified=True)
+    at = run_as(review_db, "chief@example.com", "views/pages/review.py", email_verified=True)
     partner_id, _ = _edit_first_row(at, {"decision": "terminate"})
     assert _draft(review_db, CHIEF).edits == {partner_id: {"decision": "terminate"}}
-    chief = run_as(review_db, "chief@example.com", "views/review.py", email_verified=True)
+    chief = run_as(review_db, "chief@example.com", "views/pages/review.py", email_verified=True)
     assert [i for i in chief.info if i.value.startswith("Draft restored")]
-    admin = run_as(review_db, "admin@example.com", "views/review.py", email_verified=True)
+    admin = run_as(review_db, "admin@example.com", "views/pages/review.py", email_verified=True)
     assert not [i for i in admin.info if i.value.startswith("Draft restored")]
     assert (_decisions(admin)["decision"] == _decisions(admin)["recommendation"]).all()
-    viewer = run_as(review_db, "exec@example.com", "views/review.py", email_verified=True)
+    viewer = run_as(review_db, "exec@example.com", "views/pages/review.py", email_verified=True)
     assert not [i for i in viewer.info if i.value.startswith("Draft restored")]
     st.cache_resource.clear()
     with Store(review_db) as store:

@@ -327,7 +327,7 @@ def test_an_upload_into_a_database_whose_folder_became_read_only_says_why_on_the
     extract = quarter_file(tmp_path / "q1.csv", "2026-01", lines=10).read_bytes()
     subprocess.run(["chattr", "+i", str(channel.parent)], check=True)
     try:
-        at = open_page(channel, "views/upload.py")
+        at = open_page(channel, "views/pages/upload.py")
         at.file_uploader(key="uploads").upload("q1.csv", extract, "text/csv").run()
         at.button(key="load_0").click().run()
         assert not at.exception

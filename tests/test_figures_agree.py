@@ -218,7 +218,7 @@ def test_tiers_page_counts_are_the_engines_and_the_overviews(figures_db):
         tiers = partners_by_tier(store, ChannelFilter(Q), Q).set_index("tier")["partners"]
         year = pd.Series(_moves(store, ChannelFilter(Q), "2025Q1", Q), dtype=object).value_counts()
         flows = new_and_lapsed(store).set_index("quarter").loc[Q]
-    at = open_page(figures_db, "views/tiers.py")
+    at = open_page(figures_db, "views/pages/tiers.py")
     for tier, partners in tiers.items():
         assert metric(at, tier).value == f"{partners:,}"
     for move in ("promoted", "kept", "demoted", "lapsed", "new", "returned"):
@@ -237,7 +237,7 @@ def test_tiers_page_counts_are_the_engines_and_the_overviews(figures_db):
 def test_partner_page_ranks_a_lapsed_partner_in_its_latest_recorded_tier(figures_db):
     with Store(figures_db) as store:
         rank = partner_rank(store, "P3", Q)
-    at = open_page(figures_db, "views/partner.py", partner_id="P3")
+    at = open_page(figures_db, "views/pages/partner.py", partner_id="P3")
     shown = metric(at, "Rank in tier")
     assert shown.label == "Rank in tier (Silver) · recorded 2025Q1"
     assert shown.value == f"{rank['rank_in_tier']} of {rank['partners_in_tier']}" == "2 of 2"  # P4, then P3 with 0
@@ -250,7 +250,7 @@ def test_partner_page_shows_both_tiers_of_a_partner_whose_figures_meet_a_higher_
         met = qualifying_tiers(store, Q, rules).set_index("partner_id").loc["P2"]
     words = tier_gap_words(met, "Bronze", rules)
     assert words.startswith("Gold: $3.20M of revenue, 16 deals, 8 customers; higher than its recorded tier (Bronze)")
-    at = open_page(figures_db, "views/partner.py", partner_id="P2")
+    at = open_page(figures_db, "views/pages/partner.py", partner_id="P2")
     text = next(m.value for m in at.markdown if "Tier its figures meet" in m.value)
     assert "**Tier (recorded)**: Bronze, as recorded in 2026Q1" in text and text.endswith(markdown_literal(words))
 
@@ -308,7 +308,7 @@ def test_tiers_page_counts_how_recorded_tiers_stand_to_the_figures(figures_db):
         against = recorded_against_met(tier_moves(store, ChannelFilter(Q), "2025Q1", Q, load_program()), load_program())
     # Under the program's minimums only P2 (recorded Bronze) meets a tier, Gold; the other six meet none.
     assert against == {"higher": 1, "same": 0, "lower": 6}
-    at = open_page(figures_db, "views/tiers.py")
+    at = open_page(figures_db, "views/pages/tiers.py")
     assert any(c.value.startswith("Of the 7 partners with a recorded tier in the year to 2026Q1, the figures of 1 "
                                   "meet a higher tier than the one recorded, 0 their recorded tier and 6 a lower")
                for c in at.caption)

@@ -168,11 +168,11 @@ def test_the_letters_section_says_each_currencys_letters_in_the_persons_scope(ap
         saved = load_review(store, "FY-ANZ")
     anz = int((saved["region"] == "APAC").sum())
     assert 0 < anz <= apac
-    at = run_as(apac_db, SCOPED, "views/review.py")
+    at = run_as(apac_db, SCOPED, "views/pages/review.py")
     captions = " ".join(c.value for c in at.caption)
     assert f"amounts in its currency ({anz:,} in AUD)" in captions  # the APAC reviewer's letters only
     assert any(b.proto.id.endswith("-dl_letters") for b in at.get("download_button"))
-    at = run_as(apac_db, CHIEF, "views/review.py")
+    at = run_as(apac_db, CHIEF, "views/pages/review.py")
     captions = " ".join(c.value for c in at.caption)
     assert f"({anz:,} in AUD, {len(saved) - anz:,} in USD)" in captions
 
@@ -187,7 +187,7 @@ def test_a_missing_rate_is_said_on_the_page_not_a_trace(apac_db, monkeypatch):  
         raise MissingRates(f"No {currency} exchange rate for {', '.join(quarters)} in exchange_rates")
 
     monkeypatch.setattr("analytics.review.letters.currency_rates", no_rate)
-    at = run_as(apac_db, CHIEF, "views/review.py")
+    at = run_as(apac_db, CHIEF, "views/pages/review.py")
     assert any(f"The letters cannot be written: No AUD exchange rate for {as_of}" in e.value.replace("\\", "")
                for e in at.error), [e.value for e in at.error]
     assert not any(b.proto.id.endswith("-dl_letters") for b in at.get("download_button"))

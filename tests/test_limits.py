@@ -133,7 +133,7 @@ def test_the_upload_page_states_the_limits_and_refuses_a_bomb(tmp_path):
     Store(db).close()
     bomb = tmp_path / "bomb.xlsx"
     zip_bomb(bomb, 150)
-    at = open_page(db, "views/upload.py")
+    at = open_page(db, "views/pages/upload.py")
     assert any("up to 400 MB, 5,000,000 rows and 500 columns per file" in c.value for c in at.caption)
     at.file_uploader(key="uploads").upload("bomb.xlsx", bomb.read_bytes(), "application/vnd.ms-excel").run()
     assert not at.exception

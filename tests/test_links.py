@@ -13,7 +13,7 @@ from tests.test_pages import TINY, url_values
 
 
 def test_a_click_on_a_partner_opens_it_as_of_the_quarter_with_the_filters(tiny_db):
-    at = open_page(tiny_db, "views/dropoffs.py", quarter="2025Q4", tier=["Gold", "Silver"])
+    at = open_page(tiny_db, "views/pages/dropoffs.py", quarter="2025Q4", tier=["Gold", "Silver"])
     table = next(df.value for df in at.dataframe if "revenue_t4" in df.value and "cumulative_share" not in df.value)
     row = table["partner_id"].tolist().index("P2")
     at.session_state["dl_changes_table"] = {"selection": {"cells": [[row, "partner"]]}}  # what a click sends
@@ -30,7 +30,7 @@ def test_a_click_on_a_partner_opens_it_as_of_the_quarter_with_the_filters(tiny_d
 
 
 def test_a_click_on_a_partner_name_opens_it_and_other_cells_do_not(tiny_db):
-    at = open_page(tiny_db, "views/dropoffs.py")
+    at = open_page(tiny_db, "views/pages/dropoffs.py")
     table = next(df.value for df in at.dataframe if "revenue_t4" in df.value and "cumulative_share" not in df.value)
     at.session_state["dl_changes_table"] = {"selection": {"cells": [[0, "revenue_t4"]]}}
     at.run()
@@ -59,7 +59,7 @@ def test_links_in_edited_tables_carry_the_view():
 
 
 def test_a_link_followed_in_a_running_session_sets_the_filters(tiny_db):
-    at = open_page(tiny_db, "views/overview.py", quarter="2025Q4", tier="Gold")
+    at = open_page(tiny_db, "views/pages/overview.py", quarter="2025Q4", tier="Gold")
     at.query_params.clear()
     at.query_params["quarter"] = "2025Q2"
     at.query_params["region"] = "NA"
@@ -69,12 +69,12 @@ def test_a_link_followed_in_a_running_session_sets_the_filters(tiny_db):
     assert at.multiselect(key="f_tiers").value == []  # a link names the whole view: no tier is all tiers
     # A page change through the menu (no parameters) keeps the session's choice.
     at.query_params.clear()
-    at.switch_page("views/tiers.py").run()
+    at.switch_page("views/pages/tiers.py").run()
     assert at.selectbox(key="f_quarter").value == "2025Q2" and url_values(at, "region") == ["NA"]
 
 
 def test_a_link_to_a_quarter_or_value_no_longer_loaded_says_so(tiny_db):
-    at = open_page(tiny_db, "views/overview.py", quarter="2026Q3", tier=["Gold", "Diamond"], region="**Mars**")
+    at = open_page(tiny_db, "views/pages/overview.py", quarter="2026Q3", tier=["Gold", "Diamond"], region="**Mars**")
     warnings = [w.value for w in at.warning]
     assert "The link asked for 2026Q3, which is no longer loaded; showing 2026Q2." in warnings
     assert "The link asked for tier “Diamond”, which is not in the loaded data; showing the other tiers asked for." \
@@ -83,21 +83,21 @@ def test_a_link_to_a_quarter_or_value_no_longer_loaded_says_so(tiny_db):
         in warnings
     assert at.selectbox(key="f_quarter").value == "2026Q2"
     assert at.multiselect(key="f_tiers").value == ["Gold"]
-    at.switch_page("views/tiers.py").run()
+    at.switch_page("views/pages/tiers.py").run()
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     assert not at.warning  # what the link asked for is said on the page it opened
-    at = open_page(tiny_db, "views/overview.py", quarter="2026Q3")
+    at = open_page(tiny_db, "views/pages/overview.py", quarter="2026Q3")
     at.multiselect(key="f_tiers").set_value(["Silver"]).run()  # the person's own choice answers the link
     assert not at.warning
 
 
 def test_back_gives_the_page_its_own_choices_and_the_filters_as_they_are_now(tiny_db):
-    at = open_page(tiny_db, "views/dropoffs.py", quarter="2026Q2", period_a="2024Q3-2024Q4",
+    at = open_page(tiny_db, "views/pages/dropoffs.py", quarter="2026Q2", period_a="2024Q3-2024Q4",
                    period_b="2025Q3-2025Q4")
     at.session_state["dl_changes_table"] = {"selection": {"cells": [[0, "partner"]]}}
     at.run()
     assert at.title[0].value == "Partner"
-    at.switch_page("views/partner.py")  # AppTest's own next run would go back to the page it last switched to
+    at.switch_page("views/pages/partner.py")  # AppTest's own next run would go back to the page it last switched to
     at.multiselect(key="f_regions").set_value(["NA"]).run()  # changed on the Partner page
     assert at.title[0].value == "Partner", [t.value for t in at.title]
     (back,) = at.get("page_link")
@@ -119,7 +119,7 @@ def test_a_chosen_quarter_rolled_back_in_the_session_is_named(tmp_path):
     with Store(db) as store:
         load_extract(store, early)
         load_extract(store, late)
-    at = open_page(db, "views/overview.py")
+    at = open_page(db, "views/pages/overview.py")
     at.selectbox(key="f_quarter").set_value("2026Q1").run()
     at.selectbox(key="f_quarter").set_value("2026Q2").run()  # chosen, not just the latest
     import streamlit as st

@@ -67,7 +67,7 @@ def test_a_tier_message_names_the_leavers_by_where_they_went_and_quotes_the_move
     assert dict(gold.figures) == {"partners_before": 100, "partners": 88, "net_change": -12, "left": 15,
                                   "joined": 3, "lapsed": 8, "to Silver": 7}
     assert gold.size == 7 * 10.0 + 8 * 5.0  # the leavers' revenue a year before
-    assert (gold.page, gold.page_label) == ("views/tiers.py", "Tiers → Tier moves")
+    assert (gold.page, gold.page_label) == ("views/pages/tiers.py", "Tiers → Tier moves")
 
 
 def bridge(before: float, growing: float, declining: float, new: float, lapsed: float) -> pd.DataFrame:

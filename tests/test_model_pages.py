@@ -27,7 +27,7 @@ def demo_scores(demo_db: Path):
 
 
 def test_risk_page_counts_match_the_scores(demo_db, demo_scores):
-    at = open_page(demo_db, "views/risk.py")
+    at = open_page(demo_db, "views/pages/risk.py")
     likely = int((demo_scores["churn_probability"] >= 0.5).sum())
     assert metric(at, "Likely to churn").value == f"{likely:,} of {len(demo_scores):,}"
     table = at.dataframe[0].value
@@ -45,7 +45,7 @@ def test_risk_page_counts_match_the_scores(demo_db, demo_scores):
 
 
 def test_risk_page_follows_the_sidebar_filters(demo_db, demo_scores):
-    at = open_page(demo_db, "views/risk.py", tier=["Gold"], region=["EMEA"])
+    at = open_page(demo_db, "views/pages/risk.py", tier=["Gold"], region=["EMEA"])
     table = at.dataframe[1].value  # every scored partner in the selection
     assert len(table) > 0 and set(table["tier"]) == {"Gold"} and set(table["region"]) == {"EMEA"}
     expected = demo_scores[(demo_scores["tier"] == "Gold") & (demo_scores["region"] == "EMEA")]
@@ -53,7 +53,7 @@ def test_risk_page_follows_the_sidebar_filters(demo_db, demo_scores):
 
 
 def test_risk_page_with_another_horizon(demo_db):
-    at = open_page(demo_db, "views/risk.py")
+    at = open_page(demo_db, "views/pages/risk.py")
     at.segmented_control(key="risk_horizon").set_value(2).run()
     assert not at.exception
     assert metric(at, "Revenue at stake").label == "Revenue at stake, 2026Q2–2026Q3, all " + \
@@ -68,7 +68,7 @@ _ZERO_OR_HUNDRED = re.compile(r"(?<![\d.])(0|100) ?%")
 def test_risk_page_shows_no_probability_of_0_or_100_percent(demo_db, demo_scores):
     # Whatever the scores, a probability is never written 0 % or 100 % (formatting.probability_text's bands).
     assert demo_scores["churn_probability"].between(0, 1).all()
-    at = open_page(demo_db, "views/risk.py")
+    at = open_page(demo_db, "views/pages/risk.py")
     said = [e.value for kind in ("markdown", "caption", "subheader", "title", "info") for e in at.get(kind)]
     said += [m.label for m in at.metric] + [m.value for m in at.metric]
     for frame in at.dataframe:
@@ -83,7 +83,7 @@ def test_risk_page_shows_no_probability_of_0_or_100_percent(demo_db, demo_scores
 
 
 def test_model_page_shows_backtests_and_drivers(demo_db):
-    at = open_page(demo_db, "views/model.py")
+    at = open_page(demo_db, "views/pages/model.py")
     tables = [d.value for d in at.dataframe]
     assert len(tables) == 2  # churn and turnaround backtests
     for table in tables:
@@ -100,7 +100,7 @@ def test_model_page_shows_backtests_and_drivers(demo_db):
 
 def test_partner_page_shows_risk_and_reasons(demo_db, demo_scores):
     riskiest = demo_scores.iloc[0]
-    at = open_page(demo_db, "views/partner.py", partner_id=riskiest["partner_id"])
+    at = open_page(demo_db, "views/pages/partner.py", partner_id=riskiest["partner_id"])
     assert metric(at, "Churn probability").value == probability_text(riskiest["churn_probability"])
     assert metric(at, "Churn probability").label == "Churn probability, 2026Q4–2027Q3"
     assert metric(at, "Revenue at stake").label == "Revenue at stake, 2025Q4–2026Q3"
@@ -115,19 +115,19 @@ def test_a_short_history_is_scored_by_the_calibrated_bgnbd_model_and_the_model_p
         load_extract(store, write_file("short.csv", minimal_extract("2025Q1", 6)))
         refresh_scores(store)
         scores = stored_scores(store, "2026Q2", 4)
-    at = open_page(db, "views/model.py")
+    at = open_page(db, "views/pages/model.py")
     notes = " ".join(w.value for w in at.warning)
     # Too short to test at a 4-quarter horizon, long enough to calibrate the BG/NBD model on its second quarter.
     assert "Churn not backtested" in notes and markdown_literal("(10 quarters of data; there are 6)") in notes
-    at = open_page(db, "views/risk.py")
+    at = open_page(db, "views/pages/risk.py")
     likely = int((scores["churn_probability"] >= 0.5).sum())
     assert len(scores) > 300 and metric(at, "Likely to churn").value == f"{likely:,} of {len(scores):,}"
-    at = open_page(db, "views/partner.py", partner_id="R0001")
+    at = open_page(db, "views/pages/partner.py", partner_id="R0001")
     assert metric(at, "Churn probability").value.endswith("%")
 
 
 def test_model_page_says_what_the_reliability_curve_is(demo_db):
-    at = open_page(demo_db, "views/model.py")
+    at = open_page(demo_db, "views/pages/model.py")
     captions = " ".join(c.value for c in at.caption)
     assert captions.count("Calibration (reliability curve)") == 2  # under each target's curve
     assert "observed by the test cutoff" in captions
@@ -135,7 +135,7 @@ def test_model_page_says_what_the_reliability_curve_is(demo_db):
 
 def test_partner_page_says_what_holds_a_turnaround_back(demo_db, demo_scores):
     held_back = demo_scores[demo_scores["turnaround_reasons_against"] != ""].iloc[0]
-    at = open_page(demo_db, "views/partner.py", partner_id=held_back["partner_id"])
+    at = open_page(demo_db, "views/pages/partner.py", partner_id=held_back["partner_id"])
     shown = [m.value for m in at.markdown if m.value.startswith("**What holds a turnaround back:**")]
     assert len(shown) == 1 and markdown_literal(held_back["turnaround_reasons_against"]) in shown[0]
 
@@ -147,7 +147,7 @@ def test_partner_page_shows_its_recommendation_and_saved_decision(demo_copy):
         decisions = review_decisions(recs, ChannelFilter(), {kept["partner_id"]: {"decision": "demote",
                                                                                   "note": "**talk** to them"}})
         save_review(store, "FY2026", "2026Q3", load_program(), decisions, user="chief@example.com")
-    at = open_page(demo_copy, "views/partner.py", partner_id=kept["partner_id"])
+    at = open_page(demo_copy, "views/pages/partner.py", partner_id=kept["partner_id"])
     text = [m.value for m in at.markdown]
     assert "**Recommendation:** retain · **at risk**" in " ".join(text)
     why = next(t for t in text if t.startswith("**Why:**"))

@@ -143,7 +143,7 @@ def small_demo(tmp_path_factory) -> Path:
 def test_model_page_opens_with_the_summary_of_the_stored_report(small_demo):
     with Store(small_demo) as store:
         stored = stored_report(store, "2026Q3", 4)
-    at = open_page(small_demo, "views/model.py")
+    at = open_page(small_demo, "views/pages/model.py")
     expected = plain_summary(stored)
     # The summary comes first: the page's first heading, then one paragraph per point, before "For analysts".
     assert at.subheader[0].value == "In short"

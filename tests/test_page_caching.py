@@ -53,7 +53,7 @@ def figure_specs(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
-@pytest.mark.parametrize("page", ["views/overview.py", "views/engagement.py", "views/dropoffs.py"],
+@pytest.mark.parametrize("page", ["views/pages/overview.py", "views/pages/engagement.py", "views/pages/dropoffs.py"],
                          ids=["overview", "engagement", "dropoffs"])
 def test_warm_run_builds_no_figure_and_reads_the_version_once(tiny_db, calls, page):
     at = open_page(tiny_db, page)
@@ -68,7 +68,7 @@ def test_warm_run_builds_no_figure_and_reads_the_version_once(tiny_db, calls, pa
 
 
 def test_a_new_load_shows_in_the_figures_at_once(tiny_db, tmp_path):
-    at = open_page(tiny_db, "views/overview.py")
+    at = open_page(tiny_db, "views/pages/overview.py")
     before = figure_specs(at)
     load_ten_gold_partners(tiny_db, tmp_path)
     at.run()
@@ -84,7 +84,7 @@ def test_a_new_load_shows_in_the_figures_at_once(tiny_db, tmp_path):
 
 
 def test_derived_results_follow_their_arguments_and_the_filter(tiny_db):
-    at = open_page(tiny_db, "views/dropoffs.py")
+    at = open_page(tiny_db, "views/pages/dropoffs.py")
     # Over the trailing year P2 fell from 850 to 400 (-53 %), P4 from 70 to nothing; P1 held steady.
     assert metric(at, "Partners down 50 %").value == "2"
     at.slider(key="dropoff_threshold").set_value(60).run()
@@ -111,11 +111,11 @@ def test_the_app_skips_streamlits_full_garbage_collection_after_every_run(monkey
 
 
 def test_a_new_load_drops_the_older_generation_from_the_caches(tiny_db, tmp_path):
-    from views import db, style
+    from views import cache, style
 
-    at = open_page(tiny_db, "views/overview.py")
+    at = open_page(tiny_db, "views/pages/overview.py")
     assert not at.exception
-    assert str(tiny_db) in db._latest_versions  # the run's versions were seen
+    assert str(tiny_db) in cache._latest_versions  # the run's versions were seen
     older = [kept[0] for kept in style._SPLIT.values()]  # held here, so their ids stay theirs
     assert older  # the page's figures were split once and kept
     load_ten_gold_partners(tiny_db, tmp_path)
@@ -130,10 +130,10 @@ def test_a_cached_result_is_shared_yet_a_run_that_changes_its_copy_changes_only_
     import numpy as np
     import pandas as pd
 
-    from views.db import _own_view
+    from views.cache import own_view
 
     shared = {"frame": pd.DataFrame({"revenue": [1.0, 2.0]}), "parts": (pd.Series([1, 2]), np.arange(3)), "n": 2}
-    view = _own_view(shared)
+    view = own_view(shared)
     assert view["frame"] is not shared["frame"] and view["n"] == 2
     assert np.shares_memory(view["frame"]["revenue"].to_numpy(), shared["frame"]["revenue"].to_numpy())
     view["frame"]["revenue"] = view["frame"]["revenue"] * 100

@@ -16,8 +16,8 @@ from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 
 PAGES = [
-    "views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/recruits.py",
-    "views/distributors.py", "views/partner.py",
+    "views/pages/overview.py", "views/pages/tiers.py", "views/pages/dropoffs.py", "views/pages/engagement.py",
+    "views/pages/recruits.py", "views/pages/distributors.py", "views/pages/partner.py",
 ]
 
 # Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
@@ -67,7 +67,7 @@ def test_every_page_runs_on_a_tiny_database_and_with_a_filter_that_matches_nothi
 
 
 def test_tiers_page_counts_match_a_direct_query_and_the_overview(demo_db):
-    at = open_page(demo_db, "views/tiers.py")
+    at = open_page(demo_db, "views/pages/tiers.py")
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     # Active partners in the four quarters to the quarter, each in its latest recorded tier there.
     (gold,) = direct(
@@ -93,7 +93,7 @@ def test_tiers_page_counts_match_a_direct_query_and_the_overview(demo_db):
 
 
 def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db):
-    at = open_page(tiny_db, "views/tiers.py")
+    at = open_page(tiny_db, "views/pages/tiers.py")
     tiers = {"Platinum", "Gold", "Silver", "Bronze", "Authorized", "Unknown"}
     labels = {m.label for m in at.metric if m.label in tiers}
     assert labels == {"Gold", "Silver", "Authorized"}  # 2025Q3–2026Q2: P1 Gold, P2 Silver, P3 (P4 lapsed)
@@ -104,7 +104,7 @@ def test_tier_filter_and_region_filter_narrow_the_tiers_page(tiny_db):
 
 
 def test_tier_moves_on_the_tiny_channel(tiny_db):
-    at = open_page(tiny_db, "views/tiers.py")
+    at = open_page(tiny_db, "views/pages/tiers.py")
     # Four quarters to 2025Q2 P2 already sold as Silver (its latest tier there): kept, not demoted.
     assert metric(at, "Kept").value == "2" and metric(at, "Kept").help.endswith("2025Q2 → 2026Q2")
     at.selectbox(key="tier_from").set_value("2025Q1").run()
@@ -116,7 +116,7 @@ def test_tier_moves_on_the_tiny_channel(tiny_db):
 
 
 def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db):
-    at = open_page(tiny_db, "views/dropoffs.py")
+    at = open_page(tiny_db, "views/pages/dropoffs.py")
     assert metric(at, "Partners down 50 % or more").value == "2"  # P2 (-60 %) and P4 (lapsed)
     fallen = at.dataframe[0].value
     assert fallen["partner_id"].tolist()[0] == "P2"
@@ -125,7 +125,7 @@ def test_dropoffs_page_finds_the_partner_that_fell_60_percent(tiny_db):
 
 
 def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db):
-    at = open_page(demo_db, "views/dropoffs.py")
+    at = open_page(demo_db, "views/pages/dropoffs.py")
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (fallen,) = direct(
         demo_db,
@@ -143,7 +143,7 @@ def test_dropoffs_count_matches_a_direct_query_on_the_demo(demo_db):
 
 
 def test_engagement_low_deal_count_matches_a_direct_query(demo_db):
-    at = open_page(demo_db, "views/engagement.py")
+    at = open_page(demo_db, "views/pages/engagement.py")
     (quarter,) = direct(demo_db, "SELECT max(quarter) FROM partner_quarter", [])
     (few,) = direct(
         demo_db,
@@ -159,7 +159,7 @@ def test_engagement_low_deal_count_matches_a_direct_query(demo_db):
 
 
 def test_partner_page_from_a_link_shows_that_partner(tiny_db):
-    at = open_page(tiny_db, "views/partner.py", partner_id="P2")
+    at = open_page(tiny_db, "views/pages/partner.py", partner_id="P2")
     assert at.selectbox(key="partner_pick").value == "P2"
     assert at.subheader[0].value == "Falling Inc"
     assert metric(at, "Revenue, 2025Q3–2026Q2").value == money(400)
@@ -169,10 +169,10 @@ def test_partner_page_from_a_link_shows_that_partner(tiny_db):
 
 
 def test_filters_survive_a_page_change_and_come_from_a_shared_url(tiny_db):
-    at = open_page(tiny_db, "views/overview.py", tier="Gold", quarter="2025Q4")
+    at = open_page(tiny_db, "views/pages/overview.py", tier="Gold", quarter="2025Q4")
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     assert at.selectbox(key="f_quarter").value == "2025Q4"
-    at.switch_page("views/tiers.py").run()
+    at.switch_page("views/pages/tiers.py").run()
     assert not at.exception
     assert at.multiselect(key="f_tiers").value == ["Gold"]
     assert url_values(at, "tier") == ["Gold"]

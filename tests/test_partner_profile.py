@@ -177,3 +177,16 @@ def test_rank_partner_without_a_region():
                           "revenue": [10.0, 20.0]})
     result = rank_partner(frame, "A")
     assert (result["rank_in_tier"], result["partners_in_tier"], result["rank_in_region"]) == (2, 2, None)
+
+
+def test_deals_in_year_counts_the_four_quarters_to_the_quarter():
+    from analytics.analyses.partner_profile import deals_in_year
+
+    history = pd.DataFrame({"quarter": ["2025Q2", "2025Q3", "2025Q4", "2026Q2", "2026Q3"],
+                            "deals": [100, 1, 2, 4, 8]})
+    # 2025Q4-2026Q3: 2 + 4 + 8 (2026Q1 has no row); 2025Q3-2026Q2: 1 + 2 + 4.
+    assert deals_in_year(history, "2026Q3") == 14
+    assert deals_in_year(history, "2026Q2") == 7
+    assert deals_in_year(history.iloc[:0], "2026Q3") == 0
+    with pytest.raises(ValueError, match="deals missing from the partner's history"):
+        deals_in_year(history.drop(columns=["deals"]), "2026Q3")

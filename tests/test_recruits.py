@@ -237,7 +237,7 @@ def test_recruit_history_from_the_store(channel, as_of, flt, expected):
 
 
 def test_recruits_page_on_the_demo_channel_shows_cohorts_and_follows_the_tier_filter(demo_db):
-    at = open_page(demo_db, "views/recruits.py")
+    at = open_page(demo_db, "views/pages/recruits.py")
     assert at.title[0].value == "Recruits and ramp"
     assert any("first stored order" in c.value for c in at.caption)
     cohorts = at.dataframe[0].value
@@ -259,3 +259,21 @@ def test_recruits_page_on_the_demo_channel_shows_cohorts_and_follows_the_tier_fi
     assert not at.exception
     assert at.dataframe[0].value["cohort"].max() == "2025Q3"
     assert metric(at, "Partners recruited").label.endswith("–2025Q3")
+
+
+def test_recruit_headline():
+    from analytics.analyses.recruits import RecruitHeadline, recruit_headline
+
+    cohorts = pd.DataFrame({
+        "cohort": ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q3"],
+        "recruited": [10, 30, 5, 7, 8],
+        # First year over for 2025Q1 and 2025Q2 only (as of 2026Q3): (0.5*10 + 0.2*30) / 40 = 0.275.
+        "three_deals_first_year": [0.5, 0.2, np.nan, np.nan, np.nan],
+    })
+    assert recruit_headline(cohorts, "2026Q3") == RecruitHeadline(
+        recruited=60, recruited_last_year=15, first_year_cohorts=("2025Q1", "2025Q2"),
+        first_year_deals_share=pytest.approx(0.275))
+    young = cohorts.assign(three_deals_first_year=np.nan)
+    assert recruit_headline(young, "2026Q3").first_year_deals_share is None
+    with pytest.raises(ValueError, match="recruited missing from the recruit cohorts"):
+        recruit_headline(cohorts.drop(columns=["recruited"]), "2026Q3")

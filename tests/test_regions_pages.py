@@ -27,8 +27,9 @@ from analytics.store.rates import load_rates
 from analytics.store.store import Store
 from tests.apptest_helpers import APP
 
-PAGES = ["views/overview.py", "views/tiers.py", "views/dropoffs.py", "views/engagement.py", "views/recruits.py",
-         "views/distributors.py", "views/risk.py", "views/model.py", "views/review.py", "views/partner.py"]
+PAGES = ["views/pages/overview.py", "views/pages/tiers.py", "views/pages/dropoffs.py", "views/pages/engagement.py",
+         "views/pages/recruits.py", "views/pages/distributors.py", "views/pages/risk.py", "views/pages/model.py",
+         "views/pages/review.py", "views/pages/partner.py"]
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
         "client_id": "id", "client_secret": "secret",
         "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
@@ -99,7 +100,7 @@ def test_every_page_as_a_regional_reviewer_shows_only_its_region(apac_db, page):
 
 
 def test_the_review_as_a_regional_reviewer_is_its_region_under_its_program(apac_db):
-    at = run_as(apac_db, SCOPED, "views/review.py")
+    at = run_as(apac_db, SCOPED, "views/pages/review.py")
     captions = " ".join(c.value for c in at.caption)
     assert "Your review: APAC only" in captions
     assert "ANZ program (AUD)" in captions and "Global program" not in captions
@@ -111,13 +112,13 @@ def test_the_review_as_a_regional_reviewer_is_its_region_under_its_program(apac_
 def test_a_partner_link_outside_the_scope_says_it_is_not_theirs(apac_db):
     _, others = _regions_of_partners(apac_db)
     outsider = sorted(others)[0]
-    at = run_as(apac_db, SCOPED, "views/partner.py", partner_id=outsider)
+    at = run_as(apac_db, SCOPED, "views/pages/partner.py", partner_id=outsider)
     assert any(f"Partner {outsider} is not one of yours" in w.value for w in at.warning)
     assert not at.metric  # nothing of that partner is shown
 
 
 def test_the_global_chief_sees_every_region_and_the_regional_progress(apac_db):
-    at = run_as(apac_db, CHIEF, "views/review.py")
+    at = run_as(apac_db, CHIEF, "views/pages/review.py")
     assert "Regions" in [t.label for t in at.tabs]
     progress = next(f for f in _shown_frames(at) if "left" in f.columns)
     assert set(progress["region"]) == {"ANZ", "APAC", "EMEA", "LATAM", "NA"}
@@ -154,7 +155,7 @@ def test_the_board_pack_and_the_review_export_of_a_scope_hold_no_other_regions_p
 
 def test_the_partner_page_of_a_partner_under_a_regional_program_names_it(apac_db):
     apac, _ = _regions_of_partners(apac_db)
-    at = run_as(apac_db, SCOPED, "views/partner.py", partner_id=sorted(apac)[0])
+    at = run_as(apac_db, SCOPED, "views/pages/partner.py", partner_id=sorted(apac)[0])
     text = " ".join(m.value for m in at.markdown)
     assert "(the ANZ program's minimums, revenue in AUD)" in text
     assert "**Program:** ANZ (AUD), the program of its region APAC" in text

@@ -160,7 +160,7 @@ def direct_retention(db, partner_id: str | None, quarter: str) -> tuple[int, int
 
 
 def test_engagement_page_shows_retention_and_the_partners_losing_accounts(demo_db):
-    at = open_page(demo_db, "views/engagement.py")
+    at = open_page(demo_db, "views/pages/engagement.py")
     quarter = at.selectbox(key="f_quarter").value
     shown = metric(at, "Customers kept from the year before")
     assert shown.value == kept_text(*direct_retention(demo_db, None, quarter))
@@ -170,7 +170,7 @@ def test_engagement_page_shows_retention_and_the_partners_losing_accounts(demo_d
 
 
 def test_partner_page_shows_the_customers_kept(demo_db):
-    at = open_page(demo_db, "views/partner.py", partner_id="P000002")
+    at = open_page(demo_db, "views/pages/partner.py", partner_id="P000002")
     quarter = at.selectbox(key="f_quarter").value
     before, after = retention_periods(quarter)
     shown = metric(at, "Customers kept from the year before")

@@ -425,7 +425,7 @@ def test_demo_review_proposes_an_action_for_every_partner_of_the_program(demo_db
 
 
 def test_review_page_records_an_override_and_reads_it_back(demo_copy):
-    at = open_page(demo_copy, "views/review.py")
+    at = open_page(demo_copy, "views/pages/review.py")
     assert metric(at, "Differ from the recommendation").value == "0"
     assert at.selectbox(key="review_override_partner").value is None  # nothing preselected
     partner_id = first_option_id(at.selectbox(key="review_override_partner"))  # the first partner of the list
@@ -447,7 +447,7 @@ def test_review_page_records_an_override_and_reads_it_back(demo_copy):
 
 
 def test_review_page_what_if_follows_the_minimums(demo_db):
-    at = open_page(demo_db, "views/review.py")
+    at = open_page(demo_db, "views/pages/review.py")
     at.text_input(key="whatif_min_Gold").input("$1,500,000").run()
     assert not at.exception
     compare = next(d.value for d in at.dataframe if "partners_what_if" in d.value.columns).set_index("action")
@@ -471,7 +471,7 @@ def test_review_page_what_if_follows_the_minimums(demo_db):
 
 
 def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(demo_copy):
-    at = open_page(demo_copy, "views/review.py")
+    at = open_page(demo_copy, "views/pages/review.py")
     partner_id = first_option_id(at.selectbox(key="review_override_partner"))
     at.selectbox(key="review_override_partner").set_value(partner_id).run()
     at.selectbox(key="review_override_decision").set_value("provisional continuation")
@@ -500,13 +500,13 @@ def test_review_page_override_to_provisional_gets_editable_goals_and_is_saved(de
     assert saved.loc[~scored, "churn_probability"].notna().all() and saved["model_version"].notna().all()
     assert saved.loc[scored, "churn_probability"].isna().all() and scored.sum() > 100
     # Opened again, the saved review's follow-up does not count the unloaded quarters as met.
-    at = open_page(demo_copy, "views/review.py")
+    at = open_page(demo_copy, "views/pages/review.py")
     assert metric(at, "Met their goals").value == "0"
     assert metric(at, "Not yet known").value == str(int((saved["decision"] == "provisional continuation").sum()))
 
 
 def test_review_page_table_edits_stay_with_their_partner_when_the_selection_changes(demo_copy):
-    at = open_page(demo_copy, "views/review.py")
+    at = open_page(demo_copy, "views/pages/review.py")
     at.toggle(key="review_edit_in_table").set_value(True).run()
     generation = at.session_state["review_editor_generation"]
     table = at.data_editor(key=f"review_editor_{generation}").value.reset_index(drop=True)

@@ -257,7 +257,7 @@ def test_the_partner_page_shows_its_revised_goals_so_far(reviewed, tmp_path):
     path = reviewed.path
     reviewed.close()
     st.cache_resource.clear()
-    at = open_page(path, "views/partner.py", partner_id="MISS")
+    at = open_page(path, "views/pages/partner.py", partner_id="MISS")
     assert not at.exception
     said = [m.value for m in at.markdown if "Revised goals of review" in m.value]
     assert len(said) == 1 and "behind: revenue $50 of $250 and 1 of 1 deals in 2025Q1" in said[0]

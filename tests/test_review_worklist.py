@@ -155,7 +155,7 @@ def test_orders_put_missing_figures_last_and_break_ties_by_partner():
 
 # -- the page ------------------------------------------------------------------------------------
 def test_the_page_counts_every_partner_and_its_headline_follows_a_decision(review_db):
-    at = open_page(review_db, "views/review.py")
+    at = open_page(review_db, "views/pages/review.py")
     assert not at.exception
     st.cache_resource.clear()
     with Store(review_db) as store:
@@ -185,7 +185,7 @@ def test_the_page_counts_every_partner_and_its_headline_follows_a_decision(revie
 
 
 def test_a_new_load_never_moves_the_open_review_to_another_year(review_db, tmp_path):
-    at = open_page(review_db, "views/review.py")
+    at = open_page(review_db, "views/pages/review.py")
     assert any(c.value.startswith("Review of the year 2025Q4–2026Q3") for c in at.caption)
     late = tmp_path / "next_quarter.csv"
     late.write_text("partner_id,order_date,revenue\nP000001,2026-10-15,1000\n")

@@ -64,7 +64,7 @@ def channel_db(tmp_path: Path) -> Path:
 
 
 def test_a_saved_view_opens_its_page_with_its_filters_and_periods(channel_db):
-    at = open_page(channel_db, "views/dropoffs.py", quarter="2025Q2", tier="Silver", period_a="2024Q1-2024Q2",
+    at = open_page(channel_db, "views/pages/dropoffs.py", quarter="2025Q2", tier="Silver", period_a="2024Q1-2024Q2",
                    period_b="2025Q1-2025Q2")
     at.text_input(key="view_name").input("Silver halves")
     at.button(key="view_save").click().run()
@@ -72,7 +72,7 @@ def test_a_saved_view_opens_its_page_with_its_filters_and_periods(channel_db):
     # Somewhere else, with other filters:
     at.multiselect(key="f_tiers").set_value(["Gold"]).run()
     at.selectbox(key="f_quarter").set_value("2025Q4").run()
-    at.switch_page("views/tiers.py").run()
+    at.switch_page("views/pages/tiers.py").run()
     at.selectbox(key="view_pick").set_value("Silver halves")
     at.button(key="view_open").click().run()
     assert not at.exception, at.exception
@@ -91,7 +91,7 @@ def viewer_role(tmp_path, monkeypatch):
 
 
 def test_a_viewer_may_keep_views_of_their_own(channel_db, viewer_role):
-    at = run_as(channel_db, "exec@example.com", "views/tiers.py", email_verified=True)
+    at = run_as(channel_db, "exec@example.com", "views/pages/tiers.py", email_verified=True)
     assert any("role: **viewer**" in c.value for c in at.sidebar.caption)
     at.text_input(key="view_name").input("Exec's view")
     at.button(key="view_save").click().run()

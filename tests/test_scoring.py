@@ -152,7 +152,8 @@ def no_training(monkeypatch):
     monkeypatch.setattr(model_module, "fit_models", refuse)
 
 
-@pytest.mark.parametrize("page", ["views/risk.py", "views/model.py", "views/review.py", "views/partner.py"])
+@pytest.mark.parametrize("page", ["views/pages/risk.py", "views/pages/model.py", "views/pages/review.py",
+                                  "views/pages/partner.py"])
 def test_no_page_trains_a_model(demo_db, no_training, page):
     at = open_page(demo_db, page, partner_id="P000001")
     assert not at.exception
@@ -162,7 +163,7 @@ def test_no_page_trains_a_model(demo_db, no_training, page):
 def test_pages_show_scores_computed_in_the_background_after_new_data(history, write_file, monkeypatch):
     history.close()
     monkeypatch.setenv("CHANNEL_BACKGROUND_SCORES", "1")
-    at = open_page(history.path, "views/risk.py")
+    at = open_page(history.path, "views/pages/risk.py")
     assert any("being computed" in i.value or "No scores" in i.value for i in at.info)
     refresher(history.path).join(120)
     at.run()

@@ -104,7 +104,7 @@ def test_an_upload_on_the_page_of_one_process_is_written_while_another_process_r
     try:
         version = int(reader.stdout.readline().split()[2])
         next_quarter = b"partner_id,order_date,revenue\nP1,2026-01-05,100\nP2,2026-02-01,50\n"
-        at = upload(open_page(small_channel_db, "views/upload.py"), "q1.csv", next_quarter)
+        at = upload(open_page(small_channel_db, "views/pages/upload.py"), "q1.csv", next_quarter)
         at.button(key="load_0").click().run()
         assert not at.exception, at.exception
         assert "Loaded as load #5" in at.success[0].value

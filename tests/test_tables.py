@@ -85,7 +85,7 @@ def test_a_short_table_shows_every_row_without_a_caption(downloads):
 
 
 def test_the_dropoffs_page_downloads_every_partner_that_fell(demo_db, downloads):
-    at = open_page(demo_db, "views/dropoffs.py")
+    at = open_page(demo_db, "views/pages/dropoffs.py")
     fallen = int(metric(at, "Partners down 50 % or more").value.replace(",", ""))
     (name,) = [n for n in downloads if n.startswith("revenue_dropoffs_")]
     rows = csv_rows(downloads[name]())
@@ -128,10 +128,11 @@ def table_problems(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize(
     ("page", "params"),
-    [("views/overview.py", {}), ("views/tiers.py", {}), ("views/dropoffs.py", {}), ("views/engagement.py", {}),
-     ("views/recruits.py", {}), ("views/distributors.py", {}), ("views/risk.py", {}), ("views/model.py", {}),
-     ("views/review.py", {}), ("views/partner.py", {"partner_id": "P00010"}), ("views/upload.py", {})],
-    ids=lambda v: v.removeprefix("views/").removesuffix(".py") if isinstance(v, str) else "",
+    [("views/pages/overview.py", {}), ("views/pages/tiers.py", {}), ("views/pages/dropoffs.py", {}),
+     ("views/pages/engagement.py", {}), ("views/pages/recruits.py", {}), ("views/pages/distributors.py", {}),
+     ("views/pages/risk.py", {}), ("views/pages/model.py", {}), ("views/pages/review.py", {}),
+     ("views/pages/partner.py", {"partner_id": "P00010"}), ("views/pages/upload.py", {})],
+    ids=lambda v: v.removeprefix("views/pages/").removesuffix(".py") if isinstance(v, str) else "",
 )
 def test_every_table_on_a_page_reads_in_words_with_its_figures_formatted(demo_db, page, params):
     at = open_page(demo_db, page, **params)
@@ -140,7 +141,7 @@ def test_every_table_on_a_page_reads_in_words_with_its_figures_formatted(demo_db
 
 
 def test_the_partner_id_shows_once_and_the_name_and_reasons_come_first(demo_db):
-    at = open_page(demo_db, "views/risk.py")
+    at = open_page(demo_db, "views/pages/risk.py")
     order = list(at.dataframe[0].proto.column_order)
     # link, name, the probability in words and the rank to sort by, why
     assert order[:5] == ["partner", "partner_name", "churn_chance", "risk_rank", "churn_reasons"]
@@ -150,23 +151,23 @@ def test_the_partner_id_shows_once_and_the_name_and_reasons_come_first(demo_db):
     assert at.dataframe[0].proto.row_height > 64  # Streamlit wraps text only in rows taller than 4rem
     # At the default horizon of 4 quarters the revenue at stake is the trailing year's: one column, not two.
     assert "revenue_trailing" not in headers(at.dataframe[0])
-    moves = open_page(demo_db, "views/tiers.py").dataframe[1]
+    moves = open_page(demo_db, "views/pages/tiers.py").dataframe[1]
     assert [c["label"] for c in headers(moves).values()].count("Partner") == 1 and "partner_id" not in headers(moves)
 
 
 def test_saved_reviews_and_a_partners_decisions_read_in_words(demo_copy, downloads):
-    at = open_page(demo_copy, "views/review.py")
+    at = open_page(demo_copy, "views/pages/review.py")
     at.button(key="save_review").click().run()
     assert not at.exception, at.exception
     assert table_problems(at) == []
     record = [e for e in at.dataframe if "decided_by" in e.value.columns]
     assert record and headers(record[0])["decided_by"]["label"] == "Decided by"
     partner = record[0].value["partner_id"].iloc[0]
-    assert table_problems(open_page(demo_copy, "views/partner.py", partner_id=partner)) == []
+    assert table_problems(open_page(demo_copy, "views/pages/partner.py", partner_id=partner)) == []
 
 
 def test_the_review_export_reads_as_a_letter_would(demo_copy, downloads):
-    open_page(demo_copy, "views/review.py")
+    open_page(demo_copy, "views/pages/review.py")
     (csv_name,) = [n for n in downloads if n.startswith("review_") and n.endswith(".csv")]
     (excel_name,) = [n for n in downloads if n.startswith("review_") and n.endswith(".xlsx")]
     rows = list(csv.reader(io.StringIO(downloads[csv_name]().decode("utf-8-sig"))))
@@ -184,7 +185,7 @@ def test_the_review_export_reads_as_a_letter_would(demo_copy, downloads):
 
 
 def test_the_risk_download_keeps_probabilities_as_numbers_and_says_what_they_are(demo_db, downloads):
-    at = open_page(demo_db, "views/risk.py")
+    at = open_page(demo_db, "views/pages/risk.py")
     shown = at.dataframe[0].value
     rows = csv_rows(downloads["partners_at_risk_2026Q3_4q.csv"]())
     assert len(rows) >= len(shown) > 0  # all of them; the screen shows the first rows

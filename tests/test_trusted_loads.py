@@ -31,7 +31,7 @@ from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = "views/upload.py"
+PAGE = "views/pages/upload.py"
 HEADER = "partner_id,order_date,revenue\n"
 # 2025Q3 as stored: 20 lines of 100.00 each (2,000.00).
 QUARTER = HEADER + "".join(f"P{i},2025-08-{i + 1:02d},100\n" for i in range(20))
@@ -246,12 +246,12 @@ def test_an_optional_column_is_mapped_by_hand_on_the_page(tmp_path):
             "Enterprise"]
 
 
-@pytest.mark.parametrize("page", ["views/risk.py", "views/model.py", "views/overview.py"], ids=str)
+@pytest.mark.parametrize("page", ["views/pages/risk.py", "views/pages/model.py", "views/pages/overview.py"], ids=str)
 def test_no_page_tells_a_person_to_run_a_command_when_scores_are_missing(small_channel_db, page):
     at = open_page(small_channel_db, page)
     said = [e.value for kind in ("info", "warning", "error", "markdown", "caption") for e in getattr(at, kind)]
     assert not [text for text in said if "python -m" in text or "rescore" in text]
-    if page == "views/risk.py":
+    if page == "views/pages/risk.py":
         assert any("computed after every load and show here when ready" in text for text in said)
 
 

@@ -15,7 +15,7 @@ from analytics.formatting import markdown_literal
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
-PAGE = "views/upload.py"
+PAGE = "views/pages/upload.py"
 
 GOOD = b"Partner ID,Booking Date,Amount (USD),Tier\nP1,2025-07-01,\"$1,500.00\",Gold\nP2,2025-08-01,500,Silver\n"
 BAD = b"partner_id,order_date,revenue\nP1,2025-07-01,ten\nP2,2025-13-01,5\n"

@@ -42,11 +42,11 @@ def signed_in(db, page: str, **claims) -> AppTest:
 
 
 def test_two_people_with_the_same_name_and_no_email_keep_their_views_apart(channel_db):  # noqa: F811
-    ann = signed_in(channel_db, "views/tiers.py", name="Ann Lee", sub="ann-1", iss=ISSUER)
+    ann = signed_in(channel_db, "views/pages/tiers.py", name="Ann Lee", sub="ann-1", iss=ISSUER)
     ann.text_input(key="view_name").input("Ann's view")
     ann.button(key="view_save").click().run()
     assert not ann.error, [e.value for e in ann.error]
-    other = signed_in(channel_db, "views/tiers.py", name="Ann Lee", sub="mallory-2", iss=ISSUER)
+    other = signed_in(channel_db, "views/pages/tiers.py", name="Ann Lee", sub="mallory-2", iss=ISSUER)
     assert "Ann's view" not in (other.selectbox(key="view_pick").options if _has(other, "view_pick") else [])
     with Store(channel_db) as store:
         assert list_views(store, f"sub:{ISSUER}|ann-1")["name"].tolist() == ["Ann's view"]
@@ -55,7 +55,7 @@ def test_two_people_with_the_same_name_and_no_email_keep_their_views_apart(chann
 
 
 def test_a_person_the_token_does_not_identify_is_told_and_saves_nothing(channel_db):  # noqa: F811
-    at = signed_in(channel_db, "views/tiers.py", name="Ann Lee")
+    at = signed_in(channel_db, "views/pages/tiers.py", name="Ann Lee")
     assert any("need an e-mail address or a subject id" in c.value for c in at.sidebar.caption)
     assert not [t for t in at.text_input if t.key == "view_name"]
 

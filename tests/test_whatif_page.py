@@ -18,7 +18,7 @@ from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
 from tests.test_access import run_as
 
-REVIEW = "views/review.py"
+REVIEW = "views/pages/review.py"
 GOLD_UP = "$700,000"  # Gold's minimum is $650,000 in program.toml
 
 

@@ -99,7 +99,7 @@ def _moved(at) -> pd.DataFrame:
 
 
 def test_the_chief_picks_the_anz_program_and_its_minimums_show_and_move_in_aud(apac_db):  # noqa: F811 (the fixture imported above)
-    at = run_as(apac_db, CHIEF, "views/review.py")
+    at = run_as(apac_db, CHIEF, "views/pages/review.py")
     picker = at.selectbox(key="whatif_program")
     assert list(picker.options) == ["Global (in USD)", "ANZ: APAC (in AUD)"] and picker.value == "Global"
     assert at.text_input(key="whatif_min_Gold").value == "$650,000"
@@ -132,7 +132,7 @@ def test_the_chief_picks_the_anz_program_and_its_minimums_show_and_move_in_aud(a
 
 
 def test_a_regional_reviewer_is_offered_only_the_program_of_their_region(apac_db):  # noqa: F811 (the fixture imported above)
-    at = run_as(apac_db, SCOPED, "views/review.py")
+    at = run_as(apac_db, SCOPED, "views/pages/review.py")
     picker = at.selectbox(key="whatif_program")
     assert list(picker.options) == ["ANZ: APAC (in AUD)"] and picker.value == "ANZ"
     assert at.text_input(key="whatif_min_Silver").value == "A$300,000"

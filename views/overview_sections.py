@@ -17,8 +17,10 @@ from analytics.store.quarters import shift_quarter
 from analytics.store.rates import rate_changes_since
 from analytics.store.store import Store
 from views.auth import current_actor
-from views.db import APP_WAIT, cached, get_store
-from views.sidebar import current_filter, view_params
+from views.cache import cached
+from views.db import APP_WAIT, get_store
+from views.filter_links import view_params
+from views.sidebar import current_filter
 from views.widgets import partner_table
 
 __all__ = ["last_load_changes", "changes_section", "board_pack_button", "messages_section", "template_section"]

@@ -7,7 +7,8 @@ import streamlit as st
 from analytics.access import Actor
 from analytics.formatting import markdown_literal
 from analytics.review.letters import LETTERS_DIR, letter_currencies, letters_zip, load_templates
-from views.db import cached, get_store
+from views.cache import cached
+from views.db import get_store
 
 __all__ = ["letters_section"]
 

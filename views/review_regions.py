@@ -10,7 +10,8 @@ from analytics.access import Actor
 from analytics.formatting import markdown_literal
 from analytics.review.programs import Programs
 from analytics.review.regional import decisions_by_region, regional_progress, rollup_by_region_tier
-from views.db import derived, get_store
+from views.cache import derived
+from views.db import get_store
 from views.widgets import show_table
 
 __all__ = ["program_words", "regions_tab"]

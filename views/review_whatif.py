@@ -3,13 +3,12 @@
 The person picks the program the what-if changes (the global one or a regional one; a regional reviewer
 only the programs of their regions); its minimums are shown and typed in that program's currency, and
 only that program's partners can move. The chief can use the what-if's rules for the review in progress
-(until going back to the file's rules: `applied_programs`, called by views/review.py right after it reads
+(until going back to the file's rules: `applied_programs`, called by views/pages/review.py right after it reads
 the rules file) and an admin can keep them as a new rules file beside program.toml.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +21,11 @@ from analytics.formatting import markdown_literal
 from analytics.review.decisions import action_counts, compare_action_counts, select_partners
 from analytics.review.program import ProgramRules, rules_folder, save_program_as
 from analytics.review.programs import GLOBAL, Programs, RegionalProgram, load_programs, regional_toml
-from analytics.review.regional import money_exact_in, regional_recommendations
-from analytics.review.whatif import parse_money, partners_who_move, rule_changes
+from analytics.review.regional import regional_recommendations
+from analytics.review.whatif import partners_who_move, rule_changes
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure, derived
+from views.cache import cached, cached_figure, derived
+from views.review_whatif_inputs import whatif_rules
 from views.style import show_chart
 from views.widgets import partner_table, show_table
 
@@ -34,8 +34,6 @@ __all__ = ["applied_programs", "whatif_tab"]
 # While the chief uses the what-if's rules for the review: (the program's name, its file rules, the what-if's rules).
 APPLIED = "whatif_applied"
 _SAVED_NOTE = "whatif_saved_note"  # what the last save of a rules file said, shown once after the rerun
-_STARTED_FROM = "whatif_started_from"  # the program and its terms the inputs started from
-_INPUT_KEYS = ("whatif_threshold", "whatif_min_", "whatif_deals_", "whatif_customers_")
 
 
 def applied_programs(programs: Programs) -> Programs:
@@ -110,7 +108,7 @@ def whatif_tab(programs: Programs, rules_file: Path, counts: pd.DataFrame, flt: 
                "once. Nothing is saved unless you choose below."
                + (f" Partners under the {', '.join(kept)} program{'s' if len(kept) > 1 else ''} keep their own "
                   "terms." if kept else ""))
-    what_if = _whatif_rules(program, rules_file)
+    what_if = whatif_rules(program, rules_file)
     if what_if is None:
         return
     # Until someone changes a figure the what-if is the program itself: no second review of every partner.
@@ -139,54 +137,6 @@ def whatif_tab(programs: Programs, rules_file: Path, counts: pd.DataFrame, flt: 
                               "deals_trailing": f"Deals {year}", "customers_trailing": f"Customers {year}",
                               "reasons": "Why, under the what-if"})
     _actions(chosen, base, what_if, unchanged, rules_file, file_programs, actor)
-
-
-def _whatif_rules(program: RegionalProgram, rules_file: Path) -> ProgramRules | None:
-    """Show the inputs (from the program's terms in the file) and give the what-if's rules, or None on a bad input."""
-    base, currency = program.rules, program.currency
-    # Another program or rules file picked (or the file changed): the inputs start again from its terms.
-    started_from = (program.name, base.source, base)
-    if st.session_state.get(_STARTED_FROM) != started_from:
-        for key in [k for k in st.session_state if str(k).startswith(_INPUT_KEYS)]:
-            del st.session_state[key]
-        st.session_state[_STARTED_FROM] = started_from
-    threshold = st.slider("Provisional continuation from a turnaround probability of (%)", 0, 100,
-                          int(round(base.provisional_threshold * 100)), 5, key="whatif_threshold") / 100
-    minimums, deals, customers, problems = {}, {}, {}, []
-    for col, t in zip(st.columns(len(base.tiers)), base.tiers, strict=True):
-        label = markdown_literal(t.name)
-        key = f"whatif_min_{t.name}"
-        # Started from session state, not value=: its on_change writes the amount back as money.
-        st.session_state.setdefault(key, money_exact_in(t.min_revenue, currency))
-        typed = col.text_input(f"{label} minimum revenue, 4 quarters ({currency})", key=key, on_change=_as_money,
-                               args=(key, currency),
-                               help=f"In {currency}, as you like to type it: {money_exact_in(650_000, currency)}, "
-                                    "650000 or 650k.")
-        try:
-            minimums[t.name] = parse_money(typed, f"{t.name} minimum revenue", currency)
-        except ValueError as exc:
-            problems.append(str(exc))
-        deals[t.name] = col.number_input(f"{label} minimum deals", min_value=0, value=int(t.min_deals), step=1,
-                                         key=f"whatif_deals_{t.name}")
-        customers[t.name] = col.number_input(f"{label} minimum customers", min_value=0, value=int(t.min_customers),
-                                             step=1, key=f"whatif_customers_{t.name}")
-    if problems:
-        st.error(markdown_literal(" ".join(problems)))
-        return None
-    try:
-        what_if = replace(base.with_minimums(minimums, deals, customers), provisional_threshold=threshold)
-    except ValueError as exc:
-        st.error(markdown_literal(str(exc)))
-        return None
-    return replace(what_if, source=f"what-if on {rules_file.name}")
-
-
-def _as_money(key: str, currency: str = "USD") -> None:
-    """Show an amount typed in a revenue input as money ("700k" becomes "$700,000", "A$700,000" in AUD)."""
-    try:
-        st.session_state[key] = money_exact_in(parse_money(st.session_state[key], key, currency), currency)
-    except ValueError:
-        pass  # the page says what is wrong with it
 
 
 def _actions(chosen: str, base: ProgramRules, what_if: ProgramRules, unchanged: bool, rules_file: Path,

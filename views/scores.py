@@ -19,7 +19,8 @@ from analytics.model.scoring import (
 )
 from analytics.store.store import read_only_mode
 from views.auth import current_actor
-from views.db import cached, get_store
+from views.cache import cached
+from views.db import get_store
 
 __all__ = ["keep_scores_fresh", "scores_ready", "horizon_choice", "scored_horizon"]
 

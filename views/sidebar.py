@@ -1,8 +1,6 @@
-"""The shared sidebar: which data the pages show, and the filters (kept across pages and in the URL)."""
+"""The shared sidebar: which data the pages show, and the filters (kept across pages; the URL in views/filter_links)."""
 
 from __future__ import annotations
-
-import re
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -10,11 +8,11 @@ from streamlit.navigation.page import StreamlitPage
 from analytics.analyses.queries import FilterOptions, filter_options, last_load, latest_quarter
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
-from views.db import cached
+from views.cache import cached
+from views.filter_links import FILTER_PARAMS, arrived_by_link, seed_from_url, write_filters_to_url
 
 __all__ = [
     "data_sidebar", "sidebar_filters", "current_filter", "filter_with_data", "remember_page", "current_page",
-    "view_params", "page_params",
 ]
 
 
@@ -32,26 +30,6 @@ def data_sidebar() -> None:
                 f"Last load #{newest['load_id']}: {markdown_literal(newest['file_name'])} "
                 f"({newest['rows_added']:,} rows) on {newest['loaded_at']:%Y-%m-%d %H:%M}"
             )
-
-
-# Widget key -> URL parameter. Values in the URL let a person share exactly the view they see.
-_FILTER_PARAMS = {
-    "f_quarter": "quarter",
-    "f_tiers": "tier",
-    "f_regions": "region",
-    "f_countries": "country",
-    "f_distributors": "distributor",
-    "f_segments": "segment",
-}
-_QUARTER = re.compile(r"\d{4}Q[1-4]")
-# How a note names a filter the link asked for, and what the page shows without it.
-_FILTER_WORDS = {
-    "f_tiers": ("tier", "tiers"),
-    "f_regions": ("region", "regions"),
-    "f_countries": ("country", "countries"),
-    "f_distributors": ("distributor", "distributors"),
-    "f_segments": ("customer segment", "segments"),
-}
 
 
 def _keep(key: str) -> None:
@@ -74,67 +52,6 @@ def current_page() -> StreamlitPage | None:
     return st.session_state.get("_page")
 
 
-def _asked_in_url() -> dict[str, list[str]]:
-    """Give the filter values the URL carries, by URL parameter (only those present)."""
-    return {param: st.query_params.get_all(param) for param in _FILTER_PARAMS.values() if param in st.query_params}
-
-
-def _arrived_by_link() -> bool:
-    """Tell whether this run's URL carries a view other than the one the sidebar last wrote into it.
-
-    That is a session's first run, and a link followed within the session (a partner's Back, a saved
-    view): the URL then says which view to show, even though the session already has filters of its
-    own. A page change through the menu clears the URL, which changes nothing.
-    """
-    if not st.session_state.get("_filters_seeded"):
-        return True
-    asked = _asked_in_url()
-    return bool(asked) and asked != st.session_state.get("_url_written")
-
-
-def _seed_from_url(options: FilterOptions) -> None:
-    """Take the filters from the URL, and note each value asked for that the data no longer hold.
-
-    A link names the whole view: a filter it leaves out is "all", a quarter it leaves out the latest.
-    """
-    allowed = {
-        "f_quarter": options.quarters,
-        "f_tiers": options.tiers,
-        "f_regions": options.regions,
-        "f_countries": options.countries,
-        "f_distributors": options.distributors,
-        "f_segments": tuple(SEGMENT_REVENUE_COLUMNS),
-    }
-    asked_any = bool(_asked_in_url())
-    notes = []
-    for key, param in _FILTER_PARAMS.items():
-        asked = st.query_params.get_all(param)
-        values = [v for v in asked if v in allowed[key]]
-        missing = [v for v in asked if v not in allowed[key]]
-        if key == "f_quarter":
-            if missing:
-                asked_for = missing[0] if _QUARTER.fullmatch(missing[0]) else _literal(missing[0])
-                notes.append(f"The link asked for {asked_for}, which is no longer loaded; showing "
-                             f"{values[0] if values else options.quarters[-1]}.")
-            if values or asked_any:
-                st.session_state["_keptf_quarter"] = values[0] if values else None
-            continue
-        if missing:
-            one, many = _FILTER_WORDS[key]
-            showing = f"the other {many} asked for" if values else f"all {many}"
-            notes.append(f"The link asked for {one} {', '.join(_literal(v) for v in missing)}, which "
-                         f"{'is' if len(missing) == 1 else 'are'} not in the loaded data; showing {showing}.")
-        if values or asked_any:
-            st.session_state[f"_kept{key}"] = values
-    st.session_state["_link_notes"] = notes
-    st.session_state["_filters_seeded"] = True
-
-
-def _literal(value: str) -> str:
-    """Give a value from the URL (typed by anyone) as it is written, quoted: never Markdown or a link."""
-    return f"“{markdown_literal(value)}”"
-
-
 def _restore_filters(options: FilterOptions) -> None:
     """Set the filter widgets from the choice kept so far or, when the run came by a link, from the URL.
 
@@ -142,8 +59,8 @@ def _restore_filters(options: FilterOptions) -> None:
     every change is also kept under a key of our own (on_change) and put back here before the
     widgets are drawn. A shared link, a partner's Back and a saved view carry the choice in the URL.
     """
-    if _arrived_by_link():
-        _seed_from_url(options)
+    if arrived_by_link():
+        seed_from_url(options)
     kept_quarter = st.session_state.get("_keptf_quarter")
     if kept_quarter is not None and kept_quarter not in options.quarters:
         # Rolled back since it was chosen: say so rather than show another quarter silently.
@@ -153,7 +70,7 @@ def _restore_filters(options: FilterOptions) -> None:
     if kept_quarter is None:
         # Nobody chose a quarter: follow the latest one, also after an upload adds a newer quarter.
         st.session_state["f_quarter"] = options.quarters[-1]
-    for key in _FILTER_PARAMS:
+    for key in FILTER_PARAMS:
         kept = st.session_state.get(f"_kept{key}")
         if kept is not None:
             st.session_state[key] = kept
@@ -206,25 +123,8 @@ def sidebar_filters(scope: tuple[str, ...] = ()) -> ChannelFilter:
         ("quarter", [quarter]), ("tier", tiers), ("region", regions), ("country", countries),
         ("distributor", distributors),
         ("segment", segments)) if values}
-    # Only the filters' own parameters: a page's (the Partner page's partner_id, Drop-offs' periods) stay.
-    for param in _FILTER_PARAMS.values():
-        if param in written:
-            st.query_params[param] = written[param]
-        elif param in st.query_params:
-            del st.query_params[param]
-    st.session_state["_url_written"] = written
+    write_filters_to_url(written)
     return flt
-
-
-def page_params(leave_out: tuple[str, ...] = ()) -> dict[str, list[str]]:
-    """Give the URL parameters that are the page's own (not the sidebar's filters), less `leave_out`."""
-    own = set(st.query_params) - set(_FILTER_PARAMS.values()) - set(leave_out)
-    return {k: st.query_params.get_all(k) for k in own}
-
-
-def view_params() -> dict[str, list[str]]:
-    """Give the URL parameters of the sidebar's current view (quarter and filters), for links that keep it."""
-    return dict(st.session_state.get("_url_written", {}))
 
 
 def current_filter() -> ChannelFilter:

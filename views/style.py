@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.formatting import markdown_literal
-from views.db import FIGURE_LOCK, ON_NEW_VERSIONS
+from views.cache import FIGURE_LOCK, ON_NEW_VERSIONS
 
 __all__ = ["PAGE_CSS", "PRINT_SCRIPT", "CHART_CONFIG", "page_style", "show_chart"]
 

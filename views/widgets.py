@@ -24,7 +24,8 @@ import streamlit as st
 from analytics.export import people_csv
 from analytics.formatting import markdown_literal
 from analytics.labels import Column, partner_order, people_columns
-from views.sidebar import current_page, page_params, view_params
+from views.filter_links import page_params, view_params
+from views.sidebar import current_page
 
 __all__ = [
     "ROWS_SHOWN", "PARTNER_LINK", "PARTNER_PICK", "partner_table", "partner_links", "linked_table",
@@ -125,7 +126,7 @@ PARTNER_LINK = st.column_config.LinkColumn("Partner", display_text=r"partner_id=
                                            help="Open the partner page (in a new tab, with this quarter and filters)")
 PARTNER_PICK = st.column_config.TextColumn(
     "Partner", pinned=True, help="Click a partner's id or name to open its page (this quarter and filters kept)")
-PARTNER_PAGE = "views/partner.py"
+PARTNER_PAGE = "views/pages/partner.py"
 # Cells whose click opens the partner of their row.
 _PICK_COLUMNS = ("partner", "partner_name")
 

@@ -29,6 +29,7 @@ __all__ = [
     "HEALTH_COLUMNS",
     "distributor_tier_mix",
     "lower_tier_shares",
+    "distributors_below_target",
     "distributor_partners",
     "distributor_health",
     "compute_distributor_health",
@@ -94,6 +95,17 @@ def lower_tier_shares(mix: pd.DataFrame) -> pd.DataFrame:
     both = out["revenue_upper"] + out["revenue_lower"]
     out["lower_tier_share"] = out["revenue_lower"] / both.where(both > 0)
     return out.sort_values(["distributor", "quarter"]).reset_index(drop=True)[SHARE_COLUMNS]
+
+
+def distributors_below_target(shares: pd.DataFrame, quarter: str, target: float) -> tuple[int, int]:
+    """Give (distributors whose lower-tier share is below `target` in `quarter`, distributors in `quarter`).
+
+    `shares` is lower_tier_shares'. A distributor with no revenue through either group of tiers (its share
+    NaN) counts among the distributors of the quarter, not among those below the target.
+    """
+    require_columns(shares, ["quarter", "lower_tier_share"], "the lower-tier shares")
+    now = shares[shares["quarter"] == quarter]
+    return int((now["lower_tier_share"] < target).sum()), len(now)
 
 
 def distributor_partners(store: Store, flt: ChannelFilter, quarter: str | None = None) -> pd.DataFrame:

@@ -106,7 +106,7 @@ class Message:
     text: str                   # the statement in full, plain text
     title: str                  # the statement short enough for a slide's title
     size: float                 # USD the message is about (MESSAGE_SIZES), for ranking
-    page: str                   # the page script that proves it, e.g. "views/tiers.py"
+    page: str                   # the page script that proves it, e.g. "views/pages/tiers.py"
     page_label: str             # where on it, in words: "Tiers → Tier moves"
     figures: Mapping[str, float] = field(default_factory=dict)  # every number the text quotes, by name
     subject: str = ""           # what it is about within its kind (the tier), "" for the channel
@@ -227,7 +227,7 @@ def tier_messages(change: pd.DataFrame, moves: pd.DataFrame, from_quarter: str,
         title = (f"{row.tier} partners {'fell' if fell else 'rose'} from {row.partners_before:,} to "
                  f"{row.partners:,} ({_signed_count(row.net_change)}) in the year to {to_quarter}")
         messages.append(Message(
-            kind="tier", subject=row.tier, text=text, title=title, size=abs(size), page="views/tiers.py",
+            kind="tier", subject=row.tier, text=text, title=title, size=abs(size), page="views/pages/tiers.py",
             page_label="Tiers → Tier moves",
             figures={"partners_before": int(row.partners_before), "partners": int(row.partners),
                      "net_change": int(row.net_change), "left": len(left), "joined": len(joined),
@@ -254,7 +254,7 @@ def revenue_message(bridge: pd.DataFrame, period: str, period_before: str) -> tu
     title = (f"Revenue {'rose' if change > 0 else 'fell'} {_pct(abs(share))} to {money(now)} over {period} "
              f"({_signed_money(change)})")
     return Message(
-        kind="revenue", text=text, title=title, size=abs(change), page="views/dropoffs.py",
+        kind="revenue", text=text, title=title, size=abs(change), page="views/pages/dropoffs.py",
         page_label="Revenue drop-offs → Revenue bridge",
         figures={"revenue_before": before, "revenue": now, "change": change, "change_share": share,
                  "growing": growing, "declining": declining, "new_partners": new, "lapsed": lapsed},
@@ -275,7 +275,7 @@ def dropoff_message(changes: pd.DataFrame, period: str, period_before: str) -> t
             f"{len(fallen):,} in all): {money(lost)} over {period}, {_pct(share)} of the revenue of {period_before}")
     title = f"The {largest} lost {money(lost)}, {_pct(share)} of the year before's revenue"
     return Message(
-        kind="dropoffs", text=text, title=title, size=lost, page="views/dropoffs.py",
+        kind="dropoffs", text=text, title=title, size=lost, page="views/pages/dropoffs.py",
         page_label="Revenue drop-offs → Partners down by half or more",
         figures={"partners": len(top), "dropoffs": len(fallen), "revenue_lost": lost, "revenue_before": before,
                  "share_of_revenue_before": share},
@@ -308,8 +308,8 @@ def recruit_message(cohorts: pd.DataFrame, revenue: pd.DataFrame, quarter: str) 
         text += f" (the {year_earlier} cohort: {_whole_pct(earlier)})"
     mine = revenue[revenue["cohort"] == cohort]
     title = f"{_whole_pct(active)} of the {recruited:,} recruits of {cohort} still order two quarters on"
-    return Message(kind="recruits", text=text, title=title, size=float(mine["revenue"].sum()), page="views/recruits.py",
-                   page_label="Recruits and ramp → Cohorts", figures=figures), None
+    return Message(kind="recruits", text=text, title=title, size=float(mine["revenue"].sum()),
+                   page="views/pages/recruits.py", page_label="Recruits and ramp → Cohorts", figures=figures), None
 
 
 def review_message(counts: pd.DataFrame, partners: int, target: float, as_of: str) -> Message | None:
@@ -329,8 +329,8 @@ def review_message(counts: pd.DataFrame, partners: int, target: float, as_of: st
             f"{money(row['revenue_trailing'])} of revenue over the year")
     title = (f"{terminate:,} partners recommended for termination: {_pct(share)} against a "
              f"{_whole_pct(target)} target")
-    return Message(kind="review", text=text, title=title, size=float(row["revenue_trailing"]), page="views/review.py",
-                   page_label="Annual review",
+    return Message(kind="review", text=text, title=title, size=float(row["revenue_trailing"]),
+                   page="views/pages/review.py", page_label="Annual review",
                    figures={"terminate": terminate, "partners": partners, "share": share, "target": target,
                             "revenue_trailing": float(row["revenue_trailing"])})
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.analyses.queries import ACTIVE_WINDOW, latest_quarter, latest_recorded_tier
-from analytics.store.quarters import quarter_index, quarter_label, quarter_range
+from analytics.frames import require_columns
+from analytics.store.quarters import YEAR, quarter_index, quarter_label, quarter_range, shift_quarter
 from analytics.store.schema import SEGMENTS
 from analytics.store.store import ACTIVE_LINES, Store
 
@@ -22,6 +23,7 @@ __all__ = [
     "partner_region",
     "partner_history",
     "fill_history",
+    "deals_in_year",
     "partner_products",
     "partner_segments",
     "partner_top_customers",
@@ -122,6 +124,13 @@ def fill_history(rows: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
         out[column] = out[column].fillna(0).astype("int64")
     out["tier"] = out["tier"].astype("object").where(out["tier"].notna(), None)
     return out[HISTORY_COLUMNS]
+
+
+def deals_in_year(history: pd.DataFrame, quarter: str) -> int:
+    """Give the deals of partner_history's `history` over the trailing year to `quarter` (its four quarters)."""
+    require_columns(history, ["quarter", "deals"], "the partner's history")
+    year = history["quarter"].between(shift_quarter(quarter, -(YEAR - 1)), quarter)
+    return int(history.loc[year, "deals"].sum())
 
 
 def partner_products(store: Store, partner_id: str, quarter: str | None = None) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from analytics.review.decisions import meets_tier_minimums
 from analytics.review.program import ProgramRules
 from analytics.review.programs import Programs
 from analytics.review.regional import currency_rates
-from analytics.store.quarters import YEAR, quarter_index, quarter_label
+from analytics.store.quarters import YEAR, quarter_index, quarter_label, shift_quarter
 from analytics.store.store import Store
 
 __all__ = [
@@ -49,6 +49,8 @@ __all__ = [
     "pipeline_by_program",
     "nursery_sums",
     "recruits_report",
+    "RecruitHeadline",
+    "recruit_headline",
 ]
 
 # One row per partner and quarter in which it ordered or has customers in its trailing year.
@@ -403,4 +405,33 @@ def recruits_report(store: Store, flt: ChannelFilter, rules: ProgramRules,
         pipeline=pipeline,
         nursery_tiers=nursery,
         nursery_active=int(window.loc[in_nursery, "partner_id"].nunique()),
+    )
+
+
+@dataclass(frozen=True)
+class RecruitHeadline:
+    """The Recruits page's headline: recruits in all and in the last four quarters, and the first-year deals share."""
+
+    recruited: int
+    recruited_last_year: int                # in the four quarters to the as-of quarter
+    first_year_cohorts: tuple[str, ...]     # cohorts whose first four quarters are over
+    first_year_deals_share: float | None    # their recruits with FIRST_YEAR_DEALS+ deals in that year; None: no cohort
+
+
+def recruit_headline(cohorts: pd.DataFrame, as_of: str) -> RecruitHeadline:
+    """Give the headline figures of cohort_table's cohorts (quarters as "2025Q3") as of quarter `as_of`.
+
+    The first-year share is over the recruits of the cohorts whose first year is over (their
+    three_deals_first_year known), each cohort weighted by its recruits.
+    """
+    require_columns(cohorts, ["cohort", "recruited", "three_deals_first_year"], "the recruit cohorts")
+    recent = cohorts[cohorts["cohort"] >= shift_quarter(as_of, -(YEAR - 1))]
+    year = cohorts[cohorts["three_deals_first_year"].notna()]
+    recruits = year["recruited"].sum()
+    share = float((year["three_deals_first_year"] * year["recruited"]).sum() / recruits) if recruits else None
+    return RecruitHeadline(
+        recruited=int(cohorts["recruited"].sum()),
+        recruited_last_year=int(recent["recruited"].sum()),
+        first_year_cohorts=tuple(year["cohort"]),
+        first_year_deals_share=share,
     )

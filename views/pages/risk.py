@@ -7,7 +7,7 @@ from analytics.formatting import markdown_literal, money
 from analytics.labels import column
 from analytics.model.risk import risk_list, risk_periods, risk_summary, risk_table
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure
+from views.cache import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
 from views.style import show_chart

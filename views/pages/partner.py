@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics import charts
 from analytics.analyses.partner_profile import (
+    deals_in_year,
     find_partners,
     partner_history,
     partner_products,
@@ -22,7 +23,7 @@ from analytics.review.decisions import partner_decisions, partner_goal_follow_up
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure
+from views.cache import cached, cached_figure
 from views.scores import scores_ready
 from views.sidebar import current_filter
 from views.style import show_chart
@@ -75,7 +76,7 @@ c2.metric(f"Rank in tier ({tier_words}",
 c3.metric(f"Rank in region ({markdown_literal(rank.get('region') or 'none')})",
           f"{rank['rank_in_region']:,} of {rank['partners_in_region']:,}" if rank.get("rank_in_region") else "n/a",
           help=f"By revenue in {period}.")
-deals = history.loc[history["quarter"].between(shift_quarter(q, -3), q), "deals"].sum() if q else None
+deals = deals_in_year(history, q) if q else None
 c4.metric(f"Deals, {period}", "n/a" if deals is None else f"{int(deals):,}")
 
 try:

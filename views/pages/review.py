@@ -4,20 +4,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics.access import AccessDenied
 from analytics.analyses.queries import filter_options
-from analytics.export import people_csv, review_workbook
 from analytics.formatting import markdown_literal, money
+from analytics.review.candidates import review_tally
 from analytics.review.decisions import (
     ACTIONS,
-    DECISION_EXPORT_COLUMNS,
-    PROVISIONAL,
     action_counts,
     decision_counts,
-    default_review_name,
     review_decisions,
     review_out,
-    save_review,
     select_partners,
 )
 from analytics.review.program import load_program, program_files, program_path
@@ -25,24 +20,24 @@ from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
-from views.db import cached, derived, get_store
-from views.review_draft import EDITS, applied, draft_saved, keep_draft, restore_draft
+from views.cache import cached, derived
+from views.review_draft import EDITS, applied, keep_draft, restore_draft
 from views.review_letters import letters_section
+from views.review_provisional import provisional_tab_body
 from views.review_regions import program_words, regions_tab
+from views.review_save import SENT_FIRST, save_section
 from views.review_saved import saved_reviews_tab
 from views.review_table import (
     GENERATION,
     decisions_table,
     fold_table_edits,
     partner_panel,
-    remember_shown,
     work_filters,
 )
 from views.review_whatif import applied_programs, whatif_tab
 from views.review_year import review_filter
 from views.scores import scores_ready
 from views.sidebar import filter_with_data
-from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, partner_links
 
 st.title("Annual review")
 actor = current_actor()
@@ -99,10 +94,10 @@ if recs.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
 table = derived(review_decisions, recs, flt, edits)
-dormant = int(table["dormant"].sum())
+tally = review_tally(table)
 st.caption(
-    f"Review of the year {year}: all {len(table):,} partners of the selection with an order in {lookback}, "
-    f"{len(table) - dormant:,} with orders in {year} and {dormant:,} dormant (orders in {before_year}, none since). "
+    f"Review of the year {year}: all {tally.partners:,} partners of the selection with an order in {lookback}, "
+    f"{tally.active:,} with orders in {year} and {tally.dormant:,} dormant (orders in {before_year}, none since). "
     f"Revenue, deals and customers are over {year}; churn and turnaround probabilities over "
     f"{shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model (none for dormant partners). "
     f"Rules from {rules_name}: revenue decides a move down (short deal or customer counts become "
@@ -124,7 +119,7 @@ for col, row in zip(cols, counts.itertuples(), strict=True):
                     f"{money(row.revenue_trailing)} revenue in {year}. Recommended by the rules and model: "
                     f"{row.recommended:,}; the rest are your changes.")
 out = review_out(table, rules)
-second_looks = int((table["second_look"] != "").sum())
+second_looks = tally.second_looks
 (st.warning if out.over_target else st.info)(
     f"Terminations decided: {out.describe()} (review_out_share in {rules_name})."
     + (f" {second_looks:,} recommended terminations are worth a second look (a low churn probability or a small "
@@ -151,78 +146,15 @@ with decisions_tab:
     partner_panel(table, recs, flt, may_decide, plans)
 
 with provisional_tab:
-    candidates = table[table["grant"] | (table["recommendation"] == PROVISIONAL)].sort_values(
-        ["turnaround_probability", "revenue_trailing"], ascending=False, kind="stable")
-    st.caption(
-        f"Underperformers with a turnaround probability of {rules.provisional_threshold:.0%} or more, most likely "
-        f"first, and any partner you set to provisional continuation. Untick a partner to give it what the rules "
-        f"say otherwise; adjust its goals for {shift_quarter(q, 1)}–{shift_quarter(q, 2)} (default: half its tier's "
-        f"yearly minimums)."
-    )
-    granting = partner_links(candidates)[
-        ["partner", "partner_name", "grant", "turnaround_probability", "revenue_goal", "deals_goal", "reasons",
-         "otherwise", "tier", "recommendation", "revenue_trailing", "partner_id"]]
-    remember_shown(f"provisional_editor_{generation}", granting)
-    st.data_editor(
-        granting, hide_index=True, width="stretch", key=f"provisional_editor_{generation}", placeholder="",
-        row_height=WRAPPED_ROW_HEIGHT,
-        disabled=True if not may_decide else ["partner", "partner_name", "tier", "recommendation",
-                                              "turnaround_probability", "revenue_trailing", "otherwise", "reasons",
-                                              "partner_id"],
-        column_config=column_config(granting, {
-            **year_columns,
-            "partner": PARTNER_LINK,
-            "partner_id": None,
-            "turnaround_probability": st.column_config.ProgressColumn("Turnaround probability", format="percent",
-                                                                      min_value=0, max_value=1),
-            "revenue_goal": st.column_config.NumberColumn("Revenue goal, next 2 quarters", format="dollar",
-                                                          min_value=0),
-            "deals_goal": st.column_config.NumberColumn("Deals goal, next 2 quarters", min_value=0, step=1),
-        }),
-    )
+    provisional_tab_body(table, rules, q, may_decide, generation, year_columns)
 
 with what_if_tab:
     whatif_tab(programs, Path(rules_file), derived(action_counts, recs), flt, actor)
 
-decisions = table  # the decisions to save: the recommendations with the chief's changes
-download = decisions[DECISION_EXPORT_COLUMNS]
-
-st.divider()
-left, right = st.columns([2, 1])
-name = left.text_input("Review name", value=default_review_name(q), key="review_name",
-                       help="Saving again under the same name updates that review; nothing is duplicated.")
-changed = int((decisions["decision"] != decisions["recommendation"]).sum())
-right.metric("Differ from the recommendation", f"{changed:,}",
-             help=f"{len(edits):,} partners changed in this session (a decision, note or goal); kept as your draft "
-                  "of this review, across reloads, until you save it or discard the draft.")
-right.caption(f"Changed in this session: {len(edits):,} partner" + ("" if len(edits) == 1 else "s"))
-c1, c2, c3 = st.columns(3)
-if may_decide and c1.button(f"Save {len(decisions):,} decisions", type="primary", key="save_review",
-                            icon=":material/save:"):
-    try:
-        result = save_review(get_store(), name, q, rules, decisions, actor=actor)
-    except (ValueError, AccessDenied) as exc:
-        st.error(markdown_literal(str(exc)))
-    else:
-        draft_saved(actor, q, edits)
-        st.success(f"Saved review {markdown_literal(result['review'])}: {result['added']:,} decisions added, "
-                   f"{result['changed']:,} changed, {result['unchanged']:,} unchanged.")
-# Written only on a click: an Excel file of every partner took seconds on every rerun of the page.
-# A file the chief can send as is: who, the decision and why first, in words, the figures after.
-sent_first = ["partner_id", "partner_name", "decision", "note", "development_goals", "revenue_goal", "deals_goal",
-              "recommendation", "reasons"]
-sent_columns = {"revenue_trailing": f"Revenue {year}", "deals_trailing": f"Deals {year}",
-                "customers_trailing": f"Customers {year}"}
-c2.download_button("Download decisions (CSV)", lambda: people_csv(download, sent_columns, sent_first),
-                   file_name=f"review_{name}.csv",
-                   mime="text/csv", key="dl_review_csv", icon=":material/download:", on_click="ignore")
-# The workbook a chief sends: a Summary sheet (review, quarter, rules, counts) and the decisions set up to print.
-c3.download_button("Download decisions (Excel)",
-                   lambda: review_workbook(download, name, q, rules, rules_label, sent_columns, sent_first),
-                   file_name=f"review_{name}.xlsx", key="dl_review_xlsx", icon=":material/download:", on_click="ignore")
+name = save_section(table, tally.changed, edits, q, rules, rules_label, actor, may_decide)
 
 with saved_tab:
-    saved_reviews_tab(sent_first, flt.scope)
+    saved_reviews_tab(SENT_FIRST, flt.scope)
     letters_section(st.session_state.get("open_review"), flt.scope, actor)
 
 for regions_container in regions_tabs:

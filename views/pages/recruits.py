@@ -3,13 +3,13 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruits_report
+from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruit_headline, recruits_report
 from analytics.formatting import markdown_literal, money
 from analytics.review.program import load_program
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure
+from views.cache import cached, cached_figure
 from views.sidebar import current_filter
 from views.style import show_chart
 from views.widgets import download_table, partner_table, show_table
@@ -41,17 +41,15 @@ st.caption(
     "one, so the first cohorts hold some partners older than the data."
 )
 
-year = cohorts[cohorts["three_deals_first_year"].notna()]
-last_year = cohorts[cohorts["cohort"] >= shift_quarter(q, -3)]
+headline = recruit_headline(cohorts, q)
 c1, c2, c3 = st.columns(3)
-c1.metric(f"Partners recruited, {since}–{q}", f"{int(cohorts['recruited'].sum()):,}")
-c2.metric("Recruited, last 4 quarters", f"{int(last_year['recruited'].sum()):,}", help=f"{shift_quarter(q, -3)}–{q}")
+c1.metric(f"Partners recruited, {since}–{q}", f"{headline.recruited:,}")
+c2.metric("Recruited, last 4 quarters", f"{headline.recruited_last_year:,}", help=f"{shift_quarter(q, -3)}–{q}")
 c3.metric(
     f"{FIRST_YEAR_DEALS}+ deals in the first year",
-    f"{(year['three_deals_first_year'] * year['recruited']).sum() / year['recruited'].sum():.0%}"
-    if not year.empty else "n/a",
-    help=f"Share of the recruits of {', '.join(year['cohort']) or 'no cohort'} (their first year is over by {q}) "
-         f"with at least {FIRST_YEAR_DEALS} deals in their first four quarters.",
+    f"{headline.first_year_deals_share:.0%}" if headline.first_year_deals_share is not None else "n/a",
+    help=f"Share of the recruits of {', '.join(headline.first_year_cohorts) or 'no cohort'} (their first year is "
+         f"over by {q}) with at least {FIRST_YEAR_DEALS} deals in their first four quarters.",
 )
 
 st.subheader("Cohorts by quarter of first order")

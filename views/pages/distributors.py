@@ -3,11 +3,16 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.analyses.distributors import distributor_health, distributor_tier_mix, lower_tier_shares
+from analytics.analyses.distributors import (
+    distributor_health,
+    distributor_tier_mix,
+    distributors_below_target,
+    lower_tier_shares,
+)
 from analytics.formatting import markdown_literal, money
 from analytics.review.program import load_program
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure
+from views.cache import cached, cached_figure
 from views.scores import scores_ready
 from views.sidebar import current_filter
 from views.style import show_chart
@@ -39,12 +44,11 @@ with st.expander(f"Per distributor, quarter and tier, to {q} (table)"):
 st.subheader("Revenue through lower-tier partners against the program's target")
 shares = lower_tier_shares(mix)
 show_chart(cached_figure(charts.lower_tier_share_lines, shares, target))
-now = shares[shares["quarter"] == q]
-below = now[now["lower_tier_share"] < target]
+below, distributors = distributors_below_target(shares, q, target)
 st.caption(
     f"Share of each distributor's revenue through Silver, Bronze and Authorized partners against Gold and Platinum, "
     f"per quarter. The program's target is {target:.0%} (data/program.toml, target_lower_tier_share); in {q} "
-    f"{len(below):,} of {len(now):,} distributors are below it."
+    f"{below:,} of {distributors:,} distributors are below it."
 )
 
 st.subheader(f"Health of each distributor's partners, {t4}")

@@ -7,7 +7,7 @@ from analytics.analyses.dropoffs import change_distribution, partner_changes, re
 from analytics.analyses.queries import filter_options
 from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure, derived
+from views.cache import cached, cached_figure, derived
 from views.periods import compare_periods
 from views.sidebar import filter_with_data
 from views.style import show_chart

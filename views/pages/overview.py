@@ -16,7 +16,8 @@ from analytics.review.programs import load_programs
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import StoreError
 from views.auth import current_actor
-from views.db import cached, cached_figure, get_store
+from views.cache import cached, cached_figure
+from views.db import get_store
 from views.overview_sections import board_pack_button, changes_section, messages_section, template_section
 from views.sidebar import current_filter
 from views.style import show_chart

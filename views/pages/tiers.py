@@ -17,7 +17,7 @@ from analytics.formatting import markdown_literal, money
 from analytics.review.program import load_program
 from analytics.review.programs import load_programs
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure
+from views.cache import cached, cached_figure
 from views.sidebar import current_filter
 from views.style import show_chart
 from views.widgets import download_table, partner_table, show_table

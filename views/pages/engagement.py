@@ -8,7 +8,7 @@ from analytics.analyses.engagement import engagement_table, low_deal_partners, o
 from analytics.analyses.retention import account_retention, kept_text, losing_accounts, retention_periods
 from analytics.formatting import markdown_literal, money
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure, derived
+from views.cache import cached, cached_figure, derived
 from views.sidebar import current_filter
 from views.style import show_chart
 from views.widgets import partner_table

@@ -8,7 +8,7 @@ from analytics.model.fit import backtest_table, calibration_text
 from analytics.model.scoring import score_status, stored_report
 from analytics.model.summary import plain_summary
 from analytics.store.quarters import shift_quarter
-from views.db import cached, cached_figure
+from views.cache import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
 from views.style import show_chart
