@@ -528,3 +528,32 @@ def test_review_page_table_edits_stay_with_their_partner_when_the_selection_chan
     assert table.loc[first, ["decision", "note"]].tolist() == ["terminate", "chief's call"]
     changed = table[table["decision"] != table["recommendation"]]
     assert list(changed.index) == ([first] if table.loc[first, "recommendation"] != "terminate" else [])
+
+
+def test_the_review_table_holds_a_thousand_partners_at_a_time_and_edits_on_a_later_part_stay_with_their_partner(
+        demo_copy):
+    at = open_page(demo_copy, "views/pages/review.py")
+    chosen = 6393  # the demo's review: every partner with an order in the channel's history
+    assert len(at.selectbox(key="review_table_rows_7").options) == 7  # 6,393 partners, 1,000 at a time
+    browse = at.dataframe(key="review_browse").value
+    assert len(browse) == 1000
+    at.selectbox(key="review_table_rows_7").set_value(6).run()
+    assert not at.exception
+    last = at.dataframe(key="review_browse").value
+    assert len(last) == chosen - 6000 and not set(last["partner_id"]) & set(browse["partner_id"])
+    assert any("rows 6,001–6,393 of the 6,393 chosen" in c.value for c in at.caption)
+    # An edit in the editor on that part is folded in by partner, whatever part is shown next.
+    at.toggle(key="review_edit_in_table").set_value(True).run()
+    generation = at.session_state["review_editor_generation"]
+    table = at.data_editor(key=f"review_editor_{generation}").value.reset_index(drop=True)
+    partner = table.loc[5, "partner_id"]
+    at.session_state[f"review_editor_{generation}"] = {
+        "edited_rows": {5: {"decision": "terminate", "note": "seen on the last part"}}, "added_rows": [],
+        "deleted_rows": []}
+    at.run()
+    at.selectbox(key="review_table_rows_7").set_value(0).run()
+    assert not at.exception
+    at.selectbox(key="review_table_rows_7").set_value(6).run()
+    generation = at.session_state["review_editor_generation"]
+    table = at.data_editor(key=f"review_editor_{generation}").value.set_index("partner_id")
+    assert table.loc[partner, ["decision", "note"]].tolist() == ["terminate", "seen on the last part"]

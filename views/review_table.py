@@ -22,6 +22,9 @@ __all__ = ["fold_table_edits", "remember_shown", "work_filters", "decisions_tabl
 
 GENERATION = "review_editor_generation"
 TABLE_HEIGHT = 560  # about fifteen one-line rows: the table fills a laptop screen under the filters
+# Rows the table holds at once. The whole review went to the browser on every run: 3 MB for the demo's 6,393
+# partners and 32 MB at ten times it, most of a visit's time on the server and in the browser.
+TABLE_ROWS = 1000
 _SHOWN_IDS = "review_editor_ids"   # per editor key: the partner ids it showed, in its rows' order
 _PICKED_CELL = "review_table_picked"  # the table cell last picked, so a rerun does not pick it again
 
@@ -86,9 +89,13 @@ def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: M
     whose links open a new tab.
     """
     generation = st.session_state.setdefault(GENERATION, 0)
-    shown = frame.assign(flags=flag_words(frame))
     lead, toggle = st.columns([3, 1], vertical_alignment="bottom")
-    lead.caption(f"Showing {len(shown):,} of {total:,} partners in the review. Click a partner's id or name to open "
+    first, last = _rows_shown(len(frame))
+    shown = frame.iloc[first:last]
+    shown = shown.assign(flags=flag_words(shown))
+    rows = (f"rows {first + 1:,}–{last:,} of the {len(frame):,} chosen, in the order above"
+            if len(shown) < len(frame) else f"{len(shown):,}")
+    lead.caption(f"Showing {rows} of {total:,} partners in the review. Click a partner's id or name to open "
                  "its page (Back returns here); click any other cell to read it in full and change it below.")
     editing = may_decide and toggle.toggle("Edit in the table", key="review_edit_in_table",
                                            help="Change decisions and notes right in the table; its partner links "
@@ -131,6 +138,19 @@ def decisions_table(frame: pd.DataFrame, total: int, may_decide: bool, labels: M
         open_partner(partner_id)
     st.session_state["review_override_partner"] = partner_id
     picked_partner(frame)
+
+
+def _rows_shown(chosen: int) -> tuple[int, int]:
+    """Give the first and end row of the part of the chosen decisions the table shows (all of them up to TABLE_ROWS)."""
+    if chosen <= TABLE_ROWS:
+        return 0, chosen
+    parts = -(-chosen // TABLE_ROWS)
+    # The number of parts in the key: a narrower choice starts again at its first rows.
+    part = st.selectbox("Rows", range(parts), key=f"review_table_rows_{parts}",
+                        format_func=lambda i: f"{i * TABLE_ROWS + 1:,}–{min((i + 1) * TABLE_ROWS, chosen):,}",
+                        help=f"The table holds {TABLE_ROWS:,} partners at a time, in the order chosen above; "
+                             "the filters above narrow it, and the decisions download below has every partner.")
+    return part * TABLE_ROWS, min((part + 1) * TABLE_ROWS, chosen)
 
 
 def partner_panel(decisions: pd.DataFrame, recommendations: pd.DataFrame, flt: ChannelFilter,
