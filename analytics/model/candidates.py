@@ -21,11 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
 from analytics.model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
@@ -107,6 +102,8 @@ class _Platt:
 
     @classmethod
     def fit(cls, score: np.ndarray, y: np.ndarray) -> _Platt:
+        from sklearn.linear_model import LogisticRegression  # imported here for the reason in Learned.fit
+
         model = LogisticRegression(C=1e4).fit(score[:, None], y)
         slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
         if slope <= 0:
@@ -327,6 +324,13 @@ class Learned(Candidate):
             raise Unavailable(split.uncalibratable)
         if not _enough_classes(split.calibration, target):
             raise Unavailable(f"too few of each outcome at {split.calibration_quarter} to calibrate on")
+        # scikit-learn is imported when a model is fitted: it costs over a second, which every page's first run
+        # paid through the scores' module (the stored scores are read without it).
+        from sklearn.compose import ColumnTransformer
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OrdinalEncoder
+
         encode = ColumnTransformer(
             [("region", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
                                        encoded_missing_value=np.nan), CATEGORICAL_FEATURES)],

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 __all__ = ["RESAMPLES", "resample_weights", "resampled_auc", "interval", "metrics_of", "reliability"]
 
@@ -58,6 +57,9 @@ def metrics_of(y: np.ndarray, rank: np.ndarray, p: np.ndarray | None, weights: n
 
     Without probabilities (a rule nothing could calibrate) Brier and mean predicted are NaN.
     """
+    # Imported here, as in candidates.Learned.fit: the pages read stored scores without scikit-learn.
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     top = max(1, math.ceil(0.10 * len(y)))
     order = np.argsort(-rank, kind="stable")[:top]
     base = float(y.mean())
