@@ -22,7 +22,9 @@ import pytest
 from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
 from analytics.ingest.load import list_loads, load_extract
-from analytics.store.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
+from analytics.store.faults import StoreDamaged, StoreReadOnly, store_fault
+from analytics.store.store import Store
+from analytics.store.turns import writer_waiting
 from tests.apptest_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]

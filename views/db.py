@@ -46,16 +46,9 @@ import streamlit as st
 
 from analytics.formatting import markdown_literal
 from analytics.ingest.extract import PreparedExtract, prepare_extract
-from analytics.store.store import (
-    Store,
-    StoreError,
-    StoreFault,
-    default_db_path,
-    file_identity,
-    guard_file_identity,
-    store_fault,
-    writer_waiting,
-)
+from analytics.store.faults import StoreError, StoreFault, file_identity, guard_file_identity, store_fault
+from analytics.store.store import Store, default_db_path
+from analytics.store.turns import writer_waiting
 
 __all__ = ["FIGURE_LOCK", "ON_NEW_VERSIONS", "LINGER", "APP_WAIT", "database", "get_store", "cached", "derived",
            "cached_figure", "clear_caches", "prepared_upload"]

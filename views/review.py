@@ -8,21 +8,12 @@ from analytics.access import AccessDenied
 from analytics.analyses.queries import filter_options
 from analytics.export import people_csv, review_workbook
 from analytics.formatting import markdown_literal, money
-from analytics.review.decisions import (
-    ACTIONS,
-    DECISION_EXPORT_COLUMNS,
-    PROVISIONAL,
-    action_counts,
-    decision_counts,
-    default_review_name,
-    review_decisions,
-    review_out,
-    save_review,
-    select_partners,
-)
+from analytics.review.actions import ACTIONS, PROVISIONAL
+from analytics.review.decisions import action_counts, decision_counts, review_decisions, review_out, select_partners
 from analytics.review.program import load_program, program_files, program_path
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
+from analytics.review.saved_reviews import DECISION_EXPORT_COLUMNS, default_review_name, save_review
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
 from views.db import cached, derived, get_store

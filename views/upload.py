@@ -28,6 +28,7 @@ from analytics.labels import column
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.currencies import ISO_4217
+from analytics.store.faults import StoreError
 from analytics.store.rates import (
     RatesInvalid,
     current_rates,
@@ -37,7 +38,6 @@ from analytics.store.rates import (
     reporting_currency,
 )
 from analytics.store.schema import CANONICAL_COLUMNS
-from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import get_store, prepared_upload
 from views.overview_sections import last_load_changes
