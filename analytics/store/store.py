@@ -431,7 +431,7 @@ def checkpoint(name: str) -> None:
     """Stop here for ten minutes when $CHANNEL_PAUSE_AT names this point: the fault tests kill the process there.
 
     Points: "commit" (every transaction, just before COMMIT), "fit apart" (model/scoring.py) and those named in
-    ingest.py and review.py.
+    ingest/load.py, store/rates.py and review/saved_reviews.py.
     """
     if os.environ.get("CHANNEL_PAUSE_AT") == name:
         print(f"paused at {name}", file=sys.stderr, flush=True)
