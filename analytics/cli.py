@@ -23,9 +23,10 @@ from analytics.ingest.load import list_loads, load_extract, rollback_load
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv
 from analytics.model.features import DEFAULT_HORIZON
+from analytics.store.faults import StoreError, StoreFault, store_fault
 from analytics.store.quarters import parse_quarter_text, shift_quarter
 from analytics.store.rates import RatesInvalid, load_rates, reporting_currency
-from analytics.store.store import Store, StoreError, StoreFault, default_db_path, store_fault
+from analytics.store.store import Store, default_db_path
 
 # The model (scikit-learn, scipy) and the exports (openpyxl) are imported by the commands that use them:
 # importing them costs over a second, which `ingest --no-scores` and every other command would pay first.
@@ -361,7 +362,8 @@ def _backtest(store: Store, args: argparse.Namespace) -> int:
 
 def _brief(store: Store, args: argparse.Namespace) -> int:
     from analytics.analyses.messages import quarter_messages
-    from analytics.brief import board_pack, stored_template
+    from analytics.brief import board_pack
+    from analytics.brief.template import stored_template
     from analytics.filters import ChannelFilter
     from analytics.review.programs import load_programs
 
@@ -415,16 +417,12 @@ def _restore(args: argparse.Namespace) -> int:
 def _review(store: Store, args: argparse.Namespace) -> int:
     from analytics.export import to_safe_csv
     from analytics.filters import ChannelFilter
-    from analytics.review.decisions import (
-        ACTIONS,
-        REVIEW_HORIZON,
-        review_decisions,
-        review_export,
-        save_review,
-    )
+    from analytics.review.actions import ACTIONS, REVIEW_HORIZON
+    from analytics.review.decisions import review_decisions, review_export
     from analytics.review.program import PROGRAM_PATH
     from analytics.review.programs import load_programs
     from analytics.review.regional import region_review_export, regional_recommendations
+    from analytics.review.saved_reviews import save_review
 
     programs = load_programs(args.program or PROGRAM_PATH)  # a bad file is a ValueError naming it and the key
     rules = programs.global_rules

@@ -15,7 +15,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from analytics.labels import Column, Kind, partner_order, people_columns
-from analytics.review.decisions import ACTIONS, action_counts
+from analytics.review.actions import ACTIONS
+from analytics.review.decisions import action_counts
 from analytics.review.program import ProgramRules, rules_settings
 from analytics.store.quarters import shift_quarter
 

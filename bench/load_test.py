@@ -680,7 +680,7 @@ def main() -> int:
                 parser.error("--load-during with --url needs --db (and --extract, or the extract next to it)")
             partner_ids, facts = ["P000002"], "the app's channel"
             if db is not None:
-                from analytics.store.store import StoreError
+                from analytics.store.faults import StoreError
 
                 with contextlib.suppress(StoreError):  # the app holds the file while a page runs
                     partner_ids, facts = channel_facts(db)

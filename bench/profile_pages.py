@@ -150,8 +150,12 @@ def instrument(timer: SplitTimer) -> None:
             setattr(views.cache, name, timer.wrap(getattr(views.cache, name), "cached"))
     for name in getattr(charts, "__all__", dir(charts)):
         value = getattr(charts, name)
-        if callable(value) and getattr(value, "__module__", None) == charts.__name__ and not isinstance(value, type):
-            setattr(charts, name, timer.wrap(value, "figure build"))
+        module = getattr(value, "__module__", None) or ""  # each chart is defined in a page family's module
+        if callable(value) and module.startswith(charts.__name__ + ".") and not isinstance(value, type):
+            wrapped = timer.wrap(value, "figure build")
+            # Pages name a chart through the package; views.db's figure cache calls it from its own module.
+            setattr(charts, name, wrapped)
+            setattr(sys.modules[module], name, wrapped)
     # st.plotly_chart is bound to the main container when streamlit is imported, so both the module's
     # name (st.x) and the class method (columns, tabs: left.x) are wrapped; plotly.io.to_json and the
     # figure's to_dict are looked up at each call, so they count even when reached another way.

@@ -18,7 +18,8 @@ import pytest
 from analytics import cli as cli_module
 from analytics.store import backup as backup_module
 from analytics.store.backup import BackupError, list_backups, prune_backups, take_backup, verify_backup
-from analytics.store.store import Store, StoreDiskFull, store_fault
+from analytics.store.faults import StoreDiskFull, store_fault
+from analytics.store.store import Store
 from tests.test_backup import channel, cli  # noqa: F401 (channel is a fixture used by name)
 
 BLOCK = 262_144  # DuckDB's block size

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics.brief import CELL_CHARS, TITLE_CHARS, board_pack, cell_chars, shortened
+from analytics.brief import board_pack
+from analytics.brief.drawing import CELL_CHARS, TITLE_CHARS, cell_chars, shortened
 from analytics.ingest.load import load_extract
-from analytics.review.decisions import DECISION_COLUMNS, save_review
 from analytics.review.program import load_program
+from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.store.store import Store
 from tests.test_brief import HEADER, table
 

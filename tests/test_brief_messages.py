@@ -14,7 +14,10 @@ from analytics.analyses.dropoffs import partner_changes, significant_dropoffs
 from analytics.analyses.messages import quarter_messages
 from analytics.analyses.queries import latest_quarter, partners_by_tier
 from analytics.analyses.recruits import cohort_table, recruit_history
-from analytics.brief import MESSAGES_TITLE, board_pack, board_pack_bytes, bridge_axis, open_template
+from analytics.brief import board_pack, board_pack_bytes
+from analytics.brief.slides import MESSAGES_TITLE
+from analytics.brief.template import open_template
+from analytics.charts import bridge_axis
 from analytics.cli import main
 from analytics.filters import ChannelFilter
 from analytics.review.decisions import decision_counts, recommendations, review_decisions
@@ -191,7 +194,7 @@ def test_an_admin_keeps_a_template_on_the_overview_and_a_bad_one_is_refused_by_n
                                                                                     monkeypatch):
     import shutil
 
-    from analytics.brief import stored_template
+    from analytics.brief.template import stored_template
     from analytics.review.program import program_path
 
     shutil.copy(program_path(), tmp_path / "program.toml")

@@ -19,7 +19,8 @@ import pytest
 from analytics.analyses.queries import channel_summary
 from analytics.ingest.load import load_extract, rollback_load
 from analytics.model.scoring import refresh_scores_apart
-from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version
+from analytics.store.faults import StoreError
+from analytics.store.store import ACTIVE_LINES, Store, bump_data_version
 from tests.apptest_helpers import APP, metric, open_page
 from tests.test_faults import quarter_file
 

@@ -22,7 +22,9 @@ import pytest
 from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
 from analytics.ingest.load import list_loads, load_extract
-from analytics.store.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
+from analytics.store.faults import StoreDamaged, StoreReadOnly, store_fault
+from analytics.store.store import Store
+from analytics.store.turns import writer_waiting
 from tests.apptest_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +122,7 @@ def test_a_rollback_killed_half_way_leaves_the_database_as_it_was(channel, tmp_p
 SAVE_REVIEW = """
 import pandas as pd
 from analytics.review.program import load_program
-from analytics.review.decisions import DECISION_COLUMNS, save_review
+from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.store.store import Store
 rows = [{c: None for c in DECISION_COLUMNS} | {"partner_id": f"P{i}", "recommendation": "retain",
         "decision": "retain", "note": ""} for i in range(40)]

@@ -13,7 +13,8 @@ from analytics.analyses.queries import channel_summary
 from analytics.ingest import load as ingest
 from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import LoadRefused, list_loads, load_extract, rollback_load
-from analytics.store.store import Store, StoreError
+from analytics.store.faults import StoreError
+from analytics.store.store import Store
 from tests.conftest import ROOT
 
 WITH_IDS = "partner_id,order_date,revenue,transaction_id,customer_id,customer_segment,tier\n"

@@ -15,7 +15,8 @@ from analytics.analyses.messages import (
     tier_change,
     tier_messages,
 )
-from analytics.review.decisions import ACTIONS, decision_counts
+from analytics.review.actions import ACTIONS
+from analytics.review.decisions import decision_counts
 
 NOTHING_MOVED = pd.DataFrame({"from_tier": pd.Series([], dtype=object), "to_tier": pd.Series([], dtype=object),
                               "revenue_from": pd.Series([], dtype=float), "revenue_to": pd.Series([], dtype=float)})

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from analytics.ingest.load import list_loads, load_extract
-from analytics.store import store as store_module
+from analytics.store import faults as faults_module
 from analytics.store.backup import restore_backup, take_backup
-from analytics.store.store import Store, StoreFault, StoreFileGone, guard_file_identity
+from analytics.store.faults import StoreFault, StoreFileGone, guard_file_identity
+from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 
 HEADER = b"partner_id,partner_name,order_date,revenue\n"
@@ -32,7 +33,7 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 def guarded(db, monkeypatch):
     """Guard the database as the app does (views/db.py), with no file remembered from other tests."""
-    monkeypatch.setattr(store_module, "_KNOWN_FILES", {})
+    monkeypatch.setattr(faults_module, "_KNOWN_FILES", {})
     guard_file_identity(db)
 
 

@@ -22,7 +22,7 @@ from analytics.access import AccessDenied, Actor, check_scope, load_roles
 from analytics.cli import main
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
-from analytics.review.decisions import review_decisions, save_review
+from analytics.review.decisions import review_decisions
 from analytics.review.program import PROGRAM_PATH, load_program
 from analytics.review.programs import GLOBAL, load_programs
 from analytics.review.regional import (
@@ -34,6 +34,7 @@ from analytics.review.regional import (
     regional_recommendations,
     rollup_by_region_tier,
 )
+from analytics.review.saved_reviews import save_review
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.rates import load_rates
 from analytics.store.store import Store
@@ -441,8 +442,8 @@ def test_a_saved_review_its_follow_up_and_its_letters_of_a_scope_hold_its_region
                                                                                                   program_file):
     import zipfile
 
-    from analytics.review.decisions import list_reviews, load_review, provisional_follow_up
     from analytics.review.letters import letters_zip
+    from analytics.review.saved_reviews import list_reviews, load_review, provisional_follow_up
 
     programs = load_programs(program_file)
     recs = regional_recommendations(regions_store, AS_OF, programs)

@@ -16,22 +16,18 @@ from analytics.export import people_excel, to_safe_csv
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
+from analytics.review.actions import ACTIONS, PROVISIONAL
 from analytics.review.decisions import (
-    ACTIONS,
-    PROVISIONAL,
     action_counts,
     compare_action_counts,
-    list_reviews,
-    load_review,
-    provisional_follow_up,
     recommend,
     record_edits,
     review_decisions,
-    review_inputs,
-    save_review,
     select_partners,
 )
+from analytics.review.inputs import review_inputs
 from analytics.review.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
+from analytics.review.saved_reviews import list_reviews, load_review, provisional_follow_up, save_review
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
 from tests.apptest_helpers import first_option_id, metric, open_page

@@ -15,20 +15,10 @@ from docx import Document
 from analytics.cli import main
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
-from analytics.review.decisions import (
-    BEHIND,
-    MET,
-    MISSED,
-    ON_TRACK,
-    PROVISIONAL,
-    load_review,
-    provisional_follow_up,
-    recommend,
-    review_decisions,
-    review_inputs,
-    save_review,
-)
+from analytics.review.actions import BEHIND, MET, MISSED, ON_TRACK, PROVISIONAL
+from analytics.review.decisions import recommend, review_decisions
 from analytics.review.incentives import recommended_incentives
+from analytics.review.inputs import review_inputs
 from analytics.review.letters import (
     PLACEHOLDERS,
     TEMPLATE_FILES,
@@ -37,6 +27,7 @@ from analytics.review.letters import (
     write_letters,
 )
 from analytics.review.program import IncentivePlan, ProgramRules, TierRule, load_program
+from analytics.review.saved_reviews import load_review, provisional_follow_up, save_review
 from analytics.store.store import Store
 
 RULES = ProgramRules(

@@ -11,14 +11,8 @@ import streamlit as st
 
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
-from analytics.review.decisions import (
-    decision_counts,
-    recommend,
-    recommendations,
-    review_decisions,
-    review_inputs,
-    review_out,
-)
+from analytics.review.decisions import decision_counts, recommend, recommendations, review_decisions, review_out
+from analytics.review.inputs import review_inputs
 from analytics.review.program import ProgramRules, TierRule
 from analytics.review.worklist import flag_words, narrow_decisions, order_decisions
 from analytics.store.store import Store

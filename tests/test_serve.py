@@ -25,7 +25,8 @@ from analytics import cli
 from analytics import serve as serve_module
 from analytics.ingest.load import load_extract
 from analytics.serve import BACKEND_COOKIE, nginx_config, upload_limit_mb
-from analytics.store.store import Store, writer_waiting
+from analytics.store.store import Store
+from analytics.store.turns import writer_waiting
 from tests.apptest_helpers import open_page
 from tests.browser import browser_page, require_chromium, require_nginx, wait_for_app
 from tests.test_faults import quarter_file

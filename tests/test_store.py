@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from analytics.ingest.load import load_extract
+from analytics.store.faults import StoreError
 from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
-from analytics.store.store import Store, StoreError
+from analytics.store.store import Store
 
 
 def make_v1_file(path) -> None:

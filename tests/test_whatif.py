@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics.access import AccessDenied, Actor
-from analytics.review.decisions import list_reviews, recommend, review_saves, save_review
+from analytics.review.decisions import recommend
 from analytics.review.program import (
     PROGRAM_PATH,
     RULES_HISTORY,
@@ -22,6 +22,7 @@ from analytics.review.program import (
     rules_versions,
     save_program_as,
 )
+from analytics.review.saved_reviews import list_reviews, review_saves, save_review
 from analytics.review.whatif import MOVE_COLUMNS, outcome, parse_money, partners_who_move, rule_changes
 from analytics.store.schema import MIGRATIONS
 from analytics.store.store import Store

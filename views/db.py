@@ -36,16 +36,9 @@ from collections.abc import Iterator
 import streamlit as st
 
 from analytics.formatting import markdown_literal
-from analytics.store.store import (
-    Store,
-    StoreError,
-    StoreFault,
-    default_db_path,
-    file_identity,
-    guard_file_identity,
-    store_fault,
-    writer_waiting,
-)
+from analytics.store.faults import StoreError, StoreFault, file_identity, guard_file_identity, store_fault
+from analytics.store.store import Store, default_db_path
+from analytics.store.turns import writer_waiting
 
 __all__ = ["LINGER", "APP_WAIT", "database", "get_store", "in_page_run"]
 

@@ -7,7 +7,8 @@ import streamlit as st
 from analytics.access import AccessDenied
 from analytics.analyses.changes import KINDS, RISK_THRESHOLD, LoadChanges, load_changes
 from analytics.analyses.messages import NOISE_RULES, quarter_messages
-from analytics.brief import LAYOUTS_NEEDED, board_pack_bytes, remove_template, save_template, stored_template
+from analytics.brief import board_pack_bytes
+from analytics.brief.template import LAYOUTS_NEEDED, remove_template, save_template, stored_template
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON

@@ -6,18 +6,9 @@ import streamlit as st
 
 from analytics.export import people_csv, people_excel, review_workbook
 from analytics.formatting import markdown_literal
-from analytics.review.decisions import (
-    BEHIND,
-    MET,
-    MISSED,
-    NOT_YET_KNOWN,
-    ON_TRACK,
-    list_reviews,
-    load_review,
-    provisional_follow_up,
-    review_saves,
-)
+from analytics.review.actions import BEHIND, MET, MISSED, NOT_YET_KNOWN, ON_TRACK
 from analytics.review.program import ProgramRules, rules_from_json, rules_settings, rules_terms
+from analytics.review.saved_reviews import list_reviews, load_review, provisional_follow_up, review_saves
 from analytics.store.quarters import shift_quarter
 from views.db import get_store
 from views.widgets import linked_table, show_table

@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.filters import ChannelFilter
-from analytics.review.decisions import ACTIONS, record_edits
+from analytics.review.actions import ACTIONS
+from analytics.review.decisions import record_edits
 from analytics.review.worklist import FLAGS, ORDERS, flag_words, narrow_decisions, order_decisions
 from views.review_draft import apply_override, picked_partner
 from views.widgets import PARTNER_LINK, PARTNER_PICK, column_config, open_partner, partner_links

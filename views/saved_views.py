@@ -10,7 +10,7 @@ from streamlit.navigation.page import StreamlitPage
 from analytics.access import Actor
 from analytics.formatting import markdown_literal
 from analytics.saved_views import MAX_NAME, delete_view, list_views, owner_from_claims, save_view
-from analytics.store.store import StoreError
+from analytics.store.faults import StoreError
 from views.auth import auth_configured
 from views.db import get_store
 

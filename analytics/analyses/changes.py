@@ -16,7 +16,7 @@ Rows, one per partner and kind of change (a partner may have several):
   latest and at or above it in the run as of the latest (both runs must be stored; no model is trained);
 * behind goals: a partner on provisional continuation in the latest review saved before the latest
   quarter that is behind its revised goals pro rata, or missed them, once this load brought one of
-  its goal quarters (analytics.review.decisions.provisional_follow_up);
+  its goal quarters (analytics.review.saved_reviews.provisional_follow_up);
 * drop-off: a significant trailing-year fall (analytics.analyses.dropoffs) after the load that was not one before,
   the DROPOFFS_SHOWN largest by revenue lost;
 * new: orders after the load and none before it (a recruit: for a load that adds the latest
@@ -41,10 +41,12 @@ from analytics.formatting import money
 from analytics.frames import empty_frame
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import score_status, stored_scores
-from analytics.review.decisions import BEHIND, GOAL_QUARTERS, MISSED, provisional_follow_up, qualifying_tier
+from analytics.review.actions import BEHIND, GOAL_QUARTERS, MISSED
+from analytics.review.decisions import qualifying_tier
 from analytics.review.program import ProgramRules, load_program
 from analytics.review.programs import Programs
 from analytics.review.regional import currency_rates
+from analytics.review.saved_reviews import provisional_follow_up
 from analytics.store.quarters import YEAR, quarter_index, quarter_label, shift_quarter
 from analytics.store.store import ACTIVE_LINES, Store
 

@@ -37,7 +37,8 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.frames import require_columns
 from analytics.model.scoring import score_status
-from analytics.review.decisions import REVIEW_HORIZON, decision_counts, recommendations, review_decisions
+from analytics.review.actions import REVIEW_HORIZON
+from analytics.review.decisions import decision_counts, recommendations, review_decisions
 from analytics.review.program import ProgramRules
 from analytics.review.programs import Programs
 from analytics.review.regional import MissingRates, regional_recommendations

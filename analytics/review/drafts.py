@@ -25,7 +25,7 @@ from datetime import datetime
 import pandas as pd
 
 from analytics.access import Actor, check, local_actor
-from analytics.review.decisions import ACTIONS
+from analytics.review.actions import ACTIONS
 from analytics.store.store import Store
 
 __all__ = ["DRAFT_FIELDS", "ReviewDraft", "draft_owner", "draft_payload", "save_draft", "load_draft",

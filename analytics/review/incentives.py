@@ -14,7 +14,7 @@ from analytics.review.program import SEGMENTS, ProgramRules
 
 __all__ = ["SEGMENT_COLUMNS", "segment_shares", "recommended_incentives"]
 
-# The review year's revenue per customer segment, as review_inputs gives it (analytics.review.decisions).
+# The review year's revenue per customer segment, as review_inputs gives it (analytics.review.inputs).
 SEGMENT_COLUMNS = {"SMB": "revenue_smb", "Mid-market": "revenue_mid_market", "Enterprise": "revenue_enterprise"}
 
 

@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from analytics.access import Actor, check_scope
-from analytics.review.decisions import PROVISIONAL
+from analytics.review.actions import PROVISIONAL
 from analytics.review.program import ProgramRules, TierRule, rules_from_json
 from analytics.review.programs import GLOBAL, Programs, load_programs
 from analytics.review.regional import currency_rates, money_exact_in, partner_locations, revenue_in_currency
@@ -121,7 +121,7 @@ class LetterProgram:
 
 def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: ProgramRules | LetterProgram,
                   include_note: bool = False) -> dict[str, str]:
-    """Give the placeholders' text for one saved decision (a row of analytics.review.decisions.load_review).
+    """Give the placeholders' text for one saved decision (a row of analytics.review.saved_reviews.load_review).
 
     `rules` is the partner's program (a LetterProgram), or bare rules for a letter in the reporting currency.
     """
@@ -230,7 +230,7 @@ def review_for_letters(store: Store, name: str, scope: tuple[str, ...] = ()) -> 
 
     With a `scope` (a person's regions) the decisions on their regions' partners only.
     """
-    from analytics.review.decisions import load_review
+    from analytics.review.saved_reviews import load_review
 
     found = store.query_df("SELECT as_of, rules FROM reviews WHERE name = ?", [name])
     if found.empty:

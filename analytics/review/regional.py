@@ -17,7 +17,9 @@ import pandas as pd
 
 from analytics.formatting import money
 from analytics.model.features import UNKNOWN, YEAR
-from analytics.review.decisions import ACTIONS, recommend, review_export, review_inputs
+from analytics.review.actions import ACTIONS
+from analytics.review.decisions import recommend, review_export
+from analytics.review.inputs import review_inputs
 from analytics.review.programs import Programs, RegionalProgram
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.rates import reporting_per_unit

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from analytics.review.decisions import ACTIONS
+from analytics.review.actions import ACTIONS
 from analytics.review.program import ProgramRules
 from analytics.review.regional import currency_symbol, money_exact_in
 

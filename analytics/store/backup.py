@@ -28,15 +28,9 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store.store import (
-    Store,
-    StoreDamaged,
-    StoreError,
-    StoreReadOnly,
-    mark_restored,
-    store_fault,
-    writer_note,
-)
+from analytics.store.faults import StoreDamaged, StoreError, StoreReadOnly, mark_restored, store_fault
+from analytics.store.store import Store
+from analytics.store.turns import writer_note
 
 __all__ = ["Backup", "BackupError", "PruneRefused", "Restored", "list_backups", "prune_backups", "restore_backup",
            "take_backup", "verify_backup"]

@@ -21,8 +21,9 @@ import pandas as pd
 
 from analytics.access import check
 from analytics.store.currencies import ISO_4217
+from analytics.store.faults import StoreError
 from analytics.store.schema import normalise_header
-from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
+from analytics.store.store import ACTIVE_LINES, Store, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "RATE_COLUMNS",

@@ -1,13 +1,14 @@
-"""The channel database: one DuckDB file holding loads, raw order lines and the partner x quarter table."""
+"""The channel database: one DuckDB file holding loads, raw order lines and the partner x quarter table.
+
+Beside it: faults (the store's errors, the guard on the file) and turns (who reads and who writes when).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,140 +17,31 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics.store.faults import StoreError, StoreFault, file_fault, file_identity, moved_file, store_fault
 from analytics.store.quarters import YEAR, quarter_index, quarter_label
 from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
+from analytics.store.turns import (
+    GATE,
+    IN_PROCESS_WRITER,
+    OPENING,
+    READERS,
+    TURNS,
+    WRITE_CONFLICT_MESSAGE,
+    WRITE_WAIT_MESSAGE,
+    connect_in_process,
+    leave_note,
+    write_lock,
+    writer_waiting,
+)
 
-__all__ = [
-    "PROJECT_ROOT",
-    "Store",
-    "StoreError",
-    "StoreFault",
-    "StoreReadOnly",
-    "StoreDamaged",
-    "store_fault",
-    "writer_note",
-    "default_db_path",
-    "ACTIVE_LINES",
-    "checkpoint",
-    "writer_waiting",
-    "read_only_mode",
-    "PROCESSES_ENV",
-    "StoreFileGone",
-    "StoreDiskFull",
-    "guard_file_identity",
-    "file_identity",
-    "mark_restored",
-]
+__all__ = ["PROJECT_ROOT", "Store", "default_db_path", "ACTIVE_LINES", "checkpoint", "read_only_mode", "PROCESSES_ENV"]
+
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
 
 # Rows that count: set-aside rows of a replaced quarter stay stored (so a replace can be rolled back)
 # but are excluded everywhere through this predicate.
 ACTIVE_LINES = "replaced_by IS NULL"
-
-
-# DuckDB's memory cap for one open database; $CHANNEL_DB_MEMORY overrides it (e.g. "4GB").
-MEMORY_LIMIT = os.environ.get("CHANNEL_DB_MEMORY", "1GB")
-
-
-class StoreError(RuntimeError):
-    """A database operation that cannot be done, with a message meant for the person who asked."""
-
-
-class StoreFault(StoreError):
-    """A fault of the database file or its folder that no retry fixes: someone has to act on the machine."""
-
-
-class StoreReadOnly(StoreFault):
-    """The database file or its folder cannot be written."""
-
-    def __init__(self, path: Path):
-        folder = path.parent
-        folder_read_only = not path.exists() or not os.access(folder, os.W_OK)
-        what = "the folder is read-only" if folder_read_only else "the file is read-only"
-        super().__init__(
-            f"{path} cannot be written: {what}. Give the app's user write access to {folder} "
-            "or set CHANNEL_DB to a writable path."
-        )
-
-
-class StoreDamaged(StoreFault):
-    """The database file is damaged: cut short, garbled, empty or not a DuckDB database at all."""
-
-    def __init__(self, path: Path, damage: str):
-        self.damage = damage
-        super().__init__(
-            f"{path} is damaged ({damage}): restore it from a backup (python -m analytics restore DIR), "
-            "or move it aside and the app starts with an empty database."
-        )
-
-
-class StoreDiskFull(StoreFault):
-    """The disk ran full while the database (or DuckDB's temporary files) was being written."""
-
-    def __init__(self, path: Path):
-        super().__init__(
-            f"The disk is full (no space left on the device) while writing {path} or DuckDB's temporary files: "
-            "nothing of this change was kept, the database is as it was before it. Free some space on the "
-            f"database's disk (and in {tempfile.gettempdir()}) and try again."
-        )
-
-
-class StoreFileGone(StoreFault):
-    """The database file this process was using was deleted (or moved away) while it ran."""
-
-    def __init__(self, path: Path):
-        super().__init__(
-            f"The database file {path} was deleted or moved away while the app was running. Nothing more is "
-            "written, so that no change goes into a file that no longer exists (it would be lost). Put the file "
-            "back, or restore a backup (python -m analytics restore DIR), and reload the page; or restart the "
-            "app to start from a new, empty database."
-        )
-
-
-def _replaced_message(path: Path) -> str:
-    return (f"The database file {path} was replaced by another file while the app was running, not by "
-            "python -m analytics restore. The pages show the file now there, but changes are refused until the "
-            "app is restarted, so that nothing is written on the strength of what the other file showed.")
-
-
-# DuckDB reports every file fault as an IOException (or a bare Error) with no code to tell them apart, so
-# its message is the only thing that says which one it is. Each sign maps to plain words for the person.
-_DAMAGE_SIGNS = (
-    ("not a valid duckdb database file", "it is not a DuckDB database file"),
-    ("could not read enough bytes", "it is cut short"),
-    ("corrupt database file", "some of its blocks are garbled"),
-    ("checksum", "some of its blocks are garbled"),
-)
-_READ_ONLY_SIGNS = ("permission denied", "operation not permitted", "read-only file system")
-_READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
-
-
-def store_fault(path: Path, exc: BaseException) -> StoreFault | None:
-    """Give the plain error for a failure of the database file itself (unwritable, damaged), or None for any other.
-
-    Only DuckDB's errors are read, and a full disk (ENOSPC): another OSError (an output file) says nothing
-    about the database.
-    """
-    if isinstance(exc, StoreFault):
-        return exc
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return StoreDiskFull(path)
-    if not isinstance(exc, duckdb.Error):
-        return None
-    text = str(exc).lower()
-    # Before the damage signs: a write cut short by a full disk can also say it could not write enough bytes.
-    if "no space left on device" in text:
-        return StoreDiskFull(path)
-    for sign, damage in _DAMAGE_SIGNS:
-        if sign in text:
-            if path.exists() and path.stat().st_size == 0:
-                damage = "it is empty: 0 bytes"
-            return StoreDamaged(path, damage)
-    if any(sign in text for sign in _READ_ONLY_SIGNS):
-        return StoreReadOnly(path)
-    return None
-
 
 # Set by `python -m analytics serve` for the app processes it starts (and itself): how many processes
 # share the database file. Above 1 they open it read-only, which DuckDB lets several processes do at once.
@@ -166,64 +58,6 @@ def read_only_mode() -> bool:
         return int(os.environ.get(PROCESSES_ENV, "1") or "1") > 1
     except ValueError:
         return False
-
-
-# Which file each database path was when the app first opened it: (device, inode), for the paths the app
-# guards (guard_file_identity; views/db.py does it for its database). A file deleted under a running app
-# was still served, and an upload written into it was lost when the next command made a new, empty file.
-_KNOWN_FILES: dict[str, tuple[int, int]] = {}
-
-
-def guard_file_identity(path: Path) -> None:
-    """Make every store of this process on `path` notice when its file, as it is now, is deleted or replaced.
-
-    A deleted file then refuses to open (no new empty file is made in its place); a replaced one opens
-    with writes refused (Store.refuse_writes), unless a restore put it there (mark_restored).
-    """
-    identity = file_identity(path)
-    if identity is not None:
-        _KNOWN_FILES.setdefault(os.path.abspath(path), identity)
-
-
-def file_identity(path: Path) -> tuple[int, int] | None:
-    """Give the file at `path` as (device, inode), or None when there is none."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
-def _restored_note(path: Path) -> Path:
-    return path.with_name(path.name + ".restored")
-
-
-def mark_restored(path: Path) -> None:
-    """Note that the file now at `path` was put there by a restore, so a running app takes it instead of refusing it."""
-    identity = file_identity(path)
-    if identity is not None:
-        _restored_note(path).write_text(f"{identity[0]} {identity[1]}\n")
-
-
-def _moved_file(path: Path) -> str | None:
-    """Raise StoreFileGone when the file this process opened at `path` is gone; give why writes are refused, or None.
-
-    A file replaced by a restore (its note names the file now there) is taken as the file from now on.
-    """
-    key = os.path.abspath(path)
-    known = _KNOWN_FILES.get(key)
-    if known is None:
-        return None
-    now = file_identity(path)
-    if now is None:
-        raise StoreFileGone(path)
-    if now == known:
-        return None
-    with contextlib.suppress(OSError, ValueError):
-        if tuple(int(x) for x in _restored_note(path).read_text().split()) == now:
-            _KNOWN_FILES[key] = now
-            return None
-    return _replaced_message(path)
 
 
 def default_db_path() -> Path:
@@ -260,17 +94,17 @@ class Store:
         self._on_wait = on_wait
         self._wait = wait
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._reading = False  # this store counts among the process's readers of the file (_READERS)
+        self._reading = False  # this store counts among the process's readers of the file (READERS)
         self._reopen = False   # a write handed the file back: open it read-only again at the next use
         self._writing = 0      # depth of writing() blocks: while above 0 the connection is read-write
         # Why writes are refused (the file was replaced while this process ran), or None: see guard_file_identity.
         self.refuse_writes: str | None = None
         try:
             # Before connecting: DuckDB would make a new, empty file where a deleted one was.
-            self.refuse_writes = _moved_file(self.path)
+            self.refuse_writes = moved_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if announce:
-                self._note = _leave_note(self.path)
+                self._note = leave_note(self.path)
             if self.read_only:
                 self._open_read_only()
             else:
@@ -282,7 +116,7 @@ class Store:
         except BaseException as exc:
             self._release()
             self._drop_note()
-            fault = _file_fault(self.path, exc)
+            fault = file_fault(self.path, exc)
             if fault is not None and fault is not exc:
                 raise fault from exc
             raise
@@ -311,7 +145,7 @@ class Store:
                 waiting_for = self._join_readers()
             if waiting_for is None:
                 try:
-                    return _connect_in_process(self.path, read_only)
+                    return connect_in_process(self.path, read_only)
                 except BaseException as exc:
                     self._leave_readers()
                     if not isinstance(exc, duckdb.IOException):
@@ -338,27 +172,27 @@ class Store:
     def _join_readers(self) -> str | None:
         """Count this store among the process's readers of the file, or give who writes in this process now."""
         key = os.path.realpath(self.path)
-        with _GATE:
-            writer = _TURNS.get(key)
+        with GATE:
+            writer = TURNS.get(key)
             if writer is not None and writer != threading.get_ident():
-                return _IN_PROCESS_WRITER
-            _READERS[key] = _READERS.get(key, 0) + 1
+                return IN_PROCESS_WRITER
+            READERS[key] = READERS.get(key, 0) + 1
             self._reading = True
             return None
 
     def _leave_readers(self) -> None:
         if self._reading:
             key = os.path.realpath(self.path)
-            with _GATE:
-                _READERS[key] -= 1
+            with GATE:
+                READERS[key] -= 1
                 self._reading = False
-                _GATE.notify_all()
+                GATE.notify_all()
 
     def _release(self) -> None:
         """Close this store's connection (its cursors with it) and leave the readers."""
         con, self._con = self._con, None
         if con is not None:
-            with _OPENING:
+            with OPENING:
                 con.close()
         self._leave_readers()
 
@@ -374,7 +208,7 @@ class Store:
         """
         if not self._writing:
             # Looked at again here: the file may have gone since this store was opened.
-            self.refuse_writes = _moved_file(self.path) or self.refuse_writes
+            self.refuse_writes = moved_file(self.path) or self.refuse_writes
             if self.refuse_writes:
                 raise StoreFault(self.refuse_writes)
         if not self.read_only or self._writing:
@@ -387,16 +221,16 @@ class Store:
         tell = on_wait or self._on_wait
         key = os.path.realpath(self.path)
         self._release()
-        lock = _write_lock(self.path)
+        lock = write_lock(self.path)
         if not lock.acquire(blocking=False):
             if tell is not None:
                 tell(WRITE_WAIT_MESSAGE)
             lock.acquire()
         try:
-            with _GATE:
-                _TURNS[key] = threading.get_ident()
+            with GATE:
+                TURNS[key] = threading.get_ident()
             try:
-                self._note = _leave_note(self.path, "a change saved in another process of the app")
+                self._note = leave_note(self.path, "a change saved in another process of the app")
                 self._wait_for_readers(key, tell)
                 self._con = self._connect(max(self._wait, 30.0), tell)
                 self._writing = 1
@@ -408,9 +242,9 @@ class Store:
                 self._release()
                 self._drop_note()
                 self._reopen = True
-                with _GATE:
-                    _TURNS.pop(key, None)
-                    _GATE.notify_all()
+                with GATE:
+                    TURNS.pop(key, None)
+                    GATE.notify_all()
         finally:
             lock.release()
 
@@ -418,15 +252,15 @@ class Store:
         """Wait until no other session of this process has the file open (they let go when their page run ends)."""
         deadline = time.monotonic() + max(self._wait, 30.0)
         told = False
-        with _GATE:
-            while _READERS.get(key, 0) > 0:
+        with GATE:
+            while READERS.get(key, 0) > 0:
                 if time.monotonic() > deadline:
                     raise StoreError(f"The database {self.path} is still being read by other sessions of this app; "
                                      "nothing was written. Try again in a moment.")
                 if tell is not None and not told:
                     told = True
                     tell("Waiting for the pages being shown right now to finish before writing.")
-                _GATE.wait(0.2)
+                GATE.wait(0.2)
 
     # -- connection ---------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -463,7 +297,7 @@ class Store:
         """Give a cursor inside one write transaction: committed at the end, rolled back on any error.
 
         `cur` is a cursor of this store to use (its temporary tables stay visible); it is left open.
-        Writes to one database take turns (see _write_lock): while another one is under way, `on_wait`
+        Writes to one database take turns (see write_lock): while another one is under way, `on_wait`
         (else the store's) is told that this one follows, and it starts when the other is committed.
         """
         if cur is not None and self.read_only and not self._writing:
@@ -477,7 +311,7 @@ class Store:
         self, cur: duckdb.DuckDBPyConnection | None, on_wait: Callable[[str], None] | None,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         own = cur is None
-        lock = _write_lock(self.path)
+        lock = write_lock(self.path)
         if not lock.acquire(blocking=False):
             tell = on_wait or self._on_wait
             if tell is not None:
@@ -590,130 +424,14 @@ class Store:
             return cur.execute("SELECT count(*) FROM order_lines").fetchall()[0][0] == 0
 
 
-# Threads of one process (the app's sessions) open and close the same file all the time. When the last
-# connection of a database goes in one thread while another thread connects, DuckDB can briefly find
-# the file still attached by the instance being torn down ("Unique file handle conflict"). Opening
-# under one lock and retrying that one error for a moment makes this invisible to the caller.
-_OPENING = threading.Lock()
 _MIGRATING = threading.RLock()  # a read-only store upgrades inside writing(), which migrates again (a no-op)
-
-# Read-only stores (several processes sharing the file): which sessions of this process have the file
-# open, per file, and which thread of this process is taking it to write. DuckDB refuses to open a file
-# read-write in a process that has it open read-only, so a write waits until the readers let go, and
-# readers wait while it writes.
-_GATE = threading.Condition()
-_READERS: dict[str, int] = {}
-_TURNS: dict[str, int] = {}
-_IN_PROCESS_WRITER = "another session of this app, writing a change"
-
-# DuckDB lets two transactions of one process write at once and then fails the later one ("Conflict on
-# update"); two sessions pressing Load or Roll back together did exactly that. Writes to one file
-# therefore take turns under a lock per database path (other processes cannot open the file at all).
-_WRITE_LOCKS: dict[str, threading.RLock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-WRITE_WAIT_MESSAGE = (
-    "Another change (a load, a rollback or a review save) is being written; yours follows when it is done."
-)
-WRITE_CONFLICT_MESSAGE = (
-    "Another change was written to the database at the same moment, so this one was not saved and nothing "
-    "of it was written. Try again."
-)
-
-
-def _write_lock(path: Path) -> threading.RLock:
-    """Give the lock that writes to the database at `path` take turns under (one per file, for the process)."""
-    key = os.path.realpath(path)
-    with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(key, threading.RLock())
-_TEARDOWN_RETRY_SECONDS = 5.0
-
-
-def _connect_in_process(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Give a new connection to `path`, retrying while another thread's connection to it is being torn down."""
-    deadline = time.monotonic() + _TEARDOWN_RETRY_SECONDS
-    while True:
-        try:
-            with _OPENING:
-                # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
-                # machine with its sessions, so it is capped (and spills to disk beyond the cap).
-                return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
-        except duckdb.ResourceInUseException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _file_fault(path: Path, exc: BaseException) -> StoreFault | None:
-    """Give the plain error for a failure making the database's folder or the note beside it, else as store_fault."""
-    if isinstance(exc, OSError):
-        return StoreReadOnly(path) if exc.errno in _READ_ONLY_ERRNOS else None
-    return store_fault(path, exc)
-
-
-def _note_path(path: Path) -> Path:
-    return path.with_name(path.name + ".writer")
-
-
-def _leave_note(path: Path, what: str = "") -> Path:
-    """Give the note beside the file, written now: the app lets go of the file while it is there."""
-    note = _note_path(path)
-    # Written aside and renamed into place, so a reader never finds the note half written (and ignores it).
-    partial = note.with_name(f"{note.name}.{os.getpid()}.partial")
-    partial.write_text(f"{os.getpid()}\n{' '.join(sys.argv) or 'python'}\n{what}\n")
-    partial.replace(note)
-    return note
-
-
-@contextlib.contextmanager
-def writer_note(path: Path) -> Iterator[None]:
-    """Keep the app off the file while the block runs (even while nobody has it open): for swapping the file."""
-    try:
-        note = _leave_note(path)
-    except OSError as exc:
-        fault = _file_fault(path, exc)
-        if fault is None:
-            raise
-        raise fault from exc
-    try:
-        yield
-    finally:
-        note.unlink(missing_ok=True)
-
-
-def writer_waiting(path: Path) -> str | None:
-    """Give who is waiting for or holding the file to write from another process (the command line), or None.
-
-    The note beside the file names a process id; a note whose process is gone (killed) is stale and
-    taken away. A note of this process counts only while another thread of it writes (Store.writing()).
-    """
-    note = _note_path(path)
-    try:
-        pid_text, _, rest = note.read_text().partition("\n")
-        command, _, what = rest.partition("\n")
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return None
-    if pid == os.getpid():
-        with _GATE:
-            writer = _TURNS.get(os.path.realpath(path))
-        return _IN_PROCESS_WRITER if writer is not None and writer != threading.get_ident() else None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        note.unlink(missing_ok=True)
-        return None
-    except PermissionError:
-        pass  # alive, run by another user
-    # The third line says who writes when it is not the command line (an app process's write, Store.writing()).
-    who = what.strip() or "a load from the command line"
-    return f"{who} (process {pid}: {command.strip() or 'python -m analytics'})"
 
 
 def checkpoint(name: str) -> None:
     """Stop here for ten minutes when $CHANNEL_PAUSE_AT names this point: the fault tests kill the process there.
 
     Points: "commit" (every transaction, just before COMMIT), "fit apart" (model/scoring.py) and those named in
-    ingest.py and review.py.
+    ingest/load.py, store/rates.py and review/saved_reviews.py.
     """
     if os.environ.get("CHANNEL_PAUSE_AT") == name:
         print(f"paused at {name}", file=sys.stderr, flush=True)

@@ -13,8 +13,8 @@ from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import load_extract
 from analytics.review.programs import load_programs
+from analytics.store.faults import StoreError
 from analytics.store.quarters import shift_quarter
-from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.cache import cached, cached_figure
 from views.db import get_store

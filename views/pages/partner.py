@@ -19,9 +19,9 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, probability_text
 from analytics.model.risk import risk_periods
 from analytics.model.scoring import stored_scores
-from analytics.review.decisions import partner_decisions, partner_goal_follow_up
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
+from analytics.review.saved_reviews import partner_decisions, partner_goal_follow_up
 from analytics.store.quarters import shift_quarter
 from views.cache import cached, cached_figure
 from views.scores import scores_ready

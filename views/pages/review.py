@@ -6,15 +6,9 @@ import streamlit as st
 
 from analytics.analyses.queries import filter_options
 from analytics.formatting import markdown_literal, money
+from analytics.review.actions import ACTIONS
 from analytics.review.candidates import review_tally
-from analytics.review.decisions import (
-    ACTIONS,
-    action_counts,
-    decision_counts,
-    review_decisions,
-    review_out,
-    select_partners,
-)
+from analytics.review.decisions import action_counts, decision_counts, review_decisions, review_out, select_partners
 from analytics.review.program import load_program, program_files, program_path
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
