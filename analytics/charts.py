@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, money, probability_text
 from analytics.frames import empty_frame
-from analytics.store.quarters import shift_quarter
+from analytics.periods import quarter_span, quarters_to, span_after, trailing_span
 from analytics.store.schema import ordered_tiers
 
 __all__ = [
@@ -104,7 +104,7 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
         )
     )
     _room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
-    return _layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter}", "Partners").update_layout(
+    return _layout(fig, f"Active partners per recorded tier, {quarters_to(quarter)}", "Partners").update_layout(
         showlegend=False)
 
 
@@ -126,7 +126,7 @@ def tiers_against_year_before_bars(frame: pd.DataFrame, quarter: str, year_befor
     ])
     largest = float(frame[["partners_before", "partners"]].to_numpy().max()) if len(frame) else 0.0
     _room_for_labels(fig, largest)
-    return _layout(fig, f"Active partners per recorded tier in the 4 quarters to {quarter} and to {year_before}, "
+    return _layout(fig, f"Active partners per recorded tier in the {quarters_to(quarter)} and to {year_before}, "
                         "with the net change", "Partners").update_layout(barmode="group")
 
 
@@ -205,8 +205,7 @@ def _partner_labels(frame: pd.DataFrame, longest_name: int | None = None) -> np.
 def _quarter_span(quarters: pd.Series) -> str:
     if quarters.empty:
         return "no quarters"
-    first, last = quarters.min(), quarters.max()
-    return first if first == last else f"{first}–{last}"
+    return quarter_span(quarters.min(), quarters.max())
 
 
 def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Figure:
@@ -321,7 +320,7 @@ def concentration_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
     fig.update_layout(barmode="group")
     return _layout(
         fig,
-        f"Share of each tier's revenue held by its largest partners, 4 quarters to {quarter} (%)",
+        f"Share of each tier's revenue held by its largest partners, {quarters_to(quarter)} (%)",
         "Share of the tier's revenue (%)",
     )
 
@@ -376,7 +375,7 @@ def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15, *, compared: 
         "change_t4",
         "{:+.0%}",
         _HIGHLIGHT,
-        f"Top {shown} partners by revenue lost: {compared or f'4 quarters to {quarter} against the 4 before'} (USD)",
+        f"Top {shown} partners by revenue lost: {compared or f'{quarters_to(quarter)} against the 4 before'} (USD)",
         "Revenue lost (USD)",
         top,
         hover_word="lost ",
@@ -443,7 +442,7 @@ def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str
     fig.update_yaxes(range=[low, high])
     return _layout(
         fig,
-        f"Revenue bridge, {compared or f'4 quarters to {quarter} against the 4 before'}, by kind of partner (USD)",
+        f"Revenue bridge, {compared or f'{quarters_to(quarter)} against the 4 before'}, by kind of partner (USD)",
         f"Revenue (USD), axis from {money(low)}" if low > 0 else "Revenue (USD)",
     ).update_layout(hovermode="closest", showlegend=False, margin={"t": 70})
 
@@ -522,7 +521,7 @@ def change_distribution_box(
     fig.update_layout(showlegend=False)
     return _layout(
         fig,
-        f"Change in each partner's revenue by {by}: {compared or f'4 quarters to {quarter} against the 4 before'} (%)",
+        f"Change in each partner's revenue by {by}: {compared or f'{quarters_to(quarter)} against the 4 before'} (%)",
         "Revenue change (%)",
     ).update_layout(hovermode="closest")
 
@@ -551,7 +550,7 @@ def deals_histogram(frame: pd.DataFrame, quarter: str, cap: int = 50, highlight:
     fig.update_xaxes(type="category")
     return _layout(
         fig,
-        f"Partners by number of deals in the 4 quarters to {quarter} (1–{highlight} deals in red)",
+        f"Partners by number of deals in the {quarters_to(quarter)} (1–{highlight} deals in red)",
         "Partners",
         "Deals in the 4 quarters (one customer on one day)",
     )
@@ -589,7 +588,7 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
         )
     return _layout(
         fig,
-        f"Distinct customers and products per partner, 4 quarters to {quarter} (size: revenue)",
+        f"Distinct customers and products per partner, {quarters_to(quarter)} (size: revenue)",
         "Distinct customers",
         "Distinct products",
     ).update_layout(hovermode="closest")
@@ -604,7 +603,7 @@ def oversell_bar(frame: pd.DataFrame, quarter: str, top: int = 20) -> go.Figure:
         "enterprise_into_smb_share",
         "{:.0%} of revenue",
         _SEGMENT_COLOURS["SMB"],
-        f"Enterprise-grade products sold to SMB customers: top {shown} partners, 4 quarters to {quarter} (USD)",
+        f"Enterprise-grade products sold to SMB customers: top {shown} partners, {quarters_to(quarter)} (USD)",
         "Enterprise-grade revenue from SMB customers (USD)",
         top,
     )
@@ -639,7 +638,7 @@ def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
     fig.update_yaxes(hoverformat=".0f")
     return _layout(
         fig,
-        f"Share of each partner's revenue from SMB and Enterprise customers, by tier, 4 quarters to {quarter} (%)",
+        f"Share of each partner's revenue from SMB and Enterprise customers, by tier, {quarters_to(quarter)} (%)",
         "Share of the partner's revenue (%)",
     ).update_layout(hovermode="closest")
 
@@ -716,8 +715,8 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
                               "<extra></extra>",
             )
         )
-    stake = f"{shift_quarter(quarter, -horizon + 1)}–{quarter}"
-    ahead = f"{shift_quarter(quarter, 1)}–{shift_quarter(quarter, horizon)}"
+    stake = trailing_span(quarter, horizon)
+    ahead = span_after(quarter, horizon)
     fig = _layout(fig, f"Churn probability in {ahead} against revenue at stake, {stake}",
                   f"Churn probability, {ahead}", f"Revenue at stake, {stake} (USD, log scale)")
     fig.update_xaxes(type="log")

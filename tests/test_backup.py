@@ -17,8 +17,8 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.ingest.load import load_extract
+from analytics.program.rules import load_program
 from analytics.review.decisions import DECISION_COLUMNS, list_reviews, load_review, save_review
-from analytics.review.program import load_program
 from analytics.store.backup import BackupError, list_backups, restore_backup, take_backup, verify_backup
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page

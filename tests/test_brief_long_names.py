@@ -7,8 +7,8 @@ import pytest
 
 from analytics.brief import CELL_CHARS, TITLE_CHARS, board_pack, cell_chars, shortened
 from analytics.ingest.load import load_extract
+from analytics.program.rules import load_program
 from analytics.review.decisions import DECISION_COLUMNS, save_review
-from analytics.review.program import load_program
 from analytics.store.store import Store
 from tests.test_brief import HEADER, table
 

@@ -20,9 +20,9 @@ from docx import Document
 from analytics.access import AccessDenied, Actor
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
+from analytics.program.regional_programs import load_programs
 from analytics.review.decisions import PROVISIONAL, load_review, review_decisions, save_review
 from analytics.review.letters import letter_programs, letters_zip, write_letters
-from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, money_exact_in, regional_recommendations
 from analytics.store.store import Store
 from tests.test_regions import AS_OF, PROGRAM, _lines, _rates

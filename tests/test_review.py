@@ -16,6 +16,7 @@ from analytics.export import people_excel, to_safe_csv
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
+from analytics.program.rules import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
 from analytics.review.decisions import (
     ACTIONS,
     PROVISIONAL,
@@ -31,7 +32,6 @@ from analytics.review.decisions import (
     save_review,
     select_partners,
 )
-from analytics.review.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
 from tests.apptest_helpers import first_option_id, metric, open_page

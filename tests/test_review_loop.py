@@ -15,6 +15,7 @@ from docx import Document
 from analytics.cli import main
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
+from analytics.program.rules import IncentivePlan, ProgramRules, TierRule, load_program
 from analytics.review.decisions import (
     BEHIND,
     MET,
@@ -36,7 +37,6 @@ from analytics.review.letters import (
     load_templates,
     write_letters,
 )
-from analytics.review.program import IncentivePlan, ProgramRules, TierRule, load_program
 from analytics.store.store import Store
 
 RULES = ProgramRules(

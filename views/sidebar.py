@@ -7,9 +7,10 @@ import re
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from analytics.analyses.queries import FilterOptions, filter_options, last_load, latest_quarter
+from analytics.analyses.queries import FilterOptions, filter_options, last_load
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
+from analytics.store.quarters import latest_quarter
 from views.db import cached
 
 __all__ = [

@@ -25,7 +25,8 @@ from analytics.ingest.load import (
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
 from analytics.labels import column
-from analytics.review.programs import load_programs
+from analytics.periods import quarter_span
+from analytics.program.regional_programs import load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.currencies import ISO_4217
 from analytics.store.rates import (
@@ -370,7 +371,7 @@ else:
     table = rates.pivot(index="quarter", columns="currency", values="rate").reset_index()
     table.columns.name = None
     with st.expander(f"Rates in force: {len(rates):,} for {rates['currency'].nunique()} currencies, "
-                     f"{rates['quarter'].min()}–{rates['quarter'].max()}"):
+                     f"{quarter_span(rates['quarter'].min(), rates['quarter'].max())}"):
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(f"{c} ({REPORTING} per {c})", format="%.4f")
                                     for c in table.columns if c != "quarter"} | {"quarter": "Quarter"})

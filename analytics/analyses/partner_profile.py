@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import ACTIVE_WINDOW, latest_quarter, latest_recorded_tier
-from analytics.store.quarters import quarter_index, quarter_label, quarter_range
+from analytics.analyses.queries import ACTIVE_WINDOW, latest_recorded_tier
+from analytics.store.quarters import latest_quarter, quarter_index, quarter_label, quarter_range
 from analytics.store.schema import SEGMENTS
 from analytics.store.store import ACTIVE_LINES, Store
 

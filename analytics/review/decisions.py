@@ -33,11 +33,12 @@ import pandas as pd
 
 from analytics.access import Actor, check, check_scope
 from analytics.filters import ChannelFilter
-from analytics.formatting import money, money_exact, probability_text
+from analytics.formatting import money, money_exact, pct, plural, probability_text
 from analytics.model.features import UNKNOWN, YEAR, features_at, load_panel
 from analytics.model.scoring import score_status, stored_scores
+from analytics.periods import span_after
+from analytics.program.rules import ProgramRules, TierRule
 from analytics.review.incentives import SEGMENT_COLUMNS, recommended_incentives, segment_shares
-from analytics.review.program import ProgramRules, TierRule
 from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.store import Store, checkpoint
 
@@ -211,17 +212,6 @@ def qualifying_tier(frame: pd.DataFrame, rules: ProgramRules) -> np.ndarray:
     return np.array([names[q] if q < len(names) else "none" for q in every], dtype=object)
 
 
-def _count(n: float, word: str) -> str:
-    if pd.isna(n):  # a review year the data do not cover whole: no count of the year to quote
-        return f"{word}s not known"
-    n = int(n)
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.0f} %"
-
-
 def _signed_pct(change: float) -> str:
     return "n/a (no revenue a year earlier)" if pd.isna(change) else f"{change * 100:+.0f} %"
 
@@ -230,9 +220,9 @@ def _development_goals(deals: float, customers: float, rule, use_customers: bool
     """Give the counts a partner lacks for `rule`'s tier ("6 deals (has 1), 4 customers (has 2)"), "" if none."""
     goals = []
     if deals < rule.min_deals:
-        goals.append(f"{_count(rule.min_deals, 'deal')} (has {int(deals)})")
+        goals.append(f"{plural(rule.min_deals, 'deal')} (has {int(deals)})")
     if use_customers and customers < rule.min_customers:
-        goals.append(f"{_count(rule.min_customers, 'customer')} (has {int(customers)})")
+        goals.append(f"{plural(rule.min_customers, 'customer')} (has {int(customers)})")
     return ", ".join(goals)
 
 
@@ -269,13 +259,13 @@ def _second_looks(frame: pd.DataFrame, action: np.ndarray, churn: np.ndarray, re
         doubts = []
         if churn[i] == churn[i] and churn[i] < rules.second_look_churn:
             doubts.append(f"churn probability only {probability_text(churn[i])} "
-                          f"(under {_pct(rules.second_look_churn)})")
+                          f"(under {pct(rules.second_look_churn)})")
         if lowest.min_revenue > 0 and 0 < shortfall[i] < rules.second_look_shortfall * lowest.min_revenue:
-            doubts.append(f"revenue only {money(shortfall[i])} ({_pct(shortfall[i] / lowest.min_revenue)}) short "
+            doubts.append(f"revenue only {money(shortfall[i])} ({pct(shortfall[i] / lowest.min_revenue)}) short "
                           f"of {lowest.name}'s {money(lowest.min_revenue)}")
         if not doubts:
             continue
-        why = (f"turnaround probability {probability_text(recovery[i])} is under the {_pct(threshold)} threshold"
+        why = (f"turnaround probability {probability_text(recovery[i])} is under the {pct(threshold)} threshold"
                if recovery[i] == recovery[i]
                else "the model gives no turnaround probability (its revenue did not fall)")
         out[i] = (", ".join(doubts) + f"; still recommended because its revenue meets no tier's minimum and {why} "
@@ -376,8 +366,8 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         if action[i] == "promote":
             up = rules.tiers[every[i]]
             words.append(f"meets every {up.name} minimum: revenue {money(revenue[i])} ≥ {money(up.min_revenue)}, "
-                         f"{_count(deals[i], 'deal')} ≥ {up.min_deals}"
-                         + (f", {_count(customers[i], 'customer')} ≥ {up.min_customers}" if use_customers else ""))
+                         f"{plural(deals[i], 'deal')} ≥ {up.min_deals}"
+                         + (f", {plural(customers[i], 'customer')} ≥ {up.min_customers}" if use_customers else ""))
         elif holds[i]:
             words.append(f"revenue {money(revenue[i])} meets {tier.name}'s minimum {money(tier.min_revenue)}")
             if every[i] < current[i]:
@@ -391,7 +381,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
             goals = _development_goals(deals[i], customers[i], rules.tiers[kept[i]], use_customers)
         development.append(goals)
         if action[i] != "promote" and not dormant[i]:
-            words.append(f"{_count(deals[i], 'deal')}" + (f", {_count(customers[i], 'customer')}"
+            words.append(f"{plural(deals[i], 'deal')}" + (f", {plural(customers[i], 'customer')}"
                                                           if use_customers else ""))
         if goals:
             words.append(f"development goals for {names[kept[i]]}: {goals}")
@@ -399,7 +389,7 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
             if nursery[i]:
                 words.append(f"in the nursery ({int(tenure[i])} of {rules.nursery_quarters} quarters)")
             elif has_turnaround[i]:
-                words.append(f"turnaround probability {probability_text(recovery[i])} (threshold {_pct(threshold)})")
+                words.append(f"turnaround probability {probability_text(recovery[i])} (threshold {pct(threshold)})")
             elif dormant[i]:
                 pass
             else:
@@ -407,12 +397,12 @@ def recommend(inputs: pd.DataFrame, rules: ProgramRules, threshold: float | None
         if at_risk[i]:
             risks = []
             if churn_severe[i]:
-                risks.append(f"churn probability {probability_text(churn[i])} (≥ {_pct(rules.at_risk_churn)})")
+                risks.append(f"churn probability {probability_text(churn[i])} (≥ {pct(rules.at_risk_churn)})")
             if latest_severe[i]:
-                risks.append(f"latest quarter {money(latest[i])}, {_pct(max(latest_share[i], 0.0))} of its "
+                risks.append(f"latest quarter {money(latest[i])}, {pct(max(latest_share[i], 0.0))} of its "
                              f"quarterly average after orders in each of the {LATEST_RUN} quarters before")
             if fall_severe[i]:
-                risks.append(f"year over year {_signed_pct(yoy[i])} (a fall of {_pct(rules.at_risk_fall)} or more)")
+                risks.append(f"year over year {_signed_pct(yoy[i])} (a fall of {pct(rules.at_risk_fall)} or more)")
             words.append("at risk: " + ", ".join(risks))
         if not dormant[i] and (not churn_severe[i] or not at_risk[i]):
             words.append("churn probability " + ("n/a" if churn[i] != churn[i] else probability_text(churn[i])))
@@ -683,7 +673,7 @@ def _decision_rows(decisions: pd.DataFrame, as_of: str) -> pd.DataFrame:
     for column in ("deals_trailing", "customers_trailing"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["note"] = frame["note"].fillna("").astype(str)
-    frame["goal_quarters"] = f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, GOAL_QUARTERS)}"
+    frame["goal_quarters"] = span_after(as_of, GOAL_QUARTERS)
     frame["deals_goal"] = pd.to_numeric(frame["deals_goal"], errors="coerce").astype("Int64")
     return frame
 
@@ -767,7 +757,7 @@ def review_saves(store: Store, name: str) -> pd.DataFrame:
     """Give each save of review `name`, newest first: saved_at, saved_by, rules_file and the rules (JSON) it was under.
 
     rules_file is empty for a save made before the saves were kept (its rules are the review's last).
-    analytics.review.program.rules_from_json reads `rules` back.
+    analytics.program.rules.rules_from_json reads `rules` back.
     """
     return store.query_df(
         """
@@ -827,7 +817,7 @@ def provisional_follow_up(store: Store, name: str, scope: tuple[str, ...] = ()) 
     loaded = max(loaded_to - first + 1, 0)
     frame["quarters_loaded"] = (
         "none yet" if loaded == 0
-        else f"{shift_quarter(as_of, 1)}–{shift_quarter(as_of, loaded)}" if loaded > 1
+        else span_after(as_of, loaded) if loaded > 1
         else shift_quarter(as_of, 1)
     )
     share = loaded / GOAL_QUARTERS
