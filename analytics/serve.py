@@ -48,7 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics.ingest.limits import MAX_FILE_MB
-from analytics.store.store import PROCESSES_ENV, PROJECT_ROOT, Store, StoreError
+from analytics.paths import PROJECT_ROOT
+from analytics.store.store import PROCESSES_ENV, Store, StoreError
 
 __all__ = ["serve", "nginx_config", "nginx_process", "Supervised", "find_nginx", "upload_limit_mb", "REFRESH_EVERY",
            "BACKEND_COOKIE", "FRAME_HEADERS", "sign_in_configured", "listen_address"]

@@ -28,7 +28,8 @@ ENGINE = ROOT / "analytics"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "analytics.store", "analytics.program", "analytics.access", "analytics.filters", "analytics.formatting",
-        "analytics.labels", "analytics.frames", "analytics.cells", "analytics.periods", "analytics.saved_views",
+        "analytics.labels", "analytics.frames", "analytics.cells", "analytics.periods", "analytics.paths",
+        "analytics.saved_views",
     )),
     ("ingest and model", ("analytics.ingest", "analytics.model")),
     ("review", ("analytics.review",)),

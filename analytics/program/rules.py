@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.paths import PROJECT_ROOT
 from analytics.store.currencies import DEFAULT_REPORTING_CURRENCY, is_currency_code
-from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
            "rules_from_table", "read_program_file",

@@ -34,13 +34,14 @@ import pandas as pd
 from analytics.access import Actor, check_scope
 from analytics.cells import safe_cell
 from analytics.formatting import count
+from analytics.paths import PROJECT_ROOT
 from analytics.periods import trailing_span
 from analytics.program.regional_programs import GLOBAL, Programs, load_programs
 from analytics.program.rules import ProgramRules, TierRule, rules_from_json
 from analytics.review.decisions import PROVISIONAL
 from analytics.review.regional import currency_rates, money_exact_in, partner_locations, revenue_in_currency
 from analytics.store.quarters import shift_quarter
-from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = ["LETTERS_DIR", "TEMPLATE_FILES", "PLACEHOLDERS", "LetterTemplate", "load_templates", "letter_fields",
            "render_letter", "letter_docx", "write_letters", "letters_zip", "review_for_letters", "LetterProgram",

@@ -16,11 +16,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics.paths import PROJECT_ROOT
 from analytics.store.quarters import YEAR, quarter_index, quarter_label
 from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
 
 __all__ = [
-    "PROJECT_ROOT",
     "Store",
     "StoreError",
     "StoreFault",
@@ -41,7 +41,6 @@ __all__ = [
     "mark_restored",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
 
 # Rows that count: set-aside rows of a replaced quarter stay stored (so a replace can be rolled back)
 # but are excluded everywhere through this predicate.
