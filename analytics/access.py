@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics.store.store import PROJECT_ROOT
+from analytics.paths import PROJECT_ROOT
 
 __all__ = [
     "ROLES",

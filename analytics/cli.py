@@ -17,14 +17,15 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.analyses.queries import channel_summary, latest_quarter
+from analytics.analyses.queries import channel_summary
 from analytics.ingest.extract import ExtractInvalid, extract_headers
 from analytics.ingest.load import list_loads, load_extract, rollback_load
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rejects import rejects_csv
 from analytics.model.features import DEFAULT_HORIZON
+from analytics.periods import quarters_to, trailing_span
 from analytics.store.faults import StoreError, StoreFault, store_fault
-from analytics.store.quarters import parse_quarter_text, shift_quarter
+from analytics.store.quarters import latest_quarter, parse_quarter_text
 from analytics.store.rates import RatesInvalid, load_rates, reporting_currency
 from analytics.store.store import Store, default_db_path
 
@@ -346,7 +347,7 @@ def _score(store: Store, args: argparse.Namespace) -> int:
     report = stored_report(store, quarter, horizon)
     for note in report.notes if report else ():
         print(f"note: {note}")
-    print(f"{len(scores):,} partners with orders in the {horizon} quarters to {quarter} scored; "
+    print(f"{len(scores):,} partners with orders in the {quarters_to(quarter, horizon)} scored; "
           f"written to {args.out}.")
     return 0
 
@@ -365,13 +366,13 @@ def _brief(store: Store, args: argparse.Namespace) -> int:
     from analytics.brief import board_pack
     from analytics.brief.template import stored_template
     from analytics.filters import ChannelFilter
-    from analytics.review.programs import load_programs
+    from analytics.program.regional_programs import load_programs
 
     started = time.perf_counter()
     template = args.template or stored_template()
     if args.template is not None and not args.template.is_file():
         raise ValueError(f"no template file {args.template}")
-    flt = ChannelFilter(quarter=_quarter(args.as_of))
+    flt = ChannelFilter(quarter=_quarter(args.as_of)).resolved(store)
     programs = load_programs()
     messages = quarter_messages(store, flt, programs.global_rules, programs)
     deck = board_pack(store, flt, template, messages)
@@ -417,10 +418,10 @@ def _restore(args: argparse.Namespace) -> int:
 def _review(store: Store, args: argparse.Namespace) -> int:
     from analytics.export import to_safe_csv
     from analytics.filters import ChannelFilter
+    from analytics.program.regional_programs import load_programs
+    from analytics.program.rules import PROGRAM_PATH
     from analytics.review.actions import ACTIONS, REVIEW_HORIZON
     from analytics.review.decisions import review_decisions, review_export
-    from analytics.review.program import PROGRAM_PATH
-    from analytics.review.programs import load_programs
     from analytics.review.regional import region_review_export, regional_recommendations
     from analytics.review.saved_reviews import save_review
 
@@ -455,8 +456,8 @@ def _review(store: Store, args: argparse.Namespace) -> int:
     counts = rows["recommendation"].value_counts()
     dormant = int((rows["dormant"] == "true").sum())
     print(f"{len(rows):,} partners reviewed, every one with an order in "
-          f"{shift_quarter(as_of, 1 - rules.review_lookback_quarters)}–{as_of}: {len(rows) - dormant:,} with orders in "
-          f"{shift_quarter(as_of, 1 - REVIEW_HORIZON)}–{as_of}, {dormant:,} dormant. Recommended: "
+          f"{trailing_span(as_of, rules.review_lookback_quarters)}: {len(rows) - dormant:,} with orders in "
+          f"{trailing_span(as_of, REVIEW_HORIZON)}, {dormant:,} dormant. Recommended: "
           + ", ".join(f"{action} {counts.get(action, 0):,}" for action in ACTIONS)
           + f" ({(rows['at_risk'] == 'true').sum():,} at risk)" + (f"; written to {args.out}." if args.out else "."))
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from collections.abc import Mapping, Sequence
 
 import openpyxl
@@ -14,41 +13,15 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from analytics.cells import NEEDS_WORK, one_line, safe_cell
 from analytics.labels import Column, Kind, partner_order, people_columns
+from analytics.periods import trailing_span
+from analytics.program.rules import ProgramRules, rules_settings
 from analytics.review.actions import ACTIONS
 from analytics.review.decisions import action_counts
-from analytics.review.program import ProgramRules, rules_settings
-from analytics.store.quarters import shift_quarter
 
-__all__ = ["neutralise_formulas", "safe_cell", "to_safe_csv", "to_safe_excel", "for_people", "people_csv",
+__all__ = ["neutralise_formulas", "to_safe_csv", "to_safe_excel", "for_people", "people_csv",
            "people_excel", "review_workbook", "review_out_line"]
-
-# Line breaks (and the tab, itself a formula start and a separator) become one space. Spreadsheets,
-# import wizards and line-based tools disagree about a quoted line break (pandas does not even quote
-# a lone CR), so a cell that keeps one can be split and the text after it start a new cell; with the
-# breaks gone there is nothing to split on, and the words stay readable ("Acme =1+1").
-_BREAKS = re.compile("\r\n|[\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029]")
-# Other control characters are invisible, and openpyxl refuses to write them at all.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f]")
-# A spreadsheet runs a piece of text that starts with one of these as a formula (CSV injection). A
-# piece starts at the start of the cell and, where a spreadsheet might split a cell with a separator
-# it guesses (`,` `;` `|`), right after one; an import that trims spaces would bring a sign after
-# spaces to the front, so each such piece gets a quote in front of it.
-_FORMULA_AFTER_SPLIT = re.compile(r"(^|[,;|])(?=[ ]*[=+\-@])")
-# Most cells need none of this: one search (vectorised on text columns) finds those that do.
-_NEEDS_WORK = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]|(?:^|[,;|]) *[=+\\-@]")
-
-
-def _one_line(text: str) -> str:
-    """Give text on one line without control characters (see _BREAKS and _CONTROL)."""
-    return _CONTROL.sub("", _BREAKS.sub(" ", text))
-
-
-def safe_cell(value: object) -> object:
-    """Give a text value that no spreadsheet runs as a formula, however it splits it; other values as they are."""
-    if not isinstance(value, str):
-        return value
-    return _FORMULA_AFTER_SPLIT.sub(r"\1'", _one_line(value))
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +33,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(column.dtype, pd.CategoricalDtype):
             column = column.astype(object)
         if pd.api.types.is_string_dtype(column) and column.dtype != object:
-            needs = column.str.contains(_NEEDS_WORK.pattern, regex=True, na=False).to_numpy(dtype=bool)
+            needs = column.str.contains(NEEDS_WORK.pattern, regex=True, na=False).to_numpy(dtype=bool)
             if needs.any():
                 fixed = column.copy()
                 fixed[needs] = [safe_cell(v) for v in column[needs]]  # by position: an index may repeat
@@ -163,7 +136,7 @@ def _table_sheet(book: openpyxl.Workbook, sheet: str, frame: pd.DataFrame, kinds
     kinds = list(kinds) if kinds is not None else ["text"] * frame.shape[1]
     columns = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
     # Widths, the frozen row, the filter and the page set-up must be set before the first row is written.
-    ws = book.create_sheet(_one_line(sheet)[:31] or "data")
+    ws = book.create_sheet(one_line(sheet)[:31] or "data")
     widths = []
     for j, (name, kind, values) in enumerate(zip(frame.columns, kinds, columns, strict=True), start=1):
         # Printed, a header wraps onto a second line rather than widening a column of short figures, so that
@@ -260,7 +233,7 @@ def _summary_sheet(book: openpyxl.Workbook, decisions: pd.DataFrame, review_name
     ws.page_setup.orientation = "portrait"
     bold, title = Font(bold=True), Font(bold=True, size=14)
     money_format, share_format, count_format = _EXCEL_FORMATS["money"], _EXCEL_FORMATS["share"], "#,##0"
-    year = f"{shift_quarter(as_of, -3)}–{as_of}"
+    year = trailing_span(as_of)
 
     def text(value: str, font: Font | None = None) -> WriteOnlyCell:
         return _text_cell(ws, str(value), font=font)
@@ -351,10 +324,10 @@ def _value_cell(ws, value: object, number_format: str | None, alignment: Alignme
 
 def _text_cell(ws, text: str, font: Font | None = None, alignment: Alignment | None = None) -> WriteOnlyCell:
     """Give a cell holding text as text, never a formula: quote-prefixed where a spreadsheet would run it."""
-    text = _one_line(text)
+    text = one_line(text)
     cell = WriteOnlyCell(ws, value=text)
     cell.data_type = "s"  # openpyxl takes a value starting with "=" for a formula
-    if _NEEDS_WORK.search(text):
+    if NEEDS_WORK.search(text):
         cell.quotePrefix = True
     if font is not None:
         cell.font = font

@@ -4,8 +4,14 @@ every query shares."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-__all__ = ["ChannelFilter", "SEGMENT_REVENUE_COLUMNS"]
+from analytics.store.quarters import latest_quarter
+
+if TYPE_CHECKING:
+    from analytics.store.store import Store
+
+__all__ = ["ChannelFilter", "SEGMENT_REVENUE_COLUMNS", "as_of_quarter"]
 
 # partner_quarter keeps revenue per customer segment; a segment filter sums only the chosen ones.
 SEGMENT_REVENUE_COLUMNS = {
@@ -18,6 +24,9 @@ SEGMENT_REVENUE_COLUMNS = {
 @dataclass(frozen=True)
 class ChannelFilter:
     """A selection of the channel. Empty tuples mean "all"; `quarter` None means the latest quarter.
+
+    The as-of quarter is resolved once, where the selection is made (the sidebar picks a loaded quarter,
+    the command line calls `resolved`), and carried: the engine reads `quarter` as given.
 
     tiers, regions, countries and distributors select partners by the attribute recorded for them in
     each quarter (partner_quarter's own columns); segments count only revenue from customers in those
@@ -43,6 +52,11 @@ class ChannelFilter:
     def is_everything(self) -> bool:
         """Tell whether no tier, region, distributor or segment is selected."""
         return not (self.tiers or self.regions or self.distributors or self.segments or self.countries or self.scope)
+
+    def resolved(self, store: Store) -> ChannelFilter:
+        """Give this selection with its as-of quarter named: the latest quarter with data when none was chosen
+        (still None in an empty store). A selection with a quarter comes back as it is, without a query."""
+        return self if self.quarter else replace(self, quarter=latest_quarter(store))
 
     def partners_only(self) -> ChannelFilter:
         """Give this selection without its segments: the partners it selects, all their revenue (scope kept)."""
@@ -95,3 +109,11 @@ class ChannelFilter:
         """Tell whether a partner recorded in `region` is within the scope (always, for an unscoped session)."""
         return not self.scope or region in self.scope
 
+
+def as_of_quarter(store: Store, flt: ChannelFilter, quarter: str | None = None) -> str | None:
+    """Give the quarter an analysis is as of: `quarter` when given, else the selection's (ChannelFilter.resolved).
+
+    Pages and the command line pass a resolved selection, so this asks the store nothing; a caller that did
+    not resolve (a notebook, a test with ChannelFilter()) gets the latest quarter, as the sidebar would.
+    """
+    return quarter or flt.resolved(store).quarter

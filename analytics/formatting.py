@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+import pandas as pd
+
 __all__ = [
-    "money", "money_exact", "pct_change", "signed_pct", "markdown_literal", "WORD_JOINER", "probability_text",
-    "PROBABILITY_FLOOR", "PROBABILITY_CEILING",
+    "money", "money_exact", "pct_change", "signed_pct", "pct", "pct_magnitude", "count", "plural",
+    "markdown_literal", "WORD_JOINER", "probability_text", "PROBABILITY_FLOOR", "PROBABILITY_CEILING",
 ]
 
 
@@ -38,6 +40,40 @@ def pct_change(now: float, before: float) -> float | None:
 def signed_pct(change: float | None) -> str | None:
     """Give a change as "+12.3 %" / "-4.0 %", or None when there is no change to show."""
     return None if change is None else f"{change:+.1%}"
+
+
+def pct(share: float, decimals: int = 0) -> str:
+    """Give a share as a percentage with a space before the sign: "23 %", with decimals=1 "23.4 %"."""
+    return f"{share * 100:.{decimals}f} %"
+
+
+def pct_magnitude(share: float) -> str:
+    """Give the size of a share or a change (its sign dropped) as a whole percentage that never rounds to a
+    false "0 %" or "100 %": "under 1 %", "over 99 %"."""
+    size = abs(share)
+    if 0 < size < 0.005:
+        return "under 1 %"
+    if 0.995 <= size < 1:
+        return "over 99 %"
+    return f"{size * 100:.0f} %"
+
+
+def count(value: float | None, missing: str = "n/a", minus: str = "-") -> str:
+    """Give a whole number with thousands separators ("1,234"); `missing` for a missing value, and `minus`
+    before a negative one (a letter leaves a missing count blank; a slide writes the typographic minus)."""
+    if value is None or pd.isna(value):
+        return missing
+    n = int(value)
+    return f"{minus}{abs(n):,}" if n < 0 else f"{n:,}"
+
+
+def plural(n: float | None, word: str, thousands: bool = True) -> str:
+    """Give a count with its noun, singular for one: "1 deal", "1,234 deals" ("1234 deals" without `thousands`);
+    "deals not known" for a missing count (a review year the data do not cover whole). `n` is a count, rounded."""
+    if n is None or pd.isna(n):
+        return f"{word}s not known"
+    n = int(round(n))
+    return f"{n:{',' if thousands else ''}} {word}" + ("" if n == 1 else "s")
 
 
 # The ends of the range a probability is written within; beyond them it reads "under 5 %" / "over 95 %".

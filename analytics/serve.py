@@ -48,8 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics.ingest.limits import MAX_FILE_MB
+from analytics.paths import PROJECT_ROOT
 from analytics.store.faults import StoreError
-from analytics.store.store import PROCESSES_ENV, PROJECT_ROOT, Store
+from analytics.store.store import PROCESSES_ENV, Store
 
 __all__ = ["serve", "nginx_config", "nginx_process", "Supervised", "find_nginx", "upload_limit_mb", "REFRESH_EVERY",
            "BACKEND_COOKIE", "FRAME_HEADERS", "sign_in_configured", "listen_address"]

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.demo import build_demo_channel  # noqa: E402
 from analytics.filters import ChannelFilter  # noqa: E402
+from analytics.program.rules import load_program  # noqa: E402
 from analytics.review.decisions import recommendations, review_decisions  # noqa: E402
 from analytics.review.letters import write_letters  # noqa: E402
-from analytics.review.program import load_program  # noqa: E402
 from analytics.review.saved_reviews import save_review  # noqa: E402
 from analytics.store.store import Store  # noqa: E402
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analytics.program.regional_programs import load_programs  # noqa: E402
+from analytics.program.rules import PROGRAM_PATH  # noqa: E402
 from analytics.review.decisions import recommendations  # noqa: E402
-from analytics.review.program import PROGRAM_PATH  # noqa: E402
-from analytics.review.programs import load_programs  # noqa: E402
 from analytics.review.regional import regional_recommendations  # noqa: E402
 from analytics.store.store import Store  # noqa: E402
 

@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 from analytics.demo import DemoSpec, build_demo_channel  # noqa: E402
 from analytics.model import fit  # noqa: E402
 from analytics.model.features import DEFAULT_CHURN_SHARE, build_examples, cutoffs, load_panel  # noqa: E402
-from analytics.review.program import load_program  # noqa: E402
+from analytics.program.rules import load_program  # noqa: E402
 from analytics.store.store import ACTIVE_LINES, Store  # noqa: E402
 
 HORIZON = 4

@@ -21,7 +21,7 @@ from analytics.access import (
 from analytics.formatting import markdown_literal
 from analytics.ingest.load import list_loads, load_extract, rollback_load
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
-from analytics.review.program import load_program, save_program
+from analytics.program.rules import load_program, save_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, list_reviews, load_review, save_review
 from tests.apptest_helpers import APP
 

@@ -17,7 +17,7 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.ingest.load import load_extract
-from analytics.review.program import load_program
+from analytics.program.rules import load_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, list_reviews, load_review, save_review
 from analytics.store.backup import BackupError, list_backups, restore_backup, take_backup, verify_backup
 from analytics.store.store import Store

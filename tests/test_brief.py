@@ -11,7 +11,7 @@ import pytest
 from pptx import Presentation
 
 from analytics.analyses.dropoffs import partner_changes, revenue_bridge, significant_dropoffs
-from analytics.analyses.queries import latest_quarter, new_and_lapsed, overview, partners_by_tier
+from analytics.analyses.queries import new_and_lapsed, overview, partners_by_tier
 from analytics.analyses.tiers import MOVES, tier_moves
 from analytics.brief import board_pack, board_pack_bytes
 from analytics.brief.slides import ROWS_SHOWN
@@ -20,9 +20,10 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
 from analytics.model.risk import risk_summary, risk_table
-from analytics.review.program import load_program
-from analytics.review.programs import load_programs
+from analytics.program.regional_programs import load_programs
+from analytics.program.rules import load_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
+from analytics.store.quarters import latest_quarter
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 

@@ -8,7 +8,7 @@ import pytest
 from analytics.brief import board_pack
 from analytics.brief.drawing import CELL_CHARS, TITLE_CHARS, cell_chars, shortened
 from analytics.ingest.load import load_extract
-from analytics.review.program import load_program
+from analytics.program.rules import load_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.store.store import Store
 from tests.test_brief import HEADER, table

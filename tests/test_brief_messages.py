@@ -12,7 +12,7 @@ from pptx.util import Inches
 
 from analytics.analyses.dropoffs import partner_changes, significant_dropoffs
 from analytics.analyses.messages import quarter_messages
-from analytics.analyses.queries import latest_quarter, partners_by_tier
+from analytics.analyses.queries import partners_by_tier
 from analytics.analyses.recruits import cohort_table, recruit_history
 from analytics.brief import board_pack, board_pack_bytes
 from analytics.brief.slides import MESSAGES_TITLE
@@ -20,9 +20,9 @@ from analytics.brief.template import open_template
 from analytics.charts import bridge_axis
 from analytics.cli import main
 from analytics.filters import ChannelFilter
+from analytics.program.rules import load_program
 from analytics.review.decisions import decision_counts, recommendations, review_decisions
-from analytics.review.program import load_program
-from analytics.store.quarters import quarter_index, shift_quarter
+from analytics.store.quarters import latest_quarter, quarter_index, shift_quarter
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 from tests.test_brief import texts
@@ -195,7 +195,7 @@ def test_an_admin_keeps_a_template_on_the_overview_and_a_bad_one_is_refused_by_n
     import shutil
 
     from analytics.brief.template import stored_template
-    from analytics.review.program import program_path
+    from analytics.program.rules import program_path
 
     shutil.copy(program_path(), tmp_path / "program.toml")
     monkeypatch.setenv("CHANNEL_RULES_DIR", str(tmp_path))  # the template is kept beside the rules, not in data/

@@ -14,7 +14,7 @@ import pytest
 from analytics.analyses.queries import channel_summary
 from analytics.ingest.extract import ExtractInvalid, prepare_extract
 from analytics.ingest.load import load_extract, rollback_load
-from analytics.review.program import load_program
+from analytics.program.rules import load_program
 from analytics.store.currencies import header_currency
 from analytics.store.rates import (
     RatesInvalid,

@@ -23,7 +23,7 @@ from analytics.analyses.distributors import (
 from analytics.analyses.dropoffs import partner_changes
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
-from analytics.review.program import PROGRAM_PATH, load_program, save_program
+from analytics.program.rules import PROGRAM_PATH, load_program, save_program
 from analytics.store.quarters import quarter_index, quarter_range
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.analyses.catalogue import CATALOGUE_PATH, enterprise_grade_listed, enterprise_products
 from analytics.analyses.engagement import (
     AGGREGATE_COLUMNS,
     ENGAGEMENT_COLUMNS,
@@ -17,6 +16,7 @@ from analytics.analyses.engagement import (
     segment_focus,
 )
 from analytics.filters import ChannelFilter
+from analytics.program.catalogue import CATALOGUE_PATH, enterprise_grade_listed, enterprise_products
 from analytics.store.store import Store
 
 LINES = """partner_id,partner_name,tier,region,order_date,customer_id,customer_segment,product,revenue

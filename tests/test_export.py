@@ -10,12 +10,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from analytics.cells import safe_cell
 from analytics.export import (
     for_people,
     neutralise_formulas,
     people_csv,
     people_excel,
-    safe_cell,
     to_safe_csv,
     to_safe_excel,
 )

@@ -121,8 +121,10 @@ def test_a_rollback_killed_half_way_leaves_the_database_as_it_was(channel, tmp_p
 
 SAVE_REVIEW = """
 import pandas as pd
-from analytics.review.program import load_program
+from analytics.program.rules import load_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
+from analytics.program.rules import load_program
+from analytics.review.decisions import DECISION_COLUMNS, save_review
 from analytics.store.store import Store
 rows = [{c: None for c in DECISION_COLUMNS} | {"partner_id": f"P{i}", "recommendation": "retain",
         "decision": "retain", "note": ""} for i in range(40)]

@@ -42,7 +42,7 @@ from analytics.brief import board_pack
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.ingest.load import load_extract
-from analytics.review.program import ProgramRules, TierRule, load_program
+from analytics.program.rules import ProgramRules, TierRule, load_program
 from analytics.store.quarters import quarter_index, quarter_range
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
@@ -316,7 +316,7 @@ def test_tiers_page_counts_how_recorded_tiers_stand_to_the_figures(figures_db):
 
 def test_recorded_against_met_counts_nothing_when_no_tier_is_the_programs():
     from analytics.analyses.tiers import recorded_against_met
-    from analytics.review.program import load_program
+    from analytics.program.rules import load_program
 
     moves = pd.DataFrame({"to_tier": pd.Series(["**odd**"], dtype="str"), "qualifies_for": ["none"]})
     assert recorded_against_met(moves, load_program()) == {"higher": 0, "same": 0, "lower": 0}

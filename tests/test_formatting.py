@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from analytics.formatting import WORD_JOINER, markdown_literal, probability_text
+from analytics.formatting import (
+    WORD_JOINER,
+    count,
+    markdown_literal,
+    pct,
+    pct_magnitude,
+    plural,
+    probability_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +52,42 @@ def test_probability_text_refuses_a_number_that_is_no_probability(p):
 def test_probability_text_never_writes_0_or_100_percent():
     said = {probability_text(i / 10_000) for i in range(10_001)}
     assert not said & {"0 %", "100 %"} and "under 5 %" in said and "over 95 %" in said
+
+
+@pytest.mark.parametrize(
+    ("share", "decimals", "expected"),
+    [(0.234, 0, "23 %"), (0.2345, 1, "23.4 %"), (-0.05, 0, "-5 %"), (1.0, 1, "100.0 %")],
+    ids=["whole", "one-decimal", "negative", "all"],
+)
+def test_pct_writes_a_share_with_a_space_before_the_sign(share, decimals, expected):
+    assert pct(share, decimals) == expected
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [(0.004, "under 1 %"), (-0.004, "under 1 %"), (0.996, "over 99 %"), (1.0, "100 %"), (0.0, "0 %"),
+     (-0.234, "23 %")],
+    ids=["tiny", "tiny-fall", "nearly-all", "all", "none", "fall"],
+)
+def test_pct_magnitude_drops_the_sign_and_never_rounds_to_a_false_end(share, expected):
+    assert pct_magnitude(share) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "expected"),
+    [(1234, {}, "1,234"), (None, {}, "n/a"), (float("nan"), {"missing": ""}, ""), (-1234.0, {}, "-1,234"),
+     (-5, {"minus": "\u2212"}, "\u22125"), (7.9, {}, "7")],
+    ids=["thousands", "missing", "missing-blank", "negative", "typographic-minus", "truncated"],
+)
+def test_count_writes_a_whole_number_or_the_missing_text(value, kwargs, expected):
+    assert count(value, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "kwargs", "expected"),
+    [(1, {}, "1 deal"), (0, {}, "0 deals"), (1234, {}, "1,234 deals"), (1234, {"thousands": False}, "1234 deals"),
+     (float("nan"), {}, "deals not known"), (2.0, {}, "2 deals")],
+    ids=["one", "none", "thousands", "no-separator", "missing", "float-count"],
+)
+def test_plural_gives_the_count_with_its_noun(n, kwargs, expected):
+    assert plural(n, "deal", **kwargs) == expected

@@ -20,10 +20,10 @@ from docx import Document
 from analytics.access import AccessDenied, Actor
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
+from analytics.program.regional_programs import load_programs
 from analytics.review.actions import PROVISIONAL
 from analytics.review.decisions import review_decisions
 from analytics.review.letters import letter_programs, letters_zip, write_letters
-from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, money_exact_in, regional_recommendations
 from analytics.review.saved_reviews import load_review, save_review
 from analytics.store.store import Store

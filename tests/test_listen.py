@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from analytics import cli, serve
+from analytics.paths import PROJECT_ROOT
 from analytics.serve import FRAME_HEADERS, listen_address, sign_in_configured
-from analytics.store.store import PROJECT_ROOT, Store
+from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 from tests.browser import require_nginx
 

@@ -12,8 +12,8 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, probability_text
 from analytics.model.fit import MODEL
 from analytics.model.scoring import refresh_scores, stored_scores
+from analytics.program.rules import load_program
 from analytics.review.decisions import recommendations, review_decisions
-from analytics.review.program import load_program
 from analytics.review.saved_reviews import save_review
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page

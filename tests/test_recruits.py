@@ -18,7 +18,7 @@ from analytics.analyses.recruits import (
     recruit_history,
 )
 from analytics.filters import ChannelFilter
-from analytics.review.program import ProgramRules, TierRule
+from analytics.program.rules import ProgramRules, TierRule
 from analytics.store.quarters import quarter_index
 from tests.apptest_helpers import metric, open_page
 

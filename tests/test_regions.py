@@ -22,9 +22,9 @@ from analytics.access import AccessDenied, Actor, check_scope, load_roles
 from analytics.cli import main
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
+from analytics.program.regional_programs import GLOBAL, load_programs
+from analytics.program.rules import PROGRAM_PATH, load_program
 from analytics.review.decisions import review_decisions
-from analytics.review.program import PROGRAM_PATH, load_program
-from analytics.review.programs import GLOBAL, load_programs
 from analytics.review.regional import (
     MissingRates,
     currency_rates,
@@ -426,8 +426,8 @@ def test_what_changed_judges_qualifies_higher_under_each_partners_program(tmp_pa
 
 
 def test_a_rules_file_saved_from_the_what_if_keeps_the_regional_programs(tmp_path):
-    from analytics.review.program import save_program_as
-    from analytics.review.programs import regional_toml
+    from analytics.program.regional_programs import regional_toml
+    from analytics.program.rules import save_program_as
 
     programs = load_programs(PROGRAM_PATH)
     stricter = programs.global_rules.with_minimums({"Gold": 700_000})

@@ -19,9 +19,9 @@ from streamlit.testing.v1 import AppTest
 from analytics.brief import board_pack_bytes
 from analytics.export import people_csv
 from analytics.filters import ChannelFilter
+from analytics.program.regional_programs import load_programs
+from analytics.program.rules import PROGRAM_PATH
 from analytics.review.decisions import review_decisions
-from analytics.review.program import PROGRAM_PATH
-from analytics.review.programs import load_programs
 from analytics.review.regional import regional_recommendations
 from analytics.store.rates import load_rates
 from analytics.store.store import Store

@@ -16,6 +16,7 @@ from analytics.export import people_excel, to_safe_csv
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
+from analytics.program.rules import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
 from analytics.review.actions import ACTIONS, PROVISIONAL
 from analytics.review.decisions import (
     action_counts,
@@ -26,7 +27,6 @@ from analytics.review.decisions import (
     select_partners,
 )
 from analytics.review.inputs import review_inputs
-from analytics.review.program import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
 from analytics.review.saved_reviews import list_reviews, load_review, provisional_follow_up, save_review
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store

@@ -15,6 +15,7 @@ from docx import Document
 from analytics.cli import main
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
+from analytics.program.rules import IncentivePlan, ProgramRules, TierRule, load_program
 from analytics.review.actions import BEHIND, MET, MISSED, ON_TRACK, PROVISIONAL
 from analytics.review.decisions import recommend, review_decisions
 from analytics.review.incentives import recommended_incentives
@@ -26,7 +27,6 @@ from analytics.review.letters import (
     load_templates,
     write_letters,
 )
-from analytics.review.program import IncentivePlan, ProgramRules, TierRule, load_program
 from analytics.review.saved_reviews import load_review, provisional_follow_up, save_review
 from analytics.store.store import Store
 

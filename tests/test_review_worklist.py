@@ -11,9 +11,9 @@ import streamlit as st
 
 from analytics.filters import ChannelFilter
 from analytics.ingest.load import load_extract
+from analytics.program.rules import ProgramRules, TierRule
 from analytics.review.decisions import decision_counts, recommend, recommendations, review_decisions, review_out
 from analytics.review.inputs import review_inputs
-from analytics.review.program import ProgramRules, TierRule
 from analytics.review.worklist import flag_words, narrow_decisions, order_decisions
 from analytics.store.store import Store
 from tests.apptest_helpers import first_option_id, metric, open_page
@@ -153,7 +153,7 @@ def test_the_page_counts_every_partner_and_its_headline_follows_a_decision(revie
     assert not at.exception
     st.cache_resource.clear()
     with Store(review_db) as store:
-        from analytics.review.program import load_program
+        from analytics.program.rules import load_program
 
         recs = recommendations(store, "2026Q3", load_program())
     dormant = int(recs["dormant"].sum())

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics.access import AccessDenied, Actor
-from analytics.review.decisions import recommend
-from analytics.review.program import (
+from analytics.program.rules import (
     PROGRAM_PATH,
     RULES_HISTORY,
     load_program,
@@ -22,6 +21,7 @@ from analytics.review.program import (
     rules_versions,
     save_program_as,
 )
+from analytics.review.decisions import recommend
 from analytics.review.saved_reviews import list_reviews, review_saves, save_review
 from analytics.review.whatif import MOVE_COLUMNS, outcome, parse_money, partners_who_move, rule_changes
 from analytics.store.schema import MIGRATIONS

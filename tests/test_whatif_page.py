@@ -9,9 +9,9 @@ import streamlit as st
 
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal as ml
+from analytics.program.regional_programs import load_programs
+from analytics.program.rules import PROGRAM_PATH, load_program
 from analytics.review.decisions import action_counts, recommendations, select_partners
-from analytics.review.program import PROGRAM_PATH, load_program
-from analytics.review.programs import load_programs
 from analytics.review.regional import regional_recommendations
 from analytics.review.saved_reviews import load_review, review_saves
 from analytics.review.whatif import partners_who_move

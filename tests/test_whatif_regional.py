@@ -14,8 +14,8 @@ import pytest
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal as ml
 from analytics.ingest.load import load_extract
+from analytics.program.regional_programs import GLOBAL, load_programs
 from analytics.review.decisions import select_partners
-from analytics.review.programs import GLOBAL, load_programs
 from analytics.review.regional import regional_recommendations
 from analytics.review.whatif import parse_money, partners_who_move, rule_changes
 from analytics.store.store import Store
@@ -139,8 +139,8 @@ def test_a_regional_reviewer_is_offered_only_the_program_of_their_region(apac_db
 
 
 def test_a_rules_file_saved_from_an_anz_what_if_changes_anz_only(programs, tmp_path):
-    from analytics.review.program import save_program_as
-    from analytics.review.programs import regional_toml
+    from analytics.program.regional_programs import regional_toml
+    from analytics.program.rules import save_program_as
 
     changed = programs.with_program_rules("ANZ", programs.named("ANZ").rules.with_minimums({"Gold": 1_200_000}))
     path, version = save_program_as(changed.global_rules, "anz-strict", tmp_path / "rules",

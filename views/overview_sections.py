@@ -12,7 +12,8 @@ from analytics.brief.template import LAYOUTS_NEEDED, remove_template, save_templ
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON
-from analytics.review.programs import Programs, load_programs
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import Programs, load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
 from analytics.store.rates import rate_changes_since
@@ -38,7 +39,7 @@ _NOTHING = {
 
 def kind_definitions(after_quarter: str) -> str:
     """Give each kind of change in words with its period, as the page shows it under the counts."""
-    year = f"{shift_quarter(after_quarter, -3)}–{after_quarter}"
+    year = trailing_span(after_quarter)
     return (
         f"**Qualifies higher / lower**: the tier its figures meet (revenue, deals and customers over {year} against "
         "the program's minimums, as the review judges) changed; the tier recorded in the data may not have "

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
+from analytics.periods import span_after
+from analytics.program.rules import ProgramRules
 from analytics.review.candidates import provisional_candidates
-from analytics.review.program import ProgramRules
-from analytics.store.quarters import shift_quarter
 from views.cache import derived
 from views.review_table import remember_shown
 from views.widgets import PARTNER_LINK, WRAPPED_ROW_HEIGHT, column_config, partner_links
@@ -28,7 +28,7 @@ def provisional_tab_body(table: pd.DataFrame, rules: ProgramRules, q: str, may_d
     st.caption(
         f"Underperformers with a turnaround probability of {rules.provisional_threshold:.0%} or more, most likely "
         f"first, and any partner you set to provisional continuation. Untick a partner to give it what the rules "
-        f"say otherwise; adjust its goals for {shift_quarter(q, 1)}–{shift_quarter(q, 2)} (default: half its tier's "
+        f"say otherwise; adjust its goals for {span_after(q, 2)} (default: half its tier's "
         f"yearly minimums)."
     )
     granting = partner_links(candidates)[

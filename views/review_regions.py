@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.access import Actor
 from analytics.formatting import markdown_literal
-from analytics.review.programs import Programs
+from analytics.program.regional_programs import Programs
 from analytics.review.regional import decisions_by_region, regional_progress, rollup_by_region_tier
 from views.cache import derived
 from views.db import get_store

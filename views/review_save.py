@@ -8,7 +8,7 @@ import streamlit as st
 from analytics.access import AccessDenied, Actor
 from analytics.export import people_csv, review_workbook
 from analytics.formatting import markdown_literal
-from analytics.review.program import ProgramRules
+from analytics.program.rules import ProgramRules
 from analytics.review.saved_reviews import DECISION_EXPORT_COLUMNS, default_review_name, save_review
 from analytics.store.quarters import shift_quarter
 from views.db import get_store

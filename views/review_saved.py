@@ -6,10 +6,10 @@ import streamlit as st
 
 from analytics.export import people_csv, people_excel, review_workbook
 from analytics.formatting import markdown_literal
+from analytics.periods import trailing_span
+from analytics.program.rules import ProgramRules, rules_from_json, rules_settings, rules_terms
 from analytics.review.actions import BEHIND, MET, MISSED, NOT_YET_KNOWN, ON_TRACK
-from analytics.review.program import ProgramRules, rules_from_json, rules_settings, rules_terms
 from analytics.review.saved_reviews import list_reviews, load_review, provisional_follow_up, review_saves
-from analytics.store.quarters import shift_quarter
 from views.db import get_store
 from views.widgets import linked_table, show_table
 
@@ -36,7 +36,7 @@ def saved_reviews_tab(sent_first: list[str], scope: tuple[str, ...] = ()) -> Non
     d1.download_button(f"Download {shown_name} (CSV)", lambda: people_csv(record, first=sent_first),
                        file_name=f"review_{opened}.csv",
                        mime="text/csv", key="dl_saved_csv", icon=":material/download:", on_click="ignore")
-    year = f"{shift_quarter(as_of, -3)}–{as_of}"
+    year = trailing_span(as_of)
     d2.download_button(
         f"Download {shown_name} (Excel)",
         # With its rules known, the workbook a chief sends (a Summary sheet first); a review saved before the

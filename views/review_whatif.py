@@ -18,12 +18,12 @@ from analytics import charts
 from analytics.access import AccessDenied, Actor
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import GLOBAL, Programs, RegionalProgram, load_programs, regional_toml
+from analytics.program.rules import ProgramRules, rules_folder, save_program_as
 from analytics.review.decisions import action_counts, compare_action_counts, select_partners
-from analytics.review.program import ProgramRules, rules_folder, save_program_as
-from analytics.review.programs import GLOBAL, Programs, RegionalProgram, load_programs, regional_toml
 from analytics.review.regional import regional_recommendations
 from analytics.review.whatif import partners_who_move, rule_changes
-from analytics.store.quarters import shift_quarter
 from views.cache import cached, cached_figure, derived
 from views.review_whatif_inputs import whatif_rules
 from views.style import show_chart
@@ -82,7 +82,7 @@ def whatif_tab(programs: Programs, rules_file: Path, counts: pd.DataFrame, flt: 
     always starts from the file's rules of the program picked, and changes that program only.
     """
     q = flt.quarter
-    year = f"{shift_quarter(q, -3)}–{q}"
+    year = trailing_span(q)
     applied = st.session_state.get(APPLIED)
     file_name = markdown_literal(rules_file.name)
     file_programs = load_programs(rules_file)

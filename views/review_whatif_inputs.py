@@ -12,8 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.formatting import markdown_literal
-from analytics.review.program import ProgramRules
-from analytics.review.programs import RegionalProgram
+from analytics.program.regional_programs import RegionalProgram
+from analytics.program.rules import ProgramRules
 from analytics.review.regional import money_exact_in
 from analytics.review.whatif import parse_money
 

@@ -6,7 +6,6 @@ import os
 
 import streamlit as st
 
-from analytics.analyses.queries import latest_quarter
 from analytics.formatting import markdown_literal
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import (
@@ -17,6 +16,7 @@ from analytics.model.scoring import (
     stored_report,
     wanted_runs,
 )
+from analytics.store.quarters import latest_quarter
 from analytics.store.store import read_only_mode
 from views.auth import current_actor
 from views.cache import cached

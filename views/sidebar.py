@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from analytics.analyses.queries import FilterOptions, filter_options, last_load, latest_quarter
+from analytics.analyses.queries import FilterOptions, filter_options, last_load
 from analytics.filters import SEGMENT_REVENUE_COLUMNS, ChannelFilter
 from analytics.formatting import markdown_literal
+from analytics.store.quarters import latest_quarter
 from views.cache import cached
 from views.filter_links import FILTER_PARAMS, arrived_by_link, seed_from_url, write_filters_to_url
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from analytics.access import AccessDenied, Actor
 from analytics.formatting import markdown_literal
+from analytics.periods import quarter_span
 from analytics.store.rates import RatesInvalid, current_rates, load_rates, rate_history
 from analytics.store.store import Store, StoreError
 from views.upload_loads import prepare_overview
@@ -49,7 +50,7 @@ def rates_section(store: Store, actor: Actor | None, may_load: bool, reporting: 
         table = rates.pivot(index="quarter", columns="currency", values="rate").reset_index()
         table.columns.name = None
         with st.expander(f"Rates in force: {len(rates):,} for {rates['currency'].nunique()} currencies, "
-                         f"{rates['quarter'].min()}–{rates['quarter'].max()}"):
+                         f"{quarter_span(rates['quarter'].min(), rates['quarter'].max())}"):
             st.dataframe(table, hide_index=True, width="stretch",
                          column_config={c: st.column_config.NumberColumn(f"{c} ({reporting} per {c})", format="%.4f")
                                         for c in table.columns if c != "quarter"} | {"quarter": "Quarter"})

@@ -41,10 +41,11 @@ from analytics.formatting import money
 from analytics.frames import empty_frame
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import score_status, stored_scores
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import Programs
+from analytics.program.rules import ProgramRules, load_program
 from analytics.review.actions import BEHIND, GOAL_QUARTERS, MISSED
 from analytics.review.decisions import qualifying_tier
-from analytics.review.program import ProgramRules, load_program
-from analytics.review.programs import Programs
 from analytics.review.regional import currency_rates
 from analytics.review.saved_reviews import provisional_follow_up
 from analytics.store.quarters import YEAR, quarter_index, quarter_label, shift_quarter
@@ -346,7 +347,7 @@ def load_changes(store: Store, rules: ProgramRules | None = None, horizon: int =
     lapsed_rows = pd.DataFrame({
         "partner_id": lapsed, "change": "lapsed",
         "what_changed": f"last order in {shift_quarter(after_q, -YEAR)}: none in the four quarters "
-                        f"{shift_quarter(after_q, -YEAR + 1)}–{after_q}",
+                        f"{trailing_span(after_q)}",
     })
     gone = sorted(gone_partners(after_pq, after_q) - gone_partners(before_pq, before_q))
     gone_rows = pd.DataFrame({

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.analyses.dropoffs import partner_changes, significant_dropoffs
-from analytics.analyses.queries import UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
-from analytics.filters import ChannelFilter
+from analytics.analyses.queries import UNKNOWN_TIER, in_selected_segments, partner_window
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.frames import empty_frame, require_columns
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import stored_scores
@@ -116,7 +116,7 @@ def distributor_partners(store: Store, flt: ChannelFilter, quarter: str | None =
     8 quarters. Partners are selected by their latest tier, region and distributor, as the drop-offs
     are (analytics.analyses.queries.partner_window).
     """
-    quarter = quarter or flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt, quarter)
     if quarter is None:
         return empty_frame(_PARTNER_COLUMNS, {"q_first": "int64", "q_last": "int64"})
     last = quarter_index(quarter)
@@ -150,7 +150,7 @@ def distributor_health(
     partners whose trailing-year revenue fell by half or more (analytics.analyses.dropoffs). See
     compute_distributor_health for each column.
     """
-    quarter = quarter or flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt, quarter)
     if quarter is None:
         return empty_frame(HEALTH_COLUMNS, {c: "float64" for c in HEALTH_COLUMNS if c != "distributor"})
     first_stored = int(store.query_df("SELECT min(q_index) AS q FROM partner_quarter").iloc[0]["q"])

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
-from analytics.filters import ChannelFilter
+from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, partner_window
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.frames import empty_frame, require_columns
+from analytics.periods import quarter_span
 from analytics.store import quarters
 from analytics.store.schema import TIERS
 from analytics.store.store import Store
@@ -82,12 +83,12 @@ class ComparePeriods:
     @property
     def label_a(self) -> str:
         """Give period A as "2024Q3–2025Q2" (one quarter: "2024Q3")."""
-        return self.a_first if self.a_first == self.a_last else f"{self.a_first}–{self.a_last}"
+        return quarter_span(self.a_first, self.a_last)
 
     @property
     def label_b(self) -> str:
         """Give period B as "2025Q3–2026Q2" (one quarter: "2025Q3")."""
-        return self.b_first if self.b_first == self.b_last else f"{self.b_first}–{self.b_last}"
+        return quarter_span(self.b_first, self.b_last)
 
     @property
     def is_trailing(self) -> bool:
@@ -109,7 +110,7 @@ def partner_changes(
     quarter, then to the latest. With `periods` given, `quarter` is not used.
     """
     if periods is None:
-        quarter = quarter or flt.quarter or latest_quarter(store)
+        quarter = as_of_quarter(store, flt, quarter)
         if quarter is None:
             return empty_frame(CHANGE_COLUMNS, _DTYPES)
         periods = ComparePeriods.trailing(quarter)

@@ -13,10 +13,10 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.catalogue import enterprise_products as catalogue_enterprise_products
-from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, latest_quarter
-from analytics.filters import ChannelFilter
+from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.frames import empty_frame, require_columns
+from analytics.program.catalogue import enterprise_products as catalogue_enterprise_products
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.schema import TIERS
 from analytics.store.store import Store
@@ -55,10 +55,10 @@ def engagement_table(
     """Give one row per partner with any order in the 4 quarters to `quarter`: revenue, deals, breadth, shares.
 
     `quarter` defaults to the filter's quarter, then to the latest; `enterprise_products` to
-    analytics.analyses.catalogue.enterprise_products(store). A deal is one customer on one day (distinct
+    analytics.program.catalogue.enterprise_products(store). A deal is one customer on one day (distinct
     customer_id, order_date); each undated line is a deal of its own, as in partner_quarter.
     """
-    quarter = quarter or flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt, quarter)
     if quarter is None:
         numeric = {c: "int64" for c in _COUNTS} | {c: "float64" for c in AGGREGATE_COLUMNS if "revenue" in c}
         return compute_engagement(empty_frame(AGGREGATE_COLUMNS, numeric))

@@ -34,13 +34,14 @@ from analytics.analyses.queries import ACTIVE_WINDOW, filter_options, partners_b
 from analytics.analyses.recruits import cohort_revenue, cohort_table, recruit_history
 from analytics.analyses.tiers import tier_moves
 from analytics.filters import ChannelFilter
-from analytics.formatting import money
+from analytics.formatting import money, pct
 from analytics.frames import require_columns
 from analytics.model.scoring import score_status
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import Programs
+from analytics.program.rules import ProgramRules
 from analytics.review.actions import REVIEW_HORIZON
 from analytics.review.decisions import decision_counts, recommendations, review_decisions
-from analytics.review.program import ProgramRules
-from analytics.review.programs import Programs
 from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import quarter_index, shift_quarter
 from analytics.store.schema import ordered_tiers
@@ -131,11 +132,6 @@ class QuarterMessages:
     cohorts: pd.DataFrame | None = None  # cohort_table
 
 
-def _count(n: float) -> str:
-    n = int(n)
-    return f"{_MINUS}{abs(n):,}" if n < 0 else f"{n:,}"
-
-
 def _signed_count(n: float) -> str:
     n = int(n)
     return f"{_MINUS}{abs(n):,}" if n < 0 else f"+{n:,}"
@@ -145,16 +141,8 @@ def _signed_money(amount: float) -> str:
     return (_MINUS if amount < 0 else "+") + money(abs(amount))
 
 
-def _pct(share: float) -> str:
-    return f"{share * 100:.1f} %"
-
-
-def _whole_pct(share: float) -> str:
-    return f"{share * 100:.0f} %"
-
-
 def _signed_pct(share: float) -> str:
-    return (_MINUS if share < 0 else "+") + _pct(abs(share))
+    return (_MINUS if share < 0 else "+") + pct(abs(share), 1)
 
 
 # -- tiers ------------------------------------------------------------------------------------------
@@ -249,10 +237,10 @@ def revenue_message(bridge: pd.DataFrame, period: str, period_before: str) -> tu
         return None, f"revenue {money(before)} → {money(now)}" + (f" ({_signed_pct(share)})" if before > 0 else "")
     new, lapsed = float(amounts["New partners"]), float(amounts["Lapsed"])
     growing, declining = float(amounts["Growing"]), float(amounts["Declining"])
-    text = (f"Revenue {'rose' if change > 0 else 'fell'} {_pct(abs(share))} to {money(now)} over {period} "
+    text = (f"Revenue {'rose' if change > 0 else 'fell'} {pct(abs(share), 1)} to {money(now)} over {period} "
             f"({_signed_money(change)} on {period_before}): growing partners {_signed_money(growing)}, "
             f"declining {_signed_money(declining)}, new {_signed_money(new)}, lapsed {_signed_money(lapsed)}")
-    title = (f"Revenue {'rose' if change > 0 else 'fell'} {_pct(abs(share))} to {money(now)} over {period} "
+    title = (f"Revenue {'rose' if change > 0 else 'fell'} {pct(abs(share), 1)} to {money(now)} over {period} "
              f"({_signed_money(change)})")
     return Message(
         kind="revenue", text=text, title=title, size=abs(change), page="views/pages/dropoffs.py",
@@ -272,9 +260,9 @@ def dropoff_message(changes: pd.DataFrame, period: str, period_before: str) -> t
         return None, f"the largest drop-offs lost {money(lost)}"
     share = lost / before
     largest = "largest drop-off" if len(top) == 1 else f"{len(top):,} largest drop-offs"
-    text = (f"Revenue lost by the {largest} (partners down {_whole_pct(DROPOFF_FALL)} or more, "
-            f"{len(fallen):,} in all): {money(lost)} over {period}, {_pct(share)} of the revenue of {period_before}")
-    title = f"The {largest} lost {money(lost)}, {_pct(share)} of the year before's revenue"
+    text = (f"Revenue lost by the {largest} (partners down {pct(DROPOFF_FALL)} or more, "
+            f"{len(fallen):,} in all): {money(lost)} over {period}, {pct(share, 1)} of the revenue of {period_before}")
+    title = f"The {largest} lost {money(lost)}, {pct(share, 1)} of the year before's revenue"
     return Message(
         kind="dropoffs", text=text, title=title, size=lost, page="views/pages/dropoffs.py",
         page_label="Revenue drop-offs → Partners down by half or more",
@@ -301,14 +289,14 @@ def recruit_message(cohorts: pd.DataFrame, revenue: pd.DataFrame, quarter: str) 
         return None, f"recruits of {cohort}: {recruited:,}"
     year_earlier = shift_quarter(cohort, -ACTIVE_WINDOW)
     figures = {"recruited": recruited, "still_ordering": active}
-    text = (f"{recruited:,} recruits in {cohort}: {_whole_pct(active)} still ordering two quarters on, in {quarter}")
+    text = (f"{recruited:,} recruits in {cohort}: {pct(active)} still ordering two quarters on, in {quarter}")
     if year_earlier in rows.index and not pd.isna(rows.at[year_earlier, column]) \
             and rows.at[year_earlier, "recruited"] >= COHORT_MIN_RECRUITS:
         earlier = float(rows.at[year_earlier, column])
         figures |= {"still_ordering_year_earlier": earlier}
-        text += f" (the {year_earlier} cohort: {_whole_pct(earlier)})"
+        text += f" (the {year_earlier} cohort: {pct(earlier)})"
     mine = revenue[revenue["cohort"] == cohort]
-    title = f"{_whole_pct(active)} of the {recruited:,} recruits of {cohort} still order two quarters on"
+    title = f"{pct(active)} of the {recruited:,} recruits of {cohort} still order two quarters on"
     return Message(kind="recruits", text=text, title=title, size=float(mine["revenue"].sum()),
                    page="views/pages/recruits.py", page_label="Recruits and ramp → Cohorts", figures=figures), None
 
@@ -326,10 +314,10 @@ def review_message(counts: pd.DataFrame, partners: int, target: float, as_of: st
         return None
     share = terminate / partners
     text = (f"{terminate:,} partners recommended for termination in the review as of {as_of} "
-            f"({_pct(share)} of {partners:,} against a {_whole_pct(target)} target), with "
+            f"({pct(share, 1)} of {partners:,} against a {pct(target)} target), with "
             f"{money(row['revenue_trailing'])} of revenue over the year")
-    title = (f"{terminate:,} partners recommended for termination: {_pct(share)} against a "
-             f"{_whole_pct(target)} target")
+    title = (f"{terminate:,} partners recommended for termination: {pct(share, 1)} against a "
+             f"{pct(target)} target")
     return Message(kind="review", text=text, title=title, size=float(row["revenue_trailing"]),
                    page="views/pages/review.py", page_label="Annual review",
                    figures={"terminate": terminate, "partners": partners, "share": share, "target": target,
@@ -372,8 +360,8 @@ def quarter_messages(store: Store, flt: ChannelFilter, rules: ProgramRules,
         messages += found
         quiet += calm
         changes = partner_changes(store, flt, quarter)
-        period = f"{shift_quarter(quarter, -ACTIVE_WINDOW + 1)}–{quarter}"
-        period_before = f"{shift_quarter(quarter, -2 * ACTIVE_WINDOW + 1)}–{year_before}"
+        period = trailing_span(quarter, ACTIVE_WINDOW)
+        period_before = trailing_span(year_before, ACTIVE_WINDOW)
         for message, why in (revenue_message(revenue_bridge(changes), period, period_before),
                              dropoff_message(changes, period, period_before)):
             messages += [message] if message is not None else []

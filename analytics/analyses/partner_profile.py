@@ -11,9 +11,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import ACTIVE_WINDOW, latest_quarter, latest_recorded_tier
+from analytics.analyses.queries import ACTIVE_WINDOW, latest_recorded_tier
 from analytics.frames import require_columns
-from analytics.store.quarters import YEAR, quarter_index, quarter_label, quarter_range, shift_quarter
+from analytics.store.quarters import YEAR, latest_quarter, quarter_index, quarter_label, quarter_range, shift_quarter
 from analytics.store.schema import SEGMENTS
 from analytics.store.store import ACTIVE_LINES, Store
 

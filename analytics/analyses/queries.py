@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analytics.filters import ChannelFilter
-from analytics.review.programs import Programs
+from analytics.filters import ChannelFilter, as_of_quarter
+from analytics.program.regional_programs import Programs
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.rates import reporting_currency
 from analytics.store.schema import ordered_tiers
@@ -41,7 +41,6 @@ from analytics.store.store import ACTIVE_LINES, Store
 __all__ = [
     "ACTIVE_WINDOW",
     "channel_summary",
-    "latest_quarter",
     "last_load",
     "in_selected_segments",
     "partner_window",
@@ -97,11 +96,6 @@ def channel_summary(store: Store) -> dict:
             for r in per_quarter.itertuples()
         ],
     }
-
-
-def latest_quarter(store: Store) -> str | None:
-    """Give the latest quarter holding data, or None when the store is empty."""
-    return store.query_df("SELECT max(quarter) AS q FROM partner_quarter").iloc[0]["q"] or None
 
 
 def last_load(store: Store) -> dict | None:
@@ -165,7 +159,7 @@ def _window_sum(frame: pd.DataFrame, last: int, quarters: int) -> float:
 
 def overview(store: Store, flt: ChannelFilter = ChannelFilter()) -> Overview | None:
     """Give the headline figures as of the filter's quarter (default: the latest), or None without data."""
-    quarter = flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt)
     if quarter is None:
         return None
     last = quarter_index(quarter)

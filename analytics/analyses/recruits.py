@@ -21,15 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import latest_quarter
-from analytics.filters import ChannelFilter
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.frames import empty_frame, require_columns
+from analytics.program.regional_programs import Programs
+from analytics.program.rules import ProgramRules
 
 # The review's own test of a tier's minimums: reused so that "reaches a tier" here and "qualifies for
 # a tier" in the review can never disagree. Imported by its private name to leave the review module as it is.
 from analytics.review.decisions import meets_tier_minimums
-from analytics.review.program import ProgramRules
-from analytics.review.programs import Programs
 from analytics.review.regional import currency_rates
 from analytics.store.quarters import YEAR, quarter_index, quarter_label, shift_quarter
 from analytics.store.store import Store
@@ -380,7 +379,7 @@ def recruits_report(store: Store, flt: ChannelFilter, rules: ProgramRules,
     With `programs` the pipeline judges each partner under its own program (pipeline_by_program) and the
     nursery tiers are every program's.
     """
-    as_of = flt.quarter or latest_quarter(store)
+    as_of = as_of_quarter(store, flt)
     if as_of is None:
         return None
     first = int(store.query_df("SELECT min(q_index) AS q FROM partner_quarter").iloc[0]["q"])

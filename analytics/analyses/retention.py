@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import latest_quarter, partner_window
-from analytics.filters import ChannelFilter
+from analytics.analyses.queries import partner_window
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.frames import empty_frame, require_columns
-from analytics.store.quarters import YEAR, quarter_index, quarter_label
+from analytics.periods import trailing_span
+from analytics.store.quarters import YEAR, quarter_index, quarter_label, shift_quarter
 from analytics.store.store import Store
 
 __all__ = [
@@ -31,9 +32,7 @@ RETENTION_COLUMNS = [*_COUNT_COLUMNS, "customers_lost", "retention"]
 
 def retention_periods(quarter: str) -> tuple[str, str]:
     """Give the year before and the trailing year to `quarter` as text ("2024Q1–2024Q4", "2025Q1–2025Q4")."""
-    last = quarter_index(quarter)
-    return (f"{quarter_label(last - 2 * YEAR + 1)}–{quarter_label(last - YEAR)}",
-            f"{quarter_label(last - YEAR + 1)}–{quarter}")
+    return trailing_span(shift_quarter(quarter, -YEAR)), trailing_span(quarter)
 
 
 def kept_text(kept: int, before: int) -> str:
@@ -50,7 +49,7 @@ def account_retention(store: Store, flt: ChannelFilter, quarter: str | None = No
     latest tier, region and distributor in the 8 quarters (as the drop-offs are); with a segment
     selection only customers in those segments count. See compute_retention.
     """
-    quarter = quarter or flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt, quarter)
     if quarter is None:
         return compute_retention(empty_frame(_COUNT_COLUMNS, {"customers_before": "int64",
                                                               "customers_kept": "int64"}))

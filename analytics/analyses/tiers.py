@@ -25,14 +25,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, latest_quarter, partner_window
-from analytics.filters import ChannelFilter
+from analytics.analyses.queries import ACTIVE_WINDOW, UNKNOWN_TIER, in_selected_segments, partner_window
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.formatting import money
 from analytics.frames import empty_frame, require_columns
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import Programs
+from analytics.program.rules import ProgramRules
 from analytics.review.decisions import qualifying_tier
-from analytics.review.program import ProgramRules
-from analytics.review.programs import Programs
-from analytics.store.quarters import quarter_index, shift_quarter
+from analytics.store.quarters import quarter_index
 from analytics.store.schema import TIERS
 from analytics.store.store import Store
 
@@ -209,8 +210,8 @@ def move_definitions(from_quarter: str, to_quarter: str) -> str:
 
     The Tiers page and the board pack say this under the counts, so both define them the same way.
     """
-    year_from = f"{shift_quarter(from_quarter, -ACTIVE_WINDOW + 1)}–{from_quarter}"
-    year_to = f"{shift_quarter(to_quarter, -ACTIVE_WINDOW + 1)}–{to_quarter}"
+    year_from = trailing_span(from_quarter, ACTIVE_WINDOW)
+    year_to = trailing_span(to_quarter, ACTIVE_WINDOW)
     return (
         f"Recorded tier moves: a partner's tier at a quarter is the latest tier the data record for it in the four "
         f"quarters to it ({year_from} and {year_to}), not the tier its figures meet. Promoted, kept, demoted: that "
@@ -345,7 +346,7 @@ def revenue_concentration(store: Store, flt: ChannelFilter, quarter: str | None 
     `quarter` defaults to the filter's quarter, then to the latest. Each partner is in its latest
     recorded tier in the 4 quarters to `quarter`. See concentration for the shares.
     """
-    quarter = quarter or flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt, quarter)
     if quarter is None:
         return concentration(empty_frame(["partner_id", "tier", "revenue"], _DTYPES))
     last = quarter_index(quarter)

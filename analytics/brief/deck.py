@@ -24,7 +24,7 @@ from analytics.brief.slides import (
 )
 from analytics.brief.template import open_template
 from analytics.filters import ChannelFilter
-from analytics.review.programs import load_programs
+from analytics.program.regional_programs import load_programs
 from analytics.store.store import Store
 
 __all__ = ["board_pack", "board_pack_bytes", "write_board_pack"]

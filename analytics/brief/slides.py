@@ -19,9 +19,7 @@ from analytics.analyses.tiers import MOVES, move_definitions, tier_moves
 from analytics.brief.drawing import (
     COUNT,
     FALL,
-    GROWTH,
     MONEY,
-    NEUTRAL,
     inches_box,
     new_slide,
     place_shape,
@@ -33,14 +31,16 @@ from analytics.brief.drawing import (
 )
 from analytics.brief.template import TITLE_LAYOUT, slide_layout
 from analytics.charts import TIER_COLOURS, bridge_axis
+from analytics.charts.style import GROWTH, NEUTRAL
 from analytics.filters import ChannelFilter
-from analytics.formatting import money, pct_change, probability_text, signed_pct
+from analytics.formatting import count, money, pct_change, probability_text, signed_pct
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.risk import risk_periods, risk_summary, risk_table
 from analytics.model.scoring import score_status
+from analytics.periods import quarter_span, quarters_to, trailing_span
+from analytics.program.rules import load_program
 from analytics.review.actions import BEHIND, MET, MISSED, ON_TRACK
 from analytics.review.decisions import action_counts
-from analytics.review.program import load_program
 from analytics.review.saved_reviews import list_reviews, load_review, provisional_follow_up
 from analytics.store.quarters import quarter_index, quarter_label, shift_quarter
 from analytics.store.schema import ordered_tiers
@@ -82,10 +82,6 @@ class DeckInputs:
     found: QuarterMessages          # the messages and the frames they rest on
 
 
-def _count(value) -> str:
-    return "n/a" if pd.isna(value) else f"{int(value):,}"
-
-
 # -- slides ---------------------------------------------------------------------------------------
 def title_slide(deck: Presentation, flt: ChannelFilter, quarter: str, inputs: DeckInputs) -> None:
     quarters = inputs.quarters
@@ -95,7 +91,7 @@ def title_slide(deck: Presentation, flt: ChannelFilter, quarter: str, inputs: De
         place_shape(slide.shapes.title, 0.8, 2.2, 11.7, 1.5)
         place_shape(subtitle, 0.8, 4.0, 11.7, 1.5)
     slide.shapes.title.text = f"Channel Health: the channel in {quarter}"
-    said = (f"Board pack · data {quarters[0]}–{quarters[-1]} · {flt.describe()}\n"
+    said = (f"Board pack · data {quarter_span(quarters[0], quarters[-1])} · {flt.describe()}\n"
             "Revenue in USD, net of credits and returns")
     if subtitle is not None:
         subtitle.text = said
@@ -119,17 +115,17 @@ def headline_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter
                          f"{signed_pct(pct_change(summary.revenue_quarter, summary.revenue_quarter_before)) or 'n/a'} "
                          f"on {year_before}; {summary.active_partners:,} active partners ({change:+,})")
     rows = [
-        [f"Active partners, 4 quarters to {quarter}", f"{summary.active_partners:,}",
+        [f"Active partners, {quarters_to(quarter)}", f"{summary.active_partners:,}",
          f"{summary.active_partners_before:,}", f"{summary.active_partners - summary.active_partners_before:+,}"],
         [f"Revenue in {quarter} (vs {year_before})", money(summary.revenue_quarter),
          money(summary.revenue_quarter_before),
          signed_pct(pct_change(summary.revenue_quarter, summary.revenue_quarter_before)) or "n/a"],
-        [f"Revenue, 4 quarters to {quarter}", money(summary.revenue_trailing), money(summary.revenue_trailing_before),
+        [f"Revenue, {quarters_to(quarter)}", money(summary.revenue_trailing), money(summary.revenue_trailing_before),
          signed_pct(pct_change(summary.revenue_trailing, summary.revenue_trailing_before)) or "n/a"],
-        [f"New partners in {quarter} (vs {year_before})", _count(flow(quarter, "new_partners")),
-         _count(flow(year_before, "new_partners")), ""],
-        [f"Lapsed partners in {quarter} (vs {year_before})", _count(flow(quarter, "lapsed_partners")),
-         _count(flow(year_before, "lapsed_partners")), ""],
+        [f"New partners in {quarter} (vs {year_before})", count(flow(quarter, "new_partners")),
+         count(flow(year_before, "new_partners")), ""],
+        [f"Lapsed partners in {quarter} (vs {year_before})", count(flow(quarter, "lapsed_partners")),
+         count(flow(year_before, "lapsed_partners")), ""],
     ]
     put_table(slide, ["", "Now", "A year before", "Change"], rows, top=1.6, width=6.2, widths=[3.1, 1.1, 1.1, 0.9])
     per_quarter = inputs.by_tier.groupby("quarter")["revenue"].sum()
@@ -162,10 +158,10 @@ def tier_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter: s
         tiers = tier_change(now, partners_by_tier(store, flt, year_before) if compared else now.iloc[0:0])
     order = tiers["tier"].tolist()
     slide = first = new_slide(deck, _largest_tier_change(tiers, said) if compared
-                           else f"{int(tiers['partners'].sum()):,} active partners in the 4 quarters to {quarter}")
+                           else f"{int(tiers['partners'].sum()):,} active partners in the {quarters_to(quarter)}")
     if compared:
         put_table(slide, ["Tier (recorded)", f"Partners, {year_before}", f"Partners, {quarter}", "Net change",
-                       f"Revenue, 4 quarters to {quarter}"],
+                       f"Revenue, {quarters_to(quarter)}"],
                [[r.tier, f"{r.partners_before:,}", f"{r.partners:,}", f"{r.net_change:+,}", money(r.revenue)]
                 for r in tiers.itertuples()]
                + [["All", f"{int(tiers['partners_before'].sum()):,}", f"{int(tiers['partners'].sum()):,}",
@@ -269,8 +265,8 @@ def dropoff_slides(deck: Presentation, store: Store, flt: ChannelFilter, quarter
                     said: dict[str, Message], inputs: DeckInputs) -> tuple[object, object]:
     found = inputs.found
     changes = found.changes if found.changes is not None else partner_changes(store, flt, quarter)
-    t4 = f"{shift_quarter(quarter, -3)}–{quarter}"
-    prev_t4 = f"{shift_quarter(quarter, -7)}–{shift_quarter(quarter, -4)}"
+    t4 = trailing_span(quarter)
+    prev_t4 = trailing_span(shift_quarter(quarter, -4))
     fallen = significant_dropoffs(changes, DROPOFF_THRESHOLD)
     bridge = revenue_bridge(changes)
     total_change = float(changes["revenue_t4"].sum() - changes["revenue_prev_t4"].sum())
@@ -355,10 +351,10 @@ def recruits_slide(deck: Presentation, store: Store, flt: ChannelFilter, quarter
     new = row["new_partners"].iloc[0] if not row.empty else None
     lapsed = row["lapsed_partners"].iloc[0] if not row.empty else None
     slide = new_slide(deck, said["recruits"].title if "recruits" in said
-                   else f"{_count(new)} new and {_count(lapsed)} lapsed partners in {quarter}")
-    put_text(slide, [f"New partners in {quarter}: {_count(new)}", f"Lapsed partners in {quarter}: {_count(lapsed)}",
-                  f"New: first order ever in {quarter}. Lapsed: an order in {shift_quarter(quarter, -4)}–"
-                  f"{shift_quarter(quarter, -1)}, none in {shift_quarter(quarter, -3)}–{quarter}. Both are counted "
+                   else f"{count(new)} new and {count(lapsed)} lapsed partners in {quarter}")
+    put_text(slide, [f"New partners in {quarter}: {count(new)}", f"Lapsed partners in {quarter}: {count(lapsed)}",
+                  f"New: first order ever in {quarter}. Lapsed: an order in "
+                  f"{trailing_span(shift_quarter(quarter, -1))}, none in {trailing_span(quarter)}. Both are counted "
                   "from the fifth quarter of data on."], width=5.8, height=2.2, size=14)
     if found.cohorts is not None:
         cohorts = found.cohorts.tail(COHORTS_SHOWN)

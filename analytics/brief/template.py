@@ -12,7 +12,7 @@ from pptx import Presentation
 from pptx.exc import PackageNotFoundError
 
 from analytics.access import Actor, check
-from analytics.review.program import rules_folder
+from analytics.program.rules import rules_folder
 
 __all__ = [
     "LAYOUTS_NEEDED",

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from analytics.charts.common import box_label, box_statistics, top_partners_bar
 from analytics.charts.style import GROWTH, HIGHLIGHT, NEUTRAL, layout, plotly_literal, tier_colour
 from analytics.formatting import money
+from analytics.periods import quarters_to
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["dropoffs_bar", "revenue_bridge_waterfall", "bridge_axis", "change_distribution_box"]
@@ -29,7 +30,7 @@ def dropoffs_bar(frame: pd.DataFrame, quarter: str, top: int = 15, *, compared: 
         "change_t4",
         "{:+.0%}",
         HIGHLIGHT,
-        f"Top {shown} partners by revenue lost: {compared or f'4 quarters to {quarter} against the 4 before'} (USD)",
+        f"Top {shown} partners by revenue lost: {compared or f'{quarters_to(quarter)} against the 4 before'} (USD)",
         "Revenue lost (USD)",
         top,
         hover_word="lost ",
@@ -96,7 +97,7 @@ def revenue_bridge_waterfall(frame: pd.DataFrame, quarter: str, *, compared: str
     fig.update_yaxes(range=[low, high])
     return layout(
         fig,
-        f"Revenue bridge, {compared or f'4 quarters to {quarter} against the 4 before'}, by kind of partner (USD)",
+        f"Revenue bridge, {compared or f'{quarters_to(quarter)} against the 4 before'}, by kind of partner (USD)",
         f"Revenue (USD), axis from {money(low)}" if low > 0 else "Revenue (USD)",
     ).update_layout(hovermode="closest", showlegend=False, margin={"t": 70})
 
@@ -136,6 +137,6 @@ def change_distribution_box(
     fig.update_layout(showlegend=False)
     return layout(
         fig,
-        f"Change in each partner's revenue by {by}: {compared or f'4 quarters to {quarter} against the 4 before'} (%)",
+        f"Change in each partner's revenue by {by}: {compared or f'{quarters_to(quarter)} against the 4 before'} (%)",
         "Revenue change (%)",
     ).update_layout(hovermode="closest")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from analytics.charts.common import box_label, box_statistics, top_partners_bar
 from analytics.charts.style import HIGHLIGHT, NEUTRAL, layout, partner_labels, plotly_literal, tier_colour
+from analytics.periods import quarters_to
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["deals_histogram", "breadth_scatter", "oversell_bar", "segment_focus_box", "retention_histogram"]
@@ -41,7 +42,7 @@ def deals_histogram(frame: pd.DataFrame, quarter: str, cap: int = 50, highlight:
     fig.update_xaxes(type="category")
     return layout(
         fig,
-        f"Partners by number of deals in the 4 quarters to {quarter} (1–{highlight} deals in red)",
+        f"Partners by number of deals in the {quarters_to(quarter)} (1–{highlight} deals in red)",
         "Partners",
         "Deals in the 4 quarters (one customer on one day)",
     )
@@ -79,7 +80,7 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
         )
     return layout(
         fig,
-        f"Distinct customers and products per partner, 4 quarters to {quarter} (size: revenue)",
+        f"Distinct customers and products per partner, {quarters_to(quarter)} (size: revenue)",
         "Distinct customers",
         "Distinct products",
     ).update_layout(hovermode="closest")
@@ -94,7 +95,7 @@ def oversell_bar(frame: pd.DataFrame, quarter: str, top: int = 20) -> go.Figure:
         "enterprise_into_smb_share",
         "{:.0%} of revenue",
         _SEGMENT_COLOURS["SMB"],
-        f"Enterprise-grade products sold to SMB customers: top {shown} partners, 4 quarters to {quarter} (USD)",
+        f"Enterprise-grade products sold to SMB customers: top {shown} partners, {quarters_to(quarter)} (USD)",
         "Enterprise-grade revenue from SMB customers (USD)",
         top,
     )
@@ -129,7 +130,7 @@ def segment_focus_box(frame: pd.DataFrame, quarter: str) -> go.Figure:
     fig.update_yaxes(hoverformat=".0f")
     return layout(
         fig,
-        f"Share of each partner's revenue from SMB and Enterprise customers, by tier, 4 quarters to {quarter} (%)",
+        f"Share of each partner's revenue from SMB and Enterprise customers, by tier, {quarters_to(quarter)} (%)",
         "Share of the partner's revenue (%)",
     ).update_layout(hovermode="closest")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.style import GROWTH, HIGHLIGHT, TIER_COLOURS, layout, plotly_literal, quarters_to, room_for_labels
+from analytics.charts.style import GROWTH, HIGHLIGHT, TIER_COLOURS, layout, plotly_literal, room_for_labels, rows_to
+from analytics.periods import quarters_to
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["partners_by_tier_bar", "tiers_against_year_before_bars", "revenue_by_tier_bars", "new_and_lapsed_bars"]
@@ -27,7 +28,7 @@ def partners_by_tier_bar(frame: pd.DataFrame, quarter: str) -> go.Figure:
         )
     )
     room_for_labels(fig, float(frame["partners"].max()) if len(frame) else 0.0)
-    return layout(fig, f"Active partners per recorded tier, 4 quarters to {quarter}", "Partners").update_layout(
+    return layout(fig, f"Active partners per recorded tier, {quarters_to(quarter)}", "Partners").update_layout(
         showlegend=False)
 
 
@@ -49,13 +50,13 @@ def tiers_against_year_before_bars(frame: pd.DataFrame, quarter: str, year_befor
     ])
     largest = float(frame[["partners_before", "partners"]].to_numpy().max()) if len(frame) else 0.0
     room_for_labels(fig, largest)
-    return layout(fig, f"Active partners per recorded tier in the 4 quarters to {quarter} and to {year_before}, "
+    return layout(fig, f"Active partners per recorded tier in the {quarters_to(quarter)} and to {year_before}, "
                         "with the net change", "Partners").update_layout(barmode="group")
 
 
 def revenue_by_tier_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
     """Give revenue per quarter to `quarter` stacked by tier (frame: quarter, tier, revenue)."""
-    frame = quarters_to(frame, quarter)
+    frame = rows_to(frame, quarter)
     fig = go.Figure()
     for tier in ordered_tiers(frame["tier"]):
         part = frame[frame["tier"] == tier]
@@ -74,7 +75,7 @@ def revenue_by_tier_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
 
 def new_and_lapsed_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
     """Give new and lapsed partners per quarter to `quarter` (frame: quarter, new_partners, lapsed_partners)."""
-    frame = quarters_to(frame, quarter)
+    frame = rows_to(frame, quarter)
     fig = go.Figure(
         [
             go.Bar(x=frame["quarter"], y=frame["new_partners"], name="New (first order ever)", marker_color="#2ca02c"),

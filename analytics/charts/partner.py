@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.style import TIER_COLOURS, layout, plotly_literal, quarter_span, quarters_to, tier_colour
+from analytics.charts.style import TIER_COLOURS, layout, plotly_literal, rows_to, span_of, tier_colour
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["partner_history_bars"]
@@ -14,7 +14,7 @@ __all__ = ["partner_history_bars"]
 def partner_history_bars(frame: pd.DataFrame, partner_name: str, quarter: str | None = None) -> go.Figure:
     """Give a partner's revenue per quarter (to `quarter`, when given) coloured by its tier then (partner_history)."""
     if quarter is not None:
-        frame = quarters_to(frame, quarter)
+        frame = rows_to(frame, quarter)
     quarters = frame["quarter"].tolist()
     tiers = frame["tier"].where(frame["tier"].notna(), "Unknown")
     ordered = frame["tier"].notna() | (frame["revenue"] != 0) | (frame["deals"] > 0)
@@ -48,7 +48,7 @@ def partner_history_bars(frame: pd.DataFrame, partner_name: str, quarter: str | 
     fig.update_layout(barmode="relative")
     return layout(
         fig,
-        f"{plotly_literal(partner_name)}: revenue per quarter, {quarter_span(frame['quarter'])} "
+        f"{plotly_literal(partner_name)}: revenue per quarter, {span_of(frame['quarter'])} "
         "(USD, coloured by tier)",
         "Revenue (USD)",
         "Quarter",

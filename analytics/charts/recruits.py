@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.style import HIGHLIGHT, layout, plotly_literal, quarter_span, tier_colour
+from analytics.charts.style import HIGHLIGHT, layout, plotly_literal, span_of, tier_colour
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["distributor_tier_bars", "lower_tier_share_lines", "cohort_revenue_lines"]
@@ -58,7 +58,7 @@ def lower_tier_share_lines(shares: pd.DataFrame, target: float) -> go.Figure:
     return layout(
         fig,
         "Share of revenue through Silver, Bronze and Authorized partners (against Gold and Platinum), "
-        f"per quarter, {quarter_span(shares['quarter'])} (%)",
+        f"per quarter, {span_of(shares['quarter'])} (%)",
         "Lower-tier share of revenue (%)",
         "Quarter",
     )

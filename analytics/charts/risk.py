@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from analytics.charts.style import layout, partner_labels, plotly_literal, tier_colour
 from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, probability_text
-from analytics.store.quarters import shift_quarter
+from analytics.periods import span_after, trailing_span
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["risk_scatter", "reliability_chart", "drivers_bar"]
@@ -43,8 +43,8 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
                               "<extra></extra>",
             )
         )
-    stake = f"{shift_quarter(quarter, -horizon + 1)}–{quarter}"
-    ahead = f"{shift_quarter(quarter, 1)}–{shift_quarter(quarter, horizon)}"
+    stake = trailing_span(quarter, horizon)
+    ahead = span_after(quarter, horizon)
     fig = layout(fig, f"Churn probability in {ahead} against revenue at stake, {stake}",
                   f"Churn probability, {ahead}", f"Revenue at stake, {stake} (USD, log scale)")
     fig.update_xaxes(type="log")

@@ -7,19 +7,21 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.periods import quarter_span
+
 __all__ = [
     "TIER_COLOURS",
     "plotly_literal",
     "LEGEND_BELOW",
     "layout",
-    "quarters_to",
+    "rows_to",
     "room_for_labels",
     "HIGHLIGHT",
     "GROWTH",
     "NEUTRAL",
     "tier_colour",
     "partner_labels",
-    "quarter_span",
+    "span_of",
 ]
 
 
@@ -52,7 +54,7 @@ def layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Fi
     return fig
 
 
-def quarters_to(frame: pd.DataFrame, quarter: str) -> pd.DataFrame:
+def rows_to(frame: pd.DataFrame, quarter: str) -> pd.DataFrame:
     # A chart as of a quarter draws nothing after it, whatever the frame holds.
     return frame[frame["quarter"] <= quarter]
 
@@ -93,8 +95,7 @@ def partner_labels(frame: pd.DataFrame, longest_name: int | None = None) -> np.n
     return labels.to_numpy(dtype="str")
 
 
-def quarter_span(quarters: pd.Series) -> str:
+def span_of(quarters: pd.Series) -> str:
     if quarters.empty:
         return "no quarters"
-    first, last = quarters.min(), quarters.max()
-    return first if first == last else f"{first}–{last}"
+    return quarter_span(quarters.min(), quarters.max())

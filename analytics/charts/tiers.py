@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.style import GROWTH, HIGHLIGHT, layout, plotly_literal, quarter_span, tier_colour
+from analytics.charts.style import GROWTH, HIGHLIGHT, layout, plotly_literal, span_of, tier_colour
+from analytics.periods import quarters_to
 from analytics.store.schema import ordered_tiers
 
 __all__ = ["tier_share_over_time", "tier_flow_sankey", "concentration_bars"]
@@ -33,7 +34,7 @@ def tier_share_over_time(frame: pd.DataFrame, measure: str = "revenue") -> go.Fi
         )
     return layout(
         fig,
-        f"Share of {what} by tier recorded then, per quarter, {quarter_span(frame['quarter'])} (%)",
+        f"Share of {what} by tier recorded then, per quarter, {span_of(frame['quarter'])} (%)",
         f"Share of {what} (%)",
         "Quarter",
     )
@@ -123,6 +124,6 @@ def concentration_bars(frame: pd.DataFrame, quarter: str) -> go.Figure:
     fig.update_layout(barmode="group")
     return layout(
         fig,
-        f"Share of each tier's revenue held by its largest partners, 4 quarters to {quarter} (%)",
+        f"Share of each tier's revenue held by its largest partners, {quarters_to(quarter)} (%)",
         "Share of the tier's revenue (%)",
     )

@@ -16,8 +16,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from analytics.analyses.catalogue import enterprise_products
 from analytics.model.btyd import DAYS_PER_WEEK, WEEKS_PER_QUARTER, BgNbd, fit_bgnbd
+from analytics.periods import quarter_span
+from analytics.program.catalogue import enterprise_products
 from analytics.store.quarters import YEAR, quarter_end, quarter_index, quarter_label
 from analytics.store.schema import TIERS
 from analytics.store.store import ACTIVE_LINES, Store
@@ -124,7 +125,7 @@ class Panel:
         if not self.first <= index <= self.last:
             raise NotEnoughHistory(
                 f"No data for {quarter_label(index)}: the store holds "
-                f"{quarter_label(self.first)}–{quarter_label(self.last)}"
+                f"{quarter_span(quarter_label(self.first), quarter_label(self.last))}"
             )
         return index - self.first
 

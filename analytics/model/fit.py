@@ -60,7 +60,8 @@ from analytics.model.reasons import (
     reference,
     region_evidence,
 )
-from analytics.review.program import ProgramRules, load_program
+from analytics.periods import quarter_span
+from analytics.program.rules import ProgramRules, load_program
 from analytics.store.quarters import quarter_index, quarter_label
 
 __all__ = [
@@ -275,7 +276,8 @@ class FittedModels:
 def _btyd_alone_note(have: int, as_of: str, panel: Panel, horizon: int, why: str) -> str:
     return (
         f"Churn scored by the BG/NBD model alone: {why}. With {have} quarter(s) of data up to {as_of} "
-        f"({quarter_label(panel.first)}–{as_of}) a calibrated model needs at least {horizon + 1} (one earlier "
+        f"({quarter_span(quarter_label(panel.first), as_of)}) a calibrated model needs at least {horizon + 1} "
+        f"(one earlier "
         f"cutoff with {horizon} quarters ahead observed); the BG/NBD model reads each partner's order days up to "
         f"{as_of} and gives the chance of no order in the next {horizon} quarters, not calibrated."
     )
@@ -332,7 +334,8 @@ def fit_models(
     test = max(final_at)
     backtest_at = _fit_cutoffs(panel, horizon, test - horizon)
     at = sorted(set(final_at) | set(backtest_at))
-    progress(0.05, f"Building examples at {len(at)} cutoff(s), {quarter_label(at[0])}–{quarter_label(at[-1])}")
+    progress(0.05, f"Building examples at {len(at)} cutoff(s), "
+                   f"{quarter_span(quarter_label(at[0]), quarter_label(at[-1]))}")
     examples = build_examples(panel, at, horizon, churn_share, rules.minimum_revenue())
     notes, scorers, references, evaluations, counts = _convergence_notes(examples), {}, {}, {}, {}
     for step, target in enumerate(TARGETS):
@@ -414,7 +417,7 @@ def score_partners(panel: Panel, fitted: FittedModels, with_effects: bool = Fals
         known = fitted.references.get("churn", {})
         moves = effects(churn, frame, typical, probability)
         evidence = known.get("region_evidence", {})
-        span = (f"{fitted.train_quarters[0]}–{fitted.train_quarters[-1]}" if fitted.train_quarters else "")
+        span = (quarter_span(fitted.train_quarters[0], fitted.train_quarters[-1]) if fitted.train_quarters else "")
         common = churn_fallback(known.get("base_rate"), span, fitted.churn_share, fitted.horizon,
                                 float(np.nanmedian(frame["btyd_churn"])) if frame["btyd_churn"].notna().any() else 0.5)
         out["churn_reasons"] = reasons(moves, frame, +1, agrees(moves, frame, typical, +1, evidence),

@@ -15,8 +15,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from analytics.formatting import money, probability_text
+from analytics.formatting import money, pct_magnitude, plural, probability_text
 from analytics.model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, YEAR
+from analytics.periods import quarter_span
 from analytics.store.quarters import quarter_index, shift_quarter
 
 __all__ = ["REASON_GROUPS", "MIN_CLASS_EXAMPLES", "describe", "effects", "agrees", "reasons", "reference",
@@ -78,24 +79,9 @@ _RISK_SIDE: dict[str, tuple[str, int]] = {
 _REGION_EVIDENCE_Z = 3.0
 
 
-def _plural(n: float, word: str) -> str:
-    n = int(round(n))
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _pct(share: float) -> str:
-    """Give a share or a change as a whole percentage that never rounds to a false "0 %" or "100 %"."""
-    a = abs(share)
-    if 0 < a < 0.005:
-        return "under 1 %"
-    if 0.995 <= a < 1:
-        return "over 99 %"
-    return f"{a * 100:.0f} %"
-
-
 def _part(share: float) -> str:
     """Give a part of a whole in words: "none", "all", else as _pct ("23 %")."""
-    return "none" if share <= 0 else "all" if share >= 1 else _pct(share)
+    return "none" if share <= 0 else "all" if share >= 1 else pct_magnitude(share)
 
 
 def _change(value: float, now: str, before: str) -> str:
@@ -111,16 +97,12 @@ def _change(value: float, now: str, before: str) -> str:
     if abs(value) < 0.005:
         return f"revenue about the same in {now} as in {before}"
     direction = "down" if value < 0 else "up"
-    return f"revenue {direction} {_pct(value)} in {now} against {before}"
-
-
-def _span(first: str, last: str) -> str:
-    return first if first == last else f"{first}–{last}"
+    return f"revenue {direction} {pct_magnitude(value)} in {now} against {before}"
 
 
 def _year(quarter: str) -> str:
     """Give the 4 quarters to `quarter` as a period ("2025Q4–2026Q3")."""
-    return _span(shift_quarter(quarter, -YEAR + 1), quarter)
+    return quarter_span(shift_quarter(quarter, -YEAR + 1), quarter)
 
 
 def _silence(row: dict) -> str:
@@ -129,15 +111,16 @@ def _silence(row: dict) -> str:
     "no order in 2026Q3 after 11 quarters with orders (2023Q4–2026Q2), averaging $725.18k a quarter".
     """
     quarter, quiet = row["quarter"], int(row["quarters_since_deal"])
-    gap = _span(shift_quarter(quarter, -quiet + 1), quarter)
+    gap = quarter_span(shift_quarter(quarter, -quiet + 1), quarter)
     first, before = row["first_order_quarter"], shift_quarter(quarter, -quiet)
     ordered = int(row["quarters_with_orders"])
     spanned = quarter_index(before) - quarter_index(first) + 1
     average = money(row["revenue_to_date"] / ordered) if ordered else money(0.0)
     if ordered == spanned:
-        return (f"no order in {gap} after {_plural(ordered, 'quarter')} with orders ({_span(first, before)}), "
+        return (f"no order in {gap} after {plural(ordered, 'quarter', thousands=False)} with orders "
+                f"({quarter_span(first, before)}), "
                 f"averaging {average} a quarter")
-    return (f"no order in {gap}; before, orders in {ordered} of the {spanned} quarters {_span(first, before)}, "
+    return (f"no order in {gap}; before, orders in {ordered} of the {spanned} quarters {quarter_span(first, before)}, "
             f"averaging {average} in a quarter with orders")
 
 
@@ -167,14 +150,14 @@ def describe(group: str, row: dict) -> str:
         if ratio >= 1.995:
             return f"revenue in {quarter} {ratio:.1f} times its quarterly average of {average} in {year}"
         if ratio < 1:
-            return f"revenue in {quarter} {_pct(1 - ratio)} below its quarterly average of {average} in {year}"
-        return f"revenue in {quarter} {_pct(ratio - 1)} above its quarterly average of {average} in {year}"
+            return f"revenue in {quarter} {pct_magnitude(1 - ratio)} below its quarterly average of {average} in {year}"
+        return f"revenue in {quarter} {pct_magnitude(ratio - 1)} above its quarterly average of {average} in {year}"
     if group == "half-year trend":
-        return _change(row["half_year_trend"], _span(shift_quarter(quarter, -1), quarter),
-                       _span(shift_quarter(quarter, -3), shift_quarter(quarter, -2)))
+        return _change(row["half_year_trend"], quarter_span(shift_quarter(quarter, -1), quarter),
+                       quarter_span(shift_quarter(quarter, -3), shift_quarter(quarter, -2)))
     if group == "year over year":
-        return _change(row["yoy_change"], _span(shift_quarter(quarter, -1), quarter),
-                       _span(shift_quarter(quarter, -5), shift_quarter(quarter, -4)))
+        return _change(row["yoy_change"], quarter_span(shift_quarter(quarter, -1), quarter),
+                       quarter_span(shift_quarter(quarter, -5), shift_quarter(quarter, -4)))
     if group == "recency of orders":
         if int(row["quarters_since_deal"]) == 0:
             return f"orders in {quarter}, and in {int(row['active_quarters'])} of the 4 quarters {year}"
@@ -186,22 +169,22 @@ def describe(group: str, row: dict) -> str:
         if pd.isna(days):
             return "no order day on record"
         if group == "days since last order":
-            return f"last order {_plural(days, 'day')} before the end of {quarter}"
-        since = f"none in the {_plural(days, 'day')} to the end of {quarter}" if days >= 1 else \
+            return f"last order {plural(days, 'day', thousands=False)} before the end of {quarter}"
+        since = f"none in the {plural(days, 'day', thousands=False)} to the end of {quarter}" if days >= 1 else \
             f"the latest on the last day of {quarter}"
         if pd.isna(row["order_days_trailing"]):  # less than a year of data: no year's count to give
             return since
-        return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}, {since}"
+        return f"orders on {plural(row['order_days_trailing'], 'day', thousands=False)} in {year}, {since}"
     if group in ("order days", "deals", "customers") and pd.isna(row[_RISK_SIDE[group][0]]):
         return f"{group} over less than a year of data"
     if group == "order days":
-        return f"orders on {_plural(row['order_days_trailing'], 'day')} in {year}"
+        return f"orders on {plural(row['order_days_trailing'], 'day', thousands=False)} in {year}"
     if group == "deals":
-        return f"{_plural(row['deals_trailing'], 'deal')} in {year}"
+        return f"{plural(row['deals_trailing'], 'deal', thousands=False)} in {year}"
     if group == "customers":
-        return f"{_plural(row['customers_trailing'], 'customer')} in {year}"
+        return f"{plural(row['customers_trailing'], 'customer', thousands=False)} in {year}"
     if group == "product breadth":
-        return f"sells {_plural(row['products_trailing'], 'product')} ({year})"
+        return f"sells {plural(row['products_trailing'], 'product', thousands=False)} ({year})"
     if group == "segment mix":
         smb, enterprise = row["smb_share"], row["enterprise_share"]
         if smb <= 0 and enterprise <= 0:
@@ -214,13 +197,14 @@ def describe(group: str, row: dict) -> str:
         tenure = int(row["tenure_quarters"])
         if tenure >= YEAR:
             return f"first order in {row['first_order_quarter']}, a year or more before {quarter}"
-        return f"a partner for only {_plural(tenure, 'quarter')} (first order in {row['first_order_quarter']})"
+        return (f"a partner for only {plural(tenure, 'quarter', thousands=False)} "
+                f"(first order in {row['first_order_quarter']})")
     if group == "tier":
         ratio = row["tier_minimum_ratio"]
         if pd.isna(ratio):
             return f"tier {row['tier']}"
         if ratio < 0:
-            return f"tier {row['tier']}, revenue in {year} {_pct(2 ** ratio)} of the tier's minimum"
+            return f"tier {row['tier']}, revenue in {year} {pct_magnitude(2 ** ratio)} of the tier's minimum"
         return f"tier {row['tier']}, revenue in {year} {2 ** ratio:.1f}x the tier's minimum"
     if group == "region":
         return f"region {row['region']}"
@@ -334,7 +318,8 @@ def region_evidence(examples: pd.DataFrame, target: str) -> dict[str, int]:
 def churn_fallback(rate: float | None, span: str, churn_share: float, horizon: int, typical_no_order: float) -> str:
     """Give the reason for a likely churner whose own figures bear out no single reason: how common churn is."""
     if rate is not None:
-        return (f"churn is common: {_pct(rate)} of the partners at {span} stopped or fell below "
-                f"{churn_share:.0%} of their revenue within {_plural(horizon, 'quarter')}")
+        return (f"churn is common: {pct_magnitude(rate)} of the partners at {span} stopped or fell below "
+                f"{churn_share:.0%} of their revenue within {plural(horizon, 'quarter', thousands=False)}")
     return (f"most partners here order seldom: from how often they ordered, the typical one has a "
-            f"{probability_text(typical_no_order)} chance of no order in the next {_plural(horizon, 'quarter')}")
+            f"{probability_text(typical_no_order)} chance of no order in the next "
+            f"{plural(horizon, 'quarter', thousands=False)}")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analytics.analyses.queries import latest_quarter
-from analytics.filters import ChannelFilter
+from analytics.filters import ChannelFilter, as_of_quarter
 from analytics.formatting import probability_text
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.model.scoring import stored_scores
-from analytics.store.quarters import quarter_index, shift_quarter
+from analytics.periods import span_after, trailing_span
+from analytics.store.quarters import quarter_index
 from analytics.store.store import Store
 
 __all__ = ["risk_table", "RiskSummary", "risk_summary", "RiskPeriods", "risk_periods", "risk_list"]
@@ -24,7 +24,7 @@ def risk_table(store: Store, flt: ChannelFilter, horizon: int = DEFAULT_HORIZON)
     quarters to the filter's quarter. Segments do not narrow the list: a probability is for a whole
     partner, not for its revenue in one segment.
     """
-    quarter = flt.quarter or latest_quarter(store)
+    quarter = as_of_quarter(store, flt)
     if quarter is None:
         return pd.DataFrame()
     scores = stored_scores(store, quarter, horizon)
@@ -62,8 +62,8 @@ class RiskPeriods:
 
 def risk_periods(quarter: str, horizon: int) -> RiskPeriods:
     """Give the periods of a risk list as of `quarter` with `horizon` quarters ahead (labels for every figure)."""
-    return RiskPeriods(quarter, horizon, f"{shift_quarter(quarter, -horizon + 1)}–{quarter}",
-                       f"{shift_quarter(quarter, 1)}–{shift_quarter(quarter, horizon)}")
+    return RiskPeriods(quarter, horizon, trailing_span(quarter, horizon),
+                       span_after(quarter, horizon))
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from analytics.model.fit import (
     report_from,
     score_partners,
 )
-from analytics.review.program import ProgramRules, load_program
+from analytics.program.rules import ProgramRules, load_program
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.store import Store, bump_scores_version, checkpoint
 

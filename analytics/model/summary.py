@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, probability_text
 from analytics.model.fit import BTYD, BTYD_ALONE, MODEL, RULE_NAMES, Evaluation, ModelReport
-from analytics.store.quarters import shift_quarter
+from analytics.periods import quarter_span, quarters_to, span_after
 
 __all__ = ["SIMPLE_RULE", "SummaryPoint", "plain_summary", "top_tenth_catch", "in_ten"]
 
@@ -113,8 +113,8 @@ def _quality(evaluation: Evaluation, chosen: str, horizon: int) -> str:
     """Give how well the served churn candidate did in the backtest, against chance and the simplest rule."""
     test = evaluation.test_quarters[-1]
     text = (f"Tested as if it were {test}: trained only on what was known then, its scores were compared with what "
-            f"the {evaluation.test_examples:,} partners of {test} did over {shift_quarter(test, 1)}–"
-            f"{shift_quarter(test, horizon)}. {_capital(_caught(evaluation, chosen, 'churn'))} (a tenth picked "
+            f"the {evaluation.test_examples:,} partners of {test} did over {span_after(test, horizon)}. "
+            f"{_capital(_caught(evaluation, chosen, 'churn'))} (a tenth picked "
             f"at random holds about 1 in 10), and {_ranks(evaluation, chosen, 'churn')} (a coin toss: 5 in 10).")
     row = evaluation.metrics.loc[chosen]
     if not math.isnan(float(row.get("mean predicted", math.nan))):
@@ -134,8 +134,8 @@ def _quality(evaluation: Evaluation, chosen: str, horizon: int) -> str:
 def plain_summary(report: ModelReport) -> list[SummaryPoint]:
     """Give the Model page's plain summary of a stored report: what, which model, how good, when trained."""
     h, q = report.horizon, report.as_of
-    ahead = f"{shift_quarter(q, 1)}–{shift_quarter(q, h)}"
-    predicts = (f"For each of the {report.partners_scored:,} partners with orders in the {h} quarters to {q}, the "
+    ahead = span_after(q, h)
+    predicts = (f"For each of the {report.partners_scored:,} partners with orders in the {quarters_to(q, h)}, the "
                 f"chance that it churns: that its revenue over the next {h} quarters ({ahead}) falls below "
                 f"{report.churn_share:.0%} of the {h} quarters before, or stops.")
     if report.chosen.get("turnaround"):
@@ -150,7 +150,7 @@ def plain_summary(report: ModelReport) -> list[SummaryPoint]:
     else:
         quality = ("Not tested on this data (the notes for analysts below say why): a fair test trains on one "
                    f"part of the past and checks on a later part, which takes {2 * h + 2} quarters of data with enough "
-                   f"partners churning; the data hold {report.data_quarters[0]}–{report.data_quarters[1]}. Read "
+                   f"partners churning; the data hold {quarter_span(*report.data_quarters)}. Read "
                    "the scores as a ranking, not as certainties.")
     turnaround = report.evaluations.get("turnaround")
     served = report.chosen.get("turnaround")
@@ -167,11 +167,12 @@ def plain_summary(report: ModelReport) -> list[SummaryPoint]:
                                    f"{_capital(named)}: where a partner stands on these moves its churn score "
                                    "furthest from a typical partner's."))
     cutoffs = report.train_quarters
-    learned = (f" from partners' histories at the quarters {cutoffs[0]}–{cutoffs[-1]}, each followed by what they "
+    learned = (f" from partners' histories at the quarters {quarter_span(cutoffs[0], cutoffs[-1])}, "
+               f"each followed by what they "
                f"did over the {h} quarters after" if cutoffs else "")
     points.append(SummaryPoint(
         "When it was trained",
-        f"{report.trained_at:%Y-%m-%d at %H:%M}, on the data {report.data_quarters[0]}–{report.data_quarters[1]}"
+        f"{report.trained_at:%Y-%m-%d at %H:%M}, on the data {quarter_span(*report.data_quarters)}"
         f"{',' if cutoffs else ''}{learned}. It is trained again after every load or rollback.",
     ))
     return points

@@ -1,1 +1,1 @@
-"""The annual partner review: the program rules (tier minimums) and the recommendations and decisions."""
+"""The annual partner review: recommendations, decisions, letters and the what-if (rules: analytics.program)."""

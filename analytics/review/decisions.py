@@ -29,10 +29,10 @@ import pandas as pd
 
 from analytics.filters import ChannelFilter
 from analytics.model.features import UNKNOWN, YEAR
+from analytics.program.rules import ProgramRules, TierRule
 from analytics.review.actions import ACTIONS, GOAL_QUARTERS, MET, MISSED, PROVISIONAL
 from analytics.review.incentives import SEGMENT_COLUMNS, recommended_incentives, segment_shares
 from analytics.review.inputs import LATEST_RUN, review_inputs
-from analytics.review.program import ProgramRules, TierRule
 from analytics.review.wording import reasons_in_words, second_looks
 from analytics.store.store import Store
 

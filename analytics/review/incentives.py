@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.review.program import SEGMENTS, ProgramRules
+from analytics.program.rules import SEGMENTS, ProgramRules
 
 __all__ = ["SEGMENT_COLUMNS", "segment_shares", "recommended_incentives"]
 

@@ -5,7 +5,7 @@ without code: `$name` placeholders filled from the saved decision. Substitution 
 string.Template, so text from data (a partner's name, a note holding "$revenue" or "{{x}}") goes in
 as written and is never read as template syntax.
 
-Each letter is written under the partner's program (analytics.review.programs): its tier names, its
+Each letter is written under the partner's program (analytics.program.regional_programs): its tier names, its
 minimums and incentive plans, amounts in its currency (the letter says which). A global-program partner's
 letter uses the rules the review was saved under; a regional program's are the program file's (a saved
 review keeps the global rules only). Revenue goals are stored in the reporting currency at the review
@@ -32,12 +32,16 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from analytics.access import Actor, check_scope
+from analytics.cells import safe_cell
+from analytics.formatting import count
+from analytics.paths import PROJECT_ROOT
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import GLOBAL, Programs, load_programs
+from analytics.program.rules import ProgramRules, TierRule, rules_from_json
 from analytics.review.actions import PROVISIONAL
-from analytics.review.program import ProgramRules, TierRule, rules_from_json
-from analytics.review.programs import GLOBAL, Programs, load_programs
 from analytics.review.regional import currency_rates, money_exact_in, partner_locations, revenue_in_currency
 from analytics.store.quarters import shift_quarter
-from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = ["LETTERS_DIR", "TEMPLATE_FILES", "PLACEHOLDERS", "LetterTemplate", "load_templates", "letter_fields",
            "render_letter", "letter_docx", "write_letters", "letters_zip", "review_for_letters", "LetterProgram",
@@ -99,10 +103,6 @@ def _tier_rule(rules: ProgramRules, name: str | None) -> TierRule | None:
     return next((t for t in rules.tiers if t.name == name), None)
 
 
-def _count(value: object) -> str:
-    return "" if value is None or pd.isna(value) else f"{int(value):,}"
-
-
 @dataclass(frozen=True)
 class LetterProgram:
     """The program a partner's letter is written under: its name, rules, currency, and the review quarter's rate.
@@ -143,7 +143,7 @@ def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: P
         "partner_id": str(decision["partner_id"]),
         "partner_name": str(decision.get("partner_name") or decision["partner_id"]),
         "review": review,
-        "review_year": f"{shift_quarter(as_of, -3)}–{as_of}",
+        "review_year": trailing_span(as_of),
         "as_of": as_of,
         "effective_quarter": shift_quarter(as_of, 1),
         "decision": kind,
@@ -151,8 +151,8 @@ def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: P
         "tier_after": tier_after,
         "revenue": money_exact_in(program.revenue if program.revenue is not None
                                   else decision.get("revenue_trailing") or 0.0, currency),
-        "deals": _count(decision.get("deals_trailing")),
-        "customers": _count(decision.get("customers_trailing")),
+        "deals": count(decision.get("deals_trailing"), missing=""),
+        "customers": count(decision.get("customers_trailing"), missing=""),
         "min_revenue": money_exact_in(against.min_revenue, currency),
         "min_deals": f"{against.min_deals:,}",
         "min_customers": f"{against.min_customers:,}",
@@ -160,7 +160,7 @@ def letter_fields(decision: Mapping[str, Any], review: str, as_of: str, rules: P
         # Stored in the reporting currency at the review quarter's rate: back at the same rate, to the cent.
         "revenue_goal": "" if pd.isna(decision.get("revenue_goal")) else money_exact_in(
             round(float(decision["revenue_goal"]) / program.rate, 2), currency, cents=converted),
-        "deals_goal": _count(decision.get("deals_goal")),
+        "deals_goal": count(decision.get("deals_goal"), missing=""),
         "incentive_plan": plan,
         "incentive_terms": terms,
         "incentive": f"Your incentive plan: {plan}. {terms}".strip() if plan else "",
@@ -318,8 +318,6 @@ def _safe_file_name(partner_id: str) -> str:
 
 def _mailmerge_csv(rows: list[dict]) -> bytes:
     """Give the mail merge file: one row per letter, no cell a spreadsheet runs as a formula, paragraphs kept."""
-    from analytics.export import safe_cell
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=MAILMERGE_COLUMNS, lineterminator="\n")
     writer.writeheader()

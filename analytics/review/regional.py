@@ -1,7 +1,7 @@
 """The review under each partner's program: regional programs, their currencies, a region's review, the roll-up.
 
 A partner is judged under the program of its latest recorded region (or country) up to the review's
-quarter (analytics.review.programs.Programs.program_for). Stored revenue is in the reporting currency;
+quarter (analytics.program.regional_programs.Programs.program_for). Stored revenue is in the reporting currency;
 a program in another currency judges its partners on revenue converted quarter by quarter with the
 exchange rates (`exchange_rates`: units of reporting currency per unit of the currency, per quarter),
 and a quarter without a rate is an error that names it, never dollars taken for another currency.
@@ -17,10 +17,10 @@ import pandas as pd
 
 from analytics.formatting import money
 from analytics.model.features import UNKNOWN, YEAR
+from analytics.program.regional_programs import Programs, RegionalProgram
 from analytics.review.actions import ACTIONS
 from analytics.review.decisions import recommend, review_export
 from analytics.review.inputs import review_inputs
-from analytics.review.programs import Programs, RegionalProgram
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.rates import reporting_per_unit
 from analytics.store.store import Store

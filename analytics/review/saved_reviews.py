@@ -13,8 +13,8 @@ import pandas as pd
 
 from analytics.access import Actor, check, check_scope
 from analytics.formatting import money_exact
+from analytics.program.rules import ProgramRules
 from analytics.review.actions import ACTIONS, BEHIND, GOAL_QUARTERS, MET, MISSED, NOT_YET_KNOWN, ON_TRACK, PROVISIONAL
-from analytics.review.program import ProgramRules
 from analytics.store.quarters import quarter_index, shift_quarter
 from analytics.store.store import Store, checkpoint
 
@@ -215,7 +215,7 @@ def review_saves(store: Store, name: str) -> pd.DataFrame:
     """Give each save of review `name`, newest first: saved_at, saved_by, rules_file and the rules (JSON) it was under.
 
     rules_file is empty for a save made before the saves were kept (its rules are the review's last).
-    analytics.review.program.rules_from_json reads `rules` back.
+    analytics.program.rules.rules_from_json reads `rules` back.
     """
     return store.query_df(
         """

@@ -12,8 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from analytics.program.rules import ProgramRules
 from analytics.review.actions import ACTIONS
-from analytics.review.program import ProgramRules
 from analytics.review.regional import currency_symbol, money_exact_in
 
 __all__ = ["MOVE_COLUMNS", "outcome", "partners_who_move", "parse_money", "rule_changes"]

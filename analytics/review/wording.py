@@ -7,25 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analytics.formatting import money, probability_text
+from analytics.formatting import money, pct, plural, probability_text
+from analytics.program.rules import ProgramRules
 from analytics.review.inputs import LATEST_RUN
-from analytics.review.program import ProgramRules
 
 if TYPE_CHECKING:  # decisions words its verdicts with this module: at run time the import would go in a circle
     from analytics.review.decisions import Verdicts
 
 __all__ = ["second_looks", "reasons_in_words"]
-
-
-def _count(n: float, word: str) -> str:
-    if pd.isna(n):  # a review year the data do not cover whole: no count of the year to quote
-        return f"{word}s not known"
-    n = int(n)
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.0f} %"
 
 
 def _signed_pct(change: float) -> str:
@@ -36,9 +25,9 @@ def _development_goals(deals: float, customers: float, rule, use_customers: bool
     """Give the counts a partner lacks for `rule`'s tier ("6 deals (has 1), 4 customers (has 2)"), "" if none."""
     goals = []
     if deals < rule.min_deals:
-        goals.append(f"{_count(rule.min_deals, 'deal')} (has {int(deals)})")
+        goals.append(f"{plural(rule.min_deals, 'deal')} (has {int(deals)})")
     if use_customers and customers < rule.min_customers:
-        goals.append(f"{_count(rule.min_customers, 'customer')} (has {int(customers)})")
+        goals.append(f"{plural(rule.min_customers, 'customer')} (has {int(customers)})")
     return ", ".join(goals)
 
 
@@ -70,13 +59,13 @@ def second_looks(frame: pd.DataFrame, action: np.ndarray, churn: np.ndarray, rec
         doubts = []
         if churn[i] == churn[i] and churn[i] < rules.second_look_churn:
             doubts.append(f"churn probability only {probability_text(churn[i])} "
-                          f"(under {_pct(rules.second_look_churn)})")
+                          f"(under {pct(rules.second_look_churn)})")
         if lowest.min_revenue > 0 and 0 < shortfall[i] < rules.second_look_shortfall * lowest.min_revenue:
-            doubts.append(f"revenue only {money(shortfall[i])} ({_pct(shortfall[i] / lowest.min_revenue)}) short "
+            doubts.append(f"revenue only {money(shortfall[i])} ({pct(shortfall[i] / lowest.min_revenue)}) short "
                           f"of {lowest.name}'s {money(lowest.min_revenue)}")
         if not doubts:
             continue
-        why = (f"turnaround probability {probability_text(recovery[i])} is under the {_pct(threshold)} threshold"
+        why = (f"turnaround probability {probability_text(recovery[i])} is under the {pct(threshold)} threshold"
                if recovery[i] == recovery[i]
                else "the model gives no turnaround probability (its revenue did not fall)")
         out[i] = (", ".join(doubts) + f"; still recommended because its revenue meets no tier's minimum and {why} "
@@ -112,8 +101,8 @@ def reasons_in_words(frame: pd.DataFrame, verdicts: Verdicts, rules: ProgramRule
         if v.action[i] == "promote":
             up = rules.tiers[v.every[i]]
             words.append(f"meets every {up.name} minimum: revenue {money(v.revenue[i])} ≥ {money(up.min_revenue)}, "
-                         f"{_count(v.deals[i], 'deal')} ≥ {up.min_deals}"
-                         + (f", {_count(v.customers[i], 'customer')} ≥ {up.min_customers}"
+                         f"{plural(v.deals[i], 'deal')} ≥ {up.min_deals}"
+                         + (f", {plural(v.customers[i], 'customer')} ≥ {up.min_customers}"
                             if v.use_customers else ""))
         elif v.holds[i]:
             words.append(f"revenue {money(v.revenue[i])} meets {tier.name}'s minimum {money(tier.min_revenue)}")
@@ -128,7 +117,7 @@ def reasons_in_words(frame: pd.DataFrame, verdicts: Verdicts, rules: ProgramRule
             goals = _development_goals(v.deals[i], v.customers[i], rules.tiers[v.kept[i]], v.use_customers)
         development.append(goals)
         if v.action[i] != "promote" and not v.dormant[i]:
-            words.append(f"{_count(v.deals[i], 'deal')}" + (f", {_count(v.customers[i], 'customer')}"
+            words.append(f"{plural(v.deals[i], 'deal')}" + (f", {plural(v.customers[i], 'customer')}"
                                                             if v.use_customers else ""))
         if goals:
             words.append(f"development goals for {names[v.kept[i]]}: {goals}")
@@ -137,7 +126,7 @@ def reasons_in_words(frame: pd.DataFrame, verdicts: Verdicts, rules: ProgramRule
                 words.append(f"in the nursery ({int(v.tenure[i])} of {rules.nursery_quarters} quarters)")
             elif v.has_turnaround[i]:
                 words.append(f"turnaround probability {probability_text(v.recovery[i])} "
-                             f"(threshold {_pct(threshold)})")
+                             f"(threshold {pct(threshold)})")
             elif v.dormant[i]:
                 pass
             else:
@@ -145,12 +134,12 @@ def reasons_in_words(frame: pd.DataFrame, verdicts: Verdicts, rules: ProgramRule
         if v.at_risk[i]:
             risks = []
             if v.churn_severe[i]:
-                risks.append(f"churn probability {probability_text(v.churn[i])} (≥ {_pct(rules.at_risk_churn)})")
+                risks.append(f"churn probability {probability_text(v.churn[i])} (≥ {pct(rules.at_risk_churn)})")
             if v.latest_severe[i]:
-                risks.append(f"latest quarter {money(v.latest[i])}, {_pct(max(v.latest_share[i], 0.0))} of its "
+                risks.append(f"latest quarter {money(v.latest[i])}, {pct(max(v.latest_share[i], 0.0))} of its "
                              f"quarterly average after orders in each of the {LATEST_RUN} quarters before")
             if v.fall_severe[i]:
-                risks.append(f"year over year {_signed_pct(v.yoy[i])} (a fall of {_pct(rules.at_risk_fall)} or more)")
+                risks.append(f"year over year {_signed_pct(v.yoy[i])} (a fall of {pct(rules.at_risk_fall)} or more)")
             words.append("at risk: " + ", ".join(risks))
         if not v.dormant[i] and (not v.churn_severe[i] or not v.at_risk[i]):
             words.append("churn probability " + ("n/a" if v.churn[i] != v.churn[i] else probability_text(v.churn[i])))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analytics.store.store import Store
 
 __all__ = [
     "YEAR",
@@ -15,6 +19,7 @@ __all__ = [
     "quarter_end",
     "shift_quarter",
     "parse_quarter_text",
+    "latest_quarter",
 ]
 
 YEAR = 4  # quarters in a trailing year: deals, customers, tier minimums and breadth are counted over it
@@ -73,3 +78,8 @@ def parse_quarter_text(text: str) -> str | None:
     if m:
         return f"{m.group(2)}Q{m.group(1)}"
     return None
+
+
+def latest_quarter(store: Store) -> str | None:
+    """Give the latest quarter holding data, or None when the store is empty."""
+    return store.query_df("SELECT max(quarter) AS q FROM partner_quarter").iloc[0]["q"] or None

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from analytics.access import check
+from analytics.program.rules import load_program, program_path
 from analytics.store.currencies import ISO_4217
 from analytics.store.faults import StoreError
 from analytics.store.schema import normalise_header
@@ -96,12 +97,9 @@ class RateLoad:
 
 
 def reporting_currency(rules=None) -> str:
-    """Give the reporting currency: that of `rules` (analytics.review.program.ProgramRules), else the program file's."""
+    """Give the reporting currency: that of `rules` (analytics.program.rules.ProgramRules), else the program file's."""
     if rules is not None:
         return rules.reporting_currency
-    # Imported here: the program rules live with the review, which builds on the store.
-    from analytics.review.program import load_program, program_path
-
     try:
         return load_program(program_path()).reporting_currency
     except ValueError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics.paths import PROJECT_ROOT
 from analytics.store.faults import StoreError, StoreFault, file_fault, file_identity, moved_file, store_fault
 from analytics.store.quarters import YEAR, quarter_index, quarter_label
 from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
@@ -37,7 +38,6 @@ from analytics.store.turns import (
 __all__ = ["PROJECT_ROOT", "Store", "default_db_path", "ACTIVE_LINES", "checkpoint", "read_only_mode", "PROCESSES_ENV"]
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # this file is analytics/store/store.py
 
 # Rows that count: set-aside rows of a replaced quarter stay stored (so a replace can be rolled back)
 # but are excluded everywhere through this predicate.

@@ -10,7 +10,8 @@ from analytics.analyses.distributors import (
     lower_tier_shares,
 )
 from analytics.formatting import markdown_literal, money
-from analytics.review.program import load_program
+from analytics.periods import trailing_span
+from analytics.program.rules import load_program
 from analytics.store.quarters import shift_quarter
 from views.cache import cached, cached_figure
 from views.scores import scores_ready
@@ -25,7 +26,7 @@ if mix is None or mix.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
 q = flt.quarter
-t4, prev_t4 = f"{shift_quarter(q, -3)}–{q}", f"{shift_quarter(q, -7)}–{shift_quarter(q, -4)}"
+t4, prev_t4 = trailing_span(q), trailing_span(shift_quarter(q, -4))
 target = load_program().target_lower_tier_share
 st.caption(
     f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns. A partner counts "

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from analytics import charts
-from analytics.analyses.catalogue import enterprise_products
 from analytics.analyses.engagement import engagement_table, low_deal_partners, oversellers, segment_focus
 from analytics.analyses.retention import account_retention, kept_text, losing_accounts, retention_periods
 from analytics.formatting import markdown_literal, money
-from analytics.store.quarters import shift_quarter
+from analytics.periods import trailing_span
+from analytics.program.catalogue import enterprise_products
 from views.cache import cached, cached_figure, derived
 from views.sidebar import current_filter
 from views.style import show_chart
@@ -21,7 +21,7 @@ if table is None or table.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
 q = flt.quarter
-period = f"{shift_quarter(q, -3)}–{q}"
+period = trailing_span(q)
 year_columns = {f"{what}_t4": f"{what.capitalize()} {period}" for what in ("revenue", "deals", "customers", "products")}
 st.caption(f"Trailing year {period} · {markdown_literal(flt.describe())}. A deal is an order: one customer on one day.")
 

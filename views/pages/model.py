@@ -7,7 +7,7 @@ from analytics.formatting import markdown_literal, probability_text
 from analytics.model.fit import backtest_table, calibration_text
 from analytics.model.scoring import score_status, stored_report
 from analytics.model.summary import plain_summary
-from analytics.store.quarters import shift_quarter
+from analytics.periods import quarter_span, span_after
 from views.cache import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
@@ -33,13 +33,13 @@ st.markdown(
     f"""
 **What it predicts.** For every partner with orders in the {horizon} quarters to **{q}**:
 - **churn**: the probability that its revenue over the next {horizon} quarters
-  ({shift_quarter(q, 1)}–{shift_quarter(q, horizon)}) falls below {report.churn_share:.0%} of the {horizon} quarters
+  ({span_after(q, horizon)}) falls below {report.churn_share:.0%} of the {horizon} quarters
   before, or stops;
 - **turnaround**, for partners underperforming at {q} (revenue down by half or more year over year, or below
   their tier's minimum): the probability that revenue over the next {horizon} quarters gets back to the level
   before the fall (or to the tier's minimum).
 
-**How it was trained.** On the data {report.data_quarters[0]}–{report.data_quarters[1]} only (data version
+**How it was trained.** On the data {quarter_span(*report.data_quarters)} only (data version
 {report.data_version}), with examples at cutoffs {", ".join(report.train_quarters)}: each partner's history up to
 a cutoff, labelled by the {horizon} quarters after it ({report.train_examples.get("churn", 0):,} churn and
 {report.train_examples.get("turnaround", 0):,} turnaround examples). Trained {report.trained_at:%Y-%m-%d %H:%M}

@@ -12,7 +12,8 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
 from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import load_extract
-from analytics.review.programs import load_programs
+from analytics.periods import trailing_span
+from analytics.program.regional_programs import load_programs
 from analytics.store.faults import StoreError
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
@@ -77,7 +78,7 @@ c1.metric(
     "Active partners",
     f"{summary.active_partners:,}",
     delta=f"{summary.active_partners - summary.active_partners_before:+,} vs a year before",
-    help=f"Partners with at least one order in the four quarters {shift_quarter(q, -3)}–{q}.",
+    help=f"Partners with at least one order in the four quarters {trailing_span(q)}.",
 )
 c2.metric(
     f"Revenue in {q}",
@@ -89,7 +90,7 @@ c3.metric(
     "Revenue, 4 quarters",
     money(summary.revenue_trailing),
     delta=signed_pct(pct_change(summary.revenue_trailing, summary.revenue_trailing_before)),
-    help=f"{shift_quarter(q, -3)}–{q}, against the four quarters before: {money(summary.revenue_trailing_before)}",
+    help=f"{trailing_span(q)}, against the four quarters before: {money(summary.revenue_trailing_before)}",
 )
 if not latest_flow.empty:
     row = latest_flow.iloc[0]
@@ -98,7 +99,7 @@ if not latest_flow.empty:
         f"New / lapsed in {q}",
         " / ".join("n/a" if pd.isna(v) else f"{int(v):,}" for v in (new, lapsed)),
         help=f"Partners. New: first order ever in {q}. Lapsed: an order in the four quarters "
-             f"{shift_quarter(q, -4)}–{shift_quarter(q, -1)}, none in {shift_quarter(q, -3)}–{q} (last order in "
+             f"{trailing_span(shift_quarter(q, -1))}, none in {trailing_span(q)} (last order in "
              f"{shift_quarter(q, -4)}). The same partners as the Tiers page's new and lapsed from "
              f"{shift_quarter(q, -1)} to {q}.",
     )
@@ -113,8 +114,8 @@ else:
 show_chart(cached_figure(charts.revenue_by_tier_bars, cached(revenue_by_tier, flt), q), right)
 show_chart(cached_figure(charts.new_and_lapsed_bars, flows, q))
 st.caption(
-    f"Partners per tier: each partner with an order in {shift_quarter(q, -3)}–{q} (grey: in "
-    f"{shift_quarter(year_before, -3)}–{year_before}, a year before; above each tier its net change), in the latest "
+    f"Partners per tier: each partner with an order in {trailing_span(q)} (grey: in "
+    f"{trailing_span(year_before)}, a year before; above each tier its net change), in the latest "
     "tier the data "
     "record for it there (Tier (recorded), as on the Tiers page; not the tier its figures meet, which the annual "
     "review judges). Revenue per quarter: each partner in the tier recorded in that quarter. New in a quarter: "

@@ -19,10 +19,10 @@ from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, probability_text
 from analytics.model.risk import risk_periods
 from analytics.model.scoring import stored_scores
-from analytics.review.programs import load_programs
+from analytics.periods import quarters_to, trailing_span
+from analytics.program.regional_programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.review.saved_reviews import partner_decisions, partner_goal_follow_up
-from analytics.store.quarters import shift_quarter
 from views.cache import cached, cached_figure
 from views.scores import scores_ready
 from views.sidebar import current_filter
@@ -57,7 +57,7 @@ partner_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="
 st.query_params["partner_id"] = partner_id
 
 q = flt.quarter
-period = f"{shift_quarter(q, -3)}–{q}" if q else "the latest 4 quarters"
+period = trailing_span(q) if q else "the latest 4 quarters"
 history = cached(partner_history, partner_id)
 name = names[partner_id]  # from the data, not cut out of the label: a name may hold " (" itself
 rank = cached(partner_rank, partner_id, q)
@@ -134,7 +134,7 @@ if scored:
     scores = cached(stored_scores, q, 4)
     mine = scores[scores["partner_id"] == partner_id]
     if mine.empty:
-        st.info(f"No orders in {shift_quarter(q, -3)}–{q}, so no risk score as of {q}.")
+        st.info(f"No orders in {trailing_span(q)}, so no risk score as of {q}.")
     else:
         row = mine.iloc[0]
         periods = risk_periods(q, 4)
@@ -165,7 +165,7 @@ if rules is not None and scored:  # the recommendation weighs the stored scores
     if mine is None:
         pass
     elif mine.empty:
-        st.info(f"No order in the {rules.review_lookback_quarters} quarters to {q}, so it is not in the review of "
+        st.info(f"No order in the {quarters_to(q, rules.review_lookback_quarters)}, so it is not in the review of "
                 f"{period}.")
     else:
         rec = mine.iloc[0]

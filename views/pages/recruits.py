@@ -5,8 +5,9 @@ import streamlit as st
 from analytics import charts
 from analytics.analyses.recruits import FIRST_YEAR_DEALS, RETENTION_AFTER, recruit_headline, recruits_report
 from analytics.formatting import markdown_literal, money
-from analytics.review.program import load_program
-from analytics.review.programs import load_programs
+from analytics.periods import quarter_span, trailing_span
+from analytics.program.regional_programs import load_programs
+from analytics.program.rules import load_program
 from analytics.review.regional import MissingRates
 from analytics.store.quarters import shift_quarter
 from views.cache import cached, cached_figure
@@ -33,8 +34,8 @@ if report is None:
 q, cohorts = report.as_of, report.cohorts
 since = shift_quarter(report.first_quarter, 1)
 st.caption(
-    f"Cohorts {since}–{q} · {markdown_literal(flt.describe())}. A recruit joins in the quarter of its first "
-    f"order. Partners whose first stored order is in {report.first_quarter}, the first quarter of the data, "
+    f"Cohorts {quarter_span(since, q)} · {markdown_literal(flt.describe())}. A recruit joins in the quarter of its "
+    f"first order. Partners whose first stored order is in {report.first_quarter}, the first quarter of the data, "
     "were there before the data began: they are not recruits. Partners are selected by their latest recorded "
     "tier, region and distributor" + ("; the segment filter does not narrow this page." if flt.segments else ".")
     + " A partner that orders rarely and had no order in the first quarter shows up as a recruit of a later "
@@ -43,8 +44,8 @@ st.caption(
 
 headline = recruit_headline(cohorts, q)
 c1, c2, c3 = st.columns(3)
-c1.metric(f"Partners recruited, {since}–{q}", f"{headline.recruited:,}")
-c2.metric("Recruited, last 4 quarters", f"{headline.recruited_last_year:,}", help=f"{shift_quarter(q, -3)}–{q}")
+c1.metric(f"Partners recruited, {quarter_span(since, q)}", f"{headline.recruited:,}")
+c2.metric("Recruited, last 4 quarters", f"{headline.recruited_last_year:,}", help=trailing_span(q))
 c3.metric(
     f"{FIRST_YEAR_DEALS}+ deals in the first year",
     f"{headline.first_year_deals_share:.0%}" if headline.first_year_deals_share is not None else "n/a",
@@ -83,8 +84,8 @@ show_chart(cached_figure(charts.cohort_revenue_lines, report.revenue, q), key="c
 nursery = ", ".join(markdown_literal(t) for t in report.nursery_tiers)
 st.subheader("Nursery pipeline: on course for the next tier")
 st.caption(
-    f"Partners in {nursery} with an order in {shift_quarter(q, -3)}–{q} whose pace, the last two quarters "
-    f"({shift_quarter(q, -1)}–{q}) annualised, reaches the next tier's revenue and deal minimums: held for two "
+    f"Partners in {nursery} with an order in {trailing_span(q)} whose pace, the last two quarters "
+    f"({trailing_span(q, 2)}) annualised, reaches the next tier's revenue and deal minimums: held for two "
     "more quarters, that pace is their trailing year. Gaps are what the trailing four quarters still lack "
     f"(0: met); customers cannot be annualised, so their gap is what the partner still needs. "
     f"{len(report.pipeline):,} of {report.nursery_active:,} active partners in {nursery} are on course; "
@@ -98,9 +99,9 @@ else:
     partner_table(
         report.pipeline, f"nursery_pipeline_{q}", "dl_pipeline",
         "those still short first, then by next tier (highest first) and smallest revenue gap",
-        labels={f"{what}_trailing": f"{what.capitalize()} {shift_quarter(q, -3)}–{q}"
+        labels={f"{what}_trailing": f"{what.capitalize()} {trailing_span(q)}"
                 for what in ("revenue", "deals", "customers")},
         first=["next_tier", "meets_next_tier"],
     )
-st.caption(f"Revenue in USD, net of credits and returns. All recruits' revenue since joining, {since}–{q}: "
-           f"{money(report.revenue['revenue'].sum())}.")
+st.caption(f"Revenue in USD, net of credits and returns. All recruits' revenue since joining, "
+           f"{quarter_span(since, q)}: {money(report.revenue['revenue'].sum())}.")

@@ -6,11 +6,12 @@ import streamlit as st
 
 from analytics.analyses.queries import filter_options
 from analytics.formatting import markdown_literal, money
+from analytics.periods import span_after, trailing_span
+from analytics.program.regional_programs import load_programs
+from analytics.program.rules import load_program, program_files, program_path
 from analytics.review.actions import ACTIONS
 from analytics.review.candidates import review_tally
 from analytics.review.decisions import action_counts, decision_counts, review_decisions, review_out, select_partners
-from analytics.review.program import load_program, program_files, program_path
-from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates, regional_recommendations
 from analytics.store.quarters import shift_quarter
 from views.auth import current_actor
@@ -38,7 +39,7 @@ actor = current_actor()
 may_decide = actor is not None and actor.may("save review")
 flt = review_filter(filter_with_data(), cached(filter_options).quarters, actor)
 q = flt.quarter
-year = f"{shift_quarter(q, -3)}–{q}"
+year = trailing_span(q)
 
 program_file = program_path()
 files = program_files(program_file.parent)
@@ -72,8 +73,8 @@ try:  # each partner under its own program; a regional reviewer's scope is appli
 except MissingRates as exc:
     st.error(f"The review cannot be computed: {markdown_literal(str(exc))}", icon=":material/currency_exchange:")
     st.stop()
-before_year = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{shift_quarter(q, -4)}"
-lookback = f"{shift_quarter(q, -rules.review_lookback_quarters + 1)}–{q}"
+before_year = trailing_span(shift_quarter(q, -4), rules.review_lookback_quarters - 4)
+lookback = trailing_span(q, rules.review_lookback_quarters)
 
 # The chief's changes, by partner: kept in the session so that they survive sorting, tabs, filters and reruns, and
 # as the person's draft of this review year in the database, so that a reload or a lost connection loses nothing.
@@ -93,7 +94,7 @@ st.caption(
     f"Review of the year {year}: all {tally.partners:,} partners of the selection with an order in {lookback}, "
     f"{tally.active:,} with orders in {year} and {tally.dormant:,} dormant (orders in {before_year}, none since). "
     f"Revenue, deals and customers are over {year}; churn and turnaround probabilities over "
-    f"{shift_quarter(q, 1)}–{shift_quarter(q, 4)} from the model (none for dormant partners). "
+    f"{span_after(q, 4)} from the model (none for dormant partners). "
     f"Rules from {rules_name}: revenue decides a move down (short deal or customer counts become "
     f"development goals); provisional continuation from a turnaround probability of "
     f"{rules.provisional_threshold:.0%}; partners in their first {rules.nursery_quarters} quarters are not demoted "

@@ -6,7 +6,7 @@ from analytics import charts
 from analytics.formatting import markdown_literal, money
 from analytics.labels import column
 from analytics.model.risk import risk_list, risk_periods, risk_summary, risk_table
-from analytics.store.quarters import shift_quarter
+from analytics.periods import span_after, trailing_span
 from views.cache import cached, cached_figure
 from views.scores import scored_horizon
 from views.sidebar import filter_with_data
@@ -21,8 +21,8 @@ scores = cached(risk_table, flt, horizon)
 if scores.empty:
     st.info("No partner matches the filters. Widen the selection in the sidebar.")
     st.stop()
-window = f"{shift_quarter(q, -horizon + 1)}–{q}"
-ahead = f"{shift_quarter(q, 1)}–{shift_quarter(q, horizon)}"
+window = trailing_span(q, horizon)
+ahead = span_after(q, horizon)
 st.caption(
     f"{len(scores):,} partners with orders in {window} · {markdown_literal(flt.describe())}. "
     f"Churn: revenue in the {horizon} quarters after {q} ({ahead}) falls below 20 % of the {horizon} to {q}, "
@@ -63,7 +63,7 @@ st.subheader(f"Partners with a churn probability of {threshold:.0%} or more, ris
 st.caption("Probabilities read as bands at the ends (under 5 %, over 95 %): the data cannot tell finer odds apart "
            "there. Sort by the risk rank to order by risk; the download has the probabilities as numbers.")
 # With a horizon of 4 the trailing year is the revenue at stake: its column then shows once.
-year = f"{shift_quarter(q, -3)}–{q}"
+year = trailing_span(q)
 figures = {
     "revenue_at_stake": f"Revenue at stake, {window}",
     "revenue_trailing": None if year == window else f"Revenue {year}",

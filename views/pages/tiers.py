@@ -14,8 +14,9 @@ from analytics.analyses.tiers import (
     tier_moves,
 )
 from analytics.formatting import markdown_literal, money
-from analytics.review.program import load_program
-from analytics.review.programs import load_programs
+from analytics.periods import quarters_to, trailing_span
+from analytics.program.regional_programs import load_programs
+from analytics.program.rules import load_program
 from analytics.store.quarters import shift_quarter
 from views.cache import cached, cached_figure
 from views.sidebar import current_filter
@@ -35,7 +36,7 @@ if flt.quarter is None or distribution.empty:
 q = flt.quarter
 st.caption(f"As of {q} · {markdown_literal(flt.describe())}. Revenue in USD, net of credits and returns.")
 
-st.subheader(f"Partners and revenue per recorded tier, 4 quarters to {q}")
+st.subheader(f"Partners and revenue per recorded tier, {quarters_to(q)}")
 current = cached(partners_by_tier, flt, q, programs)
 if current.empty:
     st.info(f"No partner in the selection ordered in the four quarters to {q}.")
@@ -49,7 +50,7 @@ else:
                  f"{money(row.revenue_trailing)}" + (f" ({row.revenue_trailing / total:.1%})" if total > 0 else ""),
         )
     st.caption(
-        f"Active partners: an order in the four quarters {shift_quarter(q, -3)}–{q}, each in its latest tier recorded "
+        f"Active partners: an order in the four quarters {trailing_span(q)}, each in its latest tier recorded "
         "in the data there (Tier (recorded)), as on the Overview and in the tier moves below. The chart counts each "
         "quarter's partners with an order in that quarter, in the tier recorded then, so its counts are lower. The "
         "annual review sorts partners by the tier their figures meet (the program's minimums), which can differ from "
@@ -101,10 +102,10 @@ else:
     partner_table(
         shown, f"tier_moves_{from_q}_{q}", "dl_tier_moves",
         f"by move ({', '.join(MOVES)}), then by the larger of the two periods' revenue, largest first",
-        labels={"revenue_from": f"Revenue {shift_quarter(from_q, -3)}–{from_q}",
-                "revenue_to": f"Revenue {shift_quarter(q, -3)}–{q}",
+        labels={"revenue_from": f"Revenue {trailing_span(from_q)}",
+                "revenue_to": f"Revenue {trailing_span(q)}",
                 "from_tier": f"Tier (recorded), year to {from_q}", "to_tier": f"Tier (recorded), year to {q}",
-                "qualifies_for": f"Tier its figures meet, {shift_quarter(q, -3)}–{q}"},
+                "qualifies_for": f"Tier its figures meet, {trailing_span(q)}"},
     )
 
 st.subheader("Revenue concentration")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from analytics.store.store import ACTIVE_LINES, PROJECT_ROOT, Store
+from analytics.paths import PROJECT_ROOT
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = ["CATALOGUE_PATH", "enterprise_grade_listed", "enterprise_products"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.paths import PROJECT_ROOT
 from analytics.store.currencies import DEFAULT_REPORTING_CURRENCY, is_currency_code
-from analytics.store.store import PROJECT_ROOT
 
 __all__ = ["PROGRAM_PATH", "RULES_HISTORY", "SEGMENTS", "TierRule", "IncentivePlan", "ProgramRules", "load_program",
            "rules_from_table", "read_program_file",
@@ -337,7 +337,7 @@ def save_program_as(rules: ProgramRules, name: str, folder: str | Path | None = 
     """Save the rules as a new named rules file beside program.toml and give its path and version; admins only.
 
     The first save of a name writes version 1; saving the same name again writes the next version.
-    `regional` (analytics.review.programs.regional_toml) carries the regional programs and the reporting
+    `regional` (analytics.program.regional_programs.regional_toml) carries the regional programs and the reporting
     currency into the new file. Every version is kept in the history folder (RULES_HISTORY) with who saved
     it, when and from which rules (`based_on`) in its first line, and the newest is the file the review's picker lists.
     A file of that name that was not saved this way (program.toml, a hand-written copy) is never
@@ -359,7 +359,7 @@ def save_program_as(rules: ProgramRules, name: str, folder: str | Path | None = 
               + (f" from {_one_line(based_on)}." if based_on else "."),
               f"# Earlier versions are in {RULES_HISTORY}/; data/program.toml in git says what each setting means."]
     # `regional` keeps the file's other programs: its top-level lines (reporting_currency) and their tables
-    # (analytics.review.programs.regional_toml), so a new global rules file loses no regional program.
+    # (analytics.program.regional_programs.regional_toml), so a new global rules file loses no regional program.
     text = _rules_toml(rules, header, own=regional[0]) + regional[1]
     history = folder / RULES_HISTORY
     history.mkdir(parents=True, exist_ok=True)

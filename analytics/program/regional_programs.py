@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analytics.review.program import (
+from analytics.program.rules import (
     ProgramRules,
     _rules_toml,
     _toml_text,
