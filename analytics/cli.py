@@ -18,10 +18,13 @@ from pathlib import Path
 import duckdb
 
 from analytics.analyses.queries import channel_summary, latest_quarter
-from analytics.ingest.extract import ExtractInvalid, extract_headers
-from analytics.ingest.load import list_loads, load_extract, rollback_load
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import load_extract
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.ingest.read import extract_headers
 from analytics.ingest.rejects import rejects_csv
+from analytics.ingest.report import ExtractInvalid
+from analytics.ingest.rollback import rollback_load
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.store.quarters import parse_quarter_text, shift_quarter
 from analytics.store.rates import RatesInvalid, load_rates, reporting_currency

@@ -21,7 +21,8 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
-from analytics.ingest.load import list_loads, load_extract
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import load_extract
 from analytics.store.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
 from tests.apptest_helpers import open_page
 

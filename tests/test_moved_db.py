@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest.load import list_loads, load_extract
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import load_extract
 from analytics.store import store as store_module
 from analytics.store.backup import restore_backup, take_backup
 from analytics.store.store import Store, StoreFault, StoreFileGone, guard_file_identity

@@ -45,7 +45,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.formatting import markdown_literal
-from analytics.ingest.extract import PreparedExtract, prepare_extract
+from analytics.ingest.extract import prepare_extract
+from analytics.ingest.report import PreparedExtract
 from analytics.store.store import (
     Store,
     StoreError,

@@ -7,23 +7,16 @@ import streamlit as st
 
 from analytics.access import AccessDenied
 from analytics.formatting import markdown_literal
-from analytics.ingest.extract import AmbiguousColumn, PreparedExtract, extract_headers, required_columns
+from analytics.ingest.extract import required_columns
+from analytics.ingest.history import list_loads, load_history, load_rejects, load_summary, loaded_as
 from analytics.ingest.limits import ExtractTooLarge, check_extract, limits_text
-from analytics.ingest.load import (
-    LoadPlan,
-    list_loads,
-    load_history,
-    load_plan,
-    load_rejects,
-    load_summary,
-    loaded_as,
-    rates_missing_for,
-    rollback_load,
-    rollback_plan,
-    store_prepared,
-)
+from analytics.ingest.load import store_prepared
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.ingest.plan import LoadPlan, load_plan, rates_missing_for
+from analytics.ingest.read import extract_headers
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
+from analytics.ingest.report import AmbiguousColumn, PreparedExtract
+from analytics.ingest.rollback import rollback_load, rollback_plan
 from analytics.labels import column
 from analytics.review.programs import load_programs
 from analytics.review.regional import MissingRates

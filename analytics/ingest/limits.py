@@ -8,7 +8,7 @@ memory. The limits are stated on the Upload page and in docs/running.md.
 
 Cells have limits too: one oversized partner name once made the Partner page send 27 MB of HTML per
 visit. A CSV cell over MAX_TEXT_CHARS (or a header over MAX_NAME_CHARS) refuses the file here; ids and
-names longer than MAX_NAME_CHARS are dealt with where the rows are read (analytics.ingest.extract:
+names longer than MAX_NAME_CHARS are dealt with where the rows are read (analytics.ingest.cells:
 an id is refused with its row, a name is cut, with a line in the report).
 """
 
@@ -87,7 +87,7 @@ def _head(source: str | Path | bytes, n: int = 8) -> bytes:
 
 def check_extract(source: str | Path | bytes, file_name: str | None = None) -> None:
     """Raise ExtractTooLarge when the file breaks a limit; read in bounded chunks, never whole."""
-    from analytics.ingest.extract import unreadable_file  # extract reads MAX_NAME_CHARS from here
+    from analytics.ingest.read import unreadable_file
 
     name = file_name or (Path(source).name if not isinstance(source, (bytes, bytearray, memoryview)) else "the file")
     size = _size(source)
