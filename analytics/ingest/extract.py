@@ -14,7 +14,6 @@ day/month order) are taken once per file, never row by row.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 
@@ -34,7 +33,13 @@ from analytics.ingest.parse import (
     _tier_value,
 )
 from analytics.ingest.read import (
+    _ENCRYPTED_STREAM,
+    _OLE,
+    _contains,
+    _content_hash,
     _extra_empty_field_problems,
+    _head,
+    _is_blank,
     _number_rows,
     _read_bytes,
     _read_csv_text,
@@ -121,20 +126,24 @@ def prepare_extract_in(
     notify = progress or (lambda fraction, message: None)
     name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
     notify(0.0, f"Reading {name}")
-    data = _read_bytes(source)
+    # A file given as a path is read in chunks (a command-line file can be gigabytes): only a workbook,
+    # limited to MAX_EXCEL_EXPANDED_MB, is ever held whole.
     report = ExtractReport(file=name)
-    content_hash = hashlib.sha256(data).hexdigest()
-    if not data or data.isspace():
+    content_hash = _content_hash(source)
+    if _is_blank(source):
         report.problems.append(Problem(None, None, "the file is empty"))
         return PreparedExtract(name, content_hash, report, None)
-    unreadable = unreadable_file(data, name)
+    head = _head(source)
+    # An encrypted workbook names its stream anywhere in the file; only such a Compound File is searched.
+    sniffed = head + _ENCRYPTED_STREAM if head.startswith(_OLE) and _contains(source, _ENCRYPTED_STREAM) else head
+    unreadable = unreadable_file(sniffed, name)
     if unreadable:
         report.problems.append(Problem(None, None, unreadable))
         return PreparedExtract(name, content_hash, report, None)
 
-    if _is_excel(name, data):
+    if _is_excel(name, head):
         try:
-            headers, warnings = _load_excel(con, data)
+            headers, warnings = _load_excel(con, _read_bytes(source))
         except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
             report.problems.append(Problem(None, None, f"cannot be read as an Excel workbook: {exc}"))
             return PreparedExtract(name, content_hash, report, None)
@@ -142,7 +151,7 @@ def prepare_extract_in(
         con.execute("CREATE TEMP VIEW raw_numbered AS SELECT rowid + 2 AS row_no, * FROM raw")
     else:
         try:
-            headers, delim, warning, wide = _read_csv_text(con, source, data, report)
+            headers, delim, warning, wide = _read_csv_text(con, source, report)
         except duckdb.InvalidInputException as exc:
             # Text so far from CSV that DuckDB gives up on it; its parser dump helps nobody.
             report.problems.append(Problem(None, None, (

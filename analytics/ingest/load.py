@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.access import Actor, check
 from analytics.ingest.extract import prepare_extract_in
-from analytics.ingest.limits import check_extract
+from analytics.ingest.limits import ExtractLimits, check_extract
 from analytics.ingest.mappings import remembered_mapping
 from analytics.ingest.plan import _conflicting_quarters, _converted_view, _plan
 from analytics.ingest.read import extract_headers
@@ -94,6 +94,7 @@ def load_extract(
     force: bool = False,
     skip_bad_rows: bool = False,
     currency: str | None = None,
+    limits: ExtractLimits | None = None,
 ) -> LoadResult:
     """Give the result of reading, validating and storing one extract in a single transaction.
 
@@ -102,15 +103,17 @@ def load_extract(
     refuses the file (nothing written) when some currency has no rate for some quarter.
 
     Raises AccessDenied when `actor` may not load (or replace), ExtractTooLarge when the file breaks
-    a stated limit (analytics.ingest.limits), ExtractInvalid (with the full report) when the file has
-    problems, LoadRefused when the file's quarters already hold rows it could double and `mode`
-    is "refuse", and ReplaceRefused when a replace would remove most of a quarter without `force`.
+    a stated limit (analytics.ingest.limits: `limits`, default a page's; the command line passes
+    COMMAND_LINE_LIMITS, which takes files of any size and streams them), ExtractInvalid (with the
+    full report) when the file has problems, LoadRefused when the file's quarters already hold rows it
+    could double and `mode` is "refuse", and ReplaceRefused when a replace would remove most of a quarter
+    without `force`.
     With `skip_bad_rows`, rows with problems of their own are set aside (in the result's `rejects`,
     and kept with the load) and the good rows load; problems of the whole file still refuse it.
     The load records `loaded_by`, else the actor's name.
     """
     loaded_by = _allowed(actor, mode, loaded_by)
-    check_extract(source, file_name)
+    check_extract(source, file_name, limits)
     if column_overrides is None:
         # A layout whose mapping a person confirmed before is read the same way again.
         column_overrides = remembered_mapping(store, extract_headers(source, file_name))

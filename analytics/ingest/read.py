@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -22,7 +25,7 @@ import pyarrow as pa
 
 from analytics.ingest.excel import EXCEL_SUFFIXES, _is_excel
 from analytics.ingest.limits import rows_wider_than_header
-from analytics.ingest.report import ExtractReport, Problem, RowsNoted, _noted, _rows_text, _shown
+from analytics.ingest.report import ExtractReport, Problem, RowsNoted, _rows_text, _shown
 
 __all__ = [
     "extract_headers",
@@ -30,6 +33,9 @@ __all__ = [
 ]
 
 DELIMITERS = (",", ";", "\t", "|")
+
+
+_CHUNK = 4 * 1024 * 1024
 
 
 def _read_bytes(source: str | Path | bytes) -> bytes:
@@ -41,45 +47,115 @@ def _read_head(path: Path, n: int) -> bytes:
         return handle.read(n)
 
 
+def _head(source: str | Path | bytes, n: int = 65536) -> bytes:
+    return source[:n] if isinstance(source, bytes) else _read_head(Path(source), n)
+
+
+def _chunks(source: str | Path | bytes) -> Iterator[bytes]:
+    """Give the file in chunks of a few megabytes: a file of gigabytes is never held whole."""
+    if isinstance(source, bytes):
+        for begin in range(0, len(source), _CHUNK):
+            yield source[begin:begin + _CHUNK]
+        return
+    with open(source, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+def _content_hash(source: str | Path | bytes) -> str:
+    """Give the SHA-256 of the file's bytes (a load's identity: the same file twice changes nothing)."""
+    digest = hashlib.sha256()
+    for chunk in _chunks(source):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_blank(source: str | Path | bytes) -> bool:
+    """Tell whether the file is empty or holds nothing but white space."""
+    return all(chunk.isspace() for chunk in _chunks(source))
+
+
+def _contains(source: str | Path | bytes, needle: bytes) -> bool:
+    """Tell whether `needle` occurs in the file, searching chunk by chunk (it may span two chunks)."""
+    carried = b""
+    for chunk in _chunks(source):
+        window = carried + chunk
+        if needle in window:
+            return True
+        carried = window[-(len(needle) - 1):]
+    return False
+
+
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _decode(data: bytes) -> tuple[str, dict[str, RowsNoted], str | None]:
     """Give the text, the rows with non-ASCII text per encoding used, and a warning when it was not all UTF-8.
 
+    See _decode_to, which writes the text of a file of any size as UTF-8 without holding it.
+    """
+    out = io.BytesIO()
+    encodings, warning = _decode_to(data, out)
+    return out.getvalue().decode("utf-8"), encodings, warning
+
+
+def _decode_to(source: str | Path | bytes, out: BinaryIO) -> tuple[dict[str, RowsNoted], str | None]:
+    """Write the file's text to `out` as UTF-8; give the rows with non-ASCII text per encoding used, and a
+    warning when it was not all UTF-8. Reads in chunks and lines, never the whole file.
+
     Each line is read as UTF-8 when it is valid UTF-8, else as Windows-1252 (Latin-1 for the five bytes
     Windows-1252 leaves undefined): a file pasted together from two exports keeps every name intact
     instead of turning "Müller" into "MÃ¼ller". Rows are counted as lines (header = 1).
     """
-    if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16", errors="replace"), {}, "The file is UTF-16 text; it was read as such."
+    def opened() -> BinaryIO:
+        return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+
+    with opened() as handle:
+        start = handle.read(2)
+    whole = ("utf-16", "replace") if start.startswith(_UTF16_BOMS) else ("utf-8-sig", "strict")
+    begin = out.tell()
+    decoder = codecs.getincrementaldecoder(whole[0])(errors=whole[1])
     try:
-        return data.decode("utf-8-sig"), {}, None
+        with opened() as handle:
+            while chunk := handle.read(_CHUNK):
+                out.write(decoder.decode(chunk).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        return {}, "The file is UTF-16 text; it was read as such." if whole[0] == "utf-16" else None
     except UnicodeDecodeError:
-        pass
-    data = data.removeprefix(codecs.BOM_UTF8)
-    texts, rows = [], {"UTF-8": [], "Windows-1252": []}
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if line.isascii():
-            texts.append(line.decode("ascii"))
-            continue
-        try:
-            texts.append(line.decode("utf-8"))
-            rows["UTF-8"].append(number)
-        except UnicodeDecodeError:
+        out.seek(begin)
+        out.truncate()
+    # Per encoding: how many rows, and the first few.
+    counts, first = {"UTF-8": 0, "Windows-1252": 0}, {"UTF-8": [], "Windows-1252": []}
+    with opened() as handle:
+        for number, line in enumerate(handle, start=1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
+            if line.isascii():
+                out.write(line)
+                continue
             try:
-                texts.append(line.decode("cp1252"))
+                line.decode("utf-8")
+                out.write(line)
+                found = "UTF-8"
             except UnicodeDecodeError:
-                texts.append(line.decode("latin-1"))
-            rows["Windows-1252"].append(number)
-    encodings = {name: _noted(found) for name, found in rows.items() if found}
-    cp1252 = _rows_text(rows["Windows-1252"])
-    if rows["UTF-8"]:
-        warning = (f"The file mixes encodings: {cp1252} were read as Windows-1252 and {_rows_text(rows['UTF-8'])} "
+                try:
+                    text = line.decode("cp1252")
+                except UnicodeDecodeError:
+                    text = line.decode("latin-1")
+                out.write(text.encode("utf-8"))
+                found = "Windows-1252"
+            counts[found] += 1
+            if len(first[found]) < 5:
+                first[found].append(number)
+    encodings = {name: RowsNoted(n, tuple(first[name])) for name, n in counts.items() if n}
+    cp1252 = _rows_text(first["Windows-1252"], counts["Windows-1252"])
+    if counts["UTF-8"]:
+        warning = (f"The file mixes encodings: {cp1252} were read as Windows-1252 and "
+                   f"{_rows_text(first['UTF-8'], counts['UTF-8'])} "
                    "as UTF-8 (each line as UTF-8 where it is valid UTF-8, else as Windows-1252).")
     else:
         warning = f"The file is not UTF-8; it was read as Windows-1252 (Latin-1) ({cp1252} hold non-ASCII text)."
-    return "\n".join(texts), encodings, warning
+    return encodings, warning
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: old .xls, or an encrypted .xlsx inside
@@ -180,7 +256,7 @@ def extract_headers(source: str | Path | bytes, file_name: str | None = None) ->
     """Give the file's own column headers (empty for an empty or unreadable file), without reading the rows."""
     name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
     # The header is in the first few kilobytes; reading or decoding all of a large text file is not needed.
-    data = source[:65536] if isinstance(source, bytes) else _read_head(Path(source), 65536)
+    data = _head(source)
     if _is_excel(name, data) or not data.strip():
         data = _read_bytes(source)
     if not data.strip():
@@ -205,38 +281,40 @@ def _utf8_head(data: bytes) -> str | None:
 
 
 def _read_csv_text(
-    con: duckdb.DuckDBPyConnection, source: str | Path | bytes, data: bytes, report: ExtractReport
+    con: duckdb.DuckDBPyConnection, source: str | Path | bytes, report: ExtractReport
 ) -> tuple[list[str], str, str | None, list[tuple[int, int]]]:
     """Read a CSV into table raw; give its headers, separator, an encoding warning (or None) and the
     rows with more fields than the header (row, fields; see limits.rows_wider_than_header).
 
     A UTF-8 file (the usual case) goes to DuckDB as it is, without being decoded in Python; a file
     that turns out not to be UTF-8, at its start or anywhere later, is decoded here line by line
-    (see _decode; the rows per encoding go into `report`) and read again.
+    (see _decode_to; the rows per encoding go into `report`) into a temporary file and read again. A
+    file given as a path is read from disk by DuckDB and in chunks here: it is never held whole.
     """
-    head = None if data.startswith(_UTF16_BOMS) else _utf8_head(data)
+    start = _head(source)
+    head = None if start.startswith(_UTF16_BOMS) else _utf8_head(start)
     with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "extract.csv"
+        if isinstance(source, bytes):
+            path.write_bytes(source)
+        else:
+            path = Path(source)
         if head is not None:
             headers, delim = _header_and_delimiter(head)
-            path = Path(tmp) / "extract.csv"
-            if isinstance(source, bytes):
-                path.write_bytes(data)
-            else:
-                path = Path(source)
             _load_csv(con, path, len(headers), delim)
             bad_encoding = con.execute(
                 "SELECT count(*) FROM reject_errors WHERE error_type = 'INVALID ENCODING'"
             ).fetchall()[0][0]
             if not bad_encoding:
-                return headers, delim, None, rows_wider_than_header(data, delim, len(headers))
+                return headers, delim, None, rows_wider_than_header(path, delim, len(headers))
             con.execute("DROP TABLE raw")
-        text, report.encodings, warning = _decode(data)
-        headers, delim = _header_and_delimiter(text)
-        path = Path(tmp) / "decoded.csv"
-        decoded = text.encode("utf-8")
-        path.write_bytes(decoded)
-        _load_csv(con, path, len(headers), delim)
-    return headers, delim, warning, rows_wider_than_header(decoded, delim, len(headers))
+        decoded = Path(tmp) / "decoded.csv"
+        with decoded.open("wb") as out:
+            report.encodings, warning = _decode_to(path, out)
+        with decoded.open(encoding="utf-8", newline="") as text:
+            headers, delim = _header_and_delimiter(text.read(65536))
+        _load_csv(con, decoded, len(headers), delim)
+        return headers, delim, warning, rows_wider_than_header(decoded, delim, len(headers))
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, rejected: list[int]) -> None:

@@ -151,8 +151,6 @@ def _rows_text(rows: Sequence[int], total: int | None = None, word: str = "row")
     return f"{word}{'s' if total > 1 else ''} {shown}{more}"
 
 
-def _noted(rows: Sequence[int]) -> RowsNoted:
-    return RowsNoted(len(rows), tuple(rows[:5]))
 
 
 def _shown(text: str | None, at_most: int = 200) -> str | None:
