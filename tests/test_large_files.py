@@ -119,3 +119,26 @@ def test_wide_rows_are_found_in_a_file_read_in_chunks(tmp_path):
     expected = [(n + 2, 6), (n + 13, 5)]
     assert rows_wider_than_header(data, ",", 4) == expected
     assert rows_wider_than_header(path, ",", 4) == expected
+
+
+def test_the_cell_pass_runs_only_where_a_cell_could_be_too_long(tmp_path, monkeypatch):
+    scanned = []
+    monkeypatch.setattr(limits, "_check_cells", lambda source, name, *rest: scanned.append(name))
+    short = tmp_path / "short.csv"
+    short.write_bytes(HEADER + b"P1,2025-07-01,1,T1\n" * 1000)
+    check_extract(short, limits=COMMAND_LINE_LIMITS)
+    assert scanned == []  # no quotes, no line longer than a cell may be: no cell can be too long
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes(HEADER + b'P1,2025-07-01,1,"T1\nstill T1"\n')
+    long_line = tmp_path / "long_line.csv"
+    long_line.write_bytes(HEADER + b"P1,2025-07-01,1," + b"T" * (limits.MAX_TEXT_CHARS + 1) + b"\n")
+    for path in (quoted, long_line):
+        check_extract(path, limits=COMMAND_LINE_LIMITS)
+    assert scanned == ["quoted.csv", "long_line.csv"]
+
+
+def test_a_cell_over_its_limit_in_an_unquoted_file_is_still_refused(tmp_path):
+    path = tmp_path / "long_cell.csv"
+    path.write_bytes(HEADER + b"P1,2025-07-01,1," + b"T" * (limits.MAX_TEXT_CHARS + 1) + b"\n")
+    with pytest.raises(ExtractTooLarge, match="long_cell.csv has a cell of more than 10,000 characters at row 2"):
+        check_extract(path, limits=COMMAND_LINE_LIMITS)

@@ -138,12 +138,16 @@ def check_extract(
 
 
 def _check_text(source: str | Path | bytes, name: str, limits: ExtractLimits) -> None:
-    """Check lines and columns of a delimited text file in one streaming pass."""
+    """Check lines and columns of a delimited text file in one streaming pass (and its cells, when they could
+    be too long, in a second)."""
     newlines = 0
     line_length = 0   # bytes since the last newline
+    longest = 0       # the longest line seen
+    quoted = False    # whether any quote was seen
     header = bytearray()
     header_done = False
     for chunk in _chunks(source):
+        quoted = quoted or b'"' in chunk
         if not header_done:
             end = chunk.find(b"\n")
             header += chunk if end < 0 else chunk[:end]
@@ -153,6 +157,7 @@ def _check_text(source: str | Path | bytes, name: str, limits: ExtractLimits) ->
             line_length += len(chunk)
         else:
             longest_inside = _longest_line(chunk, line_length)
+            longest = max(longest, longest_inside)
             if longest_inside > MAX_LINE_BYTES:
                 line_length = longest_inside
                 break
@@ -170,6 +175,10 @@ def _check_text(source: str | Path | bytes, name: str, limits: ExtractLimits) ->
     if columns > MAX_COLUMNS:
         raise ExtractTooLarge(f"{name} has {columns:,} columns in its header; at most {MAX_COLUMNS} are accepted "
                               "(an extract has about 15).")
+    # Without quotes a cell is part of one line: when no line is longer than a cell may be, no cell is
+    # (characters are at most bytes), and the cell pass, the costlier one, cannot find anything.
+    if not quoted and len(header) <= MAX_NAME_CHARS and max(longest, line_length) <= MAX_TEXT_CHARS:
+        return
     # The separator the reader will pick (the one that splits the header most) decides where cells end.
     _check_cells(source, name, max(counts, key=counts.get), bytes(header))
 
