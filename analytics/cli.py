@@ -18,10 +18,14 @@ from pathlib import Path
 import duckdb
 
 from analytics.analyses.queries import channel_summary
-from analytics.ingest.extract import ExtractInvalid, extract_headers
-from analytics.ingest.load import list_loads, load_extract, rollback_load
+from analytics.ingest.history import list_loads
+from analytics.ingest.limits import COMMAND_LINE_LIMITS
+from analytics.ingest.load import load_extract
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.ingest.read import extract_headers
 from analytics.ingest.rejects import rejects_csv
+from analytics.ingest.report import ExtractInvalid
+from analytics.ingest.rollback import rollback_load
 from analytics.model.features import DEFAULT_HORIZON
 from analytics.periods import quarters_to, trailing_span
 from analytics.store.faults import StoreError, StoreFault, store_fault
@@ -263,7 +267,8 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             overrides = {**(remembered_mapping(store, headers) or {}), **chosen} if chosen else None
             result = load_extract(store, path, mode=mode, column_overrides=overrides,
                                   day_first=True if args.day_first else None, loaded_by=_who(), progress=_progress,
-                                  force=args.force, skip_bad_rows=args.skip_bad_rows, currency=args.currency)
+                                  force=args.force, skip_bad_rows=args.skip_bad_rows, currency=args.currency,
+                                  limits=COMMAND_LINE_LIMITS)
             if chosen and result.status == "loaded":
                 remember_mapping(store, headers, overrides, by=_who())
         except StoreFault:

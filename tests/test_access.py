@@ -19,8 +19,10 @@ from analytics.access import (
     permitted,
 )
 from analytics.formatting import markdown_literal
-from analytics.ingest.load import list_loads, load_extract, rollback_load
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import load_extract
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
+from analytics.ingest.rollback import rollback_load
 from analytics.program.rules import load_program, save_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, list_reviews, load_review, save_review
 from tests.apptest_helpers import APP

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from analytics.ingest import limits
-from analytics.ingest.extract import ExtractInvalid, prepare_extract
+from analytics.ingest.extract import prepare_extract
+from analytics.ingest.history import list_loads
 from analytics.ingest.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, ExtractTooLarge, check_extract, limits_text
-from analytics.ingest.load import list_loads, load_extract
+from analytics.ingest.load import load_extract
+from analytics.ingest.report import ExtractInvalid
 
 HEADER = b"partner_id,partner_name,order_date,revenue\n"
 GOOD_ROW = b"P1,Acme,2025-07-01,100\n"

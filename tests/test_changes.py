@@ -9,7 +9,8 @@ import pytest
 
 from analytics.analyses.changes import CHANGE_ROW_COLUMNS, KINDS, load_changes
 from analytics.formatting import markdown_literal
-from analytics.ingest.load import load_extract, rollback_load
+from analytics.ingest.load import load_extract
+from analytics.ingest.rollback import rollback_load
 from analytics.program.rules import ProgramRules, TierRule
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from analytics.analyses.queries import channel_summary
-from analytics.ingest.load import load_extract, rollback_load
+from analytics.ingest.load import load_extract
+from analytics.ingest.rollback import rollback_load
 from analytics.model.scoring import refresh_scores_apart
 from analytics.store.faults import StoreError
 from analytics.store.store import ACTIVE_LINES, Store, bump_data_version

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from analytics.analyses.queries import channel_summary
-from analytics.ingest.extract import ExtractInvalid, prepare_extract
-from analytics.ingest.load import load_extract, rollback_load
+from analytics.ingest.extract import prepare_extract
+from analytics.ingest.load import load_extract
+from analytics.ingest.report import ExtractInvalid
+from analytics.ingest.rollback import rollback_load
 from analytics.program.rules import load_program
 from analytics.store.currencies import header_currency
 from analytics.store.rates import (

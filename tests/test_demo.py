@@ -24,7 +24,7 @@ from analytics.demo import (
     generate_quarters,
     write_demo_extracts,
 )
-from analytics.ingest.load import list_loads
+from analytics.ingest.history import list_loads
 from analytics.store import schema
 from analytics.store.quarters import quarter_end, quarter_range, quarter_start
 from analytics.store.store import Store

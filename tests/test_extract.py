@@ -9,7 +9,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from analytics.ingest.extract import AmbiguousColumn, RowsNoted, prepare_extract
+from analytics.ingest.extract import prepare_extract
+from analytics.ingest.report import AmbiguousColumn, RowsNoted
 from analytics.store.schema import match_columns, normalise_header
 
 

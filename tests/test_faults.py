@@ -21,7 +21,8 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
-from analytics.ingest.load import list_loads, load_extract
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import load_extract
 from analytics.store.faults import StoreDamaged, StoreReadOnly, store_fault
 from analytics.store.store import Store
 from analytics.store.turns import writer_waiting
@@ -124,7 +125,7 @@ import pandas as pd
 from analytics.program.rules import load_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.program.rules import load_program
-from analytics.review.decisions import DECISION_COLUMNS, save_review
+from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.store.store import Store
 rows = [{c: None for c in DECISION_COLUMNS} | {"partner_id": f"P{i}", "recommendation": "retain",
         "decision": "retain", "note": ""} for i in range(40)]

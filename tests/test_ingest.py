@@ -11,8 +11,10 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.ingest import load as ingest
-from analytics.ingest.extract import ExtractInvalid
-from analytics.ingest.load import LoadRefused, list_loads, load_extract, rollback_load
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import LoadRefused, load_extract
+from analytics.ingest.report import ExtractInvalid
+from analytics.ingest.rollback import rollback_load
 from analytics.store.faults import StoreError
 from analytics.store.store import Store
 from tests.conftest import ROOT

@@ -11,8 +11,9 @@ import pytest
 
 from analytics.formatting import markdown_literal
 from analytics.ingest import limits
+from analytics.ingest.history import list_loads
 from analytics.ingest.limits import ExtractTooLarge, check_extract
-from analytics.ingest.load import list_loads, load_extract
+from analytics.ingest.load import load_extract
 from tests.apptest_helpers import open_page
 
 GOOD = b"partner_id,order_date,revenue\nP1,2025-07-01,100\n"

@@ -109,7 +109,7 @@ def test_back_gives_the_page_its_own_choices_and_the_filters_as_they_are_now(tin
 
 
 def test_a_chosen_quarter_rolled_back_in_the_session_is_named(tmp_path):
-    from analytics.ingest.load import rollback_load
+    from analytics.ingest.rollback import rollback_load
 
     lines = TINY.splitlines(keepends=True)
     early, late = tmp_path / "early.csv", tmp_path / "late.csv"

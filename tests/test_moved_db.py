@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest.load import list_loads, load_extract
+from analytics.ingest.history import list_loads
+from analytics.ingest.load import load_extract
 from analytics.store import faults as faults_module
 from analytics.store.backup import restore_backup, take_backup
 from analytics.store.faults import StoreFault, StoreFileGone, guard_file_identity

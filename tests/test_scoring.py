@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from analytics.cli import main
-from analytics.ingest.load import load_extract, rollback_load
+from analytics.ingest.load import load_extract
+from analytics.ingest.rollback import rollback_load
 from analytics.model import fit as model_module
 from analytics.model import scoring
 from analytics.model.features import load_panel

@@ -157,7 +157,8 @@ def test_a_file_kept_from_the_first_release_opens_upgraded_with_its_history(tmp_
     from pathlib import Path
 
     from analytics.analyses.queries import channel_summary
-    from analytics.ingest.load import list_loads, rollback_load
+    from analytics.ingest.history import list_loads
+    from analytics.ingest.rollback import rollback_load
 
     path = tmp_path / "old.duckdb"
     with gzip.open(Path(__file__).parent / "fixtures" / "channel_schema2.duckdb.gz") as packed, path.open("wb") as out:

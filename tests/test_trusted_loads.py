@@ -14,19 +14,13 @@ import streamlit as st
 
 from analytics.analyses.queries import channel_summary
 from analytics.demo import DemoSpec, write_demo_extracts
-from analytics.ingest.extract import ExtractInvalid, prepare_extract
-from analytics.ingest.load import (
-    ReplaceRefused,
-    RollbackRefused,
-    list_loads,
-    load_extract,
-    load_history,
-    load_plan,
-    load_rejects,
-    rollback_load,
-    rollback_plan,
-)
+from analytics.ingest.extract import prepare_extract
+from analytics.ingest.history import list_loads, load_history, load_rejects
+from analytics.ingest.load import ReplaceRefused, load_extract
 from analytics.ingest.mappings import remembered_mapping
+from analytics.ingest.plan import load_plan
+from analytics.ingest.report import ExtractInvalid
+from analytics.ingest.rollback import RollbackRefused, rollback_load, rollback_plan
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from analytics.ingest.load import LoadPlan, QuarterPlan
 from analytics.ingest.load_choice import LoadStep, columns_chosen_twice, load_step, may_store
+from analytics.ingest.plan import LoadPlan, QuarterPlan
 
 NEW = QuarterPlan("2026Q4", file_rows=100, file_revenue=1000.0)
 HELD = QuarterPlan("2026Q3", file_rows=100, file_revenue=1000.0, stored_rows=120, stored_revenue=1100.0, loads="#3")

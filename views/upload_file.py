@@ -13,11 +13,14 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from analytics.access import AccessDenied, Actor
 from analytics.formatting import markdown_literal
-from analytics.ingest.extract import PreparedExtract, extract_headers
+from analytics.ingest.extract import PreparedExtract
+from analytics.ingest.history import loaded_as
 from analytics.ingest.limits import ExtractTooLarge, check_extract
-from analytics.ingest.load import LoadPlan, load_plan, loaded_as, rates_missing_for, store_prepared
+from analytics.ingest.load import store_prepared
 from analytics.ingest.load_choice import load_step, may_store
 from analytics.ingest.mappings import remembered_mapping
+from analytics.ingest.plan import LoadPlan, load_plan, rates_missing_for
+from analytics.ingest.read import extract_headers
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
 from analytics.store.rates import missing_rates_text
 from analytics.store.store import Store, StoreError

@@ -8,7 +8,8 @@ import streamlit as st
 
 from analytics.access import AccessDenied, Actor
 from analytics.formatting import markdown_literal
-from analytics.ingest.load import list_loads, load_history, load_rejects, load_summary, rollback_load, rollback_plan
+from analytics.ingest.history import list_loads, load_history, load_rejects, load_summary
+from analytics.ingest.rollback import rollback_load, rollback_plan
 from analytics.program.regional_programs import load_programs
 from analytics.review.regional import MissingRates
 from analytics.store.store import Store, StoreError

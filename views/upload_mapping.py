@@ -10,9 +10,10 @@ import streamlit as st
 
 from analytics.access import AccessDenied, Actor
 from analytics.formatting import markdown_literal
-from analytics.ingest.extract import AmbiguousColumn, required_columns
+from analytics.ingest.extract import required_columns
 from analytics.ingest.load_choice import columns_chosen_twice
 from analytics.ingest.mappings import remember_mapping
+from analytics.ingest.report import AmbiguousColumn
 from analytics.labels import column
 from analytics.store.schema import CANONICAL_COLUMNS
 from analytics.store.store import Store, StoreError

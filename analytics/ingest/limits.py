@@ -6,9 +6,14 @@ columns, a 100 MB line, or a 5 MB cell spread over quoted lines each under the l
 with a message that says which limit it broke and where, without the file ever being held expanded in
 memory. The limits are stated on the Upload page and in docs/running.md.
 
+The size and row limits protect the web page (an upload is held in the server's memory); the command
+line, where operations schedule the load of a large channel's quarter, has none (COMMAND_LINE_LIMITS):
+its file is streamed, and DuckDB reads it from disk. The line, column, cell and Excel limits hold on
+both paths.
+
 Cells have limits too: one oversized partner name once made the Partner page send 27 MB of HTML per
 visit. A CSV cell over MAX_TEXT_CHARS (or a header over MAX_NAME_CHARS) refuses the file here; ids and
-names longer than MAX_NAME_CHARS are dealt with where the rows are read (analytics.ingest.extract:
+names longer than MAX_NAME_CHARS are dealt with where the rows are read (analytics.ingest.cells:
 an id is refused with its row, a name is cut, with a line in the report).
 """
 
@@ -18,6 +23,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +39,9 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_TEXT_CHARS",
     "ExtractTooLarge",
+    "ExtractLimits",
+    "COMMAND_LINE_LIMITS",
+    "page_limits",
     "check_extract",
     "limits_text",
     "rows_wider_than_header",
@@ -52,6 +61,26 @@ _CHUNK = 4 * 1024 * 1024
 
 class ExtractTooLarge(StoreError):
     """A file refused before reading because it breaks a stated limit; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """How large a file one way in takes: megabytes and data rows per file (None: no limit of that kind)."""
+
+    max_file_mb: int | None
+    max_rows: int | None
+    # Said after a refusal: where a larger file can go instead ("" when nowhere).
+    elsewhere: str = ""
+
+
+# The command line streams its file and DuckDB reads it from disk: no size or row limit (see docs/operations.md).
+COMMAND_LINE_LIMITS = ExtractLimits(max_file_mb=None, max_rows=None)
+
+
+def page_limits() -> ExtractLimits:
+    """Give the limits of a file uploaded on a page (read when called, so a test can lower MAX_FILE_MB)."""
+    return ExtractLimits(MAX_FILE_MB, MAX_ROWS,
+                         elsewhere=" The command line (python -m analytics ingest FILE) takes larger files.")
 
 
 def limits_text() -> str:
@@ -85,29 +114,40 @@ def _head(source: str | Path | bytes, n: int = 8) -> bytes:
         return handle.read(n)
 
 
-def check_extract(source: str | Path | bytes, file_name: str | None = None) -> None:
-    """Raise ExtractTooLarge when the file breaks a limit; read in bounded chunks, never whole."""
-    from analytics.ingest.extract import unreadable_file  # extract reads MAX_NAME_CHARS from here
+def check_extract(
+    source: str | Path | bytes, file_name: str | None = None, limits: ExtractLimits | None = None
+) -> None:
+    """Raise ExtractTooLarge when the file breaks a limit; read in bounded chunks, never whole.
 
+    `limits` are the size and row limits of the way the file came in: a page's (page_limits(), the
+    default) or the command line's (COMMAND_LINE_LIMITS, none).
+    """
+    from analytics.ingest.read import unreadable_file  # read imports rows_wider_than_header from here
+
+    limits = limits or page_limits()
     name = file_name or (Path(source).name if not isinstance(source, (bytes, bytearray, memoryview)) else "the file")
     size = _size(source)
-    if size > MAX_FILE_MB * 1024 * 1024:
-        raise ExtractTooLarge(f"{name} is {size / 1024 / 1024:,.0f} MB; files of at most {MAX_FILE_MB} MB are "
-                              "accepted. Split the extract by quarter and load the parts.")
+    if limits.max_file_mb is not None and size > limits.max_file_mb * 1024 * 1024:
+        raise ExtractTooLarge(f"{name} is {size / 1024 / 1024:,.0f} MB; files of at most {limits.max_file_mb} MB "
+                              f"are accepted. Split the extract by quarter and load the parts.{limits.elsewhere}")
     if _head(source, 4) == b"PK\x03\x04":
-        _check_workbook(source, name)
+        _check_workbook(source, name, limits)
     elif unreadable_file(_head(source, 65536), name) is None:
         # An image or a password-protected workbook has no lines to count: the reader names what it is.
-        _check_text(source, name)
+        _check_text(source, name, limits)
 
 
-def _check_text(source: str | Path | bytes, name: str) -> None:
-    """Check lines and columns of a delimited text file in one streaming pass."""
+def _check_text(source: str | Path | bytes, name: str, limits: ExtractLimits) -> None:
+    """Check lines and columns of a delimited text file in one streaming pass (and its cells, when they could
+    be too long, in a second)."""
     newlines = 0
     line_length = 0   # bytes since the last newline
+    longest = 0       # the longest line seen
+    quoted = False    # whether any quote was seen
     header = bytearray()
     header_done = False
     for chunk in _chunks(source):
+        quoted = quoted or b'"' in chunk
         if not header_done:
             end = chunk.find(b"\n")
             header += chunk if end < 0 else chunk[:end]
@@ -117,6 +157,7 @@ def _check_text(source: str | Path | bytes, name: str) -> None:
             line_length += len(chunk)
         else:
             longest_inside = _longest_line(chunk, line_length)
+            longest = max(longest, longest_inside)
             if longest_inside > MAX_LINE_BYTES:
                 line_length = longest_inside
                 break
@@ -124,9 +165,8 @@ def _check_text(source: str | Path | bytes, name: str) -> None:
         newlines += count
         if line_length > MAX_LINE_BYTES or len(header) > MAX_LINE_BYTES:
             break
-        if newlines > MAX_ROWS + 1:
-            raise ExtractTooLarge(f"{name} has more than {MAX_ROWS:,} rows; at most {MAX_ROWS:,} rows per file are "
-                                  "accepted. Split the extract by quarter and load the parts.")
+        if limits.max_rows is not None and newlines > limits.max_rows + 1:
+            raise _too_many_rows(name, limits)
     if line_length > MAX_LINE_BYTES or len(header) > MAX_LINE_BYTES:
         raise ExtractTooLarge(f"{name} has a line longer than {MAX_LINE_BYTES:,} bytes; a sales extract's lines are "
                               "a few hundred bytes. Is it the right file, and is it a CSV?")
@@ -135,6 +175,10 @@ def _check_text(source: str | Path | bytes, name: str) -> None:
     if columns > MAX_COLUMNS:
         raise ExtractTooLarge(f"{name} has {columns:,} columns in its header; at most {MAX_COLUMNS} are accepted "
                               "(an extract has about 15).")
+    # Without quotes a cell is part of one line: when no line is longer than a cell may be, no cell is
+    # (characters are at most bytes), and the cell pass, the costlier one, cannot find anything.
+    if not quoted and len(header) <= MAX_NAME_CHARS and max(longest, line_length) <= MAX_TEXT_CHARS:
+        return
     # The separator the reader will pick (the one that splits the header most) decides where cells end.
     _check_cells(source, name, max(counts, key=counts.get), bytes(header))
 
@@ -216,25 +260,26 @@ def _cell_ends(chunk: bytes, delimiter: bytes, in_quotes: bool) -> tuple[np.ndar
     return seps, newline[seps], in_quotes
 
 
-def rows_wider_than_header(data: bytes, delimiter: str, fields: int) -> list[tuple[int, int]]:
+def rows_wider_than_header(source: str | Path | bytes, delimiter: str, fields: int) -> list[tuple[int, int]]:
     """Give (row, fields) of each CSV row (header = row 1) with more than `fields` fields, quote-aware.
 
     DuckDB's reader refuses a row with an extra filled field but silently drops extra *empty* ones
     ("P1,5,2025-07-01,,"), so a shifted row could load as if nothing were wrong; this finds both kinds.
     Such a row ends with a separator (or an empty quoted cell): a file where no line does is passed
     in one or two fast byte searches (0.1 s for a million lines), and only one where some line does
-    is scanned cell by cell.
+    is scanned cell by cell. `source` is the file's bytes or its path; a path is read in chunks, never whole.
     """
     sep = delimiter.encode()
-    ending = b"\r\n" if b"\r\n" in data[:65536] else b"\n"
-    tails = [sep + ending] + ([sep + b'""' + ending] if b'"' + ending in data[:65536] else [])
-    last = data[-8:].rstrip(b"\r\n")
-    if not any(t in data for t in tails) and not last.endswith((sep, sep + b'""')):
+    head = _head(source, 65536)
+    ending = b"\r\n" if b"\r\n" in head else b"\n"
+    tails = [sep + ending] + ([sep + b'""' + ending] if b'"' + ending in head else [])
+    last = _tail(source, 8)
+    if not _contains_any(source, tails) and not last.rstrip(b"\r\n").endswith((sep, sep + b'""')):
         return []
     wide: list[tuple[int, int]] = []
     in_quotes, cells, row = False, 1, 1  # carried across chunks: the row under way has `cells` so far
-    for begin in range(0, len(data), _CHUNK):
-        seps, row_ends, in_quotes = _cell_ends(data[begin:begin + _CHUNK], sep, in_quotes)
+    for chunk in _chunks(source):
+        seps, row_ends, in_quotes = _cell_ends(chunk, sep, in_quotes)
         breaks = np.flatnonzero(row_ends)
         if len(breaks):
             # Cells per row ended in this chunk: its separators up to and including the line break.
@@ -245,9 +290,32 @@ def rows_wider_than_header(data: bytes, delimiter: str, fields: int) -> list[tup
             cells = len(seps) - int(breaks[-1])
         else:
             cells += len(seps)
-    if cells > fields and not data.endswith(b"\n"):
+    if cells > fields and not last.endswith(b"\n"):
         wide.append((row, cells))  # the last row, without a line break
     return wide
+
+
+def _tail(source: str | Path | bytes, n: int) -> bytes:
+    """Give the last `n` bytes of the file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source[-n:])
+    with open(source, "rb") as handle:
+        handle.seek(max(0, _size(source) - n))
+        return handle.read(n)
+
+
+def _contains_any(source: str | Path | bytes, needles: list[bytes]) -> bool:
+    """Tell whether any of `needles` occurs in the file, searching chunk by chunk (a needle may span two)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return any(n in source for n in needles)
+    overlap = max(len(n) for n in needles) - 1
+    carried = b""
+    for chunk in _chunks(source):
+        window = carried + chunk
+        if any(n in window for n in needles):
+            return True
+        carried = window[-overlap:] if overlap else b""
+    return False
 
 
 def _longest_cell_in(chunk: bytes, delimiter: bytes, scan: _CellScan) -> tuple[int, int, int] | None:
@@ -281,7 +349,12 @@ def _longest_cell_in(chunk: bytes, delimiter: bytes, scan: _CellScan) -> tuple[i
     return None
 
 
-def _check_workbook(source: str | Path | bytes, name: str) -> None:
+def _too_many_rows(name: str, limits: ExtractLimits) -> ExtractTooLarge:
+    return ExtractTooLarge(f"{name} has more than {limits.max_rows:,} rows; at most {limits.max_rows:,} rows per "
+                           f"file are accepted. Split the extract by quarter and load the parts.{limits.elsewhere}")
+
+
+def _check_workbook(source: str | Path | bytes, name: str, limits: ExtractLimits) -> None:
     """Check an .xlsx without trusting its headers: unzip its sheets in chunks, counting bytes and rows."""
     handle = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else open(source, "rb")
     cap = MAX_EXCEL_EXPANDED_MB * 1024 * 1024
@@ -312,6 +385,5 @@ def _check_workbook(source: str | Path | bytes, name: str) -> None:
                             rows += chunk.count(b"<row ") + chunk.count(b"<row>")
     except zipfile.BadZipFile:
         return  # not a workbook after all: the reader reports what is wrong with it
-    if rows > MAX_ROWS + 1:
-        raise ExtractTooLarge(f"{name} has more than {MAX_ROWS:,} rows; at most {MAX_ROWS:,} rows per file are "
-                              "accepted. Split the extract by quarter and load the parts.")
+    if limits.max_rows is not None and rows > limits.max_rows + 1:
+        raise _too_many_rows(name, limits)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from analytics.ingest.load import LoadPlan
+from analytics.ingest.plan import LoadPlan
 
 __all__ = ["CHOICES", "LoadStep", "load_step", "may_store", "columns_chosen_twice"]
 

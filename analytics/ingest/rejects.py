@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
-    from analytics.ingest.extract import ExtractReport, PreparedExtract
+    from analytics.ingest.report import ExtractReport, PreparedExtract
 
 __all__ = ["REJECT_COLUMNS", "rejected_rows", "set_aside_in", "set_aside_bad_rows", "rejects_csv", "set_aside_text"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 if TYPE_CHECKING:
-    from analytics.ingest.extract import ExtractReport
+    from analytics.ingest.report import ExtractReport
 
 __all__ = ["TOTAL_WORDS", "skip_total_rows"]
 

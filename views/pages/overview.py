@@ -10,8 +10,8 @@ from analytics.analyses.queries import filter_options, new_and_lapsed, overview,
 from analytics.demo import DemoSpec, build_demo_channel
 from analytics.filters import ChannelFilter
 from analytics.formatting import markdown_literal, money, pct_change, signed_pct
-from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import load_extract
+from analytics.ingest.report import ExtractInvalid
 from analytics.periods import trailing_span
 from analytics.program.regional_programs import load_programs
 from analytics.store.faults import StoreError
