@@ -14,6 +14,7 @@ import streamlit as st
 
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
+from tests.builders import TINY, DatabaseCache, quarter_file
 
 # Plain asserts in the helper module report their values, as in a test.
 pytest.register_assert_rewrite("tests.apptest_helpers")
@@ -43,6 +44,12 @@ def channel_db_restored():
         os.environ.pop("CHANNEL_DB", None)
     else:
         os.environ["CHANNEL_DB"] = before
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> DatabaseCache:
+    """Give the session's databases, each built once on first use; fixtures hand each test a copy."""
+    return DatabaseCache(tmp_path_factory.mktemp("built"))
 
 
 @pytest.fixture
@@ -126,26 +133,48 @@ def review_db(small_demo: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def small_channel_db(tmp_path: Path) -> Path:
-    """Give a small channel database: 40 partners over 2025Q1-2025Q4 (400 lines a quarter), no stored scores."""
-    from tests.test_faults import quarter_file
-
-    db = tmp_path / "small_channel.duckdb"
+def _small_channel(db: Path, folder: Path) -> None:
     with Store(db) as store:
         for month in ("2025-01", "2025-04", "2025-07", "2025-10"):
-            load_extract(store, quarter_file(tmp_path / f"small_{month}.csv", month, lines=400))
-    return db
+            load_extract(store, quarter_file(folder / f"small_{month}.csv", month, lines=400))
 
 
 @pytest.fixture
-def tiny_db(tmp_path: Path) -> Path:
-    """Give a database holding the hand-made TINY channel of tests/test_pages.py (numbers checked by hand)."""
-    from tests.test_pages import TINY
+def small_channel_db(databases: DatabaseCache, tmp_path: Path) -> Path:
+    """Give a small channel database: 40 partners over 2025Q1-2025Q4 (400 lines a quarter), no stored scores."""
+    return databases.copy("small_channel", _small_channel, tmp_path / "small_channel.duckdb")
 
-    path = tmp_path / "tiny.duckdb"
-    csv = tmp_path / "tiny.csv"
+
+def _tiny(db: Path, folder: Path) -> None:
+    csv = folder / "tiny.csv"
     csv.write_text(TINY)
-    with Store(path) as store:
+    with Store(db) as store:
         load_extract(store, csv)
-    return path
+
+
+@pytest.fixture
+def tiny_db(databases: DatabaseCache, tmp_path: Path) -> Path:
+    """Give a database holding the hand-made TINY channel of tests/builders.py (numbers checked by hand)."""
+    return databases.copy("tiny", _tiny, tmp_path / "tiny.duckdb")
+
+
+@pytest.fixture
+def apac_db(review_db: Path, tmp_path: Path, monkeypatch) -> Path:
+    """Give the small demo with AUD rates, APAC under its own program in AUD, and an APAC-scoped reviewer."""
+    from analytics.review.program import PROGRAM_PATH
+    from analytics.store.rates import load_rates
+    from tests.regional_channel import APAC_REVIEWER, GLOBAL_CHIEF
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "program.toml").write_text(PROGRAM_PATH.read_text().replace('regions = ["ANZ"]', 'regions = ["APAC"]'))
+    monkeypatch.setenv("CHANNEL_RULES_DIR", str(rules))
+    roles = tmp_path / "roles.toml"
+    roles.write_text(f'[people]\n"{APAC_REVIEWER}" = {{ role = "reviewer", regions = ["APAC"] }}\n'
+                     f'"{GLOBAL_CHIEF}" = "reviewer"\n')
+    monkeypatch.setenv("CHANNEL_ROLES", str(roles))
+    with Store(review_db) as store:
+        quarters = store.query_df("SELECT DISTINCT quarter FROM partner_quarter ORDER BY quarter")["quarter"]
+        load_rates(store, ("quarter,currency,rate\n" + "".join(f"{q},AUD,0.65\n" for q in quarters)).encode(),
+                   file_name="aud.csv")
+    return review_db

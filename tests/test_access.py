@@ -23,7 +23,7 @@ from analytics.ingest.load import list_loads, load_extract, rollback_load
 from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.review.decisions import DECISION_COLUMNS, list_reviews, load_review, save_review
 from analytics.review.program import load_program, save_program
-from tests.apptest_helpers import APP
+from tests.apptest_helpers import APP, run_as
 
 VIEWER = Actor("exec@example.com", "viewer")
 OPERATOR = Actor("ops@example.com", "operator")
@@ -173,26 +173,6 @@ def test_only_admins_change_the_program_rules(tmp_path):
 
 
 # -- the pages each role is offered --------------------------------------------------------------
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
-        "client_id": "id", "client_secret": "secret",
-        "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
-
-
-def run_as(db, email: str | None, page: str | None = None, **claims) -> AppTest:
-    """Give the app run with sign-in configured and `email` signed in with these ID-token claims (None: nobody)."""
-    import os
-
-    os.environ["CHANNEL_DB"] = str(db)
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": email, **claims} if email else {"is_logged_in": False}
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
 @pytest.fixture
 def roles_file(tmp_path, monkeypatch):
     path = tmp_path / "roles.toml"

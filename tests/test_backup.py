@@ -22,8 +22,8 @@ from analytics.review.program import load_program
 from analytics.store.backup import BackupError, list_backups, restore_backup, take_backup, verify_backup
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
+from tests.builders import quarter_file
 from tests.conftest import ROOT
-from tests.test_faults import quarter_file
 
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess:

@@ -11,9 +11,9 @@ import sys
 import pandas as pd
 import pytest
 
+from tests.builders import minimal_extract
 from tests.conftest import ROOT
 from tests.test_export import assert_csv_is_safe
-from tests.test_model import minimal_extract
 
 
 def run(db, *args: str) -> subprocess.CompletedProcess:
@@ -178,7 +178,6 @@ def test_review_command_writes_one_row_per_partner_of_the_program(tmp_path, writ
     from analytics.cli import main
     from analytics.ingest.load import load_extract
     from analytics.store.store import Store
-    from tests.test_model import minimal_extract
 
     db = tmp_path / "review.duckdb"
     with Store(db) as store:

@@ -15,9 +15,9 @@ from analytics.review.decisions import recommend, review_decisions
 from analytics.review.drafts import clear_draft, describe_changes, draft_owner, load_draft, save_draft
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
-from tests.apptest_helpers import first_option_id, metric, open_page
-from tests.test_access import run_as
-from tests.test_review import HAND_MADE, RULES
+from tests.apptest_helpers import first_option_id, metric, open_page, run_as
+from tests.builders import HAND_MADE
+from tests.builders import REVIEW_RULES as RULES
 
 CHIEF = Actor("chief@example.com", "reviewer")
 ADMIN = Actor("admin@example.com", "admin")

@@ -24,6 +24,7 @@ from analytics.formatting import markdown_literal
 from analytics.ingest.load import list_loads, load_extract
 from analytics.store.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
 from tests.apptest_helpers import open_page
+from tests.builders import quarter_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("order_lines", "loads", "partner_quarter", "partner_year", "meta", "reviews", "review_decisions",
@@ -41,16 +42,6 @@ def fingerprint(db: Path) -> dict[str, tuple]:
             ).fetchall()[0]
             for table in TABLES if table in present
         }
-
-
-def quarter_file(path: Path, quarter_month: str, partners: int = 40, lines: int = 4000, scale: int = 1) -> Path:
-    """Write an extract of `lines` order lines in the month `quarter_month` (like 2025-07)."""
-    rows = ["partner_id,partner_name,customer_id,order_date,revenue,tier"]
-    for i in range(lines):
-        rows.append(f"P{i % partners},Partner {i % partners},C{i % 97},{quarter_month}-{1 + i % 28:02d},"
-                    f"{(i % 50 + 1) * scale},Gold")
-    path.write_text("\n".join(rows) + "\n")
-    return path
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from analytics.review.decisions import recommendations, review_decisions, save_r
 from analytics.review.program import load_program
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
-from tests.test_model import minimal_extract
+from tests.builders import minimal_extract
 from views.widgets import ROWS_SHOWN
 
 

@@ -8,9 +8,8 @@ import pytest
 
 from analytics.saved_views import MAX_NAME, delete_view, list_views, save_view
 from analytics.store.store import Store
-from tests.apptest_helpers import open_page
-from tests.test_access import run_as
-from tests.test_compare_periods import CHANNEL_CSV
+from tests.apptest_helpers import open_page, run_as
+from tests.builders import PERIODS_CSV as CHANNEL_CSV
 
 ODD_NAMES = ["O'Brien; DROP TABLE saved_views; --", "**bold** $x$ <b>", "Vue « été » 🚀", "?", "a" * MAX_NAME]
 

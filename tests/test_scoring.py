@@ -23,7 +23,7 @@ from analytics.model.scoring import (
 )
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
-from tests.test_model import minimal_extract
+from tests.builders import minimal_extract
 
 NEW_PARTNER = "partner_id,order_date,revenue\nPNEW,{date},100\n"
 

@@ -9,8 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.saved_views import list_views, owner_from_claims
 from analytics.store.store import Store
-from tests.apptest_helpers import APP
-from tests.test_access import AUTH
+from tests.apptest_helpers import APP, AUTH
 from tests.test_saved_views import channel_db  # noqa: F401 (a fixture used by name)
 
 ISSUER = "https://idp.example.com"
