@@ -9,6 +9,8 @@ test that writes into its copy changes nothing another test sees.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +20,10 @@ import pandas as pd
 from analytics.review.program import ProgramRules, TierRule
 from analytics.store.quarters import quarter_index
 
-__all__ = ["DatabaseCache", "quarter_file", "minimal_extract", "TINY", "PERIODS_CSV", "REVIEW_RULES", "partner",
-           "HAND_MADE"]
+ROOT = Path(__file__).resolve().parents[1]
+
+__all__ = ["DatabaseCache", "reviewed_channel", "cli_without_wait", "quarter_file", "minimal_extract", "TINY",
+           "PERIODS_CSV", "REVIEW_RULES", "partner", "HAND_MADE"]
 
 
 class DatabaseCache:
@@ -53,6 +57,29 @@ def quarter_file(path: Path, quarter_month: str, partners: int = 40, lines: int 
                     f"{(i % 50 + 1) * scale},Gold")
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+def reviewed_channel(db: Path, folder: Path) -> None:
+    """Build a database with two loads (2025Q3 and 2025Q4) and a saved review of 40 partners."""
+    from analytics.ingest.load import load_extract
+    from analytics.review.decisions import DECISION_COLUMNS, save_review
+    from analytics.review.program import load_program
+    from analytics.store.store import Store
+
+    rows = [{c: None for c in DECISION_COLUMNS} | {"partner_id": f"P{i}", "recommendation": "retain",
+            "decision": "retain" if i % 5 else "demote", "note": f"note {i}"} for i in range(40)]
+    with Store(db) as store:
+        load_extract(store, quarter_file(folder / "q3.csv", "2025-07"))
+        load_extract(store, quarter_file(folder / "q4.csv", "2025-10"))
+        save_review(store, "FY2026", "2025Q4", load_program(), pd.DataFrame(rows)[DECISION_COLUMNS], user="chief")
+
+
+def cli_without_wait(db: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the command line on `db` in a new process, with --wait 0 unless `args` give their own."""
+    # Nothing else holds the file, so waiting would hide a bug.
+    wait = [] if "--wait" in args else ["--wait", "0"]
+    return subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), *wait, *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def minimal_extract(first: str, quarters: int, partners: int = 400, seed: int = 7) -> str:

@@ -14,7 +14,8 @@ import streamlit as st
 
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
-from tests.builders import TINY, DatabaseCache, quarter_file
+from tests import browser
+from tests.builders import PERIODS_CSV, TINY, DatabaseCache, quarter_file
 
 # Plain asserts in the helper module report their values, as in a test.
 pytest.register_assert_rewrite("tests.apptest_helpers")
@@ -23,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # No thread fits models behind a test's back: tests that want the app's background scoring turn it on.
 os.environ["CHANNEL_BACKGROUND_SCORES"] = "0"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_servers_stopped():
+    """Stop the app servers that browser tests shared (tests/browser.py's app_server) when the session ends."""
+    yield
+    browser.stop_shared_servers()
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +106,7 @@ def demo_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     with Store(path) as store:
         build_demo_channel(store)
+    browser.serve_once(path)  # tests only read it: the browser tests share one app server of it
     return path
 
 
@@ -156,6 +165,19 @@ def _tiny(db: Path, folder: Path) -> None:
 def tiny_db(databases: DatabaseCache, tmp_path: Path) -> Path:
     """Give a database holding the hand-made TINY channel of tests/builders.py (numbers checked by hand)."""
     return databases.copy("tiny", _tiny, tmp_path / "tiny.duckdb")
+
+
+def _periods(db: Path, folder: Path) -> None:
+    csv = folder / "periods.csv"
+    csv.write_text(PERIODS_CSV)
+    with Store(db) as store:
+        load_extract(store, csv)
+
+
+@pytest.fixture
+def periods_db(databases: DatabaseCache, tmp_path: Path) -> Path:
+    """Give a database holding the hand-made PERIODS_CSV channel of tests/builders.py (two periods compared)."""
+    return databases.copy("periods", _periods, tmp_path / "periods.duckdb")
 
 
 @pytest.fixture

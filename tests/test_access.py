@@ -182,14 +182,17 @@ def roles_file(tmp_path, monkeypatch):
     return path
 
 
-@pytest.fixture
-def small_db(tmp_path, write_file):
+def _small(db, folder):
     from analytics.store.store import Store
 
-    path = tmp_path / "small.duckdb"
-    with Store(path) as store:
-        load_extract(store, write_file("q3.csv", LINES))
-    return path
+    (folder / "q3.csv").write_text(LINES)
+    with Store(db) as store:
+        load_extract(store, folder / "q3.csv")
+
+
+@pytest.fixture
+def small_db(databases, tmp_path):
+    return databases.copy("access_small", _small, tmp_path / "small.duckdb")
 
 
 def test_without_sign_in_the_app_says_it_runs_in_local_single_user_mode(small_db):

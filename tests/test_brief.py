@@ -41,12 +41,15 @@ def small_extract() -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
+def _small(db: Path, folder: Path) -> None:
+    (folder / "small.csv").write_text(small_extract())
+    with Store(db) as store:
+        load_extract(store, folder / "small.csv")
+
+
 @pytest.fixture
-def small_db(tmp_path: Path, write_file) -> Path:
-    path = tmp_path / "small.duckdb"
-    with Store(path) as store:
-        load_extract(store, write_file("small.csv", small_extract()))
-    return path
+def small_db(databases, tmp_path: Path) -> Path:
+    return databases.copy("brief_small", _small, tmp_path / "small.duckdb")
 
 
 def slides_of(deck) -> dict[str, object]:

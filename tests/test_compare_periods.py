@@ -9,10 +9,7 @@ import pytest
 
 from analytics.analyses.dropoffs import ComparePeriods, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.filters import ChannelFilter
-from analytics.ingest.load import load_extract
-from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
-from tests.builders import PERIODS_CSV as CHANNEL_CSV
 
 HALVES = ComparePeriods("2024Q1", "2024Q2", "2025Q1", "2025Q2")
 
@@ -73,12 +70,8 @@ def test_periods_that_cannot_be_compared_are_refused(periods, message):
 
 
 @pytest.fixture
-def channel_db(tmp_path: Path) -> Path:
-    path, csv = tmp_path / "periods.duckdb", tmp_path / "periods.csv"
-    csv.write_text(CHANNEL_CSV)
-    with Store(path) as store:
-        load_extract(store, csv)
-    return path
+def channel_db(periods_db: Path) -> Path:
+    return periods_db
 
 
 def test_the_page_compares_the_periods_chosen_and_keeps_them_in_the_url(channel_db):

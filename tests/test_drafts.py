@@ -239,8 +239,8 @@ def test_each_person_gets_their_own_draft_and_a_viewer_none(review_db, roles):
 def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
     import pandas as pd
 
-    from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
-    from tests.test_browser import _edit_review_cell, edit_in_review_table
+    from tests.browser import app_server, browser_page, edit_in_review_table, require_chromium, screenshot, wait_for_app
+    from tests.browser import edit_review_cell as _edit_review_cell
 
     require_chromium()
     # Wide enough for every column: moving to a cell off screen would scroll the table sideways.

@@ -44,14 +44,16 @@ def fingerprint(db: Path) -> dict[str, tuple]:
         }
 
 
-@pytest.fixture
-def channel(tmp_path: Path) -> Path:
-    """Give a database with two loads (2025Q3 and 2025Q4) and a saved review."""
-    db = tmp_path / "channel.duckdb"
+def _two_quarters(db: Path, folder: Path) -> None:
     with Store(db) as store:
-        load_extract(store, quarter_file(tmp_path / "q3.csv", "2025-07"))
-        load_extract(store, quarter_file(tmp_path / "q4.csv", "2025-10"))
-    return db
+        load_extract(store, quarter_file(folder / "q3.csv", "2025-07"))
+        load_extract(store, quarter_file(folder / "q4.csv", "2025-10"))
+
+
+@pytest.fixture
+def channel(databases, tmp_path: Path) -> Path:
+    """Give a database with two loads (2025Q3 and 2025Q4): a copy of one built once per session."""
+    return databases.copy("faults_two_quarters", _two_quarters, tmp_path / "channel.duckdb")
 
 
 def start(args: list[str], pause_at: str | None, db: Path) -> subprocess.Popen:
