@@ -10,6 +10,7 @@ import pytest
 from analytics.analyses.dropoffs import ComparePeriods, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.filters import ChannelFilter
 from tests.apptest_helpers import metric, open_page
+from tests.builders import PERIODS_CSV as CHANNEL_CSV  # noqa: F401 (conftest.py's channel fixture reads it)
 
 HALVES = ComparePeriods("2024Q1", "2024Q2", "2025Q1", "2025Q2")
 
