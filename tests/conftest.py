@@ -98,14 +98,39 @@ def write_file(tmp_path: Path):
     return write
 
 
+def built_for_the_run(tmp_path_factory, name: str, build) -> Path:
+    """Give this process a copy of the database `name`, which build(store) fills once for the whole run.
+
+    Under pytest-xdist the workers share one build (the first to come builds it under a file lock, the others
+    wait for it, rather than each building it at half speed) and each gets its own copy: two processes cannot
+    both open one DuckDB file for writing.
+    """
+    import fcntl
+    import shutil
+
+    own = tmp_path_factory.mktemp(name) / f"{name}.duckdb"
+    run = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run = run.parent  # the run's folder, above each worker's
+    else:
+        run = own.parent
+    shared, done = run / f"{name}.built.duckdb", run / f"{name}.built"
+    with (run / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            with Store(shared) as store:
+                build(store)
+            done.touch()
+    shutil.copyfile(shared, own)
+    return own
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
-    """Give a database file holding the full demo channel, built once per test session."""
+    """Give a database file holding the full demo channel, built once per test run."""
     from analytics.demo import build_demo_channel
 
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store)
+    path = built_for_the_run(tmp_path_factory, "demo", build_demo_channel)
     browser.serve_once(path)  # tests only read it: the browser tests share one app server of it
     return path
 
@@ -122,14 +147,12 @@ def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
-    """Give a small demo channel with its scores, built once per test session (300 partners: the review page runs
+    """Give a small demo channel with its scores, built once per test run (300 partners: the review page runs
     in about a second)."""
     from analytics.demo import DemoSpec, build_demo_channel
 
-    path = tmp_path_factory.mktemp("small_demo") / "channel.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store, DemoSpec(partners=300))
-    return path
+    return built_for_the_run(tmp_path_factory, "small_demo",
+                             lambda store: build_demo_channel(store, DemoSpec(partners=300)))
 
 
 @pytest.fixture
