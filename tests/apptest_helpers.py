@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Metric
 
 __all__ = ["APP", "AUTH", "open_page", "run_as", "run_verified", "metric", "url_values", "first_option_id",
-           "trace_values"]
+           "trace_values", "upload"]
 
 # Since Streamlit 1.61 a relative AppTest.from_file path resolves against the test file.
 APP = Path(__file__).parents[1] / "app.py"
@@ -94,3 +94,10 @@ def trace_values(y) -> list:
         import numpy as np
         return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).tolist()
     return list(y)
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    """Give the app after uploading `data` as the CSV file `name` on the Upload page; asserts that nothing raised."""
+    at.file_uploader(key="uploads").upload(name, data, "text/csv").run()
+    assert not at.exception, at.exception
+    return at

@@ -8,22 +8,27 @@ test that writes into its copy changes nothing another test sees.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 
 from analytics.review.program import ProgramRules, TierRule
 from analytics.store.quarters import quarter_index
+from analytics.store.schema import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["DatabaseCache", "reviewed_channel", "cli_without_wait", "quarter_file", "minimal_extract", "TINY",
-           "PERIODS_CSV", "REVIEW_RULES", "partner", "HAND_MADE"]
+           "PERIODS_CSV", "REVIEW_RULES", "partner", "HAND_MADE", "per_tier", "bridge", "encrypted_workbook", "PNG",
+           "make_v1_file"]
 
 
 class DatabaseCache:
@@ -163,3 +168,56 @@ HAND_MADE = pd.DataFrame([
     partner("deals_only", "Gold", 2000, deals=1, customers=5),  # revenue holds Gold: kept, with development goals
     partner("no_tier", None, 600, deals=2, customers=1),
 ])
+
+
+def per_tier(counts: dict[str, int], revenue: float = 0.0) -> pd.DataFrame:
+    """Give partners and trailing revenue per tier, as the tier messages take them."""
+    return pd.DataFrame({"tier": list(counts), "partners": list(counts.values()),
+                         "revenue_trailing": [revenue] * len(counts)})
+
+
+def bridge(before: float, growing: float, declining: float, new: float, lapsed: float) -> pd.DataFrame:
+    """Give a revenue bridge frame from its parts, its last row their sum."""
+    now = before + growing + declining + new + lapsed
+    return pd.DataFrame({"component": ["Previous 4 quarters", "New partners", "Growing", "Declining", "Lapsed",
+                                       "Last 4 quarters"],
+                         "amount": [before, new, growing, declining, lapsed, now]})
+
+
+def encrypted_workbook() -> bytes:
+    """Give a real password-protected .xlsx, as Excel writes one (an OLE file holding the encrypted package)."""
+    msoffcrypto = pytest.importorskip("msoffcrypto")
+    plain, encrypted = io.BytesIO(), io.BytesIO()
+    pd.DataFrame({"partner_id": ["P1"], "revenue": [1], "order_date": ["2025-07-01"]}).to_excel(plain, index=False)
+    plain.seek(0)
+    msoffcrypto.OfficeFile(plain).encrypt("secret", encrypted)
+    return encrypted.getvalue()
+
+
+# A file that is no extract: the first bytes of a PNG image.
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa" * 40
+
+
+def make_v1_file(path) -> None:
+    """Write a database as version 1 of the product left it, with one load of two lines."""
+    con = duckdb.connect(str(path))
+    for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+        con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
+    con.execute(
+        "INSERT INTO loads VALUES"
+        " (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
+    )
+    con.execute(
+        """
+        INSERT INTO order_lines (load_id, row_no, partner_id, customer_id, order_date, quarter, revenue, tier)
+        VALUES (1, 2, 'P1', 'C1', DATE '2025-07-01', '2025Q3', 100, 'Gold'),
+               (1, 3, 'P1', 'C1', DATE '2025-08-01', '2025Q3', 20, 'Gold')
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO partner_quarter VALUES ('P1', '2025Q3', 8102, 120, 2, 1, 0, 0, 0, 0, NULL, 'Gold', NULL)
+        """
+    )
+    con.close()

@@ -10,7 +10,8 @@ from analytics.ingest.load import load_extract
 from analytics.review.decisions import DECISION_COLUMNS, save_review
 from analytics.review.program import load_program
 from analytics.store.store import Store
-from tests.test_brief import HEADER, table
+from tests.deck_helpers import BRIEF_HEADER as HEADER
+from tests.deck_helpers import table
 
 LONG = "Very Long Reseller Name " * 41  # 984 characters, under the importer's limit of 1,000
 

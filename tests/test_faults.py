@@ -25,6 +25,7 @@ from analytics.ingest.load import list_loads, load_extract
 from analytics.store.store import Store, StoreDamaged, StoreReadOnly, store_fault, writer_waiting
 from tests.apptest_helpers import open_page
 from tests.builders import quarter_file
+from tests.processes import kill_when_paused, start
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("order_lines", "loads", "partner_quarter", "partner_year", "meta", "reviews", "review_decisions",
@@ -54,32 +55,6 @@ def _two_quarters(db: Path, folder: Path) -> None:
 def channel(databases, tmp_path: Path) -> Path:
     """Give a database with two loads (2025Q3 and 2025Q4): a copy of one built once per session."""
     return databases.copy("faults_two_quarters", _two_quarters, tmp_path / "channel.duckdb")
-
-
-def start(args: list[str], pause_at: str | None, db: Path) -> subprocess.Popen:
-    env = {**os.environ, "CHANNEL_DB": str(db)}
-    env.pop("CHANNEL_PAUSE_AT", None)
-    if pause_at:
-        env["CHANNEL_PAUSE_AT"] = pause_at
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def kill_when_paused(process: subprocess.Popen, point: str, timeout: float = 120) -> None:
-    """Wait until the process says it paused at `point`, then kill it outright."""
-    deadline = time.monotonic() + timeout
-    said = []
-    for line in process.stderr:
-        said.append(line)
-        if line.strip() == f"paused at {point}":
-            break
-        assert time.monotonic() < deadline, "".join(said)
-    else:
-        process.wait()
-        pytest.fail(f"the process ended without reaching {point}: {''.join(said)[-2000:]}")
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
 
 
 def assert_unchanged_and_usable(db: Path, before: dict, tmp_path: Path) -> None:

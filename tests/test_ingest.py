@@ -14,7 +14,7 @@ from analytics.ingest import load as ingest
 from analytics.ingest.extract import ExtractInvalid
 from analytics.ingest.load import LoadRefused, list_loads, load_extract, rollback_load
 from analytics.store.store import Store, StoreError
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 WITH_IDS = "partner_id,order_date,revenue,transaction_id,customer_id,customer_segment,tier\n"
 WITHOUT_IDS = "partner_id,order_date,revenue,customer_id,tier\n"

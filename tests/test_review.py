@@ -37,7 +37,7 @@ from analytics.store.store import Store
 from tests.apptest_helpers import first_option_id, metric, open_page
 from tests.builders import HAND_MADE, partner
 from tests.builders import REVIEW_RULES as RULES
-from tests.test_export import assert_csv_is_safe, assert_excel_is_safe
+from tests.file_checks import assert_csv_is_safe, assert_excel_is_safe
 
 
 def test_every_action_is_reached_with_exact_boundaries_and_grace():

@@ -26,10 +26,9 @@ from analytics import serve as serve_module
 from analytics.ingest.load import load_extract
 from analytics.serve import BACKEND_COOKIE, nginx_config, upload_limit_mb
 from analytics.store.store import Store, writer_waiting
-from tests.apptest_helpers import open_page
+from tests.apptest_helpers import open_page, upload
 from tests.browser import browser_page, require_chromium, require_nginx, wait_for_app
 from tests.builders import quarter_file
-from tests.test_upload import upload
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
