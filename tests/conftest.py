@@ -14,6 +14,8 @@ import streamlit as st
 
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
+from tests import browser
+from tests.builders import PERIODS_CSV, TINY, DatabaseCache, quarter_file
 
 # Plain asserts in the helper module report their values, as in a test.
 pytest.register_assert_rewrite("tests.apptest_helpers")
@@ -22,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # No thread fits models behind a test's back: tests that want the app's background scoring turn it on.
 os.environ["CHANNEL_BACKGROUND_SCORES"] = "0"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_servers_stopped():
+    """Stop the app servers that browser tests shared (tests/browser.py's app_server) when the session ends."""
+    yield
+    browser.stop_shared_servers()
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +52,12 @@ def channel_db_restored():
         os.environ.pop("CHANNEL_DB", None)
     else:
         os.environ["CHANNEL_DB"] = before
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> DatabaseCache:
+    """Give the session's databases, each built once on first use; fixtures hand each test a copy."""
+    return DatabaseCache(tmp_path_factory.mktemp("built"))
 
 
 @pytest.fixture
@@ -83,14 +98,40 @@ def write_file(tmp_path: Path):
     return write
 
 
+def built_for_the_run(tmp_path_factory, name: str, build) -> Path:
+    """Give this process a copy of the database `name`, which build(store) fills once for the whole run.
+
+    Under pytest-xdist the workers share one build (the first to come builds it under a file lock, the others
+    wait for it, rather than each building it at half speed) and each gets its own copy: two processes cannot
+    both open one DuckDB file for writing.
+    """
+    import fcntl
+    import shutil
+
+    own = tmp_path_factory.mktemp(name) / f"{name}.duckdb"
+    run = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run = run.parent  # the run's folder, above each worker's
+    else:
+        run = own.parent
+    shared, done = run / f"{name}.built.duckdb", run / f"{name}.built"
+    with (run / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            with Store(shared) as store:
+                build(store)
+            done.touch()
+    shutil.copyfile(shared, own)
+    return own
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
-    """Give a database file holding the full demo channel, built once per test session."""
+    """Give a database file holding the full demo channel, built once per test run."""
     from analytics.demo import build_demo_channel
 
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store)
+    path = built_for_the_run(tmp_path_factory, "demo", build_demo_channel)
+    browser.serve_once(path)  # tests only read it: the browser tests share one app server of it
     return path
 
 
@@ -106,14 +147,12 @@ def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
-    """Give a small demo channel with its scores, built once per test session (300 partners: the review page runs
+    """Give a small demo channel with its scores, built once per test run (300 partners: the review page runs
     in about a second)."""
     from analytics.demo import DemoSpec, build_demo_channel
 
-    path = tmp_path_factory.mktemp("small_demo") / "channel.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store, DemoSpec(partners=300))
-    return path
+    return built_for_the_run(tmp_path_factory, "small_demo",
+                             lambda store: build_demo_channel(store, DemoSpec(partners=300)))
 
 
 @pytest.fixture
@@ -126,26 +165,61 @@ def review_db(small_demo: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def small_channel_db(tmp_path: Path) -> Path:
-    """Give a small channel database: 40 partners over 2025Q1-2025Q4 (400 lines a quarter), no stored scores."""
-    from tests.test_faults import quarter_file
-
-    db = tmp_path / "small_channel.duckdb"
+def _small_channel(db: Path, folder: Path) -> None:
     with Store(db) as store:
         for month in ("2025-01", "2025-04", "2025-07", "2025-10"):
-            load_extract(store, quarter_file(tmp_path / f"small_{month}.csv", month, lines=400))
-    return db
+            load_extract(store, quarter_file(folder / f"small_{month}.csv", month, lines=400))
 
 
 @pytest.fixture
-def tiny_db(tmp_path: Path) -> Path:
-    """Give a database holding the hand-made TINY channel of tests/test_pages.py (numbers checked by hand)."""
-    from tests.test_pages import TINY
+def small_channel_db(databases: DatabaseCache, tmp_path: Path) -> Path:
+    """Give a small channel database: 40 partners over 2025Q1-2025Q4 (400 lines a quarter), no stored scores."""
+    return databases.copy("small_channel", _small_channel, tmp_path / "small_channel.duckdb")
 
-    path = tmp_path / "tiny.duckdb"
-    csv = tmp_path / "tiny.csv"
+
+def _tiny(db: Path, folder: Path) -> None:
+    csv = folder / "tiny.csv"
     csv.write_text(TINY)
-    with Store(path) as store:
+    with Store(db) as store:
         load_extract(store, csv)
-    return path
+
+
+@pytest.fixture
+def tiny_db(databases: DatabaseCache, tmp_path: Path) -> Path:
+    """Give a database holding the hand-made TINY channel of tests/builders.py (numbers checked by hand)."""
+    return databases.copy("tiny", _tiny, tmp_path / "tiny.duckdb")
+
+
+def _periods(db: Path, folder: Path) -> None:
+    csv = folder / "periods.csv"
+    csv.write_text(PERIODS_CSV)
+    with Store(db) as store:
+        load_extract(store, csv)
+
+
+@pytest.fixture
+def periods_db(databases: DatabaseCache, tmp_path: Path) -> Path:
+    """Give a database holding the hand-made PERIODS_CSV channel of tests/builders.py (two periods compared)."""
+    return databases.copy("periods", _periods, tmp_path / "periods.duckdb")
+
+
+@pytest.fixture
+def apac_db(review_db: Path, tmp_path: Path, monkeypatch) -> Path:
+    """Give the small demo with AUD rates, APAC under its own program in AUD, and an APAC-scoped reviewer."""
+    from analytics.program.rules import PROGRAM_PATH
+    from analytics.store.rates import load_rates
+    from tests.regional_channel import APAC_REVIEWER, GLOBAL_CHIEF
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "program.toml").write_text(PROGRAM_PATH.read_text().replace('regions = ["ANZ"]', 'regions = ["APAC"]'))
+    monkeypatch.setenv("CHANNEL_RULES_DIR", str(rules))
+    roles = tmp_path / "roles.toml"
+    roles.write_text(f'[people]\n"{APAC_REVIEWER}" = {{ role = "reviewer", regions = ["APAC"] }}\n'
+                     f'"{GLOBAL_CHIEF}" = "reviewer"\n')
+    monkeypatch.setenv("CHANNEL_ROLES", str(roles))
+    with Store(review_db) as store:
+        quarters = store.query_df("SELECT DISTINCT quarter FROM partner_quarter ORDER BY quarter")["quarter"]
+        load_rates(store, ("quarter,currency,rate\n" + "".join(f"{q},AUD,0.65\n" for q in quarters)).encode(),
+                   file_name="aud.csv")
+    return review_db

@@ -25,7 +25,7 @@ from analytics.ingest.mappings import remember_mapping, remembered_mapping
 from analytics.ingest.rollback import rollback_load
 from analytics.program.rules import load_program, save_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, list_reviews, load_review, save_review
-from tests.apptest_helpers import APP
+from tests.apptest_helpers import APP, run_as
 
 VIEWER = Actor("exec@example.com", "viewer")
 OPERATOR = Actor("ops@example.com", "operator")
@@ -175,26 +175,6 @@ def test_only_admins_change_the_program_rules(tmp_path):
 
 
 # -- the pages each role is offered --------------------------------------------------------------
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
-        "client_id": "id", "client_secret": "secret",
-        "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
-
-
-def run_as(db, email: str | None, page: str | None = None, **claims) -> AppTest:
-    """Give the app run with sign-in configured and `email` signed in with these ID-token claims (None: nobody)."""
-    import os
-
-    os.environ["CHANNEL_DB"] = str(db)
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": email, **claims} if email else {"is_logged_in": False}
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
 @pytest.fixture
 def roles_file(tmp_path, monkeypatch):
     path = tmp_path / "roles.toml"
@@ -204,14 +184,17 @@ def roles_file(tmp_path, monkeypatch):
     return path
 
 
-@pytest.fixture
-def small_db(tmp_path, write_file):
+def _small(db, folder):
     from analytics.store.store import Store
 
-    path = tmp_path / "small.duckdb"
-    with Store(path) as store:
-        load_extract(store, write_file("q3.csv", LINES))
-    return path
+    (folder / "q3.csv").write_text(LINES)
+    with Store(db) as store:
+        load_extract(store, folder / "q3.csv")
+
+
+@pytest.fixture
+def small_db(databases, tmp_path):
+    return databases.copy("access_small", _small, tmp_path / "small.duckdb")
 
 
 def test_without_sign_in_the_app_says_it_runs_in_local_single_user_mode(small_db):

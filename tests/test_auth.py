@@ -10,76 +10,18 @@ Without httpx (or Authlib) the route answers 500 and both fail.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import json
-import threading
 import urllib.parse
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
 
 from tests.browser import app_server, browser_page, require_chromium, wait_for_app
+from tests.openid_provider import stand_in_provider
 
 CLIENT_ID = "channel-health-test-client"
 # Long enough that Streamlit does not warn about a weak cookie secret.
 COOKIE_SECRET = "a-cookie-secret-for-the-sign-in-route-test-only"
-
-
-class _Provider(BaseHTTPRequestHandler):
-    """A stand-in OpenID provider: only the discovery document and an empty key set."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        base = f"http://127.0.0.1:{self.server.server_port}"
-        documents = {
-            "/.well-known/openid-configuration": {
-                "issuer": base,
-                "authorization_endpoint": f"{base}/authorize",
-                "token_endpoint": f"{base}/token",
-                "userinfo_endpoint": f"{base}/userinfo",
-                "jwks_uri": f"{base}/jwks",
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"],
-            },
-            "/jwks": {"keys": []},
-        }
-        path, _, query = self.path.partition("?")
-        if path == "/authorize":  # where "Sign in" sends the browser: remember what it asked for
-            self.server.authorize_requests.append(urllib.parse.parse_qs(query))
-            body, kind = b"<html><body><h1>Stand-in provider</h1></body></html>", "text/html"
-        else:
-            document = documents.get(path)
-            body, kind = json.dumps(document).encode(), "application/json"
-        self.send_response(200 if path == "/authorize" or path in documents else 404)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:  # keep the test output quiet
-        pass
-
-
-@contextlib.contextmanager
-def stand_in_provider() -> Iterator[ThreadingHTTPServer]:
-    """Give a stand-in OpenID provider served from a thread on a free localhost port.
-
-    Its `base` is the URL; `authorize_requests` collects the query of every visit to /authorize.
-    """
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
-    server.base = f"http://127.0.0.1:{server.server_port}"
-    server.authorize_requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def provider_token(provider: str = "default") -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -17,20 +15,12 @@ import pytest
 
 from analytics.analyses.queries import channel_summary
 from analytics.ingest.load import load_extract
-from analytics.program.rules import load_program
-from analytics.review.saved_reviews import DECISION_COLUMNS, list_reviews, load_review, save_review
+from analytics.review.saved_reviews import list_reviews, load_review
 from analytics.store.backup import BackupError, list_backups, restore_backup, take_backup, verify_backup
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
-from tests.conftest import ROOT
-from tests.test_faults import quarter_file
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
-    # --wait 0 unless the test gives its own: nothing else holds the file, so waiting would hide a bug.
-    wait = [] if "--wait" in args else ["--wait", "0"]
-    return subprocess.run([sys.executable, "-m", "analytics", "--db", str(db), *wait, *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+from tests.builders import cli_without_wait as cli
+from tests.builders import quarter_file, reviewed_channel
 
 
 def summary_json(db: Path) -> str:
@@ -46,16 +36,9 @@ def history(db: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture
-def channel(tmp_path: Path) -> Path:
+def channel(databases, tmp_path: Path) -> Path:
     """Give a database with two loads and a saved review of 40 partners."""
-    db = tmp_path / "live" / "channel.duckdb"
-    rows = [{c: None for c in DECISION_COLUMNS} | {"partner_id": f"P{i}", "recommendation": "retain",
-            "decision": "retain" if i % 5 else "demote", "note": f"note {i}"} for i in range(40)]
-    with Store(db) as store:
-        load_extract(store, quarter_file(tmp_path / "q3.csv", "2025-07"))
-        load_extract(store, quarter_file(tmp_path / "q4.csv", "2025-10"))
-        save_review(store, "FY2026", "2025Q4", load_program(), pd.DataFrame(rows)[DECISION_COLUMNS], user="chief")
-    return db
+    return databases.copy("reviewed_channel", reviewed_channel, tmp_path / "live" / "channel.duckdb")
 
 
 def test_a_backup_taken_mid_use_restores_the_same_summary_and_review_history(channel, tmp_path):

@@ -20,9 +20,16 @@ from analytics.store import backup as backup_module
 from analytics.store.backup import BackupError, list_backups, prune_backups, take_backup, verify_backup
 from analytics.store.faults import StoreDiskFull, store_fault
 from analytics.store.store import Store
-from tests.test_backup import channel, cli  # noqa: F401 (channel is a fixture used by name)
+from tests.builders import cli_without_wait as cli
+from tests.builders import reviewed_channel
 
 BLOCK = 262_144  # DuckDB's block size
+
+
+@pytest.fixture
+def channel(databases, tmp_path: Path) -> Path:
+    """Give a database with two loads and a saved review of 40 partners."""
+    return databases.copy("reviewed_channel", reviewed_channel, tmp_path / "live" / "channel.duckdb")
 
 
 def take(db: Path, root: Path):

@@ -26,11 +26,10 @@ from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.store.quarters import latest_quarter
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
+from tests.deck_helpers import BRIEF_HEADER as HEADER
+from tests.deck_helpers import table, texts
 
 NAME = "**Bold** <script>alert(1)</script> =cmd"
-HEADER = "transaction_id,partner_id,partner_name,tier,order_date,revenue,customer_id\n"
-
-
 def small_extract() -> str:
     """Give eight quarters to 2025Q4: P1 falls off in 2025, P2 is steady, P3 is recruited in 2025Q4."""
     rows = []
@@ -43,26 +42,19 @@ def small_extract() -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
+def _small(db: Path, folder: Path) -> None:
+    (folder / "small.csv").write_text(small_extract())
+    with Store(db) as store:
+        load_extract(store, folder / "small.csv")
+
+
 @pytest.fixture
-def small_db(tmp_path: Path, write_file) -> Path:
-    path = tmp_path / "small.duckdb"
-    with Store(path) as store:
-        load_extract(store, write_file("small.csv", small_extract()))
-    return path
+def small_db(databases, tmp_path: Path) -> Path:
+    return databases.copy("brief_small", _small, tmp_path / "small.duckdb")
 
 
 def slides_of(deck) -> dict[str, object]:
     return {slide.shapes.title.text: slide for slide in deck.slides}
-
-
-def texts(slide) -> list[str]:
-    return [p.text for shape in slide.shapes if shape.has_text_frame and shape != slide.shapes.title
-            for p in shape.text_frame.paragraphs]
-
-
-def table(slide, n: int = 0) -> list[list[str]]:
-    tables = [shape.table for shape in slide.shapes if shape.has_table]
-    return [[cell.text for cell in row.cells] for row in tables[n].rows]
 
 
 def chart_series(slide) -> dict[str, list[float]]:

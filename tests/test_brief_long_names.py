@@ -11,7 +11,8 @@ from analytics.ingest.load import load_extract
 from analytics.program.rules import load_program
 from analytics.review.saved_reviews import DECISION_COLUMNS, save_review
 from analytics.store.store import Store
-from tests.test_brief import HEADER, table
+from tests.deck_helpers import BRIEF_HEADER as HEADER
+from tests.deck_helpers import table
 
 LONG = "Very Long Reseller Name " * 41  # 984 characters, under the importer's limit of 1,000
 

@@ -25,7 +25,7 @@ from analytics.review.decisions import decision_counts, recommendations, review_
 from analytics.store.quarters import latest_quarter, quarter_index, shift_quarter
 from analytics.store.store import Store
 from tests.apptest_helpers import open_page
-from tests.test_brief import texts
+from tests.deck_helpers import texts
 
 MASTER_COLOUR = RGBColor(0x12, 0x34, 0x56)
 
@@ -219,7 +219,7 @@ def test_an_admin_keeps_a_template_on_the_overview_and_a_bad_one_is_refused_by_n
 def test_the_overview_tier_bars_pair_a_year_before_with_now_and_label_the_net_change():
     from analytics.analyses.messages import tier_change
     from analytics.charts import tiers_against_year_before_bars
-    from tests.test_messages import per_tier
+    from tests.builders import per_tier
 
     fig = tiers_against_year_before_bars(tier_change(per_tier({"Gold": 88, "Silver": 5}),
                                                      per_tier({"Gold": 100, "Silver": 5})), "2026Q3", "2025Q3")
@@ -231,7 +231,7 @@ def test_the_overview_tier_bars_pair_a_year_before_with_now_and_label_the_net_ch
 
 def test_the_drop_offs_page_waterfall_frames_the_change_not_zero():
     from analytics.charts import revenue_bridge_waterfall
-    from tests.test_messages import bridge
+    from tests.builders import bridge
 
     # 1,000 to 1,020: levels 1000, 1010 (new), 1060 (growing), 1040 (declining), 1020 (lapsed); span 60, so from
     # 1000 - 30 = 970 to 1060 + 12 = 1072, rounded up to tens: 1080.

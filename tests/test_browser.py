@@ -5,14 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
+from tests.browser import (
+    app_server,
+    browser_page,
+    edit_in_review_table,
+    require_chromium,
+    screenshot,
+    shared_chromium,
+    wait_for_app,
+)
+from tests.browser import edit_review_cell as _edit_review_cell
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def chromium():
+    """One Chromium for the module's tests (each test gets a fresh context of it: tests.browser.browser_page)."""
     require_chromium()
+    with shared_chromium():
+        yield
 
 
 def test_overview_on_the_demo_channel_renders_numbers_and_charts(demo_db):
@@ -115,30 +127,6 @@ def test_a_held_back_quarter_uploaded_in_the_browser_appears_on_the_overview(tmp
         screenshot(page, "overview_after_upload")
 
 
-def edit_in_review_table(page) -> None:
-    """Turn on editing in the review's table (the page opens it for browsing)."""
-    page.get_by_text("Edit in the table").click()
-    wait_for_app(page)
-    page.wait_for_timeout(1000)
-
-
-def _edit_review_cell(page, grid_box: dict, row: int, column: int, text: str) -> None:
-    """Type `text` into a cell of the review table (0-based body row and column), as a person does with the keys."""
-    # The second column (the name): a click on the first, the partner link, may open the link instead.
-    # The header and the rows are 35 px high: one line a row, the reasons in full below the table.
-    page.mouse.click(grid_box["x"] + 200, grid_box["y"] + 35 + 35 * row + 35 // 2)
-    page.wait_for_timeout(500)  # keys pressed before the grid has taken the focus go nowhere
-    for _ in range(column - 1):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(800)
-    page.keyboard.type(text)
-    page.wait_for_timeout(500)  # the choices narrow to the text typed; Enter before that picks another
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
-    page.keyboard.press("Escape")
-    page.wait_for_timeout(1500)
-    wait_for_app(page)
 
 
 def test_a_decision_changed_in_the_review_table_holds_across_reruns(demo_copy):

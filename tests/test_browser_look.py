@@ -8,14 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, app_server, browser_page, require_chromium, screenshot, wait_for_app
+from tests.browser import (
+    ARTIFACTS,
+    app_server,
+    browser_page,
+    require_chromium,
+    screenshot,
+    shared_chromium,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def chromium():
+    """One Chromium for the module's tests (each test gets a fresh context of it: tests.browser.browser_page)."""
     require_chromium()
+    with shared_chromium():
+        yield
 
 
 def open_with_charts(page, url: str, path: str = "", charts: int = 2) -> None:

@@ -8,14 +8,6 @@ scores; the roles file scopes apac.manager@example.com to APAC.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import secrets as secret_tokens
-import threading
-import time
-import urllib.parse
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +15,7 @@ import pytest
 from analytics.store.store import Store
 from tests import browser
 from tests.browser import browser_page, require_chromium, wait_for_app
+from tests.openid_provider import stand_in_provider
 
 CLIENT_ID = "channel-health-regions-test"
 COOKIE_SECRET = "a-cookie-secret-for-the-regional-browser-test"
@@ -30,79 +23,9 @@ SCOPED = "apac.manager@example.com"
 SHOTS = Path("/work/shots/regions")
 
 
-class _SigningProvider(BaseHTTPRequestHandler):
-    """A stand-in OpenID provider that signs in whoever the test names, at once (no login form)."""
-
-    def _send(self, status: int, body: bytes = b"", kind: str = "application/json", location: str | None = None):
-        self.send_response(status)
-        if location:
-            self.send_header("Location", location)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        server = self.server
-        path, _, query = self.path.partition("?")
-        if path == "/.well-known/openid-configuration":
-            base = server.base
-            self._send(200, json.dumps({
-                "issuer": base, "authorization_endpoint": f"{base}/authorize", "token_endpoint": f"{base}/token",
-                "jwks_uri": f"{base}/jwks", "response_types_supported": ["code"],
-                "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            }).encode())
-        elif path == "/jwks":
-            self._send(200, json.dumps({"keys": [server.key.as_dict(is_private=False, kid="test", alg="RS256",
-                                                                    use="sig")]}).encode())
-        elif path == "/authorize":
-            asked = urllib.parse.parse_qs(query)
-            code = secret_tokens.token_urlsafe(16)
-            server.codes[code] = asked.get("nonce", [None])[0]
-            back = f"{asked['redirect_uri'][0]}?{urllib.parse.urlencode({'code': code, 'state': asked['state'][0]})}"
-            self._send(302, location=back)
-        else:
-            self._send(404)
-
-    def do_POST(self) -> None:  # noqa: N802
-        from authlib.jose import jwt
-
-        server = self.server
-        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
-        code = form.get("code", [""])[0]
-        if self.path != "/token" or code not in server.codes:
-            self._send(400, b'{"error": "invalid_grant"}')
-            return
-        now = int(time.time())
-        claims = {"iss": server.base, "aud": CLIENT_ID, "sub": "regional-1", "email": server.email,
-                  "email_verified": True, "iat": now, "exp": now + 3600}
-        nonce = server.codes.pop(code)  # the app's nonce from its authorize request, echoed in the ID token
-        if nonce:
-            claims["nonce"] = nonce
-        id_token = jwt.encode({"alg": "RS256", "kid": "test"}, claims, server.key).decode()
-        self._send(200, json.dumps({"access_token": "at", "token_type": "Bearer", "expires_in": 3600,
-                                    "id_token": id_token, "scope": "openid email profile"}).encode())
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def signing_provider(email: str) -> Iterator[ThreadingHTTPServer]:
-    from authlib.jose import JsonWebKey
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SigningProvider)
-    server.base = f"http://127.0.0.1:{server.server_port}"
-    server.key = JsonWebKey.generate_key("RSA", 2048, is_private=True)
-    server.codes, server.email = {}, email
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def signing_provider(email: str):
+    """Give the stand-in provider that signs `email` in to this test's app."""
+    return stand_in_provider(signs_in=email, client_id=CLIENT_ID)
 
 
 @pytest.mark.browser

@@ -16,7 +16,7 @@ import pytest
 from analytics.formatting import WORD_JOINER
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
-from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
+from tests.browser import app_server, browser_page, require_chromium, screenshot, shared_chromium, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +33,12 @@ PARTNERS = [  # id, name, tier, region, revenue per line in the first five quart
 QUARTER_DAYS = ["2024-04", "2024-07", "2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04"]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def chromium():
+    """One Chromium for the module's tests (each test gets a fresh context of it: tests.browser.browser_page)."""
     require_chromium()
+    with shared_chromium():
+        yield
 
 
 @pytest.fixture(scope="module")

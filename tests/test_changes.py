@@ -37,13 +37,17 @@ B3,P4,Steady SA,2025-10-15,50,C4
 """
 
 
+def _two_loads(db: Path, folder: Path) -> None:
+    (folder / "a.csv").write_text(LOAD_A)
+    (folder / "b.csv").write_text(LOAD_B)
+    with Store(db) as store:
+        load_extract(store, folder / "a.csv")
+        load_extract(store, folder / "b.csv")
+
+
 @pytest.fixture
-def two_loads(tmp_path: Path, write_file) -> Path:
-    path = tmp_path / "changes.duckdb"
-    with Store(path) as store:
-        load_extract(store, write_file("a.csv", LOAD_A))
-        load_extract(store, write_file("b.csv", LOAD_B))
-    return path
+def two_loads(databases, tmp_path: Path) -> Path:
+    return databases.copy("changes_two_loads", _two_loads, tmp_path / "changes.duckdb")
 
 
 def expected(rows: list[tuple]) -> pd.DataFrame:

@@ -11,9 +11,8 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_export import assert_csv_is_safe
-from tests.test_model import minimal_extract
+from tests.builders import ROOT, minimal_extract
+from tests.file_checks import assert_csv_is_safe
 
 
 def run(db, *args: str) -> subprocess.CompletedProcess:
@@ -111,7 +110,7 @@ def test_a_wrong_column_choice_is_a_plain_error(db, write_file, value, error):
 
 
 def test_an_image_and_a_password_protected_workbook_get_one_sentence(db, write_file):
-    from tests.test_extract import PNG, encrypted_workbook
+    from tests.builders import PNG, encrypted_workbook
 
     big_png = write_file("q3.csv", PNG[:8] + bytes(range(11, 256)) * 5000)  # over a megabyte, no line break
     locked = write_file("q4.xlsx", encrypted_workbook())
@@ -178,7 +177,6 @@ def test_review_command_writes_one_row_per_partner_of_the_program(tmp_path, writ
     from analytics.cli import main
     from analytics.ingest.load import load_extract
     from analytics.store.store import Store
-    from tests.test_model import minimal_extract
 
     db = tmp_path / "review.duckdb"
     with Store(db) as store:

@@ -9,24 +9,9 @@ import pytest
 
 from analytics.analyses.dropoffs import ComparePeriods, partner_changes, revenue_bridge, significant_dropoffs
 from analytics.filters import ChannelFilter
-from analytics.ingest.load import load_extract
-from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
+from tests.builders import PERIODS_CSV as CHANNEL_CSV  # noqa: F401 (conftest.py's channel fixture reads it)
 
-# FELL: 200 in 2024Q1-Q2, 50 in 2025Q1-Q2 (a Gold partner moved down to Silver); GREW 50 -> 80; GAP orders
-# only in 2024Q3, between the periods; NEW only in 2025Q1; LAPSED only in 2024Q2; LATE only in 2025Q4, after.
-CHANNEL_CSV = """partner_id,partner_name,quarter,revenue,tier
-FELL,Fell Ltd,2024Q1,100,Gold
-FELL,Fell Ltd,2024Q2,100,Gold
-FELL,Fell Ltd,2025Q1,30,Silver
-FELL,Fell Ltd,2025Q2,20,Silver
-GREW,Grew Ltd,2024Q1,50,Gold
-GREW,Grew Ltd,2025Q2,80,Gold
-GAP,Gap Ltd,2024Q3,500,Gold
-NEW,New Ltd,2025Q1,40,Silver
-LAPSED,Lapsed Ltd,2024Q2,60,Bronze
-LATE,Late Ltd,2025Q4,70,Gold
-"""
 HALVES = ComparePeriods("2024Q1", "2024Q2", "2025Q1", "2025Q2")
 
 
@@ -86,12 +71,8 @@ def test_periods_that_cannot_be_compared_are_refused(periods, message):
 
 
 @pytest.fixture
-def channel_db(tmp_path: Path) -> Path:
-    path, csv = tmp_path / "periods.duckdb", tmp_path / "periods.csv"
-    csv.write_text(CHANNEL_CSV)
-    with Store(path) as store:
-        load_extract(store, csv)
-    return path
+def channel_db(periods_db: Path) -> Path:
+    return periods_db
 
 
 def test_the_page_compares_the_periods_chosen_and_keeps_them_in_the_url(channel_db):

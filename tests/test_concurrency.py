@@ -23,7 +23,7 @@ from analytics.model.scoring import refresh_scores_apart
 from analytics.store.faults import StoreError
 from analytics.store.store import ACTIVE_LINES, Store, bump_data_version
 from tests.apptest_helpers import APP, metric, open_page
-from tests.test_faults import quarter_file
+from tests.builders import quarter_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,8 +29,7 @@ from analytics.store.rates import (
 )
 from analytics.store.schema import MIGRATIONS
 from analytics.store.store import Store
-from tests.conftest import ROOT
-from tests.test_store import make_v1_file
+from tests.builders import ROOT, make_v1_file
 
 RATES = "quarter,currency,rate\n2025Q3,EUR,1.0834\n2025Q3,AUD,1.5\n2025Q4,EUR,1.1\n"
 
@@ -258,7 +257,7 @@ def test_a_rates_file_in_excel_loads_like_its_csv(store, tmp_path) -> None:
 
 
 def test_a_rates_load_killed_while_it_converts_leaves_every_table_as_it_was(tmp_path) -> None:
-    from tests.test_faults import kill_when_paused, start
+    from tests.processes import kill_when_paused, start
 
     db = tmp_path / "channel.duckdb"
     with Store(db) as store:

@@ -15,9 +15,9 @@ from analytics.review.decisions import recommend, review_decisions
 from analytics.review.drafts import clear_draft, describe_changes, draft_owner, load_draft, save_draft
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
-from tests.apptest_helpers import first_option_id, metric, open_page
-from tests.test_access import run_as
-from tests.test_review import HAND_MADE, RULES
+from tests.apptest_helpers import first_option_id, metric, open_page, run_as
+from tests.builders import HAND_MADE
+from tests.builders import REVIEW_RULES as RULES
 
 CHIEF = Actor("chief@example.com", "reviewer")
 ADMIN = Actor("admin@example.com", "admin")
@@ -239,8 +239,8 @@ def test_each_person_gets_their_own_draft_and_a_viewer_none(review_db, roles):
 def test_in_the_browser_a_decision_edited_survives_a_reload(review_db):
     import pandas as pd
 
-    from tests.browser import app_server, browser_page, require_chromium, screenshot, wait_for_app
-    from tests.test_browser import _edit_review_cell, edit_in_review_table
+    from tests.browser import app_server, browser_page, edit_in_review_table, require_chromium, screenshot, wait_for_app
+    from tests.browser import edit_review_cell as _edit_review_cell
 
     require_chromium()
     # Wide enough for every column: moving to a cell off screen would scroll the table sideways.

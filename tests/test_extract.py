@@ -12,6 +12,7 @@ import pytest
 from analytics.ingest.extract import prepare_extract
 from analytics.ingest.report import AmbiguousColumn, RowsNoted
 from analytics.store.schema import match_columns, normalise_header
+from tests.builders import PNG, encrypted_workbook
 
 
 def lines_of(prepared) -> pd.DataFrame:
@@ -369,19 +370,6 @@ def test_rows_docked_by_rejects_keep_their_numbers_when_cells_are_normalised(wri
 
 
 # -- files that are no extract at all (issue 14, item 9) -----------------------------------------
-
-
-def encrypted_workbook() -> bytes:
-    """Give a real password-protected .xlsx, as Excel writes one (an OLE file holding the encrypted package)."""
-    msoffcrypto = pytest.importorskip("msoffcrypto")
-    plain, encrypted = io.BytesIO(), io.BytesIO()
-    pd.DataFrame({"partner_id": ["P1"], "revenue": [1], "order_date": ["2025-07-01"]}).to_excel(plain, index=False)
-    plain.seek(0)
-    msoffcrypto.OfficeFile(plain).encrypt("secret", encrypted)
-    return encrypted.getvalue()
-
-
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa" * 40
 
 
 @pytest.mark.parametrize(

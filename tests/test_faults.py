@@ -27,6 +27,8 @@ from analytics.store.faults import StoreDamaged, StoreReadOnly, store_fault
 from analytics.store.store import Store
 from analytics.store.turns import writer_waiting
 from tests.apptest_helpers import open_page
+from tests.builders import quarter_file
+from tests.processes import kill_when_paused, start
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("order_lines", "loads", "partner_quarter", "partner_year", "meta", "reviews", "review_decisions",
@@ -46,50 +48,16 @@ def fingerprint(db: Path) -> dict[str, tuple]:
         }
 
 
-def quarter_file(path: Path, quarter_month: str, partners: int = 40, lines: int = 4000, scale: int = 1) -> Path:
-    """Write an extract of `lines` order lines in the month `quarter_month` (like 2025-07)."""
-    rows = ["partner_id,partner_name,customer_id,order_date,revenue,tier"]
-    for i in range(lines):
-        rows.append(f"P{i % partners},Partner {i % partners},C{i % 97},{quarter_month}-{1 + i % 28:02d},"
-                    f"{(i % 50 + 1) * scale},Gold")
-    path.write_text("\n".join(rows) + "\n")
-    return path
+def _two_quarters(db: Path, folder: Path) -> None:
+    with Store(db) as store:
+        load_extract(store, quarter_file(folder / "q3.csv", "2025-07"))
+        load_extract(store, quarter_file(folder / "q4.csv", "2025-10"))
 
 
 @pytest.fixture
-def channel(tmp_path: Path) -> Path:
-    """Give a database with two loads (2025Q3 and 2025Q4) and a saved review."""
-    db = tmp_path / "channel.duckdb"
-    with Store(db) as store:
-        load_extract(store, quarter_file(tmp_path / "q3.csv", "2025-07"))
-        load_extract(store, quarter_file(tmp_path / "q4.csv", "2025-10"))
-    return db
-
-
-def start(args: list[str], pause_at: str | None, db: Path) -> subprocess.Popen:
-    env = {**os.environ, "CHANNEL_DB": str(db)}
-    env.pop("CHANNEL_PAUSE_AT", None)
-    if pause_at:
-        env["CHANNEL_PAUSE_AT"] = pause_at
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def kill_when_paused(process: subprocess.Popen, point: str, timeout: float = 120) -> None:
-    """Wait until the process says it paused at `point`, then kill it outright."""
-    deadline = time.monotonic() + timeout
-    said = []
-    for line in process.stderr:
-        said.append(line)
-        if line.strip() == f"paused at {point}":
-            break
-        assert time.monotonic() < deadline, "".join(said)
-    else:
-        process.wait()
-        pytest.fail(f"the process ended without reaching {point}: {''.join(said)[-2000:]}")
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+def channel(databases, tmp_path: Path) -> Path:
+    """Give a database with two loads (2025Q3 and 2025Q4): a copy of one built once per session."""
+    return databases.copy("faults_two_quarters", _two_quarters, tmp_path / "channel.duckdb")
 
 
 def assert_unchanged_and_usable(db: Path, before: dict, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from analytics.ingest.report import ExtractInvalid
 from analytics.ingest.rollback import rollback_load
 from analytics.store.faults import StoreError
 from analytics.store.store import Store
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 WITH_IDS = "partner_id,order_date,revenue,transaction_id,customer_id,customer_segment,tier\n"
 WITHOUT_IDS = "partner_id,order_date,revenue,customer_id,tier\n"

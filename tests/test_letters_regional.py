@@ -27,8 +27,12 @@ from analytics.review.letters import letter_programs, letters_zip, write_letters
 from analytics.review.regional import MissingRates, money_exact_in, regional_recommendations
 from analytics.review.saved_reviews import load_review, save_review
 from analytics.store.store import Store
-from tests.test_regions import AS_OF, PROGRAM, _lines, _rates
-from tests.test_regions_pages import CHIEF, SCOPED, apac_db, run_as  # noqa: F401 (apac_db is a fixture)
+from tests.apptest_helpers import run_verified as run_as
+from tests.regional_channel import APAC_REVIEWER as SCOPED
+from tests.regional_channel import AS_OF, PROGRAM
+from tests.regional_channel import GLOBAL_CHIEF as CHIEF
+from tests.regional_channel import aud_rates as _rates
+from tests.regional_channel import regional_lines as _lines
 
 RATE = 0.6537
 # The ANZ program's own incentive plans (the global program has none in this file).

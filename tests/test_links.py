@@ -8,8 +8,8 @@ from __future__ import annotations
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
-from tests.apptest_helpers import metric, open_page
-from tests.test_pages import TINY, url_values
+from tests.apptest_helpers import metric, open_page, url_values
+from tests.builders import TINY
 
 
 def test_a_click_on_a_partner_opens_it_as_of_the_quarter_with_the_filters(tiny_db):

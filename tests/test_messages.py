@@ -17,14 +17,10 @@ from analytics.analyses.messages import (
 )
 from analytics.review.actions import ACTIONS
 from analytics.review.decisions import decision_counts
+from tests.builders import bridge, per_tier
 
 NOTHING_MOVED = pd.DataFrame({"from_tier": pd.Series([], dtype=object), "to_tier": pd.Series([], dtype=object),
                               "revenue_from": pd.Series([], dtype=float), "revenue_to": pd.Series([], dtype=float)})
-
-
-def per_tier(counts: dict[str, int], revenue: float = 0.0) -> pd.DataFrame:
-    return pd.DataFrame({"tier": list(counts), "partners": list(counts.values()),
-                         "revenue_trailing": [revenue] * len(counts)})
 
 
 def moves(*rows: tuple[str | None, str | None, float, float, int]) -> pd.DataFrame:
@@ -69,13 +65,6 @@ def test_a_tier_message_names_the_leavers_by_where_they_went_and_quotes_the_move
                                   "joined": 3, "lapsed": 8, "to Silver": 7}
     assert gold.size == 7 * 10.0 + 8 * 5.0  # the leavers' revenue a year before
     assert (gold.page, gold.page_label) == ("views/pages/tiers.py", "Tiers → Tier moves")
-
-
-def bridge(before: float, growing: float, declining: float, new: float, lapsed: float) -> pd.DataFrame:
-    now = before + growing + declining + new + lapsed
-    return pd.DataFrame({"component": ["Previous 4 quarters", "New partners", "Growing", "Declining", "Lapsed",
-                                       "Last 4 quarters"],
-                         "amount": [before, new, growing, declining, lapsed, now]})
 
 
 def test_revenue_under_one_percent_is_flat_and_over_it_a_message_with_the_bridge():

@@ -27,6 +27,7 @@ from analytics.model.features import (
 from analytics.model.fit import BTYD, BTYD_ALONE, MODEL, fit_models, score_partners
 from analytics.store.quarters import quarter_index, quarter_label
 from analytics.store.store import Store
+from tests.builders import minimal_extract
 
 
 @pytest.fixture(scope="module")
@@ -176,24 +177,6 @@ def test_backtest_command_prints_model_and_baselines(demo_db, capsys):
     assert re.search(r"Calibration of .* mean predicted \d+\.\d% against \d+\.\d% that happened", printed)
     assert printed.count("observed by the test cutoff") == 2
     assert f"model version {model_module.MODEL_VERSION}" in printed
-
-
-def minimal_extract(first: str, quarters: int, partners: int = 400, seed: int = 7) -> str:
-    """Give an extract with nothing but partner, date and revenue: fading partners churn, others persist."""
-    rng = np.random.default_rng(seed)
-    start = quarter_index(first)
-    level = rng.lognormal(8, 1, partners)
-    fade_at = np.where(rng.random(partners) < 0.35, rng.integers(2, quarters, partners), quarters + 10)
-    lines = ["Reseller,Booking Date,Amount (USD)"]
-    for q in range(start, start + quarters):
-        t = q - start
-        for p in range(partners):
-            fading = t >= fade_at[p]
-            scale = 0.25 ** (t - fade_at[p] + 1) if fading else 1.0
-            if rng.random() < (0.3 if fading else 0.9) and scale > 0.01:
-                day = f"{q // 4}-{(q % 4) * 3 + 1:02d}-{rng.integers(1, 28):02d}"
-                lines.append(f"R{p:04d},{day},{level[p] * scale * rng.lognormal(0, 0.3):.2f}")
-    return "\n".join(lines) + "\n"
 
 
 def test_minimal_extract_from_years_ago_is_scored(store, write_file, tmp_path, capsys):

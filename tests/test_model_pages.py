@@ -17,7 +17,7 @@ from analytics.review.decisions import recommendations, review_decisions
 from analytics.review.saved_reviews import save_review
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
-from tests.test_model import minimal_extract
+from tests.builders import minimal_extract
 from views.widgets import ROWS_SHOWN
 
 

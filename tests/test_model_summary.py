@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from analytics.demo import DemoSpec, build_demo_channel
 from analytics.formatting import markdown_literal
 from analytics.model.fit import BTYD, BTYD_ALONE, MODEL, RULE_NAMES, Evaluation, ModelReport
 from analytics.model.scoring import stored_report
@@ -130,14 +128,6 @@ def test_a_rule_the_backtest_could_not_score_is_named_with_why_and_never_quoted(
 @pytest.mark.parametrize(("share", "expected"), [(0.0, 0), (0.049, 0), (0.05, 1), (0.45, 5), (0.449, 4), (1.0, 10)])
 def test_in_ten_rounds_half_up(share, expected):
     assert in_ten(share) == expected
-
-
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("summary") / "channel.duckdb"
-    with Store(path) as store:
-        build_demo_channel(store, DemoSpec(partners=300))
-    return path
 
 
 def test_model_page_opens_with_the_summary_of_the_stored_report(small_demo):

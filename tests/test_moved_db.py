@@ -23,12 +23,14 @@ def quarter(partner: str, revenue: int, day: str = "2025-07-01") -> bytes:
     return HEADER + f"{partner},Name {partner},{day},{revenue}\n".encode()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "channel.duckdb"
-    with Store(path) as store:
+def _one_load(db: Path, _folder: Path) -> None:
+    with Store(db) as store:
         load_extract(store, quarter("P1", 100), "q1.csv")
-    return path
+
+
+@pytest.fixture
+def db(databases, tmp_path: Path) -> Path:
+    return databases.copy("moved_one_load", _one_load, tmp_path / "channel.duckdb")
 
 
 @pytest.fixture

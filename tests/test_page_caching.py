@@ -17,7 +17,7 @@ import analytics.charts as charts
 from analytics.ingest.load import load_extract
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page, trace_values
-from tests.test_pages import TINY
+from tests.builders import TINY
 
 
 @pytest.fixture

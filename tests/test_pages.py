@@ -8,41 +8,16 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from analytics.formatting import money
 from analytics.store.quarters import shift_quarter
 from analytics.store.store import Store
-from tests.apptest_helpers import metric, open_page
+from tests.apptest_helpers import metric, open_page, url_values
 
 PAGES = [
     "views/pages/overview.py", "views/pages/tiers.py", "views/pages/dropoffs.py", "views/pages/engagement.py",
     "views/pages/recruits.py", "views/pages/distributors.py", "views/pages/partner.py",
 ]
-
-# Three partners over nine quarters: P1 steady Gold, P2 falls 60 % and is demoted, P3 new in 2025Q3,
-# P4 lapses after 2024Q4.
-TINY = "partner_id,partner_name,order_date,revenue,tier,region,customer_id,customer_segment,product\n" + "".join(
-    f"{pid},{name},{day},{rev},{tier},{region},{cust},{seg},{product}\n"
-    for pid, name, day, rev, tier, region, cust, seg, product in [
-        *[("P1", "Steady Ltd", f"{y}-{m:02d}-10", 100, "Gold", "EMEA", "C1", "SMB", "Core")
-          for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1), (2025, 4), (2025, 7), (2025, 10), (2026, 1),
-                       (2026, 4)]],
-        *[("P2", "Falling Inc", f"{y}-{m:02d}-10", 250, "Gold", "NA", "C2", "Enterprise", "Enterprise Platform")
-          for y, m in [(2024, 4), (2024, 7), (2024, 10), (2025, 1)]],
-        *[("P2", "Falling Inc", f"{y}-{m:02d}-10", 100, "Silver", "NA", "C3", "SMB", "Enterprise Platform")
-          for y, m in [(2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4)]],
-        ("P3", "Newcomer SA", "2025-08-01", 40, "Authorized", "EMEA", "C4", "SMB", "Core"),
-        ("P4", "Gone GmbH", "2024-11-01", 70, "Bronze", "NA", "C5", "Mid-market", "Core"),
-    ]
-)
-
-
-def url_values(at: AppTest, key: str) -> list[str]:
-    """Give a URL parameter's values as a list (AppTest gives a lone value as a string)."""
-    value = at.query_params[key]
-    return value if isinstance(value, list) else [value]
-
 
 def direct(db: Path, sql: str, params: list) -> tuple:
     st.cache_resource.clear()  # the app's cached connection must not hold the file for this one

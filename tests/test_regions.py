@@ -11,7 +11,6 @@ The hand-made channel (as of 2026Q2; AUD at 0.5 USD in every quarter, so AUD amo
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -35,91 +34,10 @@ from analytics.review.regional import (
     rollup_by_region_tier,
 )
 from analytics.review.saved_reviews import save_review
-from analytics.store.quarters import quarter_index, quarter_label
-from analytics.store.rates import load_rates
 from analytics.store.store import Store
-
-AS_OF = "2026Q2"
-QUARTERS = [quarter_label(i) for i in range(quarter_index("2024Q3"), quarter_index(AS_OF) + 1)]
-MONTH = {1: "02", 2: "05", 3: "08", 4: "11"}
-
-PROGRAM = """
-reporting_currency = "USD"
-nursery_quarters = 4
-
-[tiers.Gold]
-min_revenue = 650_000
-min_deals = 15
-min_customers = 8
-
-[tiers.Silver]
-min_revenue = 200_000
-min_deals = 6
-min_customers = 4
-
-[tiers.Bronze]
-min_revenue = 60_000
-min_deals = 2
-min_customers = 1
-
-[tiers.Authorized]
-min_revenue = 15_000
-min_deals = 1
-min_customers = 1
-
-[programs.ANZ]
-regions = ["ANZ"]
-currency = "AUD"
-
-[programs.ANZ.tier_levels]
-Gold = "Gold"
-Silver = "Silver"
-Authorised = "Authorized"
-
-[programs.ANZ.tiers.Gold]
-min_revenue = 975_000
-min_deals = 15
-min_customers = 8
-
-[programs.ANZ.tiers.Silver]
-min_revenue = 300_000
-min_deals = 6
-min_customers = 4
-
-[programs.ANZ.tiers.Authorised]
-min_revenue = 22_500
-min_deals = 1
-min_customers = 1
-"""
-
-
-def _lines() -> str:
-    rows = []
-
-    def add(pid, name, tier, region, country, quarter, revenue_each, lines=2):
-        year, q = quarter[:4], int(quarter[-1])
-        for n in range(lines):
-            rows.append((pid, name, f"{year}-{MONTH[q]}-{10 + n:02d}", revenue_each, tier, region, country,
-                         f"{pid}-C{quarter}-{n}", "SMB"))
-
-    for quarter in QUARTERS:
-        add("AU1", "Aussie Silver", "Silver", "ANZ", "AU", quarter, 20_000)
-        add("US1", "Yankee Silver", "Silver", "NA", "US", quarter, 20_000)
-        moved = quarter >= "2026Q1"
-        add("MV1", "Mover Gold", "Gold", "ANZ" if moved else "APAC", "AU" if moved else "JP", quarter, 5_000)
-        add("JP1", "Nippon Bronze", "Bronze", "APAC", "JP", quarter, 10_000)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["partner_id", "partner_name", "order_date", "revenue", "tier", "region", "country",
-                     "customer_id", "customer_segment"])
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _rates(store: Store, quarters=QUARTERS, rate: float = 0.5) -> None:
-    # As operations load them: a rates file (quarter, currency, rate) through analytics.store.rates.
-    body = "quarter,currency,rate\n" + "".join(f"{q},AUD,{rate}\n" for q in quarters)
-    load_rates(store, body.encode(), file_name="aud.csv")
+from tests.regional_channel import AS_OF, PROGRAM, QUARTERS
+from tests.regional_channel import aud_rates as _rates
+from tests.regional_channel import regional_lines as _lines
 
 
 @pytest.fixture

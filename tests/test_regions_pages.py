@@ -20,38 +20,16 @@ from analytics.brief import board_pack_bytes
 from analytics.export import people_csv
 from analytics.filters import ChannelFilter
 from analytics.program.regional_programs import load_programs
-from analytics.program.rules import PROGRAM_PATH
 from analytics.review.decisions import review_decisions
 from analytics.review.regional import regional_recommendations
-from analytics.store.rates import load_rates
 from analytics.store.store import Store
-from tests.apptest_helpers import APP
+from tests.apptest_helpers import run_verified as run_as
+from tests.regional_channel import APAC_REVIEWER as SCOPED
+from tests.regional_channel import GLOBAL_CHIEF as CHIEF
 
 PAGES = ["views/pages/overview.py", "views/pages/tiers.py", "views/pages/dropoffs.py", "views/pages/engagement.py",
          "views/pages/recruits.py", "views/pages/distributors.py", "views/pages/risk.py", "views/pages/model.py",
          "views/pages/review.py", "views/pages/partner.py"]
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
-        "client_id": "id", "client_secret": "secret",
-        "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
-SCOPED = "apac.manager@example.com"
-CHIEF = "channel.chief@example.com"
-
-
-@pytest.fixture
-def apac_db(review_db: Path, tmp_path: Path, monkeypatch) -> Path:
-    """Give the small demo with AUD rates, APAC under its own program in AUD, and an APAC-scoped reviewer."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "program.toml").write_text(PROGRAM_PATH.read_text().replace('regions = ["ANZ"]', 'regions = ["APAC"]'))
-    monkeypatch.setenv("CHANNEL_RULES_DIR", str(rules))
-    roles = tmp_path / "roles.toml"
-    roles.write_text(f'[people]\n"{SCOPED}" = {{ role = "reviewer", regions = ["APAC"] }}\n"{CHIEF}" = "reviewer"\n')
-    monkeypatch.setenv("CHANNEL_ROLES", str(roles))
-    with Store(review_db) as store:
-        quarters = store.query_df("SELECT DISTINCT quarter FROM partner_quarter ORDER BY quarter")["quarter"]
-        load_rates(store, ("quarter,currency,rate\n" + "".join(f"{q},AUD,0.65\n" for q in quarters)).encode(),
-                   file_name="aud.csv")
-    return review_db
 
 
 def _regions_of_partners(db: Path) -> tuple[set[str], set[str]]:
@@ -59,19 +37,6 @@ def _regions_of_partners(db: Path) -> tuple[set[str], set[str]]:
     with Store(db) as store:
         rows = store.query_df("SELECT partner_id, bool_or(region = 'APAC') AS apac FROM partner_quarter GROUP BY 1")
     return set(rows.loc[rows["apac"], "partner_id"]), set(rows.loc[~rows["apac"], "partner_id"])
-
-
-def run_as(db: Path, email: str, page: str, **query) -> AppTest:
-    os.environ["CHANNEL_DB"] = str(db)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": email, "email_verified": True}
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _shown_frames(at: AppTest) -> list[pd.DataFrame]:

@@ -16,7 +16,7 @@ from analytics.export import people_excel, to_safe_csv
 from analytics.filters import ChannelFilter
 from analytics.formatting import money
 from analytics.ingest.load import load_extract
-from analytics.program.rules import PROGRAM_PATH, ProgramRules, TierRule, load_program, program_files, save_program
+from analytics.program.rules import PROGRAM_PATH, ProgramRules, load_program, program_files, save_program
 from analytics.review.actions import ACTIONS, PROVISIONAL
 from analytics.review.decisions import (
     action_counts,
@@ -31,37 +31,9 @@ from analytics.review.saved_reviews import list_reviews, load_review, provisiona
 from analytics.store.schema import MIGRATIONS, SCHEMA_VERSION
 from analytics.store.store import Store
 from tests.apptest_helpers import first_option_id, metric, open_page
-from tests.test_export import assert_csv_is_safe, assert_excel_is_safe
-
-RULES = ProgramRules(
-    tiers=(TierRule("Gold", 1000, 4, 2), TierRule("Silver", 500, 2, 1), TierRule("Authorized", 100, 1, 1)),
-    nursery_quarters=4, review_out_share=0.1, provisional_threshold=0.4,
-)
-
-
-def partner(pid, tier, revenue, deals=4, customers=2, tenure=8, turnaround=np.nan, churn=0.1, yoy=0.0,
-            latest=None, active_before=3, distributor="Ingram"):
-    return {"partner_id": pid, "partner_name": pid.title(), "tier": tier, "region": "EMEA",
-            "distributor": distributor, "revenue_trailing": revenue,
-            "revenue_latest": revenue / 4 if latest is None else latest, "active_before_latest": active_before,
-            "deals_trailing": deals, "customers_trailing": customers, "tenure_full": tenure, "yoy_change": yoy,
-            "churn_probability": churn, "turnaround_probability": turnaround, "churn_reasons": "",
-            "model_version": "gb-test-1"}
-
-
-HAND_MADE = pd.DataFrame([
-    partner("up", "Silver", 1000),                       # meets Gold exactly
-    partner("just_short", "Silver", 999.99),             # a cent short of Gold
-    partner("keep", "Gold", 1000),
-    partner("down", "Gold", 600, deals=3, turnaround=0.2),
-    partner("prov_down", "Gold", 600, deals=3, turnaround=0.4),  # exactly at the threshold
-    partner("out", "Authorized", 50, turnaround=0.39),
-    partner("prov_out", "Authorized", 50, turnaround=0.9),
-    partner("nursery", "Authorized", 50, tenure=3, turnaround=0.1),
-    partner("nursery_done", "Authorized", 50, tenure=4, turnaround=0.1),
-    partner("deals_only", "Gold", 2000, deals=1, customers=5),  # revenue holds Gold: kept, with development goals
-    partner("no_tier", None, 600, deals=2, customers=1),
-])
+from tests.builders import HAND_MADE, partner
+from tests.builders import REVIEW_RULES as RULES
+from tests.file_checks import assert_csv_is_safe, assert_excel_is_safe
 
 
 def test_every_action_is_reached_with_exact_boundaries_and_grace():

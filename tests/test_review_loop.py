@@ -29,6 +29,7 @@ from analytics.review.letters import (
 )
 from analytics.review.saved_reviews import load_review, provisional_follow_up, save_review
 from analytics.store.store import Store
+from tests.builders import minimal_extract
 
 RULES = ProgramRules(
     tiers=(TierRule("Gold", 1000, 1, 0), TierRule("Silver", 500, 1, 0), TierRule("Authorized", 100, 1, 0)),
@@ -203,7 +204,6 @@ def test_the_letters_zip_holds_a_letter_per_partner_and_the_mail_merge(reviewed)
 
 
 def test_the_command_line_saves_a_review_and_writes_its_letters(tmp_path, capsys):
-    from tests.test_model import minimal_extract
 
     db = tmp_path / "cli.duckdb"
     (tmp_path / "history.csv").write_text(minimal_extract("2024Q1", 8))

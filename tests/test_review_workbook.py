@@ -11,7 +11,8 @@ from analytics.export import review_out_line, review_workbook
 from analytics.filters import ChannelFilter
 from analytics.review.decisions import recommend, review_decisions
 from analytics.review.saved_reviews import DECISION_EXPORT_COLUMNS
-from tests.test_review import HAND_MADE, RULES
+from tests.builders import HAND_MADE
+from tests.builders import REVIEW_RULES as RULES
 
 FIRST = ["partner_id", "partner_name", "decision", "note", "development_goals", "revenue_goal", "deals_goal",
          "recommendation", "reasons"]

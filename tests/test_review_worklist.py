@@ -17,7 +17,8 @@ from analytics.review.inputs import review_inputs
 from analytics.review.worklist import flag_words, narrow_decisions, order_decisions
 from analytics.store.store import Store
 from tests.apptest_helpers import first_option_id, metric, open_page
-from tests.test_review import RULES, partner
+from tests.builders import REVIEW_RULES as RULES
+from tests.builders import partner
 
 QUARTER_STARTS = ["2024-01-15", "2024-04-15", "2024-07-15", "2024-10-15", "2025-01-15", "2025-04-15", "2025-07-15",
                   "2025-10-15"]

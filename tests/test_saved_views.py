@@ -8,9 +8,7 @@ import pytest
 
 from analytics.saved_views import MAX_NAME, delete_view, list_views, save_view
 from analytics.store.store import Store
-from tests.apptest_helpers import open_page
-from tests.test_access import run_as
-from tests.test_compare_periods import CHANNEL_CSV
+from tests.apptest_helpers import open_page, run_as
 
 ODD_NAMES = ["O'Brien; DROP TABLE saved_views; --", "**bold** $x$ <b>", "Vue « été » 🚀", "?", "a" * MAX_NAME]
 
@@ -53,14 +51,8 @@ def test_a_view_without_a_usable_name_is_refused(store, name, message):
 
 
 @pytest.fixture
-def channel_db(tmp_path: Path) -> Path:
-    from analytics.ingest.load import load_extract
-
-    path, csv = tmp_path / "views.duckdb", tmp_path / "views.csv"
-    csv.write_text(CHANNEL_CSV)
-    with Store(path) as store:
-        load_extract(store, csv)
-    return path
+def channel_db(periods_db: Path) -> Path:
+    return periods_db
 
 
 def test_a_saved_view_opens_its_page_with_its_filters_and_periods(channel_db):

@@ -24,7 +24,7 @@ from analytics.model.scoring import (
 )
 from analytics.store.store import Store
 from tests.apptest_helpers import metric, open_page
-from tests.test_model import minimal_extract
+from tests.builders import minimal_extract
 
 NEW_PARTNER = "partner_id,order_date,revenue\nPNEW,{date},100\n"
 
@@ -38,11 +38,17 @@ def test_horizons_offered_are_those_the_data_can_be_tested_on(quarters, horizons
     assert supported_horizons(quarters) == horizons
 
 
+def _history(db, folder) -> None:
+    (folder / "history.csv").write_text(minimal_extract("2023Q1", 12))
+    with Store(db) as store:
+        load_extract(store, folder / "history.csv")
+
+
 @pytest.fixture
-def history(store, write_file):
+def history(databases, tmp_path):
     """A store holding twelve quarters (2023Q1-2025Q4) of partner, date and revenue, with nothing scored yet."""
-    load_extract(store, write_file("history.csv", minimal_extract("2023Q1", 12)))
-    return store
+    with Store(databases.copy("scoring_history", _history, tmp_path / "channel.duckdb")) as store:
+        yield store
 
 
 def test_refresh_stores_what_the_model_gives_for_every_supported_horizon(history):

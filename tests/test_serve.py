@@ -27,10 +27,9 @@ from analytics.ingest.load import load_extract
 from analytics.serve import BACKEND_COOKIE, nginx_config, upload_limit_mb
 from analytics.store.store import Store
 from analytics.store.turns import writer_waiting
-from tests.apptest_helpers import open_page
+from tests.apptest_helpers import open_page, upload
 from tests.browser import browser_page, require_chromium, require_nginx, wait_for_app
-from tests.test_faults import quarter_file
-from tests.test_upload import upload
+from tests.builders import quarter_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

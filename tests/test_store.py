@@ -11,33 +11,9 @@ import pytest
 
 from analytics.ingest.load import load_extract
 from analytics.store.faults import StoreError
-from analytics.store.schema import MIGRATIONS, REDERIVE_AT, SCHEMA_VERSION
+from analytics.store.schema import REDERIVE_AT, SCHEMA_VERSION
 from analytics.store.store import Store
-
-
-def make_v1_file(path) -> None:
-    """Write a database as version 1 of the product left it, with one load of two lines."""
-    con = duckdb.connect(str(path))
-    for statement in filter(str.strip, MIGRATIONS[0].split(";")):
-        con.execute(statement)
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
-    con.execute(
-        "INSERT INTO loads VALUES"
-        " (1, 'old.csv', 'abc', 2, 2, 0, ['2025Q3'], 'refuse', TIMESTAMP '2025-10-01', 'active', NULL)"
-    )
-    con.execute(
-        """
-        INSERT INTO order_lines (load_id, row_no, partner_id, customer_id, order_date, quarter, revenue, tier)
-        VALUES (1, 2, 'P1', 'C1', DATE '2025-07-01', '2025Q3', 100, 'Gold'),
-               (1, 3, 'P1', 'C1', DATE '2025-08-01', '2025Q3', 20, 'Gold')
-        """
-    )
-    con.execute(
-        """
-        INSERT INTO partner_quarter VALUES ('P1', '2025Q3', 8102, 120, 2, 1, 0, 0, 0, 0, NULL, 'Gold', NULL)
-        """
-    )
-    con.close()
+from tests.builders import make_v1_file
 
 
 def test_new_file_gets_the_current_schema(tmp_path):

@@ -8,24 +8,17 @@ import re
 from pathlib import Path
 
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from analytics.analyses.queries import channel_summary
 from analytics.formatting import markdown_literal
 from analytics.store.store import Store
-from tests.apptest_helpers import open_page
+from tests.apptest_helpers import open_page, upload
 
 PAGE = "views/pages/upload.py"
 
 GOOD = b"Partner ID,Booking Date,Amount (USD),Tier\nP1,2025-07-01,\"$1,500.00\",Gold\nP2,2025-08-01,500,Silver\n"
 BAD = b"partner_id,order_date,revenue\nP1,2025-07-01,ten\nP2,2025-13-01,5\n"
 ODD_HEADERS = b"Acct;When;Amt\nP9;2025-10-01;100\nP8;2025-11-01;50\n"
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.file_uploader(key="uploads").upload(name, data, "text/csv").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def summary_of(db: Path) -> dict:

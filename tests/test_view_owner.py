@@ -9,9 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.saved_views import list_views, owner_from_claims
 from analytics.store.store import Store
-from tests.apptest_helpers import APP
-from tests.test_access import AUTH
-from tests.test_saved_views import channel_db  # noqa: F401 (a fixture used by name)
+from tests.apptest_helpers import APP, AUTH
 
 ISSUER = "https://idp.example.com"
 
@@ -27,6 +25,11 @@ ISSUER = "https://idp.example.com"
         "blank-claims"])
 def test_the_owner_is_the_email_or_the_issuer_and_subject_never_the_name(claims, owner):
     assert owner_from_claims(claims) == owner
+
+
+@pytest.fixture
+def channel_db(periods_db):
+    return periods_db
 
 
 def signed_in(db, page: str, **claims) -> AppTest:

@@ -26,7 +26,8 @@ from analytics.review.saved_reviews import list_reviews, review_saves, save_revi
 from analytics.review.whatif import MOVE_COLUMNS, outcome, parse_money, partners_who_move, rule_changes
 from analytics.store.schema import MIGRATIONS
 from analytics.store.store import Store
-from tests.test_review import HAND_MADE, RULES
+from tests.builders import HAND_MADE
+from tests.builders import REVIEW_RULES as RULES
 
 ADMIN = Actor("admin@example.com", "admin")
 REVIEWER = Actor("chief@example.com", "reviewer")

@@ -16,8 +16,7 @@ from analytics.review.regional import regional_recommendations
 from analytics.review.saved_reviews import load_review, review_saves
 from analytics.review.whatif import partners_who_move
 from analytics.store.store import Store
-from tests.apptest_helpers import metric, open_page
-from tests.test_access import run_as
+from tests.apptest_helpers import metric, open_page, run_as
 
 REVIEW = "views/pages/review.py"
 GOLD_UP = "$700,000"  # Gold's minimum is $650,000 in program.toml

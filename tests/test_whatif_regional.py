@@ -19,8 +19,12 @@ from analytics.review.decisions import select_partners
 from analytics.review.regional import regional_recommendations
 from analytics.review.whatif import parse_money, partners_who_move, rule_changes
 from analytics.store.store import Store
-from tests.test_regions import AS_OF, PROGRAM, _lines, _rates
-from tests.test_regions_pages import CHIEF, SCOPED, apac_db, run_as  # noqa: F401 (apac_db is a fixture)
+from tests.apptest_helpers import run_verified as run_as
+from tests.regional_channel import APAC_REVIEWER as SCOPED
+from tests.regional_channel import AS_OF, PROGRAM
+from tests.regional_channel import GLOBAL_CHIEF as CHIEF
+from tests.regional_channel import aud_rates as _rates
+from tests.regional_channel import regional_lines as _lines
 
 
 @pytest.fixture
