@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -380,3 +381,45 @@ def test_sankey_nodes_and_links_are_coloured_by_tier_with_counts():
     assert "%{value:,} partners" in sankey.link.hovertemplate
     moves = {tuple(pair): value for pair, value in zip(sankey.link.customdata, sankey.link.value, strict=True)}
     assert moves[("Silver 2024Q4", "Gold 2025Q4")] == 1
+
+
+def _crowd(partners: int) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame({
+        "partner_id": [f"P{i}" for i in range(partners)], "partner_name": [f"Partner {i}" for i in range(partners)],
+        "tier": rng.choice(["Gold", "Silver", "Bronze"], partners),
+        "revenue_at_stake": rng.lognormal(10, 1.5, partners), "churn_probability": rng.uniform(0.01, 0.99, partners),
+        "revenue_t4": rng.lognormal(10, 1.5, partners), "products_t4": rng.integers(1, 12, partners),
+        "customers_t4": rng.integers(1, 200, partners),
+    })
+
+
+def _shaded_partners(fig: go.Figure) -> int:
+    shading = [trace for trace in fig.data if isinstance(trace, go.Heatmap)]
+    assert len(shading) == 1
+    return int(round(np.nansum(np.expm1(np.array(shading[0].z, dtype=float)))))
+
+
+def test_a_crowded_risk_chart_draws_the_largest_expected_losses_as_dots_and_every_partner_in_the_shading():
+    frame = _crowd(1000)
+    fig = charts.risk_scatter(frame, "2026Q3", 4)
+    dots = [x for trace in fig.data if isinstance(trace, go.Scatter) for x in trace.x]
+    assert len(dots) == charts.DOTS_SHOWN
+    expected = (frame["revenue_at_stake"] * frame["churn_probability"]).nlargest(charts.DOTS_SHOWN).index
+    assert sorted(dots) == sorted(frame.loc[expected, "revenue_at_stake"])
+    assert _shaded_partners(fig) == 1000
+    assert f"Dots: the {charts.DOTS_SHOWN} with the most revenue expected to be lost" in fig.layout.title.text
+    assert "of all 1,000 partners" in fig.layout.title.text
+    # The figure's size no longer grows with the channel: ten times the partners, about the same figure.
+    assert len(charts.risk_scatter(_crowd(10_000), "2026Q3", 4).to_json()) < 2 * len(fig.to_json())
+
+
+def test_a_crowded_breadth_chart_draws_the_largest_partners_as_dots_and_a_small_one_draws_every_partner():
+    frame = _crowd(1000)
+    fig = charts.breadth_scatter(frame, "2025Q2")
+    sizes = [s for trace in fig.data if isinstance(trace, go.Scatter) for s in trace.marker.size]
+    assert sorted(sizes) == sorted(frame["revenue_t4"].nlargest(charts.DOTS_SHOWN))
+    assert _shaded_partners(fig) == 1000
+    assert "Dots: the 300 largest by revenue" in fig.layout.title.text
+    small = charts.breadth_scatter(frame.head(charts.DOTS_SHOWN), "2025Q2")
+    assert not any(isinstance(trace, go.Heatmap) for trace in small.data) and "Dots:" not in small.layout.title.text

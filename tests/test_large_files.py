@@ -80,7 +80,7 @@ def test_the_upload_page_refuses_a_file_over_its_limit(tmp_path, page_limit_of_1
     db = tmp_path / "up.duckdb"
     Store(db).close()
     data, _, _ = extract_over(1.05)
-    at = open_page(db, "views/upload.py")
+    at = open_page(db, "views/pages/upload.py")
     at.file_uploader(key="uploads").upload("big_quarter.csv", data, "text/csv").run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)

@@ -40,12 +40,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
 )
 
-# Cycles known and left to the module's owner, each with why it is still there.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({
-    # limits.check_extract imports extract.unreadable_file inside the function; extract reads
-    # MAX_NAME_CHARS from limits. Owned by the ingest work: unreadable_file belongs below both.
-    frozenset({"analytics.ingest.extract", "analytics.ingest.limits"}),
-})
+# Cycles known and left to a module's owner, each with why it is still there: none today.
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def layer_of(module: str) -> tuple[int, str]:

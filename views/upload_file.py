@@ -22,8 +22,9 @@ from analytics.ingest.mappings import remembered_mapping
 from analytics.ingest.plan import LoadPlan, load_plan, rates_missing_for
 from analytics.ingest.read import extract_headers
 from analytics.ingest.rejects import rejects_csv, set_aside_bad_rows, set_aside_text
+from analytics.store.faults import StoreError
 from analytics.store.rates import missing_rates_text
-from analytics.store.store import Store, StoreError
+from analytics.store.store import Store
 from views.cache import prepared_upload
 from views.upload_loads import prepare_overview, show_summary, typed_confirmation
 from views.upload_mapping import FIELDS, field_label, hand_mapping, mapping_form

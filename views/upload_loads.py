@@ -12,7 +12,8 @@ from analytics.ingest.history import list_loads, load_history, load_rejects, loa
 from analytics.ingest.rollback import rollback_load, rollback_plan
 from analytics.program.regional_programs import load_programs
 from analytics.review.regional import MissingRates
-from analytics.store.store import Store, StoreError
+from analytics.store.faults import StoreError
+from analytics.store.store import Store
 from views.overview_sections import last_load_changes
 from views.widgets import linked_table, show_table
 

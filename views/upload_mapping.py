@@ -15,8 +15,9 @@ from analytics.ingest.load_choice import columns_chosen_twice
 from analytics.ingest.mappings import remember_mapping
 from analytics.ingest.report import AmbiguousColumn
 from analytics.labels import column
+from analytics.store.faults import StoreError
 from analytics.store.schema import CANONICAL_COLUMNS
-from analytics.store.store import Store, StoreError
+from analytics.store.store import Store
 
 __all__ = ["FIELDS", "field_label", "mapping_form", "hand_mapping"]
 

@@ -7,8 +7,9 @@ import streamlit as st
 from analytics.access import AccessDenied, Actor
 from analytics.formatting import markdown_literal
 from analytics.periods import quarter_span
+from analytics.store.faults import StoreError
 from analytics.store.rates import RatesInvalid, current_rates, load_rates, rate_history
-from analytics.store.store import Store, StoreError
+from analytics.store.store import Store
 from views.upload_loads import prepare_overview
 from views.widgets import show_table
 

@@ -19,7 +19,9 @@ from analytics.analyses.tiers import MOVES, move_definitions, tier_moves
 from analytics.brief.drawing import (
     COUNT,
     FALL,
+    GROWTH,
     MONEY,
+    NEUTRAL,
     inches_box,
     new_slide,
     place_shape,
@@ -31,7 +33,6 @@ from analytics.brief.drawing import (
 )
 from analytics.brief.template import TITLE_LAYOUT, slide_layout
 from analytics.charts import TIER_COLOURS, bridge_axis
-from analytics.charts.style import GROWTH, NEUTRAL
 from analytics.filters import ChannelFilter
 from analytics.formatting import count, money, pct_change, probability_text, signed_pct
 from analytics.model.features import DEFAULT_HORIZON

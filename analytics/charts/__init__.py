@@ -6,6 +6,7 @@ module is the package's public face: every chart by name, so a page calls `chart
 """
 
 from analytics.charts.common import BOX_NOTE, box_statistics, top_partners_bar
+from analytics.charts.crowd import DOTS_SHOWN
 from analytics.charts.dropoffs import bridge_axis, change_distribution_box, dropoffs_bar, revenue_bridge_waterfall
 from analytics.charts.engagement import (
     breadth_scatter,
@@ -31,6 +32,7 @@ __all__ = [
     "TIER_COLOURS",
     "ACTION_COLOURS",
     "BOX_NOTE",
+    "DOTS_SHOWN",
     "plotly_literal",
     "partners_by_tier_bar",
     "tiers_against_year_before_bars",

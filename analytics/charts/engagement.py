@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.charts.common import box_label, box_statistics, top_partners_bar
+from analytics.charts.crowd import add_shading, crowd_note, dotted
 from analytics.charts.style import HIGHLIGHT, NEUTRAL, layout, partner_labels, plotly_literal, tier_colour
 from analytics.periods import quarters_to
 from analytics.store.schema import ordered_tiers
@@ -49,15 +50,23 @@ def deals_histogram(frame: pd.DataFrame, quarter: str, cap: int = 50, highlight:
 
 
 def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
-    """Give each partner's distinct customers against distinct products, sized by revenue (frame: engagement_table)."""
+    """Give each partner's distinct customers against distinct products, sized by revenue (frame: engagement_table).
+
+    Beyond DOTS_SHOWN partners the dots are the largest by revenue and every partner is in the shading.
+    """
     fig = go.Figure()
     revenue = frame["revenue_t4"].clip(lower=0)
+    dots = dotted(frame, revenue)
+    if len(dots) < len(frame):
+        products, customers = frame["products_t4"], frame["customers_t4"]
+        add_shading(fig, products, customers, np.arange(-0.5, float(products.max()) + 1),
+                    np.linspace(0, float(customers.max()) + 1, 31),
+                    lambda v: f"{max(v, 0):,.1f} products", lambda v: f"{v:,.0f} customers")
     # Area proportional to revenue; the largest partner is about 40 px across.
     sizeref = 2.0 * float(revenue.max()) / 40**2 if len(revenue) and revenue.max() > 0 else 1.0
-    tiers = frame["tier"].fillna("Unknown")
+    tiers = dots["tier"].fillna("Unknown")
     for tier in ordered_tiers(tiers):
-        mask = tiers == tier
-        part = frame[mask]
+        part = dots[tiers == tier]
         fig.add_trace(
             go.Scatter(
                 x=part["products_t4"],
@@ -65,7 +74,7 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
                 mode="markers",
                 name=plotly_literal(tier),
                 marker={
-                    "size": revenue[mask],
+                    "size": revenue[part.index],
                     "sizemode": "area",
                     "sizeref": sizeref,
                     "sizemin": 3,
@@ -80,7 +89,8 @@ def breadth_scatter(frame: pd.DataFrame, quarter: str) -> go.Figure:
         )
     return layout(
         fig,
-        f"Distinct customers and products per partner, {quarters_to(quarter)} (size: revenue)",
+        f"Distinct customers and products per partner, {quarters_to(quarter)} (size: revenue)"
+        + crowd_note(len(dots), len(frame), "largest by revenue"),
         "Distinct customers",
         "Distinct products",
     ).update_layout(hovermode="closest")

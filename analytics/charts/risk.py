@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.charts.crowd import add_shading, crowd_note, dotted
 from analytics.charts.style import layout, partner_labels, plotly_literal, tier_colour
-from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, probability_text
+from analytics.formatting import PROBABILITY_CEILING, PROBABILITY_FLOOR, money, probability_text
 from analytics.periods import span_after, trailing_span
 from analytics.store.schema import ordered_tiers
 
@@ -23,11 +24,17 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
     """
     fig = go.Figure()
     frame = frame[frame["revenue_at_stake"] > 0]  # a log axis has no place for zero or net credits
-    tiers = frame["tier"].fillna("Unknown")
+    # Beyond DOTS_SHOWN partners, the dots are those with the most revenue expected to be lost (the top right).
+    dots = dotted(frame, frame["revenue_at_stake"] * frame["churn_probability"])
+    if len(dots) < len(frame):
+        low, high = float(frame["revenue_at_stake"].min()), float(frame["revenue_at_stake"].max())
+        add_shading(fig, frame["revenue_at_stake"], frame["churn_probability"],
+                    np.geomspace(low, high * 1.0001, 41), np.linspace(0, 1, 21), money, probability_text)
+    tiers = dots["tier"].fillna("Unknown")
     for tier in ordered_tiers(tiers):
-        part = frame[tiers == tier]
+        part = dots[tiers == tier]
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=part["revenue_at_stake"],
                 y=part["churn_probability"],
                 mode="markers",
@@ -45,7 +52,8 @@ def risk_scatter(frame: pd.DataFrame, quarter: str, horizon: int) -> go.Figure:
         )
     stake = trailing_span(quarter, horizon)
     ahead = span_after(quarter, horizon)
-    fig = layout(fig, f"Churn probability in {ahead} against revenue at stake, {stake}",
+    fig = layout(fig, f"Churn probability in {ahead} against revenue at stake, {stake}"
+                      + crowd_note(len(dots), len(frame), "with the most revenue expected to be lost"),
                   f"Churn probability, {ahead}", f"Revenue at stake, {stake} (USD, log scale)")
     fig.update_xaxes(type="log")
     # Ticks within the range probabilities are written in: no "0 %" or "100 %" on the axis either.

@@ -33,8 +33,6 @@ from analytics.ingest.parse import (
     _tier_value,
 )
 from analytics.ingest.read import (
-    _ENCRYPTED_STREAM,
-    _OLE,
     _contains,
     _content_hash,
     _extra_empty_field_problems,
@@ -44,10 +42,10 @@ from analytics.ingest.read import (
     _read_bytes,
     _read_csv_text,
     _reject_problems,
-    unreadable_file,
 )
 from analytics.ingest.rejects import rejected_rows
 from analytics.ingest.report import ExtractReport, PreparedExtract, Problem, Progress
+from analytics.ingest.sniff import ENCRYPTED_STREAM, OLE, unreadable_file
 from analytics.ingest.totals import skip_total_rows
 from analytics.ingest.validate import (
     _check_currencies,
@@ -135,7 +133,7 @@ def prepare_extract_in(
         return PreparedExtract(name, content_hash, report, None)
     head = _head(source)
     # An encrypted workbook names its stream anywhere in the file; only such a Compound File is searched.
-    sniffed = head + _ENCRYPTED_STREAM if head.startswith(_OLE) and _contains(source, _ENCRYPTED_STREAM) else head
+    sniffed = head + ENCRYPTED_STREAM if head.startswith(OLE) and _contains(source, ENCRYPTED_STREAM) else head
     unreadable = unreadable_file(sniffed, name)
     if unreadable:
         report.problems.append(Problem(None, None, unreadable))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.store.faults import StoreError
 from analytics.store.quarters import shift_quarter
-from analytics.store.store import ACTIVE_LINES, Store, StoreError
+from analytics.store.store import ACTIVE_LINES, Store
 
 __all__ = [
     "MODE_WORDS",

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.store.store import StoreError
+from analytics.ingest.sniff import unreadable_file
+from analytics.store.faults import StoreError
 
 __all__ = [
     "MAX_FILE_MB",
@@ -122,7 +123,6 @@ def check_extract(
     `limits` are the size and row limits of the way the file came in: a page's (page_limits(), the
     default) or the command line's (COMMAND_LINE_LIMITS, none).
     """
-    from analytics.ingest.read import unreadable_file  # read imports rows_wider_than_header from here
 
     limits = limits or page_limits()
     name = file_name or (Path(source).name if not isinstance(source, (bytes, bytearray, memoryview)) else "the file")

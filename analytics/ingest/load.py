@@ -25,9 +25,10 @@ from analytics.ingest.plan import _conflicting_quarters, _converted_view, _plan
 from analytics.ingest.read import extract_headers
 from analytics.ingest.rejects import rejects_csv, set_aside_in, set_aside_text
 from analytics.ingest.report import ExtractInvalid, PreparedExtract, Progress
+from analytics.store.faults import StoreError
 from analytics.store.rates import RatesMissing, missing_rates, missing_rates_text, reporting_currency
 from analytics.store.schema import LINE_COLUMNS
-from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
+from analytics.store.store import ACTIVE_LINES, Store, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "AppendRefused",

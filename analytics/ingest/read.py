@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.ingest.excel import EXCEL_SUFFIXES, _is_excel
+from analytics.ingest.excel import _is_excel
 from analytics.ingest.limits import rows_wider_than_header
 from analytics.ingest.report import ExtractReport, Problem, RowsNoted, _rows_text, _shown
+from analytics.ingest.sniff import UTF16_BOMS
 
 __all__ = [
     "extract_headers",
-    "unreadable_file",
 ]
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -86,7 +86,6 @@ def _contains(source: str | Path | bytes, needle: bytes) -> bool:
     return False
 
 
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _decode(data: bytes) -> tuple[str, dict[str, RowsNoted], str | None]:
@@ -112,7 +111,7 @@ def _decode_to(source: str | Path | bytes, out: BinaryIO) -> tuple[dict[str, Row
 
     with opened() as handle:
         start = handle.read(2)
-    whole = ("utf-16", "replace") if start.startswith(_UTF16_BOMS) else ("utf-8-sig", "strict")
+    whole = ("utf-16", "replace") if start.startswith(UTF16_BOMS) else ("utf-8-sig", "strict")
     begin = out.tell()
     decoder = codecs.getincrementaldecoder(whole[0])(errors=whole[1])
     try:
@@ -158,44 +157,6 @@ def _decode_to(source: str | Path | bytes, out: BinaryIO) -> tuple[dict[str, Row
     return encodings, warning
 
 
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: old .xls, or an encrypted .xlsx inside
-_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"\x7fELF", "a program"),
-)
-_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1a\x1b")
-_OTHER_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
-
-
-def unreadable_file(data: bytes, name: str) -> str | None:
-    """Give one sentence saying why a file cannot be an extract (password-protected, an image, binary), else None.
-
-    `data` may be the whole file or its first 64 KB.
-    """
-    if data.startswith(_OLE):
-        if _ENCRYPTED_STREAM in data or name.lower().endswith(EXCEL_SUFFIXES):
-            return f"{name} is password-protected: save it without a password, or export it as CSV, and load it again."
-        return (f"{name} is an old Excel 97-2003 workbook or another Office document: save it as .xlsx, "
-                "or export it as CSV, and load it again.")
-    if data.startswith(_UTF16_BOMS) or data.startswith(b"PK\x03\x04"):
-        return None  # text, or a workbook (zipped): the readers report what is wrong with it
-    kind = next((what for signature, what in _SIGNATURES if data.startswith(signature)), None)
-    head = data[:65536]
-    # Text holds almost no control bytes (binary data about one in ten); a few NULs in ids (a damaged
-    # export) are text all the same.
-    if kind is None and len(head.translate(None, delete=_OTHER_BYTES)) > max(16, len(head) // 100):
-        kind = "binary data"
-    if kind is None:
-        return None
-    return f"{name} is not a text file (it looks like {kind}): export the extract as CSV or Excel and load it again."
 
 
 def _header_and_delimiter(text: str) -> tuple[list[str], str]:
@@ -292,7 +253,7 @@ def _read_csv_text(
     file given as a path is read from disk by DuckDB and in chunks here: it is never held whole.
     """
     start = _head(source)
-    head = None if start.startswith(_UTF16_BOMS) else _utf8_head(start)
+    head = None if start.startswith(UTF16_BOMS) else _utf8_head(start)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "extract.csv"
         if isinstance(source, bytes):

@@ -14,7 +14,8 @@ import duckdb
 
 from analytics.access import Actor, check
 from analytics.ingest.plan import _dollars
-from analytics.store.store import ACTIVE_LINES, Store, StoreError, bump_data_version, checkpoint, refresh_derived
+from analytics.store.faults import StoreError
+from analytics.store.store import ACTIVE_LINES, Store, bump_data_version, checkpoint, refresh_derived
 
 __all__ = [
     "RollbackPlan",

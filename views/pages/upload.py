@@ -9,8 +9,8 @@ import streamlit as st
 from analytics.formatting import markdown_literal
 from analytics.ingest.limits import limits_text
 from analytics.store.currencies import ISO_4217
+from analytics.store.faults import StoreError
 from analytics.store.rates import reporting_currency
-from analytics.store.store import StoreError
 from views.auth import current_actor
 from views.db import get_store
 from views.upload_file import file_section
