@@ -408,7 +408,7 @@ def test_a_crowded_risk_chart_draws_the_largest_expected_losses_as_dots_and_ever
     expected = (frame["revenue_at_stake"] * frame["churn_probability"]).nlargest(charts.DOTS_SHOWN).index
     assert sorted(dots) == sorted(frame.loc[expected, "revenue_at_stake"])
     assert _shaded_partners(fig) == 1000
-    assert f"Dots: the {charts.DOTS_SHOWN} with the most revenue expected to be lost" in fig.layout.title.text
+    assert f"dots: the {charts.DOTS_SHOWN} with the most revenue expected to be lost" in fig.layout.title.text
     assert "of all 1,000 partners" in fig.layout.title.text
     # The figure's size no longer grows with the channel: ten times the partners, about the same figure.
     assert len(charts.risk_scatter(_crowd(10_000), "2026Q3", 4).to_json()) < 2 * len(fig.to_json())
@@ -420,6 +420,6 @@ def test_a_crowded_breadth_chart_draws_the_largest_partners_as_dots_and_a_small_
     sizes = [s for trace in fig.data if isinstance(trace, go.Scatter) for s in trace.marker.size]
     assert sorted(sizes) == sorted(frame["revenue_t4"].nlargest(charts.DOTS_SHOWN))
     assert _shaded_partners(fig) == 1000
-    assert "Dots: the 300 largest by revenue" in fig.layout.title.text
+    assert "dots: the 300 largest by revenue" in fig.layout.title.text
     small = charts.breadth_scatter(frame.head(charts.DOTS_SHOWN), "2025Q2")
-    assert not any(isinstance(trace, go.Heatmap) for trace in small.data) and "Dots:" not in small.layout.title.text
+    assert not any(isinstance(trace, go.Heatmap) for trace in small.data) and "dots:" not in small.layout.title.text

@@ -50,4 +50,4 @@ def crowd_note(dots: int, partners: int, dots_are: str) -> str:
     """Give the words a title adds when not every partner is a dot: what the dots are, what the shading is."""
     if dots >= partners:
         return ""
-    return f"<br><sup>Dots: the {dots:,} {dots_are}; shading: how many of all {partners:,} partners</sup>"
+    return f" · dots: the {dots:,} {dots_are}; shading: how many of all {partners:,} partners"
