@@ -26,13 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["CHANNEL_BACKGROUND_SCORES"] = "0"
 
 
-
-def pytest_xdist_auto_num_workers(config) -> int:
-    """Give `-n auto` one worker more than the cores: a test spends much of its time waiting (an app server
-    starting, Chromium drawing, AppTest polling for a run to end), and on two cores the suite used 1.6 of them
-    with one worker a core."""
-    return (os.cpu_count() or 1) + 1
-
 @pytest.fixture(scope="session", autouse=True)
 def shared_servers_stopped():
     """Stop the app servers that browser tests shared (tests/browser.py's app_server) when the session ends."""
