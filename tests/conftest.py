@@ -177,30 +177,26 @@ def small_channel_db(databases: DatabaseCache, tmp_path: Path) -> Path:
     return databases.copy("small_channel", _small_channel, tmp_path / "small_channel.duckdb")
 
 
-def _tiny(db: Path, folder: Path) -> None:
-    csv = folder / "tiny.csv"
-    csv.write_text(TINY)
-    with Store(db) as store:
-        load_extract(store, csv)
+def _one_file(name: str, text: str):
+    """Give a builder of a database holding one loaded CSV file of `text`, called `name`."""
+    def build(db: Path, folder: Path) -> None:
+        csv = folder / name
+        csv.write_text(text)
+        with Store(db) as store:
+            load_extract(store, csv)
+    return build
 
 
 @pytest.fixture
 def tiny_db(databases: DatabaseCache, tmp_path: Path) -> Path:
     """Give a database holding the hand-made TINY channel of tests/builders.py (numbers checked by hand)."""
-    return databases.copy("tiny", _tiny, tmp_path / "tiny.duckdb")
-
-
-def _periods(db: Path, folder: Path) -> None:
-    csv = folder / "periods.csv"
-    csv.write_text(PERIODS_CSV)
-    with Store(db) as store:
-        load_extract(store, csv)
+    return databases.copy("tiny", _one_file("tiny.csv", TINY), tmp_path / "tiny.duckdb")
 
 
 @pytest.fixture
 def periods_db(databases: DatabaseCache, tmp_path: Path) -> Path:
     """Give a database holding the hand-made PERIODS_CSV channel of tests/builders.py (two periods compared)."""
-    return databases.copy("periods", _periods, tmp_path / "periods.duckdb")
+    return databases.copy("periods", _one_file("periods.csv", PERIODS_CSV), tmp_path / "periods.duckdb")
 
 
 @pytest.fixture
